@@ -1,0 +1,45 @@
+// Gatekeeper ExpansionTemplates: let admission check a workload's pod template as if it were a
+// Pod, so a Deployment that could never start is refused when it is created, not later when its
+// ReplicaSet fails to make pods (the seed product's silent "provision failure").
+import { contentHash } from "./hash.ts";
+import { HASH_ANNOTATION, MANAGED_BY, type K8sObject } from "./render.ts";
+
+const expansions = [
+  {
+    name: "gatehouse-pod-templates",
+    applyTo: [
+      { groups: ["apps"], kinds: ["DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"], versions: ["v1"] },
+      { groups: [""], kinds: ["ReplicationController"], versions: ["v1"] },
+      { groups: ["batch"], kinds: ["Job"], versions: ["v1"] },
+    ],
+    templateSource: "spec.template",
+  },
+  {
+    name: "gatehouse-cronjob-templates",
+    applyTo: [{ groups: ["batch"], kinds: ["CronJob"], versions: ["v1"] }],
+    templateSource: "spec.jobTemplate.spec.template",
+  },
+] as const;
+
+export const EXPANSION_NAMES = expansions.map((e) => e.name);
+
+export function renderExpansionTemplates(): K8sObject[] {
+  return expansions.map((e) => {
+    const obj: K8sObject = {
+      apiVersion: "expansion.gatekeeper.sh/v1beta1",
+      kind: "ExpansionTemplate",
+      metadata: {
+        name: e.name,
+        labels: { ...MANAGED_BY },
+        annotations: { description: `checks ${e.applyTo.flatMap((a) => a.kinds).join(", ")} through ${e.templateSource}` },
+      },
+      spec: {
+        applyTo: e.applyTo.map((a) => ({ groups: [...a.groups], kinds: [...a.kinds], versions: [...a.versions] })),
+        templateSource: e.templateSource,
+        generatedGVK: { group: "", version: "v1", kind: "Pod" },
+      },
+    };
+    obj.metadata.annotations[HASH_ANNOTATION] = contentHash(obj);
+    return obj;
+  });
+}

@@ -1,0 +1,34 @@
+// The settings document for one environment: every control, enabled or not, with its knobs.
+// This zod schema is the single source of truth for the API, the renderer and the agent.
+import { z } from "zod";
+import { catalogue } from "./catalogue.ts";
+import { controlSettingsSchema } from "./control-settings.ts";
+import { EnforcementAction, Exemptions, ImageExemption, NamespaceExemption } from "./common/knobs.ts";
+
+/**
+ * Namespaces no control checks unless the environment says otherwise: Kubernetes' own, the
+ * policy engine's (a broken policy must not lock out its own repair) and the agent's.
+ */
+export const DEFAULT_EXEMPT_NAMESPACES = [
+  { pattern: "gatehouse-system", reason: "the Gatehouse agent" },
+  { pattern: "gatekeeper-system", reason: "the policy engine itself" },
+  { pattern: "kube-system", reason: "Kubernetes system components" },
+];
+
+const controlsShape = Object.fromEntries(catalogue.map((c) => [c.id, controlSettingsSchema(c).optional()]));
+
+export const EnvironmentSettings = z.strictObject({
+  enforcementAction: EnforcementAction.default("deny").describe("for every control that does not set its own"),
+  exemptions: z
+    .strictObject({
+      namespaces: z.array(NamespaceExemption).max(256).default(DEFAULT_EXEMPT_NAMESPACES),
+      images: z.array(ImageExemption).max(256).default([]),
+    })
+    .default({ namespaces: DEFAULT_EXEMPT_NAMESPACES, images: [] })
+    .pipe(Exemptions)
+    .describe("exemptions for every control, on top of each control's own"),
+  controls: z.strictObject(controlsShape).default({}).describe("a control that is absent is disabled"),
+});
+export type EnvironmentSettingsInput = z.input<typeof EnvironmentSettings>;
+export type EnvironmentSettings = z.output<typeof EnvironmentSettings>;
+export type ControlSettings = z.output<ReturnType<typeof controlSettingsSchema>>;

@@ -1,0 +1,48 @@
+// Runs the real Gatekeeper engine (gator) over rendered objects and workloads.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { toolPath } from "./tools.ts";
+
+export interface GatorResult {
+  msg: string;
+  enforcementAction: string;
+  constraint: { kind: string; metadata: { name: string } };
+  violatingObject: { kind: string; metadata: { name: string; namespace?: string } };
+  metadata?: { details?: { container?: string; containerKind?: string; field?: string; value?: unknown } };
+}
+
+export class GatorError extends Error {}
+
+/**
+ * `gator test` over policy objects and resources. Exit 0 = no violations, 1 = violations (JSON
+ * on stdout); anything else, or exit 1 without results (e.g. a template that does not compile),
+ * is an error, so a broken Rego fails the test that rendered it.
+ */
+export function gatorTest(policy: readonly object[], resources: readonly object[]): GatorResult[] {
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-gator-"));
+  try {
+    const yaml = (objs: readonly object[]) => objs.map((o) => stringify(o, { lineWidth: 0 })).join("---\n");
+    writeFileSync(join(dir, "policy.yaml"), yaml(policy));
+    const files = ["-f", join(dir, "policy.yaml")];
+    if (resources.length > 0) {
+      writeFileSync(join(dir, "resources.yaml"), yaml(resources));
+      files.push("-f", join(dir, "resources.yaml"));
+    }
+    const run = spawnSync(toolPath("gator"), ["test", ...files, "-o", "json"], {
+      encoding: "utf8",
+      maxBuffer: 512 * 1024 * 1024,
+    });
+    if (run.status === 0) return [];
+    const out = run.stdout.trim();
+    if (run.status === 1 && out.startsWith("[")) {
+      const results = JSON.parse(out) as GatorResult[];
+      if (results.length > 0) return results;
+    }
+    throw new GatorError(`gator exited ${run.status}: ${run.stderr || out}`.slice(0, 4000));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

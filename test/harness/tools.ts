@@ -1,0 +1,17 @@
+// Paths to the real tools, built once per machine by test/tools/build-tools.sh (cached outside
+// the repo, keyed by version).
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const script = fileURLToPath(new URL("../tools/build-tools.sh", import.meta.url));
+const cache = new Map<string, string>();
+
+export function toolPath(tool: "gator"): string {
+  let path = cache.get(tool);
+  if (!path) {
+    // Build output goes to our stderr so a first run shows its progress.
+    path = execFileSync("bash", [script, tool], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+    cache.set(tool, path);
+  }
+  return path;
+}
