@@ -7,7 +7,8 @@ export function controlSettingsSchema(control: AnyControl) {
   return z.strictObject({
     enabled: z.boolean().default(true),
     enforcementAction: EnforcementAction.optional().describe("defaults to the environment's enforcementAction"),
-    exemptions: Exemptions.default({ namespaces: [], images: [] }),
-    options: control.options.default({}),
+    exemptions: Exemptions.prefault({}),
+    // Typed as unknown: each control validates its own options; `{}` fills their defaults.
+    options: (control.options as z.ZodType<unknown, unknown>).prefault({}),
   });
 }

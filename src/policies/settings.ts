@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { catalogue } from "./catalogue.ts";
 import { controlSettingsSchema } from "./control-settings.ts";
-import { EnforcementAction, Exemptions, ImageExemption, NamespaceExemption } from "./common/knobs.ts";
+import { EnforcementAction, exemptionsSchema } from "./common/knobs.ts";
 
 /**
  * Namespaces no control checks unless the environment says otherwise: Kubernetes' own, the
@@ -19,13 +19,8 @@ const controlsShape = Object.fromEntries(catalogue.map((c) => [c.id, controlSett
 
 export const EnvironmentSettings = z.strictObject({
   enforcementAction: EnforcementAction.default("deny").describe("for every control that does not set its own"),
-  exemptions: z
-    .strictObject({
-      namespaces: z.array(NamespaceExemption).max(256).default(DEFAULT_EXEMPT_NAMESPACES),
-      images: z.array(ImageExemption).max(256).default([]),
-    })
-    .default({ namespaces: DEFAULT_EXEMPT_NAMESPACES, images: [] })
-    .pipe(Exemptions)
+  exemptions: exemptionsSchema(DEFAULT_EXEMPT_NAMESPACES)
+    .prefault({})
     .describe("exemptions for every control, on top of each control's own"),
   controls: z.strictObject(controlsShape).default({}).describe("a control that is absent is disabled"),
 });

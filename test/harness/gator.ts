@@ -17,8 +17,8 @@ export interface GatorResult {
 export class GatorError extends Error {}
 
 /**
- * `gator test` over policy objects and resources. Exit 0 = no violations, 1 = violations (JSON
- * on stdout); anything else, or exit 1 without results (e.g. a template that does not compile),
+ * `gator test` over policy objects and resources, all enforcement actions reported. Anything
+ * other than exit 0/1 with JSON results, or exit 1 without results (e.g. a template that does not compile),
  * is an error, so a broken Rego fails the test that rendered it.
  */
 export function gatorTest(policy: readonly object[], resources: readonly object[]): GatorResult[] {
@@ -35,11 +35,12 @@ export function gatorTest(policy: readonly object[], resources: readonly object[
       encoding: "utf8",
       maxBuffer: 512 * 1024 * 1024,
     });
-    if (run.status === 0) return [];
+    // Exit 0 = nothing denied (warn and dryrun results may still be printed), 1 = denied.
     const out = run.stdout.trim();
-    if (run.status === 1 && out.startsWith("[")) {
+    if (run.status === 0 && (out === "" || out === "null")) return [];
+    if ((run.status === 0 || run.status === 1) && out.startsWith("[")) {
       const results = JSON.parse(out) as GatorResult[];
-      if (results.length > 0) return results;
+      if (run.status === 0 || results.length > 0) return results;
     }
     throw new GatorError(`gator exited ${run.status}: ${run.stderr || out}`.slice(0, 4000));
   } finally {

@@ -50,12 +50,17 @@ function uniquePatterns(list: readonly Exemption[], ctx: z.RefinementCtx) {
   });
 }
 
-export const Exemptions = z
-  .strictObject({
-    namespaces: z.array(NamespaceExemption).max(256).default([]).superRefine(uniquePatterns),
-    images: z.array(ImageExemption).max(256).default([]).superRefine(uniquePatterns),
-  })
-  .describe("resources that the control does not check");
+/** Exemptions; `defaultNamespaces` is what an omitted `namespaces` list means. */
+export function exemptionsSchema(defaultNamespaces: Exemption[] = []) {
+  return z
+    .strictObject({
+      namespaces: z.array(NamespaceExemption).max(256).superRefine(uniquePatterns).default(defaultNamespaces),
+      images: z.array(ImageExemption).max(256).superRefine(uniquePatterns).default([]),
+    })
+    .describe("resources that the control does not check");
+}
+
+export const Exemptions = exemptionsSchema();
 export type Exemptions = z.infer<typeof Exemptions>;
 
 /** Exemptions still in force at `now`: an expired one is simply not rendered. */

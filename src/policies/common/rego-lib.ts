@@ -48,6 +48,11 @@ pod_checked if {
 	not image_exempt(object.get(ct.container, "image", ""))
 }
 
+# Linux-only fields (seccomp, capabilities, allowPrivilegeEscalation, readOnlyRootFilesystem):
+# the API refuses them on Windows pods, so checks that require them skip Windows pods, as the
+# Pod Security Standards do.
+windows_pod if pod.spec.os.name == "windows"
+
 image_exempt(image) if {
 	some p in object.get(input, ["parameters", "exemptImages"], [])
 	matches(p, image)

@@ -1,0 +1,100 @@
+// AppArmor confines what a container process may do (files, mounts, raw sockets). A container
+// may run only under the listed profiles; "unconfined" switches confinement off. Checked on the
+// EFFECTIVE profile: the container's field, else its pod annotation, else the pod's field, else
+// the runtime default. PodSecurityPolicy's apparmor.security.beta.kubernetes.io/allowedProfileNames.
+import { z } from "zod";
+import { defineControl } from "../control.ts";
+
+export const ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
+
+const Profile = z.string().regex(/^(runtime\/default|unconfined|localhost\/(\*|[^\s*]+))$/, {
+  message: "must be runtime/default, unconfined, localhost/<profile> or localhost/*",
+});
+
+/** Distinct profiles; a named localhost profile beside localhost/* is refused as redundant. */
+export function profileList<T extends z.ZodType<string>>(item: T, localhostPrefix: string) {
+  const wildcard = `${localhostPrefix}*`;
+  return z
+    .array(item)
+    .max(64)
+    .superRefine((items, ctx) => {
+      const list: readonly string[] = items;
+      const seen = new Map<string, number>();
+      list.forEach((p, i) => {
+        const first = seen.get(p);
+        if (first !== undefined) ctx.addIssue({ code: "custom", path: [i], message: `duplicate of entry ${first}` });
+        else if (p !== wildcard && p.startsWith(localhostPrefix) && list.includes(wildcard)) {
+          ctx.addIssue({ code: "custom", path: [i], message: `already allowed by ${wildcard}` });
+        }
+        seen.set(p, first ?? i);
+      });
+    })
+    .transform((list) => [...list].sort());
+}
+
+export const AppArmorOptions = z.strictObject({
+  allowed: profileList(Profile, "localhost/")
+    .refine((l) => l.length > 0, {
+      message: "allow at least one profile: unset counts as runtime/default, so an empty list refuses every pod",
+    })
+    .default(["localhost/*", "runtime/default"])
+    .describe(
+      "AppArmor profiles containers may run under: runtime/default, unconfined, localhost/<profile>, localhost/* (any localhost profile). A container that sets none runs under runtime/default",
+    ),
+});
+export type AppArmorOptions = z.output<typeof AppArmorOptions>;
+
+
+export const appArmor = defineControl({
+  id: "appArmor",
+  slug: "apparmor",
+  kind: "GatehouseAppArmor",
+  title: "AppArmor profiles",
+  description:
+    "Refuses containers whose effective AppArmor profile (securityContext.appArmorProfile, the container's AppArmor annotation, or the pod's profile; unset = runtime/default) is not allowed.",
+  options: AppArmorOptions,
+  parameters: z.strictObject({ allowed: z.array(z.string()) }),
+  toParameters: (options) => ({ allowed: options.allowed }),
+  rego: String.raw`
+findings contains f if {
+	some ct in gh.containers
+	p := apparmor_profile(ct)
+	not gh.matches_any(allowed_apparmor, p.profile)
+	why := sprintf("%sallowed AppArmor profiles: %s", [p.note, concat(", ", allowed_apparmor)])
+	f := gh.container_finding(ct, p.field, p.profile, why)
+}
+
+allowed_apparmor := object.get(input.parameters, "allowed", [])
+
+# Precedence as the kubelet applies it: container field, container annotation, pod field.
+apparmor_profile(ct) := {"profile": profile_name(v), "field": "securityContext.appArmorProfile", "note": ""} if {
+	v := object.get(ct.container, ["securityContext", "appArmorProfile"], null)
+	v != null
+} else := {"profile": sprintf("%v", [v]), "field": key, "note": "set by the pod annotation; "} if {
+	key := concat("", ["container.apparmor.security.beta.kubernetes.io/", ct.container.name])
+	v := object.get(gh.pod, ["metadata", "annotations", key], null)
+	v != null
+} else := {
+	"profile": profile_name(v),
+	"field": "securityContext.appArmorProfile",
+	"note": "inherited from the pod's spec.securityContext.appArmorProfile; ",
+} if {
+	v := object.get(gh.pod, ["spec", "securityContext", "appArmorProfile"], null)
+	v != null
+} else := {
+	"profile": "runtime/default",
+	"field": "securityContext.appArmorProfile",
+	"note": "no profile is set on the container, its annotation or the pod, so the runtime applies runtime/default; ",
+}
+
+# The field's {type, localhostProfile} in the annotation's spelling.
+profile_name(p) := "runtime/default" if {
+	p.type == "RuntimeDefault"
+} else := "unconfined" if {
+	p.type == "Unconfined"
+} else := concat("", ["localhost/", object.get(p, "localhostProfile", "")]) if {
+	p.type == "Localhost"
+} else := sprintf("%v", [p])
+`,
+  describe: (options) => `AppArmor profiles allowed: ${options.allowed.join(", ")} (unset runs as runtime/default)`,
+});

@@ -1,0 +1,46 @@
+// Sharing the host's PID or IPC namespace lets a pod see and signal every process on the node
+// and read its shared memory; both are off unless an option turns them on.
+import { z } from "zod";
+import { defineControl } from "../control.ts";
+
+export const hostNamespaces = defineControl({
+  id: "hostNamespaces",
+  slug: "host-namespaces",
+  kind: "GatehouseHostNamespaces",
+  title: "Host PID and IPC namespaces",
+  description: "Refuses pods that set spec.hostPID or spec.hostIPC to true, unless the option allows it.",
+  options: z.strictObject({
+    allowHostPID: z
+      .boolean()
+      .default(false)
+      .describe("allow spec.hostPID: true (the pod sees every process on the node)"),
+    allowHostIPC: z
+      .boolean()
+      .default(false)
+      .describe("allow spec.hostIPC: true (the pod shares the node's System V IPC and POSIX shared memory)"),
+  }),
+  parameters: z.strictObject({
+    allowHostPID: z.boolean(),
+    allowHostIPC: z.boolean(),
+  }),
+  toParameters: (o) => ({ allowHostPID: o.allowHostPID, allowHostIPC: o.allowHostIPC }),
+  rego: String.raw`
+findings contains f if {
+	gh.pod_checked
+	gh.pod.spec.hostPID == true
+	not input.parameters.allowHostPID
+	f := gh.pod_finding("spec.hostPID", true, "sharing the host PID namespace is not allowed (allowHostPID is false)")
+}
+
+findings contains f if {
+	gh.pod_checked
+	gh.pod.spec.hostIPC == true
+	not input.parameters.allowHostIPC
+	f := gh.pod_finding("spec.hostIPC", true, "sharing the host IPC namespace is not allowed (allowHostIPC is false)")
+}
+`,
+  describe: (o) => {
+    const word = (allowed: boolean) => (allowed ? "allowed" : "not allowed");
+    return `hostPID ${word(o.allowHostPID)}; hostIPC ${word(o.allowHostIPC)}`;
+  },
+});

@@ -1,0 +1,26 @@
+// allowPrivilegeEscalation controls the no_new_privs flag: unless it is false, a process in the
+// container can gain more privileges than its parent (setuid binaries, file capabilities).
+import { z } from "zod";
+import { defineControl } from "../control.ts";
+
+export const privilegeEscalation = defineControl({
+  id: "privilegeEscalation",
+  slug: "privilege-escalation",
+  kind: "GatehousePrivilegeEscalation",
+  title: "Privilege escalation",
+  description:
+    "Refuses containers that do not set securityContext.allowPrivilegeEscalation: false (unset means allowed). Windows pods (spec.os.name: windows) are not checked, as in the Pod Security Standards.",
+  options: z.strictObject({}),
+  parameters: z.strictObject({}),
+  toParameters: () => ({}),
+  rego: String.raw`
+findings contains f if {
+	not gh.windows_pod
+	some ct in gh.containers
+	v := object.get(ct.container, ["securityContext", "allowPrivilegeEscalation"], null)
+	v != false
+	f := gh.container_finding(ct, "securityContext.allowPrivilegeEscalation", v, "it must be set to false (unset allows escalation through setuid binaries and file capabilities)")
+}
+`,
+  describe: () => "every container must set allowPrivilegeEscalation: false (Windows pods excepted)",
+});

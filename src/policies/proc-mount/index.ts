@@ -1,0 +1,40 @@
+// The container runtime masks and read-only-mounts sensitive /proc paths (kcore, keys, sysrq
+// trigger, ...). procMount: Unmasked turns that off, exposing host kernel interfaces.
+import { z } from "zod";
+import { defineControl } from "../control.ts";
+
+export const procMountTypes = ["Default", "Unmasked"] as const;
+
+export const ProcMountOptions = z.strictObject({
+  allowed: z
+    .enum(procMountTypes)
+    .default("Default")
+    .describe("Default: securityContext.procMount must be unset or Default; Unmasked: any proc mount type is allowed"),
+});
+export type ProcMountOptions = z.output<typeof ProcMountOptions>;
+
+
+export const procMount = defineControl({
+  id: "procMount",
+  slug: "proc-mount",
+  kind: "GatehouseProcMount",
+  title: "/proc mount type",
+  description:
+    "Refuses containers whose securityContext.procMount is anything but unset or Default, unless the Unmasked proc mount type is allowed.",
+  options: ProcMountOptions,
+  parameters: z.strictObject({ allowed: z.enum(procMountTypes) }),
+  toParameters: (o) => ({ allowed: o.allowed }),
+  rego: String.raw`
+findings contains f if {
+	object.get(input.parameters, "allowed", "Default") == "Default"
+	some ct in gh.containers
+	pm := object.get(ct.container, ["securityContext", "procMount"], null)
+	not pm in {null, "Default"}
+	f := gh.container_finding(ct, "securityContext.procMount", pm, "only the Default proc mount type (or leaving procMount unset) is allowed")
+}
+`,
+  describe: (o) =>
+    o.allowed === "Default"
+      ? "containers must use the Default (masked) /proc mount"
+      : "any /proc mount type is allowed, including Unmasked",
+});

@@ -1,0 +1,119 @@
+import { container, pod, workload, type Sample } from "../sample.ts";
+
+const withSysctls = (...names: string[]) => ({
+  securityContext: { sysctls: names.map((name) => ({ name, value: "1" })) },
+});
+const field = (i: number) => ({ field: `spec.securityContext.sysctls[${i}].name` });
+const exemptImage = "registry.example.com/x/db:16";
+const exemptImages = { images: [{ pattern: "registry.example.com/x/*", reason: "tuned database" }] };
+
+const allowMsg = { allowedUnsafe: ["net.core.somaxconn", "kernel.msg*"] };
+const forbidTcp = { forbidden: ["net.ipv4.tcp_*"] };
+const both = { forbidden: ["kernel.msgmax", "kernel.sem*"], allowedUnsafe: ["kernel.*"] };
+const anyButMsg = { forbidden: ["kernel.msg*"], allowedUnsafe: ["*"] };
+
+export const samples: Sample[] = [
+  {
+    name: "sysctls-none",
+    description: "default: no sysctls at all",
+    object: pod(),
+    expect: [],
+  },
+  {
+    name: "sysctls-safe",
+    description: "default: sysctls from the Kubernetes safe set are allowed",
+    object: pod(withSysctls("kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_keepalive_time")),
+    expect: [],
+  },
+  {
+    name: "sysctls-safe-slash-form",
+    description: "default: a safe sysctl written with / separators is the same sysctl",
+    object: pod(withSysctls("net/ipv4/tcp_syncookies")),
+    expect: [],
+  },
+  {
+    name: "sysctls-unsafe",
+    description: "default: an unsafe sysctl, after a safe one, is refused at its index",
+    object: pod({ ...withSysctls("net.ipv4.tcp_syncookies", "kernel.msgmax"), initContainers: [container("setup")] }),
+    expect: [field(1)],
+  },
+  {
+    name: "sysctls-unsafe-lookalike",
+    description: "default: a prefix of a safe name is not safe",
+    object: pod(withSysctls("net.ipv4.tcp_keepalive")),
+    expect: [field(0)],
+  },
+  {
+    name: "sysctls-allowed-unsafe",
+    description: "allowedUnsafe: an exact name and a glob let these unsafe sysctls through",
+    options: allowMsg,
+    object: pod(withSysctls("net.core.somaxconn", "kernel.msgmax", "kernel.msgmnb")),
+    expect: [],
+  },
+  {
+    name: "sysctls-allowed-unsafe-other",
+    description: "allowedUnsafe: an unsafe sysctl matching no allowed glob is still refused",
+    options: allowMsg,
+    object: pod(withSysctls("kernel.msgmax", "kernel.sem")),
+    expect: [field(1)],
+  },
+  {
+    name: "sysctls-forbidden-safe",
+    description: "forbidden: a glob refuses even sysctls from the safe set",
+    options: forbidTcp,
+    object: pod(withSysctls("net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies")),
+    expect: [field(1)],
+  },
+  {
+    name: "sysctls-forbidden-other-safe",
+    description: "forbidden: safe sysctls the glob does not match remain allowed",
+    options: forbidTcp,
+    object: pod(withSysctls("net.ipv4.ping_group_range")),
+    expect: [],
+  },
+  {
+    name: "sysctls-forbidden-wins",
+    description: "forbidden beats allowedUnsafe; one finding per sysctl",
+    options: both,
+    object: pod(withSysctls("kernel.shmmax", "kernel.msgmax", "kernel.sem")),
+    expect: [field(1), field(2)],
+  },
+  {
+    name: "sysctls-forbidden-slash-form",
+    description: "forbidden: the / form of a forbidden name is caught; other / names are allowed by *",
+    options: anyButMsg,
+    object: pod(withSysctls("net/ipv4/conf/eth0.100/rp_filter", "kernel/msgmax")),
+    expect: [field(1)],
+  },
+  {
+    name: "sysctls-image-exempt",
+    description: "pod-level sysctls are not checked when every container's image is exempt",
+    exemptions: exemptImages,
+    object: pod({ ...withSysctls("kernel.msgmax"), containers: [container("db", { image: exemptImage })] }),
+    expect: [],
+  },
+  {
+    name: "sysctls-image-exempt-ephemeral",
+    description: "a non-exempt ephemeral container means the pod-level sysctls are checked",
+    exemptions: exemptImages,
+    object: pod({
+      ...withSysctls("kernel.msgmax"),
+      containers: [container("db", { image: exemptImage })],
+      ephemeralContainers: [container("debug")],
+    }),
+    expect: [field(0)],
+  },
+  {
+    name: "sysctls-namespace-exempt",
+    description: "a namespace matched by an exemption glob is not checked",
+    exemptions: { namespaces: [{ pattern: "team-*" }] },
+    object: pod(withSysctls("kernel.msgmax")),
+    expect: [],
+  },
+  {
+    name: "sysctls-job",
+    description: "a Job whose pod template sets an unsafe sysctl (through expansion)",
+    object: workload("Job", withSysctls("vm.overcommit_memory")),
+    expect: [field(0)],
+  },
+];
