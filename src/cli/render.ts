@@ -13,6 +13,9 @@ const usage = `usage: npm run render -- [settings.json|settings.yaml] [--preset 
   --preset  replace the document's controls with a Pod Security Standards preset
   --now     evaluate exemption expiry at this time (default: now)`;
 
+// `npm run render -- x.yaml | head` closes the pipe early: that is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1));
+
 function fail(message: string, code = 2): never {
   process.stderr.write(`${message}\n`);
   process.exit(code);

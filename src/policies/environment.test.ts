@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { readFileSync } from "node:fs";
 import { gatorTest, GatorError } from "../../test/harness/gator.ts";
 import { catalogue } from "./catalogue.ts";
@@ -92,6 +92,13 @@ describe("environment rendering", () => {
     expect(c(after).match).not.toHaveProperty("excludedNamespaces");
     expect(c(after).parameters).toEqual({ exemptImages: [] });
     expect(after.summary.join("\n")).toContain("1 expired exemption(s) not rendered");
+  });
+
+  it("writes YAML that YAML 1.1 readers (kubectl, Gatekeeper) read back as the same strings", () => {
+    const { objects } = render({ exemptions: { namespaces: [{ pattern: "y" }, { pattern: "on" }, { pattern: "no*" }] }, controls: { privilegedContainers: {} } });
+    const docs = parseAllDocuments(toYaml(objects), { version: "1.1" }).map((d) => d.toJS());
+    expect(docs).toEqual(JSON.parse(JSON.stringify(objects)));
+    expect(docs[1].spec.match.excludedNamespaces).toEqual(["no*", "on", "y"]);
   });
 
   it("renders the example settings shipped in examples/", () => {

@@ -2,7 +2,7 @@
 // Pod, so a Deployment that could never start is refused when it is created, not later when its
 // ReplicaSet fails to make pods (the seed product's silent "provision failure").
 import { contentHash } from "./hash.ts";
-import { HASH_ANNOTATION, MANAGED_BY, type K8sObject } from "./render.ts";
+import { deepFreeze, HASH_ANNOTATION, MANAGED_BY, type K8sObject } from "./render.ts";
 
 const expansions = [
   {
@@ -23,7 +23,15 @@ const expansions = [
 
 export const EXPANSION_NAMES = expansions.map((e) => e.name);
 
+let rendered: readonly K8sObject[] | undefined;
+
+/** The expansion templates never change: rendered once, frozen, shared. */
 export function renderExpansionTemplates(): K8sObject[] {
+  rendered ??= deepFreeze(build());
+  return [...rendered];
+}
+
+function build(): K8sObject[] {
   return expansions.map((e) => {
     const obj: K8sObject = {
       apiVersion: "expansion.gatekeeper.sh/v1beta1",

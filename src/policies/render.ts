@@ -37,7 +37,25 @@ function sealed(obj: K8sObject): K8sObject {
   return obj;
 }
 
+// A template depends only on the control (its Rego and parameter schema), never on settings:
+// render each once and share the frozen object.
+const templates = new WeakMap<AnyControl, K8sObject>();
+
 export function renderTemplate(c: AnyControl): K8sObject {
+  let t = templates.get(c);
+  if (!t) templates.set(c, (t = deepFreeze(buildTemplate(c))));
+  return t;
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function buildTemplate(c: AnyControl): K8sObject {
   const name = templateName(c);
   const rego = [
     `package ${name}`,
@@ -108,7 +126,12 @@ export function renderConstraint(
 }
 
 /** Every control's parameters carry the shared image exemptions. */
-const fullParameters = (c: AnyControl) => c.parameters.extend({ exemptImages: z.array(z.string()) });
+const withCommon = new WeakMap<AnyControl, z.ZodObject>();
+function fullParameters(c: AnyControl): z.ZodObject {
+  let schema = withCommon.get(c);
+  if (!schema) withCommon.set(c, (schema = c.parameters.extend({ exemptImages: z.array(z.string()) })));
+  return schema;
+}
 
 /** The constraint CRD schema: the control's parameters plus the shared `exemptImages`. */
 export function parametersSchema(c: AnyControl): Record<string, unknown> {

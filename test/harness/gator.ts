@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { toYaml } from "../../src/policies/yaml.ts";
 import { toolPath } from "./tools.ts";
 
 export interface GatorResult {
@@ -24,11 +24,10 @@ export class GatorError extends Error {}
 export function gatorTest(policy: readonly object[], resources: readonly object[]): GatorResult[] {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-gator-"));
   try {
-    const yaml = (objs: readonly object[]) => objs.map((o) => stringify(o, { lineWidth: 0 })).join("---\n");
-    writeFileSync(join(dir, "policy.yaml"), yaml(policy));
+    writeFileSync(join(dir, "policy.yaml"), toYaml(policy));
     const files = ["-f", join(dir, "policy.yaml")];
     if (resources.length > 0) {
-      writeFileSync(join(dir, "resources.yaml"), yaml(resources));
+      writeFileSync(join(dir, "resources.yaml"), toYaml(resources));
       files.push("-f", join(dir, "resources.yaml"));
     }
     const run = spawnSync(toolPath("gator"), ["test", ...files, "-o", "json"], {

@@ -1,6 +1,7 @@
 // Kubernetes Pod Security Standards (the version current with Kubernetes v1.36) as settings of
 // Gatehouse's controls. Where a preset differs from PSS, presets/README.md says how and why.
 import type { EnvironmentSettingsInput } from "../settings.ts";
+import { RESTRICTED_VOLUME_TYPES } from "../volume-types/index.ts";
 
 type Controls = NonNullable<EnvironmentSettingsInput["controls"]>;
 
@@ -15,11 +16,6 @@ const BASELINE_SELINUX = [
   { level: "*" },
   ...["container_t", "container_init_t", "container_kvm_t", "container_engine_t"].map((type) => ({ type, level: "*" })),
 ];
-
-/** Volume types PSS restricted accepts. */
-export const RESTRICTED_VOLUME_TYPES = [
-  "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret",
-] as const;
 
 const baseline: Controls = {
   privilegedContainers: { enabled: true },
