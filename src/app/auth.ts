@@ -1,0 +1,182 @@
+// Authentication and roles for /v1. A caller is a user (a JWT from the IdP, or from the dev key)
+// or an API key (ghk_...). Agent credentials (gha_...) belong to the agent API, never here.
+import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
+import type { MiddlewareHandler } from "hono";
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { z } from "zod";
+import type { Database } from "../db/client.ts";
+import { apiKeys, memberships, tenants } from "../db/schema.ts";
+import type { JwtConfig } from "./config.ts";
+import { parseCredential, secretMatches } from "./credentials.ts";
+import { ROLES, TenantSlug, type AppEnv, type Principal, type Role } from "./env.ts";
+import { ProblemError } from "./problem.ts";
+
+const Claims = z.object({ sub: z.string().min(1).max(255), tenant: TenantSlug, role: z.enum(ROLES) });
+
+// Asymmetric only for an IdP's JWKS; the allow-list is what stops `alg: none` and HS256-with-
+// the-public-key (algorithm confusion): jose refuses any alg not listed, before touching the key.
+const JWKS_ALGORITHMS = ["EdDSA", "Ed25519", "ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
+// Last-seen / last-used timestamps are written at most this often per caller, not per request.
+const TOUCH_INTERVAL = "60 seconds";
+
+export type TokenVerifier = (token: string, now: Date) => Promise<JWTPayload>;
+
+export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
+  let key: JWTVerifyGetKey | CryptoKey | Uint8Array;
+  let algorithms: string[];
+  if (jwt.jwksUrl) {
+    key = createRemoteJWKSet(new URL(jwt.jwksUrl));
+    algorithms = JWKS_ALGORITHMS;
+  } else if (jwt.devKey?.alg === "EdDSA") {
+    key = jwt.devKey.publicKey;
+    algorithms = ["EdDSA", "Ed25519"];
+  } else if (jwt.devKey?.alg === "HS256") {
+    key = jwt.devKey.secret;
+    algorithms = ["HS256"];
+  } else {
+    throw new Error("no JWT verification key: set JWKS_URL or provide a dev key");
+  }
+  const options = (now: Date) => ({
+    algorithms,
+    issuer: jwt.issuer,
+    audience: jwt.audience,
+    clockTolerance: jwt.clockSkewSeconds,
+    currentDate: now,
+    requiredClaims: ["exp", "sub"],
+  });
+  return async (token, now) => {
+    try {
+      // Two calls only because jwtVerify's overloads split on the key's type.
+      return typeof key === "function"
+        ? (await jwtVerify(token, key, options(now))).payload
+        : (await jwtVerify(token, key, options(now))).payload;
+    } catch (e) {
+      // The IdP's key set being unreachable or broken is not the caller's fault: 503, not 401.
+      if (jwt.jwksUrl && keySetUnavailable(e)) {
+        throw new ProblemError(503, "The identity provider's signing keys could not be fetched; try again later.");
+      }
+      if (e instanceof joseErrors.JOSEError) throw unauthorized(describeJwtFailure(e));
+      throw e;
+    }
+  };
+}
+
+function keySetUnavailable(e: unknown): boolean {
+  return (
+    e instanceof joseErrors.JWKSTimeout ||
+    e instanceof joseErrors.JWKSInvalid ||
+    e instanceof TypeError || // fetch() failed: connection refused, DNS
+    (e instanceof joseErrors.JOSEError && e.code === "ERR_JOSE_GENERIC") // non-200 from the JWKS URL
+  );
+}
+
+function unauthorized(detail: string, error = true): ProblemError {
+  // RFC 6750 §3: no error code when credentials are simply absent.
+  const challenge = error ? `Bearer realm="gatehouse", error="invalid_token"` : `Bearer realm="gatehouse"`;
+  return new ProblemError(401, detail, { headers: { "www-authenticate": challenge } });
+}
+
+function describeJwtFailure(e: unknown): string {
+  if (e instanceof joseErrors.JWTExpired) return "The token has expired.";
+  if (e instanceof joseErrors.JWTClaimValidationFailed) return `The token's "${e.claim}" claim is not acceptable.`;
+  if (e instanceof joseErrors.JOSEAlgNotAllowed) return "The token's signing algorithm is not accepted.";
+  if (e instanceof joseErrors.JWKSNoMatchingKey) return "The token was not signed by a trusted key.";
+  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return "The token's signature is not valid.";
+  return "The token is not a valid JWT.";
+}
+
+/** The tenant for a slug, created on first sight: the IdP is the source of truth for tenants. */
+export async function ensureTenant(db: Database, slug: string): Promise<string> {
+  return db.asSystem(async (tx) => {
+    const found = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, slug));
+    if (found[0]) return found[0].id;
+    await tx.insert(tenants).values({ slug, name: slug }).onConflictDoNothing({ target: tenants.slug });
+    const row = (await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, slug)))[0];
+    if (!row) throw new Error(`tenant ${slug} vanished while being provisioned`);
+    return row.id;
+  });
+}
+
+async function userPrincipal(db: Database, payload: JWTPayload, now: Date): Promise<Principal> {
+  const claims = Claims.safeParse(payload);
+  if (!claims.success) throw unauthorized(`The token's "${String(claims.error.issues[0]?.path[0] ?? "claims")}" claim is not acceptable.`);
+  const { sub, tenant, role } = claims.data;
+  const tenantId = await ensureTenant(db, tenant);
+  await db.withTenant(tenantId, (tx) =>
+    tx
+      .insert(memberships)
+      .values({ tenantId, subject: sub, role, lastSeenAt: now })
+      .onConflictDoUpdate({
+        target: [memberships.tenantId, memberships.subject],
+        set: { role, lastSeenAt: now },
+        // The token's role is authoritative; skip the write when nothing changed recently.
+        setWhere: or(
+          sql`${memberships.role} <> excluded.role`,
+          isNull(memberships.lastSeenAt),
+          lt(memberships.lastSeenAt, sql`excluded.last_seen_at - interval '${sql.raw(TOUCH_INTERVAL)}'`),
+        ),
+      }),
+  );
+  return { kind: "user", subject: sub, tenantId, tenantSlug: tenant, role };
+}
+
+async function apiKeyPrincipal(db: Database, prefix: string, secret: string, now: Date): Promise<Principal> {
+  const row = await db.asSystem(async (tx) =>
+    (
+      await tx
+        .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, role: apiKeys.role, secretHash: apiKeys.secretHash, revokedAt: apiKeys.revokedAt, slug: tenants.slug })
+        .from(apiKeys)
+        .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+        .where(eq(apiKeys.prefix, prefix))
+    )[0],
+  );
+  if (!row || !secretMatches(secret, row.secretHash)) throw unauthorized("The API key is not valid.");
+  if (row.revokedAt) throw unauthorized("The API key has been revoked.");
+  await db.withTenant(row.tenantId, (tx) =>
+    tx
+      .update(apiKeys)
+      .set({ lastUsedAt: now })
+      .where(and(eq(apiKeys.id, row.id), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`${now.toISOString()}::timestamptz - interval '${sql.raw(TOUCH_INTERVAL)}'`)))),
+  );
+  return { kind: "apiKey", subject: `apikey:${prefix}`, tenantId: row.tenantId, tenantSlug: row.slug, role: row.role as Role };
+}
+
+/** Resolves c.var.principal or answers 401. Mount on /v1/*. */
+export function authenticate(verify: TokenVerifier): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization");
+    if (!header) throw unauthorized("This endpoint requires an Authorization: Bearer header.", false);
+    const m = /^Bearer +([^\s]+) *$/i.exec(header);
+    if (!m) throw unauthorized("The Authorization header must be 'Bearer <token>'.");
+    const token = m[1]!;
+    const now = c.var.now();
+    let principal: Principal;
+    if (token.startsWith("gha_")) {
+      throw unauthorized("Agent credentials are only accepted by the agent API.");
+    } else if (token.startsWith("ghk_")) {
+      const cred = parseCredential(token);
+      if (!cred) throw unauthorized("The API key is not valid.");
+      principal = await apiKeyPrincipal(c.var.db, cred.prefix, cred.secret, now);
+    } else {
+      principal = await userPrincipal(c.var.db, await verify(token, now), now);
+    }
+    c.set("principal", principal);
+    await next();
+  };
+}
+
+const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2 };
+
+export function hasRole(principal: Pick<Principal, "role">, min: Role): boolean {
+  return RANK[principal.role] >= RANK[min];
+}
+
+/** Route middleware: 403 unless the caller's role is at least `min`. */
+export function requireRole(min: Role): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const p = c.get("principal") as Principal | undefined;
+    if (!p) throw unauthorized("This endpoint requires authentication.", false);
+    if (!hasRole(p, min)) throw new ProblemError(403, `This operation requires the ${min} role; the caller is ${p.role}.`);
+    await next();
+  };
+}

@@ -1,0 +1,71 @@
+// Configuration from the environment, and the dev key file `npm start` and `npm run token` share.
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jwtVerify } from "jose";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, parseEnv } from "./config.ts";
+import { DEV_KEY_FILE, loadOrCreateDevKey, mintDevToken } from "./dev-key.ts";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "gatehouse-config-"));
+
+describe("parseEnv", () => {
+  it("has working defaults", () => {
+    expect(parseEnv({})).toMatchObject({
+      PORT: 8080,
+      JWT_ISSUER: "gatehouse-dev",
+      JWT_AUDIENCE: "gatehouse",
+      CLOCK_SKEW_SECONDS: 30,
+      BODY_LIMIT_BYTES: 1048576,
+      LOG_LEVEL: "info",
+    });
+    expect(parseEnv({ DATABASE_URL: "", JWKS_URL: " " })).toMatchObject({ DATABASE_URL: undefined, JWKS_URL: undefined });
+  });
+
+  it("names every bad variable", () => {
+    expect(() => parseEnv({ PORT: "eighty", JWKS_URL: "ftp://idp", DEV_JWT_SECRET: "short", LOG_LEVEL: "loud" })).toThrow(ConfigError);
+    try {
+      parseEnv({ PORT: "eighty", JWKS_URL: "ftp://idp", DEV_JWT_SECRET: "short", LOG_LEVEL: "loud" });
+    } catch (e) {
+      for (const name of ["PORT", "JWKS_URL", "DEV_JWT_SECRET", "LOG_LEVEL"]) expect((e as Error).message).toContain(`${name}:`);
+    }
+  });
+});
+
+describe("dev key", () => {
+  it("is generated once into <dataDir>/dev-jwt-key.json, readable by the owner only, then reused", async () => {
+    const dir = join(tmp(), "nested", "data");
+    const first = await loadOrCreateDevKey(dir);
+    const file = join(dir, DEV_KEY_FILE);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({ kty: "OKP", crv: "Ed25519", d: expect.any(String) });
+    const second = await loadOrCreateDevKey(dir);
+    expect(first.alg === "EdDSA" && second.alg === "EdDSA" && second.kid === first.kid).toBe(true);
+  });
+
+  it("concurrent first uses agree on one key", async () => {
+    const dir = tmp();
+    const keys = await Promise.all([1, 2, 3, 4].map(() => loadOrCreateDevKey(dir)));
+    expect(new Set(keys.map((k) => (k.alg === "EdDSA" ? k.kid : "")))).toHaveLength(1);
+  });
+
+  it("a token minted with the file's key verifies against the key loaded again", async () => {
+    const dir = tmp();
+    const cfg = await loadConfig({ GATEHOUSE_DATA_DIR: dir });
+    const token = await mintDevToken(cfg.jwt.devKey!, { sub: "a", tenant: "acme", role: "admin" }, { issuer: cfg.jwt.issuer, audience: cfg.jwt.audience, ttlSeconds: 60 });
+    const again = await loadConfig({ GATEHOUSE_DATA_DIR: dir });
+    const key = again.jwt.devKey!;
+    if (key.alg !== "EdDSA") throw new Error("expected EdDSA");
+    const { payload, protectedHeader } = await jwtVerify(token, key.publicKey, { issuer: "gatehouse-dev", audience: "gatehouse" });
+    expect(payload).toMatchObject({ sub: "a", tenant: "acme", role: "admin" });
+    expect(protectedHeader).toMatchObject({ alg: "EdDSA", kid: key.kid });
+  });
+
+  it("DEV_JWT_SECRET switches to HS256; JWKS_URL means no dev key at all (and no file)", async () => {
+    const dir = tmp();
+    expect((await loadConfig({ GATEHOUSE_DATA_DIR: dir, DEV_JWT_SECRET: "x".repeat(32) })).jwt.devKey?.alg).toBe("HS256");
+    const jwks = await loadConfig({ GATEHOUSE_DATA_DIR: dir, JWKS_URL: "https://idp.example/jwks.json" });
+    expect(jwks.jwt.devKey).toBeUndefined();
+    expect(() => statSync(join(dir, DEV_KEY_FILE))).toThrow();
+  });
+});

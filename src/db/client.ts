@@ -1,0 +1,172 @@
+// One Database interface over two drivers: embedded PGlite (persisted data dir, `npm start` with
+// no server) and Postgres through the Neon serverless driver (Neon in production; the local
+// PostgreSQL through a WebSocket proxy in tests). Drivers load lazily so neither is paid for
+// when unused.
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { PGlite } from "@electric-sql/pglite";
+import * as schema from "./schema.ts";
+
+export type Schema = typeof schema;
+
+/** What `tx.execute(sql...)` resolves to on both drivers: at least the rows. */
+export interface DbQueryResultHKT extends PgQueryResultHKT {
+  readonly type: QueryRows<this["row"]>;
+}
+type QueryRows<R> = { rows: (R extends Record<string, unknown> ? R : never)[] };
+
+/** A drizzle handle (always a transaction here) with the Gatehouse schema, on either driver. */
+export type Db = PgDatabase<DbQueryResultHKT, Schema>;
+
+export interface Database {
+  /** RLS-enforced: one transaction, `SET LOCAL ROLE gatehouse_app` + set_config('app.tenant_id', id, true). */
+  withTenant<T>(tenantId: string, fn: (tx: Db) => Promise<T>): Promise<T>;
+  /** Owner connection, no RLS: ONLY for resolving tenants by slug and looking up credentials by prefix. */
+  asSystem<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** postgres:// URL → Neon driver. Absent → embedded PGlite. */
+  url?: string;
+  /** PGlite data directory (default ./.gatehouse/data); `memory://` keeps it in memory. */
+  dataDir?: string;
+  /** WebSocket→TCP proxy for a non-Neon Postgres (default: env NEON_WS_PROXY), e.g. 127.0.0.1:5480. */
+  wsProxy?: string;
+}
+
+export const DEFAULT_DATA_DIR = "./.gatehouse/data";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** SQLSTATE codes callers map to responses. */
+export const PG = {
+  uniqueViolation: "23505",
+  foreignKeyViolation: "23503",
+  checkViolation: "23514",
+  insufficientPrivilege: "42501", // also: a row refused by a row-level-security policy
+} as const;
+
+/** The SQLSTATE of a database error, looking through drizzle's DrizzleQueryError wrapper. */
+export function pgErrorCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === "object" && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+type Migrator = () => Promise<void>;
+const migrators = new WeakMap<Database, Migrator>();
+
+/** Apply pending migrations (idempotent: applied ones are recorded in drizzle.__drizzle_migrations). */
+export async function migrate(db: Database): Promise<void> {
+  const run = migrators.get(db);
+  if (!run) throw new Error("migrate(): not a Database from openDatabase()");
+  await run();
+}
+
+/** Open (and migrate) the configured database. */
+export async function openDatabase(cfg: OpenOptions = {}): Promise<Database> {
+  if (cfg.url) {
+    const proxy = cfg.wsProxy ?? globalThis.process?.env?.NEON_WS_PROXY;
+    if (proxy) (await import("./neon-local.ts")).useLocalWsProxy(proxy);
+    const { Pool } = await import("@neondatabase/serverless");
+    const pool = new Pool({ connectionString: cfg.url });
+    // An idle client dropped by the server must not crash the process; the pool replaces it.
+    pool.on("error", () => {});
+    const db = await fromNeonPool(pool);
+    try {
+      await migrate(db);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return db;
+  }
+  const dataDir = cfg.dataDir ?? DEFAULT_DATA_DIR;
+  const { PGlite } = await import("@electric-sql/pglite");
+  if (!dataDir.includes("://")) {
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(dataDir, { recursive: true });
+  }
+  const db = await fromPglite(new PGlite(dataDir));
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** Wrap an existing PGlite (e.g. one loaded from a template dump). Does not migrate. */
+export async function fromPglite(client: PGlite): Promise<Database> {
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const d = drizzle({ client, schema });
+  // PGlite is one connection: its transaction() holds a mutex, so concurrent callers queue.
+  const db = wrap(d as unknown as Db, () => client.close());
+  migrators.set(db, async () => {
+    const { migrate: run } = await import("drizzle-orm/pglite/migrator");
+    await run(d, { migrationsFolder: await migrationsFolder() });
+  });
+  return db;
+}
+
+type NeonPool = import("@neondatabase/serverless").Pool;
+
+/** Wrap a Neon driver Pool. Does not migrate. */
+export async function fromNeonPool(pool: NeonPool): Promise<Database> {
+  const { drizzle } = await import("drizzle-orm/neon-serverless");
+  const d = drizzle({ client: pool, schema });
+  const db = wrap(d as unknown as Db, () => pool.end());
+  migrators.set(db, async () => {
+    // One connection holding an advisory lock, so instances starting together migrate in turn.
+    const client = await pool.connect();
+    try {
+      await client.query("select pg_advisory_lock(7262100)");
+      try {
+        const { migrate: run } = await import("drizzle-orm/neon-serverless/migrator");
+        await run(drizzle({ client, schema }), { migrationsFolder: await migrationsFolder() });
+      } finally {
+        await client.query("select pg_advisory_unlock(7262100)");
+      }
+    } finally {
+      client.release();
+    }
+  });
+  return db;
+}
+
+function wrap(d: Db, closeClient: () => Promise<void>): Database {
+  let closing: Promise<void> | undefined;
+  return {
+    withTenant(tenantId, fn) {
+      // Checked here so a bad id fails loudly instead of as a cast error inside a policy.
+      if (!UUID.test(tenantId)) return Promise.reject(new Error(`withTenant: not a UUID: ${tenantId}`));
+      return d.transaction(async (tx) => {
+        await tx.execute(sql`set local role gatehouse_app`);
+        await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+        return fn(tx as unknown as Db);
+      });
+    },
+    asSystem(fn) {
+      return d.transaction(async (tx) => {
+        // Lets the owning role past FORCE ROW LEVEL SECURITY (policy system_access), this
+        // transaction only. Superusers (PGlite's default user) bypass RLS anyway.
+        await tx.execute(sql`select set_config('app.system', 'on', true)`);
+        return fn(tx as unknown as Db);
+      });
+    },
+    close() {
+      closing ??= closeClient();
+      return closing;
+    },
+  };
+}
+
+async function migrationsFolder(): Promise<string> {
+  const { fileURLToPath } = await import("node:url");
+  return fileURLToPath(new URL("../../migrations/", import.meta.url));
+}

@@ -1,0 +1,51 @@
+// npm start: open (and migrate) the database, serve the API on PORT, drain on SIGTERM/SIGINT.
+import { serve } from "@hono/node-server";
+import { pino } from "pino";
+import { createApp } from "./app/app.ts";
+import { ConfigError, loadConfig } from "./app/config.ts";
+import { openDatabase } from "./db/client.ts";
+
+let config;
+try {
+  config = await loadConfig(process.env);
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  process.stderr.write(`${e.message}\n`);
+  process.exit(2);
+}
+const logger = pino({ level: config.logLevel });
+const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+const app = createApp({ db, config, logger });
+
+const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
+  logger.info(
+    { port: info.port, database: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, auth: config.jwt.jwksUrl ? `jwks:${config.jwt.jwksUrl}` : `dev-key:${config.jwt.devKey?.alg}` },
+    `gatehouse listening on http://localhost:${info.port} (docs at /docs)`,
+  );
+});
+
+let stopping = false;
+function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "shutting down: finishing in-flight requests");
+  // A stuck client must not keep the process alive past the orchestrator's grace period.
+  const force = setTimeout(() => {
+    logger.warn("in-flight requests did not finish in 10 s; exiting");
+    process.exit(1);
+  }, 10_000);
+  force.unref();
+  server.close(() => {
+    db.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "closing the database failed");
+        process.exit(1);
+      },
+    );
+  });
+  // Idle keep-alive connections would otherwise hold server.close() open.
+  if ("closeIdleConnections" in server) server.closeIdleConnections();
+}
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));

@@ -1,0 +1,72 @@
+// GET /v1/tenant: the caller's tenant, their role in it, and its members.
+// The model route: declare with createRoute (schemas named via .openapi for the docs), guard with
+// requireRole, list problem responses, and run every query inside withTenant so RLS applies.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { asc, eq } from "drizzle-orm";
+import { requireRole } from "../app/auth.ts";
+import { ROLES, type AppEnv } from "../app/env.ts";
+import { problemResponses, ProblemError } from "../app/problem.ts";
+import { memberships, tenants } from "../db/schema.ts";
+
+const Role = z.enum(ROLES).openapi("Role");
+
+export const Member = z
+  .object({
+    subject: z.string().openapi({ example: "alice@example.com" }),
+    role: Role,
+    lastSeenAt: z.iso.datetime().openapi({ description: "Last authenticated request (updated at most once a minute)." }),
+  })
+  .openapi("Member");
+
+export const Tenant = z
+  .object({
+    id: z.uuid(),
+    slug: z.string().openapi({ example: "acme" }),
+    name: z.string(),
+    createdAt: z.iso.datetime(),
+    role: Role.openapi({ description: "The caller's role in this tenant." }),
+    members: z.array(Member).openapi({ description: "Users who have signed in, by subject. API keys are not members." }),
+  })
+  .openapi("Tenant");
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/tenant",
+  tags: ["Tenant"],
+  summary: "The caller's tenant",
+  description: "The tenant of the caller's credential, the caller's role, and the members seen so far. Requires viewer.",
+  middleware: [requireRole("viewer")] as const,
+  responses: {
+    200: { description: "The tenant", content: { "application/json": { schema: Tenant } } },
+    ...problemResponses(401, 403, 404),
+  },
+});
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const p = c.var.principal;
+    const result = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      // RLS already limits both queries to this tenant; the where clauses say so to the reader.
+      const [tenant] = await tx.select().from(tenants).where(eq(tenants.id, p.tenantId));
+      const members = await tx
+        .select({ subject: memberships.subject, role: memberships.role, lastSeenAt: memberships.lastSeenAt })
+        .from(memberships)
+        .where(eq(memberships.tenantId, p.tenantId))
+        .orderBy(asc(memberships.subject));
+      return { tenant, members };
+    });
+    if (!result.tenant) throw new ProblemError(404, "The tenant of this credential no longer exists.");
+    const { tenant, members } = result;
+    return c.json(
+      {
+        id: tenant.id,
+        slug: tenant.slug,
+        name: tenant.name,
+        createdAt: tenant.createdAt.toISOString(),
+        role: p.role,
+        members: members.map((m) => ({ subject: m.subject, role: m.role, lastSeenAt: m.lastSeenAt.toISOString() })),
+      },
+      200,
+    );
+  });
+}

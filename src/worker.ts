@@ -1,0 +1,86 @@
+// Cloudflare Workers entry: the same Hono app, against Postgres through the Neon driver.
+// Workers cannot share a connection between requests, so every database call opens a Pool for
+// its transaction and closes it after (Neon's guidance for serverless). Migrations are not run
+// here (no filesystem): run `npm run db:migrate` against DATABASE_URL before deploying.
+import { neonConfig, Pool } from "@neondatabase/serverless";
+import { createApp } from "./app/app.ts";
+import { ConfigError, parseEnv, type AppConfig } from "./app/config.ts";
+import { devKeyFromSecret } from "./app/dev-key.ts";
+import { fromNeonPool, type Database, type Db } from "./db/client.ts";
+
+type Bindings = Record<string, string | undefined>;
+
+function configFrom(env: Bindings): AppConfig {
+  const e = parseEnv(env);
+  if (!e.DATABASE_URL) throw new ConfigError("DATABASE_URL is required on Workers (a Neon connection string)");
+  if (!e.JWKS_URL && !e.DEV_JWT_SECRET) {
+    throw new ConfigError("JWKS_URL is required on Workers (or DEV_JWT_SECRET for local development)");
+  }
+  return {
+    port: 0,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: "",
+    jwt: {
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      clockSkewSeconds: e.CLOCK_SKEW_SECONDS,
+      jwksUrl: e.JWKS_URL,
+      devKey: e.JWKS_URL ? undefined : devKeyFromSecret(e.DEV_JWT_SECRET!),
+    },
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** A Database whose every transaction runs on a Pool of its own, closed when it is done. */
+function perCallDatabase(url: string): Database {
+  const run = async <T>(use: (db: Database) => Promise<T>): Promise<T> => {
+    const pool = new Pool({ connectionString: url });
+    try {
+      return await use(await fromNeonPool(pool));
+    } finally {
+      await pool.end();
+    }
+  };
+  return {
+    withTenant: <T>(tenantId: string, fn: (tx: Db) => Promise<T>) => run((db) => db.withTenant(tenantId, fn)),
+    asSystem: <T>(fn: (tx: Db) => Promise<T>) => run((db) => db.asSystem(fn)),
+    close: async () => {},
+  };
+}
+
+let app: ReturnType<typeof createApp> | undefined;
+let configError: string | undefined;
+
+function appFor(env: Bindings) {
+  if (app || configError) return app;
+  try {
+    const config = configFrom(env);
+    if (env.NEON_WS_PROXY) {
+      // Local development only: a plain PostgreSQL behind a WebSocket→TCP proxy.
+      const proxy = env.NEON_WS_PROXY;
+      neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}`;
+      neonConfig.useSecureWebSocket = false;
+      neonConfig.pipelineConnect = false;
+      neonConfig.pipelineTLS = false;
+    }
+    app = createApp({ db: perCallDatabase(config.databaseUrl!), config });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    configError = e.message;
+  }
+  return app;
+}
+
+export default {
+  fetch(request: Request, env: Bindings, ctx: unknown): Response | Promise<Response> {
+    const a = appFor(env);
+    if (!a) {
+      return new Response(JSON.stringify({ type: "about:blank", title: "Service Unavailable", status: 503, detail: configError }), {
+        status: 503,
+        headers: { "content-type": "application/problem+json" },
+      });
+    }
+    return a.fetch(request, env, ctx as never);
+  },
+};

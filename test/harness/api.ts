@@ -1,0 +1,117 @@
+// The API under test: a real app on a real database (PGlite or PostgreSQL), requests through
+// app.request (no sockets), tokens signed with the in-memory test key.
+import { expect } from "vitest";
+import { createApp, type AppDeps } from "../../src/app/app.ts";
+import { ensureTenant } from "../../src/app/auth.ts";
+import type { AppConfig, JwtConfig } from "../../src/app/config.ts";
+import { generateCredential } from "../../src/app/credentials.ts";
+import type { Role } from "../../src/app/env.ts";
+import { PROBLEM_CONTENT_TYPE, type Problem } from "../../src/app/problem.ts";
+import type { Database } from "../../src/db/client.ts";
+import { apiKeys } from "../../src/db/schema.ts";
+import { backend as namedBackend } from "./backends.ts";
+import { signToken, testJwtConfig, type SignOptions } from "./tokens.ts";
+
+/**
+ * Where the database comes from: a TestBackend from backends() (close() then runs its cleanup,
+ * which drops every database that backend opened), or a function returning a Database.
+ */
+export type BackendLike = { open(): Promise<Database>; cleanup?(): Promise<void> } | (() => Promise<Database>);
+
+export interface TestApiOptions {
+  jwt?: Partial<JwtConfig>;
+  bodyLimitBytes?: number;
+  now?: () => Date;
+  routes?: AppDeps["routes"];
+  /** Defaults to a silent logger. */
+  logger?: AppDeps["logger"];
+}
+
+export interface RequestOptions {
+  token?: string;
+  /** Objects are sent as JSON; strings are sent as they are (with a JSON content type unless headers say otherwise). */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface TestApi {
+  app: ReturnType<typeof createApp>;
+  db: Database;
+  config: AppConfig;
+  /** A valid user JWT. `sub` defaults to `<role>@<tenant>`. */
+  token(tenant: string, role: Role, overrides?: { sub?: string; claims?: Record<string, unknown>; sign?: SignOptions }): Promise<string>;
+  /** Creates an API key row directly (the tenant is provisioned if new) and returns its ghk_ token. */
+  apiKey(tenant: string, role: Role, opts?: { name?: string; revoked?: boolean }): Promise<string>;
+  /** The tenant's id, provisioning it like a first sign-in would. */
+  tenantId(slug: string): Promise<string>;
+  request(method: string, path: string, opts?: RequestOptions): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** No backend → PGlite (fine for plumbing tests; route suites run on each of backends()). */
+export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {}): Promise<TestApi> {
+  const backend = from ?? namedBackend("pglite");
+  const db = typeof backend === "function" ? await backend() : await backend.open();
+  const config: AppConfig = {
+    port: 0,
+    dataDir: "memory://",
+    jwt: testJwtConfig(opts.jwt),
+    bodyLimitBytes: opts.bodyLimitBytes ?? 64 * 1024,
+    logLevel: "silent",
+  };
+  const app = createApp({ db, config, now: opts.now, routes: opts.routes, logger: opts.logger });
+  return {
+    app,
+    db,
+    config,
+    token: (tenant, role, o = {}) => signToken({ sub: o.sub ?? `${role}@${tenant}`, tenant, role, ...o.claims }, o.sign),
+    async apiKey(tenant, role, o = {}) {
+      const tenantId = await ensureTenant(db, tenant);
+      const cred = generateCredential("ghk");
+      await db.withTenant(tenantId, (tx) =>
+        tx.insert(apiKeys).values({
+          tenantId,
+          name: o.name ?? `${role} key`,
+          role,
+          prefix: cred.prefix,
+          secretHash: cred.secretHash,
+          createdBy: "test-harness",
+          revokedAt: o.revoked ? new Date() : null,
+        }),
+      );
+      return cred.token;
+    },
+    tenantId: (slug) => ensureTenant(db, slug),
+    request(method, path, o = {}) {
+      const headers: Record<string, string> = {};
+      let body: string | undefined;
+      if (o.body !== undefined) {
+        headers["content-type"] = "application/json";
+        body = typeof o.body === "string" ? o.body : JSON.stringify(o.body);
+      }
+      if (o.token) headers.authorization = `Bearer ${o.token}`;
+      return Promise.resolve(app.request(path, { method, headers: { ...headers, ...o.headers }, body }));
+    },
+    async close() {
+      await db.close();
+      if (typeof backend !== "function") await backend.cleanup?.();
+    },
+  };
+}
+
+/** The parsed JSON body (any content type). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function json<T = any>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+/** Asserts an RFC 9457 problem with this status and returns its body. */
+export async function expectProblem(res: Response, status: number): Promise<Problem> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get("content-type")).toContain(PROBLEM_CONTENT_TYPE);
+  const body = JSON.parse(text) as Problem;
+  expect(body).toMatchObject({ status, type: expect.stringMatching(/^urn:gatehouse:problem:/), title: expect.any(String), detail: expect.any(String) });
+  expect(text).not.toMatch(/\bat .+\.ts:\d+|node_modules|stack/i);
+  return body;
+}
