@@ -93,9 +93,9 @@ const TARGET_NAMES: Record<string, string> = {
   json: "request body",
   form: "request body",
   query: "query string",
-  param: "path parameters",
-  header: "request headers",
-  cookie: "cookies",
+  param: "path",
+  header: "header set",
+  cookie: "cookie header",
 };
 
 /** @hono/zod-openapi defaultHook: validation failures → 400 with one {path, message} per issue. */

@@ -3,9 +3,17 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../app/env.ts";
 import * as tenant from "./tenant.ts";
+import * as auditLog from "./audit-log.ts";
+import * as apiKeys from "./api-keys.ts";
+import * as agentCredentials from "./agent-credentials.ts";
+import * as revisions from "./revisions.ts";
+import * as presets from "./presets.ts";
+import * as rendered from "./rendered.ts";
+import * as environments from "./environments.ts";
+import * as settings from "./settings.ts";
 
 export interface RouteModule {
   register(app: OpenAPIHono<AppEnv>): void;
 }
 
-export const routes: readonly RouteModule[] = [tenant];
+export const routes: readonly RouteModule[] = [tenant, auditLog, apiKeys, agentCredentials, revisions, presets, rendered, environments, settings];

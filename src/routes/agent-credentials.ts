@@ -1,0 +1,218 @@
+// /v1/environments/{id}/agent-credentials: the credentials an in-cluster agent uses to fetch its
+// environment's policy (gha_<prefix>_<secret>). Admin only. Same scheme as API keys: the token is
+// shown once, only sha256(secret) is stored, and the user API refuses gha_ tokens (auth.ts).
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { requireRole } from "../app/auth.ts";
+import { generateCredential } from "../app/credentials.ts";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses, ProblemError } from "../app/problem.ts";
+import type { Db } from "../db/client.ts";
+import { agentCredentials, environments, type AgentCredential as Row } from "../db/schema.ts";
+import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { audit } from "../services/audit.ts";
+
+const AgentCredential = z
+  .object({
+    id: z.uuid(),
+    environmentId: z.uuid(),
+    prefix: z.string().openapi({ description: "Public lookup id: the token is gha_<prefix>_<secret>." }),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    lastUsedAt: z.iso.datetime().nullable(),
+    revokedAt: z.iso.datetime().nullable(),
+  })
+  .openapi("AgentCredential");
+
+const NewAgentCredential = z
+  .object({
+    id: z.uuid(),
+    environmentId: z.uuid(),
+    prefix: z.string(),
+    createdAt: z.iso.datetime(),
+    secret: z.string().openapi({ description: "The complete agent token. Shown once: it cannot be read again.", example: "gha_0123456789abcdef_…" }),
+  })
+  .openapi("NewAgentCredential");
+
+const EnvParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" }, description: "Environment id" }) });
+const CredParams = EnvParams.extend({ credId: z.uuid().openapi({ param: { name: "credId", in: "path" } }) });
+const Cursor = z.strictObject({ id: z.uuid() });
+
+const tags = ["Agent credentials"];
+const base = "/v1/environments/{id}/agent-credentials";
+
+const create = createRoute({
+  method: "post",
+  path: base,
+  tags,
+  summary: "Create an agent credential",
+  description: "A new credential for the environment's agent; the response carries the secret, once. No body (or `{}`). Requires admin.",
+  middleware: [requireRole("admin")] as const,
+  request: { params: EnvParams, body: { required: false, content: { "application/json": { schema: z.strictObject({}).openapi("CreateAgentCredential") } } } },
+  responses: {
+    201: { description: "The new credential and its secret", content: { "application/json": { schema: NewAgentCredential } } },
+    ...problemResponses(400, 401, 403, 404, 413, 415),
+  },
+});
+
+const list = createRoute({
+  method: "get",
+  path: base,
+  tags,
+  summary: "List an environment's agent credentials",
+  description: "Revoked ones included, newest first. Never the secrets. Requires admin.",
+  middleware: [requireRole("admin")] as const,
+  request: { params: EnvParams, query: PageQuery },
+  responses: {
+    200: {
+      description: "A page of credentials",
+      content: {
+        "application/json": { schema: z.object({ items: z.array(AgentCredential), nextCursor: z.string().nullable() }).openapi("AgentCredentialPage") },
+      },
+    },
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+const revoke = createRoute({
+  method: "delete",
+  path: `${base}/{credId}`,
+  tags,
+  summary: "Revoke an agent credential",
+  description: "Revoking a revoked credential is a no-op (204, no new audit entry). Requires admin.",
+  middleware: [requireRole("admin")] as const,
+  request: { params: CredParams },
+  responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
+});
+
+const rotate = createRoute({
+  method: "post",
+  path: `${base}/{credId}/rotate`,
+  tags,
+  summary: "Rotate an agent credential's secret",
+  description: "Same id and prefix, a new secret shown once; the old one stops working at once. A revoked credential cannot be rotated (409). Requires admin.",
+  middleware: [requireRole("admin")] as const,
+  request: { params: CredParams },
+  responses: {
+    200: { description: "The credential and its new secret", content: { "application/json": { schema: NewAgentCredential } } },
+    ...problemResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const publicView = (r: Row) => ({
+  id: r.id,
+  environmentId: r.environmentId,
+  prefix: r.prefix,
+  createdBy: r.createdBy,
+  createdAt: r.createdAt.toISOString(),
+  lastUsedAt: iso(r.lastUsedAt),
+  revokedAt: iso(r.revokedAt),
+});
+const auditView = (r: Row) => ({ environmentId: r.environmentId, prefix: r.prefix, revokedAt: iso(r.revokedAt) });
+const created = (r: Row, secret: string) => ({ id: r.id, environmentId: r.environmentId, prefix: r.prefix, createdAt: r.createdAt.toISOString(), secret });
+
+async function requireEnvironment(tx: Db, tenantId: string, id: string): Promise<void> {
+  const [env] = await tx.select({ id: environments.id }).from(environments).where(and(eq(environments.id, id), eq(environments.tenantId, tenantId)));
+  if (!env) throw new ProblemError(404, "No such environment.");
+}
+
+/** The credential, only if it belongs to this environment of this tenant. */
+async function findCredential(tx: Db, tenantId: string, environmentId: string, id: string): Promise<Row | undefined> {
+  const [row] = await tx
+    .select()
+    .from(agentCredentials)
+    .where(and(eq(agentCredentials.id, id), eq(agentCredentials.environmentId, environmentId), eq(agentCredentials.tenantId, tenantId)));
+  return row;
+}
+
+async function mustFindCredential(tx: Db, tenantId: string, environmentId: string, id: string): Promise<Row> {
+  const row = await findCredential(tx, tenantId, environmentId, id);
+  if (!row) throw new ProblemError(404, "No such agent credential in this environment.");
+  return row;
+}
+
+const badCursor = () => new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
+const revokedConflict = () => new ProblemError(409, "A revoked agent credential cannot be rotated; create a new one.");
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(create, async (c) => {
+    const p = c.var.principal;
+    const { id: environmentId } = c.req.valid("param");
+    const cred = generateCredential("gha");
+    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      await requireEnvironment(tx, p.tenantId, environmentId);
+      const [r] = await tx
+        .insert(agentCredentials)
+        .values({ tenantId: p.tenantId, environmentId, prefix: cred.prefix, secretHash: cred.secretHash, createdBy: p.subject })
+        .returning();
+      await audit(tx, p, { action: "agent_credential.create", targetType: "agent_credential", targetId: r!.id, after: auditView(r!) });
+      return r!;
+    });
+    return c.json(created(row, cred.token), 201);
+  });
+
+  app.openapi(list, async (c) => {
+    const p = c.var.principal;
+    const { id: environmentId } = c.req.valid("param");
+    const { limit, cursor } = c.req.valid("query");
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
+    if (after === null) throw badCursor();
+    const rows = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      await requireEnvironment(tx, p.tenantId, environmentId);
+      const where = [eq(agentCredentials.tenantId, p.tenantId), eq(agentCredentials.environmentId, environmentId)];
+      if (after) {
+        if (!(await findCredential(tx, p.tenantId, environmentId, after.id))) throw badCursor();
+        // Compared in SQL: created_at has microseconds a JS Date would round away.
+        where.push(sql`(${agentCredentials.createdAt}, ${agentCredentials.id}) < (select a.created_at, a.id from agent_credentials a where a.id = ${after.id} and a.tenant_id = ${p.tenantId})`);
+      }
+      return tx.select().from(agentCredentials).where(and(...where)).orderBy(desc(agentCredentials.createdAt), desc(agentCredentials.id)).limit(limit + 1);
+    });
+    const page = rows.slice(0, limit);
+    const nextCursor = rows.length > limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null;
+    return c.json({ items: page.map(publicView), nextCursor }, 200);
+  });
+
+  app.openapi(revoke, async (c) => {
+    const p = c.var.principal;
+    const { id: environmentId, credId } = c.req.valid("param");
+    await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const before = await mustFindCredential(tx, p.tenantId, environmentId, credId);
+      // Conditional update: of two concurrent revokes, one records it, the other is the no-op.
+      const [after] = await tx
+        .update(agentCredentials)
+        .set({ revokedAt: c.var.now() })
+        .where(and(eq(agentCredentials.id, credId), eq(agentCredentials.tenantId, p.tenantId), isNull(agentCredentials.revokedAt)))
+        .returning();
+      if (after) {
+        await audit(tx, p, { action: "agent_credential.revoke", targetType: "agent_credential", targetId: credId, before: auditView(before), after: auditView(after) });
+      }
+    });
+    return c.body(null, 204);
+  });
+
+  app.openapi(rotate, async (c) => {
+    const p = c.var.principal;
+    const { id: environmentId, credId } = c.req.valid("param");
+    const result = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const before = await mustFindCredential(tx, p.tenantId, environmentId, credId);
+      if (before.revokedAt) throw revokedConflict();
+      const cred = generateCredential("gha", before.prefix);
+      const [after] = await tx
+        .update(agentCredentials)
+        .set({ secretHash: cred.secretHash })
+        .where(and(eq(agentCredentials.id, credId), eq(agentCredentials.tenantId, p.tenantId), isNull(agentCredentials.revokedAt)))
+        .returning();
+      if (!after) throw revokedConflict();
+      await audit(tx, p, {
+        action: "agent_credential.rotate",
+        targetType: "agent_credential",
+        targetId: credId,
+        before: auditView(before),
+        after: { ...auditView(after), secretRotatedAt: c.var.now().toISOString() },
+      });
+      return { row: after, token: cred.token };
+    });
+    return c.json(created(result.row, result.token), 200);
+  });
+}

@@ -1,0 +1,167 @@
+// /v1/environments: create, list, read, update and delete, as the tenant's own callers.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { backends } from "../../test/harness/backends.ts";
+import { auditRows, createEnvironment, environmentRow, revisionNumbers, uniqueName, type EnvJson } from "../../test/harness/environments.ts";
+import { generateCredential } from "../app/credentials.ts";
+import { agentCredentials } from "../db/schema.ts";
+import { applyPreset, EnvironmentSettings } from "../policies/index.ts";
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+describe.each(backends())("/v1/environments ($name)", (backend) => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi(backend);
+  });
+  afterAll(() => api?.close());
+
+  it("POST creates the environment with settings revision 1, a Location and an audit row", async () => {
+    const t = "acme-create";
+    const name = uniqueName("prod");
+    const res = await api.request("POST", "/v1/environments", {
+      token: await api.token(t, "admin", { sub: "alice" }),
+      body: { name, description: "Production, EU", labels: { tier: "prod", "example.com/team": "payments" }, comment: "first cut" },
+    });
+    expect(res.status).toBe(201);
+    const env = await json<EnvJson>(res);
+    expect(env).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      name,
+      description: "Production, EU",
+      labels: { tier: "prod", "example.com/team": "payments" },
+      currentRevision: 1,
+      createdAt: expect.stringMatching(ISO),
+      updatedAt: expect.stringMatching(ISO),
+    });
+    expect(res.headers.get("location")).toBe(`/v1/environments/${env.id}`);
+    expect(await revisionNumbers(api, env.id)).toEqual([1]);
+    // An empty document is stored normalised: defaults filled, no control enabled.
+    const settings = await json(await api.request("GET", `/v1/environments/${env.id}/settings`, { token: await api.token(t, "viewer") }));
+    expect(settings).toMatchObject({ revision: 1, author: "alice", comment: "first cut", settings: EnvironmentSettings.parse({}) });
+    const [entry] = await auditRows(api, t);
+    expect(entry).toMatchObject({ actor: "alice", action: "environment.create", targetType: "environment", targetId: env.id, before: null });
+    expect(entry!.after).toEqual({ ...env, settings: EnvironmentSettings.parse({}) });
+  });
+
+  it("POST with a preset replaces the controls and keeps the environment-wide knobs", async () => {
+    const t = "acme-preset";
+    const env = await createEnvironment(api, t, { preset: "restricted", settings: { enforcementAction: "warn" } });
+    const res = await api.request("GET", `/v1/environments/${env.id}/settings`, { token: await api.token(t, "viewer") });
+    const { settings } = await json(res);
+    expect(settings).toEqual(EnvironmentSettings.parse(applyPreset({ enforcementAction: "warn" }, "restricted")));
+    expect(settings.enforcementAction).toBe("warn");
+    expect(settings.controls.privilegeEscalation.enabled).toBe(true);
+  });
+
+  it("POST stores a given document normalised (defaults filled, options canonical)", async () => {
+    const t = "acme-doc";
+    const env = await createEnvironment(api, t, { settings: { controls: { capabilities: { options: { allowedAdd: ["net_bind_service"] } } } } });
+    const { settings } = await json(await api.request("GET", `/v1/environments/${env.id}/settings`, { token: await api.token(t, "viewer") }));
+    expect(settings.controls.capabilities).toMatchObject({ enabled: true, options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: [] } });
+  });
+
+  it("an admin API key can create; the key is the recorded author", async () => {
+    const t = "acme-key";
+    const key = await api.apiKey(t, "admin");
+    const res = await api.request("POST", "/v1/environments", { token: key, body: { name: uniqueName() } });
+    expect(res.status).toBe(201);
+    const env = await json<EnvJson>(res);
+    const { author } = await json(await api.request("GET", `/v1/environments/${env.id}/settings`, { token: key }));
+    expect(author).toMatch(/^apikey:/);
+  });
+
+  it("GET /:id returns the environment to every role", async () => {
+    const t = "acme-get";
+    const env = await createEnvironment(api, t, { labels: { a: "b" } });
+    for (const role of ["viewer", "editor", "admin"] as const) {
+      const res = await api.request("GET", `/v1/environments/${env.id}`, { token: await api.token(t, role) });
+      expect(res.status).toBe(200);
+      expect(await json(res)).toEqual(env);
+    }
+  });
+
+  it("GET lists by name with cursor pagination", async () => {
+    const t = "acme-list";
+    const names = ["delta", "alpha", "echo", "charlie", "bravo"];
+    for (const name of names) await createEnvironment(api, t, { name });
+    const token = await api.token(t, "viewer");
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const q: string = cursor ? `?limit=2&cursor=${cursor}` : "?limit=2";
+      const res = await api.request("GET", `/v1/environments${q}`, { token });
+      expect(res.status).toBe(200);
+      const page = await json<{ items: EnvJson[]; nextCursor: string | null }>(res);
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((e) => e.name));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(seen).toEqual([...names].sort());
+    expect(pages).toBe(3);
+    // Default limit: everything on one page, no cursor.
+    const all = await json(await api.request("GET", "/v1/environments", { token }));
+    expect(all.items.map((e: EnvJson) => e.name)).toEqual([...names].sort());
+    expect(all.nextCursor).toBeNull();
+    expect(all.items[0]).toMatchObject({ currentRevision: 1, description: "", labels: {} });
+  });
+
+  it("GET filters by label; repeated filters must all match", async () => {
+    const t = "acme-labels";
+    await createEnvironment(api, t, { name: "one", labels: { tier: "prod", region: "eu" } });
+    await createEnvironment(api, t, { name: "two", labels: { tier: "prod", region: "us" } });
+    await createEnvironment(api, t, { name: "three", labels: { tier: "dev" } });
+    const token = await api.token(t, "viewer");
+    const names = async (q: string) => (await json(await api.request("GET", `/v1/environments?${q}`, { token }))).items.map((e: EnvJson) => e.name);
+    expect(await names("label=tier=prod")).toEqual(["one", "two"]);
+    expect(await names("label=tier=prod&label=region=eu")).toEqual(["one"]);
+    expect(await names("label=tier=staging")).toEqual([]);
+    expect(await names(`label=${encodeURIComponent("tier=dev")}`)).toEqual(["three"]);
+  });
+
+  it("PATCH renames, describes and relabels; audits before and after", async () => {
+    const t = "acme-patch";
+    const env = await createEnvironment(api, t, { labels: { tier: "dev" } });
+    const name = uniqueName("renamed");
+    const res = await api.request("PATCH", `/v1/environments/${env.id}`, {
+      token: await api.token(t, "admin", { sub: "ana" }),
+      body: { name, description: "now prod", labels: { tier: "prod" } },
+    });
+    expect(res.status).toBe(200);
+    const after = await json<EnvJson>(res);
+    expect(after).toMatchObject({ id: env.id, name, description: "now prod", labels: { tier: "prod" }, currentRevision: 1, createdAt: env.createdAt });
+    expect(Date.parse(after.updatedAt)).toBeGreaterThanOrEqual(Date.parse(env.updatedAt));
+    const entry = (await auditRows(api, t)).at(-1)!;
+    expect(entry).toMatchObject({ actor: "ana", action: "environment.update", targetId: env.id, before: env, after });
+    // A single field leaves the others alone.
+    const again = await json(await api.request("PATCH", `/v1/environments/${env.id}`, { token: await api.token(t, "admin"), body: { description: "" } }));
+    expect(again).toMatchObject({ name, description: "", labels: { tier: "prod" } });
+    // Renaming to its own name is not a conflict.
+    expect((await api.request("PATCH", `/v1/environments/${env.id}`, { token: await api.token(t, "admin"), body: { name } })).status).toBe(200);
+  });
+
+  it("DELETE removes the environment, its revisions and its agent credentials; audits the before", async () => {
+    const t = "acme-delete";
+    const env = await createEnvironment(api, t);
+    const tenantId = await api.tenantId(t);
+    const cred = generateCredential("gha");
+    await api.db.withTenant(tenantId, (tx) =>
+      tx.insert(agentCredentials).values({ tenantId, environmentId: env.id, prefix: cred.prefix, secretHash: cred.secretHash, createdBy: "test" }),
+    );
+    const token = await api.token(t, "admin", { sub: "dora" });
+    const res = await api.request("DELETE", `/v1/environments/${env.id}`, { token });
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe("");
+    expect((await api.request("GET", `/v1/environments/${env.id}`, { token })).status).toBe(404);
+    expect(await environmentRow(api, env.id)).toBeUndefined();
+    expect(await revisionNumbers(api, env.id)).toEqual([]);
+    const creds = await api.db.asSystem((tx) => tx.select().from(agentCredentials));
+    expect(creds.filter((c) => c.environmentId === env.id)).toEqual([]);
+    const entry = (await auditRows(api, t)).at(-1)!;
+    expect(entry).toMatchObject({ actor: "dora", action: "environment.delete", targetId: env.id, before: env, after: null });
+    // The name is free again.
+    expect((await api.request("POST", "/v1/environments", { token, body: { name: env.name } })).status).toBe(201);
+  });
+});

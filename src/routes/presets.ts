@@ -1,0 +1,91 @@
+// Pod Security Standards presets: list them, and apply one to an environment (a new revision
+// whose controls are the preset's; environment-wide knobs such as exemptions are kept).
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireRole } from "../app/auth.ts";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses } from "../app/problem.ts";
+import { applyPreset, catalogue, PRESET_NAMES, presets, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
+import { revisionEtag } from "../services/revisions.ts";
+import { CommentField, commitDerivedRevision, EnvParams, IfMatchHeaders, RevisionDetail, revisionJson } from "./settings-common.ts";
+
+const PresetNameSchema = z.enum(PRESET_NAMES as [PresetName, ...PresetName[]]).openapi("PresetName");
+
+const Preset = z
+  .object({
+    name: PresetNameSchema,
+    title: z.string(),
+    description: z.string(),
+    controls: z.array(z.string()).openapi({ description: "Ids of the controls the preset enables, in catalogue order.", example: ["privilegedContainers"] }),
+  })
+  .openapi("Preset");
+
+const ApplyPresetBody = z.strictObject({ preset: PresetNameSchema, comment: CommentField }).openapi("ApplyPresetRequest");
+
+// Static: computed once, in catalogue order so the list reads like the documentation.
+const PRESET_LIST = PRESET_NAMES.map((name) => ({
+  name,
+  title: presets[name].title,
+  description: presets[name].description,
+  controls: catalogue.filter((c) => c.id in presets[name].controls).map((c) => c.id),
+}));
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/presets",
+  tags: ["Presets"],
+  summary: "List settings presets",
+  description: "The Pod Security Standards presets an environment can be set to. Requires viewer.",
+  middleware: [requireRole("viewer")] as const,
+  responses: {
+    200: { description: "Every preset", content: { "application/json": { schema: z.array(Preset) } } },
+    ...problemResponses(401, 403),
+  },
+});
+
+const applyRoute = createRoute({
+  method: "post",
+  path: "/v1/environments/{id}/settings/preset",
+  tags: ["Presets"],
+  summary: "Apply a preset to an environment",
+  description:
+    "Appends a revision whose `controls` are the preset's; `enforcementAction` and `exemptions` of the current revision are kept. Optional If-Match: the current revision's ETag. Requires editor.",
+  middleware: [requireRole("editor")] as const,
+  request: {
+    params: EnvParams,
+    headers: IfMatchHeaders,
+    body: { required: true, content: { "application/json": { schema: ApplyPresetBody } } },
+  },
+  responses: {
+    201: {
+      description: "The new current revision; ETag and Location name it",
+      headers: { ETag: { schema: { type: "string" } }, Location: { schema: { type: "string" } } },
+      content: { "application/json": { schema: RevisionDetail } },
+    },
+    ...problemResponses(400, 401, 403, 404, 409, 412, 415),
+  },
+});
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(listRoute, (c) => c.json(PRESET_LIST, 200));
+
+  app.openapi(applyRoute, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    const { preset, comment } = c.req.valid("json");
+    const stored = await c.var.db.withTenant(p.tenantId, (tx) =>
+      commitDerivedRevision(tx, p, {
+        environmentId: id,
+        ifMatch: c.req.valid("header")["if-match"],
+        action: "settings.preset",
+        async derive(current) {
+          // Stored documents are normalised output, which is also valid input.
+          const base = (current?.document ?? {}) as EnvironmentSettingsInput;
+          return { document: applyPreset(base, preset), comment: comment ?? `apply preset ${preset}`, detail: { preset } };
+        },
+      }),
+    );
+    c.header("etag", revisionEtag(stored.revision));
+    c.header("location", `/v1/environments/${id}/settings/revisions/${stored.revision}`);
+    return c.json(revisionJson(stored), 201);
+  });
+}

@@ -1,0 +1,95 @@
+// What the agent would apply for an environment's CURRENT revision, rendered now: the objects in
+// apply order and the summary a person reads before enforcing. JSON or YAML (kubectl-ready).
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireRole } from "../app/auth.ts";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses, ProblemError } from "../app/problem.ts";
+import { contentHash } from "../policies/hash.ts";
+import { EnvironmentSettings, renderEnvironment, toYaml } from "../policies/index.ts";
+import { EnvParams, environmentNotFound, findEnvironment, loadRevision } from "./settings-common.ts";
+
+const FORMATS = ["json", "yaml"] as const;
+type Format = (typeof FORMATS)[number];
+const YAML_TYPES = new Set(["application/yaml", "application/x-yaml", "text/yaml"]);
+
+const RenderedQuery = z.strictObject({
+  format: z.enum(FORMATS).optional().openapi({ description: "Overrides the Accept header. Default json." }),
+});
+
+const Rendered = z
+  .object({
+    revision: z.int().min(1),
+    objects: z.array(z.record(z.string(), z.unknown())).openapi({ description: "Kubernetes objects in apply order: templates, constraints, expansion templates." }),
+    summary: z.array(z.string()),
+  })
+  .openapi("RenderedEnvironment");
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/environments/{id}/rendered",
+  tags: ["Settings"],
+  summary: "Render the current settings",
+  description:
+    "Exactly the objects the agent would apply for the current revision, with exemption expiry evaluated at request time. `?format=yaml` or `Accept: application/yaml` gives multi-document YAML with the summary as leading comments. ETag changes with the output (also when an exemption expires); If-None-Match → 304. Requires viewer.",
+  middleware: [requireRole("viewer")] as const,
+  request: { params: EnvParams, query: RenderedQuery },
+  responses: {
+    200: {
+      description: "The rendered objects",
+      headers: { ETag: { schema: { type: "string" } } },
+      content: {
+        "application/json": { schema: Rendered },
+        "application/yaml": { schema: z.string().openapi({ example: "# revision 3\n# 12 of 17 controls enabled\n---\napiVersion: templates.gatekeeper.sh/v1\n..." }) },
+      },
+    },
+    304: { description: "Unchanged since the ETag in If-None-Match" },
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+/** ?format wins; else the first of JSON/YAML the Accept header prefers (by q, then order); else JSON. */
+function negotiate(format: Format | undefined, accept: string | undefined): Format {
+  if (format) return format;
+  const ranked = (accept ?? "")
+    .split(",")
+    .map((part, i) => {
+      const [type = "", ...params] = part.split(";").map((s) => s.trim().toLowerCase());
+      const q = Number(params.find((x) => x.startsWith("q="))?.slice(2) ?? 1);
+      return { type, q: Number.isFinite(q) ? q : 0, i };
+    })
+    .filter((m) => m.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  for (const m of ranked) {
+    if (YAML_TYPES.has(m.type)) return "yaml";
+    if (m.type === "application/json") return "json";
+  }
+  return "json";
+}
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    const format = negotiate(c.req.valid("query").format, c.req.header("accept"));
+    const current = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const env = await findEnvironment(tx, p.tenantId, id);
+      if (!env) throw environmentNotFound(id);
+      if (env.currentRevision === 0) throw new ProblemError(404, `Environment ${id} has no settings yet.`);
+      return loadRevision(tx, p.tenantId, id, env.currentRevision);
+    });
+    if (!current) throw environmentNotFound(id);
+    const { objects, summary } = renderEnvironment(EnvironmentSettings.parse(current.document), c.var.now());
+    // The output depends on the clock too (expired exemptions drop out), so the ETag hashes the
+    // output rather than naming the revision; each format is its own representation.
+    const etag = `"${current.revision}-${contentHash({ objects, summary }).slice("sha256:".length, "sha256:".length + 16)}${format === "yaml" ? "-yaml" : ""}"`;
+    c.header("etag", etag);
+    c.header("vary", "Accept");
+    const inm = c.req.header("if-none-match");
+    if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
+    if (format === "yaml") {
+      const header = [`revision ${current.revision}`, ...summary].map((l) => `# ${l}\n`).join("");
+      return c.body(header + toYaml(objects), 200, { "content-type": "application/yaml; charset=utf-8" });
+    }
+    return c.json({ revision: current.revision, objects, summary }, 200);
+  });
+}

@@ -1,0 +1,224 @@
+// /v1/environments/{id}/settings: the environment's settings document, one revision at a time.
+// The revision number is the ETag: agents poll GET with If-None-Match (304 while nothing changed),
+// writers PUT with If-Match so that of two concurrent edits one wins and the other gets 412.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import { requireRole } from "../app/auth.ts";
+import type { AppEnv, Principal } from "../app/env.ts";
+import { problemResponses, ProblemError } from "../app/problem.ts";
+import type { Db } from "../db/client.ts";
+import { environments } from "../db/schema.ts";
+import { EnforcementAction } from "../policies/common/knobs.ts";
+import { catalogue, controlById, EnvironmentSettings, fieldIssues } from "../policies/index.ts";
+import { audit } from "../services/audit.ts";
+import { appendRevision, currentSettings, parseRevisionEtag, revisionEtag, type CurrentSettings } from "../services/revisions.ts";
+import { EnvParams, RevisionDetail, SettingsDocument } from "./settings-common.ts";
+
+const PutBody = z
+  .strictObject({ settings: SettingsDocument, comment: z.string().max(500).default("") })
+  .openapi("SettingsUpdate");
+
+// RFC 7396 merge patch of one control: given fields replace, null removes, absent keep.
+const ControlPatch = z
+  .strictObject({
+    enabled: z.boolean().nullable().optional(),
+    enforcementAction: EnforcementAction.nullable().optional(),
+    exemptions: z.record(z.string(), z.unknown()).nullable().optional(),
+    options: z.record(z.string(), z.unknown()).nullable().optional(),
+  })
+  .nullable()
+  .openapi("ControlPatch", {
+    description:
+      "A JSON merge patch (RFC 7396) of the control's settings: fields given replace the current ones (objects merge, arrays replace), " +
+      "a field set to null returns to its default, and a body of `null` removes the control (disables it).",
+  });
+
+const IfMatch = z.object({
+  "if-match": z.string().optional().openapi({ description: 'The revision the change is based on, e.g. "3" (the ETag of GET).' }),
+});
+const IfNoneMatch = z.object({
+  "if-none-match": z.string().optional().openapi({ description: "The ETag the caller holds; 304 while it is still current." }),
+});
+const ControlParams = EnvParams.extend({
+  control: z.string().openapi({ param: { name: "control", in: "path" }, example: "capabilities" }),
+});
+
+const etagHeader = { ETag: { description: 'The revision, quoted: "3".', schema: { type: "string" as const } } };
+const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
+const tags = ["Settings"];
+
+const getSettings = createRoute({
+  method: "get",
+  path: "/v1/environments/{id}/settings",
+  tags,
+  summary: "The current settings",
+  description: "The current revision of the settings document. Send If-None-Match with the last ETag to get 304 while it is unchanged. Requires viewer.",
+  middleware: [requireRole("viewer")] as const,
+  request: { params: EnvParams, headers: IfNoneMatch },
+  responses: {
+    200: { description: "The current revision", headers: etagHeader, ...json(RevisionDetail) },
+    304: { description: "Not modified: the If-None-Match ETag is current", headers: etagHeader },
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+const putSettings = createRoute({
+  method: "put",
+  path: "/v1/environments/{id}/settings",
+  tags,
+  summary: "Replace the settings",
+  description: "Writes a new revision. If-Match with the revision the change is based on is required (428 without, 412 when stale). Requires editor.",
+  middleware: [requireRole("editor")] as const,
+  request: { params: EnvParams, headers: IfMatch, body: { ...json(PutBody), required: true } },
+  responses: {
+    200: { description: "The new revision", headers: etagHeader, ...json(RevisionDetail) },
+    ...problemResponses(400, 401, 403, 404, 412, 413, 415, 428),
+  },
+});
+
+const patchControl = createRoute({
+  method: "patch",
+  path: "/v1/environments/{id}/settings/controls/{control}",
+  tags,
+  summary: "Change one control",
+  description: "Merge-patches one control's settings into the current document and writes a new revision. If-Match is optional (412 when stale). Requires editor.",
+  middleware: [requireRole("editor")] as const,
+  request: { params: ControlParams, headers: IfMatch, body: { ...json(ControlPatch), required: true } },
+  responses: {
+    200: { description: "The new revision", headers: etagHeader, ...json(RevisionDetail) },
+    ...problemResponses(400, 401, 403, 404, 412, 413, 415),
+  },
+});
+
+function toJson(s: CurrentSettings) {
+  return { revision: s.revision, settings: s.document, author: s.author, comment: s.comment, createdAt: s.createdAt.toISOString() };
+}
+
+/**
+ * The revision an If-Match names; undefined when absent (or `*` where allowed); 400 when it names
+ * no revision. PUT refuses `*`: it would defeat the lost-update protection If-Match is required for.
+ */
+function ifMatchRevision(header: string | undefined, star: boolean): number | undefined {
+  if (header === undefined || (star && header.trim() === "*")) return undefined;
+  const revision = parseRevisionEtag(header);
+  if (revision === null) {
+    throw new ProblemError(400, 'If-Match must name one settings revision, e.g. If-Match: "3" (the ETag of GET .../settings).', {
+      errors: [{ path: "If-Match", message: 'must be a quoted revision number such as "3"' }],
+    });
+  }
+  return revision;
+}
+
+function stale(current: number, expected: number): ProblemError {
+  return new ProblemError(412, `The settings are at revision ${current}, not ${expected}: fetch them again and reapply the change.`, {
+    headers: { etag: revisionEtag(current) },
+  });
+}
+
+function notFound(id: string): ProblemError {
+  return new ProblemError(404, `No environment ${id}.`);
+}
+
+function noneMatch(header: string | undefined, revision: number): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === "*") return true;
+  return header.split(",").some((tag) => parseRevisionEtag(tag) === revision);
+}
+
+/** Appends the document as the next revision after `base`, audits it, and returns the stored revision. */
+async function write(tx: Db, p: Principal, id: string, base: CurrentSettings, document: EnvironmentSettings, action: string, comment: string) {
+  const appended = await appendRevision(tx, { tenantId: p.tenantId, environmentId: id, expected: base.revision, document, author: p.subject, comment });
+  if (!appended.ok) throw appended.reason === "stale" ? stale(appended.current, base.revision) : notFound(id);
+  await audit(tx, p, {
+    action,
+    targetType: "environment",
+    targetId: id,
+    before: { revision: base.revision, settings: base.document },
+    after: { revision: appended.revision, settings: document },
+  });
+  // Read back for createdAt (set by the database) and the document exactly as stored.
+  return (await currentSettings(tx, p.tenantId, id))!;
+}
+
+function merge(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = target !== null && typeof target === "object" && !Array.isArray(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = merge(out[k], v);
+  }
+  return out;
+}
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(getSettings, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    // The agents' polling path: one query, and a 304 carries no body.
+    const current = await c.var.db.withTenant(p.tenantId, (tx) => currentSettings(tx, p.tenantId, id));
+    if (!current) throw notFound(id);
+    c.header("ETag", revisionEtag(current.revision));
+    c.header("Cache-Control", "private, no-cache");
+    if (noneMatch(c.req.valid("header")["if-none-match"], current.revision)) return c.body(null, 304);
+    return c.json(toJson(current), 200);
+  });
+
+  app.openapi(putSettings, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    const { settings, comment } = c.req.valid("json");
+    const expected = ifMatchRevision(c.req.valid("header")["if-match"], false);
+    if (expected === undefined) {
+      throw new ProblemError(428, 'Replacing the settings requires If-Match with the revision the change is based on, e.g. If-Match: "3" (the ETag of GET .../settings).');
+    }
+    const stored = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const current = await currentSettings(tx, p.tenantId, id);
+      if (!current) throw notFound(id);
+      if (current.revision !== expected) throw stale(current.revision, expected);
+      return write(tx, p, id, current, settings, "settings.update", comment);
+    });
+    c.header("ETag", revisionEtag(stored.revision));
+    return c.json(toJson(stored), 200);
+  });
+
+  app.openapi(patchControl, async (c) => {
+    const p = c.var.principal;
+    const { id, control } = c.req.valid("param");
+    if (!controlById.has(control)) {
+      throw new ProblemError(404, `No control "${control}". Controls: ${catalogue.map((k) => k.id).join(", ")}.`);
+    }
+    // Without a Content-Type hono's validator sees `{}`, which is a meaningful patch here
+    // (enable the control with defaults): a missing body must not be read as one.
+    if (!c.req.header("content-type")) throw new ProblemError(400, "This request needs a JSON body (the control's settings, or null).");
+    const patch = c.req.valid("json");
+    const expected = ifMatchRevision(c.req.valid("header")["if-match"], true);
+    const stored = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      // Lock the environment so concurrent patches apply one after the other, none lost.
+      const [locked] = await tx
+        .select({ id: environments.id })
+        .from(environments)
+        .where(and(eq(environments.id, id), eq(environments.tenantId, p.tenantId)))
+        .for("update");
+      const current = locked && (await currentSettings(tx, p.tenantId, id));
+      if (!current) throw notFound(id);
+      if (expected !== undefined && current.revision !== expected) throw stale(current.revision, expected);
+      const controls: Record<string, unknown> = { ...current.document.controls };
+      if (patch === null) delete controls[control];
+      else controls[control] = merge(controls[control], patch);
+      const parsed = EnvironmentSettings.safeParse({ ...current.document, controls });
+      if (!parsed.success) {
+        // Paths relative to the body (the control) where they fall inside it.
+        const prefix = `controls.${control}`;
+        const errors = fieldIssues(parsed.error).map((i) => ({
+          ...i,
+          path: i.path === prefix ? "(root)" : i.path.startsWith(`${prefix}.`) ? i.path.slice(prefix.length + 1) : `settings.${i.path}`,
+        }));
+        throw new ProblemError(400, `The settings of control ${control} are invalid.`, { errors });
+      }
+      const verb = patch === null ? "Removed" : "Changed";
+      return write(tx, p, id, current, parsed.data, "settings.patch", `${verb} control ${control}`);
+    });
+    c.header("ETag", revisionEtag(stored.revision));
+    return c.json(toJson(stored), 200);
+  });
+}

@@ -1,0 +1,108 @@
+// The API inside workerd (`wrangler dev`, local mode, offline), against the machine's PostgreSQL
+// through the Neon driver and the WebSocket proxy: the Workers entry really serves the same app.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acquirePostgres, type TestPostgres } from "../harness/postgres.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const SECRET = "workers-test-secret-0123456789abcdef";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const token = (tenant: string, role: string) =>
+  new SignJWT({ tenant, role })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(`${role}@${tenant}`)
+    .setIssuer("gatehouse-dev")
+    .setAudience("gatehouse")
+    .setIssuedAt()
+    .setExpirationTime("10m")
+    .sign(new TextEncoder().encode(SECRET));
+
+describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon driver", () => {
+  let pg: TestPostgres;
+  let db: { url: string; drop(): Promise<void> };
+  let dev: ChildProcess;
+  let base: string;
+  let output = "";
+
+  beforeAll(async () => {
+    pg = await acquirePostgres();
+    db = await pg.createDatabase();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const vars = { DATABASE_URL: db.url, NEON_WS_PROXY: pg.proxy, DEV_JWT_SECRET: SECRET, JWT_ISSUER: "gatehouse-dev", LOG_LEVEL: "warn" };
+    dev = spawn(
+      process.execPath,
+      [
+        "node_modules/wrangler/bin/wrangler.js", "dev", "--config", "infra/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port),
+        "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false",
+        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ],
+      { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    dev.stdout!.on("data", (d) => (output += d));
+    dev.stderr!.on("data", (d) => (output += d));
+    // Ready when /healthz answers through the worker (which needs the database too).
+    for (let i = 0; ; i++) {
+      const res = await fetch(`${base}/healthz`).catch(() => undefined);
+      if (res?.ok) break;
+      if (i > 120 || dev.exitCode !== null) throw new Error(`wrangler dev did not become ready:\n${output}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    if (dev && dev.exitCode === null) {
+      const exited = new Promise((r) => dev.once("exit", r));
+      dev.kill("SIGTERM");
+      await exited;
+    }
+    await db?.drop();
+    await pg?.release();
+  });
+
+  it("serves the OpenAPI document and problem+json errors", async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string };
+    expect(doc.openapi).toBe("3.1.0");
+    const res = await fetch(`${base}/v1/tenant`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toContain("application/problem+json");
+  });
+
+  it("creates an environment, reads and updates its settings with ETags, and keeps tenants apart", async () => {
+    const admin = { authorization: `Bearer ${await token("workers-acme", "admin")}`, "content-type": "application/json" };
+    const created = await fetch(`${base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "prod-eu", preset: "baseline" }) });
+    expect(created.status).toBe(201);
+    const env = (await created.json()) as { id: string };
+
+    const settings = await fetch(`${base}/v1/environments/${env.id}/settings`, { headers: admin });
+    expect(settings.status).toBe(200);
+    const etag = settings.headers.get("etag")!;
+    expect(etag).toBe('"1"');
+    expect((await fetch(`${base}/v1/environments/${env.id}/settings`, { headers: { ...admin, "if-none-match": etag } })).status).toBe(304);
+
+    const body = ((await settings.json()) as { settings: any }).settings;
+    body.controls.privilegedContainers.enforcementAction = "warn";
+    const put = await fetch(`${base}/v1/environments/${env.id}/settings`, { method: "PUT", headers: { ...admin, "if-match": etag }, body: JSON.stringify({ settings: body }) });
+    expect(put.status).toBe(200);
+    expect(put.headers.get("etag")).toBe('"2"');
+    const stale = await fetch(`${base}/v1/environments/${env.id}/settings`, { method: "PUT", headers: { ...admin, "if-match": etag }, body: JSON.stringify({ settings: body }) });
+    expect(stale.status).toBe(412);
+
+    const other = { authorization: `Bearer ${await token("workers-other", "admin")}` };
+    expect((await fetch(`${base}/v1/environments/${env.id}/settings`, { headers: other })).status).toBe(404);
+  });
+});
