@@ -1,7 +1,8 @@
 // bench/api: the agent's hot path — GET settings with If-None-Match (304) — against a bare Hono
 // route on the same server, 64 concurrent connections, real PostgreSQL through the Neon driver.
 // Prints requests/s, p50/p99 and the ratio. Run: npm run bench:api (PostgreSQL must be running).
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { serve } from "@hono/node-server";
 import { createApp } from "../../src/app/app.ts";
 import { openDatabase } from "../../src/db/client.ts";
@@ -13,7 +14,7 @@ const CONNECTIONS = 64;
 
 const pg = await acquirePostgres();
 const database = await pg.createDatabase();
-const db = await openDatabase({ url: database.url, wsProxy: pg.proxy });
+const db = await openDatabase({ url: database.url, wsProxy: pg.proxy, poolSize: Number(process.env.DATABASE_POOL_SIZE) || 10 });
 const app = createApp({
   db,
   config: { port: 0, dataDir: "", jwt: testJwtConfig(), bodyLimitBytes: 1 << 20, logLevel: "silent" },
@@ -30,14 +31,16 @@ const env = (await (await fetch(`${base}/v1/environments`, { method: "POST", hea
 const etag = (await fetch(`${base}/v1/environments/${env.id}/settings`, { headers: auth })).headers.get("etag")!;
 
 interface Result { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; statusCodeStats: Record<string, { count: number }> }
-// autocannon runs in its own process so the load generator does not share the server's event loop.
-function load(url: string, headers: Record<string, string>): Result {
+// autocannon runs in its own process so the load generator does not share the server's event
+// loop (and asynchronously: a blocking call would stall the server it measures).
+async function load(url: string, headers: Record<string, string>): Promise<Result> {
   const args = ["node_modules/autocannon/autocannon.js", "-c", String(CONNECTIONS), "-d", String(SECONDS), "--json", ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}=${v}`]), url];
-  return JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })) as Result;
+  const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: "utf8", maxBuffer: 64 << 20 });
+  return JSON.parse(stdout) as Result;
 }
 
-const bare = load(`${base}/bench/bare`, {});
-const settings = load(`${base}/v1/environments/${env.id}/settings`, { authorization: auth.authorization, "if-none-match": etag });
+const bare = await load(`${base}/bench/bare`, {});
+const settings = await load(`${base}/v1/environments/${env.id}/settings`, { authorization: auth.authorization, "if-none-match": etag });
 const line = (name: string, r: Result) =>
   `${name.padEnd(34)} ${r.requests.average.toFixed(0).padStart(7)} req/s   p50 ${r.latency.p50} ms   p99 ${r.latency.p99} ms   status ${JSON.stringify(Object.fromEntries(Object.entries(r.statusCodeStats).map(([k, v]) => [k, v.count])))}`;
 console.log(`${CONNECTIONS} connections, ${SECONDS} s each, PostgreSQL 15 via the Neon driver`);

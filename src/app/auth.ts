@@ -97,26 +97,50 @@ export async function ensureTenant(db: Database, slug: string): Promise<string> 
   });
 }
 
-async function userPrincipal(db: Database, payload: JWTPayload, now: Date): Promise<Principal> {
+/**
+ * Per-app memory that spares the hot path (agents and dashboards polling) two transactions per
+ * request: tenant ids never change for a slug, and a membership touched by this process less than
+ * TOUCH_INTERVAL ago needs no new write. Bounded, and per app so tests never share it.
+ */
+export interface AuthCache {
+  tenants: Map<string, string>;
+  touched: Map<string, number>;
+}
+const CACHE_LIMIT = 10_000;
+const TOUCH_MS = 60_000;
+export const newAuthCache = (): AuthCache => ({ tenants: new Map(), touched: new Map() });
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V) {
+  if (map.size >= CACHE_LIMIT) map.clear();
+  map.set(key, value);
+}
+
+async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache: AuthCache): Promise<Principal> {
   const claims = Claims.safeParse(payload);
   if (!claims.success) throw unauthorized(`The token's "${String(claims.error.issues[0]?.path[0] ?? "claims")}" claim is not acceptable.`);
   const { sub, tenant, role } = claims.data;
-  const tenantId = await ensureTenant(db, tenant);
-  await db.withTenant(tenantId, (tx) =>
-    tx
-      .insert(memberships)
-      .values({ tenantId, subject: sub, role, lastSeenAt: now })
-      .onConflictDoUpdate({
-        target: [memberships.tenantId, memberships.subject],
-        set: { role, lastSeenAt: now },
-        // The token's role is authoritative; skip the write when nothing changed recently.
-        setWhere: or(
-          sql`${memberships.role} <> excluded.role`,
-          isNull(memberships.lastSeenAt),
-          lt(memberships.lastSeenAt, sql`excluded.last_seen_at - interval '${sql.raw(TOUCH_INTERVAL)}'`),
-        ),
-      }),
-  );
+  let tenantId = cache.tenants.get(tenant);
+  if (!tenantId) remember(cache.tenants, tenant, (tenantId = await ensureTenant(db, tenant)));
+  const member = `${tenantId}|${sub}|${role}`;
+  const last = cache.touched.get(member);
+  if (last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last) {
+    await db.withTenant(tenantId, (tx) =>
+      tx
+        .insert(memberships)
+        .values({ tenantId, subject: sub, role, lastSeenAt: now })
+        .onConflictDoUpdate({
+          target: [memberships.tenantId, memberships.subject],
+          set: { role, lastSeenAt: now },
+          // The token's role is authoritative; skip the write when nothing changed recently.
+          setWhere: or(
+            sql`${memberships.role} <> excluded.role`,
+            isNull(memberships.lastSeenAt),
+            lt(memberships.lastSeenAt, sql`excluded.last_seen_at - interval '${sql.raw(TOUCH_INTERVAL)}'`),
+          ),
+        }),
+    );
+    remember(cache.touched, member, now.getTime());
+  }
   return { kind: "user", subject: sub, tenantId, tenantSlug: tenant, role };
 }
 
@@ -142,7 +166,7 @@ async function apiKeyPrincipal(db: Database, prefix: string, secret: string, now
 }
 
 /** Resolves c.var.principal or answers 401. Mount on /v1/*. */
-export function authenticate(verify: TokenVerifier): MiddlewareHandler<AppEnv> {
+export function authenticate(verify: TokenVerifier, cache: AuthCache = newAuthCache()): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization");
     if (!header) throw unauthorized("This endpoint requires an Authorization: Bearer header.", false);
@@ -158,7 +182,7 @@ export function authenticate(verify: TokenVerifier): MiddlewareHandler<AppEnv> {
       if (!cred) throw unauthorized("The API key is not valid.");
       principal = await apiKeyPrincipal(c.var.db, cred.prefix, cred.secret, now);
     } else {
-      principal = await userPrincipal(c.var.db, await verify(token, now), now);
+      principal = await userPrincipal(c.var.db, await verify(token, now), now, cache);
     }
     c.set("principal", principal);
     await next();

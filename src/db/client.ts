@@ -33,6 +33,8 @@ export interface OpenOptions {
   dataDir?: string;
   /** WebSocket→TCP proxy for a non-Neon Postgres (default: env NEON_WS_PROXY), e.g. 127.0.0.1:5480. */
   wsProxy?: string;
+  /** Neon Pool size (default: env DATABASE_POOL_SIZE, else 10). */
+  poolSize?: number;
 }
 
 export const DEFAULT_DATA_DIR = "./.gatehouse/data";
@@ -73,7 +75,8 @@ export async function openDatabase(cfg: OpenOptions = {}): Promise<Database> {
     const proxy = cfg.wsProxy ?? globalThis.process?.env?.NEON_WS_PROXY;
     if (proxy) (await import("./neon-local.ts")).useLocalWsProxy(proxy);
     const { Pool } = await import("@neondatabase/serverless");
-    const pool = new Pool({ connectionString: cfg.url });
+    const max = cfg.poolSize ?? (Number(globalThis.process?.env?.DATABASE_POOL_SIZE) || 10);
+    const pool = new Pool({ connectionString: cfg.url, max });
     // An idle client dropped by the server must not crash the process; the pool replaces it.
     pool.on("error", () => {});
     const db = await fromNeonPool(pool);
@@ -146,8 +149,8 @@ function wrap(d: Db, closeClient: () => Promise<void>): Database {
       // Checked here so a bad id fails loudly instead of as a cast error inside a policy.
       if (!UUID.test(tenantId)) return Promise.reject(new Error(`withTenant: not a UUID: ${tenantId}`));
       return d.transaction(async (tx) => {
-        await tx.execute(sql`set local role gatehouse_app`);
-        await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+        // One round trip: set_config('role', …, true) is SET LOCAL ROLE; both end with the transaction.
+        await tx.execute(sql`select set_config('role', 'gatehouse_app', true), set_config('app.tenant_id', ${tenantId}, true)`);
         return fn(tx as unknown as Db);
       });
     },

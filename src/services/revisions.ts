@@ -75,6 +75,15 @@ export async function currentSettings(tx: Db, tenantId: string, environmentId: s
   return row ? { ...row, document: EnvironmentSettings.parse(row.document) } : null;
 }
 
+/** Only the current revision number (the agents' 304 check needs no document). */
+export async function currentRevision(tx: Db, tenantId: string, environmentId: string): Promise<number | null> {
+  const [row] = await tx
+    .select({ revision: environments.currentRevision })
+    .from(environments)
+    .where(and(eq(environments.id, environmentId), eq(environments.tenantId, tenantId)));
+  return row ? row.revision : null;
+}
+
 /** ETag of a revision: strong, quoted. */
 export const revisionEtag = (revision: number) => `"${revision}"`;
 
