@@ -7,6 +7,7 @@ import { createApp } from "./app/app.ts";
 import { ConfigError, parseEnv, type AppConfig } from "./app/config.ts";
 import { devKeyFromSecret } from "./app/dev-key.ts";
 import { fromNeonPool, type Database, type Db } from "./db/client.ts";
+import { setRevisionCacheTtl } from "./services/revision-cache.ts";
 
 type Bindings = Record<string, string | undefined>;
 
@@ -48,6 +49,10 @@ function perCallDatabase(url: string): Database {
     close: async () => {},
   };
 }
+
+// Workers must not hand one request's pending I/O to another, so the in-process revision cache
+// (which shares a load between concurrent polls) stays off here.
+setRevisionCacheTtl(0);
 
 let app: ReturnType<typeof createApp> | undefined;
 let configError: string | undefined;

@@ -18,6 +18,7 @@ const Claims = z.object({ sub: z.string().min(1).max(255), tenant: TenantSlug, r
 const JWKS_ALGORITHMS = ["EdDSA", "Ed25519", "ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
 // Last-seen / last-used timestamps are written at most this often per caller, not per request.
 const TOUCH_INTERVAL = "60 seconds";
+const VERIFIED_MS = 5 * 60_000;
 
 export type TokenVerifier = (token: string, now: Date) => Promise<JWTPayload>;
 
@@ -44,7 +45,26 @@ export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
     currentDate: now,
     requiredClaims: ["exp", "sub"],
   });
+  // Tokens that verified recently are not verified again (the signature check dominates a poll):
+  // each entry still answers to exp/nbf with the skew, and lives at most VERIFIED_MS, so a key
+  // withdrawn from the JWKS stops being honoured within that time.
+  const verified = new Map<string, { payload: JWTPayload; until: number }>();
+  const skewMs = jwt.clockSkewSeconds * 1000;
   return async (token, now) => {
+    const t = now.getTime();
+    const hit = verified.get(token);
+    if (hit) {
+      const { exp, nbf } = hit.payload;
+      if (t < hit.until && exp !== undefined && t < exp * 1000 + skewMs && (nbf === undefined || t >= nbf * 1000 - skewMs)) return hit.payload;
+      verified.delete(token);
+    }
+    const payload = await verifyFresh(token, now);
+    if (verified.size >= 10_000) verified.clear();
+    verified.set(token, { payload, until: t + VERIFIED_MS });
+    return payload;
+  };
+
+  async function verifyFresh(token: string, now: Date): Promise<JWTPayload> {
     try {
       // Two calls only because jwtVerify's overloads split on the key's type.
       return typeof key === "function"
@@ -58,7 +78,7 @@ export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
       if (e instanceof joseErrors.JOSEError) throw unauthorized(describeJwtFailure(e));
       throw e;
     }
-  };
+  }
 }
 
 function keySetUnavailable(e: unknown): boolean {

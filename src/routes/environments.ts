@@ -10,6 +10,7 @@ import { environments, type Environment as EnvironmentRow } from "../db/schema.t
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../policies/index.ts";
 import { audit } from "../services/audit.ts";
+import { forgetRevision } from "../services/revision-cache.ts";
 import { appendRevision } from "../services/revisions.ts";
 import { SettingsDocument } from "./settings-common.ts";
 
@@ -279,6 +280,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       if (!row) throw new ProblemError(404, `No environment ${id}.`);
       await audit(tx, p, { action: "environment.delete", targetType: "environment", targetId: id, before: toEnvironment(row) });
     });
+    forgetRevision(p.tenantId, id);
     return c.body(null, 204);
   });
 }

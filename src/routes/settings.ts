@@ -11,6 +11,7 @@ import { environments } from "../db/schema.ts";
 import { EnforcementAction } from "../policies/common/knobs.ts";
 import { catalogue, controlById, EnvironmentSettings, fieldIssues } from "../policies/index.ts";
 import { audit } from "../services/audit.ts";
+import { revisionOrLoad } from "../services/revision-cache.ts";
 import { appendRevision, currentRevision, currentSettings, parseRevisionEtag, revisionEtag, type CurrentSettings } from "../services/revisions.ts";
 import { EnvParams, RevisionDetail, SettingsDocument } from "./settings-common.ts";
 
@@ -154,22 +155,19 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(getSettings, async (c) => {
     const p = c.var.principal;
     const { id } = c.req.valid("param");
-    // The agents' polling path: while the ETag they hold is current, one small query (the
-    // revision number) and a 304 without a body; the document is read only when it changed.
+    // The agents' polling path: while the ETag they hold is current, a 304 without a body from
+    // the revision number alone (services/revision-cache.ts); the document is read only when it changed.
     const ifNoneMatch = c.req.valid("header")["if-none-match"];
-    const result = await c.var.db.withTenant(p.tenantId, async (tx): Promise<{ unchanged?: number; current?: CurrentSettings | null }> => {
-      if (ifNoneMatch !== undefined) {
-        const revision = await currentRevision(tx, p.tenantId, id);
-        if (revision !== null && noneMatch(ifNoneMatch, revision)) return { unchanged: revision };
+    if (ifNoneMatch !== undefined) {
+      const revision = await revisionOrLoad(p.tenantId, id, () => c.var.db.withTenant(p.tenantId, (tx) => currentRevision(tx, p.tenantId, id)));
+      if (revision !== null && noneMatch(ifNoneMatch, revision)) {
+        c.header("Cache-Control", "private, no-cache");
+        c.header("ETag", revisionEtag(revision));
+        return c.body(null, 304);
       }
-      return { current: await currentSettings(tx, p.tenantId, id) };
-    });
-    c.header("Cache-Control", "private, no-cache");
-    if (result.unchanged !== undefined) {
-      c.header("ETag", revisionEtag(result.unchanged));
-      return c.body(null, 304);
     }
-    const current = result.current;
+    const current = await c.var.db.withTenant(p.tenantId, (tx) => currentSettings(tx, p.tenantId, id));
+    c.header("Cache-Control", "private, no-cache");
     if (!current) throw notFound(id);
     c.header("ETag", revisionEtag(current.revision));
     if (noneMatch(ifNoneMatch, current.revision)) return c.body(null, 304);

@@ -5,6 +5,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { environments, settingsRevisions } from "../db/schema.ts";
 import { EnvironmentSettings } from "../policies/index.ts";
+import { forgetRevision } from "./revision-cache.ts";
 
 export type AppendResult =
   | { ok: true; revision: number }
@@ -45,6 +46,7 @@ export async function appendRevision(tx: Db, input: AppendInput): Promise<Append
     author: input.author,
     comment: input.comment ?? "",
   });
+  forgetRevision(input.tenantId, input.environmentId);
   return { ok: true, revision: moved.revision };
 }
 
