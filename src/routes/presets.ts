@@ -6,7 +6,7 @@ import type { AppEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { applyPreset, catalogue, PRESET_NAMES, presets, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
 import { revisionEtag } from "../services/revisions.ts";
-import { CommentField, commitDerivedRevision, EnvParams, IfMatchHeaders, RevisionDetail, revisionJson } from "./settings-common.ts";
+import { CommentField, commitDerivedRevision, EnvParams, IfMatchHeaders, NewRevisionResponse, revisionJson } from "./settings-common.ts";
 
 const PresetNameSchema = z.enum(PRESET_NAMES as [PresetName, ...PresetName[]]).openapi("PresetName");
 
@@ -56,11 +56,7 @@ const applyRoute = createRoute({
     body: { required: true, content: { "application/json": { schema: ApplyPresetBody } } },
   },
   responses: {
-    201: {
-      description: "The new current revision; ETag and Location name it",
-      headers: { ETag: { schema: { type: "string" } }, Location: { schema: { type: "string" } } },
-      content: { "application/json": { schema: RevisionDetail } },
-    },
+    201: NewRevisionResponse,
     ...problemResponses(400, 401, 403, 404, 409, 412, 415),
   },
 });

@@ -11,7 +11,7 @@ import { diff } from "../lib/json-diff.ts";
 import { revisionEtag } from "../services/revisions.ts";
 import {
   CommentField, commitDerivedRevision, EnvParams, environmentNotFound, findEnvironment, IfMatchHeaders, loadRevision,
-  MAX_REVISION, RevisionDetail, revisionJson, revisionNotFound, RevisionNumber, RevisionParams,
+  MAX_REVISION, RevisionDetail, NewRevisionResponse, revisionJson, revisionNotFound, RevisionNumber, RevisionParams,
 } from "./settings-common.ts";
 
 const RevisionSummary = z
@@ -91,11 +91,7 @@ const rollbackRoute = createRoute({
     body: { required: false, content: { "application/json": { schema: RollbackBody } } },
   },
   responses: {
-    201: {
-      description: "The new current revision; ETag and Location name it",
-      headers: { ETag: { schema: { type: "string" } }, Location: { schema: { type: "string" } } },
-      content: { "application/json": { schema: RevisionDetail } },
-    },
+    201: NewRevisionResponse,
     ...problemResponses(400, 401, 403, 404, 409, 412, 415),
   },
 });

@@ -46,6 +46,13 @@ export const RevisionDetail = z
   .openapi("SettingsRevisionDetail");
 export type RevisionDetail = z.infer<typeof RevisionDetail>;
 
+/** The 201 of routes that derive a new revision (rollback, preset). */
+export const NewRevisionResponse = {
+  description: "The new current revision; ETag and Location name it",
+  headers: { ETag: { schema: { type: "string" as const } }, Location: { schema: { type: "string" as const } } },
+  content: { "application/json": { schema: RevisionDetail } },
+};
+
 export const CommentField = z.string().max(500).optional().openapi({ description: "Stored with the revision." });
 
 export const environmentNotFound = (id: string) => new ProblemError(404, `No environment ${id}.`);
