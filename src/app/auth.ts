@@ -135,6 +135,12 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V) {
   map.set(key, value);
 }
 
+/** True unless this process wrote the touch for `key` less than TOUCH_MS ago (a clock set back counts as due). */
+function dueForTouch(cache: AuthCache, key: string, now: Date): boolean {
+  const last = cache.touched.get(key);
+  return last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last;
+}
+
 async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache: AuthCache): Promise<Principal> {
   const claims = Claims.safeParse(payload);
   if (!claims.success) throw unauthorized(`The token's "${String(claims.error.issues[0]?.path[0] ?? "claims")}" claim is not acceptable.`);
@@ -142,8 +148,7 @@ async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache
   let tenantId = cache.tenants.get(tenant);
   if (!tenantId) remember(cache.tenants, tenant, (tenantId = await ensureTenant(db, tenant)));
   const member = `${tenantId}|${sub}|${role}`;
-  const last = cache.touched.get(member);
-  if (last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last) {
+  if (dueForTouch(cache, member, now)) {
     await db.withTenant(tenantId, (tx) =>
       tx
         .insert(memberships)
@@ -164,7 +169,9 @@ async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache
   return { kind: "user", subject: sub, tenantId, tenantSlug: tenant, role };
 }
 
-async function apiKeyPrincipal(db: Database, prefix: string, secret: string, now: Date): Promise<Principal> {
+// The key itself is looked up on every request, so revoking or rotating it takes effect at once;
+// only the "last used" write is skipped when this process made it less than a minute ago.
+async function apiKeyPrincipal(db: Database, prefix: string, secret: string, now: Date, cache: AuthCache): Promise<Principal> {
   const row = await db.asSystem(async (tx) =>
     (
       await tx
@@ -176,12 +183,15 @@ async function apiKeyPrincipal(db: Database, prefix: string, secret: string, now
   );
   if (!row || !secretMatches(secret, row.secretHash)) throw unauthorized("The API key is not valid.");
   if (row.revokedAt) throw unauthorized("The API key has been revoked.");
-  await db.withTenant(row.tenantId, (tx) =>
-    tx
-      .update(apiKeys)
-      .set({ lastUsedAt: now })
-      .where(and(eq(apiKeys.id, row.id), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`${now.toISOString()}::timestamptz - interval '${sql.raw(TOUCH_INTERVAL)}'`)))),
-  );
+  if (dueForTouch(cache, `apikey|${row.id}`, now)) {
+    await db.withTenant(row.tenantId, (tx) =>
+      tx
+        .update(apiKeys)
+        .set({ lastUsedAt: now })
+        .where(and(eq(apiKeys.id, row.id), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`${now.toISOString()}::timestamptz - interval '${sql.raw(TOUCH_INTERVAL)}'`)))),
+    );
+    remember(cache.touched, `apikey|${row.id}`, now.getTime());
+  }
   return { kind: "apiKey", subject: `apikey:${prefix}`, tenantId: row.tenantId, tenantSlug: row.slug, role: row.role as Role };
 }
 
@@ -200,7 +210,7 @@ export function authenticate(verify: TokenVerifier, cache: AuthCache = newAuthCa
     } else if (token.startsWith("ghk_")) {
       const cred = parseCredential(token);
       if (!cred) throw unauthorized("The API key is not valid.");
-      principal = await apiKeyPrincipal(c.var.db, cred.prefix, cred.secret, now);
+      principal = await apiKeyPrincipal(c.var.db, cred.prefix, cred.secret, now, cache);
     } else {
       principal = await userPrincipal(c.var.db, await verify(token, now), now, cache);
     }
