@@ -12,20 +12,25 @@ export const IdRange = z
   .refine((r) => r.min <= r.max, { message: "min must be <= max", path: ["max"] });
 export type IdRange = z.infer<typeof IdRange>;
 
-/** A list of id ranges that must not overlap (overlap is almost always a typo). */
-export const IdRanges = z
-  .array(IdRange)
-  .max(64)
-  .superRefine((ranges, ctx) => {
-    const order = ranges.map((r, i) => ({ ...r, i })).sort((a, b) => a.min - b.min);
-    for (let k = 1; k < order.length; k++) {
-      const prev = order[k - 1]!;
-      const cur = order[k]!;
-      if (cur.min <= prev.max) {
-        ctx.addIssue({ code: "custom", path: [cur.i], message: `overlaps range ${prev.i} (${prev.min}-${prev.max})` });
+/** A list of {min, max} ranges that must not overlap (overlap is almost always a typo); the
+ * issue names the later entry and the one it overlaps. */
+export function nonOverlapping<R extends z.ZodType<{ min: number; max: number }>>(range: R, max = 64) {
+  return z
+    .array(range)
+    .max(max)
+    .superRefine((ranges, ctx) => {
+      const order = ranges.map((r, i) => ({ ...r, i })).sort((a, b) => a.min - b.min);
+      for (let k = 1; k < order.length; k++) {
+        const prev = order[k - 1]!;
+        const cur = order[k]!;
+        if (cur.min <= prev.max) {
+          ctx.addIssue({ code: "custom", path: [cur.i], message: `overlaps range ${prev.i} (${prev.min}-${prev.max})` });
+        }
       }
-    }
-  });
+    });
+}
+
+export const IdRanges = nonOverlapping(IdRange);
 
 /** Linux capability names, normalised: `cap_net_admin`, `CAP_NET_ADMIN`, `net_admin` → `NET_ADMIN`. */
 export function normaliseCapability(name: string): string {

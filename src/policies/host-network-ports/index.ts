@@ -2,6 +2,7 @@
 // the ability to sniff traffic); hostPort binds a node port for a container. Both are off unless
 // an option turns them on, and host ports are limited to the listed ranges.
 import { z } from "zod";
+import { nonOverlapping } from "../common/schemas.ts";
 import { defineControl } from "../control.ts";
 
 export const MAX_PORT = 65_535;
@@ -15,19 +16,7 @@ export const PortRange = z
 export type PortRange = z.infer<typeof PortRange>;
 
 /** Port ranges that must not overlap; sorted by min so equal settings render identically. */
-export const PortRanges = z
-  .array(PortRange)
-  .max(64)
-  .superRefine((ranges, ctx) => {
-    const order = ranges.map((r, i) => ({ ...r, i })).sort((a, b) => a.min - b.min || a.i - b.i);
-    for (let k = 1; k < order.length; k++) {
-      const prev = order[k - 1]!;
-      const cur = order[k]!;
-      if (cur.min <= prev.max) {
-        ctx.addIssue({ code: "custom", path: [cur.i], message: `overlaps range ${prev.i} (${prev.min}-${prev.max})` });
-      }
-    }
-  })
+export const PortRanges = nonOverlapping(PortRange)
   .transform((ranges) => [...ranges].sort((a, b) => a.min - b.min));
 
 export const formatRange = (r: PortRange) => (r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`);
