@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Builds the real cluster tools the tests run (gator today; kube-apiserver, etcd and
-# Gatekeeper join later) from the Go module proxy into a cache outside the repo, keyed by
+# Builds the real cluster tools the tests run (gator, the Gatekeeper controller, etcd,
+# kube-apiserver and kubectl) from the Go module proxy into a cache outside the repo, keyed by
 # version, so only the first run on a machine pays. Prints the binary's path on stdout.
 #
 #   test/tools/build-tools.sh gator        # -> $GATEHOUSE_TOOLS/gator-v3.23.0/gator
+#   test/tools/build-tools.sh gatekeeper   # -> $GATEHOUSE_TOOLS/gatekeeper-v3.23.0/gatekeeper
+#   test/tools/build-tools.sh etcd         # -> $GATEHOUSE_TOOLS/etcd-v3.6.8/etcd
+#   test/tools/build-tools.sh kube         # -> $GATEHOUSE_TOOLS/kube-v1.36.3/{kube-apiserver,kubectl}
+#   test/tools/build-tools.sh crds         # -> directory of Gatekeeper's CRDs (from its module)
+#   test/tools/build-tools.sh all          # all of the above
 set -euo pipefail
 
 GATOR_VERSION="v3.23.0"
+GATEKEEPER_VERSION="v3.23.0"
+ETCD_VERSION="v3.6.8"
+KUBE_VERSION="v1.36.3"   # k8s.io/kubernetes; its staging modules are v0.36.3
 TOOLS="${GATEHOUSE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/tools}"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
@@ -38,8 +46,86 @@ build_gator() {
   echo "$dir/gator"
 }
 
+build_gatekeeper() {
+  local dir="$TOOLS/gatekeeper-$GATEKEEPER_VERSION"
+  if [ ! -x "$dir/gatekeeper" ]; then
+    log "building the Gatekeeper controller $GATEKEEPER_VERSION (first run only)"
+    mkdir -p "$dir"
+    GOBIN="$dir/.tmp" go install "github.com/open-policy-agent/gatekeeper/v3@$GATEKEEPER_VERSION" >&2
+    mv "$dir/.tmp/v3" "$dir/gatekeeper" 2>/dev/null || mv "$dir/.tmp/gatekeeper" "$dir/gatekeeper"
+    rmdir "$dir/.tmp"
+  fi
+  echo "$dir/gatekeeper"
+}
+
+# Gatekeeper's CRDs ship in its module (charts/gatekeeper/crds); copied out of the module cache.
+build_crds() {
+  local dir="$TOOLS/gatekeeper-$GATEKEEPER_VERSION/crds"
+  if [ ! -d "$dir" ]; then
+    local mod
+    mod=$(cd "$(mktemp -d)" && go mod download -json "github.com/open-policy-agent/gatekeeper/v3@$GATEKEEPER_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+    mkdir -p "$dir.tmp"
+    cp "$mod"/charts/gatekeeper/crds/*.yaml "$dir.tmp/"
+    chmod -R u+w "$dir.tmp"
+    mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
+# etcd's server module has replace directives, so `go install` refuses it: build it from a
+# throwaway module instead.
+build_etcd() {
+  local dir="$TOOLS/etcd-$ETCD_VERSION"
+  if [ ! -x "$dir/etcd" ]; then
+    log "building etcd $ETCD_VERSION (first run only)"
+    local work; work=$(mktemp -d)
+    (cd "$work" && go mod init gatehouse.local/etcd >&2 \
+      && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >&2 \
+      && go build -trimpath -o etcd go.etcd.io/etcd/server/v3 >&2)
+    mkdir -p "$dir" && mv "$work/etcd" "$dir/etcd" && rm -rf "$work"
+  fi
+  echo "$dir/etcd"
+}
+
+# k8s.io/kubernetes replaces its staging modules with ./staging/...; a throwaway module pins each
+# of them to the published v0.x of the same release instead.
+build_kube() {
+  local dir="$TOOLS/kube-$KUBE_VERSION"
+  if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/kubectl" ]; then
+    log "building kube-apiserver and kubectl $KUBE_VERSION (first run only, ~5 minutes cold)"
+    local work; work=$(mktemp -d)
+    local staging="v0.${KUBE_VERSION#v1.}"
+    local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+    (
+      cd "$work"
+      go mod init gatehouse.local/kube >&2
+      local gomod
+      gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
+      for m in $(sed -n 's#^[[:space:]]*\(k8s.io/[^ ]*\) => ./staging/.*#\1#p' "$gomod"); do
+        go mod edit "-replace=$m=$m@$staging"
+      done
+      go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" "k8s.io/kubernetes/cmd/kubectl@$KUBE_VERSION" >&2
+      local ld="-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+      go build -trimpath -ldflags "$ld" -o kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver >&2
+      go build -trimpath -ldflags "$ld" -o kubectl k8s.io/kubernetes/cmd/kubectl >&2
+    )
+    mkdir -p "$dir" && mv "$work/kube-apiserver" "$work/kubectl" "$dir/" && rm -rf "$work"
+  fi
+  echo "$dir"
+}
+
 case "${1:-}" in
   gator) with_lock gator build_gator ;;
-  all) with_lock gator build_gator ;;
-  *) echo "usage: $0 gator|all" >&2; exit 2 ;;
+  gatekeeper) with_lock gatekeeper build_gatekeeper ;;
+  crds) with_lock crds build_crds ;;
+  etcd) with_lock etcd build_etcd ;;
+  kube) with_lock kube build_kube ;;
+  all)
+    with_lock gator build_gator
+    with_lock gatekeeper build_gatekeeper
+    with_lock crds build_crds
+    with_lock etcd build_etcd
+    with_lock kube build_kube
+    ;;
+  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|all" >&2; exit 2 ;;
 esac
