@@ -1,0 +1,290 @@
+// The reconcile loop, one pass at a time (level-based and idempotent, like a controller-runtime
+// reconciler):
+//
+//   fetch desired state (304 → keep the last one) ── API error: throw, touch nothing (fail static)
+//   → Gatekeeper installed? (no → report it, apply nothing)
+//   → observe every managed object (label managed-by=gatehouse)
+//   → apply ConstraintTemplates that are missing or drifted; wait until created + CRD established
+//   → apply Constraints and ExpansionTemplates that are missing or drifted
+//   → prune managed objects no longer desired (only when everything above succeeded)
+//   → report status (also the heartbeat) → push the audit report when it changed
+//
+// A pass that changes nothing makes no write request to the Kubernetes API: drift is detected by
+// comparing what was read, and only what differs is applied.
+import type { Logger } from "pino";
+import type { AgentStatusReport, DesiredState, KubeObject, ObjectResult, TemplateHealth } from "../src/protocol/agent.ts";
+import { ApiError, type ApiClient } from "./api-client.ts";
+import { auditFingerprint, buildAuditReport } from "./audit.ts";
+import { CONSTRAINT_API, EXPANSION_API, kubeMessage, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
+import type { AgentMetrics } from "./metrics.ts";
+import { inSync, specEquals, withDesired } from "./drift.ts";
+
+export interface ReconcileDeps {
+  api: ApiClient;
+  kube: Kube;
+  log: Logger;
+  metrics: AgentMetrics;
+  agentVersion: string;
+  templateTimeoutMs: number;
+  auditResendMs: number;
+  gatekeeperNamespace: string;
+  now?: () => Date;
+}
+
+/** What the agent remembers between passes (nothing is persisted: a restart re-reads everything). */
+export interface AgentState {
+  etag: string | null;
+  desired: DesiredState | null;
+  appliedRevision: number | null;
+  lastSuccessAt: Date | null;
+  audit: { fingerprint: string; sentAt: number } | null;
+}
+
+export const initialState = (): AgentState => ({ etag: null, desired: null, appliedRevision: null, lastSuccessAt: null, audit: null });
+
+export interface PassResult {
+  /** The cluster is at the desired revision and the status reached the API. */
+  ok: boolean;
+  revision: number;
+  pollIntervalSeconds: number;
+  /** Write requests made to the Kubernetes API in this pass (applies, replaces, deletes). */
+  writes: number;
+  results: ObjectResult[];
+  error: string | null;
+}
+
+const key = (o: { apiVersion?: string; kind?: string; metadata?: { name?: string } }) => `${o.apiVersion}|${o.kind}|${o.metadata?.name}`;
+const crdName = (kind: string) => `${kind.toLowerCase()}.constraints.gatekeeper.sh`;
+const templateKind = (t: object) => ((t as { spec?: unknown }).spec as { crd?: { spec?: { names?: { kind?: string } } } })?.crd?.spec?.names?.kind;
+
+export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Promise<PassResult> {
+  const now = deps.now ?? (() => new Date());
+  const { kube, metrics, log } = deps;
+  const started = performance.now();
+
+  // 1. Desired state. Throws on any API failure, before anything in the cluster is touched.
+  let fetched;
+  try {
+    fetched = await deps.api.fetchDesired(state.etag);
+  } catch (e) {
+    metrics.errors.inc({ stage: "fetch" });
+    throw e;
+  }
+  if (fetched.changed) {
+    state.desired = fetched.desired;
+    state.etag = fetched.etag;
+    log.info({ revision: fetched.desired.revision, objects: fetched.desired.objects.length }, "desired state fetched");
+  }
+  const desired = state.desired;
+  if (!desired) throw new ApiError("the API answered 304 before sending any desired state");
+  metrics.desiredRevision.set(desired.revision);
+
+  const pass: Pass = { results: [], writes: 0, error: null, templates: [], constraints: [] };
+  const gatekeeper = { installed: false, version: null as string | null };
+  let kubernetesVersion: string | null = null;
+  try {
+    kubernetesVersion = await kube.kubernetesVersion();
+    gatekeeper.installed = await kube.gatekeeperInstalled();
+    if (gatekeeper.installed) {
+      gatekeeper.version = await kube.gatekeeperVersion(deps.gatekeeperNamespace);
+      await sync(deps, desired, pass);
+    } else {
+      pass.error = "Gatekeeper is not installed: the CRD constrainttemplates.templates.gatekeeper.sh does not exist. Install Gatekeeper; the agent keeps polling.";
+    }
+  } catch (e) {
+    metrics.errors.inc({ stage: "kube" });
+    pass.error = `reading the cluster failed: ${kubeMessage(e)}`;
+  }
+
+  if (pass.error === null) {
+    state.appliedRevision = desired.revision;
+    state.lastSuccessAt = now();
+    metrics.appliedRevision.set(desired.revision);
+    metrics.lastSuccess.set(state.lastSuccessAt.getTime() / 1000);
+  } else {
+    log.warn({ revision: desired.revision, error: pass.error }, "pass incomplete");
+  }
+
+  const status: AgentStatusReport = {
+    agentVersion: deps.agentVersion,
+    kubernetesVersion,
+    gatekeeper,
+    appliedRevision: state.appliedRevision,
+    desiredRevision: desired.revision,
+    lastSuccessfulSyncAt: state.lastSuccessAt?.toISOString() ?? null,
+    error: pass.error,
+    objects: pass.results,
+    templates: pass.templates,
+  };
+  try {
+    await deps.api.postStatus(status);
+    if (gatekeeper.installed) await pushAudit(deps, state, pass.constraints, now());
+  } catch (e) {
+    metrics.errors.inc({ stage: "report" });
+    throw e;
+  }
+
+  const ok = pass.error === null;
+  metrics.syncDuration.observe({ result: ok ? "success" : "error" }, (performance.now() - started) / 1000);
+  return { ok, revision: desired.revision, pollIntervalSeconds: desired.agent.pollIntervalSeconds, writes: pass.writes, results: pass.results, error: pass.error };
+}
+
+interface Pass {
+  results: ObjectResult[];
+  writes: number;
+  error: string | null;
+  templates: TemplateHealth[];
+  /** Managed constraints as observed (their status is Gatekeeper's audit), minus pruned ones. */
+  constraints: LiveObject[];
+}
+
+async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass): Promise<void> {
+  const { kube } = deps;
+  const wantTemplates = desired.objects.filter((o) => o.apiVersion === TEMPLATE_API);
+  const wantConstraints = desired.objects.filter((o) => o.apiVersion === CONSTRAINT_API);
+  const wantExpansions = desired.objects.filter((o) => o.apiVersion === EXPANSION_API);
+
+  // Observe. Constraint kinds come from what is desired and from the templates we manage now.
+  let liveTemplates = await kube.listManaged(TEMPLATE_API, "ConstraintTemplate");
+  const liveExpansions = await kube.listManaged(EXPANSION_API, "ExpansionTemplate");
+  let crds = await kube.constraintCrds();
+  const kinds = new Set([...wantConstraints.map((c) => c.kind), ...liveTemplates.map(templateKind).filter((k): k is string => !!k)]);
+  const liveConstraints: LiveObject[] = [];
+  for (const kind of [...kinds].sort()) {
+    if (crds.has(crdName(kind))) liveConstraints.push(...(await kube.listManaged(CONSTRAINT_API, kind)));
+  }
+
+  // Templates first: a constraint can only be created once Gatekeeper made its CRD.
+  const live = new Map([...liveTemplates, ...liveExpansions, ...liveConstraints].map((o) => [key(o), o]));
+  let changedTemplates = 0;
+  for (const t of wantTemplates) if ((await ensure(deps, t, live.get(key(t)), pass)) === "applied") changedTemplates++;
+
+  const ready = new Set<string>();
+  if (wantTemplates.length > 0) {
+    const deadline = Date.now() + deps.templateTimeoutMs;
+    for (;;) {
+      pass.templates = wantTemplates.map((t) => health(t, liveTemplates, crds));
+      const pending = pass.templates.filter((h) => !(h.created && h.crdEstablished) && h.errors.length === 0);
+      if ((pending.length === 0 && changedTemplates === 0) || Date.now() > deadline) break;
+      if (pending.length === 0) {
+        changedTemplates = 0; // re-read once after our own writes, so health reflects them
+      } else {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      liveTemplates = await kube.listManaged(TEMPLATE_API, "ConstraintTemplate");
+      crds = await kube.constraintCrds();
+    }
+    for (const h of pass.templates) {
+      if (h.created && h.crdEstablished && h.errors.length === 0) ready.add(h.name);
+    }
+  }
+  const notReady = pass.templates.filter((h) => !ready.has(h.name));
+  if (notReady.length > 0) {
+    deps.metrics.errors.inc({ stage: "template" }, notReady.length);
+    const why = notReady.map((h) => `${h.name}: ${h.errors[0]?.message ?? "not created by Gatekeeper in time"}`).join("; ");
+    pass.error = `templates not ready: ${why}`;
+  }
+
+  // Then constraints (only of ready templates) and expansion templates.
+  const templateOfKind = new Map(wantTemplates.map((t) => [templateKind(t), t.metadata.name]));
+  for (const c of wantConstraints) {
+    const template = templateOfKind.get(c.kind);
+    if (template && !ready.has(template)) {
+      pass.results.push(result(c, "error", `not applied: its template ${template} is not ready`));
+      continue;
+    }
+    await ensure(deps, c, live.get(key(c)), pass);
+  }
+  for (const e of wantExpansions) await ensure(deps, e, live.get(key(e)), pass);
+
+  // Prune: only what we manage, only when the desired state was applied completely.
+  const wanted = new Set(desired.objects.map(key));
+  const stale = [...liveConstraints, ...liveExpansions, ...liveTemplates].filter((o) => !wanted.has(key(o)));
+  if (pass.error === null) {
+    for (const o of stale) {
+      try {
+        await kube.delete(o);
+        pass.writes++;
+        deps.metrics.objectsPruned.inc({ kind: o.kind ?? "" });
+        pass.results.push(result(o as KubeObject, "pruned"));
+      } catch (e) {
+        deps.metrics.errors.inc({ stage: "prune" });
+        pass.results.push(result(o as KubeObject, "error", `prune failed: ${kubeMessage(e)}`));
+        pass.error ??= `prune failed for ${o.kind} ${o.metadata?.name}`;
+      }
+    }
+  }
+  const pruned = new Set(pass.results.filter((r) => r.result === "pruned").map((r) => `${r.apiVersion}|${r.kind}|${r.name}`));
+  pass.constraints = liveConstraints.filter((c) => !pruned.has(key(c)));
+}
+
+/** Make one desired object true in the cluster; records the result. Returns what happened. */
+async function ensure(deps: ReconcileDeps, want: KubeObject, current: LiveObject | undefined, pass: Pass): Promise<ObjectResult["result"]> {
+  const { kube } = deps;
+  try {
+    if (current && inSync(want, current)) {
+      pass.results.push(result(want, "unchanged"));
+      return "unchanged";
+    }
+    if (!current) {
+      // Never take over an object someone else made under the same name.
+      const existing = await kube.get(want.apiVersion, want.kind, want.metadata.name);
+      if (existing) throw new Error(`a ${want.kind} named ${want.metadata.name} exists without the label app.kubernetes.io/managed-by=gatehouse; Gatehouse does not take it over`);
+    }
+    let after = await kube.apply(want);
+    pass.writes++;
+    // Apply cannot remove fields another manager added (e.g. by kubectl edit): replace those.
+    if (!specEquals(want, after)) {
+      after = await kube.replace(withDesired(after, want));
+      pass.writes++;
+    }
+    deps.metrics.objectsApplied.inc({ kind: want.kind });
+    deps.log.info({ kind: want.kind, name: want.metadata.name, drift: current ? "repaired" : "created" }, "applied");
+    pass.results.push(result(want, "applied"));
+    return "applied";
+  } catch (e) {
+    deps.metrics.errors.inc({ stage: "apply" });
+    const message = e instanceof Error && !("code" in e) ? e.message : kubeMessage(e);
+    pass.results.push(result(want, "error", message));
+    pass.error ??= `applying ${want.kind} ${want.metadata.name} failed: ${message}`;
+    return "error";
+  }
+}
+
+function result(o: KubeObject, r: ObjectResult["result"], message?: string): ObjectResult {
+  return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, result: r, ...(message ? { message: message.slice(0, 4096) } : {}) };
+}
+
+interface TemplateStatus {
+  created?: boolean;
+  byPod?: { id?: string; observedGeneration?: number; errors?: { code?: string; message?: string }[] }[];
+}
+
+function health(want: KubeObject, live: LiveObject[], crds: Map<string, CrdState>): TemplateHealth {
+  const t = live.find((l) => l.metadata?.name === want.metadata.name);
+  const status = (t?.status ?? {}) as TemplateStatus;
+  const generation = t?.metadata?.generation ?? 0;
+  // Gatekeeper's per-pod status says which generation it compiled; an older one is not "created" yet.
+  const current = (status.byPod ?? []).every((p) => (p.observedGeneration ?? generation) >= generation);
+  const kind = templateKind(want) ?? "";
+  return {
+    name: want.metadata.name,
+    created: status.created === true && current,
+    crdEstablished: crds.get(crdName(kind))?.established ?? false,
+    errors: (status.byPod ?? []).flatMap((p) =>
+      (p.errors ?? []).map((e) => ({ pod: (p.id ?? "").slice(0, 253), code: (e.code ?? "").slice(0, 253), message: (e.message ?? "").slice(0, 4096) })),
+    ),
+  };
+}
+
+async function pushAudit(deps: ReconcileDeps, state: AgentState, constraints: LiveObject[], now: Date): Promise<void> {
+  const report = buildAuditReport(constraints, now);
+  deps.metrics.auditViolations.reset();
+  for (const c of report.constraints) deps.metrics.auditViolations.set({ constraint: `${c.kind}/${c.name}`, enforcement_action: c.enforcementAction }, c.totalViolations);
+  const fingerprint = auditFingerprint(report);
+  const due = !state.audit || state.audit.fingerprint !== fingerprint || now.getTime() - state.audit.sentAt >= deps.auditResendMs;
+  if (!due) return;
+  await deps.api.postAuditReport(report);
+  state.audit = { fingerprint, sentAt: now.getTime() };
+  deps.log.info({ constraints: report.constraints.length, violations: report.constraints.reduce((n, c) => n + c.totalViolations, 0) }, "audit report sent");
+}

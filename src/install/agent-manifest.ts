@@ -1,0 +1,134 @@
+// The agent's install manifest: one `kubectl apply -f` puts the agent in a cluster. Generated here
+// (one source) for infra/agent.yaml (`npm run agent:manifest`) and for the API, which embeds the
+// token Secret only in the response that creates or rotates a credential.
+import { toYaml } from "../policies/yaml.ts";
+
+export const AGENT_NAMESPACE = "gatehouse-system";
+export const AGENT_NAME = "gatehouse-agent";
+export const AGENT_SECRET = "gatehouse-agent-token";
+export const AGENT_IMAGE = "ghcr.io/gatehouse/agent:0.1.0";
+export const AGENT_METRICS_PORT = 9090;
+
+export interface AgentManifestOptions {
+  apiUrl: string;
+  /** The agent credential (gha_...): when given, the token Secret is part of the manifest. */
+  token?: string;
+  environmentName?: string;
+  image?: string;
+}
+
+type Obj = Record<string, unknown>;
+const labels = { "app.kubernetes.io/name": AGENT_NAME, "app.kubernetes.io/part-of": "gatehouse" };
+const verbsWrite = ["get", "list", "watch", "create", "update", "patch", "delete"];
+
+/** The ClusterRole: only the Gatekeeper groups the agent manages, and read-only what it checks. */
+export function agentClusterRole(): Obj {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name: AGENT_NAME, labels },
+    rules: [
+      { apiGroups: ["templates.gatekeeper.sh"], resources: ["constrainttemplates"], verbs: verbsWrite },
+      { apiGroups: ["constraints.gatekeeper.sh"], resources: ["*"], verbs: verbsWrite },
+      { apiGroups: ["expansion.gatekeeper.sh"], resources: ["expansiontemplates"], verbs: verbsWrite },
+      // Is Gatekeeper installed, and are the constraint CRDs it generates established?
+      { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ["get", "list", "watch"] },
+    ],
+  };
+}
+
+export function agentManifestObjects(opts: AgentManifestOptions): Obj[] {
+  const meta = (name: string, namespaced = true) => ({ name, ...(namespaced ? { namespace: AGENT_NAMESPACE } : {}), labels });
+  const objects: Obj[] = [
+    { apiVersion: "v1", kind: "Namespace", metadata: meta(AGENT_NAMESPACE, false) },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(AGENT_NAME) },
+    agentClusterRole(),
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: meta(AGENT_NAME, false),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: AGENT_NAME },
+      subjects: [{ kind: "ServiceAccount", name: AGENT_NAME, namespace: AGENT_NAMESPACE }],
+    },
+    // Read-only, in Gatekeeper's namespace only: its Deployment's image tag is its version.
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: AGENT_NAME, namespace: "gatekeeper-system", labels },
+      rules: [{ apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: AGENT_NAME, namespace: "gatekeeper-system", labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: AGENT_NAME },
+      subjects: [{ kind: "ServiceAccount", name: AGENT_NAME, namespace: AGENT_NAMESPACE }],
+    },
+  ];
+  if (opts.token) {
+    objects.push({ apiVersion: "v1", kind: "Secret", metadata: meta(AGENT_SECRET), type: "Opaque", stringData: { token: opts.token } });
+  }
+  objects.push(agentDeployment(opts));
+  return objects;
+}
+
+export function agentDeployment(opts: AgentManifestOptions): Obj {
+  const probe = (path: string, period: number) => ({ httpGet: { path, port: "http" }, periodSeconds: period, timeoutSeconds: 3, failureThreshold: 3 });
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: AGENT_NAME, namespace: AGENT_NAMESPACE, labels },
+    spec: {
+      // One writer per cluster: two agents would only repeat each other's applies.
+      replicas: 1,
+      strategy: { type: "Recreate" },
+      selector: { matchLabels: { "app.kubernetes.io/name": AGENT_NAME } },
+      template: {
+        metadata: {
+          labels,
+          annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(AGENT_METRICS_PORT) },
+        },
+        spec: {
+          serviceAccountName: AGENT_NAME,
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: "agent",
+              image: opts.image ?? AGENT_IMAGE,
+              env: [
+                { name: "GATEHOUSE_API_URL", value: opts.apiUrl },
+                { name: "GATEHOUSE_TOKEN_FILE", value: "/var/run/secrets/gatehouse/token" },
+                { name: "GATEHOUSE_LOG_LEVEL", value: "info" },
+              ],
+              ports: [{ name: "http", containerPort: AGENT_METRICS_PORT }],
+              livenessProbe: probe("/healthz", 20),
+              readinessProbe: probe("/readyz", 10),
+              resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+              securityContext: {
+                runAsNonRoot: true,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ["ALL"] },
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              volumeMounts: [{ name: "token", mountPath: "/var/run/secrets/gatehouse", readOnly: true }],
+            },
+          ],
+          volumes: [{ name: "token", secret: { secretName: AGENT_SECRET } }],
+        },
+      },
+    },
+  };
+}
+
+/** Multi-document YAML, with a header saying what it is and how to apply it. */
+export function agentManifest(opts: AgentManifestOptions): string {
+  const header = [
+    `Gatehouse agent${opts.environmentName ? ` for environment "${opts.environmentName}"` : ""}. Requires Gatekeeper in the cluster.`,
+    "Apply with: kubectl apply -f <this file>",
+    opts.token
+      ? "Contains the agent's token Secret: keep this file private."
+      : `The token Secret is not included: kubectl -n ${AGENT_NAMESPACE} create secret generic ${AGENT_SECRET} --from-literal=token=gha_...`,
+  ];
+  return header.map((l) => `# ${l}\n`).join("") + toYaml(agentManifestObjects(opts));
+}

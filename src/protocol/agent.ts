@@ -1,0 +1,120 @@
+// The agent protocol: the shapes the in-cluster agent and the API exchange. One source of truth,
+// imported by the API routes (src/routes/agent-*.ts) and by the agent (agent/). Plain zod (no
+// OpenAPI metadata) so the agent does not pull in the HTTP stack; routes add .openapi() names.
+import { z } from "zod";
+
+/** Every agent route lives under this prefix and accepts only agent credentials (gha_...). */
+export const AGENT_API_PREFIX = "/agent/v1";
+export const AGENT_PATHS = {
+  desiredState: `${AGENT_API_PREFIX}/desired-state`,
+  status: `${AGENT_API_PREFIX}/status`,
+  auditReport: `${AGENT_API_PREFIX}/audit-report`,
+} as const;
+
+/** The one server-side-apply field manager for everything Gatehouse owns in a cluster. */
+export const FIELD_MANAGER = "gatehouse";
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY_VALUE = "gatehouse";
+export const CONTROL_LABEL = "gatehouse.dev/control";
+export const CONTENT_HASH_ANNOTATION = "gatehouse.dev/content-hash";
+
+/** Default poll interval; the API tells the agent the one to use in every desired state. */
+export const DEFAULT_POLL_INTERVAL_SECONDS = 30;
+/** An environment is offline when its agent missed this many poll intervals. */
+export const OFFLINE_AFTER_INTERVALS = 3;
+
+const KubeObject = z.object({
+  apiVersion: z.string(),
+  kind: z.string(),
+  metadata: z.object({ name: z.string() }).loose(),
+}).loose();
+export type KubeObject = z.infer<typeof KubeObject>;
+
+/** GET desired-state (200): what the agent must make true in its cluster. ETag/If-None-Match → 304. */
+export const DesiredState = z.object({
+  environmentId: z.uuid(),
+  environmentName: z.string(),
+  /** 0 when the environment has no settings yet: nothing is desired, so managed objects are pruned. */
+  revision: z.int().min(0),
+  /** In apply order: ConstraintTemplates, then Constraints, then ExpansionTemplates. */
+  objects: z.array(KubeObject),
+  agent: z.object({
+    pollIntervalSeconds: z.int().min(1).max(3600),
+    fieldManager: z.string(),
+  }),
+});
+export type DesiredState = z.infer<typeof DesiredState>;
+
+const Message = z.string().max(4096);
+const Name = z.string().min(1).max(253);
+const Version = z.string().max(100);
+
+export const ObjectResult = z.strictObject({
+  apiVersion: z.string().max(253),
+  kind: z.string().min(1).max(100),
+  name: Name,
+  result: z.enum(["applied", "unchanged", "pruned", "error"]),
+  message: Message.optional(),
+});
+export type ObjectResult = z.infer<typeof ObjectResult>;
+
+export const TemplateHealth = z.strictObject({
+  name: Name,
+  /** ConstraintTemplate status.created. */
+  created: z.boolean(),
+  /** The constraint CRD Gatekeeper generates for it is Established. */
+  crdEstablished: z.boolean(),
+  /** status.byPod[].errors: Rego compile errors, per Gatekeeper pod. */
+  errors: z.array(z.strictObject({ pod: z.string().max(253), code: z.string().max(253), message: Message })).max(100),
+});
+export type TemplateHealth = z.infer<typeof TemplateHealth>;
+
+/** POST status: sent after every loop; it is also the agent's heartbeat. */
+export const AgentStatusReport = z.strictObject({
+  agentVersion: Version,
+  kubernetesVersion: Version.nullable(),
+  gatekeeper: z.strictObject({ installed: z.boolean(), version: Version.nullable() }),
+  /** The revision whose objects are all applied (null until the first complete sync). */
+  appliedRevision: z.int().min(0).nullable(),
+  /** The revision the agent last fetched (it may still be failing to apply it). */
+  desiredRevision: z.int().min(0).nullable(),
+  lastSuccessfulSyncAt: z.iso.datetime().nullable(),
+  /** Why the last loop did not complete, if it did not. */
+  error: Message.nullable(),
+  objects: z.array(ObjectResult).max(1000),
+  templates: z.array(TemplateHealth).max(200),
+});
+export type AgentStatusReport = z.infer<typeof AgentStatusReport>;
+
+export const AuditViolation = z.strictObject({
+  group: z.string().max(253),
+  version: z.string().max(100),
+  kind: z.string().min(1).max(100),
+  namespace: z.string().max(253),
+  name: Name,
+  message: z.string().max(8192),
+  enforcementAction: z.string().max(100),
+});
+export type AuditViolation = z.infer<typeof AuditViolation>;
+
+export const ConstraintAudit = z.strictObject({
+  kind: z.string().min(1).max(100),
+  name: Name,
+  /** The Gatehouse control (the constraint's gatehouse.dev/control label). */
+  control: z.string().max(100).nullable(),
+  enforcementAction: z.string().max(100),
+  /** status.auditTimestamp; null before Gatekeeper's first audit of this constraint. */
+  auditTimestamp: z.iso.datetime({ offset: true }).nullable(),
+  totalViolations: z.int().min(0),
+  /** Gatekeeper keeps at most --constraint-violations-limit (default 20) per constraint. */
+  truncated: z.boolean(),
+  violations: z.array(AuditViolation).max(100_000),
+});
+export type ConstraintAudit = z.infer<typeof ConstraintAudit>;
+
+/** POST audit-report: every managed constraint's audit status, sent when it changed. */
+export const AuditReport = z.strictObject({
+  collectedAt: z.iso.datetime(),
+  constraints: z.array(ConstraintAudit).max(1000),
+});
+export type AuditReport = z.infer<typeof AuditReport>;
