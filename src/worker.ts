@@ -4,7 +4,7 @@
 // here (no filesystem): run `npm run db:migrate` against DATABASE_URL before deploying.
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { createApp } from "./app/app.ts";
-import { ConfigError, parseEnv, type AppConfig } from "./app/config.ts";
+import { agentConfig, ConfigError, parseEnv, type AppConfig } from "./app/config.ts";
 import { devKeyFromSecret } from "./app/dev-key.ts";
 import { fromNeonPool, type Database, type Db } from "./db/client.ts";
 import { setRevisionCacheTtl } from "./services/revision-cache.ts";
@@ -29,6 +29,7 @@ function configFrom(env: Bindings): AppConfig {
       devKey: e.JWKS_URL ? undefined : devKeyFromSecret(e.DEV_JWT_SECRET!),
     },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    agent: agentConfig(e),
     logLevel: e.LOG_LEVEL,
   };
 }

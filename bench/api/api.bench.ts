@@ -17,7 +17,7 @@ const database = await pg.createDatabase();
 const db = await openDatabase({ url: database.url, wsProxy: pg.proxy, poolSize: Number(process.env.DATABASE_POOL_SIZE) || 10 });
 const app = createApp({
   db,
-  config: { port: 0, dataDir: "", jwt: testJwtConfig(), bodyLimitBytes: 1 << 20, logLevel: "silent" },
+  config: { port: 0, dataDir: "", jwt: testJwtConfig(), bodyLimitBytes: 1 << 20, agent: { pollIntervalSeconds: 30, bodyLimitBytes: 16 << 20 }, logLevel: "silent" },
 });
 app.get("/bench/bare", (c) => c.body(null, 304)); // the same answer, without auth or database
 

@@ -7,7 +7,10 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { pino, type Logger } from "pino";
 import type { Database } from "../db/client.ts";
+import { AGENT_API_PREFIX, AGENT_PATHS } from "../protocol/agent.ts";
+import { AGENT_SECURITY } from "../routes/agent-common.ts";
 import { routes as defaultRoutes, type RouteModule } from "../routes/index.ts";
+import { authenticateAgent } from "./agent-auth.ts";
 import { authenticate, createTokenVerifier, type TokenVerifier } from "./auth.ts";
 import type { AppConfig } from "./config.ts";
 import type { AppEnv } from "./env.ts";
@@ -39,22 +42,30 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use(async (c, next) => {
     const log = logger.child({ reqId: c.var.requestId });
     c.set("db", db);
+    c.set("config", config);
     c.set("now", now);
     c.set("log", log);
     const start = performance.now();
     await next();
     const p = c.get("principal") as AppEnv["Variables"]["principal"] | undefined;
+    const agent = c.get("agent") as AppEnv["Variables"]["agent"] | undefined;
     log.info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - start), tenant: p?.tenantSlug, subject: p?.subject },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - start),
+        tenant: p?.tenantSlug ?? agent?.tenantId,
+        subject: p?.subject ?? (agent && `agent:${agent.prefix}`),
+      },
       "request",
     );
   });
-  app.use(
-    bodyLimit({
-      maxSize: config.bodyLimitBytes,
-      onError: (c) => problem(c, 413, `The request body exceeds the limit of ${config.bodyLimitBytes} bytes.`),
-    }),
-  );
+  // Audit reports list every violation Gatekeeper kept (megabytes); every other body is small.
+  const limit = (maxSize: number) => bodyLimit({ maxSize, onError: (c) => problem(c, 413, `The request body exceeds the limit of ${maxSize} bytes.`) });
+  const defaultLimit = limit(config.bodyLimitBytes);
+  const auditReportLimit = limit(config.agent.bodyLimitBytes);
+  app.use((c, next) => (c.req.path === AGENT_PATHS.auditReport ? auditReportLimit : defaultLimit)(c, next));
 
   app.onError((err, c) =>
     errorToProblem(err, c, (e) => (c.get("log") ?? logger).error({ err: e, method: c.req.method, path: c.req.path }, "unhandled error")),
@@ -76,6 +87,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     scheme: "bearer",
     description: "A JWT from the identity provider (claims: sub, tenant, role), or an API key `ghk_<prefix>_<secret>`.",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", AGENT_SECURITY, {
+    type: "http",
+    scheme: "bearer",
+    description: "An agent credential `gha_<prefix>_<secret>`, bound to one environment. The only credential /agent/v1 accepts.",
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -89,6 +105,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   // Everything under /v1 is authenticated; routes add requireRole(...) for authorisation.
   app.use("/v1/*", authenticate(verifier));
+  // The agent protocol: agent credentials only, each confined to its own environment.
+  app.use(`${AGENT_API_PREFIX}/*`, authenticateAgent());
   for (const m of deps.routes ?? defaultRoutes) m.register(app);
   return app;
 }

@@ -1,6 +1,7 @@
 // Authentication and roles for /v1. A caller is a user (a JWT from the IdP, or from the dev key)
 // or an API key (ghk_...). Agent credentials (gha_...) belong to the agent API, never here.
-import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { MiddlewareHandler } from "hono";
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
@@ -90,7 +91,7 @@ function keySetUnavailable(e: unknown): boolean {
   );
 }
 
-function unauthorized(detail: string, error = true): ProblemError {
+export function unauthorized(detail: string, error = true): ProblemError {
   // RFC 6750 §3: no error code when credentials are simply absent.
   const challenge = error ? `Bearer realm="gatehouse", error="invalid_token"` : `Bearer realm="gatehouse"`;
   return new ProblemError(401, detail, { headers: { "www-authenticate": challenge } });
@@ -130,13 +131,13 @@ const CACHE_LIMIT = 10_000;
 const TOUCH_MS = 60_000;
 export const newAuthCache = (): AuthCache => ({ tenants: new Map(), touched: new Map() });
 
-function remember<K, V>(map: Map<K, V>, key: K, value: V) {
+export function remember<K, V>(map: Map<K, V>, key: K, value: V) {
   if (map.size >= CACHE_LIMIT) map.clear();
   map.set(key, value);
 }
 
 /** True unless this process wrote the touch for `key` less than TOUCH_MS ago (a clock set back counts as due). */
-function dueForTouch(cache: AuthCache, key: string, now: Date): boolean {
+export function dueForTouch(cache: AuthCache, key: string, now: Date): boolean {
   const last = cache.touched.get(key);
   return last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last;
 }
@@ -169,6 +170,11 @@ async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache
   return { kind: "user", subject: sub, tenantId, tenantSlug: tenant, role };
 }
 
+/** A "last used" column that is null or older than TOUCH_INTERVAL before `now`: worth writing. */
+export function touchIsStale(column: AnyPgColumn, now: Date): SQL | undefined {
+  return or(isNull(column), lt(column, sql`${now.toISOString()}::timestamptz - interval '${sql.raw(TOUCH_INTERVAL)}'`));
+}
+
 // The key itself is looked up on every request, so revoking or rotating it takes effect at once;
 // only the "last used" write is skipped when this process made it less than a minute ago.
 async function apiKeyPrincipal(db: Database, prefix: string, secret: string, now: Date, cache: AuthCache): Promise<Principal> {
@@ -188,21 +194,25 @@ async function apiKeyPrincipal(db: Database, prefix: string, secret: string, now
       tx
         .update(apiKeys)
         .set({ lastUsedAt: now })
-        .where(and(eq(apiKeys.id, row.id), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`${now.toISOString()}::timestamptz - interval '${sql.raw(TOUCH_INTERVAL)}'`)))),
+        .where(and(eq(apiKeys.id, row.id), touchIsStale(apiKeys.lastUsedAt, now))),
     );
     remember(cache.touched, `apikey|${row.id}`, now.getTime());
   }
   return { kind: "apiKey", subject: `apikey:${prefix}`, tenantId: row.tenantId, tenantSlug: row.slug, role: row.role as Role };
 }
 
+/** The token of an `Authorization: Bearer <token>` header, or a 401 (RFC 6750: no error code when absent). */
+export function bearerToken(header: string | undefined): string {
+  if (!header) throw unauthorized("This endpoint requires an Authorization: Bearer header.", false);
+  const m = /^Bearer +([^\s]+) *$/i.exec(header);
+  if (!m) throw unauthorized("The Authorization header must be 'Bearer <token>'.");
+  return m[1]!;
+}
+
 /** Resolves c.var.principal or answers 401. Mount on /v1/*. */
 export function authenticate(verify: TokenVerifier, cache: AuthCache = newAuthCache()): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const header = c.req.header("authorization");
-    if (!header) throw unauthorized("This endpoint requires an Authorization: Bearer header.", false);
-    const m = /^Bearer +([^\s]+) *$/i.exec(header);
-    if (!m) throw unauthorized("The Authorization header must be 'Bearer <token>'.");
-    const token = m[1]!;
+    const token = bearerToken(c.req.header("authorization"));
     const now = c.var.now();
     let principal: Principal;
     if (token.startsWith("gha_")) {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
 import { ConfigError, loadConfig, parseEnv } from "./config.ts";
 import { DEV_KEY_FILE, loadOrCreateDevKey, mintDevToken } from "./dev-key.ts";
 
@@ -17,6 +18,8 @@ describe("parseEnv", () => {
       JWT_AUDIENCE: "gatehouse",
       CLOCK_SKEW_SECONDS: 30,
       BODY_LIMIT_BYTES: 1048576,
+      AGENT_BODY_LIMIT_BYTES: 16 * 1024 * 1024,
+      AGENT_POLL_INTERVAL_SECONDS: DEFAULT_POLL_INTERVAL_SECONDS,
       LOG_LEVEL: "info",
     });
     expect(parseEnv({ DATABASE_URL: "", JWKS_URL: " " })).toMatchObject({ DATABASE_URL: undefined, JWKS_URL: undefined });
@@ -29,6 +32,28 @@ describe("parseEnv", () => {
     } catch (e) {
       for (const name of ["PORT", "JWKS_URL", "DEV_JWT_SECRET", "LOG_LEVEL"]) expect((e as Error).message).toContain(`${name}:`);
     }
+  });
+});
+
+describe("agent protocol settings", () => {
+  it("AGENT_POLL_INTERVAL_SECONDS and AGENT_BODY_LIMIT_BYTES reach the app config", async () => {
+    const cfg = await loadConfig({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32), AGENT_POLL_INTERVAL_SECONDS: "15", AGENT_BODY_LIMIT_BYTES: "4194304" });
+    expect(cfg.agent).toEqual({ pollIntervalSeconds: 15, bodyLimitBytes: 4194304 });
+    expect(cfg.bodyLimitBytes).toBe(1048576);
+    const defaults = await loadConfig({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32) });
+    expect(defaults.agent).toEqual({ pollIntervalSeconds: 30, bodyLimitBytes: 16 * 1024 * 1024 });
+  });
+
+  it.each([
+    ["AGENT_POLL_INTERVAL_SECONDS", "0"],
+    ["AGENT_POLL_INTERVAL_SECONDS", "3601"],
+    ["AGENT_POLL_INTERVAL_SECONDS", "1.5"],
+    ["AGENT_POLL_INTERVAL_SECONDS", "often"],
+    ["AGENT_BODY_LIMIT_BYTES", "0"],
+    ["AGENT_BODY_LIMIT_BYTES", "-1"],
+    ["AGENT_BODY_LIMIT_BYTES", "16MiB"],
+  ])("%s=%s is refused, by name", (name, value) => {
+    expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`${name}:`));
   });
 });
 

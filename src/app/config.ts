@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { fieldIssues } from "../policies/issues.ts";
+import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
 import { devKeyFromSecret, loadOrCreateDevKey, type DevKey } from "./dev-key.ts";
 
 const optionalString = z.string().trim().optional().transform((s) => (s ? s : undefined));
@@ -18,6 +19,10 @@ export const Env = z.object({
   DEV_JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  // Audit reports carry every violation Gatekeeper kept (10,000 are about 3 MB).
+  AGENT_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  // The bounds are the protocol's (DesiredState.agent.pollIntervalSeconds).
+  AGENT_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_POLL_INTERVAL_SECONDS),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -38,7 +43,19 @@ export interface AppConfig {
   dataDir: string;
   jwt: JwtConfig;
   bodyLimitBytes: number;
+  agent: AgentConfig;
   logLevel: Env["LOG_LEVEL"];
+}
+
+export interface AgentConfig {
+  /** Told to every agent in its desired state; also what "offline" is measured in. */
+  pollIntervalSeconds: number;
+  /** Body limit of POST /agent/v1/audit-report (every other route has bodyLimitBytes). */
+  bodyLimitBytes: number;
+}
+
+export function agentConfig(e: Env): AgentConfig {
+  return { pollIntervalSeconds: e.AGENT_POLL_INTERVAL_SECONDS, bodyLimitBytes: e.AGENT_BODY_LIMIT_BYTES };
 }
 
 export class ConfigError extends Error {}
@@ -62,6 +79,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     dataDir,
     jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, clockSkewSeconds: e.CLOCK_SKEW_SECONDS, jwksUrl: e.JWKS_URL, devKey },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    agent: agentConfig(e),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -2,6 +2,7 @@
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { Database } from "../db/client.ts";
+import type { AppConfig } from "./config.ts";
 
 export const ROLES = ["viewer", "editor", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -19,10 +20,22 @@ export interface Principal {
   role: Role;
 }
 
+/** The agent calling /agent/v1/*: one credential, bound to exactly one environment. */
+export interface AgentPrincipal {
+  tenantId: string;
+  environmentId: string;
+  credentialId: string;
+  /** The credential's public prefix; `agent:<prefix>` is the audit actor. */
+  prefix: string;
+}
+
 export interface AppEnv {
   Variables: {
     /** Set on /v1/* only (the auth middleware runs there). */
     principal: Principal;
+    /** Set on /agent/v1/* only (agent-auth.ts). */
+    agent: AgentPrincipal;
+    config: AppConfig;
     db: Database;
     /** The app's clock; use it instead of new Date() so tests can pin time. */
     now: () => Date;

@@ -6,7 +6,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "../../test/harness/backends.ts";
 import { PG, pgErrorCode, type Database } from "./client.ts";
-import { auditLog, environments, settingsRevisions, tenants } from "./schema.ts";
+import { agentStatus, auditLog, auditReports, environments, settingsRevisions, TENANT_TABLES, tenants } from "./schema.ts";
 
 /** "<SQLSTATE> <driver message>" of a rejection (drizzle wraps the driver error as `cause`). */
 async function failure(p: Promise<unknown>): Promise<string> {
@@ -96,6 +96,38 @@ describe.each(backends())("row-level security on $name", (backend) => {
       ),
     );
     expect(code).toMatch(new RegExp(`^${PG.foreignKeyViolation} `));
+  });
+
+  it("every tenant table is under FORCE row-level security with both policies", async () => {
+    const { rows } = await db.asSystem((tx) =>
+      tx.execute<{ relname: string; force: boolean; policies: string }>(
+        sql`select c.relname, c.relforcerowsecurity as force,
+                   (select string_agg(p.policyname, ',' order by p.policyname) from pg_policies p where p.tablename = c.relname) as policies
+            from pg_class c where c.relname = any(${sql.raw(`array[${["tenants", ...TENANT_TABLES].map((t) => `'${t}'`).join(",")}]`)}) and c.relkind = 'r'`,
+      ),
+    );
+    expect(rows.map((r) => r.relname).sort()).toEqual(["tenants", ...TENANT_TABLES].sort());
+    for (const r of rows) expect([r.relname, r.force, r.policies]).toEqual([r.relname, true, "system_access,tenant_isolation"]);
+  });
+
+  it("the agent protocol's tables: an unscoped select sees only A's rows, and A cannot write B's", async () => {
+    const [aProd] = await db.withTenant(a, (tx) => tx.select().from(environments).where(sql`name = 'prod'`));
+    const report = { agentVersion: "0.1.0", kubernetesVersion: null, gatekeeper: { installed: true, version: null }, appliedRevision: null, desiredRevision: null, lastSuccessfulSyncAt: null, error: null, objects: [], templates: [] };
+    const now = new Date();
+    await db.asSystem(async (tx) => {
+      for (const [tenantId, environmentId] of [[a, aProd!.id], [b, bProd]] as const) {
+        await tx.insert(agentStatus).values({ tenantId, environmentId, report, agentVersion: "0.1.0", lastSeenAt: now, credentialId: randomUUID() });
+        await tx.insert(auditReports).values({ tenantId, environmentId, report: { collectedAt: now.toISOString(), constraints: [] }, totalViolations: 0, receivedAt: now, collectedAt: now });
+      }
+    });
+    const seen = await db.withTenant(a, async (tx) => [await tx.select().from(agentStatus), await tx.select().from(auditReports)]);
+    for (const rows of seen) expect(rows.map((r) => r.environmentId)).toEqual([aProd!.id]);
+    expect(await failure(db.withTenant(a, (tx) => tx.update(agentStatus).set({ agentVersion: "x" }).where(sql`environment_id = ${bProd}`).returning()))).toBe("no error");
+    const [bRow] = await db.asSystem((tx) => tx.select().from(agentStatus).where(sql`environment_id = ${bProd}`));
+    expect(bRow!.agentVersion).toBe("0.1.0");
+    expect(
+      await failure(db.withTenant(a, (tx) => tx.insert(auditReports).values({ tenantId: b, environmentId: randomUUID(), report: { collectedAt: now.toISOString(), constraints: [] }, totalViolations: 0, receivedAt: now, collectedAt: now }))),
+    ).toMatch(new RegExp(`^${PG.insufficientPrivilege} .*row-level security`));
   });
 
   it("setting app.system inside withTenant does not lift the policy", async () => {

@@ -16,6 +16,7 @@ import {
   unique,
   uuid,
 } from "drizzle-orm/pg-core";
+import type { AgentStatusReport, AuditReport } from "../protocol/agent.ts";
 
 export const ROLES = ["admin", "editor", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
@@ -152,6 +153,50 @@ export const agentCredentials = pgTable(
   ],
 );
 
+/** One row per environment: the agent's last status report (its heartbeat), overwritten each time. */
+export const agentStatus = pgTable(
+  "agent_status",
+  {
+    environmentId: uuid("environment_id").primaryKey(),
+    tenantId: tenantId(),
+    report: jsonb("report").$type<AgentStatusReport>().notNull(),
+    appliedRevision: integer("applied_revision"),
+    desiredRevision: integer("desired_revision"),
+    agentVersion: text("agent_version").notNull(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
+    lastSyncAt: timestamp("last_sync_at", { withTimezone: true }),
+    // The credential that sent the report (not a foreign key: the row outlives a revoked credential).
+    credentialId: uuid("credential_id").notNull(),
+  },
+  (t) => [
+    foreignKey({
+      name: "agent_status_environment_fk",
+      columns: [t.tenantId, t.environmentId],
+      foreignColumns: [environments.tenantId, environments.id],
+    }).onDelete("cascade"),
+  ],
+);
+
+/** The latest Gatekeeper audit report per environment (history is a later issue). */
+export const auditReports = pgTable(
+  "audit_reports",
+  {
+    environmentId: uuid("environment_id").primaryKey(),
+    tenantId: tenantId(),
+    report: jsonb("report").$type<AuditReport>().notNull(),
+    totalViolations: integer("total_violations").notNull(),
+    receivedAt: timestamp("received_at", { withTimezone: true }).notNull(),
+    collectedAt: timestamp("collected_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    foreignKey({
+      name: "audit_reports_environment_fk",
+      columns: [t.tenantId, t.environmentId],
+      foreignColumns: [environments.tenantId, environments.id],
+    }).onDelete("cascade"),
+  ],
+);
+
 /** Tables under row-level security (tenants by id, the rest by tenant_id). */
 export const TENANT_TABLES = [
   "memberships",
@@ -160,6 +205,8 @@ export const TENANT_TABLES = [
   "audit_log",
   "api_keys",
   "agent_credentials",
+  "agent_status",
+  "audit_reports",
 ] as const;
 
 export type Tenant = typeof tenants.$inferSelect;
@@ -169,3 +216,5 @@ export type SettingsRevision = typeof settingsRevisions.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type AgentCredential = typeof agentCredentials.$inferSelect;
+export type AgentStatus = typeof agentStatus.$inferSelect;
+export type AuditReportRow = typeof auditReports.$inferSelect;

@@ -1,9 +1,9 @@
 // /v1/environments: create, list, read, update and delete, as the tenant's own callers.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
-import { auditRows, createEnvironment, environmentRow, revisionNumbers, uniqueName, type EnvJson } from "../../test/harness/environments.ts";
-import { generateCredential } from "../app/credentials.ts";
+import { agentRows, auditReport, createAgentCredential, statusReport } from "../../test/harness/agent-api.ts";
+import { auditRows, createEnvironment, environmentRow, revisionNumbers, uniqueName, withoutAgent, type EnvJson } from "../../test/harness/environments.ts";
 import { agentCredentials } from "../db/schema.ts";
 import { applyPreset, EnvironmentSettings } from "../policies/index.ts";
 
@@ -11,8 +11,10 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 describe.each(backends())("/v1/environments ($name)", (backend) => {
   let api: TestApi;
+  // The app's clock: real time unless a test pins it (tokens stay valid: they last an hour).
+  let pinned: Date | undefined;
   beforeAll(async () => {
-    api = await createTestApi(backend);
+    api = await createTestApi(backend, { now: () => pinned ?? new Date() });
   });
   afterAll(() => api?.close());
 
@@ -33,6 +35,7 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
       currentRevision: 1,
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
+      agent: { state: "never_connected", lastSeenAt: null, appliedRevision: null, inSync: false },
     });
     expect(res.headers.get("location")).toBe(`/v1/environments/${env.id}`);
     expect(await revisionNumbers(api, env.id)).toEqual([1]);
@@ -41,7 +44,8 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     expect(settings).toMatchObject({ revision: 1, author: "alice", comment: "first cut", settings: EnvironmentSettings.parse({}) });
     const [entry] = await auditRows(api, t);
     expect(entry).toMatchObject({ actor: "alice", action: "environment.create", targetType: "environment", targetId: env.id, before: null });
-    expect(entry!.after).toEqual({ ...env, settings: EnvironmentSettings.parse({}) });
+    // The audit log records the environment's fields, not its agent's (volatile) state.
+    expect(entry!.after).toEqual({ ...withoutAgent(env), settings: EnvironmentSettings.parse({}) });
   });
 
   it("POST with a preset replaces the controls and keeps the environment-wide knobs", async () => {
@@ -134,7 +138,8 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     expect(after).toMatchObject({ id: env.id, name, description: "now prod", labels: { tier: "prod" }, currentRevision: 1, createdAt: env.createdAt });
     expect(Date.parse(after.updatedAt)).toBeGreaterThanOrEqual(Date.parse(env.updatedAt));
     const entry = (await auditRows(api, t)).at(-1)!;
-    expect(entry).toMatchObject({ actor: "ana", action: "environment.update", targetId: env.id, before: env, after });
+    expect(entry).toMatchObject({ actor: "ana", action: "environment.update", targetId: env.id, before: withoutAgent(env), after: withoutAgent(after) });
+    expect(entry.after).not.toHaveProperty("agent");
     // A single field leaves the others alone.
     const again = await json(await api.request("PATCH", `/v1/environments/${env.id}`, { token: await api.token(t, "admin"), body: { description: "" } }));
     expect(again).toMatchObject({ name, description: "", labels: { tier: "prod" } });
@@ -142,14 +147,55 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     expect((await api.request("PATCH", `/v1/environments/${env.id}`, { token: await api.token(t, "admin"), body: { name } })).status).toBe(200);
   });
 
-  it("DELETE removes the environment, its revisions and its agent credentials; audits the before", async () => {
+  it("every environment carries its agent's summary, in GET, list and PATCH alike", async () => {
+    const t = "acme-agent";
+    const start = new Date();
+    pinned = start;
+    onTestFinished(() => {
+      pinned = undefined;
+    });
+    const env = await createEnvironment(api, t, { name: "watched" });
+    const quiet = await createEnvironment(api, t, { name: "zz-quiet" });
+    const viewer = await api.token(t, "viewer");
+    const admin = await api.token(t, "admin");
+    const summaries = async () => {
+      const one = (await json<EnvJson>(await api.request("GET", `/v1/environments/${env.id}`, { token: viewer }))).agent;
+      const list = (await json<{ items: EnvJson[] }>(await api.request("GET", "/v1/environments", { token: viewer }))).items;
+      expect(list.map((e) => e.name)).toEqual(["watched", "zz-quiet"]);
+      expect(list[0]!.agent).toEqual(one);
+      expect(list[1]!.agent).toEqual({ state: "never_connected", lastSeenAt: null, appliedRevision: null, inSync: false });
+      return one;
+    };
+    expect(await summaries()).toEqual({ state: "never_connected", lastSeenAt: null, appliedRevision: null, inSync: false });
+
+    const cred = await createAgentCredential(api, t, env.id);
+    const sent = await api.request("POST", "/agent/v1/status", { token: cred.secret, body: statusReport({ appliedRevision: 1 }) });
+    expect(sent.status, await sent.text()).toBe(204);
+    const online = await summaries();
+    expect(online).toEqual({ state: "online", lastSeenAt: start.toISOString(), appliedRevision: 1, inSync: true });
+    const patched = await json<EnvJson>(await api.request("PATCH", `/v1/environments/${env.id}`, { token: admin, body: { description: "x" } }));
+    expect(patched.agent).toEqual(online);
+
+    // A new revision the agent has not applied yet: still online, no longer in sync.
+    const put = await api.request("PUT", `/v1/environments/${env.id}/settings`, { token: admin, headers: { "if-match": '"1"' }, body: { settings: {} } });
+    expect(put.status, await put.text()).toBe(200);
+    expect(await summaries()).toEqual({ ...online, inSync: false });
+
+    // Offline once more than 3 poll intervals (30 s) passed since the last report.
+    pinned = new Date(start.getTime() + 90_000);
+    expect((await summaries()).state).toBe("online");
+    pinned = new Date(start.getTime() + 90_001);
+    expect(await summaries()).toEqual({ ...online, state: "offline", inSync: false });
+    expect(quiet.agent.state).toBe("never_connected");
+  });
+
+  it("DELETE removes the environment, its revisions, agent credentials, agent status and audit report; audits the before", async () => {
     const t = "acme-delete";
     const env = await createEnvironment(api, t);
-    const tenantId = await api.tenantId(t);
-    const cred = generateCredential("gha");
-    await api.db.withTenant(tenantId, (tx) =>
-      tx.insert(agentCredentials).values({ tenantId, environmentId: env.id, prefix: cred.prefix, secretHash: cred.secretHash, createdBy: "test" }),
-    );
+    const cred = await createAgentCredential(api, t, env.id);
+    expect((await api.request("POST", "/agent/v1/status", { token: cred.secret, body: statusReport() })).status).toBe(204);
+    expect((await api.request("POST", "/agent/v1/audit-report", { token: cred.secret, body: auditReport() })).status).toBe(204);
+    expect(await agentRows(api, env.id)).toMatchObject({ status: expect.any(Object), report: expect.any(Object) });
     const token = await api.token(t, "admin", { sub: "dora" });
     const res = await api.request("DELETE", `/v1/environments/${env.id}`, { token });
     expect(res.status).toBe(204);
@@ -159,8 +205,11 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     expect(await revisionNumbers(api, env.id)).toEqual([]);
     const creds = await api.db.asSystem((tx) => tx.select().from(agentCredentials));
     expect(creds.filter((c) => c.environmentId === env.id)).toEqual([]);
+    expect(await agentRows(api, env.id)).toMatchObject({ status: undefined, report: undefined });
+    // The credential died with it.
+    expect((await api.request("GET", "/agent/v1/desired-state", { token: cred.secret })).status).toBe(401);
     const entry = (await auditRows(api, t)).at(-1)!;
-    expect(entry).toMatchObject({ actor: "dora", action: "environment.delete", targetId: env.id, before: env, after: null });
+    expect(entry).toMatchObject({ actor: "dora", action: "environment.delete", targetId: env.id, before: withoutAgent(env), after: null });
     // The name is free again.
     expect((await api.request("POST", "/v1/environments", { token, body: { name: env.name } })).status).toBe(201);
   });

@@ -1,17 +1,20 @@
 // /v1/environments: the clusters (or groups of clusters) a tenant governs. An environment is
-// created together with its settings revision 1, so it always has a document to render.
+// created together with its settings revision 1, so it always has a document to render. Each
+// carries a summary of its agent (the last status report, joined in the same query).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
+import type { Context } from "hono";
 import { requireRole } from "../app/auth.ts";
 import type { AppEnv, Principal } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { PG, pgErrorCode, type Db } from "../db/client.ts";
-import { environments, type Environment as EnvironmentRow } from "../db/schema.ts";
+import { agentStatus, environments, type Environment as EnvironmentRow } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../policies/index.ts";
 import { audit } from "../services/audit.ts";
 import { forgetRevision } from "../services/revision-cache.ts";
 import { appendRevision } from "../services/revisions.ts";
+import { agentSummary, AgentSummary } from "./agent-common.ts";
 import { SettingsDocument } from "./settings-common.ts";
 
 const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -42,22 +45,26 @@ export const Labels = z
   .openapi("Labels", { example: { region: "eu", tier: "prod" } });
 const Description = z.string().max(500);
 
-export const Environment = z
-  .object({
-    id: z.uuid(),
-    name: EnvironmentName,
-    description: z.string(),
-    labels: z.record(z.string(), z.string()),
-    currentRevision: z.int().openapi({ description: "The settings revision in force (the settings ETag)." }),
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
-  })
-  .openapi("Environment");
+const EnvironmentFields = z.object({
+  id: z.uuid(),
+  name: EnvironmentName,
+  description: z.string(),
+  labels: z.record(z.string(), z.string()),
+  currentRevision: z.int().openapi({ description: "The settings revision in force (the settings ETag)." }),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+/** What the audit log records of an environment: its fields, not its (volatile) agent state. */
+type EnvironmentFields = z.infer<typeof EnvironmentFields>;
+
+export const Environment = EnvironmentFields.extend({
+  agent: AgentSummary.openapi({ description: "Its agent at a glance; GET …/{id}/agent has the whole report." }),
+}).openapi("Environment");
 export type EnvironmentJson = z.infer<typeof Environment>;
 
 export const EnvironmentIdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
-export function toEnvironment(row: EnvironmentRow): EnvironmentJson {
+export function toEnvironment(row: EnvironmentRow): EnvironmentFields {
   return {
     id: row.id,
     name: row.name,
@@ -67,6 +74,21 @@ export function toEnvironment(row: EnvironmentRow): EnvironmentJson {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
+}
+
+type AgentColumns = { lastSeenAt: Date | null; appliedRevision: number | null } | null;
+
+/** The environment as the API returns it: its fields and its agent's summary, as of now. */
+function environmentJson(c: Context<AppEnv>, row: EnvironmentRow, agent: AgentColumns): EnvironmentJson {
+  return { ...toEnvironment(row), agent: agentSummary(agent, row.currentRevision, c.var.now(), c.var.config.agent.pollIntervalSeconds) };
+}
+
+/** Environments with their agent's last status in one query (a left join: most have none yet). */
+function selectWithAgent(tx: Db) {
+  return tx
+    .select({ env: environments, agent: { lastSeenAt: agentStatus.lastSeenAt, appliedRevision: agentStatus.appliedRevision } })
+    .from(environments)
+    .leftJoin(agentStatus, and(eq(agentStatus.environmentId, environments.id), eq(agentStatus.tenantId, environments.tenantId)));
 }
 
 /** Runs a write; a unique violation (the tenant already has that name) becomes a 409. */
@@ -210,9 +232,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
           comment: body.comment,
         });
         if (!appended.ok) throw new Error(`revision 1 of a new environment refused: ${appended.reason}`);
-        const created = toEnvironment({ ...row!, currentRevision: appended.revision });
-        await audit(tx, p, { action: "environment.create", targetType: "environment", targetId: row!.id, after: { ...created, settings: parsed.data } });
-        return created;
+        const created = { ...row!, currentRevision: appended.revision };
+        await audit(tx, p, { action: "environment.create", targetType: "environment", targetId: row!.id, after: { ...toEnvironment(created), settings: parsed.data } });
+        return environmentJson(c, created, null);
       }),
     );
     c.header("Location", `/v1/environments/${env.id}`);
@@ -230,25 +252,23 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     if (labels.length) where.push(sql`${environments.labels} @> ${JSON.stringify(Object.fromEntries(labels))}::jsonb`);
     if (after) where.push(or(gt(environments.name, after.name), and(eq(environments.name, after.name), gt(environments.id, after.id))));
     const rows = await c.var.db.withTenant(p.tenantId, (tx) =>
-      tx
-        .select()
-        .from(environments)
+      selectWithAgent(tx)
         .where(and(...where))
         .orderBy(asc(environments.name), asc(environments.id))
         .limit(q.limit + 1),
     );
     const page = rows.slice(0, q.limit);
-    const last = page.at(-1);
+    const last = page.at(-1)?.env;
     const nextCursor = rows.length > q.limit && last ? encodeCursor({ name: last.name, id: last.id }) : null;
-    return c.json({ items: page.map(toEnvironment), nextCursor }, 200);
+    return c.json({ items: page.map((r) => environmentJson(c, r.env, r.agent)), nextCursor }, 200);
   });
 
   app.openapi(getEnv, async (c) => {
     const p = c.var.principal;
     const { id } = c.req.valid("param");
-    const [row] = await c.var.db.withTenant(p.tenantId, (tx) => tx.select().from(environments).where(scoped(p, id)));
+    const [row] = await c.var.db.withTenant(p.tenantId, (tx) => selectWithAgent(tx).where(scoped(p, id)));
     if (!row) throw new ProblemError(404, `No environment ${id}.`);
-    return c.json(toEnvironment(row), 200);
+    return c.json(environmentJson(c, row.env, row.agent), 200);
   });
 
   app.openapi(updateEnv, async (c) => {
@@ -265,7 +285,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
           .returning();
         const after = toEnvironment(row!);
         await audit(tx, p, { action: "environment.update", targetType: "environment", targetId: id, before, after });
-        return after;
+        const [status] = await tx
+          .select({ lastSeenAt: agentStatus.lastSeenAt, appliedRevision: agentStatus.appliedRevision })
+          .from(agentStatus)
+          .where(and(eq(agentStatus.environmentId, id), eq(agentStatus.tenantId, p.tenantId)));
+        return environmentJson(c, row!, status ?? null);
       }),
     );
     return c.json(env, 200);

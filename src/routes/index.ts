@@ -11,9 +11,30 @@ import * as presets from "./presets.ts";
 import * as rendered from "./rendered.ts";
 import * as environments from "./environments.ts";
 import * as settings from "./settings.ts";
+import * as environmentAgent from "./environment-agent.ts";
+import * as environmentAuditReport from "./environment-audit-report.ts";
+import * as agentDesiredState from "./agent-desired-state.ts";
+import * as agentStatus from "./agent-status.ts";
+import * as agentAuditReport from "./agent-audit-report.ts";
 
 export interface RouteModule {
   register(app: OpenAPIHono<AppEnv>): void;
 }
 
-export const routes: readonly RouteModule[] = [tenant, auditLog, apiKeys, agentCredentials, revisions, presets, rendered, environments, settings];
+export const routes: readonly RouteModule[] = [
+  tenant,
+  auditLog,
+  apiKeys,
+  agentCredentials,
+  revisions,
+  presets,
+  rendered,
+  environments,
+  settings,
+  environmentAgent,
+  environmentAuditReport,
+  // The agent protocol (/agent/v1, agent credentials only).
+  agentDesiredState,
+  agentStatus,
+  agentAuditReport,
+];

@@ -13,7 +13,10 @@ export interface AuditEntry {
   after?: unknown;
 }
 
-export async function audit(tx: Db, who: Principal, entry: AuditEntry): Promise<void> {
+/** The actor: a user or API key (a Principal), or an agent (`agent:<prefix>`) in its tenant. */
+export type Actor = Pick<Principal, "tenantId" | "subject">;
+
+export async function audit(tx: Db, who: Actor, entry: AuditEntry): Promise<void> {
   await tx.insert(auditLog).values({
     tenantId: who.tenantId,
     actor: who.subject,

@@ -9,6 +9,7 @@ import type { Role } from "../../src/app/env.ts";
 import { PROBLEM_CONTENT_TYPE, type Problem } from "../../src/app/problem.ts";
 import type { Database } from "../../src/db/client.ts";
 import { apiKeys } from "../../src/db/schema.ts";
+import { DEFAULT_POLL_INTERVAL_SECONDS } from "../../src/protocol/agent.ts";
 import { backend as namedBackend } from "./backends.ts";
 import { signToken, testJwtConfig, type SignOptions } from "./tokens.ts";
 
@@ -21,6 +22,8 @@ export type BackendLike = { open(): Promise<Database>; cleanup?(): Promise<void>
 export interface TestApiOptions {
   jwt?: Partial<JwtConfig>;
   bodyLimitBytes?: number;
+  /** The agent protocol's settings (defaults: poll every 30 s, audit reports up to 16 MiB). */
+  agent?: Partial<AppConfig["agent"]>;
   now?: () => Date;
   routes?: AppDeps["routes"];
   /** Defaults to a silent logger. */
@@ -57,6 +60,7 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
     dataDir: "memory://",
     jwt: testJwtConfig(opts.jwt),
     bodyLimitBytes: opts.bodyLimitBytes ?? 64 * 1024,
+    agent: { pollIntervalSeconds: DEFAULT_POLL_INTERVAL_SECONDS, bodyLimitBytes: 16 * 1024 * 1024, ...opts.agent },
     logLevel: "silent",
   };
   const app = createApp({ db, config, now: opts.now, routes: opts.routes, logger: opts.logger });

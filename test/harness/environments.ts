@@ -13,6 +13,13 @@ export interface EnvJson {
   currentRevision: number;
   createdAt: string;
   updatedAt: string;
+  agent: { state: string; lastSeenAt: string | null; appliedRevision: number | null; inSync: boolean };
+}
+
+/** An environment as the audit log records it: without the (volatile) agent summary. */
+export function withoutAgent(env: EnvJson): Omit<EnvJson, "agent"> {
+  const { agent: _agent, ...rest } = env;
+  return rest;
 }
 
 let seq = 0;

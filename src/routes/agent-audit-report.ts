@@ -1,0 +1,66 @@
+// POST /agent/v1/audit-report: every managed constraint's Gatekeeper audit status, sent by the
+// agent when it changed. Only the latest report per environment is kept (history is a later
+// issue). Reports can be megabytes: this path has its own body limit (AGENT_BODY_LIMIT_BYTES).
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { and, eq, sql } from "drizzle-orm";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses, ProblemError } from "../app/problem.ts";
+import { PG, pgErrorCode } from "../db/client.ts";
+import { auditReports, environments } from "../db/schema.ts";
+import { AGENT_PATHS, AuditReport } from "../protocol/agent.ts";
+import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
+
+const route = createRoute({
+  method: "post",
+  path: AGENT_PATHS.auditReport,
+  tags: agentTags,
+  security: agentSecurity,
+  summary: "Report Gatekeeper's audit results",
+  description:
+    "Replaces the latest audit report of the calling credential's environment. A report collected before the stored one (a late retry) is accepted but does not replace it. Unknown fields are refused. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). Agent credentials only.",
+  // No parameters: the credential alone names the environment.
+  request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: z.strictObject(AuditReport.shape).openapi("AuditReport") } } } },
+  responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
+});
+
+const MAX_TOTAL = 2_147_483_647;
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const a = c.var.agent;
+    const report = c.req.valid("json");
+    const totalViolations = report.constraints.reduce((n, k) => n + k.totalViolations, 0);
+    // Stored as int4: a larger total is a bad report (a 400), not a database error (a 500).
+    if (totalViolations > MAX_TOTAL) {
+      throw new ProblemError(400, "The request body is invalid.", { errors: [{ path: "constraints", message: `the total of totalViolations must be at most ${MAX_TOTAL}` }] });
+    }
+    const values = {
+      report,
+      totalViolations,
+      receivedAt: c.var.now(),
+      collectedAt: new Date(report.collectedAt),
+    };
+    try {
+      await c.var.db.withTenant(a.tenantId, async (tx) => {
+        const [env] = await tx
+          .select({ id: environments.id })
+          .from(environments)
+          .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)));
+        if (!env) throw environmentGone();
+        await tx
+          .insert(auditReports)
+          .values({ environmentId: a.environmentId, tenantId: a.tenantId, ...values })
+          .onConflictDoUpdate({
+            target: auditReports.environmentId,
+            set: values,
+            setWhere: sql`excluded.collected_at >= ${auditReports.collectedAt}`,
+          });
+      });
+    } catch (err) {
+      // The environment was deleted between the check and the insert.
+      if (pgErrorCode(err) === PG.foreignKeyViolation) throw environmentGone();
+      throw err;
+    }
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,60 @@
+// Shared by the agent protocol routes (agent-*.ts) and the user routes that show what agents
+// reported (environment-agent.ts, environments.ts): the OpenAPI security of /agent/v1, and how
+// an environment's agent state is derived. Not a route module: it registers nothing.
+import { z } from "@hono/zod-openapi";
+import { ProblemError } from "../app/problem.ts";
+import { OFFLINE_AFTER_INTERVALS } from "../protocol/agent.ts";
+
+/** The OpenAPI security scheme of the /agent/v1 routes (registered in createApp). */
+export const AGENT_SECURITY = "agentCredential";
+export const agentSecurity = [{ [AGENT_SECURITY]: [] }];
+export const agentTags = ["Agent protocol"];
+
+// The contract (src/protocol/agent.ts) is plain zod. A plain schema has .openapi() only when
+// @hono/zod-openapi was loaded before it was built (module order), so routes name a copy of the
+// contract's shape built with the extended z instead: same fields, same strictness.
+
+export const AGENT_STATES = ["never_connected", "online", "offline"] as const;
+export type AgentState = (typeof AGENT_STATES)[number];
+export const AgentStateSchema = z.enum(AGENT_STATES).openapi("AgentState", {
+  description: `never_connected: no status report yet; offline: none for more than ${OFFLINE_AFTER_INTERVALS} poll intervals.`,
+});
+
+/** Offline once the agent has missed OFFLINE_AFTER_INTERVALS polls; a clock set back counts as online. */
+export function agentState(lastSeenAt: Date | null, now: Date, pollIntervalSeconds: number): AgentState {
+  if (!lastSeenAt) return "never_connected";
+  return now.getTime() - lastSeenAt.getTime() > OFFLINE_AFTER_INTERVALS * pollIntervalSeconds * 1000 ? "offline" : "online";
+}
+
+/** The compact agent view embedded in every environment. */
+export const AgentSummary = z
+  .object({
+    state: AgentStateSchema,
+    lastSeenAt: z.iso.datetime().nullable(),
+    appliedRevision: z.int().nullable().openapi({ description: "The revision whose objects the agent last applied completely." }),
+    inSync: z.boolean().openapi({ description: "appliedRevision is the environment's current revision." }),
+  })
+  .openapi("EnvironmentAgentSummary");
+export type AgentSummary = z.infer<typeof AgentSummary>;
+
+export function agentSummary(
+  status: { lastSeenAt: Date | null; appliedRevision: number | null } | null,
+  currentRevision: number,
+  now: Date,
+  pollIntervalSeconds: number,
+): AgentSummary {
+  const lastSeenAt = status?.lastSeenAt ?? null;
+  const appliedRevision = status?.appliedRevision ?? null;
+  return {
+    state: agentState(lastSeenAt, now, pollIntervalSeconds),
+    lastSeenAt: lastSeenAt?.toISOString() ?? null,
+    appliedRevision,
+    inSync: appliedRevision !== null && appliedRevision === currentRevision,
+  };
+}
+
+/** The agent's audit actor. */
+export const agentActor = (prefix: string) => `agent:${prefix}`;
+
+/** The credential's environment was deleted while the request ran (credentials cascade with it). */
+export const environmentGone = () => new ProblemError(404, "The environment of this agent credential no longer exists.");

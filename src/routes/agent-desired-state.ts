@@ -1,0 +1,75 @@
+// GET /agent/v1/desired-state: what the agent must make true in its cluster — the objects of its
+// environment's current revision, rendered now, and how to behave (poll interval, field manager).
+// The agent polls it; If-None-Match answers 304 while nothing changed.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses } from "../app/problem.ts";
+import { environments, settingsRevisions } from "../db/schema.ts";
+import { contentHash } from "../policies/hash.ts";
+import { AGENT_PATHS, DesiredState as DesiredStateSchema, FIELD_MANAGER, type DesiredState } from "../protocol/agent.ts";
+import { renderedObjects, type RenderedObjects } from "../services/render-cache.ts";
+import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
+
+const route = createRoute({
+  method: "get",
+  path: AGENT_PATHS.desiredState,
+  tags: agentTags,
+  security: agentSecurity,
+  summary: "The agent's desired state",
+  description:
+    "The environment of the calling agent credential: its current revision's Gatekeeper objects in apply order (exemption expiry evaluated at request time; revision 0 and no objects when it has no settings), the poll interval and the server-side-apply field manager. ETag changes with the output; If-None-Match → 304. Agent credentials only.",
+  // No parameters: the credential alone names the environment.
+  request: { query: z.strictObject({}) },
+  responses: {
+    200: {
+      description: "The desired state",
+      headers: { ETag: { schema: { type: "string" } } },
+      content: { "application/json": { schema: z.object(DesiredStateSchema.shape).openapi("DesiredState") } },
+    },
+    304: { description: "Unchanged since the ETag in If-None-Match" },
+    ...problemResponses(401, 404),
+  },
+});
+
+const NOTHING: RenderedObjects = { objects: [], hash: contentHash([]) };
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const a = c.var.agent;
+    // One query: the environment and, when it has settings, its current document.
+    const [row] = await c.var.db.withTenant(a.tenantId, (tx) =>
+      tx
+        .select({ name: environments.name, revision: environments.currentRevision, document: settingsRevisions.document })
+        .from(environments)
+        .leftJoin(
+          settingsRevisions,
+          and(
+            eq(settingsRevisions.tenantId, environments.tenantId),
+            eq(settingsRevisions.environmentId, environments.id),
+            eq(settingsRevisions.revision, environments.currentRevision),
+          ),
+        )
+        .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId))),
+    );
+    if (!row) throw environmentGone();
+    const revision = row.revision > 0 && row.document !== null ? row.revision : 0;
+    const rendered = revision > 0 ? renderedObjects(a.tenantId, a.environmentId, revision, row.document, c.var.now()) : NOTHING;
+    const agent = { pollIntervalSeconds: c.var.config.agent.pollIntervalSeconds, fieldManager: FIELD_MANAGER };
+    // The output depends on the clock (expired exemptions drop out), the name and the config,
+    // not only on the revision: the ETag hashes all of it (the objects through their hash).
+    const fingerprint = contentHash({ name: row.name, objects: rendered.hash, agent });
+    const etag = `"${revision}-${fingerprint.slice("sha256:".length, "sha256:".length + 16)}"`;
+    c.header("etag", etag);
+    const inm = c.req.header("if-none-match");
+    if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
+    const body: DesiredState = {
+      environmentId: a.environmentId,
+      environmentName: row.name,
+      revision,
+      objects: rendered.objects as DesiredState["objects"],
+      agent,
+    };
+    return c.json(body, 200);
+  });
+}

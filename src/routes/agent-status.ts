@@ -1,0 +1,77 @@
+// POST /agent/v1/status: the agent's report after every loop, and its heartbeat. One row per
+// environment, overwritten. Heartbeats are machine traffic and not audited; what an operator
+// must be able to trace — the applied revision or Gatekeeper's installation changing — is.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses, ProblemError } from "../app/problem.ts";
+import { agentStatus, environments } from "../db/schema.ts";
+import { AGENT_PATHS, AgentStatusReport } from "../protocol/agent.ts";
+import { audit } from "../services/audit.ts";
+import { agentActor, agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
+
+const route = createRoute({
+  method: "post",
+  path: AGENT_PATHS.status,
+  tags: agentTags,
+  security: agentSecurity,
+  summary: "Report the agent's status (heartbeat)",
+  description:
+    "Replaces the last status of the calling credential's environment and marks the agent seen now. Unknown fields are refused. A change of the applied revision or of Gatekeeper's installation (installed, version) is recorded in the audit log as agent.status_changed (actor agent:<prefix>); heartbeats themselves are not. Agent credentials only.",
+  // No parameters: the credential alone names the environment.
+  request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: z.strictObject(AgentStatusReport.shape).openapi("AgentStatusReport") } } } },
+  responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
+});
+
+type Traced = { appliedRevision: number | null; gatekeeper: { installed: boolean; version: string | null } };
+const traced = (r: Traced): Traced => ({ appliedRevision: r.appliedRevision, gatekeeper: { installed: r.gatekeeper.installed, version: r.gatekeeper.version } });
+const sameTraced = (a: Traced, b: Traced) =>
+  a.appliedRevision === b.appliedRevision && a.gatekeeper.installed === b.gatekeeper.installed && a.gatekeeper.version === b.gatekeeper.version;
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const a = c.var.agent;
+    const report = c.req.valid("json");
+    const now = c.var.now();
+    await c.var.db.withTenant(a.tenantId, async (tx) => {
+      // Locking the environment row serialises this environment's reports, so of two racing
+      // reports each compares against the other's result; settings writes wait a moment at most.
+      const [env] = await tx
+        .select({ currentRevision: environments.currentRevision, previous: agentStatus.report })
+        .from(environments)
+        .leftJoin(agentStatus, and(eq(agentStatus.environmentId, environments.id), eq(agentStatus.tenantId, environments.tenantId)))
+        .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)))
+        .for("no key update", { of: environments });
+      if (!env) throw environmentGone();
+      // Revisions only grow, so an agent cannot have fetched or applied one that does not exist yet.
+      const errors = (["appliedRevision", "desiredRevision"] as const)
+        .filter((k) => (report[k] ?? 0) > env.currentRevision)
+        .map((path) => ({ path, message: `must not exceed the environment's current revision ${env.currentRevision}` }));
+      if (errors.length) throw new ProblemError(400, "The status report names a revision the environment does not have.", { errors });
+
+      const values = {
+        report,
+        appliedRevision: report.appliedRevision,
+        desiredRevision: report.desiredRevision,
+        agentVersion: report.agentVersion,
+        lastSeenAt: now,
+        lastSyncAt: report.lastSuccessfulSyncAt ? new Date(report.lastSuccessfulSyncAt) : null,
+        credentialId: a.credentialId,
+      };
+      await tx
+        .insert(agentStatus)
+        .values({ environmentId: a.environmentId, tenantId: a.tenantId, ...values })
+        .onConflictDoUpdate({ target: agentStatus.environmentId, set: values });
+      if (!env.previous || !sameTraced(env.previous, report)) {
+        await audit(tx, { tenantId: a.tenantId, subject: agentActor(a.prefix) }, {
+          action: "agent.status_changed",
+          targetType: "environment",
+          targetId: a.environmentId,
+          before: env.previous ? traced(env.previous) : null,
+          after: { ...traced(report), agentVersion: report.agentVersion },
+        });
+      }
+    });
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,78 @@
+// GET /v1/environments/{id}/agent: what the environment's agent last reported — is it connected,
+// has it applied the current revision, is Gatekeeper healthy — for the people who own it.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import { requireRole } from "../app/auth.ts";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses } from "../app/problem.ts";
+import { agentStatus, environments } from "../db/schema.ts";
+import { ObjectResult, OFFLINE_AFTER_INTERVALS, TemplateHealth } from "../protocol/agent.ts";
+import { agentSummary, AgentStateSchema } from "./agent-common.ts";
+import { EnvParams, environmentNotFound } from "./settings-common.ts";
+
+const EnvironmentAgent = z
+  .object({
+    state: AgentStateSchema,
+    lastSeenAt: z.iso.datetime().nullable().openapi({ description: "When the agent last reported its status." }),
+    lastSyncAt: z.iso.datetime().nullable().openapi({ description: "The agent's last complete sync, as it reported it." }),
+    desiredRevision: z.int().openapi({ description: "The environment's current settings revision." }),
+    fetchedRevision: z.int().nullable().openapi({ description: "The revision the agent last fetched (it may still be failing to apply it)." }),
+    appliedRevision: z.int().nullable().openapi({ description: "The revision whose objects the agent last applied completely." }),
+    inSync: z.boolean().openapi({ description: "appliedRevision equals desiredRevision." }),
+    agentVersion: z.string().nullable(),
+    kubernetesVersion: z.string().nullable(),
+    gatekeeper: z.object({ installed: z.boolean(), version: z.string().nullable() }).nullable(),
+    error: z.string().nullable().openapi({ description: "Why the agent's last loop did not complete, if it did not." }),
+    objects: z.array(z.strictObject(ObjectResult.shape).openapi("AgentObjectResult")),
+    templates: z.array(z.strictObject(TemplateHealth.shape).openapi("AgentTemplateHealth")),
+  })
+  .openapi("EnvironmentAgent");
+type EnvironmentAgent = z.infer<typeof EnvironmentAgent>;
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/environments/{id}/agent",
+  tags: ["Environments"],
+  summary: "The environment's agent status",
+  description:
+    `The agent's last status report: online, offline (no report for more than ${OFFLINE_AFTER_INTERVALS} poll intervals) or never_connected; the applied revision against the current one; Gatekeeper's installation, each object's apply result and each template's health. Requires viewer.`,
+  middleware: [requireRole("viewer")] as const,
+  request: { params: EnvParams },
+  responses: {
+    200: { description: "The agent's status", content: { "application/json": { schema: EnvironmentAgent } } },
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    const [row] = await c.var.db.withTenant(p.tenantId, (tx) =>
+      tx
+        .select({ currentRevision: environments.currentRevision, status: agentStatus })
+        .from(environments)
+        .leftJoin(agentStatus, and(eq(agentStatus.environmentId, environments.id), eq(agentStatus.tenantId, environments.tenantId)))
+        .where(and(eq(environments.id, id), eq(environments.tenantId, p.tenantId))),
+    );
+    if (!row) throw environmentNotFound(id);
+    const s = row.status;
+    const summary = agentSummary(s, row.currentRevision, c.var.now(), c.var.config.agent.pollIntervalSeconds);
+    const body: EnvironmentAgent = {
+      state: summary.state,
+      lastSeenAt: summary.lastSeenAt,
+      lastSyncAt: s?.lastSyncAt?.toISOString() ?? null,
+      desiredRevision: row.currentRevision,
+      fetchedRevision: s?.desiredRevision ?? null,
+      appliedRevision: summary.appliedRevision,
+      inSync: summary.inSync,
+      agentVersion: s?.agentVersion ?? null,
+      kubernetesVersion: s?.report.kubernetesVersion ?? null,
+      gatekeeper: s ? { installed: s.report.gatekeeper.installed, version: s.report.gatekeeper.version } : null,
+      error: s?.report.error ?? null,
+      objects: s?.report.objects ?? [],
+      templates: s?.report.templates ?? [],
+    };
+    return c.json(body, 200);
+  });
+}
