@@ -6,7 +6,14 @@ import { fileURLToPath } from "node:url";
 const script = fileURLToPath(new URL("../tools/build-tools.sh", import.meta.url));
 const cache = new Map<string, string>();
 
-export function toolPath(tool: "gator"): string {
+/**
+ * - `gator`, `gatekeeper`, `etcd`: the binary's path;
+ * - `kube`: the directory holding `kube-apiserver` and `kubectl`;
+ * - `crds`: the directory of Gatekeeper's CRD manifests.
+ */
+export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds";
+
+export function toolPath(tool: Tool): string {
   let path = cache.get(tool);
   if (!path) {
     // Build output goes to our stderr so a first run shows its progress.
