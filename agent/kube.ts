@@ -56,6 +56,8 @@ export interface Kube {
   /** The image tag of Gatekeeper's controller Deployment, when the agent may read it. */
   gatekeeperVersion(namespace: string): Promise<string | null>;
   listManaged(apiVersion: string, kind: string): Promise<LiveObject[]>;
+  /** Every object of a kind, managed or not. */
+  listAll(apiVersion: string, kind: string): Promise<LiveObject[]>;
   /** Any object with this name, managed or not (to refuse taking over someone else's). */
   get(apiVersion: string, kind: string, name: string): Promise<LiveObject | null>;
   apply(obj: KubeObject): Promise<LiveObject>;
@@ -103,6 +105,9 @@ export function createKube(kc: KubeConfig): Kube {
     async listManaged(apiVersion, kind) {
       const list = await objects.list<LiveObject>(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, MANAGED);
       return list.items.map((o) => ({ ...o, apiVersion, kind }));
+    },
+    async listAll(apiVersion, kind) {
+      return (await objects.list<LiveObject>(apiVersion, kind)).items.map((o) => ({ ...o, apiVersion, kind }));
     },
     async get(apiVersion, kind, name) {
       try {

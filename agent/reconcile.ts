@@ -12,10 +12,10 @@
 // A pass that changes nothing makes no write request to the Kubernetes API: drift is detected by
 // comparing what was read, and only what differs is applied.
 import type { Logger } from "pino";
-import type { AgentStatusReport, DesiredState, KubeObject, ObjectResult, TemplateHealth } from "../src/protocol/agent.ts";
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type AgentStatusReport, type DesiredState, type KubeObject, type ObjectResult, type TemplateHealth } from "../src/protocol/agent.ts";
 import { ApiError, type ApiClient } from "./api-client.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
-import { CONSTRAINT_API, EXPANSION_API, kubeMessage, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
+import { CONSTRAINT_API, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { inSync, specEquals, withDesired } from "./drift.ts";
 
@@ -203,6 +203,14 @@ async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass): Pro
   if (pass.error === null) {
     for (const o of stale) {
       try {
+        // Deleting a template makes Gatekeeper delete its CRD and so every constraint of that
+        // kind: keep it while constraints we do not manage use it.
+        const foreign = o.apiVersion === TEMPLATE_API ? await foreignConstraints(kube, o, crds) : [];
+        if (foreign.length > 0) {
+          pass.results.push(result(o as KubeObject, "error", `not pruned: constraints not managed by Gatehouse use it (${foreign.join(", ")}); delete them or enable the control again`));
+          pass.error ??= `template ${o.metadata?.name} is no longer desired but constraints not managed by Gatehouse use it: ${foreign.join(", ")}`;
+          continue;
+        }
         await kube.delete(o);
         pass.writes++;
         deps.metrics.objectsPruned.inc({ kind: o.kind ?? "" });
@@ -216,6 +224,13 @@ async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass): Pro
   }
   const pruned = new Set(pass.results.filter((r) => r.result === "pruned").map((r) => `${r.apiVersion}|${r.kind}|${r.name}`));
   pass.constraints = liveConstraints.filter((c) => !pruned.has(key(c)));
+}
+
+async function foreignConstraints(kube: Kube, template: LiveObject, crds: Map<string, CrdState>): Promise<string[]> {
+  const kind = templateKind(template);
+  if (!kind || !crds.has(crdName(kind))) return [];
+  const all = await kube.listAll(CONSTRAINT_API, kind);
+  return all.filter((c) => c.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE).map((c) => c.metadata?.name ?? "");
 }
 
 /** Make one desired object true in the cluster; records the result. Returns what happened. */
@@ -234,9 +249,16 @@ async function ensure(deps: ReconcileDeps, want: KubeObject, current: LiveObject
     let after = await kube.apply(want);
     pass.writes++;
     // Apply cannot remove fields another manager added (e.g. by kubectl edit): replace those.
-    if (!specEquals(want, after)) {
-      after = await kube.replace(withDesired(after, want));
-      pass.writes++;
+    // Gatekeeper writes status concurrently, so a stale resourceVersion (409) is read again.
+    for (let attempt = 1; !specEquals(want, after); attempt++) {
+      try {
+        pass.writes++;
+        after = await kube.replace(withDesired(after, want));
+      } catch (e) {
+        const fresh = kubeStatus(e) === 409 && attempt < 5 ? await kube.get(want.apiVersion, want.kind, want.metadata.name) : null;
+        if (!fresh) throw e;
+        after = fresh;
+      }
     }
     deps.metrics.objectsApplied.inc({ kind: want.kind });
     deps.log.info({ kind: want.kind, name: want.metadata.name, drift: current ? "repaired" : "created" }, "applied");

@@ -30,7 +30,7 @@ export function agentClusterRole(): Obj {
     rules: [
       { apiGroups: ["templates.gatekeeper.sh"], resources: ["constrainttemplates"], verbs: verbsWrite },
       { apiGroups: ["constraints.gatekeeper.sh"], resources: ["*"], verbs: verbsWrite },
-      { apiGroups: ["expansion.gatekeeper.sh"], resources: ["expansiontemplates"], verbs: verbsWrite },
+      { apiGroups: ["expansion.gatekeeper.sh"], resources: ["expansiontemplate"], verbs: verbsWrite },
       // Is Gatekeeper installed, and are the constraint CRDs it generates established?
       { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ["get", "list", "watch"] },
     ],

@@ -87,7 +87,9 @@ function buildTemplate(c: AnyControl): K8sObject {
       crd: {
         spec: {
           names: { kind: c.kind },
-          validation: { openAPIV3Schema: parametersSchema(c) },
+          // legacySchema: false is what the API server defaults it to; saying it keeps the
+          // stored spec identical to ours, so the agent's drift check sees no difference.
+          validation: { legacySchema: false, openAPIV3Schema: parametersSchema(c) },
         },
       },
       targets: [{ target: "admission.k8s.gatekeeper.sh", rego, libs: [REGO_LIB] }],

@@ -1,0 +1,138 @@
+// The agent's world for the cluster suites and bench/agent: the API on real PostgreSQL (through the
+// Neon driver) behind a real HTTP listener, an environment and an agent credential created
+// through that API, the agent's RBAC from infra/ (the same objects `kubectl apply` installs) bound
+// to a real ServiceAccount token, and the agent's reconcile pass wired to all of it — with a
+// counting proxy between the agent and the kube-apiserver.
+import { serve, type ServerType } from "@hono/node-server";
+import { KubeConfig } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { createApiClient } from "../../agent/api-client.ts";
+import { createKube, type Kube } from "../../agent/kube.ts";
+import { createMetrics, type AgentMetrics } from "../../agent/metrics.ts";
+import { initialState, reconcileOnce, type AgentState, type PassResult, type ReconcileDeps } from "../../agent/reconcile.ts";
+import { AGENT_NAME, AGENT_NAMESPACE, agentManifestObjects } from "../../src/install/agent-manifest.ts";
+import type { EnvironmentSettingsInput } from "../../src/policies/index.ts";
+import { toYaml } from "../../src/policies/yaml.ts";
+import { createTestApi, json, type TestApi } from "./api.ts";
+import { backend } from "./backends.ts";
+import type { Cluster } from "./cluster.ts";
+import { startCountingProxy, type CountingProxy } from "./counting-proxy.ts";
+
+export interface AgentTestbed {
+  api: TestApi;
+  apiUrl: string;
+  tenant: string;
+  envId: string;
+  /** The agent credential (gha_...) as the API issued it. */
+  agentToken: string;
+  /** An admin user token for the user API. */
+  adminToken: string;
+  /** The agent's ServiceAccount token (bound by infra/'s ClusterRole, not system:masters). */
+  serviceAccountToken: string;
+  /** kubeconfig for the agent, through the counting proxy. */
+  agentKubeconfig: string;
+  proxy: CountingProxy;
+  kube: Kube;
+  metrics: AgentMetrics;
+  state: AgentState;
+  deps: ReconcileDeps;
+  /** One reconcile pass, exactly as the agent's loop runs it. */
+  pass(): Promise<PassResult>;
+  /** User API call over HTTP with the admin token. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  stopApi(): Promise<void>;
+  startApi(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startAgentTestbed(cluster: Cluster, opts: { tenant: string; settings: EnvironmentSettingsInput; templateTimeoutMs?: number }): Promise<AgentTestbed> {
+  const api = await createTestApi(backend("postgres"), { agent: { pollIntervalSeconds: 2 } });
+  let server: ServerType | undefined;
+  let port = 0;
+  const startApi = () =>
+    new Promise<void>((resolve) => {
+      server = serve({ fetch: api.app.fetch, port, hostname: "127.0.0.1" }, (info) => {
+        port = info.port;
+        resolve();
+      });
+    });
+  const stopApi = () =>
+    new Promise<void>((resolve) => {
+      if (!server) return resolve();
+      const s = server as ServerType & { closeAllConnections?: () => void };
+      s.close(() => resolve());
+      s.closeAllConnections?.();
+      server = undefined;
+    });
+  await startApi();
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const adminToken = await api.token(opts.tenant, "admin");
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(apiUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  // Everything through the user API, as a platform engineer would do it.
+  const created = await call("POST", "/v1/environments", { name: `cluster-${Date.now()}`, settings: opts.settings });
+  if (created.status !== 201) throw new Error(`creating the environment: ${created.status} ${await created.text()}`);
+  const envId = (await json(created)).id as string;
+  const cred = await call("POST", `/v1/environments/${envId}/agent-credentials`);
+  if (cred.status !== 201) throw new Error(`creating the agent credential: ${cred.status} ${await cred.text()}`);
+  const agentToken = (await json(cred)).secret as string;
+
+  // The agent's RBAC from infra/ (everything but the Deployment: no kubelet runs pods here).
+  const install = agentManifestObjects({ apiUrl }).filter((o) => o.kind !== "Deployment");
+  await cluster.applyYaml(toYaml(install));
+  const serviceAccountToken = await cluster.createToken(AGENT_NAME, AGENT_NAMESPACE);
+  const proxy = await startCountingProxy(cluster.server, cluster.caData);
+  const agentKubeconfig = cluster.kubeconfig(serviceAccountToken, proxy.url);
+  // The proxy speaks plain HTTP on loopback; @kubernetes/client-node accepts http:// only with
+  // skipTLSVerify set (there is no TLS to verify).
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "test", server: proxy.url, skipTLSVerify: true }],
+    users: [{ name: "agent", token: serviceAccountToken }],
+    contexts: [{ name: "agent", cluster: "test", user: "agent" }],
+    currentContext: "agent",
+  });
+  const kube = createKube(kc);
+  const metrics = createMetrics();
+  const state = initialState();
+  const deps: ReconcileDeps = {
+    api: createApiClient(apiUrl, () => agentToken, "gatehouse-agent/test"),
+    kube,
+    log: pino({ level: "silent" }),
+    metrics,
+    agentVersion: "0.1.0-test",
+    templateTimeoutMs: opts.templateTimeoutMs ?? 60_000,
+    auditResendMs: 600_000,
+    gatekeeperNamespace: "gatekeeper-system",
+  };
+
+  return {
+    api,
+    apiUrl,
+    tenant: opts.tenant,
+    envId,
+    agentToken,
+    adminToken,
+    serviceAccountToken,
+    agentKubeconfig,
+    proxy,
+    kube,
+    metrics,
+    state,
+    deps,
+    pass: () => reconcileOnce(deps, state),
+    call,
+    stopApi,
+    startApi,
+    async close() {
+      await stopApi();
+      await proxy.close();
+      await api.close();
+    },
+  };
+}
