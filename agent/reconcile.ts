@@ -12,7 +12,7 @@
 // A pass that changes nothing makes no write request to the Kubernetes API: drift is detected by
 // comparing what was read, and only what differs is applied.
 import type { Logger } from "pino";
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type AgentStatusReport, type DesiredState, type KubeObject, type ObjectResult, type TemplateHealth } from "../src/protocol/agent.ts";
+import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type AgentStatusReport, type DesiredState, type KubeObject, type ObjectResult, type TemplateHealth } from "../src/protocol/agent.ts";
 import { ApiError, type ApiClient } from "./api-client.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { CONSTRAINT_API, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
@@ -243,8 +243,10 @@ async function ensure(deps: ReconcileDeps, want: KubeObject, current: LiveObject
     }
     if (!current) {
       // Never take over an object someone else made under the same name.
+      // (One that our field manager wrote is ours, with its label removed by hand: repaired.)
       const existing = await kube.get(want.apiVersion, want.kind, want.metadata.name);
-      if (existing) throw new Error(`a ${want.kind} named ${want.metadata.name} exists without the label app.kubernetes.io/managed-by=gatehouse; Gatehouse does not take it over`);
+      const ours = existing?.metadata?.managedFields?.some((f) => f.manager === FIELD_MANAGER && f.operation === "Apply");
+      if (existing && !ours) throw new Error(`a ${want.kind} named ${want.metadata.name} exists without the label app.kubernetes.io/managed-by=gatehouse; Gatehouse does not take it over`);
     }
     let after = await kube.apply(want);
     pass.writes++;

@@ -228,6 +228,8 @@ spec:
       "patch", "gatehousehostnamespaces.constraints.gatekeeper.sh", "host-namespaces", "--type=merge",
       "-p", JSON.stringify({ spec: { enforcementAction: "dryrun", match: { namespaces: ["only-this-one"] } } }),
     ]);
+    // Our label removed by hand: the object is still ours (our field manager applied it).
+    await cluster.kubectlOk(["label", "expansiontemplate.expansion.gatekeeper.sh", "gatehouse-pod-templates", `${MANAGED_BY_LABEL}-`]);
     // Delete: a whole template by hand (Gatekeeper then removes its CRD and constraint too).
     await cluster.kubectlOk(["delete", TEMPLATE_API, "gatehouseprivilegedcontainers"]);
     await sleep(1000);
@@ -242,6 +244,13 @@ spec:
     expect(template.status?.created).toBe(true);
     const priv = await cluster.kubectlJson<Obj>(["get", "gatehouseprivilegedcontainers.constraints.gatekeeper.sh", "privileged-containers"]);
     expect(priv.spec).toEqual(want("privileged-containers").spec);
+    const expansion = await cluster.kubectlJson<Obj>(["get", "expansiontemplate.expansion.gatekeeper.sh", "gatehouse-pod-templates"]);
+    expect(expansion.metadata.labels?.[MANAGED_BY_LABEL]).toBe("gatehouse");
+    // (Whether the constraint itself had to be re-created depends on how far Gatekeeper got in
+    // removing the CRD before the template came back; either way its spec is ours, as checked.)
+    const applied = pass.results.filter((r) => r.result === "applied").map((r) => r.name);
+    expect(applied).toEqual(expect.arrayContaining(["gatehouse-pod-templates", "gatehouseprivilegedcontainers", "host-namespaces"]));
+    expect(applied.filter((n) => !["gatehouse-pod-templates", "gatehouseprivilegedcontainers", "host-namespaces", "privileged-containers"].includes(n))).toEqual([]);
 
     bed.proxy.reset();
     expect(await bed.pass()).toMatchObject({ ok: true, writes: 0 });
