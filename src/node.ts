@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { createApp } from "./app/app.ts";
 import { ConfigError, loadConfig } from "./app/config.ts";
 import { openDatabase } from "./db/client.ts";
+import { createDispatcher } from "./services/webhook-dispatcher.ts";
 
 let config;
 try {
@@ -16,6 +17,9 @@ try {
 const logger = pino({ level: config.logLevel });
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
 const app = createApp({ db, config, logger });
+// Webhooks: the dispatcher sends the outbox every WEBHOOK_DISPATCH_INTERVAL_MS (0: off).
+const dispatcher = createDispatcher({ db, config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds, logger: logger.child({ component: "webhooks" }) });
+if (config.webhooks!.dispatchIntervalMs > 0) dispatcher.start(config.webhooks!.dispatchIntervalMs);
 
 const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
   logger.info(
@@ -36,7 +40,8 @@ function shutdown(signal: string) {
   }, 10_000);
   force.unref();
   server.close(() => {
-    db.close().then(
+    // A pass in flight finishes (its attempts are recorded) before the database closes.
+    dispatcher.stop().then(() => db.close()).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, "closing the database failed");

@@ -4,10 +4,11 @@
 // here (no filesystem): run `npm run db:migrate` against DATABASE_URL before deploying.
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { createApp } from "./app/app.ts";
-import { agentConfig, ConfigError, parseEnv, type AppConfig } from "./app/config.ts";
+import { agentConfig, ConfigError, parseEnv, webhookConfig, type AppConfig } from "./app/config.ts";
 import { devKeyFromSecret } from "./app/dev-key.ts";
 import { fromNeonPool, type Database, type Db } from "./db/client.ts";
 import { setRevisionCacheTtl } from "./services/revision-cache.ts";
+import { createDispatcher } from "./services/webhook-dispatcher.ts";
 
 type Bindings = Record<string, string | undefined>;
 
@@ -29,7 +30,9 @@ function configFrom(env: Bindings): AppConfig {
       devKey: e.JWKS_URL ? undefined : devKeyFromSecret(e.DEV_JWT_SECRET!),
     },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    publicUrl: e.PUBLIC_URL,
     agent: agentConfig(e),
+    webhooks: webhookConfig(e),
     logLevel: e.LOG_LEVEL,
   };
 }
@@ -88,5 +91,13 @@ export default {
       });
     }
     return a.fetch(request, env, ctx as never);
+  },
+  // Cron Trigger (infra/wrangler.toml [triggers] crons): one webhook dispatcher pass — the
+  // offline sweep, then every due delivery.
+  async scheduled(_event: unknown, env: Bindings, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
+    const config = configFrom(env);
+    if (env.NEON_WS_PROXY) appFor(env);
+    const dispatcher = createDispatcher({ db: perCallDatabase(config.databaseUrl!), config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds });
+    ctx.waitUntil(dispatcher.runOnce());
   },
 };

@@ -57,6 +57,31 @@ describe("agent protocol settings", () => {
   });
 });
 
+describe("PUBLIC_URL", () => {
+  const base = () => ({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32) });
+
+  it("is optional: unset or blank means agent manifests use each request's origin", async () => {
+    expect((await loadConfig(base())).publicUrl).toBeUndefined();
+    expect((await loadConfig({ ...base(), PUBLIC_URL: " " })).publicUrl).toBeUndefined();
+  });
+
+  it.each([
+    ["https://gatehouse.example.com", "https://gatehouse.example.com"],
+    ["https://gatehouse.example.com/", "https://gatehouse.example.com"],
+    ["http://10.0.0.7:8080", "http://10.0.0.7:8080"],
+    ["https://example.com/gatehouse//", "https://example.com/gatehouse"],
+  ])("%s reaches the app config as %s (a path prefix kept, trailing slashes dropped)", async (value, want) => {
+    expect((await loadConfig({ ...base(), PUBLIC_URL: value })).publicUrl).toBe(want);
+  });
+
+  it.each(["gatehouse.example.com", "ftp://gatehouse.example.com", "https://", "https://x.example/?a=b", "https://x.example/#top", "not a url"])(
+    "%s is refused, by name",
+    (value) => {
+      expect(() => parseEnv({ PUBLIC_URL: value })).toThrow(/PUBLIC_URL:/);
+    },
+  );
+});
+
 describe("dev key", () => {
   it("is generated once into <dataDir>/dev-jwt-key.json, readable by the owner only, then reused", async () => {
     const dir = join(tmp(), "nested", "data");

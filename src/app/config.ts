@@ -15,6 +15,15 @@ export const Env = z.object({
   JWT_ISSUER: z.string().min(1).default("gatehouse-dev"),
   JWT_AUDIENCE: z.string().min(1).default("gatehouse"),
   JWKS_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  // The API's external base URL, written into agent manifests (unset: each request's origin). A
+  // path prefix is kept (behind a proxy); a trailing slash is dropped, as the agent drops it.
+  PUBLIC_URL: optionalString.pipe(
+    z
+      .url({ protocol: /^https?$/ })
+      .refine((u) => !/[?#]/.test(u), "must not have a query or fragment")
+      .transform((u) => u.replace(/\/+$/, ""))
+      .optional(),
+  ),
   // HS256 shared secret for dev tokens instead of the generated Ed25519 key file.
   DEV_JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
@@ -23,6 +32,12 @@ export const Env = z.object({
   AGENT_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
   // The bounds are the protocol's (DesiredState.agent.pollIntervalSeconds).
   AGENT_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_POLL_INTERVAL_SECONDS),
+  // Webhooks (src/services/webhook-dispatcher.ts). Private/loopback/link-local targets and plain
+  // http are refused unless allowed (tests, local receivers).
+  WEBHOOK_ALLOW_HTTP: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -41,10 +56,31 @@ export interface AppConfig {
   port: number;
   databaseUrl?: string;
   dataDir: string;
+  /** The API's external base URL for agent manifests; unset: the request's origin. No trailing slash. */
+  publicUrl?: string;
   jwt: JwtConfig;
   bodyLimitBytes: number;
   agent: AgentConfig;
+  /** Defaults (DEFAULT_WEBHOOK_CONFIG) when absent. */
+  webhooks?: WebhookConfig;
   logLevel: Env["LOG_LEVEL"];
+}
+
+export interface WebhookConfig {
+  /** Accept http:// endpoint URLs (default: https only). */
+  allowHttp: boolean;
+  /** Accept endpoints on private, loopback and link-local addresses (default: refused: SSRF). */
+  allowPrivate: boolean;
+  /** How often `npm start` runs the dispatcher; 0 disables it (Workers use a Cron Trigger). */
+  dispatchIntervalMs: number;
+  /** Per-attempt HTTP timeout. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { allowHttp: false, allowPrivate: false, dispatchIntervalMs: 5000, timeoutMs: 10_000 };
+
+export function webhookConfig(e: Env): WebhookConfig {
+  return { allowHttp: e.WEBHOOK_ALLOW_HTTP, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS };
 }
 
 export interface AgentConfig {
@@ -77,9 +113,11 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
     dataDir,
+    publicUrl: e.PUBLIC_URL,
     jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, clockSkewSeconds: e.CLOCK_SKEW_SECONDS, jwksUrl: e.JWKS_URL, devKey },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     agent: agentConfig(e),
+    webhooks: webhookConfig(e),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -4,6 +4,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  boolean,
   check,
   foreignKey,
   index,
@@ -197,6 +198,176 @@ export const auditReports = pgTable(
   ],
 );
 
+export const VIOLATION_STATES = ["open", "resolved"] as const;
+export type ViolationState = (typeof VIOLATION_STATES)[number];
+
+/**
+ * Every violation Gatehouse has seen, one row per identity: environment, constraint (kind,
+ * name), resource (group, kind, namespace, name) and message, hashed into `fingerprint`. A
+ * violation seen again after it was resolved reopens the same row (same id, `occurrences` + 1);
+ * each opening and resolution is a row in violation_events.
+ */
+export const violations = pgTable(
+  "violations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: tenantId(),
+    environmentId: uuid("environment_id").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    constraintKind: text("constraint_kind").notNull(),
+    constraintName: text("constraint_name").notNull(),
+    control: text("control"),
+    enforcementAction: text("enforcement_action").notNull(),
+    resourceGroup: text("resource_group").notNull(),
+    resourceVersion: text("resource_version").notNull(),
+    resourceKind: text("resource_kind").notNull(),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    message: text("message").notNull(),
+    state: text("state").$type<ViolationState>().notNull(),
+    firstSeenAt: timestamp("first_seen_at", { withTimezone: true }).notNull(),
+    openedAt: timestamp("opened_at", { withTimezone: true }).notNull(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
+    resolvedAt: timestamp("resolved_at", { withTimezone: true }),
+    occurrences: integer("occurrences").notNull().default(1),
+  },
+  (t) => [
+    unique("violations_environment_fingerprint_unique").on(t.environmentId, t.fingerprint),
+    check("violations_state_check", sql`state in ('open', 'resolved')`),
+    foreignKey({
+      name: "violations_environment_fk",
+      columns: [t.tenantId, t.environmentId],
+      foreignColumns: [environments.tenantId, environments.id],
+    }).onDelete("cascade"),
+    index("violations_tenant_opened_idx").on(t.tenantId, t.openedAt.desc(), t.id.desc()),
+    index("violations_environment_state_idx").on(t.environmentId, t.state),
+  ],
+);
+
+/** A violation's history: each opening (first or again) and resolution, at the report's collectedAt. */
+export const violationEvents = pgTable(
+  "violation_events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: tenantId(),
+    environmentId: uuid("environment_id").notNull(),
+    violationId: uuid("violation_id")
+      .notNull()
+      .references(() => violations.id, { onDelete: "cascade" }),
+    type: text("type").$type<"opened" | "resolved">().notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    check("violation_events_type_check", sql`type in ('opened', 'resolved')`),
+    foreignKey({
+      name: "violation_events_environment_fk",
+      columns: [t.tenantId, t.environmentId],
+      foreignColumns: [environments.tenantId, environments.id],
+    }).onDelete("cascade"),
+    index("violation_events_violation_idx").on(t.violationId, t.id),
+    index("violation_events_tenant_at_idx").on(t.tenantId, t.at),
+  ],
+);
+
+export const WEBHOOK_EVENT_TYPES = ["violation.opened", "violation.resolved", "environment.offline", "settings.applied"] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/**
+ * A tenant's webhook endpoints. The signing secret (whsec_…) is stored as it is: the dispatcher
+ * must sign with it, so a hash would not do; the column is readable only inside the tenant's
+ * row-level-security scope (and by the dispatcher as the system), never listed by the API.
+ */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: tenantId(),
+    url: text("url").notNull(),
+    description: text("description").notNull().default(""),
+    events: jsonb("events").$type<WebhookEventType[]>().notNull(),
+    /** null: every environment. */
+    environmentIds: jsonb("environment_ids").$type<string[] | null>(),
+    secret: text("secret").notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    failingSince: timestamp("failing_since", { withTimezone: true }),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("webhook_endpoints_tenant_idx").on(t.tenantId, t.createdAt.desc(), t.id.desc())],
+);
+
+export const DELIVERY_STATES = ["pending", "succeeded", "failed"] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/**
+ * The transactional outbox: one row per event and endpoint, written in the transaction that
+ * made the event. `id` is the Standard Webhooks `webhook-id`, the same on every attempt.
+ * A dispatcher claims a due row by setting `lease_until` (FOR UPDATE SKIP LOCKED); a dispatcher
+ * that dies leaves the lease to expire and the row is claimed again.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: tenantId(),
+    endpointId: uuid("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    eventType: text("event_type").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    state: text("state").$type<DeliveryState>().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull(),
+    leaseUntil: timestamp("lease_until", { withTimezone: true }),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [
+    check("webhook_deliveries_state_check", sql`state in ('pending', 'succeeded', 'failed')`),
+    index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`state = 'pending'`),
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt.desc(), t.id.desc()),
+  ],
+);
+
+/** Every delivery attempt: when, the HTTP status (null when none came), latency, error. */
+export const webhookAttempts = pgTable(
+  "webhook_attempts",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: tenantId(),
+    deliveryId: uuid("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+  },
+  (t) => [unique("webhook_attempts_delivery_attempt_unique").on(t.deliveryId, t.attempt)],
+);
+
+/** The last agent heartbeat each environment.offline event was sent for: one event per outage. */
+export const offlineNotices = pgTable(
+  "offline_notices",
+  {
+    environmentId: uuid("environment_id").primaryKey(),
+    tenantId: tenantId(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    foreignKey({
+      name: "offline_notices_environment_fk",
+      columns: [t.tenantId, t.environmentId],
+      foreignColumns: [environments.tenantId, environments.id],
+    }).onDelete("cascade"),
+  ],
+);
+
 /** Tables under row-level security (tenants by id, the rest by tenant_id). */
 export const TENANT_TABLES = [
   "memberships",
@@ -207,6 +378,12 @@ export const TENANT_TABLES = [
   "agent_credentials",
   "agent_status",
   "audit_reports",
+  "violations",
+  "violation_events",
+  "webhook_endpoints",
+  "webhook_deliveries",
+  "webhook_attempts",
+  "offline_notices",
 ] as const;
 
 export type Tenant = typeof tenants.$inferSelect;
@@ -218,3 +395,8 @@ export type ApiKey = typeof apiKeys.$inferSelect;
 export type AgentCredential = typeof agentCredentials.$inferSelect;
 export type AgentStatus = typeof agentStatus.$inferSelect;
 export type AuditReportRow = typeof auditReports.$inferSelect;
+export type Violation = typeof violations.$inferSelect;
+export type ViolationEvent = typeof violationEvents.$inferSelect;
+export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
+export type WebhookAttempt = typeof webhookAttempts.$inferSelect;

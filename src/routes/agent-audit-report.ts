@@ -1,6 +1,6 @@
 // POST /agent/v1/audit-report: every managed constraint's Gatekeeper audit status, sent by the
-// agent when it changed. Only the latest report per environment is kept (history is a later
-// issue). Reports can be megabytes: this path has its own body limit (AGENT_BODY_LIMIT_BYTES).
+// agent when it changed. The latest report per environment is kept as it is, and diffed into the
+// violation history (src/services/violations.ts) in the same transaction. Reports can be megabytes: this path has its own body limit (AGENT_BODY_LIMIT_BYTES).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import type { AppEnv } from "../app/env.ts";
@@ -8,6 +8,7 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import { PG, pgErrorCode } from "../db/client.ts";
 import { auditReports, environments } from "../db/schema.ts";
 import { AGENT_PATHS, AuditReport } from "../protocol/agent.ts";
+import { ingestAuditReport } from "../services/violations.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
 const route = createRoute({
@@ -17,7 +18,7 @@ const route = createRoute({
   security: agentSecurity,
   summary: "Report Gatekeeper's audit results",
   description:
-    "Replaces the latest audit report of the calling credential's environment. A report collected before the stored one (a late retry) is accepted but does not replace it. Unknown fields are refused. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). Agent credentials only.",
+    "Replaces the latest audit report of the calling credential's environment and updates its violation history (violations opened, seen, resolved; webhook events queued) in the same transaction. A report collected before the stored one (a late retry) is accepted but does not replace it. Unknown fields are refused. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). Agent credentials only.",
   // No parameters: the credential alone names the environment.
   request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: z.strictObject(AuditReport.shape).openapi("AuditReport") } } } },
   responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
@@ -47,14 +48,18 @@ export function register(app: OpenAPIHono<AppEnv>): void {
           .from(environments)
           .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)));
         if (!env) throw environmentGone();
-        await tx
+        const stored = await tx
           .insert(auditReports)
           .values({ environmentId: a.environmentId, tenantId: a.tenantId, ...values })
           .onConflictDoUpdate({
             target: auditReports.environmentId,
             set: values,
             setWhere: sql`excluded.collected_at >= ${auditReports.collectedAt}`,
-          });
+          })
+          .returning({ environmentId: auditReports.environmentId });
+        // Violation history (and its webhook events) moves only with a report that was stored:
+        // a late retry of an older one must not resolve what a newer one saw.
+        if (stored.length) await ingestAuditReport(tx, { tenantId: a.tenantId, environmentId: a.environmentId, report, now: values.receivedAt });
       });
     } catch (err) {
       // The environment was deleted between the check and the insert.

@@ -1,11 +1,37 @@
-// /v1/environments/{id}/agent-credentials: create, list, revoke, rotate, audited, never the secret.
+// /v1/environments/{id}/agent-credentials: create, list, revoke, rotate, audited, never the secret
+// except once: in the create / rotate response, alone and inside the install manifest.
 import { and, eq } from "drizzle-orm";
+import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows, createEnvironment } from "../../test/harness/fixtures.ts";
+import { createApp } from "../app/app.ts";
 import { parseCredential, secretMatches } from "../app/credentials.ts";
 import { agentCredentials } from "../db/schema.ts";
+import { AGENT_NAMESPACE, AGENT_SECRET } from "../install/agent-manifest.ts";
+import { AGENT_PATHS } from "../protocol/agent.ts";
+
+type ManifestDoc = {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  stringData?: Record<string, string>;
+  spec?: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
+};
+/** The manifest's objects, its one Secret's token and the URL its Deployment tells the agent to call. */
+const manifestOf = (yaml: string) => {
+  const docs = parseAllDocuments(yaml).map((d) => d.toJS() as ManifestDoc);
+  const secrets = docs.filter((d) => d.kind === "Secret");
+  expect(secrets).toHaveLength(1);
+  expect(secrets[0]!.metadata).toMatchObject({ name: AGENT_SECRET, namespace: AGENT_NAMESPACE });
+  expect(Object.keys(secrets[0]!.stringData ?? {})).toEqual(["token"]);
+  const deployment = docs.find((d) => d.kind === "Deployment")!;
+  return {
+    kinds: docs.map((d) => d.kind),
+    token: secrets[0]!.stringData!.token!,
+    apiUrl: deployment.spec!.template.spec.containers[0]!.env.find((e) => e.name === "GATEHOUSE_API_URL")?.value,
+  };
+};
 
 describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (backend) => {
   let api: TestApi;
@@ -41,6 +67,7 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
       prefix: expect.stringMatching(/^[0-9a-f]{16}$/),
       createdAt: expect.any(String),
       secret: expect.stringMatching(/^gha_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/),
+      manifest: expect.any(String),
     });
     expect(parseCredential(cred.secret)?.prefix).toBe(cred.prefix);
     expect(await accepts(env.tenantId, cred.id, cred.secret)).toBe(true);
@@ -87,10 +114,54 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
     const res = await api.request("POST", `${base}/${cred.id}/rotate`, { token });
     expect(res.status).toBe(200);
     const rotated = await json(res);
-    expect(rotated).toEqual({ ...cred, secret: expect.stringMatching(/^gha_/) });
+    expect(rotated).toEqual({ ...cred, secret: expect.stringMatching(/^gha_/), manifest: expect.any(String) });
     expect(rotated.secret).not.toBe(cred.secret);
     expect(await accepts(env.tenantId, cred.id, cred.secret)).toBe(false);
     expect(await accepts(env.tenantId, cred.id, rotated.secret)).toBe(true);
+  });
+
+  it("create and rotate carry a manifest whose Secret is exactly the new secret; the manifest's token is the agent's, and a rotation retires the old one", async () => {
+    const { base } = await setup("ac-manifest");
+    const token = await api.token("ac-manifest", "admin");
+    const desiredState = (t: string) => api.request("GET", AGENT_PATHS.desiredState, { token: t });
+
+    const cred = await create(token, base);
+    const made = manifestOf(cred.manifest);
+    expect(made.kinds).toEqual(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Secret", "Deployment"]);
+    expect(made.token).toBe(cred.secret);
+    expect(made.apiUrl).toBe("http://localhost");
+    expect(cred.manifest.split("\n")[0]).toBe('# Gatehouse agent for environment "prod". Requires Gatekeeper in the cluster.');
+    const first = await desiredState(made.token);
+    expect(first.status, await first.clone().text()).toBe(200);
+    expect((await json(first)).environmentName).toBe("prod");
+
+    const rotated = await json(await api.request("POST", `${base}/${cred.id}/rotate`, { token }));
+    const remade = manifestOf(rotated.manifest);
+    expect(remade.token).toBe(rotated.secret);
+    expect(remade.token).not.toBe(made.token);
+    expect(rotated.manifest.replace(rotated.secret, "T")).toBe(cred.manifest.replace(cred.secret, "T"));
+    expect((await desiredState(remade.token)).status).toBe(200);
+    await expectProblem(await desiredState(made.token), 401);
+
+    // Neither manifest is ever served again: the list has no manifest, the GET manifest no Secret.
+    const listed = await (await api.request("GET", base, { token })).text();
+    const served = await (await api.request("GET", base.replace(/agent-credentials$/, "agent-manifest"), { token })).text();
+    expect(listed).not.toMatch(/gha_|"manifest"|kind: Secret/);
+    // The served manifest's only gha_ is the placeholder in its how-to-make-the-Secret comment.
+    expect(served.match(/gha_\S*/g)).toEqual(["gha_..."]);
+    expect(served).not.toMatch(/kind: Secret|stringData/);
+  });
+
+  it("the manifest's API URL is PUBLIC_URL when configured", async () => {
+    const { base } = await setup("ac-public-url");
+    const app = createApp({ db: api.db, config: { ...api.config, publicUrl: "https://gatehouse.example.com" } });
+    const headers = { authorization: `Bearer ${await api.token("ac-public-url", "admin")}` };
+    const res = await app.request(`http://10.0.0.7:8080${base}`, { method: "POST", headers });
+    expect(res.status).toBe(201);
+    const cred = await json(res);
+    expect(manifestOf(cred.manifest)).toMatchObject({ token: cred.secret, apiUrl: "https://gatehouse.example.com" });
+    const rotated = await json(await app.request(`${base}/${cred.id}/rotate`, { method: "POST", headers }));
+    expect(manifestOf(rotated.manifest)).toMatchObject({ token: rotated.secret, apiUrl: "https://gatehouse.example.com" });
   });
 
   it("audits create, rotate and revoke with the actor and target, never a secret", async () => {

@@ -1,6 +1,8 @@
 // /v1/environments/{id}/agent-credentials: the credentials an in-cluster agent uses to fetch its
 // environment's policy (gha_<prefix>_<secret>). Admin only. Same scheme as API keys: the token is
-// shown once, only sha256(secret) is stored, and the user API refuses gha_ tokens (auth.ts).
+// shown once, only sha256(secret) is stored, and the user API refuses gha_ tokens (auth.ts). The
+// create and rotate responses also carry the install manifest with the token Secret in it: the
+// only place the API ever embeds it (GET …/agent-manifest serves the same without the Secret).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
@@ -9,8 +11,10 @@ import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { agentCredentials, environments, type AgentCredential as Row } from "../db/schema.ts";
+import { agentManifest } from "../install/agent-manifest.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { audit } from "../services/audit.ts";
+import { manifestApiUrl } from "./agent-manifest.ts";
 
 const AgentCredential = z
   .object({
@@ -31,6 +35,11 @@ const NewAgentCredential = z
     prefix: z.string(),
     createdAt: z.iso.datetime(),
     secret: z.string().openapi({ description: "The complete agent token. Shown once: it cannot be read again.", example: "gha_0123456789abcdef_…" }),
+    manifest: z.string().openapi({
+      description:
+        "The agent's install manifest (multi-document YAML): kubectl apply -f this; contains the token Secret, shown once. GET /v1/environments/{id}/agent-manifest serves it without the Secret.",
+      example: '# Gatehouse agent for environment "prod-eu". Requires Gatekeeper in the cluster.\n...\n---\napiVersion: v1\nkind: Secret\n...',
+    }),
   })
   .openapi("NewAgentCredential");
 
@@ -46,7 +55,8 @@ const create = createRoute({
   path: base,
   tags,
   summary: "Create an agent credential",
-  description: "A new credential for the environment's agent; the response carries the secret, once. No body (or `{}`). Requires admin.",
+  description:
+    "A new credential for the environment's agent; the response carries the secret, once, and the install manifest with the secret in it. No body (or `{}`). Requires admin.",
   middleware: [requireRole("admin")] as const,
   request: { params: EnvParams, body: { required: false, content: { "application/json": { schema: z.strictObject({}).openapi("CreateAgentCredential") } } } },
   responses: {
@@ -90,7 +100,8 @@ const rotate = createRoute({
   path: `${base}/{credId}/rotate`,
   tags,
   summary: "Rotate an agent credential's secret",
-  description: "Same id and prefix, a new secret shown once; the old one stops working at once. A revoked credential cannot be rotated (409). Requires admin.",
+  description:
+    "Same id and prefix, a new secret shown once (with a new install manifest carrying it); the old one stops working at once. A revoked credential cannot be rotated (409). Requires admin.",
   middleware: [requireRole("admin")] as const,
   request: { params: CredParams },
   responses: {
@@ -110,11 +121,20 @@ const publicView = (r: Row) => ({
   revokedAt: iso(r.revokedAt),
 });
 const auditView = (r: Row) => ({ environmentId: r.environmentId, prefix: r.prefix, revokedAt: iso(r.revokedAt) });
-const created = (r: Row, secret: string) => ({ id: r.id, environmentId: r.environmentId, prefix: r.prefix, createdAt: r.createdAt.toISOString(), secret });
+const created = (r: Row, secret: string, manifest: string) => ({
+  id: r.id,
+  environmentId: r.environmentId,
+  prefix: r.prefix,
+  createdAt: r.createdAt.toISOString(),
+  secret,
+  manifest,
+});
 
-async function requireEnvironment(tx: Db, tenantId: string, id: string): Promise<void> {
-  const [env] = await tx.select({ id: environments.id }).from(environments).where(and(eq(environments.id, id), eq(environments.tenantId, tenantId)));
+/** The environment's name; 404 unless it is this tenant's. */
+async function requireEnvironment(tx: Db, tenantId: string, id: string): Promise<string> {
+  const [env] = await tx.select({ name: environments.name }).from(environments).where(and(eq(environments.id, id), eq(environments.tenantId, tenantId)));
   if (!env) throw new ProblemError(404, "No such environment.");
+  return env.name;
 }
 
 /** The credential, only if it belongs to this environment of this tenant. */
@@ -140,16 +160,17 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.var.principal;
     const { id: environmentId } = c.req.valid("param");
     const cred = generateCredential("gha");
-    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
-      await requireEnvironment(tx, p.tenantId, environmentId);
+    const { row, environmentName } = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const environmentName = await requireEnvironment(tx, p.tenantId, environmentId);
       const [r] = await tx
         .insert(agentCredentials)
         .values({ tenantId: p.tenantId, environmentId, prefix: cred.prefix, secretHash: cred.secretHash, createdBy: p.subject })
         .returning();
       await audit(tx, p, { action: "agent_credential.create", targetType: "agent_credential", targetId: r!.id, after: auditView(r!) });
-      return r!;
+      return { row: r!, environmentName };
     });
-    return c.json(created(row, cred.token), 201);
+    const manifest = agentManifest({ apiUrl: manifestApiUrl(c), token: cred.token, environmentName });
+    return c.json(created(row, cred.token, manifest), 201);
   });
 
   app.openapi(list, async (c) => {
@@ -195,6 +216,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.var.principal;
     const { id: environmentId, credId } = c.req.valid("param");
     const result = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const environmentName = await requireEnvironment(tx, p.tenantId, environmentId);
       const before = await mustFindCredential(tx, p.tenantId, environmentId, credId);
       if (before.revokedAt) throw revokedConflict();
       const cred = generateCredential("gha", before.prefix);
@@ -211,8 +233,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         before: auditView(before),
         after: { ...auditView(after), secretRotatedAt: c.var.now().toISOString() },
       });
-      return { row: after, token: cred.token };
+      return { row: after, token: cred.token, environmentName };
     });
-    return c.json(created(result.row, result.token), 200);
+    const manifest = agentManifest({ apiUrl: manifestApiUrl(c), token: result.token, environmentName: result.environmentName });
+    return c.json(created(result.row, result.token, manifest), 200);
   });
 }

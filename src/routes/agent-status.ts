@@ -8,6 +8,7 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import { agentStatus, environments } from "../db/schema.ts";
 import { AGENT_PATHS, AgentStatusReport } from "../protocol/agent.ts";
 import { audit } from "../services/audit.ts";
+import { enqueueEvent } from "../services/webhook-outbox.ts";
 import { agentActor, agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
 const route = createRoute({
@@ -37,7 +38,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       // Locking the environment row serialises this environment's reports, so of two racing
       // reports each compares against the other's result; settings writes wait a moment at most.
       const [env] = await tx
-        .select({ currentRevision: environments.currentRevision, previous: agentStatus.report })
+        .select({ currentRevision: environments.currentRevision, name: environments.name, previous: agentStatus.report })
         .from(environments)
         .leftJoin(agentStatus, and(eq(agentStatus.environmentId, environments.id), eq(agentStatus.tenantId, environments.tenantId)))
         .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)))
@@ -69,6 +70,18 @@ export function register(app: OpenAPIHono<AppEnv>): void {
           targetId: a.environmentId,
           before: env.previous ? traced(env.previous) : null,
           after: { ...traced(report), agentVersion: report.agentVersion },
+        });
+      }
+      // Webhook settings.applied, queued in this transaction (the outbox): a newly applied revision.
+      const previousRevision = env.previous?.appliedRevision ?? null;
+      if (report.appliedRevision !== null && report.appliedRevision !== previousRevision) {
+        await enqueueEvent(tx, {
+          tenantId: a.tenantId,
+          environmentId: a.environmentId,
+          type: "settings.applied",
+          timestamp: now,
+          now,
+          data: { environment: { id: a.environmentId, name: env.name }, revision: report.appliedRevision, previousRevision },
         });
       }
     });

@@ -6,6 +6,7 @@ import * as tenant from "./tenant.ts";
 import * as auditLog from "./audit-log.ts";
 import * as apiKeys from "./api-keys.ts";
 import * as agentCredentials from "./agent-credentials.ts";
+import * as agentManifest from "./agent-manifest.ts";
 import * as revisions from "./revisions.ts";
 import * as presets from "./presets.ts";
 import * as rendered from "./rendered.ts";
@@ -16,6 +17,8 @@ import * as environmentAuditReport from "./environment-audit-report.ts";
 import * as agentDesiredState from "./agent-desired-state.ts";
 import * as agentStatus from "./agent-status.ts";
 import * as agentAuditReport from "./agent-audit-report.ts";
+import * as violations from "./violations.ts";
+import * as webhooks from "./webhooks.ts";
 
 export interface RouteModule {
   register(app: OpenAPIHono<AppEnv>): void;
@@ -26,6 +29,7 @@ export const routes: readonly RouteModule[] = [
   auditLog,
   apiKeys,
   agentCredentials,
+  agentManifest,
   revisions,
   presets,
   rendered,
@@ -33,6 +37,8 @@ export const routes: readonly RouteModule[] = [
   settings,
   environmentAgent,
   environmentAuditReport,
+  violations,
+  webhooks,
   // The agent protocol (/agent/v1, agent credentials only).
   agentDesiredState,
   agentStatus,

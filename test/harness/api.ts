@@ -3,7 +3,7 @@
 import { expect } from "vitest";
 import { createApp, type AppDeps } from "../../src/app/app.ts";
 import { ensureTenant } from "../../src/app/auth.ts";
-import type { AppConfig, JwtConfig } from "../../src/app/config.ts";
+import { DEFAULT_WEBHOOK_CONFIG, type AppConfig, type JwtConfig } from "../../src/app/config.ts";
 import { generateCredential } from "../../src/app/credentials.ts";
 import type { Role } from "../../src/app/env.ts";
 import { PROBLEM_CONTENT_TYPE, type Problem } from "../../src/app/problem.ts";
@@ -24,6 +24,8 @@ export interface TestApiOptions {
   bodyLimitBytes?: number;
   /** The agent protocol's settings (defaults: poll every 30 s, audit reports up to 16 MiB). */
   agent?: Partial<AppConfig["agent"]>;
+  /** Webhook URL policy etc. (default: the production one, https to public addresses only). */
+  webhooks?: Partial<NonNullable<AppConfig["webhooks"]>>;
   now?: () => Date;
   routes?: AppDeps["routes"];
   /** Defaults to a silent logger. */
@@ -61,6 +63,7 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
     jwt: testJwtConfig(opts.jwt),
     bodyLimitBytes: opts.bodyLimitBytes ?? 64 * 1024,
     agent: { pollIntervalSeconds: DEFAULT_POLL_INTERVAL_SECONDS, bodyLimitBytes: 16 * 1024 * 1024, ...opts.agent },
+    webhooks: { ...DEFAULT_WEBHOOK_CONFIG, ...opts.webhooks },
     logLevel: "silent",
   };
   const app = createApp({ db, config, now: opts.now, routes: opts.routes, logger: opts.logger });

@@ -1,0 +1,52 @@
+// GET /v1/environments/{id}/agent-manifest: the agent's install manifest for an environment, ready
+// for kubectl apply, WITHOUT the token Secret. The Secret is embedded only in the responses that
+// create or rotate an agent credential (agent-credentials.ts), the one time the token exists.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { and, eq } from "drizzle-orm";
+import { requireRole } from "../app/auth.ts";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses } from "../app/problem.ts";
+import { environments } from "../db/schema.ts";
+import { agentManifest } from "../install/agent-manifest.ts";
+import { EnvParams, environmentNotFound } from "./settings-common.ts";
+
+/** The API URL an agent is told to call: PUBLIC_URL when configured, else this request's origin. */
+export function manifestApiUrl(c: Context<AppEnv>): string {
+  return c.var.config.publicUrl ?? new URL(c.req.url).origin;
+}
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/environments/{id}/agent-manifest",
+  tags: ["Agent credentials"],
+  summary: "The agent's install manifest for an environment",
+  description:
+    "Multi-document YAML for `kubectl apply -f`: namespace, RBAC and the agent Deployment pointed at this API (PUBLIC_URL, else the request's origin). It never contains the token Secret: that comes with the manifest in the response that creates or rotates an agent credential, or create it by hand as the header comment says. Requires admin.",
+  middleware: [requireRole("admin")] as const,
+  request: { params: EnvParams, query: z.strictObject({}) },
+  responses: {
+    200: {
+      description: "The install manifest, without the token Secret",
+      content: {
+        "application/yaml": {
+          schema: z.string().openapi({ example: '# Gatehouse agent for environment "prod-eu". Requires Gatekeeper in the cluster.\n...\n---\napiVersion: v1\nkind: Namespace\n...' }),
+        },
+      },
+    },
+    ...problemResponses(400, 401, 403, 404),
+  },
+});
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    const [env] = await c.var.db.withTenant(p.tenantId, (tx) =>
+      tx.select({ name: environments.name }).from(environments).where(and(eq(environments.id, id), eq(environments.tenantId, p.tenantId))),
+    );
+    if (!env) throw environmentNotFound(id);
+    const yaml = agentManifest({ apiUrl: manifestApiUrl(c), environmentName: env.name });
+    return c.body(yaml, 200, { "content-type": "application/yaml; charset=utf-8" });
+  });
+}

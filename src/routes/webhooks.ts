@@ -1,0 +1,416 @@
+// /v1/webhooks: the tenant's webhook endpoints, their deliveries and attempts. Admin only.
+// The signing secret (Standard Webhooks, whsec_<base64>) is returned once, on create and on
+// rotate-secret; it is stored as it is (the dispatcher signs with it) in a column only the
+// tenant's row-level-security scope and the dispatcher (as the system) can read, and never
+// appears in a list, a GET or the audit log.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { requireRole } from "../app/auth.ts";
+import { DEFAULT_WEBHOOK_CONFIG } from "../app/config.ts";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses, ProblemError } from "../app/problem.ts";
+import type { Db } from "../db/client.ts";
+import {
+  DELIVERY_STATES,
+  environments,
+  WEBHOOK_EVENT_TYPES,
+  webhookAttempts,
+  webhookDeliveries,
+  webhookEndpoints,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+} from "../db/schema.ts";
+import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { audit } from "../services/audit.ts";
+import { PAYLOAD_VERSION } from "../services/webhook-outbox.ts";
+import { checkWebhookUrl } from "../services/webhook-url.ts";
+import { ViolationSchema } from "./violations.ts";
+
+const tags = ["Webhooks"];
+const Iso = z.iso.datetime();
+const EventType = z.enum(WEBHOOK_EVENT_TYPES).openapi("WebhookEventType");
+
+const Endpoint = z
+  .object({
+    id: z.uuid(),
+    url: z.string(),
+    description: z.string(),
+    events: z.array(EventType),
+    environmentIds: z.array(z.uuid()).nullable().openapi({ description: "Only events of these environments; null: every environment." }),
+    enabled: z.boolean(),
+    failing: z.boolean().openapi({ description: "Several consecutive attempts failed; clears with the next success." }),
+    failingSince: Iso.nullable(),
+    consecutiveFailures: z.int(),
+    createdBy: z.string(),
+    createdAt: Iso,
+    updatedAt: Iso,
+  })
+  .openapi("WebhookEndpoint");
+
+const NewEndpoint = Endpoint.extend({
+  secret: z.string().openapi({ description: "The Standard Webhooks signing secret (whsec_<base64>). Shown once.", example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
+}).openapi("NewWebhookEndpoint");
+
+const Name = z.string().trim().max(500).regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
+const Fields = {
+  url: z.string().trim().min(1).max(2048).openapi({ description: "https:// (http:// only where WEBHOOK_ALLOW_HTTP=true); not a private, loopback or link-local address.", example: "https://hooks.example.com/gatehouse" }),
+  description: Name.optional(),
+  events: z.array(EventType).min(1).max(WEBHOOK_EVENT_TYPES.length).refine((a) => new Set(a).size === a.length, "must not repeat an event"),
+  environmentIds: z.array(z.uuid()).min(1).max(100).nullable().optional(),
+  enabled: z.boolean().optional(),
+};
+const CreateEndpoint = z.strictObject(Fields).openapi("CreateWebhookEndpoint");
+const UpdateEndpoint = z
+  .strictObject({ url: Fields.url.optional(), description: Fields.description, events: Fields.events.optional(), environmentIds: Fields.environmentIds, enabled: Fields.enabled })
+  .openapi("UpdateWebhookEndpoint");
+
+const Attempt = z
+  .object({ attempt: z.int(), at: Iso, statusCode: z.int().nullable(), latencyMs: z.int(), error: z.string().nullable() })
+  .openapi("WebhookAttempt");
+const Delivery = z
+  .object({
+    id: z.uuid().openapi({ description: "The webhook-id header of every attempt." }),
+    endpointId: z.uuid(),
+    eventType: z.string(),
+    state: z.enum(DELIVERY_STATES),
+    attempts: z.int(),
+    nextAttemptAt: Iso.nullable().openapi({ description: "When the next attempt is due (pending only)." }),
+    lastStatus: z.int().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: Iso,
+    completedAt: Iso.nullable(),
+    payload: z.unknown(),
+  })
+  .openapi("WebhookDelivery");
+const DeliveryDetail = Delivery.extend({ attemptLog: z.array(Attempt) }).openapi("WebhookDeliveryDetail");
+
+// The payloads, for the OpenAPI document (not used to validate anything we send).
+const EnvRef = z.object({ id: z.uuid(), name: z.string() });
+const envelope = <T extends string, D extends z.ZodType>(type: T, data: D, name: string) =>
+  z.object({ type: z.literal(type), version: z.literal(PAYLOAD_VERSION), timestamp: Iso, data }).openapi(name);
+export const WebhookPayload = z
+  .union([
+    envelope("violation.opened", z.object({ violation: ViolationSchema, environment: EnvRef }), "ViolationOpenedEvent"),
+    envelope("violation.resolved", z.object({ violation: ViolationSchema, environment: EnvRef }), "ViolationResolvedEvent"),
+    envelope("environment.offline", z.object({ environment: EnvRef, lastSeenAt: Iso }), "EnvironmentOfflineEvent"),
+    envelope("settings.applied", z.object({ environment: EnvRef, revision: z.int(), previousRevision: z.int().nullable() }), "SettingsAppliedEvent"),
+    envelope("webhook.ping", z.object({ endpointId: z.uuid() }), "WebhookPingEvent"),
+  ])
+  .openapi("WebhookPayload", {
+    description:
+      "The body of every webhook request (POST, application/json), signed per Standard Webhooks: headers webhook-id (the delivery id, the same on every retry: deduplicate on it), webhook-timestamp and webhook-signature (v1,<base64 HMAC-SHA256 of `${id}.${timestamp}.${body}`>).",
+  });
+
+const IdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+const DeliveryParams = z.object({
+  id: z.uuid().openapi({ param: { name: "id", in: "path" } }),
+  deliveryId: z.uuid().openapi({ param: { name: "deliveryId", in: "path" } }),
+});
+const Cursor = z.strictObject({ id: z.uuid() });
+const admin = requireRole("admin");
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+
+const routes = {
+  create: createRoute({
+    method: "post", path: "/v1/webhooks", tags, middleware: [admin] as const,
+    summary: "Create a webhook endpoint",
+    description: "The response carries the signing secret, once. Requires admin. Payloads: see the WebhookPayload schema.",
+    request: { body: { required: true, content: { "application/json": { schema: CreateEndpoint } } } },
+    responses: { 201: json(NewEndpoint, "The endpoint and its secret"), ...problemResponses(400, 401, 403, 413, 415) },
+  }),
+  list: createRoute({
+    method: "get", path: "/v1/webhooks", tags, middleware: [admin] as const, summary: "List webhook endpoints",
+    description: "Newest first, never the secrets. Requires admin.",
+    request: { query: PageQuery },
+    responses: { 200: json(z.object({ items: z.array(Endpoint), nextCursor: z.string().nullable() }).openapi("WebhookEndpointPage"), "A page"), ...problemResponses(400, 401, 403) },
+  }),
+  get: createRoute({
+    method: "get", path: "/v1/webhooks/{id}", tags, middleware: [admin] as const, summary: "One webhook endpoint", description: "Requires admin.",
+    request: { params: IdParams },
+    responses: { 200: json(Endpoint, "The endpoint"), ...problemResponses(400, 401, 403, 404) },
+  }),
+  update: createRoute({
+    method: "patch", path: "/v1/webhooks/{id}", tags, middleware: [admin] as const, summary: "Change a webhook endpoint",
+    description: "Only the fields given change; environmentIds null means every environment. Requires admin.",
+    request: { params: IdParams, body: { required: true, content: { "application/json": { schema: UpdateEndpoint } } } },
+    responses: { 200: json(Endpoint, "The endpoint"), ...problemResponses(400, 401, 403, 404, 413, 415) },
+  }),
+  remove: createRoute({
+    method: "delete", path: "/v1/webhooks/{id}", tags, middleware: [admin] as const, summary: "Delete a webhook endpoint",
+    description: "Its pending deliveries are dropped with it. Requires admin.",
+    request: { params: IdParams },
+    responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
+  }),
+  rotate: createRoute({
+    method: "post", path: "/v1/webhooks/{id}/rotate-secret", tags, middleware: [admin] as const, summary: "Rotate the signing secret",
+    description: "A new secret, shown once; every later attempt (retries included) is signed with it. Requires admin.",
+    request: { params: IdParams },
+    responses: { 200: json(NewEndpoint, "The endpoint and its new secret"), ...problemResponses(400, 401, 403, 404) },
+  }),
+  ping: createRoute({
+    method: "post", path: "/v1/webhooks/{id}/ping", tags, middleware: [admin] as const, summary: "Send a test event",
+    description: "Queues a webhook.ping delivery to this endpoint (sent by the dispatcher like any other; watch it under deliveries). Requires admin.",
+    request: { params: IdParams },
+    responses: { 202: json(Delivery, "The queued delivery"), ...problemResponses(400, 401, 403, 404) },
+  }),
+  deliveries: createRoute({
+    method: "get", path: "/v1/webhooks/{id}/deliveries", tags, middleware: [admin] as const, summary: "The endpoint's deliveries",
+    description: "Newest first, with their payloads. Requires admin.",
+    request: { params: IdParams, query: PageQuery.extend({ state: z.enum(DELIVERY_STATES).optional() }) },
+    responses: { 200: json(z.object({ items: z.array(Delivery), nextCursor: z.string().nullable() }).openapi("WebhookDeliveryPage"), "A page"), ...problemResponses(400, 401, 403, 404) },
+  }),
+  delivery: createRoute({
+    method: "get", path: "/v1/webhooks/{id}/deliveries/{deliveryId}", tags, middleware: [admin] as const, summary: "One delivery and its attempts",
+    description: "Every attempt: when, the HTTP status (null when none came), latency, error. Requires admin.",
+    request: { params: DeliveryParams },
+    responses: { 200: json(DeliveryDetail, "The delivery"), ...problemResponses(400, 401, 403, 404) },
+  }),
+  redeliver: createRoute({
+    method: "post", path: "/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver", tags, middleware: [admin] as const, summary: "Send a delivery again",
+    description: "Makes the delivery due now (same webhook-id, so a receiver that already has it can tell). 409 while an attempt is in flight. Requires admin.",
+    request: { params: DeliveryParams },
+    responses: { 202: json(Delivery, "The delivery, due now"), ...problemResponses(400, 401, 403, 404, 409) },
+  }),
+};
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const view = (e: WebhookEndpoint) => ({
+  id: e.id,
+  url: e.url,
+  description: e.description,
+  events: e.events,
+  environmentIds: e.environmentIds ?? null,
+  enabled: e.enabled,
+  failing: e.failingSince !== null,
+  failingSince: iso(e.failingSince),
+  consecutiveFailures: e.consecutiveFailures,
+  createdBy: e.createdBy,
+  createdAt: e.createdAt.toISOString(),
+  updatedAt: e.updatedAt.toISOString(),
+});
+const auditView = (e: WebhookEndpoint) => ({ url: e.url, description: e.description, events: e.events, environmentIds: e.environmentIds ?? null, enabled: e.enabled });
+const deliveryView = (d: WebhookDelivery) => ({
+  id: d.id,
+  endpointId: d.endpointId,
+  eventType: d.eventType,
+  state: d.state,
+  attempts: d.attempts,
+  nextAttemptAt: d.state === "pending" ? d.nextAttemptAt.toISOString() : null,
+  lastStatus: d.lastStatus,
+  lastError: d.lastError,
+  createdAt: d.createdAt.toISOString(),
+  completedAt: iso(d.completedAt),
+  payload: d.payload,
+});
+
+/** A Standard Webhooks secret: whsec_ + base64 of 32 random bytes. */
+export function generateWebhookSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return `whsec_${btoa(String.fromCharCode(...bytes))}`;
+}
+
+const notFound = () => new ProblemError(404, "No such webhook endpoint.");
+const badCursor = () => new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
+
+async function findEndpoint(tx: Db, tenantId: string, id: string) {
+  return (await tx.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, tenantId))))[0];
+}
+
+async function findDelivery(tx: Db, tenantId: string, endpointId: string, id: string) {
+  return (
+    await tx
+      .select()
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.tenantId, tenantId)))
+  )[0];
+}
+
+/** The URL policy and the environment filter: 400s naming the field. */
+async function validate(c: { var: AppEnv["Variables"] }, tx: Db, tenantId: string, body: { url?: string; environmentIds?: string[] | null }) {
+  const errors: { path: string; message: string }[] = [];
+  if (body.url !== undefined) {
+    const cfg = c.var.config.webhooks ?? DEFAULT_WEBHOOK_CONFIG;
+    const why = await checkWebhookUrl(body.url, { allowHttp: cfg.allowHttp, allowPrivate: cfg.allowPrivate });
+    if (why) errors.push({ path: "url", message: why });
+  }
+  if (body.environmentIds) {
+    const ids = [...new Set(body.environmentIds)];
+    const found = await tx.select({ id: environments.id }).from(environments).where(and(eq(environments.tenantId, tenantId), inArray(environments.id, ids)));
+    const known = new Set(found.map((r) => r.id));
+    body.environmentIds.forEach((id, i) => {
+      if (!known.has(id)) errors.push({ path: `environmentIds[${i}]`, message: `no environment ${id}` });
+    });
+  }
+  if (errors.length) throw new ProblemError(400, "The request body is invalid.", { errors });
+}
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  // Not the body of any route here: what Gatehouse POSTs to endpoints. Listed in the document.
+  app.openAPIRegistry.register("WebhookPayload", WebhookPayload);
+  app.openapi(routes.create, async (c) => {
+    const p = c.var.principal;
+    const body = c.req.valid("json");
+    const secret = generateWebhookSecret();
+    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      await validate(c, tx, p.tenantId, body);
+      const [e] = await tx
+        .insert(webhookEndpoints)
+        .values({
+          tenantId: p.tenantId, url: body.url, description: body.description ?? "", events: body.events,
+          environmentIds: body.environmentIds ?? null, enabled: body.enabled ?? true, secret, createdBy: p.subject,
+          createdAt: c.var.now(), updatedAt: c.var.now(),
+        })
+        .returning();
+      await audit(tx, p, { action: "webhook.create", targetType: "webhook", targetId: e!.id, after: auditView(e!) });
+      return e!;
+    });
+    return c.json({ ...view(row), secret }, 201);
+  });
+
+  app.openapi(routes.list, async (c) => {
+    const p = c.var.principal;
+    const { limit, cursor } = c.req.valid("query");
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
+    if (after === null) throw badCursor();
+    const rows = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const where = [eq(webhookEndpoints.tenantId, p.tenantId)];
+      if (after) {
+        if (!(await findEndpoint(tx, p.tenantId, after.id))) throw badCursor();
+        where.push(sql`(${webhookEndpoints.createdAt}, ${webhookEndpoints.id}) < (select w.created_at, w.id from webhook_endpoints w where w.id = ${after.id})`);
+      }
+      return tx.select().from(webhookEndpoints).where(and(...where)).orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id)).limit(limit + 1);
+    });
+    const page = rows.slice(0, limit);
+    return c.json({ items: page.map(view), nextCursor: rows.length > limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null }, 200);
+  });
+
+  app.openapi(routes.get, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    const row = await c.var.db.withTenant(p.tenantId, (tx) => findEndpoint(tx, p.tenantId, id));
+    if (!row) throw notFound();
+    return c.json(view(row), 200);
+  });
+
+  app.openapi(routes.update, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const before = await findEndpoint(tx, p.tenantId, id);
+      if (!before) throw notFound();
+      await validate(c, tx, p.tenantId, body);
+      const set: Partial<WebhookEndpoint> = { updatedAt: c.var.now() };
+      if (body.url !== undefined) set.url = body.url;
+      if (body.description !== undefined) set.description = body.description;
+      if (body.events !== undefined) set.events = body.events;
+      if (body.environmentIds !== undefined) set.environmentIds = body.environmentIds;
+      if (body.enabled !== undefined) set.enabled = body.enabled;
+      const [after] = await tx.update(webhookEndpoints).set(set).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId))).returning();
+      await audit(tx, p, { action: "webhook.update", targetType: "webhook", targetId: id, before: auditView(before), after: auditView(after!) });
+      return after!;
+    });
+    return c.json(view(row), 200);
+  });
+
+  app.openapi(routes.remove, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const [gone] = await tx.delete(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId))).returning();
+      if (!gone) throw notFound();
+      await audit(tx, p, { action: "webhook.delete", targetType: "webhook", targetId: id, before: auditView(gone) });
+    });
+    return c.body(null, 204);
+  });
+
+  app.openapi(routes.rotate, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    const secret = generateWebhookSecret();
+    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const [after] = await tx
+        .update(webhookEndpoints)
+        .set({ secret, updatedAt: c.var.now() })
+        .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId)))
+        .returning();
+      if (!after) throw notFound();
+      await audit(tx, p, { action: "webhook.rotate_secret", targetType: "webhook", targetId: id, after: { ...auditView(after), secretRotatedAt: c.var.now().toISOString() } });
+      return after;
+    });
+    return c.json({ ...view(row), secret }, 200);
+  });
+
+  app.openapi(routes.ping, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    const now = c.var.now();
+    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      if (!(await findEndpoint(tx, p.tenantId, id))) throw notFound();
+      const [d] = await tx
+        .insert(webhookDeliveries)
+        .values({
+          tenantId: p.tenantId, endpointId: id, eventType: "webhook.ping",
+          payload: { type: "webhook.ping", version: PAYLOAD_VERSION, timestamp: now.toISOString(), data: { endpointId: id } },
+          nextAttemptAt: now, createdAt: now,
+        })
+        .returning();
+      return d!;
+    });
+    return c.json(deliveryView(row), 202);
+  });
+
+  app.openapi(routes.deliveries, async (c) => {
+    const p = c.var.principal;
+    const { id } = c.req.valid("param");
+    const { limit, cursor, state } = c.req.valid("query");
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
+    if (after === null) throw badCursor();
+    const rows = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      if (!(await findEndpoint(tx, p.tenantId, id))) throw notFound();
+      const where = [eq(webhookDeliveries.tenantId, p.tenantId), eq(webhookDeliveries.endpointId, id)];
+      if (state) where.push(eq(webhookDeliveries.state, state));
+      if (after) {
+        if (!(await findDelivery(tx, p.tenantId, id, after.id))) throw badCursor();
+        where.push(sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) < (select w.created_at, w.id from webhook_deliveries w where w.id = ${after.id})`);
+      }
+      return tx.select().from(webhookDeliveries).where(and(...where)).orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id)).limit(limit + 1);
+    });
+    const page = rows.slice(0, limit);
+    return c.json({ items: page.map(deliveryView), nextCursor: rows.length > limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null }, 200);
+  });
+
+  app.openapi(routes.delivery, async (c) => {
+    const p = c.var.principal;
+    const { id, deliveryId } = c.req.valid("param");
+    const body = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const d = await findDelivery(tx, p.tenantId, id, deliveryId);
+      if (!d) throw new ProblemError(404, "No such delivery.");
+      const attempts = await tx.select().from(webhookAttempts).where(and(eq(webhookAttempts.deliveryId, deliveryId), eq(webhookAttempts.tenantId, p.tenantId))).orderBy(webhookAttempts.attempt);
+      return {
+        ...deliveryView(d),
+        attemptLog: attempts.map((a) => ({ attempt: a.attempt, at: a.at.toISOString(), statusCode: a.statusCode, latencyMs: a.latencyMs, error: a.error })),
+      };
+    });
+    return c.json(body, 200);
+  });
+
+  app.openapi(routes.redeliver, async (c) => {
+    const p = c.var.principal;
+    const { id, deliveryId } = c.req.valid("param");
+    const now = c.var.now();
+    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+      const d = await findDelivery(tx, p.tenantId, id, deliveryId);
+      if (!d) throw new ProblemError(404, "No such delivery.");
+      const [after] = await tx
+        .update(webhookDeliveries)
+        .set({ state: "pending", nextAttemptAt: now, completedAt: null })
+        .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.tenantId, p.tenantId), sql`(lease_until is null or lease_until <= ${now.toISOString()}::timestamptz)`))
+        .returning();
+      if (!after) throw new ProblemError(409, "An attempt of this delivery is in flight; try again in a moment.");
+      await audit(tx, p, { action: "webhook.redeliver", targetType: "webhook_delivery", targetId: deliveryId, before: { state: d.state, attempts: d.attempts }, after: { state: "pending" } });
+      return after;
+    });
+    return c.json(deliveryView(row), 202);
+  });
+}

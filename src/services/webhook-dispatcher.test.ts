@@ -1,0 +1,213 @@
+// The webhook dispatcher against real receivers (node:http on 127.0.0.1, verifying every
+// signature with the standardwebhooks library): receiver down then up, 500s and timeouts retried
+// on the documented schedule (time driven by the dispatcher's injectable clock, never slept), a
+// dispatcher dying mid-send (its lease expires), two dispatchers racing, environment.offline.
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditReport, constraintAudit, createAgentCredential, statusReport } from "../../test/harness/agent-api.ts";
+import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { backends } from "../../test/harness/backends.ts";
+import { createEnvironment } from "../../test/harness/environments.ts";
+import { startReceiver, type Receiver } from "../../test/harness/webhook-receiver.ts";
+import { AGENT_PATHS } from "../protocol/agent.ts";
+import { createDispatcher, FAILING_AFTER, MAX_ATTEMPTS, RETRY_DELAYS_MS, type DispatcherOptions } from "./webhook-dispatcher.ts";
+
+describe.each(backends())("webhook dispatcher ($name)", (backend) => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await createTestApi(backend, { webhooks: { allowHttp: true, allowPrivate: true } });
+  });
+  afterAll(() => api?.close());
+
+  /** A tenant with an environment, its agent credential, and an endpoint at a fresh receiver. */
+  async function setup(tenant: string, events: string[] = ["violation.opened", "violation.resolved"]) {
+    const receiver = await startReceiver();
+    const token = await api.token(tenant, "admin");
+    const env = await createEnvironment(api, tenant, { name: "prod" });
+    const cred = await createAgentCredential(api, tenant, env.id);
+    const res = await api.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events } });
+    expect(res.status).toBe(201);
+    const ep = await json(res);
+    receiver.secret = ep.secret;
+    const report = async (body: unknown) => expect((await api.request("POST", AGENT_PATHS.auditReport, { token: cred.secret, body })).status).toBe(204);
+    return { receiver, token, env, cred, ep, report };
+  }
+  // A generous timeout: PGlite runs on the test's own event loop and can delay a response.
+  const dispatcher = (clock: () => Date, o: Partial<DispatcherOptions> = {}, timeoutMs = 10_000) =>
+    createDispatcher({ db: api.db, config: { ...api.config.webhooks!, timeoutMs }, now: clock, pollIntervalSeconds: 30, ...o });
+  const deliveries = (endpointId: string) =>
+    api.db.asSystem(async (tx) => (await tx.execute<{ id: string; state: string; attempts: number; next_attempt_at: Date; lease_until: Date | null; event_type: string }>(
+      sql`select id, state, attempts, next_attempt_at, lease_until, event_type, last_error from webhook_deliveries where endpoint_id = ${endpointId}::uuid order by created_at, id`)).rows
+      .map((d) => ({ ...d, next_attempt_at: new Date(d.next_attempt_at), lease_until: d.lease_until && new Date(d.lease_until) })));
+  const attemptLog = (deliveryId: string) =>
+    api.db.asSystem(async (tx) => (await tx.execute<{ attempt: number; status_code: number | null; error: string | null; at: Date }>(
+      sql`select attempt, status_code, error, at from webhook_attempts where delivery_id = ${deliveryId}::uuid order by attempt`)).rows
+      .map((a) => ({ ...a, at: new Date(a.at) })));
+  const endpointRow = (id: string) =>
+    api.db.asSystem(async (tx) => (await tx.execute<{ consecutive_failures: number; failing_since: Date | null }>(sql`select consecutive_failures, failing_since from webhook_endpoints where id = ${id}::uuid`)).rows[0]!);
+
+  it("receiver down, then up: every event delivered, each exactly once as the receiver sees it, every signature valid", async () => {
+    const s = await setup("wd-down");
+    try {
+      await s.report(auditReport({ collectedAt: "2030-01-01T00:00:00.000Z", constraints: [constraintAudit({}, 5)] }));
+      await s.report(auditReport({ collectedAt: "2030-01-01T00:01:00.000Z", constraints: [constraintAudit({}, 3)] }));
+      expect((await deliveries(s.ep.id)).map((d) => d.event_type).sort()).toEqual([...Array(5).fill("violation.opened"), ...Array(2).fill("violation.resolved")]);
+      await s.receiver.down();
+      const t0 = Date.now() + 1000;
+      expect(await dispatcher(() => new Date(t0)).runOnce()).toMatchObject({ claimed: 7, succeeded: 0, failed: 7 });
+      expect(await dispatcher(() => new Date(t0 + RETRY_DELAYS_MS[0] - 1)).runOnce()).toMatchObject({ claimed: 0 });
+      await s.receiver.up();
+      expect(await dispatcher(() => new Date(t0 + RETRY_DELAYS_MS[0])).runOnce()).toMatchObject({ claimed: 7, succeeded: 7 });
+      expect(await dispatcher(() => new Date(t0 + 86_400_000)).runOnce()).toMatchObject({ claimed: 0 });
+      expect(s.receiver.received.length).toBe(7);
+      expect(s.receiver.received.every((r) => r.verified)).toBe(true);
+      expect(s.receiver.processed().size).toBe(7);
+      const rows = await deliveries(s.ep.id);
+      expect(rows.every((d) => d.state === "succeeded" && d.attempts === 2)).toBe(true);
+      expect([...s.receiver.processed().keys()].sort()).toEqual(rows.map((d) => d.id).sort());
+      const resolved = [...s.receiver.processed().values()].filter((r) => r.body.type === "violation.resolved");
+      expect(resolved.map((r) => (r.body.data as { violation: { state: string; resource: { name: string } } }).violation).map((v) => [v.state, v.resource.name]).sort()).toEqual([["resolved", "pod-3"], ["resolved", "pod-4"]]);
+      expect(resolved[0]!.body).toMatchObject({ version: 1, timestamp: "2030-01-01T00:01:00.000Z", data: { environment: { id: s.env.id, name: "prod" } } });
+      const log = await attemptLog(rows[0]!.id);
+      expect(log.map((a) => [a.attempt, a.status_code])).toEqual([[1, null], [2, 204]]);
+      expect(log[0]!.error).toMatch(/fetch failed|ECONNREFUSED/);
+    } finally {
+      await s.receiver.close();
+    }
+  });
+
+  it("500s, then timeouts: retried exactly on the schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), then failed; the endpoint is marked failing", async () => {
+    const s = await setup("wd-retry");
+    try {
+      const ping = await json(await api.request("POST", `/v1/webhooks/${s.ep.id}/ping`, { token: s.token }));
+      s.receiver.mode = "500";
+      let t = Date.now() + 1000;
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        if (attempt === 4) s.receiver.mode = "hang";
+        const delay = attempt === 1 ? 0 : RETRY_DELAYS_MS[attempt - 2]!;
+        if (attempt > 1) expect(await dispatcher(() => new Date(t + delay - 1)).runOnce(), `early for attempt ${attempt}`).toMatchObject({ claimed: 0 });
+        t += delay;
+        expect(await dispatcher(() => new Date(t), {}, 500).runOnce(), `attempt ${attempt}`).toMatchObject({ claimed: 1, failed: 1 });
+        const [d] = await deliveries(s.ep.id);
+        expect(d!.attempts).toBe(attempt);
+        if (attempt < MAX_ATTEMPTS) expect([d!.state, d!.next_attempt_at.getTime()]).toEqual(["pending", t + RETRY_DELAYS_MS[attempt - 1]!]);
+        const ep = await endpointRow(s.ep.id);
+        expect(ep.consecutive_failures).toBe(attempt);
+        expect(ep.failing_since !== null, `failing after ${attempt}`).toBe(attempt >= FAILING_AFTER);
+      }
+      const [d] = await deliveries(s.ep.id);
+      expect(d!.state).toBe("failed");
+      expect(await dispatcher(() => new Date(t + 365 * 86_400_000)).runOnce()).toMatchObject({ claimed: 0 });
+      const log = await attemptLog(ping.id);
+      expect(log.map((a) => a.status_code)).toEqual([500, 500, 500, null, null, null, null, null]);
+      expect(log.slice(3).every((a) => /timed out after 500 ms/.test(a.error!))).toBe(true);
+      // The whole schedule spans about a day.
+      expect(log[7]!.at.getTime() - log[0]!.at.getTime()).toBe(RETRY_DELAYS_MS.reduce((a, b) => a + b, 0));
+      expect(s.receiver.received.map((r) => r.id)).toEqual(Array(8).fill(ping.id));
+      expect(s.receiver.received.every((r) => r.verified)).toBe(true);
+      const view = await json(await api.request("GET", `/v1/webhooks/${s.ep.id}`, { token: s.token }));
+      expect(view).toMatchObject({ failing: true, consecutiveFailures: 8 });
+
+      // Redelivered by hand once the receiver is healthy: delivered, and the endpoint recovers.
+      s.receiver.mode = "ok";
+      expect((await api.request("POST", `/v1/webhooks/${s.ep.id}/deliveries/${ping.id}/redeliver`, { token: s.token })).status).toBe(202);
+      expect(await dispatcher(() => new Date(Date.now() + 1000)).runOnce()).toMatchObject({ claimed: 1, succeeded: 1 });
+      expect(await json(await api.request("GET", `/v1/webhooks/${s.ep.id}`, { token: s.token }))).toMatchObject({ failing: false, consecutiveFailures: 0, failingSince: null });
+      expect(s.receiver.processed().size).toBe(1);
+    } finally {
+      await s.receiver.close();
+    }
+  });
+
+  it("a dispatcher that dies mid-send: its claim's lease expires and another delivers it; nothing lost, received once", async () => {
+    const s = await setup("wd-crash");
+    try {
+      const ping = await json(await api.request("POST", `/v1/webhooks/${s.ep.id}/ping`, { token: s.token }));
+      const t0 = Date.now() + 1000;
+      const leaseMs = 60_000;
+      let sent = 0;
+      // The dying dispatcher: it claims, then its send never returns (the process is gone).
+      const dead = dispatcher(() => new Date(t0), { leaseMs, fetch: () => { sent++; return new Promise<Response>(() => {}); } });
+      void dead.runOnce();
+      for (let i = 0; i < 100 && sent === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(sent).toBe(1);
+      const [claimed] = await deliveries(s.ep.id);
+      expect(claimed).toMatchObject({ state: "pending", attempts: 1 });
+      expect(claimed!.lease_until!.getTime()).toBe(t0 + leaseMs);
+      // While the lease holds, nobody else takes it.
+      expect(await dispatcher(() => new Date(t0 + leaseMs - 1), { leaseMs }).runOnce()).toMatchObject({ claimed: 0 });
+      expect(await dispatcher(() => new Date(t0 + leaseMs), { leaseMs }).runOnce()).toMatchObject({ claimed: 1, succeeded: 1 });
+      expect(s.receiver.received.map((r) => [r.id, r.verified])).toEqual([[ping.id, true]]);
+      expect(await deliveries(s.ep.id)).toMatchObject([{ state: "succeeded", attempts: 2 }]);
+    } finally {
+      await s.receiver.close();
+    }
+  });
+
+  it("two dispatchers at once never send the same attempt: 60 deliveries, 60 requests, each delivery once", async () => {
+    const s = await setup("wd-race");
+    try {
+      await s.report(auditReport({ constraints: [constraintAudit({}, 60)] }));
+      expect((await deliveries(s.ep.id)).length).toBe(60);
+      const t = new Date(Date.now() + 1000);
+      const a = dispatcher(() => t, { batchSize: 7, concurrency: 3 });
+      const b = dispatcher(() => t, { batchSize: 7, concurrency: 3 });
+      const claims = { a: 0, b: 0 };
+      const loop = async (d: typeof a, k: "a" | "b") => {
+        for (;;) {
+          const r = await d.runOnce();
+          claims[k] += r.claimed;
+          if (r.claimed === 0) return;
+        }
+      };
+      await Promise.all([loop(a, "a"), loop(b, "b")]);
+      expect(claims.a + claims.b).toBe(60);
+      expect(s.receiver.received.length).toBe(60);
+      expect(new Set(s.receiver.received.map((r) => r.id)).size).toBe(60);
+      expect(s.receiver.received.every((r) => r.verified)).toBe(true);
+      expect((await deliveries(s.ep.id)).every((d) => d.state === "succeeded" && d.attempts === 1)).toBe(true);
+    } finally {
+      await s.receiver.close();
+    }
+  });
+
+  it("environment.offline once per outage, from the sweep of agent heartbeats; settings.applied from the status route", async () => {
+    const s = await setup("wd-offline", ["environment.offline", "settings.applied"]);
+    try {
+      const heartbeat = async () => expect((await api.request("POST", AGENT_PATHS.status, { token: s.cred.secret, body: statusReport() })).status).toBe(204);
+      await heartbeat();
+      const seen = Date.now();
+      expect(await dispatcher(() => new Date(seen + 60_000)).runOnce()).toMatchObject({ offline: 0 });
+      expect(await dispatcher(() => new Date(seen + 95_000)).runOnce()).toMatchObject({ offline: 1 });
+      expect(await dispatcher(() => new Date(seen + 200_000)).runOnce()).toMatchObject({ offline: 0 });
+      await heartbeat();
+      expect(await dispatcher(() => new Date(Date.now() + 200_000)).runOnce()).toMatchObject({ offline: 1 });
+      const types = [...s.receiver.processed().values()].map((r) => r.body.type);
+      expect(types).toEqual(["settings.applied", "environment.offline", "environment.offline"]);
+      const off = [...s.receiver.processed().values()][1]!.body;
+      expect(off).toMatchObject({ version: 1, data: { environment: { id: s.env.id, name: "prod" }, lastSeenAt: expect.any(String) } });
+    } finally {
+      await s.receiver.close();
+    }
+  });
+  it("events exist only with the change that made them: refused or stale reports queue nothing", async () => {
+    const s = await setup("wd-outbox", ["violation.opened", "violation.resolved", "settings.applied"]);
+    try {
+      // A status naming a revision the environment does not have is refused (400): no settings.applied.
+      expect((await api.request("POST", AGENT_PATHS.status, { token: s.cred.secret, body: statusReport({ appliedRevision: 9, desiredRevision: 9 }) })).status).toBe(400);
+      expect(await deliveries(s.ep.id)).toEqual([]);
+      // A malformed audit report: nothing.
+      expect((await api.request("POST", AGENT_PATHS.auditReport, { token: s.cred.secret, body: { collectedAt: "x", constraints: [] } })).status).toBe(400);
+      expect(await deliveries(s.ep.id)).toEqual([]);
+      await s.report(auditReport({ collectedAt: "2030-01-01T00:10:00.000Z", constraints: [constraintAudit({}, 2)] }));
+      expect((await deliveries(s.ep.id)).length).toBe(2);
+      // A late retry of an older report (not stored) would resolve both and open others: nothing.
+      await s.report(auditReport({ collectedAt: "2030-01-01T00:05:00.000Z", constraints: [constraintAudit({ name: "other" }, 3)] }));
+      // And the same report again: nothing.
+      await s.report(auditReport({ collectedAt: "2030-01-01T00:10:00.000Z", constraints: [constraintAudit({}, 2)] }));
+      expect((await deliveries(s.ep.id)).length).toBe(2);
+    } finally {
+      await s.receiver.close();
+    }
+  });
+});
