@@ -1,9 +1,57 @@
 import { describe, expect, it } from "vitest";
+import { gatorTest } from "../../../test/harness/gator.ts";
 import { verifyControlSamples } from "../../../test/harness/samples.ts";
+import { controlSettingsSchema } from "../control-settings.ts";
+import { renderConstraint, renderTemplate } from "../render.ts";
 import { capabilities } from "./index.ts";
 import { samples } from "./samples.ts";
 
 verifyControlSamples(capabilities, samples);
+
+describe("capabilities requiredDrop messages, evaluated by gator", () => {
+  /** What a denied user reads (without the exemption hint) and the finding's value, per sample. */
+  const denials = (names: string[]) => {
+    const chosen = samples.filter((s) => names.includes(s.name));
+    const settings = controlSettingsSchema(capabilities).parse({ options: chosen[0]!.options });
+    const policy = [
+      renderTemplate(capabilities),
+      renderConstraint(capabilities, { ...settings, enforcementAction: "deny" }, { namespaces: [], images: [] }, new Date("2026-06-01T00:00:00Z")),
+    ];
+    const objects = chosen.map((s) => ({ ...s.object, metadata: { ...(s.object.metadata as object), name: s.name } }));
+    return gatorTest(policy, objects)
+      .map((r) => ({ text: r.msg.replace(/ To allow it, exempt .*$/, ""), value: r.metadata?.details?.value }))
+      .sort((a, b) => a.text.localeCompare(b.text));
+  };
+  const app = (kind: string, name: string, i = 0) =>
+    `${kind === "containers" ? "container" : "init container"} "${name}" (${kind}[${i}], image registry.example.com/team/app:1.4.2)`;
+  const must = (required: string) => `every container must drop ${required} (drop ALL satisfies every entry).`;
+
+  it("shows the container's own drop list (null when unset) and the required entries it lacks", () => {
+    expect(denials(["restricted-missing-drop"]).filter((d) => d.text.includes("capabilities.drop"))).toEqual([
+      {
+        text: `pod team-a/restricted-missing-drop: ${app("containers", "app")}: securityContext.capabilities.drop is null; ALL is missing from it; ${must("ALL")}`,
+        value: null,
+      },
+      {
+        text: `pod team-a/restricted-missing-drop: ${app("containers", "sidecar", 1)}: securityContext.capabilities.drop is ["NET_RAW","SYS_ADMIN"]; ALL is missing from it; ${must("ALL")}`,
+        value: ["NET_RAW", "SYS_ADMIN"],
+      },
+    ]);
+  });
+
+  it("gives one finding per container, naming every missing entry", () => {
+    expect(denials(["required-drop-missing-one", "required-drop-listed"])).toEqual([
+      {
+        text: `pod team-a/required-drop-missing-one: ${app("containers", "app")}: securityContext.capabilities.drop is ["NET_RAW"]; SYS_ADMIN is missing from it; ${must("NET_RAW, SYS_ADMIN")}`,
+        value: ["NET_RAW"],
+      },
+      {
+        text: `pod team-a/required-drop-missing-one: ${app("initContainers", "setup")}: securityContext.capabilities.drop is null; NET_RAW, SYS_ADMIN are missing from it; ${must("NET_RAW, SYS_ADMIN")}`,
+        value: null,
+      },
+    ]);
+  });
+});
 
 describe("capabilities options", () => {
   const parse = (x: unknown) => capabilities.options.safeParse(x);

@@ -56,13 +56,16 @@ findings contains f if {
 	f := gh.container_finding(ct, "securityContext.capabilities.add", cap, add_why)
 }
 
+# One finding per container: the value is the container's own drop list (null when unset), the
+# reason names every required entry it lacks.
 findings contains f if {
 	not gh.windows_pod # Windows pods cannot set capabilities at all
 	some ct in gh.containers
-	some cap in required_drop
-	not dropped(ct, cap)
-	why := sprintf("that required entry is missing from the container's drop list; every container must drop %s (drop ALL satisfies every entry)", [concat(", ", required_drop)])
-	f := gh.container_finding(ct, "securityContext.capabilities.drop", cap, why)
+	missing := [cap | some cap in required_drop; not dropped(ct, cap)]
+	count(missing) > 0
+	drop := object.get(ct.container, ["securityContext", "capabilities", "drop"], null)
+	why := sprintf("%s missing from it; every container must drop %s (drop ALL satisfies every entry)", [missing_phrase(missing), concat(", ", required_drop)])
+	f := gh.container_finding(ct, "securityContext.capabilities.drop", drop, why)
 }
 
 allowed_add := object.get(input.parameters, "allowedAdd", [])
@@ -87,6 +90,10 @@ dropped(ct, cap) if {
 	some d in object.get(ct.container, ["securityContext", "capabilities", "drop"], [])
 	normalise(d) in {cap, "ALL"}
 }
+
+missing_phrase(missing) := sprintf("%s is", [missing[0]]) if {
+	count(missing) == 1
+} else := sprintf("%s are", [concat(", ", missing)])
 
 add_why := "no capabilities may be added" if {
 	count(allowed_add) == 0

@@ -87,14 +87,17 @@ export const volumeTypes = defineControl({
 allowed_volume_types := object.get(input.parameters, "allowed", [])
 
 # A volume's type is its source key: every key besides "name" (the API allows exactly one).
+# The finding is that source (spec.volumes[i].<type>, with its settings as the value); the reason
+# names the volume and its type.
 findings contains f if {
 	gh.pod_checked
 	not "*" in allowed_volume_types
 	some i, v in object.get(gh.pod, ["spec", "volumes"], [])
-	some vtype, _ in v
+	some vtype, source in v
 	vtype != "name"
 	not vtype in allowed_volume_types
-	f := gh.pod_finding(sprintf("spec.volumes[%d].%s", [i, vtype]), object.get(v, "name", vtype), volume_types_why)
+	why := sprintf("volume %q is of type %s; %s", [object.get(v, "name", ""), vtype, volume_types_why])
+	f := gh.pod_finding(sprintf("spec.volumes[%d].%s", [i, vtype]), source, why)
 }
 
 volume_types_why := "no volumes are allowed" if {

@@ -1,9 +1,53 @@
 import { describe, expect, it } from "vitest";
+import { gatorTest } from "../../../test/harness/gator.ts";
 import { verifyControlSamples } from "../../../test/harness/samples.ts";
+import { controlSettingsSchema } from "../control-settings.ts";
+import { renderConstraint, renderTemplate } from "../render.ts";
 import { RESTRICTED_VOLUME_TYPES, volumeTypes } from "./index.ts";
 import { samples } from "./samples.ts";
 
 verifyControlSamples(volumeTypes, samples);
+
+describe("volume-types messages, evaluated by gator", () => {
+  /** What a denied user reads (without the exemption hint) and the finding's field and value. */
+  const denials = (names: string[]) => {
+    const chosen = samples.filter((s) => names.includes(s.name));
+    const settings = controlSettingsSchema(volumeTypes).parse({ options: chosen[0]!.options });
+    const policy = [
+      renderTemplate(volumeTypes),
+      renderConstraint(volumeTypes, { ...settings, enforcementAction: "deny" }, { namespaces: [], images: [] }, new Date("2026-06-01T00:00:00Z")),
+    ];
+    const objects = chosen.map((s) => ({ ...s.object, metadata: { ...(s.object.metadata as object), name: s.name } }));
+    return gatorTest(policy, objects)
+      .map((r) => ({ text: r.msg.replace(/ To allow it, exempt .*$/, ""), details: r.metadata?.details }))
+      .sort((a, b) => a.text.localeCompare(b.text));
+  };
+  const restricted = `allowed volume types: ${RESTRICTED_VOLUME_TYPES.join(", ")}.`;
+
+  it("names the volume source as the field, its settings as the value, and the volume's name and type in the reason", () => {
+    expect(denials(["host-path-by-default", "network-and-git-volumes"])).toEqual([
+      {
+        text: `pod team-a/host-path-by-default: spec.volumes[1].hostPath is {"path":"/var/log"}; volume "logs" is of type hostPath; ${restricted}`,
+        details: { field: "spec.volumes[1].hostPath", value: { path: "/var/log" } },
+      },
+      {
+        text: `pod team-a/network-and-git-volumes: spec.volumes[0].nfs is {"path":"/exports","server":"nfs.example.com"}; volume "share" is of type nfs; ${restricted}`,
+        details: { field: "spec.volumes[0].nfs", value: { server: "nfs.example.com", path: "/exports" } },
+      },
+      {
+        text: `pod team-a/network-and-git-volumes: spec.volumes[1].gitRepo is {"repository":"https://example.com/x.git"}; volume "src" is of type gitRepo; ${restricted}`,
+        details: { field: "spec.volumes[1].gitRepo", value: { repository: "https://example.com/x.git" } },
+      },
+    ]);
+  });
+
+  it("says when no volumes are allowed at all", () => {
+    expect(denials(["no-volumes-allowed-refuses"]).map((d) => d.text)).toEqual([
+      'pod team-a/no-volumes-allowed-refuses: spec.volumes[0].emptyDir is {}; volume "scratch" is of type emptyDir; no volumes are allowed.',
+      'pod team-a/no-volumes-allowed-refuses: spec.volumes[1].configMap is {"name":"c"}; volume "config" is of type configMap; no volumes are allowed.',
+    ]);
+  });
+});
 
 describe("volume-types options", () => {
   const parse = (x: unknown) => volumeTypes.options.safeParse(x);
