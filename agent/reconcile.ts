@@ -182,7 +182,7 @@ async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass): Pro
   if (notReady.length > 0) {
     deps.metrics.errors.inc({ stage: "template" }, notReady.length);
     const why = notReady.map((h) => `${h.name}: ${h.errors[0]?.message ?? "not created by Gatekeeper in time"}`).join("; ");
-    pass.error = `templates not ready: ${why}`;
+    pass.error ??= `templates not ready: ${why}`;
   }
 
   // Then constraints (only of ready templates) and expansion templates.
