@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquirePostgres, type TestPostgres } from "../harness/postgres.ts";
+import { startReceiver } from "../harness/webhook-receiver.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const SECRET = "workers-test-secret-0123456789abcdef";
@@ -43,12 +44,16 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
     db = await pg.createDatabase();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const vars = { DATABASE_URL: db.url, NEON_WS_PROXY: pg.proxy, DEV_JWT_SECRET: SECRET, JWT_ISSUER: "gatehouse-dev", LOG_LEVEL: "warn" };
+    // Webhooks to a receiver on loopback over http: allowed here as in development.
+    const vars = {
+      DATABASE_URL: db.url, NEON_WS_PROXY: pg.proxy, DEV_JWT_SECRET: SECRET, JWT_ISSUER: "gatehouse-dev", LOG_LEVEL: "warn",
+      WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE: "true",
+    };
     dev = spawn(
       process.execPath,
       [
         "node_modules/wrangler/bin/wrangler.js", "dev", "--config", "infra/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port),
-        "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false",
+        "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--test-scheduled",
         ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
       ],
       { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
@@ -104,5 +109,28 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
 
     const other = { authorization: `Bearer ${await token("workers-other", "admin")}` };
     expect((await fetch(`${base}/v1/environments/${env.id}/settings`, { headers: other })).status).toBe(404);
+  });
+
+  it("the Cron Trigger's scheduled handler runs the webhook dispatcher: a queued ping reaches a real receiver, signed", async () => {
+    const receiver = await startReceiver();
+    try {
+      const admin = { authorization: `Bearer ${await token("workers-hooks", "admin")}`, "content-type": "application/json" };
+      const created = await fetch(`${base}/v1/webhooks`, { method: "POST", headers: admin, body: JSON.stringify({ url: receiver.url, events: ["violation.opened"] }) });
+      expect(created.status, await created.clone().text()).toBe(201);
+      const endpoint = (await created.json()) as { id: string; secret: string };
+      receiver.secret = endpoint.secret;
+      expect((await fetch(`${base}/v1/webhooks/${endpoint.id}/ping`, { method: "POST", headers: admin })).status).toBe(202);
+      // Queued in the outbox, not sent by the request itself.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receiver.received).toHaveLength(0);
+
+      // What Cloudflare's cron would do (wrangler dev --test-scheduled exposes it).
+      expect((await fetch(`${base}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
+      for (let i = 0; i < 60 && receiver.received.length === 0; i++) await new Promise((r) => setTimeout(r, 250));
+      expect(receiver.received, output).toHaveLength(1);
+      expect(receiver.received[0]).toMatchObject({ verified: true, body: { type: "webhook.ping", version: 1 } });
+    } finally {
+      await receiver.close();
+    }
   });
 });
