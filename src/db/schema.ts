@@ -3,6 +3,7 @@
 // Changing this file? Run `npm run db:generate` and commit the new migration.
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   check,
@@ -73,6 +74,13 @@ export const environments = pgTable(
   ],
 );
 
+/**
+ * A child row's composite foreign key to its environment: it can only point at an environment of
+ * its own tenant (FK checks bypass RLS), and it goes when the environment goes.
+ */
+const ofEnvironment = (name: string, t: { tenantId: AnyPgColumn; environmentId: AnyPgColumn }) =>
+  foreignKey({ name, columns: [t.tenantId, t.environmentId], foreignColumns: [environments.tenantId, environments.id] }).onDelete("cascade");
+
 export const settingsRevisions = pgTable(
   "settings_revisions",
   {
@@ -86,11 +94,7 @@ export const settingsRevisions = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.environmentId, t.revision] }),
-    foreignKey({
-      name: "settings_revisions_environment_fk",
-      columns: [t.tenantId, t.environmentId],
-      foreignColumns: [environments.tenantId, environments.id],
-    }).onDelete("cascade"),
+    ofEnvironment("settings_revisions_environment_fk", t),
   ],
 );
 
@@ -145,11 +149,7 @@ export const agentCredentials = pgTable(
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
   },
   (t) => [
-    foreignKey({
-      name: "agent_credentials_environment_fk",
-      columns: [t.tenantId, t.environmentId],
-      foreignColumns: [environments.tenantId, environments.id],
-    }).onDelete("cascade"),
+    ofEnvironment("agent_credentials_environment_fk", t),
     index("agent_credentials_environment_idx").on(t.tenantId, t.environmentId),
   ],
 );
@@ -170,11 +170,7 @@ export const agentStatus = pgTable(
     credentialId: uuid("credential_id").notNull(),
   },
   (t) => [
-    foreignKey({
-      name: "agent_status_environment_fk",
-      columns: [t.tenantId, t.environmentId],
-      foreignColumns: [environments.tenantId, environments.id],
-    }).onDelete("cascade"),
+    ofEnvironment("agent_status_environment_fk", t),
   ],
 );
 
@@ -190,11 +186,7 @@ export const auditReports = pgTable(
     collectedAt: timestamp("collected_at", { withTimezone: true }).notNull(),
   },
   (t) => [
-    foreignKey({
-      name: "audit_reports_environment_fk",
-      columns: [t.tenantId, t.environmentId],
-      foreignColumns: [environments.tenantId, environments.id],
-    }).onDelete("cascade"),
+    ofEnvironment("audit_reports_environment_fk", t),
   ],
 );
 
@@ -234,11 +226,7 @@ export const violations = pgTable(
   (t) => [
     unique("violations_environment_fingerprint_unique").on(t.environmentId, t.fingerprint),
     check("violations_state_check", sql`state in ('open', 'resolved')`),
-    foreignKey({
-      name: "violations_environment_fk",
-      columns: [t.tenantId, t.environmentId],
-      foreignColumns: [environments.tenantId, environments.id],
-    }).onDelete("cascade"),
+    ofEnvironment("violations_environment_fk", t),
     index("violations_tenant_opened_idx").on(t.tenantId, t.openedAt.desc(), t.id.desc()),
     index("violations_environment_state_idx").on(t.environmentId, t.state),
   ],
@@ -259,11 +247,7 @@ export const violationEvents = pgTable(
   },
   (t) => [
     check("violation_events_type_check", sql`type in ('opened', 'resolved')`),
-    foreignKey({
-      name: "violation_events_environment_fk",
-      columns: [t.tenantId, t.environmentId],
-      foreignColumns: [environments.tenantId, environments.id],
-    }).onDelete("cascade"),
+    ofEnvironment("violation_events_environment_fk", t),
     index("violation_events_violation_idx").on(t.violationId, t.id),
     index("violation_events_tenant_at_idx").on(t.tenantId, t.at),
   ],
@@ -360,11 +344,7 @@ export const offlineNotices = pgTable(
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
   },
   (t) => [
-    foreignKey({
-      name: "offline_notices_environment_fk",
-      columns: [t.tenantId, t.environmentId],
-      foreignColumns: [environments.tenantId, environments.id],
-    }).onDelete("cascade"),
+    ofEnvironment("offline_notices_environment_fk", t),
   ],
 );
 

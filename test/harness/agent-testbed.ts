@@ -88,15 +88,8 @@ export async function startAgentTestbed(cluster: Cluster, opts: { tenant: string
   const serviceAccountToken = await cluster.createToken(AGENT_NAME, AGENT_NAMESPACE);
   const proxy = await startCountingProxy(cluster.server, cluster.caData);
   const agentKubeconfig = cluster.kubeconfig(serviceAccountToken, proxy.url);
-  // The proxy speaks plain HTTP on loopback; @kubernetes/client-node accepts http:// only with
-  // skipTLSVerify set (there is no TLS to verify).
   const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "test", server: proxy.url, skipTLSVerify: true }],
-    users: [{ name: "agent", token: serviceAccountToken }],
-    contexts: [{ name: "agent", cluster: "test", user: "agent" }],
-    currentContext: "agent",
-  });
+  kc.loadFromFile(agentKubeconfig);
   const kube = createKube(kc);
   const metrics = createMetrics();
   const state = initialState();

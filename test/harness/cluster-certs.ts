@@ -54,3 +54,23 @@ export async function makeWebhookCerts(dir: string): Promise<{ certDir: string; 
   writeFileSync(join(certDir, "ca.crt"), caPem);
   return { certDir, caPem };
 }
+
+/**
+ * A kubeconfig for one bearer token, as JSON (which is YAML: kubectl and @kubernetes/client-node
+ * both read it). An http:// server (a local proxy) needs insecure-skip-tls-verify for client-node.
+ */
+export function kubeconfigJson(server: string, caData: string, token: string): string {
+  const cluster: Record<string, unknown> = { server };
+  if (server.startsWith("https:")) cluster["certificate-authority-data"] = caData;
+  else cluster["insecure-skip-tls-verify"] = true;
+  const config = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "test", cluster }],
+    users: [{ name: "user", user: { token } }],
+    contexts: [{ name: "test", context: { cluster: "test", user: "user" } }],
+    "current-context": "test",
+    preferences: {},
+  };
+  return JSON.stringify(config, null, 2) + "\n";
+}

@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeServiceAccountKey, makeWebhookCerts } from "./cluster-certs.ts";
+import { kubeconfigJson, makeServiceAccountKey, makeWebhookCerts } from "./cluster-certs.ts";
 import {
   GATEKEEPER_NAMESPACE,
   IGNORE_LABEL,
@@ -255,21 +255,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     mkdirSync(kubeconfigDir);
     let kubeconfigCount = 0;
     const kubeconfig = (bearer: string, at: string = server): string => {
-      const cluster: Record<string, unknown> = { server: at };
-      if (at.startsWith("https:")) cluster["certificate-authority-data"] = caData;
-      else cluster["insecure-skip-tls-verify"] = true;
-      const config = {
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "test", cluster }],
-        users: [{ name: "user", user: { token: bearer } }],
-        contexts: [{ name: "test", context: { cluster: "test", user: "user" } }],
-        "current-context": "test",
-        preferences: {},
-      };
       const path = join(kubeconfigDir, `kubeconfig-${++kubeconfigCount}.yaml`);
-      // JSON is YAML: kubectl and @kubernetes/client-node both read it.
-      writeFileSync(path, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+      writeFileSync(path, kubeconfigJson(at, caData, bearer), { mode: 0o600 });
       return path;
     };
     const adminKubeconfig = kubeconfig(adminToken);

@@ -1,0 +1,80 @@
+// The shapes of /v1/webhooks (src/routes/webhooks.ts) for validation and the OpenAPI document,
+// including every webhook payload. Not a route module: it registers nothing.
+import { z } from "@hono/zod-openapi";
+import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES } from "../db/schema.ts";
+import { PAYLOAD_VERSION } from "../services/webhook-outbox.ts";
+import { ViolationSchema } from "./violations.ts";
+
+const Iso = z.iso.datetime();
+const EventType = z.enum(WEBHOOK_EVENT_TYPES).openapi("WebhookEventType");
+
+export const Endpoint = z
+  .object({
+    id: z.uuid(),
+    url: z.string(),
+    description: z.string(),
+    events: z.array(EventType),
+    environmentIds: z.array(z.uuid()).nullable().openapi({ description: "Only events of these environments; null: every environment." }),
+    enabled: z.boolean(),
+    failing: z.boolean().openapi({ description: "Several consecutive attempts failed; clears with the next success." }),
+    failingSince: Iso.nullable(),
+    consecutiveFailures: z.int(),
+    createdBy: z.string(),
+    createdAt: Iso,
+    updatedAt: Iso,
+  })
+  .openapi("WebhookEndpoint");
+
+export const NewEndpoint = Endpoint.extend({
+  secret: z.string().openapi({ description: "The Standard Webhooks signing secret (whsec_<base64>). Shown once.", example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
+}).openapi("NewWebhookEndpoint");
+
+const Name = z.string().trim().max(500).regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
+const Fields = {
+  url: z.string().trim().min(1).max(2048).openapi({ description: "https:// (http:// only where WEBHOOK_ALLOW_HTTP=true); not a private, loopback or link-local address.", example: "https://hooks.example.com/gatehouse" }),
+  description: Name.optional(),
+  events: z.array(EventType).min(1).max(WEBHOOK_EVENT_TYPES.length).refine((a) => new Set(a).size === a.length, "must not repeat an event"),
+  environmentIds: z.array(z.uuid()).min(1).max(100).nullable().optional(),
+  enabled: z.boolean().optional(),
+};
+export const CreateEndpoint = z.strictObject(Fields).openapi("CreateWebhookEndpoint");
+export const UpdateEndpoint = z
+  .strictObject({ url: Fields.url.optional(), description: Fields.description, events: Fields.events.optional(), environmentIds: Fields.environmentIds, enabled: Fields.enabled })
+  .openapi("UpdateWebhookEndpoint");
+
+const Attempt = z
+  .object({ attempt: z.int(), at: Iso, statusCode: z.int().nullable(), latencyMs: z.int(), error: z.string().nullable() })
+  .openapi("WebhookAttempt");
+export const Delivery = z
+  .object({
+    id: z.uuid().openapi({ description: "The webhook-id header of every attempt." }),
+    endpointId: z.uuid(),
+    eventType: z.string(),
+    state: z.enum(DELIVERY_STATES),
+    attempts: z.int(),
+    nextAttemptAt: Iso.nullable().openapi({ description: "When the next attempt is due (pending only)." }),
+    lastStatus: z.int().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: Iso,
+    completedAt: Iso.nullable(),
+    payload: z.unknown(),
+  })
+  .openapi("WebhookDelivery");
+export const DeliveryDetail = Delivery.extend({ attemptLog: z.array(Attempt) }).openapi("WebhookDeliveryDetail");
+
+// The payloads, for the OpenAPI document (not used to validate anything we send).
+const EnvRef = z.object({ id: z.uuid(), name: z.string() });
+const envelope = <T extends string, D extends z.ZodType>(type: T, data: D, name: string) =>
+  z.object({ type: z.literal(type), version: z.literal(PAYLOAD_VERSION), timestamp: Iso, data }).openapi(name);
+export const WebhookPayload = z
+  .union([
+    envelope("violation.opened", z.object({ violation: ViolationSchema, environment: EnvRef }), "ViolationOpenedEvent"),
+    envelope("violation.resolved", z.object({ violation: ViolationSchema, environment: EnvRef }), "ViolationResolvedEvent"),
+    envelope("environment.offline", z.object({ environment: EnvRef, lastSeenAt: Iso }), "EnvironmentOfflineEvent"),
+    envelope("settings.applied", z.object({ environment: EnvRef, revision: z.int(), previousRevision: z.int().nullable() }), "SettingsAppliedEvent"),
+    envelope("webhook.ping", z.object({ endpointId: z.uuid() }), "WebhookPingEvent"),
+  ])
+  .openapi("WebhookPayload", {
+    description:
+      "The body of every webhook request (POST, application/json), signed per Standard Webhooks: headers webhook-id (the delivery id, the same on every retry: deduplicate on it), webhook-timestamp and webhook-signature (v1,<base64 HMAC-SHA256 of `${id}.${timestamp}.${body}`>).",
+  });
