@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
-import { ConfigError, loadConfig, parseEnv } from "./config.ts";
+import { ConfigError, DEFAULT_WEBHOOK_CONFIG, loadConfig, parseEnv, webhookConfig } from "./config.ts";
 import { DEV_KEY_FILE, loadOrCreateDevKey, mintDevToken } from "./dev-key.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "gatehouse-config-"));
@@ -52,6 +52,29 @@ describe("agent protocol settings", () => {
     ["AGENT_BODY_LIMIT_BYTES", "0"],
     ["AGENT_BODY_LIMIT_BYTES", "-1"],
     ["AGENT_BODY_LIMIT_BYTES", "16MiB"],
+  ])("%s=%s is refused, by name", (name, value) => {
+    expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`${name}:`));
+  });
+});
+
+describe("webhook settings", () => {
+  it("are strict by default, and each variable reaches the app config", async () => {
+    expect(webhookConfig(parseEnv({}))).toEqual(DEFAULT_WEBHOOK_CONFIG);
+    expect(DEFAULT_WEBHOOK_CONFIG).toMatchObject({ allowHttp: false, allowPrivate: false });
+    const cfg = await loadConfig({
+      GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32),
+      WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE: "true", WEBHOOK_DISPATCH_INTERVAL_MS: "0", WEBHOOK_TIMEOUT_MS: "2500",
+    });
+    expect(cfg.webhooks).toEqual({ allowHttp: true, allowPrivate: true, dispatchIntervalMs: 0, timeoutMs: 2500 });
+  });
+
+  it.each([
+    ["WEBHOOK_ALLOW_HTTP", "yes"],
+    ["WEBHOOK_ALLOW_PRIVATE", "1"],
+    ["WEBHOOK_DISPATCH_INTERVAL_MS", "-1"],
+    ["WEBHOOK_DISPATCH_INTERVAL_MS", "soon"],
+    ["WEBHOOK_TIMEOUT_MS", "50"],
+    ["WEBHOOK_TIMEOUT_MS", "60001"],
   ])("%s=%s is refused, by name", (name, value) => {
     expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`${name}:`));
   });
