@@ -4,6 +4,6 @@ export { EnvironmentSettings, DEFAULT_EXEMPT_NAMESPACES } from "./settings.ts";
 export type { EnvironmentSettingsInput, ControlSettings } from "./settings.ts";
 export { renderEnvironment, enabledControls, type RenderedEnvironment } from "./environment.ts";
 export { presets, PRESET_NAMES, applyPreset, type PresetName } from "./presets/index.ts";
-export { fieldIssues, type FieldIssue } from "./issues.ts";
+export { fieldIssues, fieldPath, type FieldIssue } from "./issues.ts";
 export { MANAGED_BY, CONTROL_LABEL, HASH_ANNOTATION, type K8sObject } from "./render.ts";
 export { toYaml } from "./yaml.ts";

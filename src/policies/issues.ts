@@ -7,8 +7,10 @@ export interface FieldIssue {
 }
 
 export function fieldIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((i) => ({
-    path: i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") || "(root)",
-    message: i.message,
-  }));
+  return error.issues.map((i) => ({ path: fieldPath(i.path), message: i.message }));
+}
+
+/** `a.b[0].c`, or `(root)`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") || "(root)";
 }
