@@ -5,6 +5,7 @@ import { createApp } from "./app/app.ts";
 import { ConfigError, loadConfig } from "./app/config.ts";
 import { openDatabase } from "./db/client.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
+import { publicOnlyFetch } from "./services/webhook-fetch.ts";
 
 let config;
 try {
@@ -17,8 +18,15 @@ try {
 const logger = pino({ level: config.logLevel });
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
 const app = createApp({ db, config, logger });
-// Webhooks: the dispatcher sends the outbox every WEBHOOK_DISPATCH_INTERVAL_MS (0: off).
-const dispatcher = createDispatcher({ db, config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds, logger: logger.child({ component: "webhooks" }) });
+// Webhooks: the dispatcher sends the outbox every WEBHOOK_DISPATCH_INTERVAL_MS (0: off), connecting
+// only to the public addresses it checked (webhook-fetch.ts: no DNS rebinding).
+const dispatcher = createDispatcher({
+  db,
+  config: config.webhooks!,
+  pollIntervalSeconds: config.agent.pollIntervalSeconds,
+  logger: logger.child({ component: "webhooks" }),
+  fetch: publicOnlyFetch({ allowPrivate: config.webhooks!.allowPrivate }),
+});
 if (config.webhooks!.dispatchIntervalMs > 0) dispatcher.start(config.webhooks!.dispatchIntervalMs);
 
 const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
