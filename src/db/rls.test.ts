@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "../../test/harness/backends.ts";
+import { gzipJson } from "./gzip-json.ts";
 import { PG, pgErrorCode, type Database } from "./client.ts";
 import { agentStatus, auditLog, auditReports, environments, settingsRevisions, TENANT_TABLES, tenants } from "./schema.ts";
 
@@ -117,7 +118,7 @@ describe.each(backends())("row-level security on $name", (backend) => {
     await db.asSystem(async (tx) => {
       for (const [tenantId, environmentId] of [[a, aProd!.id], [b, bProd]] as const) {
         await tx.insert(agentStatus).values({ tenantId, environmentId, report, agentVersion: "0.1.0", lastSeenAt: now, credentialId: randomUUID() });
-        await tx.insert(auditReports).values({ tenantId, environmentId, report: { collectedAt: now.toISOString(), constraints: [] }, totalViolations: 0, receivedAt: now, collectedAt: now });
+        await tx.insert(auditReports).values({ tenantId, environmentId, report: gzipJson({ collectedAt: now.toISOString(), constraints: [] }), totalViolations: 0, receivedAt: now, collectedAt: now });
       }
     });
     const seen = await db.withTenant(a, async (tx) => [await tx.select().from(agentStatus), await tx.select().from(auditReports)]);
@@ -126,7 +127,7 @@ describe.each(backends())("row-level security on $name", (backend) => {
     const [bRow] = await db.asSystem((tx) => tx.select().from(agentStatus).where(sql`environment_id = ${bProd}`));
     expect(bRow!.agentVersion).toBe("0.1.0");
     expect(
-      await failure(db.withTenant(a, (tx) => tx.insert(auditReports).values({ tenantId: b, environmentId: randomUUID(), report: { collectedAt: now.toISOString(), constraints: [] }, totalViolations: 0, receivedAt: now, collectedAt: now }))),
+      await failure(db.withTenant(a, (tx) => tx.insert(auditReports).values({ tenantId: b, environmentId: randomUUID(), report: gzipJson({ collectedAt: now.toISOString(), constraints: [] }), totalViolations: 0, receivedAt: now, collectedAt: now }))),
     ).toMatch(new RegExp(`^${PG.insufficientPrivilege} .*row-level security`));
   });
 

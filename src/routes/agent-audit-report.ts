@@ -2,13 +2,13 @@
 // agent when it changed. The latest report per environment is kept as it is, and diffed into the
 // violation history (src/services/violations.ts) in the same transaction. Reports can be megabytes: this path has its own body limit (AGENT_BODY_LIMIT_BYTES).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { PG, pgErrorCode } from "../db/client.ts";
-import { auditReports, environments } from "../db/schema.ts";
+import { environments } from "../db/schema.ts";
 import { AGENT_PATHS, AuditReport } from "../protocol/agent.ts";
-import { ingestAuditReport } from "../services/violations.ts";
+import { ingestAuditReport, storeAuditReport } from "../services/violations.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
 const route = createRoute({
@@ -35,12 +35,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     if (totalViolations > MAX_TOTAL) {
       throw new ProblemError(400, "The request body is invalid.", { errors: [{ path: "constraints", message: `the total of totalViolations must be at most ${MAX_TOTAL}` }] });
     }
-    const values = {
-      report,
-      totalViolations,
-      receivedAt: c.var.now(),
-      collectedAt: new Date(report.collectedAt),
-    };
+    const receivedAt = c.var.now();
     try {
       await c.var.db.withTenant(a.tenantId, async (tx) => {
         const [env] = await tx
@@ -48,18 +43,12 @@ export function register(app: OpenAPIHono<AppEnv>): void {
           .from(environments)
           .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)));
         if (!env) throw environmentGone();
-        const stored = await tx
-          .insert(auditReports)
-          .values({ environmentId: a.environmentId, tenantId: a.tenantId, ...values })
-          .onConflictDoUpdate({
-            target: auditReports.environmentId,
-            set: values,
-            setWhere: sql`excluded.collected_at >= ${auditReports.collectedAt}`,
-          })
-          .returning({ environmentId: auditReports.environmentId });
+        const ids = { tenantId: a.tenantId, environmentId: a.environmentId };
         // Violation history (and its webhook events) moves only with a report that was stored:
         // a late retry of an older one must not resolve what a newer one saw.
-        if (stored.length) await ingestAuditReport(tx, { tenantId: a.tenantId, environmentId: a.environmentId, report, now: values.receivedAt });
+        if (await storeAuditReport(tx, { ...ids, report, receivedAt })) {
+          await ingestAuditReport(tx, { ...ids, report, now: receivedAt });
+        }
       });
     } catch (err) {
       // The environment was deleted between the check and the insert.

@@ -5,6 +5,7 @@ import { and, eq } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
+import { gunzipJson } from "../db/gzip-json.ts";
 import { auditReports, environments } from "../db/schema.ts";
 import { ConstraintAudit, type AuditReport } from "../protocol/agent.ts";
 import { EnvParams, environmentNotFound } from "./settings-common.ts";
@@ -67,12 +68,13 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     if (!row) throw environmentNotFound(id);
     if (!row.report) throw new ProblemError(404, `The agent of environment ${id} has not sent an audit report yet.`);
     const r = row.report;
+    const report = gunzipJson(r.report) as AuditReport; // validated when it was received
     const body: EnvironmentAuditReport = {
       environmentId: id,
       receivedAt: r.receivedAt.toISOString(),
       collectedAt: r.collectedAt.toISOString(),
-      totals: totals(r.report),
-      constraints: r.report.constraints,
+      totals: totals(report),
+      constraints: report.constraints,
     };
     return c.json(body, 200);
   });

@@ -74,7 +74,8 @@ describe.each(backends())("violation history ($name)", (backend) => {
 
     await s.send(20, [priv([2, 3])]);
     v = await s.byName();
-    expect(v["pod-1"]).toMatchObject({ id: id1, state: "resolved", resolvedAt: at(20) });
+    // Last seen at 10 (a complete audit then listed it), not at 0 when its row was last written.
+    expect(v["pod-1"]).toMatchObject({ id: id1, state: "resolved", resolvedAt: at(20), lastSeenAt: at(10) });
     expect(v["pod-3"]).toMatchObject({ state: "open", openedAt: at(20), firstSeenAt: at(0), resolvedAt: null, occurrences: 2 });
 
     await s.send(30, [priv([1, 2, 3])]);
@@ -100,6 +101,21 @@ describe.each(backends())("violation history ($name)", (backend) => {
     expect(await tables(tenantId)).toEqual(before);
     await s.send(5, [priv([7, 8, 9])]);
     expect(await tables(tenantId)).toEqual(before);
+  });
+
+  it("a constraint switched from deny to warn: the same violations, now warn; no event, no new row", async () => {
+    const s = await setup("vh-mode");
+    const tenantId = await api.tenantId("vh-mode");
+    await s.send(0, [priv([1, 2])]);
+    const before = await s.byName();
+    const events = (await tables(tenantId)).e.length;
+    await s.send(10, [priv([1, 2], { enforcementAction: "warn" })].map((k) => ({ ...k, violations: k.violations.map((v) => ({ ...v, enforcementAction: "warn" })) })));
+    const after = await s.byName();
+    for (const n of ["pod-1", "pod-2"]) {
+      expect(after[n]).toMatchObject({ id: before[n]!.id, state: "open", enforcementAction: "warn", openedAt: at(0), lastSeenAt: at(10), occurrences: 1 });
+    }
+    expect((await tables(tenantId)).e.length).toBe(events);
+    expect(await s.get(`/v1/environments/${s.env.id}/violations/summary`)).toMatchObject({ open: 2, byEnforcementAction: { warn: 2 } });
   });
 
   it("a truncated constraint resolves nothing it could not see; an unaudited one neither; a constraint gone from the report resolves all of its violations", async () => {

@@ -5,19 +5,27 @@
 // message, hashed (sha256 of their JSON array) into `fingerprint`, unique per environment.
 // Lifecycle, with every time the report's collectedAt (the cluster's view, not our receipt):
 //   - first seen → a row, state open (first_seen_at = opened_at = last_seen_at), event "opened";
-//   - seen again while open → last_seen_at moves; nothing else;
-//   - absent from a later report → resolved (resolved_at), event "resolved". Only what the report
-//     could see resolves: a constraint reported `truncated` (Gatekeeper lists at most
-//     --constraint-violations-limit) or not yet audited (auditTimestamp null) resolves nothing;
-//     a constraint absent from the report (pruned, disabled) resolves all of its violations;
+//   - seen again while open → nothing is written: a constraint listed in full records its audit
+//     time once in constraint_audits, and an open violation under it was necessarily in that
+//     audit, so its "last seen" is the later of the two (lastSeenSql). Only sightings in a
+//     truncated list move the row's own last_seen_at. This keeps an ingest proportional to what
+//     changed, not to the thousands of violations merely still there;
+//   - absent from a later report → resolved (resolved_at, last_seen_at made final), event
+//     "resolved". Only what the report could see resolves: a constraint reported `truncated`
+//     (Gatekeeper lists at most --constraint-violations-limit) or not yet audited (auditTimestamp
+//     null) resolves nothing; a constraint absent from the report (pruned, disabled) resolves all
+//     of its violations;
 //   - seen again after it was resolved → the same row reopens (same id, opened_at = now's report,
 //     resolved_at cleared, occurrences + 1) and a new "opened" event, so the row is the identity
 //     and violation_events is every occurrence.
-// The same report twice changes nothing: rows already seen at that collectedAt are not touched.
-// The route ingests only reports it stored, so a late retry of an older one changes nothing either.
-import { sql } from "drizzle-orm";
+// The same report twice changes nothing, and nothing seen after a report's collectedAt is
+// resolved by it; the route also ingests only reports it stored, so a late retry changes nothing.
+import * as nodeCrypto from "node:crypto";
+import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import type { AuditReport } from "../protocol/agent.ts";
+import { gzipJson } from "../db/gzip-json.ts";
+import { auditReports } from "../db/schema.ts";
+import type { AuditReport, AuditViolation } from "../protocol/agent.ts";
 import { endpointMatches, isoJson, PAYLOAD_VERSION } from "./webhook-outbox.ts";
 
 export interface IngestResult {
@@ -30,7 +38,16 @@ export interface IngestResult {
   queued: number;
 }
 
-/** The API and webhook JSON of a violation row aliased `v` (environment name from alias `env`). */
+/**
+ * A violation's effective "last seen" (alias `v`): while open, the later of its own last_seen_at
+ * and its constraint's last complete audit (see the header); once resolved, its own, made final.
+ */
+export const lastSeenSql = `case when v.state = 'open' then greatest(v.last_seen_at,
+    (select a.complete_at from constraint_audits a where a.environment_id = v.environment_id
+       and a.constraint_kind = v.constraint_kind and a.constraint_name = v.constraint_name))
+  else v.last_seen_at end`;
+
+/** The API and webhook JSON of a violation row aliased `v`. */
 export const violationJson = sql.raw(`jsonb_build_object(
   'id', v.id, 'environmentId', v.environment_id,
   'constraint', jsonb_build_object('kind', v.constraint_kind, 'name', v.constraint_name),
@@ -39,90 +56,201 @@ export const violationJson = sql.raw(`jsonb_build_object(
   'message', v.message, 'state', v.state,
   'firstSeenAt', to_char(v.first_seen_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
   'openedAt', to_char(v.opened_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-  'lastSeenAt', to_char(v.last_seen_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+  'lastSeenAt', to_char((${lastSeenSql}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
   'resolvedAt', to_char(v.resolved_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
   'occurrences', v.occurrences)`);
 
-type Row = [ck: string, cn: string, ctl: string | null, ea: string, g: string, ver: string, k: string, ns: string, n: string, m: string];
+/**
+ * Keep `report` as the environment's latest, unless a newer one is stored already (a late retry).
+ * Returns whether it was stored; only a stored report may be ingested.
+ */
+export async function storeAuditReport(
+  tx: Db,
+  args: { tenantId: string; environmentId: string; report: AuditReport; receivedAt: Date },
+): Promise<boolean> {
+  const { tenantId, environmentId, report, receivedAt } = args;
+  const totalViolations = report.constraints.reduce((n, k) => n + k.totalViolations, 0);
+  const stored = await tx
+    .insert(auditReports)
+    .values({ environmentId, tenantId, report: gzipJson(report), totalViolations, receivedAt, collectedAt: new Date(report.collectedAt) })
+    .onConflictDoUpdate({
+      target: auditReports.environmentId,
+      // excluded.*, so the report crosses the wire once, not twice.
+      set: {
+        report: sql`excluded.report`,
+        totalViolations: sql`excluded.total_violations`,
+        receivedAt: sql`excluded.received_at`,
+        collectedAt: sql`excluded.collected_at`,
+      },
+      setWhere: sql`excluded.collected_at >= ${auditReports.collectedAt}`,
+    })
+    .returning({ environmentId: auditReports.environmentId });
+  return stored.length > 0;
+}
 
+/**
+ * A violation's identity, as stored in `fingerprint`: sha256 (hex) of the compact JSON array of
+ * environment, constraint kind and name, resource group, kind, namespace and name, and message.
+ * PostgreSQL computes the same from a row (migrations/0006):
+ * encode(sha256(convert_to(array_to_json(array[...])::text, 'UTF8')), 'hex').
+ */
+export function violationFingerprint(environmentId: string, constraintKind: string, constraintName: string, v: Pick<AuditViolation, "group" | "kind" | "namespace" | "name" | "message">): string {
+  return sha256Hex(JSON.stringify([environmentId.toLowerCase(), constraintKind, constraintName, v.group, v.kind, v.namespace, v.name, v.message]));
+}
+
+// crypto.hash (Node >= 21.7) is the one-shot form, twice as fast on short inputs; Workers'
+// node:crypto may only have createHash.
+const sha256Hex: (s: string) => string =
+  typeof nodeCrypto.hash === "function"
+    ? (s) => nodeCrypto.hash("sha256", s, "hex")
+    : (s) => nodeCrypto.createHash("sha256").update(s).digest("hex");
+
+/**
+ * Diff `report` into the environment's violation history. The report must be the one just stored
+ * for it (storeAuditReport, same transaction): that is checked, and anything else changes nothing
+ * and throws.
+ *
+ * Two statements. The first matches the report's fingerprints (computed here, so only 64
+ * characters a violation cross the wire) against the open violations: it records what was seen,
+ * resolves what is gone, and names the listed violations not open. The second sends just those
+ * in full and opens them (new rows, or resolved ones again).
+ */
 export async function ingestAuditReport(
   tx: Db,
   args: { tenantId: string; environmentId: string; report: AuditReport; now: Date },
 ): Promise<IngestResult> {
   const { tenantId, environmentId, report, now } = args;
-  const at = new Date(report.collectedAt);
-  const atSql = sql`${at.toISOString()}::timestamptz`;
-  const nowSql = sql`${now.toISOString()}::timestamptz`;
-  const tenant = sql`${tenantId}::uuid`;
-  const env = sql`${environmentId}::uuid`;
-  // Positional arrays: a 10,000-violation report is one ~3 MB parameter, unpacked in SQL.
-  const rows: Row[] = [];
-  const blind: [string, string][] = [];
-  for (const k of report.constraints) {
-    if (k.truncated || k.auditTimestamp === null) blind.push([k.kind, k.name]);
-    for (const v of k.violations) rows.push([k.kind, k.name, k.control, v.enforcementAction || k.enforcementAction, v.group, v.version, v.kind, v.namespace, v.name, v.message]);
+  const at = sql`${new Date(report.collectedAt).toISOString()}::timestamptz`;
+  const ids = { tenant: sql`${tenantId}::uuid`, env: sql`${environmentId}::uuid`, environmentId, at, now: sql`${now.toISOString()}::timestamptz` };
+  const { tenant, env } = ids;
+
+  // One entry per listed identity (a duplicate in Gatekeeper's list is the same violation).
+  const k = report.constraints;
+  const listed = new Map<string, Listed>();
+  k.forEach((c, i) => {
+    for (const v of c.violations) {
+      const fp = violationFingerprint(environmentId, c.kind, c.name, v);
+      if (!listed.has(fp)) listed.set(fp, { fp, c: i + 1, ea: v.enforcementAction || c.enforcementAction, v });
+    }
+  });
+  const rows = [...listed.values()];
+
+  const a = (await tx.execute<{ stored: number; seen: number; resolved: number; queued: number; fresh: number[] | null }>(sql`
+    with stored as (
+      select 1 from audit_reports ar
+      where ar.environment_id = ${env} and ar.tenant_id = ${tenant} and ar.collected_at = ${at}
+    ),
+    k as (
+      select x.i, x.ck, x.cn, x.ctl, x.blind
+      from unnest(${arr(k.map((c) => c.kind), "text[]")}, ${arr(k.map((c) => c.name), "text[]")}, ${arr(k.map((c) => c.control), "text[]")},
+                  ${arr(k.map((c) => c.truncated || c.auditTimestamp === null), "boolean[]")}) with ordinality as x(ck, cn, ctl, blind, i)
+      where exists (select 1 from stored)
+    ),
+    input as (
+      select x.ord, x.fp, x.ea, x.ver, k.ctl, k.blind
+      from unnest(${arr(rows.map((r) => r.fp), "text[]")}, ${arr(rows.map((r) => r.c), "int[]")}, ${arr(rows.map((r) => r.ea), "text[]")},
+                  ${arr(rows.map((r) => r.v.version), "text[]")}) with ordinality as x(fp, c, ea, ver, ord)
+      join k on k.i = x.c
+    ),
+    cur as (
+      select v.id, v.fingerprint, v.constraint_kind, v.constraint_name, v.last_seen_at, v.control, v.enforcement_action, v.resource_version
+      from violations v where v.environment_id = ${env} and v.tenant_id = ${tenant} and v.state = 'open'
+    ),
+    -- Listed vs open, matched once, keeping only what changes: listed and not open, open and
+    -- not listed, or open with something to record. A FULL JOIN can only run as a hash or merge
+    -- join, so the plan stays linear even when the statistics have not seen these rows yet.
+    diff as (
+      select d.* from (
+        select i.*, c.id, c.constraint_kind, c.constraint_name, c.last_seen_at, i.fp is not null as listed,
+               c.control is distinct from i.ctl or c.enforcement_action <> i.ea or c.resource_version <> i.ver
+                 or (i.blind and c.last_seen_at < ${at}) as stale
+        from input i full join cur c on c.fingerprint = i.fp
+      ) d
+      where d.id is null or not d.listed or d.stale
+    ),
+    -- Open and listed again: written only when what it shows changed, or to record a sighting in
+    -- a truncated list (a complete one is recorded once, in marks).
+    refreshed as (
+      update violations v set control = d.ctl, enforcement_action = d.ea, resource_version = d.ver,
+             last_seen_at = case when d.blind then greatest(v.last_seen_at, ${at}) else v.last_seen_at end
+      from diff d where v.id = d.id and d.listed and d.stale
+      returning 1
+    ),
+    resolved as (
+      update violations v set state = 'resolved', resolved_at = ${at}, last_seen_at = greatest(d.last_seen_at, a.complete_at)
+      from diff d left join constraint_audits a
+        on a.environment_id = ${env} and a.constraint_kind = d.constraint_kind and a.constraint_name = d.constraint_name
+      where v.id = d.id and not d.listed and exists (select 1 from stored)
+        and greatest(d.last_seen_at, a.complete_at) < ${at}
+        and not exists (select 1 from k where k.blind and k.ck = d.constraint_kind and k.cn = d.constraint_name)
+      returning v.*
+    ),
+    marks as (
+      insert into constraint_audits as a (environment_id, tenant_id, constraint_kind, constraint_name, complete_at)
+      select distinct on (k.ck, k.cn) ${env}, ${tenant}, k.ck, k.cn, ${at} from k where not k.blind
+      on conflict (environment_id, constraint_kind, constraint_name) do update set complete_at = excluded.complete_at
+      where a.complete_at < excluded.complete_at
+      returning 1
+    ),
+    ev as (insert into violation_events (tenant_id, environment_id, violation_id, type, at) select ${tenant}, ${env}, id, 'resolved', ${at} from resolved returning 1),
+    wh as (${queue(ids, "violation.resolved", "resolved")} returning 1)
+    select (select count(*)::int from stored) as stored, (select count(*)::int from input) as seen,
+           (select count(*)::int from resolved) as resolved, (select count(*)::int from wh) as queued,
+           (select array_agg(ord) from diff where listed and id is null) as fresh`)).rows[0]!;
+  if (a.stored !== 1) throw new Error(`ingestAuditReport: no stored report of environment ${environmentId} collected at ${report.collectedAt}`);
+
+  const fresh = (a.fresh ?? []).map((ord) => rows[ord - 1]!);
+  let b = { opened: 0, queued: 0 };
+  if (fresh.length) {
+    const col = <T>(f: (r: Listed) => T, type: string) => arr(fresh.map(f), type);
+    b = (await tx.execute<{ opened: number; queued: number }>(sql`
+      with input as (
+        select x.*, k.ck, k.cn, k.ctl
+        from unnest(${col((r) => r.fp, "text[]")}, ${col((r) => r.c, "int[]")}, ${col((r) => r.ea, "text[]")}, ${col((r) => r.v.group, "text[]")},
+                    ${col((r) => r.v.version, "text[]")}, ${col((r) => r.v.kind, "text[]")}, ${col((r) => r.v.namespace, "text[]")},
+                    ${col((r) => r.v.name, "text[]")}, ${col((r) => r.v.message, "text[]")}) as x(fp, c, ea, g, ver, rk, ns, n, m)
+        join unnest(${arr(k.map((c) => c.kind), "text[]")}, ${arr(k.map((c) => c.name), "text[]")}, ${arr(k.map((c) => c.control), "text[]")})
+             with ordinality as k(ck, cn, ctl, i) on k.i = x.c
+      ),
+      opened as (
+        insert into violations as v (tenant_id, environment_id, fingerprint, constraint_kind, constraint_name, control, enforcement_action,
+                                     resource_group, resource_version, resource_kind, namespace, name, message, state, first_seen_at, opened_at, last_seen_at)
+        select ${tenant}, ${env}, i.fp, i.ck, i.cn, i.ctl, i.ea, i.g, i.ver, i.rk, i.ns, i.n, i.m, 'open', ${at}, ${at}, ${at} from input i
+        on conflict (environment_id, fingerprint) do update set
+          state = 'open', opened_at = excluded.opened_at, last_seen_at = excluded.last_seen_at, resolved_at = null,
+          occurrences = v.occurrences + 1,
+          control = excluded.control, enforcement_action = excluded.enforcement_action, resource_version = excluded.resource_version
+        where v.state = 'resolved' and v.resolved_at < excluded.opened_at
+        returning v.*
+      ),
+      ev as (insert into violation_events (tenant_id, environment_id, violation_id, type, at) select ${tenant}, ${env}, id, 'opened', ${at} from opened returning 1),
+      wh as (${queue(ids, "violation.opened", "opened")} returning 1)
+      select (select count(*)::int from opened) as opened, (select count(*)::int from wh) as queued`)).rows[0]!;
   }
-  const opened = (type: "violation.opened" | "violation.resolved") => sql`
+  return { seen: a.seen, opened: b.opened, resolved: a.resolved, queued: a.queued + b.queued };
+}
+
+interface Listed { fp: string; c: number; ea: string; v: AuditViolation }
+
+/**
+ * One array parameter of `type` (text[], int[], boolean[]), sent as JSON: stringifying it is
+ * native, where the driver's array literal escapes element by element.
+ */
+const arr = (xs: unknown[], type: string) =>
+  sql`array(select x::${sql.raw(type.slice(0, -2))} from jsonb_array_elements_text(${JSON.stringify(xs)}::jsonb) x)`;
+
+/**
+ * Queue `type` for every matching endpoint, one delivery per violation in CTE `from` (alias v).
+ * Payloads are built only for matching endpoints: with none, no JSON is made at all.
+ */
+function queue(ids: { tenant: SQL; env: SQL; environmentId: string; at: SQL; now: SQL }, type: "violation.opened" | "violation.resolved", from: string): SQL {
+  return sql`
     insert into webhook_deliveries (tenant_id, endpoint_id, event_type, payload, next_attempt_at, created_at)
     select e.tenant_id, e.id, ${type},
-           jsonb_build_object('type', ${type}::text, 'version', ${PAYLOAD_VERSION}::int, 'timestamp', ${isoJson(atSql)},
-                              'data', jsonb_build_object('violation', x.j, 'environment', jsonb_build_object('id', env.id, 'name', env.name))),
-           ${nowSql}, ${nowSql}
-    from changed x
-    join environments env on env.id = ${env} and env.tenant_id = ${tenant}
-    join webhook_endpoints e on e.tenant_id = ${tenant} and ${endpointMatches(type, sql`${environmentId}`)}`;
-
-  const first = await tx.execute<{ seen: number; opened: number; queued: number }>(sql`
-    with input as (
-      select distinct on (h.fp) h.fp, r->>0 as ck, r->>1 as cn, r->>2 as ctl, r->>3 as ea, r->>4 as g, r->>5 as ver,
-             r->>6 as k, r->>7 as ns, r->>8 as n, r->>9 as m
-      from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) as r
-      cross join lateral (select encode(sha256(convert_to(jsonb_build_array(${environmentId}::text, r->0, r->1, r->4, r->6, r->7, r->8, r->9)::text, 'UTF8')), 'hex') as fp) h
-      order by h.fp
-    ),
-    up as (
-      insert into violations as v (tenant_id, environment_id, fingerprint, constraint_kind, constraint_name, control, enforcement_action,
-                                   resource_group, resource_version, resource_kind, namespace, name, message, state, first_seen_at, opened_at, last_seen_at)
-      select ${tenant}, ${env}, fp, ck, cn, ctl, ea, g, ver, k, ns, n, m, 'open', ${atSql}, ${atSql}, ${atSql} from input
-      on conflict (environment_id, fingerprint) do update set
-        last_seen_at = excluded.last_seen_at,
-        control = excluded.control,
-        enforcement_action = excluded.enforcement_action,
-        resource_version = excluded.resource_version,
-        state = 'open',
-        resolved_at = null,
-        opened_at = case when v.state = 'resolved' then excluded.opened_at else v.opened_at end,
-        occurrences = v.occurrences + case when v.state = 'resolved' then 1 else 0 end
-      where v.last_seen_at < excluded.last_seen_at
-      returning v.*
-    ),
-    changed as (select v.id, ${violationJson} as j from up v where v.opened_at = ${atSql}),
-    ev as (
-      insert into violation_events (tenant_id, environment_id, violation_id, type, at)
-      select ${tenant}, ${env}, id, 'opened', ${atSql} from changed
-      returning 1
-    ),
-    wh as (${opened("violation.opened")} returning 1)
-    select (select count(*)::int from input) as seen, (select count(*)::int from ev) as opened, (select count(*)::int from wh) as queued`);
-
-  const second = await tx.execute<{ resolved: number; queued: number }>(sql`
-    with res as (
-      update violations v set state = 'resolved', resolved_at = ${atSql}
-      where v.tenant_id = ${tenant} and v.environment_id = ${env} and v.state = 'open' and v.last_seen_at < ${atSql}
-        and not exists (select 1 from jsonb_array_elements(${JSON.stringify(blind)}::jsonb) b
-                        where b->>0 = v.constraint_kind and b->>1 = v.constraint_name)
-      returning v.*
-    ),
-    changed as (select v.id, ${violationJson} as j from res v),
-    ev as (
-      insert into violation_events (tenant_id, environment_id, violation_id, type, at)
-      select ${tenant}, ${env}, id, 'resolved', ${atSql} from changed
-      returning 1
-    ),
-    wh as (${opened("violation.resolved")} returning 1)
-    select (select count(*)::int from ev) as resolved, (select count(*)::int from wh) as queued`);
-
-  const a = first.rows[0]!;
-  const b = second.rows[0]!;
-  return { seen: a.seen, opened: a.opened, resolved: b.resolved, queued: a.queued + b.queued };
+           jsonb_build_object('type', ${type}::text, 'version', ${PAYLOAD_VERSION}::int, 'timestamp', ${isoJson(ids.at)},
+                              'data', jsonb_build_object('violation', ${violationJson}, 'environment', jsonb_build_object('id', env.id, 'name', env.name))),
+           ${ids.now}, ${ids.now}
+    from ${sql.raw(from)} v
+    join environments env on env.id = ${ids.env} and env.tenant_id = ${ids.tenant}
+    join webhook_endpoints e on e.tenant_id = ${ids.tenant} and ${endpointMatches(type, sql`${ids.environmentId}`)}`;
 }

@@ -5,6 +5,7 @@ import { expect } from "vitest";
 import { generateCredential, parseCredential } from "../../src/app/credentials.ts";
 import { ROLES } from "../../src/app/env.ts";
 import type { Database } from "../../src/db/client.ts";
+import { gunzipJson } from "../../src/db/gzip-json.ts";
 import { agentCredentials, agentStatus, auditLog, auditReports, environments } from "../../src/db/schema.ts";
 import { AGENT_PATHS, type AgentStatusReport, type AuditReport, type AuditViolation, type ConstraintAudit } from "../../src/protocol/agent.ts";
 import type { TestApi } from "./api.ts";
@@ -90,11 +91,15 @@ export const AGENT_ROUTES: { method: string; path: string; body?: () => unknown 
   { method: "POST", path: AGENT_PATHS.auditReport, body: () => auditReport() },
 ];
 
-/** What the agent routes wrote for an environment (read as the system, RLS aside), and the audit rows they made. */
+/**
+ * What the agent routes wrote for an environment (read as the system, RLS aside), the stored
+ * audit report decompressed, and the audit rows they made.
+ */
 export async function agentRows(api: TestApi, environmentId: string) {
   return api.db.asSystem(async (tx) => {
     const [status] = await tx.select().from(agentStatus).where(eq(agentStatus.environmentId, environmentId));
-    const [report] = await tx.select().from(auditReports).where(eq(auditReports.environmentId, environmentId));
+    const [row] = await tx.select().from(auditReports).where(eq(auditReports.environmentId, environmentId));
+    const report = row && { ...row, report: gunzipJson(row.report) as AuditReport };
     const audits = await tx.select().from(auditLog).where(eq(auditLog.targetId, environmentId));
     return { status, report, audits: audits.filter((a) => a.action.startsWith("agent.")) };
   });

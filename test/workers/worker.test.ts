@@ -111,6 +111,23 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
     expect((await fetch(`${base}/v1/environments/${env.id}/settings`, { headers: other })).status).toBe(404);
   });
 
+  it("the agent's audit report is stored (gzipped) and diffed into violations inside workerd", async () => {
+    const admin = { authorization: `Bearer ${await token("workers-acme", "admin")}`, "content-type": "application/json" };
+    const created = await fetch(`${base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "audited" }) });
+    const env = (await created.json()) as { id: string };
+    const cred = (await (await fetch(`${base}/v1/environments/${env.id}/agent-credentials`, { method: "POST", headers: admin, body: "{}" })).json()) as { secret: string };
+    const at = new Date().toISOString();
+    const violation = { group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "web-1", enforcementAction: "deny", message: "pod team-a/web-1: privileged" };
+    const report = { collectedAt: at, constraints: [{ kind: "GatehousePrivilegedContainers", name: "privileged-containers", control: "privileged-containers", enforcementAction: "deny", auditTimestamp: at, totalViolations: 1, truncated: false, violations: [violation] }] };
+    const posted = await fetch(`${base}/agent/v1/audit-report`, { method: "POST", headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" }, body: JSON.stringify(report) });
+    expect(posted.status, await posted.text()).toBe(204);
+
+    const stored = (await (await fetch(`${base}/v1/environments/${env.id}/audit-report`, { headers: admin })).json()) as { constraints: unknown[] };
+    expect(stored.constraints).toEqual(report.constraints);
+    const page = (await (await fetch(`${base}/v1/violations?environment=${env.id}`, { headers: admin })).json()) as { items: { state: string; resource: { name: string }; lastSeenAt: string }[] };
+    expect(page.items).toMatchObject([{ state: "open", resource: { name: "web-1" }, lastSeenAt: at }]);
+  });
+
   it("the Cron Trigger's scheduled handler runs the webhook dispatcher: a queued ping reaches a real receiver, signed", async () => {
     const receiver = await startReceiver();
     try {
