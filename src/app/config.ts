@@ -38,6 +38,8 @@ export const Env = z.object({
   WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
   WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  // Finished deliveries (and their attempts) are deleted this long after they finished.
+  WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -75,12 +77,20 @@ export interface WebhookConfig {
   dispatchIntervalMs: number;
   /** Per-attempt HTTP timeout. */
   timeoutMs: number;
+  /** Days a succeeded or failed delivery (with its attempt log) is kept after it finished. */
+  retentionDays: number;
 }
 
-export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { allowHttp: false, allowPrivate: false, dispatchIntervalMs: 5000, timeoutMs: 10_000 };
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { allowHttp: false, allowPrivate: false, dispatchIntervalMs: 5000, timeoutMs: 10_000, retentionDays: 30 };
 
 export function webhookConfig(e: Env): WebhookConfig {
-  return { allowHttp: e.WEBHOOK_ALLOW_HTTP, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS };
+  return {
+    allowHttp: e.WEBHOOK_ALLOW_HTTP,
+    allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+    dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
+    timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    retentionDays: e.WEBHOOK_RETENTION_DAYS,
+  };
 }
 
 export interface AgentConfig {

@@ -348,6 +348,8 @@ export const webhookDeliveries = pgTable(
     check("webhook_deliveries_state_check", sql`state in ('pending', 'succeeded', 'failed')`),
     index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`state = 'pending'`),
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt.desc(), t.id.desc()),
+    // The dispatcher's retention sweep: finished deliveries, oldest first.
+    index("webhook_deliveries_completed_idx").on(t.completedAt).where(sql`state <> 'pending'`),
   ],
 );
 

@@ -97,7 +97,8 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
       }
       const [d] = await deliveries(s.ep.id);
       expect(d!.state).toBe("failed");
-      expect(await dispatcher(() => new Date(t + 365 * 86_400_000)).runOnce()).toMatchObject({ claimed: 0 });
+      // Nothing more, ever (with a retention long enough to keep the log for the checks below).
+      expect(await dispatcher(() => new Date(t + 365 * 86_400_000), { config: { ...api.config.webhooks!, retentionDays: 3650 } }).runOnce()).toMatchObject({ claimed: 0 });
       const log = await attemptLog(ping.id);
       expect(log.map((a) => a.status_code)).toEqual([500, 500, 500, null, null, null, null, null]);
       expect(log.slice(3).every((a) => /timed out after 500 ms/.test(a.error!))).toBe(true);
@@ -206,6 +207,36 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
       // And the same report again: nothing.
       await s.report(auditReport({ collectedAt: "2030-01-01T00:10:00.000Z", constraints: [constraintAudit({}, 2)] }));
       expect((await deliveries(s.ep.id)).length).toBe(2);
+    } finally {
+      await s.receiver.close();
+    }
+  });
+
+  it("finished deliveries and their attempt logs are deleted WEBHOOK_RETENTION_DAYS after they finished; pending ones stay", async () => {
+    const s = await setup("wd-retention");
+    try {
+      await s.report(auditReport({ collectedAt: "2030-01-01T00:00:00.000Z", constraints: [constraintAudit({}, 2)] }));
+      const t0 = Date.now() + 1000;
+      const day = 86_400_000;
+      const week = (clock: () => Date) => dispatcher(clock, { config: { ...api.config.webhooks!, retentionDays: 7 } });
+      // (Counts are the whole database's — other tests' deliveries too — so this checks its own rows.)
+      await week(() => new Date(t0)).runOnce();
+      const done = await deliveries(s.ep.id);
+      expect(done.map((d) => d.state)).toEqual(["succeeded", "succeeded"]);
+      // A delivery still pending (its next attempt far away) is never a candidate, however old.
+      const tenantId = await api.tenantId("wd-retention");
+      await api.db.asSystem((tx) => tx.execute(sql`
+        insert into webhook_deliveries (tenant_id, endpoint_id, event_type, payload, next_attempt_at, created_at)
+        values (${tenantId}::uuid, ${s.ep.id}::uuid, 'violation.opened', '{}'::jsonb, ${new Date(t0 + 365 * day).toISOString()}::timestamptz, ${new Date(t0 - 365 * day).toISOString()}::timestamptz)`));
+
+      await week(() => new Date(t0 + 7 * day - 1000)).runOnce();
+      expect((await deliveries(s.ep.id)).map((d) => d.state).sort()).toEqual(["pending", "succeeded", "succeeded"]);
+      expect((await attemptLog(done[0]!.id)).length).toBe(1);
+      expect((await week(() => new Date(t0 + 7 * day + 1000)).runOnce()).pruned).toBeGreaterThanOrEqual(2);
+      expect((await deliveries(s.ep.id)).map((d) => d.state)).toEqual(["pending"]);
+      for (const d of done) expect(await attemptLog(d.id)).toEqual([]);
+      await week(() => new Date(t0 + 300 * day)).runOnce();
+      expect((await deliveries(s.ep.id)).map((d) => d.state)).toEqual(["pending"]);
     } finally {
       await s.receiver.close();
     }

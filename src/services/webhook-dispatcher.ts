@@ -12,7 +12,8 @@
 // Retries (after attempt n fails, the next comes this long after): 5 s, 5 min, 30 min, 2 h, 5 h,
 // 10 h, 10 h — 8 attempts over about 27.6 hours; then the delivery is `failed` (redeliver by
 // hand). An endpoint with FAILING_AFTER consecutive failed attempts is marked failing
-// (`failingSince`) until one succeeds; it keeps receiving.
+// (`failingSince`) until one succeeds; it keeps receiving. (5) Finished deliveries, with their
+// attempt log, are deleted WEBHOOK_RETENTION_DAYS after they finished.
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import { Webhook } from "standardwebhooks";
@@ -26,6 +27,8 @@ import { endpointMatches, isoJson, PAYLOAD_VERSION } from "./webhook-outbox.ts";
 export const RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000] as const;
 export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
 export const FAILING_AFTER = 5;
+/** Deleted at most per pass, so a pass after a long pause stays short; the next pass goes on. */
+export const PRUNE_BATCH = 1000;
 
 export interface DispatcherOptions {
   db: Database;
@@ -50,6 +53,8 @@ export interface PassResult {
   claimed: number;
   succeeded: number;
   failed: number;
+  /** Finished deliveries deleted for being older than WEBHOOK_RETENTION_DAYS. */
+  pruned: number;
 }
 
 type Claimed = {
@@ -102,6 +107,23 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
           returning 1
         )
         select (select count(*)::int from gone) as n, (select count(*) from q) as queued`),
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Delete finished deliveries (attempts cascade) older than the retention, a bounded batch a pass. */
+  async function prune(at: Date): Promise<number> {
+    const cutoff = new Date(at.getTime() - o.config.retentionDays * 86_400_000);
+    const { rows } = await o.db.asSystem((tx) =>
+      tx.execute<{ n: number }>(sql`
+        with old as (
+          select id from webhook_deliveries
+          where state <> 'pending' and completed_at < ${ts(cutoff)}
+          order by completed_at limit ${PRUNE_BATCH}
+          for update skip locked
+        ),
+        gone as (delete from webhook_deliveries d using old where d.id = old.id returning 1)
+        select count(*)::int as n from gone`),
     );
     return rows[0]?.n ?? 0;
   }
@@ -209,7 +231,8 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, claimed.length) }, worker));
-    return { offline, claimed: claimed.length, succeeded, failed };
+    const pruned = await prune(now());
+    return { offline, claimed: claimed.length, succeeded, failed, pruned };
   }
 
   let timer: ReturnType<typeof setTimeout> | undefined;
