@@ -5,6 +5,7 @@ import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { loadAgentConfig } from "./config.ts";
 import { canonical, inSync, withDesired } from "./drift.ts";
 import { backoffMs } from "./main.ts";
+import { AuditReport } from "../src/protocol/agent.ts";
 
 const want = {
   apiVersion: "constraints.gatekeeper.sh/v1beta1",
@@ -56,6 +57,14 @@ describe("audit report", () => {
       totalViolations: total,
       violations: names.map((name) => ({ group: "", version: "v1", kind: "Pod", namespace: "app", name, message: `pod ${name} is privileged` })),
     },
+  });
+
+  it("replaces what the API cannot store (U+0000, an unpaired surrogate) instead of losing the report", () => {
+    const c = constraint("2026-11-27T10:00:00Z", ["a"]);
+    c.status.violations[0]!.message = "env X=\u0000 and \ud800 here";
+    const report = buildAuditReport([c], new Date("2026-11-27T10:00:05Z"));
+    expect(report.constraints[0]!.violations[0]!.message).toBe("env X=\uFFFD and \uFFFD here");
+    expect(AuditReport.safeParse(report).success).toBe(true);
   });
 
   it("maps Gatekeeper's status, fills the action from the constraint and flags truncation", () => {

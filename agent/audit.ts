@@ -11,16 +11,23 @@ interface ConstraintStatus {
   violations?: { group?: string; version?: string; kind?: string; namespace?: string; name?: string; message?: string; enforcementAction?: string }[];
 }
 
+/**
+ * The API refuses U+0000 and unpaired surrogates (PostgreSQL cannot store them), and one such
+ * character in a message a policy echoed from a pod spec must not cost the whole report: each
+ * becomes U+FFFD.
+ */
+const storable = (s: string | undefined) => (s ?? "").toWellFormed().replaceAll("\0", "\uFFFD");
+
 export function constraintAudit(c: LiveObject): ConstraintAudit {
   const status = (c.status ?? {}) as ConstraintStatus;
   const spec = (c.spec ?? {}) as { enforcementAction?: string };
   const violations: AuditViolation[] = (status.violations ?? []).map((v) => ({
-    group: v.group ?? "",
-    version: v.version ?? "",
-    kind: v.kind ?? "",
-    namespace: v.namespace ?? "",
-    name: v.name ?? "",
-    message: v.message ?? "",
+    group: storable(v.group),
+    version: storable(v.version),
+    kind: storable(v.kind),
+    namespace: storable(v.namespace),
+    name: storable(v.name),
+    message: storable(v.message),
     enforcementAction: v.enforcementAction ?? spec.enforcementAction ?? "deny",
   }));
   const total = status.totalViolations ?? violations.length;
