@@ -5,11 +5,12 @@
 // message, hashed (sha256 of their JSON array) into `fingerprint`, unique per environment.
 // Lifecycle, with every time the report's collectedAt (the cluster's view, not our receipt):
 //   - first seen → a row, state open (first_seen_at = opened_at = last_seen_at), event "opened";
-//   - seen again while open → nothing is written: a constraint listed in full records its audit
-//     time once in constraint_audits, and an open violation under it was necessarily in that
-//     audit, so its "last seen" is the later of the two (lastSeenSql). Only sightings in a
-//     truncated list move the row's own last_seen_at. This keeps an ingest proportional to what
-//     changed, not to the thousands of violations merely still there;
+//   - seen again while open → nothing is written, unless what it shows changed (enforcement
+//     action, control, resource version: a constraint switched to warn, say). A constraint
+//     listed in full records its audit time once in constraint_audits, and an open violation
+//     under it was necessarily in that audit, so its "last seen" is the later of the two
+//     (lastSeenSql). Only sightings in a truncated list move the row's own last_seen_at. This
+//     keeps an ingest proportional to what changed, not to the thousands merely still there;
 //   - absent from a later report → resolved (resolved_at, last_seen_at made final), event
 //     "resolved". Only what the report could see resolves: a constraint reported `truncated`
 //     (Gatekeeper lists at most --constraint-violations-limit) or not yet audited (auditTimestamp
