@@ -2,6 +2,8 @@
 // at connect time, so a DNS answer that changes between the check and the request (rebinding)
 // cannot reach a private address. Real receiver on 127.0.0.1; the "attacker's DNS" is a lookup
 // function answering what the test says.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "../../test/harness/webhook-receiver.ts";
 import { publicOnlyFetch, type Lookup } from "./webhook-fetch.ts";
@@ -56,6 +58,28 @@ describe("publicOnlyFetch", () => {
     // It reached the receiver, which refuses an unsigned request.
     expect(res.status).toBe(401);
     expect(receiver.received).toMatchObject([{ verified: false }]);
+  });
+
+  it("keeps what the dispatcher relies on from fetch: the timeout signal aborts a hanging receiver; redirects are not followed", async () => {
+    const f = publicOnlyFetch({ allowPrivate: true });
+    receiver.mode = "hang";
+    try {
+      const started = Date.now();
+      await expect(f(`${receiver.url}`, { method: "POST", body: "{}", signal: AbortSignal.timeout(300) })).rejects.toMatchObject({ name: "TimeoutError" });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      receiver.mode = "ok";
+    }
+    const redirecting = createServer((_req, res) => res.writeHead(302, { location: receiver.url }).end());
+    await new Promise<void>((r) => redirecting.listen(0, "127.0.0.1", r));
+    try {
+      const before = receiver.received.length;
+      const res = await f(`http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/`, { method: "POST", body: "{}", redirect: "manual" });
+      expect(res.status).toBe(302);
+      expect(receiver.received.length).toBe(before);
+    } finally {
+      redirecting.close();
+    }
   });
 
   it("an IPv6 loopback or a mapped private IPv4 answer is refused too", async () => {
