@@ -1,14 +1,11 @@
 // Gatehouse's tables. Every tenant-owned table carries tenant_id: queries scope by it, and the
 // row-level-security policies in the custom migration enforce it a second time.
-// Changing this file? Run `npm run db:generate` and commit the new migration.
+// Changing a table here or in the two modules re-exported below? Run `npm run db:generate` and
+// commit the new migration.
 import { sql } from "drizzle-orm";
 import {
-  type AnyPgColumn,
   bigint,
-  boolean,
   check,
-  customType,
-  foreignKey,
   index,
   integer,
   jsonb,
@@ -20,77 +17,10 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import type { AgentStatusReport } from "../protocol/agent.ts";
+import { bytea, createdAt, environments, historyTenantId, memberships, ofEnvironment, type Role, roleCheck, tenantId, tenants } from "./schema-tenancy.ts";
 
-export const ROLES = ["admin", "editor", "viewer"] as const;
-export type Role = (typeof ROLES)[number];
-
-const roleCheck = (column: string) =>
-  sql.raw(`${column} in (${ROLES.map((r) => `'${r}'`).join(", ")})`);
-
-/** bytea: a Buffer from the Neon driver, a Uint8Array from PGlite. */
-const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });
-
-const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
-const tenantId = () =>
-  uuid("tenant_id")
-    .notNull()
-    .references(() => tenants.id, { onDelete: "cascade" });
-
-export const tenants = pgTable("tenants", {
-  id: uuid("id").primaryKey().defaultRandom(),
-  slug: text("slug").notNull().unique(),
-  name: text("name").notNull(),
-  createdAt: createdAt(),
-});
-
-export const memberships = pgTable(
-  "memberships",
-  {
-    tenantId: tenantId(),
-    subject: text("subject").notNull(),
-    role: text("role").$type<Role>().notNull(),
-    createdAt: createdAt(),
-    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.tenantId, t.subject] }),
-    check("memberships_role_check", roleCheck("role")),
-  ],
-);
-
-export const environments = pgTable(
-  "environments",
-  {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: tenantId(),
-    name: text("name").notNull(),
-    description: text("description").notNull().default(""),
-    labels: jsonb("labels").$type<Record<string, string>>().notNull().default({}),
-    currentRevision: integer("current_revision").notNull().default(0),
-    createdAt: createdAt(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [
-    unique("environments_tenant_name_unique").on(t.tenantId, t.name),
-    // Target of the composite foreign keys below: a child row can only point at an
-    // environment of its own tenant, even though FK checks themselves bypass RLS.
-    unique("environments_tenant_id_unique").on(t.tenantId, t.id),
-  ],
-);
-
-/**
- * A child row's composite foreign key to its environment: it can only point at an environment of
- * its own tenant (FK checks bypass RLS), and it goes when the environment goes.
- */
-const ofEnvironment = (name: string, t: { tenantId: AnyPgColumn; environmentId: AnyPgColumn }) =>
-  foreignKey({ name, columns: [t.tenantId, t.environmentId], foreignColumns: [environments.tenantId, environments.id] }).onDelete("cascade");
-
-/**
- * tenant_id of the high-volume history tables, without its own foreign key to tenants: the
- * composite key to environments (ofEnvironment) already proves the tenant, and a second check on
- * every one of thousands of rows an audit report writes is measurable (bench/audit).
- */
-const historyTenantId = () => uuid("tenant_id").notNull();
+export * from "./schema-tenancy.ts";
+export * from "./schema-webhooks.ts";
 
 export const settingsRevisions = pgTable(
   "settings_revisions",
@@ -287,103 +217,6 @@ export const constraintAudits = pgTable(
   ],
 );
 
-export const WEBHOOK_EVENT_TYPES = ["violation.opened", "violation.resolved", "environment.offline", "settings.applied"] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-
-/**
- * A tenant's webhook endpoints. The signing secret (whsec_…) is stored as it is: the dispatcher
- * must sign with it, so a hash would not do; the column is readable only inside the tenant's
- * row-level-security scope (and by the dispatcher as the system), never listed by the API.
- */
-export const webhookEndpoints = pgTable(
-  "webhook_endpoints",
-  {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: tenantId(),
-    url: text("url").notNull(),
-    description: text("description").notNull().default(""),
-    events: jsonb("events").$type<WebhookEventType[]>().notNull(),
-    /** null: every environment. */
-    environmentIds: jsonb("environment_ids").$type<string[] | null>(),
-    secret: text("secret").notNull(),
-    enabled: boolean("enabled").notNull().default(true),
-    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
-    failingSince: timestamp("failing_since", { withTimezone: true }),
-    createdBy: text("created_by").notNull(),
-    createdAt: createdAt(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [index("webhook_endpoints_tenant_idx").on(t.tenantId, t.createdAt.desc(), t.id.desc())],
-);
-
-export const DELIVERY_STATES = ["pending", "succeeded", "failed"] as const;
-export type DeliveryState = (typeof DELIVERY_STATES)[number];
-
-/**
- * The transactional outbox: one row per event and endpoint, written in the transaction that
- * made the event. `id` is the Standard Webhooks `webhook-id`, the same on every attempt.
- * A dispatcher claims a due row by setting `lease_until` (FOR UPDATE SKIP LOCKED); a dispatcher
- * that dies leaves the lease to expire and the row is claimed again.
- */
-export const webhookDeliveries = pgTable(
-  "webhook_deliveries",
-  {
-    id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: tenantId(),
-    endpointId: uuid("endpoint_id")
-      .notNull()
-      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
-    eventType: text("event_type").notNull(),
-    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
-    state: text("state").$type<DeliveryState>().notNull().default("pending"),
-    attempts: integer("attempts").notNull().default(0),
-    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull(),
-    leaseUntil: timestamp("lease_until", { withTimezone: true }),
-    lastStatus: integer("last_status"),
-    lastError: text("last_error"),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
-    completedAt: timestamp("completed_at", { withTimezone: true }),
-  },
-  (t) => [
-    check("webhook_deliveries_state_check", sql`state in ('pending', 'succeeded', 'failed')`),
-    index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`state = 'pending'`),
-    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt.desc(), t.id.desc()),
-    // The dispatcher's retention sweep: finished deliveries, oldest first.
-    index("webhook_deliveries_completed_idx").on(t.completedAt).where(sql`state <> 'pending'`),
-  ],
-);
-
-/** Every delivery attempt: when, the HTTP status (null when none came), latency, error. */
-export const webhookAttempts = pgTable(
-  "webhook_attempts",
-  {
-    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
-    tenantId: tenantId(),
-    deliveryId: uuid("delivery_id")
-      .notNull()
-      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
-    attempt: integer("attempt").notNull(),
-    at: timestamp("at", { withTimezone: true }).notNull(),
-    statusCode: integer("status_code"),
-    latencyMs: integer("latency_ms").notNull(),
-    error: text("error"),
-  },
-  (t) => [unique("webhook_attempts_delivery_attempt_unique").on(t.deliveryId, t.attempt)],
-);
-
-/** The last agent heartbeat each environment.offline event was sent for: one event per outage. */
-export const offlineNotices = pgTable(
-  "offline_notices",
-  {
-    environmentId: uuid("environment_id").primaryKey(),
-    tenantId: tenantId(),
-    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
-  },
-  (t) => [
-    ofEnvironment("offline_notices_environment_fk", t),
-  ],
-);
-
 /** Tables under row-level security (tenants by id, the rest by tenant_id). */
 export const TENANT_TABLES = [
   "memberships",
@@ -414,6 +247,3 @@ export type AgentStatus = typeof agentStatus.$inferSelect;
 export type AuditReportRow = typeof auditReports.$inferSelect;
 export type Violation = typeof violations.$inferSelect;
 export type ViolationEvent = typeof violationEvents.$inferSelect;
-export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
-export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
-export type WebhookAttempt = typeof webhookAttempts.$inferSelect;

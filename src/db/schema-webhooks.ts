@@ -1,0 +1,119 @@
+// Webhooks: endpoints, the delivery outbox, every attempt, and the offline notices the dispatcher
+// sweeps. Part of src/db/schema.ts, which re-exports it; drizzle-kit reads the tables through it.
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { createdAt, ofEnvironment, tenantId } from "./schema-tenancy.ts";
+
+export const WEBHOOK_EVENT_TYPES = ["violation.opened", "violation.resolved", "environment.offline", "settings.applied"] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/**
+ * A tenant's webhook endpoints. The signing secret (whsec_…) is stored as it is: the dispatcher
+ * must sign with it, so a hash would not do; the column is readable only inside the tenant's
+ * row-level-security scope (and by the dispatcher as the system), never listed by the API.
+ */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: tenantId(),
+    url: text("url").notNull(),
+    description: text("description").notNull().default(""),
+    events: jsonb("events").$type<WebhookEventType[]>().notNull(),
+    /** null: every environment. */
+    environmentIds: jsonb("environment_ids").$type<string[] | null>(),
+    secret: text("secret").notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    failingSince: timestamp("failing_since", { withTimezone: true }),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("webhook_endpoints_tenant_idx").on(t.tenantId, t.createdAt.desc(), t.id.desc())],
+);
+
+export const DELIVERY_STATES = ["pending", "succeeded", "failed"] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/**
+ * The transactional outbox: one row per event and endpoint, written in the transaction that
+ * made the event. `id` is the Standard Webhooks `webhook-id`, the same on every attempt.
+ * A dispatcher claims a due row by setting `lease_until` (FOR UPDATE SKIP LOCKED); a dispatcher
+ * that dies leaves the lease to expire and the row is claimed again.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: tenantId(),
+    endpointId: uuid("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    eventType: text("event_type").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    state: text("state").$type<DeliveryState>().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull(),
+    leaseUntil: timestamp("lease_until", { withTimezone: true }),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [
+    check("webhook_deliveries_state_check", sql`state in ('pending', 'succeeded', 'failed')`),
+    index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`state = 'pending'`),
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt.desc(), t.id.desc()),
+    // The dispatcher's retention sweep: finished deliveries, oldest first.
+    index("webhook_deliveries_completed_idx").on(t.completedAt).where(sql`state <> 'pending'`),
+  ],
+);
+
+/** Every delivery attempt: when, the HTTP status (null when none came), latency, error. */
+export const webhookAttempts = pgTable(
+  "webhook_attempts",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: tenantId(),
+    deliveryId: uuid("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+  },
+  (t) => [unique("webhook_attempts_delivery_attempt_unique").on(t.deliveryId, t.attempt)],
+);
+
+/** The last agent heartbeat each environment.offline event was sent for: one event per outage. */
+export const offlineNotices = pgTable(
+  "offline_notices",
+  {
+    environmentId: uuid("environment_id").primaryKey(),
+    tenantId: tenantId(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    ofEnvironment("offline_notices_environment_fk", t),
+  ],
+);
+
+
+export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
+export type WebhookAttempt = typeof webhookAttempts.$inferSelect;
