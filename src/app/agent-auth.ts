@@ -1,6 +1,6 @@
 // Authentication for the agent protocol (/agent/v1/*). The only accepted credential is an agent
 // credential (gha_<prefix>_<secret>), and it is bound to one environment: every agent route acts
-// on c.var.agent.environmentId and nothing else. User JWTs and API keys are refused here, as
+// on c.get("agent").environmentId and nothing else. User JWTs and API keys are refused here, as
 // agent credentials are refused on /v1 (auth.ts).
 import { and, eq } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
@@ -44,7 +44,7 @@ async function agentPrincipal(db: Database, prefix: string, secret: string, now:
   return { tenantId: row.tenantId, environmentId: row.environmentId, credentialId: row.id, prefix };
 }
 
-/** Resolves c.var.agent or answers 401. Mount on /agent/v1/*. */
+/** Resolves c.get("agent") or answers 401. Mount on /agent/v1/*. */
 export function authenticateAgent(cache: AuthCache = newAuthCache()): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = bearerToken(c.req.header("authorization"));
@@ -54,7 +54,7 @@ export function authenticateAgent(cache: AuthCache = newAuthCache()): Middleware
       throw unauthorized(token.startsWith("gha_") ? "The agent credential is not valid." : ONLY_AGENT_CREDENTIALS);
     }
     if (cred.kind !== "gha") throw unauthorized(ONLY_AGENT_CREDENTIALS);
-    c.set("agent", await agentPrincipal(c.var.db, cred.prefix, cred.secret, c.var.now(), cache));
+    c.set("agent", await agentPrincipal(c.get("db"), cred.prefix, cred.secret, c.get("now")(), cache));
     await next();
   };
 }

@@ -142,10 +142,18 @@ export function dueForTouch(cache: AuthCache, key: string, now: Date): boolean {
   return last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last;
 }
 
+// The verifier hands back the same payload object for a token it verified recently: its claims
+// are parsed once, not on every poll.
+const parsedClaims = new WeakMap<JWTPayload, z.infer<typeof Claims>>();
+
 async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache: AuthCache): Promise<Principal> {
-  const claims = Claims.safeParse(payload);
-  if (!claims.success) throw unauthorized(`The token's "${String(claims.error.issues[0]?.path[0] ?? "claims")}" claim is not acceptable.`);
-  const { sub, tenant, role } = claims.data;
+  let data = parsedClaims.get(payload);
+  if (!data) {
+    const claims = Claims.safeParse(payload);
+    if (!claims.success) throw unauthorized(`The token's "${String(claims.error.issues[0]?.path[0] ?? "claims")}" claim is not acceptable.`);
+    parsedClaims.set(payload, (data = claims.data));
+  }
+  const { sub, tenant, role } = data;
   let tenantId = cache.tenants.get(tenant);
   if (!tenantId) remember(cache.tenants, tenant, (tenantId = await ensureTenant(db, tenant)));
   const member = `${tenantId}|${sub}|${role}`;
@@ -209,20 +217,20 @@ export function bearerToken(header: string | undefined): string {
   return m[1]!;
 }
 
-/** Resolves c.var.principal or answers 401. Mount on /v1/*. */
+/** Resolves c.get("principal") or answers 401. Mount on /v1/*. */
 export function authenticate(verify: TokenVerifier, cache: AuthCache = newAuthCache()): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = bearerToken(c.req.header("authorization"));
-    const now = c.var.now();
+    const now = c.get("now")();
     let principal: Principal;
     if (token.startsWith("gha_")) {
       throw unauthorized("Agent credentials are only accepted by the agent API.");
     } else if (token.startsWith("ghk_")) {
       const cred = parseCredential(token);
       if (!cred) throw unauthorized("The API key is not valid.");
-      principal = await apiKeyPrincipal(c.var.db, cred.prefix, cred.secret, now, cache);
+      principal = await apiKeyPrincipal(c.get("db"), cred.prefix, cred.secret, now, cache);
     } else {
-      principal = await userPrincipal(c.var.db, await verify(token, now), now, cache);
+      principal = await userPrincipal(c.get("db"), await verify(token, now), now, cache);
     }
     c.set("principal", principal);
     await next();

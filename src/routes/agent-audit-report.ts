@@ -28,16 +28,16 @@ const MAX_TOTAL = 2_147_483_647;
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
-    const a = c.var.agent;
+    const a = c.get("agent");
     const report = c.req.valid("json");
     const totalViolations = report.constraints.reduce((n, k) => n + k.totalViolations, 0);
     // Stored as int4: a larger total is a bad report (a 400), not a database error (a 500).
     if (totalViolations > MAX_TOTAL) {
       throw new ProblemError(400, "The request body is invalid.", { errors: [{ path: "constraints", message: `the total of totalViolations must be at most ${MAX_TOTAL}` }] });
     }
-    const receivedAt = c.var.now();
+    const receivedAt = c.get("now")();
     try {
-      await c.var.db.withTenant(a.tenantId, async (tx) => {
+      await c.get("db").withTenant(a.tenantId, async (tx) => {
         const [env] = await tx
           .select({ id: environments.id })
           .from(environments)

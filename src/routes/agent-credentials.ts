@@ -157,10 +157,10 @@ const revokedConflict = () => new ProblemError(409, "A revoked agent credential 
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(create, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id: environmentId } = c.req.valid("param");
     const cred = generateCredential("gha");
-    const { row, environmentName } = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const { row, environmentName } = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const environmentName = await requireEnvironment(tx, p.tenantId, environmentId);
       const [r] = await tx
         .insert(agentCredentials)
@@ -174,12 +174,12 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(list, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id: environmentId } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
     const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
     if (after === null) throw badCursor();
-    const rows = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       await requireEnvironment(tx, p.tenantId, environmentId);
       const where = [eq(agentCredentials.tenantId, p.tenantId), eq(agentCredentials.environmentId, environmentId)];
       if (after) {
@@ -195,14 +195,14 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(revoke, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id: environmentId, credId } = c.req.valid("param");
-    await c.var.db.withTenant(p.tenantId, async (tx) => {
+    await c.get("db").withTenant(p.tenantId, async (tx) => {
       const before = await mustFindCredential(tx, p.tenantId, environmentId, credId);
       // Conditional update: of two concurrent revokes, one records it, the other is the no-op.
       const [after] = await tx
         .update(agentCredentials)
-        .set({ revokedAt: c.var.now() })
+        .set({ revokedAt: c.get("now")() })
         .where(and(eq(agentCredentials.id, credId), eq(agentCredentials.tenantId, p.tenantId), isNull(agentCredentials.revokedAt)))
         .returning();
       if (after) {
@@ -213,9 +213,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(rotate, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id: environmentId, credId } = c.req.valid("param");
-    const result = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const result = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const environmentName = await requireEnvironment(tx, p.tenantId, environmentId);
       const before = await mustFindCredential(tx, p.tenantId, environmentId, credId);
       if (before.revokedAt) throw revokedConflict();
@@ -231,7 +231,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         targetType: "agent_credential",
         targetId: credId,
         before: auditView(before),
-        after: { ...auditView(after), secretRotatedAt: c.var.now().toISOString() },
+        after: { ...auditView(after), secretRotatedAt: c.get("now")().toISOString() },
       });
       return { row: after, token: cred.token, environmentName };
     });

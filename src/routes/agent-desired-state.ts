@@ -36,9 +36,9 @@ const NOTHING: RenderedObjects = { objects: [], hash: contentHash([]) };
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
-    const a = c.var.agent;
+    const a = c.get("agent");
     // One query: the environment and, when it has settings, its current document.
-    const [row] = await c.var.db.withTenant(a.tenantId, (tx) =>
+    const [row] = await c.get("db").withTenant(a.tenantId, (tx) =>
       tx
         .select({ name: environments.name, revision: environments.currentRevision, document: settingsRevisions.document })
         .from(environments)
@@ -54,8 +54,8 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     );
     if (!row) throw environmentGone();
     const revision = row.revision > 0 && row.document !== null ? row.revision : 0;
-    const rendered = revision > 0 ? renderedObjects(a.tenantId, a.environmentId, revision, row.document, c.var.now()) : NOTHING;
-    const agent = { pollIntervalSeconds: c.var.config.agent.pollIntervalSeconds, fieldManager: FIELD_MANAGER };
+    const rendered = revision > 0 ? renderedObjects(a.tenantId, a.environmentId, revision, row.document, c.get("now")()) : NOTHING;
+    const agent = { pollIntervalSeconds: c.get("config").agent.pollIntervalSeconds, fieldManager: FIELD_MANAGER };
     // The output depends on the clock (expired exemptions drop out), the name and the config,
     // not only on the revision: the ETag hashes all of it (the objects through their hash).
     const fingerprint = contentHash({ name: row.name, objects: rendered.hash, agent });

@@ -13,7 +13,7 @@ import { EnvParams, environmentNotFound } from "./settings-common.ts";
 
 /** The API URL an agent is told to call: PUBLIC_URL when configured, else this request's origin. */
 export function manifestApiUrl(c: Context<AppEnv>): string {
-  return c.var.config.publicUrl ?? new URL(c.req.url).origin;
+  return c.get("config").publicUrl ?? new URL(c.req.url).origin;
 }
 
 const route = createRoute({
@@ -40,9 +40,9 @@ const route = createRoute({
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const [env] = await c.var.db.withTenant(p.tenantId, (tx) =>
+    const [env] = await c.get("db").withTenant(p.tenantId, (tx) =>
       tx.select({ name: environments.name }).from(environments).where(and(eq(environments.id, id), eq(environments.tenantId, p.tenantId))),
     );
     if (!env) throw environmentNotFound(id);

@@ -31,10 +31,10 @@ const sameTraced = (a: Traced, b: Traced) =>
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
-    const a = c.var.agent;
+    const a = c.get("agent");
     const report = c.req.valid("json");
-    const now = c.var.now();
-    await c.var.db.withTenant(a.tenantId, async (tx) => {
+    const now = c.get("now")();
+    await c.get("db").withTenant(a.tenantId, async (tx) => {
       // Locking the environment row serialises this environment's reports, so of two racing
       // reports each compares against the other's result; settings writes wait a moment at most.
       const [env] = await tx

@@ -129,12 +129,12 @@ const notFound = () => new ProblemError(404, "No such API key.");
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(create, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const body = c.req.valid("json");
     // Unreachable while the route requires admin; kept so lowering the minimum stays safe.
     if (!hasRole(p, body.role)) throw new ProblemError(403, `A ${p.role} cannot create a key with the ${body.role} role.`);
     const cred = generateCredential("ghk");
-    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const [k] = await tx
         .insert(apiKeys)
         .values({ tenantId: p.tenantId, name: body.name, role: body.role, prefix: cred.prefix, secretHash: cred.secretHash, createdBy: p.subject })
@@ -146,11 +146,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(list, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { limit, cursor } = c.req.valid("query");
     const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
     if (after === null) throw new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
-    const rows = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const where = [eq(apiKeys.tenantId, p.tenantId)];
       if (after) {
         if (!(await findKey(tx, p.tenantId, after.id))) throw new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
@@ -165,15 +165,15 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(revoke, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    await c.var.db.withTenant(p.tenantId, async (tx) => {
+    await c.get("db").withTenant(p.tenantId, async (tx) => {
       const before = await findKey(tx, p.tenantId, id);
       if (!before) throw notFound();
       // Conditional update: of two concurrent revokes, one records it, the other is the no-op.
       const [after] = await tx
         .update(apiKeys)
-        .set({ revokedAt: c.var.now() })
+        .set({ revokedAt: c.get("now")() })
         .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, p.tenantId), isNull(apiKeys.revokedAt)))
         .returning();
       if (after) await audit(tx, p, { action: "api_key.revoke", targetType: "api_key", targetId: id, before: auditView(before), after: auditView(after) });
@@ -182,9 +182,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(rotate, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const result = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const result = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const before = await findKey(tx, p.tenantId, id);
       if (!before) throw notFound();
       if (before.revokedAt) throw new ProblemError(409, "A revoked API key cannot be rotated; create a new one.");
@@ -201,7 +201,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         targetType: "api_key",
         targetId: id,
         before: auditView(before),
-        after: { ...auditView(after), secretRotatedAt: c.var.now().toISOString() },
+        after: { ...auditView(after), secretRotatedAt: c.get("now")().toISOString() },
       });
       return { row: after, token: cred.token };
     });

@@ -79,7 +79,7 @@ export function auditChanges(before: unknown, after: unknown): Change[] {
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const q = c.req.valid("query");
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, Cursor);
     if (after === null) throw new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this log" }] });
@@ -94,7 +94,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     if (q.since) where.push(gte(auditLog.createdAt, new Date(q.since)));
     if (q.until) where.push(lt(auditLog.createdAt, new Date(q.until)));
 
-    const rows = await c.var.db.withTenant(p.tenantId, (tx) =>
+    const rows = await c.get("db").withTenant(p.tenantId, (tx) =>
       tx.select().from(auditLog).where(and(...where)).orderBy(desc(auditLog.id)).limit(q.limit + 1),
     );
     const page = rows.slice(0, q.limit);

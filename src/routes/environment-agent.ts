@@ -46,9 +46,9 @@ const route = createRoute({
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const [row] = await c.var.db.withTenant(p.tenantId, (tx) =>
+    const [row] = await c.get("db").withTenant(p.tenantId, (tx) =>
       tx
         .select({ currentRevision: environments.currentRevision, status: agentStatus })
         .from(environments)
@@ -57,7 +57,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     );
     if (!row) throw environmentNotFound(id);
     const s = row.status;
-    const summary = agentSummary(s, row.currentRevision, c.var.now(), c.var.config.agent.pollIntervalSeconds);
+    const summary = agentSummary(s, row.currentRevision, c.get("now")(), c.get("config").agent.pollIntervalSeconds);
     const body: EnvironmentAgent = {
       state: summary.state,
       lastSeenAt: summary.lastSeenAt,

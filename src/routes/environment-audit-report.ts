@@ -56,9 +56,9 @@ function totals(report: AuditReport): EnvironmentAuditReport["totals"] {
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const [row] = await c.var.db.withTenant(p.tenantId, (tx) =>
+    const [row] = await c.get("db").withTenant(p.tenantId, (tx) =>
       tx
         .select({ report: auditReports })
         .from(environments)

@@ -80,7 +80,7 @@ type AgentColumns = { lastSeenAt: Date | null; appliedRevision: number | null } 
 
 /** The environment as the API returns it: its fields and its agent's summary, as of now. */
 function environmentJson(c: Context<AppEnv>, row: EnvironmentRow, agent: AgentColumns): EnvironmentJson {
-  return { ...toEnvironment(row), agent: agentSummary(agent, row.currentRevision, c.var.now(), c.var.config.agent.pollIntervalSeconds) };
+  return { ...toEnvironment(row), agent: agentSummary(agent, row.currentRevision, c.get("now")(), c.get("config").agent.pollIntervalSeconds) };
 }
 
 /** Environments with their agent's last status in one query (a left join: most have none yet). */
@@ -208,7 +208,7 @@ const deleteEnv = createRoute({
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(createEnv, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const body = c.req.valid("json");
     // The preset is applied to the validated document, so validate the result again.
     const settings = body.settings ?? {};
@@ -218,7 +218,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       throw new ProblemError(400, "The settings document is invalid.", { errors });
     }
     const env = await uniqueName(body.name, () =>
-      c.var.db.withTenant(p.tenantId, async (tx) => {
+      c.get("db").withTenant(p.tenantId, async (tx) => {
         const [row] = await tx
           .insert(environments)
           .values({ tenantId: p.tenantId, name: body.name, description: body.description, labels: body.labels })
@@ -242,7 +242,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(listEnvs, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const q = c.req.valid("query");
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, Cursor);
     if (after === null) throw new ProblemError(400, "The cursor is not one this API issued.", { errors: [{ path: "cursor", message: "invalid cursor" }] });
@@ -251,7 +251,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     // jsonb containment; one object with every wanted pair means "all of them".
     if (labels.length) where.push(sql`${environments.labels} @> ${JSON.stringify(Object.fromEntries(labels))}::jsonb`);
     if (after) where.push(or(gt(environments.name, after.name), and(eq(environments.name, after.name), gt(environments.id, after.id))));
-    const rows = await c.var.db.withTenant(p.tenantId, (tx) =>
+    const rows = await c.get("db").withTenant(p.tenantId, (tx) =>
       selectWithAgent(tx)
         .where(and(...where))
         .orderBy(asc(environments.name), asc(environments.id))
@@ -264,19 +264,19 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(getEnv, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const [row] = await c.var.db.withTenant(p.tenantId, (tx) => selectWithAgent(tx).where(scoped(p, id)));
+    const [row] = await c.get("db").withTenant(p.tenantId, (tx) => selectWithAgent(tx).where(scoped(p, id)));
     if (!row) throw new ProblemError(404, `No environment ${id}.`);
     return c.json(environmentJson(c, row.env, row.agent), 200);
   });
 
   app.openapi(updateEnv, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const env = await uniqueName(body.name, () =>
-      c.var.db.withTenant(p.tenantId, async (tx) => {
+      c.get("db").withTenant(p.tenantId, async (tx) => {
         const before = toEnvironment(await findForUpdate(tx, p, id));
         const [row] = await tx
           .update(environments)
@@ -296,9 +296,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(deleteEnv, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    await c.var.db.withTenant(p.tenantId, async (tx) => {
+    await c.get("db").withTenant(p.tenantId, async (tx) => {
       // Settings revisions and agent credentials go with it (ON DELETE CASCADE).
       const [row] = await tx.delete(environments).where(scoped(p, id)).returning();
       if (!row) throw new ProblemError(404, `No environment ${id}.`);

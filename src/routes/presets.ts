@@ -65,10 +65,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listRoute, (c) => c.json(PRESET_LIST, 200));
 
   app.openapi(applyRoute, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { preset, comment } = c.req.valid("json");
-    const stored = await c.var.db.withTenant(p.tenantId, (tx) =>
+    const stored = await c.get("db").withTenant(p.tenantId, (tx) =>
       commitDerivedRevision(tx, p, {
         environmentId: id,
         ifMatch: c.req.valid("header")["if-match"],

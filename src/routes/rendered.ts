@@ -68,17 +68,17 @@ function negotiate(format: Format | undefined, accept: string | undefined): Form
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
     const format = negotiate(c.req.valid("query").format, c.req.header("accept"));
-    const current = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const current = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const env = await findEnvironment(tx, p.tenantId, id);
       if (!env) throw environmentNotFound(id);
       if (env.currentRevision === 0) throw new ProblemError(404, `Environment ${id} has no settings yet.`);
       return loadRevision(tx, p.tenantId, id, env.currentRevision);
     });
     if (!current) throw environmentNotFound(id);
-    const { objects, summary } = renderEnvironment(EnvironmentSettings.parse(current.document), c.var.now());
+    const { objects, summary } = renderEnvironment(EnvironmentSettings.parse(current.document), c.get("now")());
     // The output depends on the clock too (expired exemptions drop out), so the ETag hashes the
     // output rather than naming the revision; each format is its own representation.
     const etag = `"${current.revision}-${contentHash({ objects, summary }).slice("sha256:".length, "sha256:".length + 16)}${format === "yaml" ? "-yaml" : ""}"`;

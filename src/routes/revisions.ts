@@ -98,14 +98,14 @@ const rollbackRoute = createRoute({
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listRoute, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
     const key = cursor === undefined ? null : decodeCursor(cursor, CursorKey);
     if (cursor !== undefined && !key) {
       throw new ProblemError(400, "The query string is invalid.", { errors: [{ path: "cursor", message: "not a cursor from this API" }] });
     }
-    const rows = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
       const where = [eq(settingsRevisions.tenantId, p.tenantId), eq(settingsRevisions.environmentId, id)];
       if (key) where.push(lt(settingsRevisions.revision, key.before));
@@ -128,9 +128,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(getRoute, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id, revision } = c.req.valid("param");
-    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
       return loadRevision(tx, p.tenantId, id, revision);
     });
@@ -140,10 +140,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(diffRoute, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { from, to } = c.req.valid("query");
-    const [a, b] = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const [a, b] = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
       // One connection per transaction: queries run one after the other anyway.
       return [await loadRevision(tx, p.tenantId, id, from), await loadRevision(tx, p.tenantId, id, to)] as const;
@@ -154,10 +154,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(rollbackRoute, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id, revision } = c.req.valid("param");
     const { comment } = c.req.valid("json");
-    const stored = await c.var.db.withTenant(p.tenantId, (tx) =>
+    const stored = await c.get("db").withTenant(p.tenantId, (tx) =>
       commitDerivedRevision(tx, p, {
         environmentId: id,
         ifMatch: c.req.valid("header")["if-match"],

@@ -153,20 +153,20 @@ function merge(target: unknown, patch: unknown): unknown {
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(getSettings, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
     // The agents' polling path: while the ETag they hold is current, a 304 without a body from
     // the revision number alone (services/revision-cache.ts); the document is read only when it changed.
     const ifNoneMatch = c.req.valid("header")["if-none-match"];
     if (ifNoneMatch !== undefined) {
-      const revision = await revisionOrLoad(p.tenantId, id, () => c.var.db.withTenant(p.tenantId, (tx) => currentRevision(tx, p.tenantId, id)));
+      const revision = await revisionOrLoad(p.tenantId, id, () => c.get("db").withTenant(p.tenantId, (tx) => currentRevision(tx, p.tenantId, id)));
       if (revision !== null && noneMatch(ifNoneMatch, revision)) {
         c.header("Cache-Control", "private, no-cache");
         c.header("ETag", revisionEtag(revision));
         return c.body(null, 304);
       }
     }
-    const current = await c.var.db.withTenant(p.tenantId, (tx) => currentSettings(tx, p.tenantId, id));
+    const current = await c.get("db").withTenant(p.tenantId, (tx) => currentSettings(tx, p.tenantId, id));
     c.header("Cache-Control", "private, no-cache");
     if (!current) throw notFound(id);
     c.header("ETag", revisionEtag(current.revision));
@@ -175,14 +175,14 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(putSettings, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { settings, comment } = c.req.valid("json");
     const expected = ifMatchRevision(c.req.valid("header")["if-match"], false);
     if (expected === undefined) {
       throw new ProblemError(428, 'Replacing the settings requires If-Match with the revision the change is based on, e.g. If-Match: "3" (the ETag of GET .../settings).');
     }
-    const stored = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const stored = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const current = await currentSettings(tx, p.tenantId, id);
       if (!current) throw notFound(id);
       if (current.revision !== expected) throw stale(current.revision, expected);
@@ -193,7 +193,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(patchControl, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id, control } = c.req.valid("param");
     if (!controlById.has(control)) {
       throw new ProblemError(404, `No control "${control}". Controls: ${catalogue.map((k) => k.id).join(", ")}.`);
@@ -203,7 +203,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     if (!c.req.header("content-type")) throw new ProblemError(400, "This request needs a JSON body (the control's settings, or null).");
     const patch = c.req.valid("json");
     const expected = ifMatchRevision(c.req.valid("header")["if-match"], true);
-    const stored = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const stored = await c.get("db").withTenant(p.tenantId, async (tx) => {
       // Lock the environment so concurrent patches apply one after the other, none lost.
       const [locked] = await tx
         .select({ id: environments.id })

@@ -44,8 +44,8 @@ const route = createRoute({
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
-    const p = c.var.principal;
-    const result = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const p = c.get("principal");
+    const result = await c.get("db").withTenant(p.tenantId, async (tx) => {
       // RLS already limits both queries to this tenant; the where clauses say so to the reader.
       const [tenant] = await tx.select().from(tenants).where(eq(tenants.id, p.tenantId));
       const members = await tx

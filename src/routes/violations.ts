@@ -168,8 +168,8 @@ async function openCounts(tx: Db, where: SQL) {
 export function register(app: OpenAPIHono<AppEnv>): void {
   // The fixed paths first: they must not be read as a violation id.
   app.openapi(tenantSummary, async (c) => {
-    const p = c.var.principal;
-    const body = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const p = c.get("principal");
+    const body = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const counts = await openCounts(tx, sql`v.tenant_id = ${p.tenantId}::uuid`);
       const { rows } = await tx.execute<{ total: number; reporting: number; compliant: number }>(sql`
         select count(*)::int as total,
@@ -185,11 +185,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(trend, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const q = c.req.valid("query");
-    const now = c.var.now();
+    const now = c.get("now")();
     const envCond = q.environment ? sql`and ev.environment_id = ${q.environment}::uuid` : sql``;
-    const rows = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       // Open at the end of a day = openings up to it minus resolutions up to it (each violation's
       // events alternate opened, resolved, …): the count before the window plus a running sum.
       const today = sql`(${now.toISOString()}::timestamptz at time zone 'UTC')::date`;
@@ -214,7 +214,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(list, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const q = c.req.valid("query");
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, Cursor);
     if (after === null) throw badCursor();
@@ -225,7 +225,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     if (q.state) where.push(sql`v.state = ${q.state}`);
     if (q.enforcementAction) where.push(sql`v.enforcement_action = ${q.enforcementAction}`);
     if (q.since) where.push(sql`v.opened_at >= ${new Date(q.since).toISOString()}::timestamptz`);
-    const items = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const items = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (after) {
         const { rows } = await tx.execute(sql`select 1 from violations where id = ${after.id}::uuid and tenant_id = ${p.tenantId}::uuid`);
         if (!rows.length) throw badCursor();
@@ -243,9 +243,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(get, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const body = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const body = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const { rows } = await tx.execute<{ j: z.infer<typeof ViolationSchema> }>(
         sql`select ${violationJson} as j from violations v where v.id = ${id}::uuid and v.tenant_id = ${p.tenantId}::uuid`,
       );
@@ -260,9 +260,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(envSummary, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const body = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const body = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
       const counts = await openCounts(tx, sql`v.tenant_id = ${p.tenantId}::uuid and v.environment_id = ${id}::uuid`);
       const { rows } = await tx.execute<{ at: string | null }>(

@@ -6,7 +6,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import { DEFAULT_WEBHOOK_CONFIG } from "../app/config.ts";
+import { DEFAULT_WEBHOOK_CONFIG, type AppConfig } from "../app/config.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
@@ -152,10 +152,10 @@ async function findDelivery(tx: Db, tenantId: string, endpointId: string, id: st
 }
 
 /** The URL policy and the environment filter: 400s naming the field. */
-async function validate(c: { var: AppEnv["Variables"] }, tx: Db, tenantId: string, body: { url?: string; environmentIds?: string[] | null }) {
+async function validate(config: AppConfig, tx: Db, tenantId: string, body: { url?: string; environmentIds?: string[] | null }) {
   const errors: { path: string; message: string }[] = [];
   if (body.url !== undefined) {
-    const cfg = c.var.config.webhooks ?? DEFAULT_WEBHOOK_CONFIG;
+    const cfg = config.webhooks ?? DEFAULT_WEBHOOK_CONFIG;
     const why = await checkWebhookUrl(body.url, { allowHttp: cfg.allowHttp, allowPrivate: cfg.allowPrivate });
     if (why) errors.push({ path: "url", message: why });
   }
@@ -174,17 +174,17 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   // Not the body of any route here: what Gatehouse POSTs to endpoints. Listed in the document.
   app.openAPIRegistry.register("WebhookPayload", WebhookPayload);
   app.openapi(routes.create, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const body = c.req.valid("json");
     const secret = generateWebhookSecret();
-    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
-      await validate(c, tx, p.tenantId, body);
+    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
+      await validate(c.get("config"), tx, p.tenantId, body);
       const [e] = await tx
         .insert(webhookEndpoints)
         .values({
           tenantId: p.tenantId, url: body.url, description: body.description ?? "", events: body.events,
           environmentIds: body.environmentIds ?? null, enabled: body.enabled ?? true, secret, createdBy: p.subject,
-          createdAt: c.var.now(), updatedAt: c.var.now(),
+          createdAt: c.get("now")(), updatedAt: c.get("now")(),
         })
         .returning();
       await audit(tx, p, { action: "webhook.create", targetType: "webhook", targetId: e!.id, after: auditView(e!) });
@@ -194,11 +194,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.list, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { limit, cursor } = c.req.valid("query");
     const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
     if (after === null) throw badCursor();
-    const rows = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const where = [eq(webhookEndpoints.tenantId, p.tenantId)];
       if (after) {
         if (!(await findEndpoint(tx, p.tenantId, after.id))) throw badCursor();
@@ -211,22 +211,22 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.get, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const row = await c.var.db.withTenant(p.tenantId, (tx) => findEndpoint(tx, p.tenantId, id));
+    const row = await c.get("db").withTenant(p.tenantId, (tx) => findEndpoint(tx, p.tenantId, id));
     if (!row) throw notFound();
     return c.json(view(row), 200);
   });
 
   app.openapi(routes.update, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const before = await findEndpoint(tx, p.tenantId, id);
       if (!before) throw notFound();
-      await validate(c, tx, p.tenantId, body);
-      const set: Partial<WebhookEndpoint> = { updatedAt: c.var.now() };
+      await validate(c.get("config"), tx, p.tenantId, body);
+      const set: Partial<WebhookEndpoint> = { updatedAt: c.get("now")() };
       if (body.url !== undefined) set.url = body.url;
       if (body.description !== undefined) set.description = body.description;
       if (body.events !== undefined) set.events = body.events;
@@ -240,9 +240,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.remove, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    await c.var.db.withTenant(p.tenantId, async (tx) => {
+    await c.get("db").withTenant(p.tenantId, async (tx) => {
       const [gone] = await tx.delete(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId))).returning();
       if (!gone) throw notFound();
       await audit(tx, p, { action: "webhook.delete", targetType: "webhook", targetId: id, before: auditView(gone) });
@@ -251,27 +251,27 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.rotate, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
     const secret = generateWebhookSecret();
-    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const [after] = await tx
         .update(webhookEndpoints)
-        .set({ secret, updatedAt: c.var.now() })
+        .set({ secret, updatedAt: c.get("now")() })
         .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId)))
         .returning();
       if (!after) throw notFound();
-      await audit(tx, p, { action: "webhook.rotate_secret", targetType: "webhook", targetId: id, after: { ...auditView(after), secretRotatedAt: c.var.now().toISOString() } });
+      await audit(tx, p, { action: "webhook.rotate_secret", targetType: "webhook", targetId: id, after: { ...auditView(after), secretRotatedAt: c.get("now")().toISOString() } });
       return after;
     });
     return c.json({ ...view(row), secret }, 200);
   });
 
   app.openapi(routes.ping, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const now = c.var.now();
-    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const now = c.get("now")();
+    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (!(await findEndpoint(tx, p.tenantId, id))) throw notFound();
       const [d] = await tx
         .insert(webhookDeliveries)
@@ -287,12 +287,12 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.deliveries, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { limit, cursor, state } = c.req.valid("query");
     const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
     if (after === null) throw badCursor();
-    const rows = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (!(await findEndpoint(tx, p.tenantId, id))) throw notFound();
       const where = [eq(webhookDeliveries.tenantId, p.tenantId), eq(webhookDeliveries.endpointId, id)];
       if (state) where.push(eq(webhookDeliveries.state, state));
@@ -307,9 +307,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.delivery, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id, deliveryId } = c.req.valid("param");
-    const body = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const body = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const d = await findDelivery(tx, p.tenantId, id, deliveryId);
       if (!d) throw new ProblemError(404, "No such delivery.");
       const attempts = await tx.select().from(webhookAttempts).where(and(eq(webhookAttempts.deliveryId, deliveryId), eq(webhookAttempts.tenantId, p.tenantId))).orderBy(webhookAttempts.attempt);
@@ -322,10 +322,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.redeliver, async (c) => {
-    const p = c.var.principal;
+    const p = c.get("principal");
     const { id, deliveryId } = c.req.valid("param");
-    const now = c.var.now();
-    const row = await c.var.db.withTenant(p.tenantId, async (tx) => {
+    const now = c.get("now")();
+    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const d = await findDelivery(tx, p.tenantId, id, deliveryId);
       if (!d) throw new ProblemError(404, "No such delivery.");
       const [after] = await tx
