@@ -53,4 +53,72 @@ describe("revision cache (the 304 fast path)", () => {
     await Promise.all([1, 2, 3].map(() => revisionOrLoad(T, E, async () => ++loads)));
     expect(loads).toBe(3);
   });
+
+  // A promise the test settles by hand, standing in for the database query.
+  function deferred() {
+    let resolve!: (v: number | null) => void, reject!: (e: unknown) => void;
+    const promise = new Promise<number | null>((res, rej) => ((resolve = res), (reject = rej)));
+    return { promise, resolve, reject };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+
+  it("a hit in the last quarter of its TTL answers at once and refreshes in the background, once", async () => {
+    setRevisionCacheTtl(1000);
+    rememberRevision(T, E, 3, Date.now() - 800); // 200 ms left
+    const query = deferred();
+    let loads = 0;
+    const load = () => (loads++, query.promise);
+    expect(await revisionOrLoad(T, E, load)).toBe(3);
+    expect(await revisionOrLoad(T, E, load)).toBe(3);
+    expect(loads).toBe(1);
+    query.resolve(4);
+    await settle();
+    expect(cachedRevision(T, E)).toBe(4);
+  });
+
+  it("a hit early in its TTL does not query", async () => {
+    setRevisionCacheTtl(1000);
+    rememberRevision(T, E, 3);
+    let loads = 0;
+    expect(await revisionOrLoad(T, E, async () => ++loads)).toBe(3);
+    expect(loads).toBe(0);
+  });
+
+  it("the refreshed entry's TTL counts from before its query, so nothing outlives the TTL", async () => {
+    setRevisionCacheTtl(1000);
+    const before = Date.now();
+    const query = deferred();
+    const pending = revisionOrLoad(T, E, () => query.promise);
+    await new Promise((r) => setTimeout(r, 40));
+    query.resolve(5);
+    expect(await pending).toBe(5);
+    const answered = Date.now();
+    expect(cachedRevision(T, E, before + 999)).toBe(5);
+    expect(cachedRevision(T, E, answered + 960)).toBeUndefined();
+  });
+
+  it("a write while a query is in flight keeps that query's answer out, and the next poll reads afresh", async () => {
+    setRevisionCacheTtl(1000);
+    const first = deferred();
+    const pending = revisionOrLoad(T, E, () => first.promise);
+    forgetRevision(T, E); // the write commits while the read is on its way
+    let loads = 0;
+    const second = revisionOrLoad(T, E, async () => (loads++, 9));
+    first.resolve(8); // the old revision, read before the write
+    expect(await pending).toBe(8); // the poll that overlapped the write may see either
+    expect(await second).toBe(9);
+    expect(loads).toBe(1);
+    expect(cachedRevision(T, E)).toBe(9);
+  });
+
+  it("a failed background refresh does not fail the poll; once the entry expires the failure is reported", async () => {
+    setRevisionCacheTtl(1000);
+    rememberRevision(T, E, 3, Date.now() - 800);
+    const boom = new Error("database unreachable");
+    expect(await revisionOrLoad(T, E, () => Promise.reject(boom))).toBe(3);
+    await settle();
+    expect(cachedRevision(T, E)).toBe(3);
+    rememberRevision(T, E, 3, Date.now() - 1000); // expired
+    await expect(revisionOrLoad(T, E, () => Promise.reject(boom))).rejects.toBe(boom);
+  });
 });

@@ -7,6 +7,10 @@
 const entries = new Map<string, { revision: number; until: number }>();
 const LIMIT = 50_000;
 
+// In-flight loads. A write in this process marks its environment's load stale, so a query that
+// may have read the old revision does not put it back after forgetRevision() removed it.
+const loading = new Map<string, { promise: Promise<number | null>; stale: boolean }>();
+
 let ttlMs = Number(globalThis.process?.env?.REVISION_CACHE_MS ?? 1000);
 if (!Number.isFinite(ttlMs) || ttlMs < 0) ttlMs = 1000;
 
@@ -29,35 +33,59 @@ export function rememberRevision(tenantId: string, environmentId: string, revisi
 }
 
 export function forgetRevision(tenantId: string, environmentId: string): void {
-  entries.delete(key(tenantId, environmentId));
+  const k = key(tenantId, environmentId);
+  entries.delete(k);
+  const flight = loading.get(k);
+  if (flight) {
+    flight.stale = true;
+    loading.delete(k); // the next poll starts a fresh read instead of joining this one
+  }
 }
 
-const loading = new Map<string, Promise<number | null>>();
+function startLoad(tenantId: string, environmentId: string, load: () => Promise<number | null>): Promise<number | null> {
+  const k = key(tenantId, environmentId);
+  const started = Date.now(); // the TTL runs from before the read: the value is at least that fresh
+  const flight = { promise: undefined as unknown as Promise<number | null>, stale: false };
+  flight.promise = load()
+    .then((revision) => {
+      if (revision !== null && !flight.stale) rememberRevision(tenantId, environmentId, revision, started);
+      return revision;
+    })
+    .finally(() => {
+      if (loading.get(k) === flight) loading.delete(k);
+    });
+  loading.set(k, flight);
+  return flight.promise;
+}
 
 /**
  * The cached revision, or `load()` it — once: concurrent misses for the same environment share one
  * query, so a busy environment costs one round trip per TTL, not one per waiting poll.
+ *
+ * Refresh-ahead: a hit in the last quarter of its TTL is answered from the cache at once and
+ * starts that one query in the background, so while an environment is polled steadily no poll
+ * waits on the database (that wait was the whole p99 of a paced poll). Nothing is served older
+ * than the TTL: the refreshed entry's TTL counts from before its query.
  */
 export function revisionOrLoad(tenantId: string, environmentId: string, load: () => Promise<number | null>): Promise<number | null> {
   if (ttlMs === 0) return load(); // disabled: nothing shared between requests
-  const hit = cachedRevision(tenantId, environmentId);
-  if (hit !== undefined) return Promise.resolve(hit);
+  const now = Date.now();
   const k = key(tenantId, environmentId);
-  let pending = loading.get(k);
-  if (!pending) {
-    pending = load().then(
-      (revision) => {
-        if (revision !== null) rememberRevision(tenantId, environmentId, revision);
-        return revision;
-      },
-    ).finally(() => loading.delete(k));
-    loading.set(k, pending);
+  const hit = entries.get(k);
+  if (hit && hit.until > now) {
+    if (hit.until - now < ttlMs / 4 && !loading.has(k)) {
+      // A failed refresh is not this poll's problem: the entry expires and the next miss loads
+      // (and reports the failure) in the foreground.
+      startLoad(tenantId, environmentId, load).catch(() => {});
+    }
+    return Promise.resolve(hit.revision);
   }
-  return pending;
+  return loading.get(k)?.promise ?? startLoad(tenantId, environmentId, load);
 }
 
 /** Tests and benchmarks: change the TTL (0 disables the cache). */
 export function setRevisionCacheTtl(ms: number): void {
   ttlMs = ms;
   entries.clear();
+  loading.clear();
 }
