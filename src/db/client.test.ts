@@ -1,14 +1,18 @@
 // The database client's lifecycle: a persisted PGlite data dir survives close/reopen, migrations
-// are recorded and never re-applied, and the RLS migration works for a non-superuser owner.
+// are recorded and never re-applied, the RLS migration works for a non-superuser owner, and
+// onCommit hooks run only after a commit.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "../../test/harness/backends.ts";
 import { pgliteTemplate } from "../../test/harness/pglite.ts";
-import { fromPglite, migrate, openDatabase, type Database } from "./client.ts";
+import { EnvironmentSettings } from "../policies/index.ts";
+import { cachedRevision, rememberRevision } from "../services/revision-cache.ts";
+import { appendRevision } from "../services/revisions.ts";
+import { fromPglite, migrate, onCommit, openDatabase, type Database } from "./client.ts";
 import { environments, tenants } from "./schema.ts";
 
 const journal = JSON.parse(
@@ -97,5 +101,47 @@ describe("the RLS migration under a non-superuser owner (PostgreSQL 16+ rules, a
     } finally {
       await db.close();
     }
+  });
+});
+
+describe.each(backends())("onCommit on $name", (backend) => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await backend.open();
+  });
+  afterAll(() => backend.cleanup());
+
+  it("runs after the commit, in order, and never after a rollback", async () => {
+    const ran: string[] = [];
+    const [tenant] = await db.asSystem(async (tx) => {
+      onCommit(tx, () => ran.push("first"));
+      onCommit(tx, () => ran.push("second"));
+      expect(ran).toEqual([]); // not yet: other connections cannot see the row
+      return tx.insert(tenants).values({ slug: "on-commit", name: "x" }).returning();
+    });
+    expect(ran).toEqual(["first", "second"]);
+
+    await expect(
+      db.withTenant(tenant!.id, async (tx) => {
+        onCommit(tx, () => ran.push("rolled back"));
+        throw new Error("abort");
+      }),
+    ).rejects.toThrow("abort");
+    expect(ran).toEqual(["first", "second"]);
+  });
+
+  it("a revision cached from the old snapshot while a write is uncommitted is forgotten at commit", async () => {
+    const [tenant] = await db.asSystem((tx) => tx.insert(tenants).values({ slug: "rev-cache", name: "x" }).returning());
+    const tenantId = tenant!.id;
+    const [env] = await db.withTenant(tenantId, (tx) => tx.insert(environments).values({ tenantId, name: "prod" }).returning());
+    const document = EnvironmentSettings.parse({});
+    await db.withTenant(tenantId, (tx) => appendRevision(tx, { tenantId, environmentId: env!.id, expected: 0, document, author: "t" }));
+    await db.withTenant(tenantId, async (tx) => {
+      const appended = await appendRevision(tx, { tenantId, environmentId: env!.id, expected: 1, document, author: "t" });
+      expect(appended).toEqual({ ok: true, revision: 2 });
+      // A poll on another connection, before the commit, reads revision 1 and caches it.
+      rememberRevision(tenantId, env!.id, 1);
+    });
+    expect(cachedRevision(tenantId, env!.id)).toBeUndefined();
   });
 });

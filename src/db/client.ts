@@ -142,25 +142,46 @@ export async function fromNeonPool(pool: NeonPool): Promise<Database> {
   return db;
 }
 
+const commitHooks = new WeakMap<object, (() => void)[]>();
+
+/**
+ * Run `fn` after the transaction `tx` (one opened by withTenant or asSystem) commits; never if it
+ * rolls back. For in-process effects that must not happen before other connections can see the
+ * change, like forgetting a cached value a concurrent reader could otherwise re-cache from the
+ * old snapshot. Outside such a transaction it runs at once.
+ */
+export function onCommit(tx: Db, fn: () => void): void {
+  const hooks = commitHooks.get(tx);
+  if (hooks) hooks.push(fn);
+  else fn();
+}
+
+async function inTransaction<T>(d: Db, setup: (tx: Db) => Promise<unknown>, fn: (tx: Db) => Promise<T>): Promise<T> {
+  const hooks: (() => void)[] = [];
+  const result = await d.transaction(async (t) => {
+    const tx = t as unknown as Db;
+    commitHooks.set(tx, hooks);
+    await setup(tx);
+    return fn(tx);
+  });
+  for (const hook of hooks) hook();
+  return result;
+}
+
 function wrap(d: Db, closeClient: () => Promise<void>): Database {
   let closing: Promise<void> | undefined;
   return {
     withTenant(tenantId, fn) {
       // Checked here so a bad id fails loudly instead of as a cast error inside a policy.
       if (!UUID.test(tenantId)) return Promise.reject(new Error(`withTenant: not a UUID: ${tenantId}`));
-      return d.transaction(async (tx) => {
-        // One round trip: set_config('role', …, true) is SET LOCAL ROLE; both end with the transaction.
-        await tx.execute(sql`select set_config('role', 'gatehouse_app', true), set_config('app.tenant_id', ${tenantId}, true)`);
-        return fn(tx as unknown as Db);
-      });
+      // One round trip: set_config('role', …, true) is SET LOCAL ROLE; both end with the transaction.
+      const setup = (tx: Db) => tx.execute(sql`select set_config('role', 'gatehouse_app', true), set_config('app.tenant_id', ${tenantId}, true)`);
+      return inTransaction(d, setup, fn);
     },
     asSystem(fn) {
-      return d.transaction(async (tx) => {
-        // Lets the owning role past FORCE ROW LEVEL SECURITY (policy system_access), this
-        // transaction only. Superusers (PGlite's default user) bypass RLS anyway.
-        await tx.execute(sql`select set_config('app.system', 'on', true)`);
-        return fn(tx as unknown as Db);
-      });
+      // Lets the owning role past FORCE ROW LEVEL SECURITY (policy system_access), this
+      // transaction only. Superusers (PGlite's default user) bypass RLS anyway.
+      return inTransaction(d, (tx) => tx.execute(sql`select set_config('app.system', 'on', true)`), fn);
     },
     close() {
       closing ??= closeClient();
