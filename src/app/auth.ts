@@ -245,10 +245,11 @@ export function hasRole(principal: Pick<Principal, "role">, min: Role): boolean 
 
 /** Route middleware: 403 unless the caller's role is at least `min`. */
 export function requireRole(min: Role): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+  // Not async: one await layer less on every request (hono's compose catches the throws alike).
+  return (c, next) => {
     const p = c.get("principal") as Principal | undefined;
     if (!p) throw unauthorized("This endpoint requires authentication.", false);
     if (!hasRole(p, min)) throw new ProblemError(403, `This operation requires the ${min} role; the caller is ${p.role}.`);
-    await next();
+    return next();
   };
 }
