@@ -35,6 +35,13 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
     }
   });
 
+  it("documents GET with its If-None-Match header and 304 (the handler reads the header itself)", async () => {
+    const doc = await json(await api.request("GET", "/openapi.json"));
+    const op = doc.paths["/v1/environments/{id}/settings"].get;
+    expect(op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`).sort()).toEqual(["header:if-none-match", "path:id"]);
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["200", "304", "400", "401", "403", "404"]));
+  });
+
   it("PUT with the current If-Match writes the next revision, normalised, and audits both documents", async () => {
     const t = "acme-settings-put";
     const env = await createEnvironment(api, t);
