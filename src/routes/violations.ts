@@ -10,6 +10,7 @@ import type { Db } from "../db/client.ts";
 import { VIOLATION_STATES } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { violationJson } from "../services/violations.ts";
+import { isoJson } from "../services/webhook-outbox.ts";
 import { EnvParams, environmentNotFound, findEnvironment } from "./settings-common.ts";
 
 const tags = ["Violations"];
@@ -251,7 +252,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       );
       if (!rows[0]) throw new ProblemError(404, `No violation ${id}.`);
       const events = await tx.execute<{ type: "opened" | "resolved"; at: string }>(
-        sql`select type, to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from violation_events
+        sql`select type, ${isoJson("at")} as at from violation_events
             where violation_id = ${id}::uuid and tenant_id = ${p.tenantId}::uuid order by id`,
       );
       return { ...rows[0].j, history: events.rows };
@@ -266,7 +267,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
       const counts = await openCounts(tx, sql`v.tenant_id = ${p.tenantId}::uuid and v.environment_id = ${id}::uuid`);
       const { rows } = await tx.execute<{ at: string | null }>(
-        sql`select to_char(collected_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from audit_reports where environment_id = ${id}::uuid and tenant_id = ${p.tenantId}::uuid`,
+        sql`select ${isoJson("collected_at")} as at from audit_reports where environment_id = ${id}::uuid and tenant_id = ${p.tenantId}::uuid`,
       );
       const lastReportAt = rows[0]?.at ?? null;
       return { environmentId: id, lastReportAt, compliant: lastReportAt === null ? null : counts.open === 0, ...counts };

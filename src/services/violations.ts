@@ -43,23 +43,21 @@ export interface IngestResult {
  * A violation's effective "last seen" (alias `v`): while open, the later of its own last_seen_at
  * and its constraint's last complete audit (see the header); once resolved, its own, made final.
  */
-export const lastSeenSql = `case when v.state = 'open' then greatest(v.last_seen_at,
+const lastSeenSql = `case when v.state = 'open' then greatest(v.last_seen_at,
     (select a.complete_at from constraint_audits a where a.environment_id = v.environment_id
        and a.constraint_kind = v.constraint_kind and a.constraint_name = v.constraint_name))
   else v.last_seen_at end`;
 
 /** The API and webhook JSON of a violation row aliased `v`. */
-export const violationJson = sql.raw(`jsonb_build_object(
+export const violationJson = sql`jsonb_build_object(
   'id', v.id, 'environmentId', v.environment_id,
   'constraint', jsonb_build_object('kind', v.constraint_kind, 'name', v.constraint_name),
   'control', v.control, 'enforcementAction', v.enforcement_action,
   'resource', jsonb_build_object('group', v.resource_group, 'version', v.resource_version, 'kind', v.resource_kind, 'namespace', v.namespace, 'name', v.name),
   'message', v.message, 'state', v.state,
-  'firstSeenAt', to_char(v.first_seen_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-  'openedAt', to_char(v.opened_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-  'lastSeenAt', to_char((${lastSeenSql}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-  'resolvedAt', to_char(v.resolved_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-  'occurrences', v.occurrences)`);
+  'firstSeenAt', ${isoJson("v.first_seen_at")}, 'openedAt', ${isoJson("v.opened_at")},
+  'lastSeenAt', ${isoJson(lastSeenSql)}, 'resolvedAt', ${isoJson("v.resolved_at")},
+  'occurrences', v.occurrences)`;
 
 /**
  * Keep `report` as the environment's latest, unless a newer one is stored already (a late retry).
