@@ -16,14 +16,16 @@ if (!Number.isFinite(ttlMs) || ttlMs < 0) ttlMs = 1000;
 
 const key = (tenantId: string, environmentId: string) => `${tenantId}/${environmentId}`;
 
+/** The entry for key `k` while it is within its TTL; an expired one is dropped. */
+function live(k: string, now: number) {
+  const e = entries.get(k);
+  if (!e || e.until > now) return e;
+  entries.delete(k);
+  return undefined;
+}
+
 export function cachedRevision(tenantId: string, environmentId: string, now = Date.now()): number | undefined {
-  const e = entries.get(key(tenantId, environmentId));
-  if (!e) return undefined;
-  if (e.until <= now) {
-    entries.delete(key(tenantId, environmentId));
-    return undefined;
-  }
-  return e.revision;
+  return live(key(tenantId, environmentId), now)?.revision;
 }
 
 export function rememberRevision(tenantId: string, environmentId: string, revision: number, now = Date.now()): void {
@@ -71,8 +73,8 @@ export function revisionOrLoad(tenantId: string, environmentId: string, load: ()
   if (ttlMs === 0) return load(); // disabled: nothing shared between requests
   const now = Date.now();
   const k = key(tenantId, environmentId);
-  const hit = entries.get(k);
-  if (hit && hit.until > now) {
+  const hit = live(k, now);
+  if (hit) {
     if (hit.until - now < ttlMs / 4 && !loading.has(k)) {
       // A failed refresh is not this poll's problem: the entry expires and the next miss loads
       // (and reports the failure) in the foreground.
