@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import { pino } from "pino";
 import { createApp } from "./app/app.ts";
 import { ConfigError, loadConfig } from "./app/config.ts";
+import { createMetrics } from "./app/metrics.ts";
 import { openDatabase } from "./db/client.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 import { publicOnlyFetch } from "./services/webhook-fetch.ts";
@@ -17,7 +18,8 @@ try {
 }
 const logger = pino({ level: config.logLevel });
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-const app = createApp({ db, config, logger });
+let stopping = false;
+const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping });
 // Webhooks: the dispatcher sends the outbox every WEBHOOK_DISPATCH_INTERVAL_MS (0: off), connecting
 // only to the public addresses it checked (webhook-fetch.ts: no DNS rebinding).
 const dispatcher = createDispatcher({
@@ -36,7 +38,6 @@ const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
   );
 });
 
-let stopping = false;
 function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;

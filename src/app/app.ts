@@ -3,6 +3,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import { sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { pino, type Logger } from "pino";
@@ -14,6 +15,7 @@ import { authenticateAgent } from "./agent-auth.ts";
 import { authenticate, createTokenVerifier, type TokenVerifier } from "./auth.ts";
 import type { AppConfig } from "./config.ts";
 import type { AppEnv } from "./env.ts";
+import type { ApiMetrics } from "./metrics.ts";
 import { errorToProblem, problem, validationHook } from "./problem.ts";
 import { rejectUnstorableText } from "./text-guard.ts";
 
@@ -27,6 +29,10 @@ export interface AppDeps {
   routes?: readonly RouteModule[];
   /** Defaults to one built from config.jwt. */
   verifier?: TokenVerifier;
+  /** Prometheus metrics (Node: src/app/metrics.ts); absent, there is no /metrics. */
+  metrics?: ApiMetrics;
+  /** False once the process is draining (SIGTERM): /readyz answers 503 so no new traffic comes. */
+  accepting?: () => boolean;
 }
 
 export const API_VERSION = "0.1.0";
@@ -39,6 +45,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  if (deps.metrics) app.use(deps.metrics.middleware);
   app.use(requestId());
   app.use(async (c, next) => {
     const log = logger.child({ reqId: c.get("requestId") });
@@ -77,15 +84,31 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   );
   app.notFound((c) => problem(c, 404, `No route for ${c.req.method} ${c.req.path}.`));
 
-  app.get("/healthz", async (c) => {
+  const databaseCheck = async (c: Context<AppEnv>) => {
     try {
       await db.asSystem((tx) => tx.execute(sql`select 1`));
-      return c.json({ status: "ok" });
+      return undefined;
     } catch (e) {
       c.get("log").error({ err: e }, "health check failed");
       return problem(c, 503, "The database is not reachable.");
     }
+  };
+  app.get("/healthz", async (c) => (await databaseCheck(c)) ?? c.json({ status: "ok" }));
+  // Readiness: the database answers and the process is not draining (a load balancer stops
+  // sending before in-flight requests finish).
+  app.get("/readyz", async (c) => {
+    if (deps.accepting && !deps.accepting()) return problem(c, 503, "The server is shutting down.");
+    return (await databaseCheck(c)) ?? c.json({ status: "ready" });
   });
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    const token = config.metricsToken;
+    app.get("/metrics", async (c) => {
+      if (token && c.req.header("authorization") !== `Bearer ${token}`) return problem(c, 401, "GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.");
+      const { contentType, body } = await metrics.render();
+      return c.body(body, 200, { "content-type": contentType });
+    });
+  }
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -40,6 +40,8 @@ export const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Finished deliveries (and their attempts) are deleted this long after they finished.
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // When set, GET /metrics (Node) needs `Authorization: Bearer <token>`; unset, it is open.
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -66,6 +68,8 @@ export interface AppConfig {
   /** Defaults (DEFAULT_WEBHOOK_CONFIG) when absent. */
   webhooks?: WebhookConfig;
   logLevel: Env["LOG_LEVEL"];
+  /** Bearer token GET /metrics requires; unset: open. */
+  metricsToken?: string;
 }
 
 export interface WebhookConfig {
@@ -129,5 +133,6 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     agent: agentConfig(e),
     webhooks: webhookConfig(e),
     logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

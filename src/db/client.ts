@@ -24,6 +24,8 @@ export interface Database {
   /** Owner connection, no RLS: ONLY for resolving tenants by slug and looking up credentials by prefix. */
   asSystem<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Pool occupancy (Neon driver only; PGlite has one connection and no pool). */
+  poolStats?(): { total: number; idle: number; waiting: number };
 }
 
 export interface OpenOptions {
@@ -124,6 +126,7 @@ export async function fromNeonPool(pool: NeonPool): Promise<Database> {
   const { drizzle } = await import("drizzle-orm/neon-serverless");
   const d = drizzle({ client: pool, schema });
   const db = wrap(d as unknown as Db, () => pool.end());
+  db.poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   migrators.set(db, async () => {
     // One connection holding an advisory lock, so instances starting together migrate in turn.
     const client = await pool.connect();

@@ -30,6 +30,11 @@ export interface TestApiOptions {
   routes?: AppDeps["routes"];
   /** Defaults to a silent logger. */
   logger?: AppDeps["logger"];
+  /** Prometheus metrics for the app (e.g. createMetrics), built on its database. */
+  metrics?: (db: Database) => NonNullable<AppDeps["metrics"]>;
+  accepting?: AppDeps["accepting"];
+  /** Adjust the config before the app is built (e.g. a setting with no option of its own). */
+  configure?: (config: AppConfig) => void;
 }
 
 export interface RequestOptions {
@@ -66,7 +71,8 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
     webhooks: { ...DEFAULT_WEBHOOK_CONFIG, ...opts.webhooks },
     logLevel: "silent",
   };
-  const app = createApp({ db, config, now: opts.now, routes: opts.routes, logger: opts.logger });
+  opts.configure?.(config);
+  const app = createApp({ db, config, now: opts.now, routes: opts.routes, logger: opts.logger, metrics: opts.metrics?.(db), accepting: opts.accepting });
   return {
     app,
     db,
