@@ -17,6 +17,7 @@ import type { AppConfig } from "./config.ts";
 import type { AppEnv } from "./env.ts";
 import type { ApiMetrics } from "./metrics.ts";
 import { errorToProblem, problem, validationHook } from "./problem.ts";
+import { rateLimit } from "./rate-limit.ts";
 import { rejectUnstorableText } from "./text-guard.ts";
 
 export interface AppDeps {
@@ -135,6 +136,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use("/v1/*", authenticate(verifier));
   // The agent protocol: agent credentials only, each confined to its own environment.
   app.use(`${AGENT_API_PREFIX}/*`, authenticateAgent());
+  // After authentication, so each credential has its own bucket and a forged one costs nothing.
+  if (config.rateLimits) {
+    const limited = deps.metrics?.rateLimited;
+    app.use("/v1/*", rateLimit(config.rateLimits.api, (c) => {
+      const p = c.get("principal") as AppEnv["Variables"]["principal"] | undefined;
+      return p && { key: `${p.tenantId}:${p.subject}`, tenantId: p.tenantId };
+    }, limited));
+    app.use(`${AGENT_API_PREFIX}/*`, rateLimit(config.rateLimits.agent, (c) => {
+      const a = c.get("agent") as AppEnv["Variables"]["agent"] | undefined;
+      return a && { key: `agent:${a.credentialId}`, tenantId: a.tenantId };
+    }, limited));
+  }
   // After authentication: nobody's body is parsed before the credential is checked.
   app.use(rejectUnstorableText);
   for (const m of deps.routes ?? defaultRoutes) m.register(app);

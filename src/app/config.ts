@@ -4,7 +4,9 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { fieldIssues } from "../policies/issues.ts";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
+import { DEFAULT_QUOTAS, type Quotas } from "../services/quotas.ts";
 import { devKeyFromSecret, loadOrCreateDevKey, type DevKey } from "./dev-key.ts";
+import type { RateLimit } from "./rate-limit.ts";
 
 const optionalString = z.string().trim().optional().transform((s) => (s ? s : undefined));
 
@@ -40,6 +42,16 @@ export const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Finished deliveries (and their attempts) are deleted this long after they finished.
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // Per-tenant quotas (src/services/quotas.ts): a create beyond one is 409 naming the variable.
+  TENANT_MAX_ENVIRONMENTS: z.coerce.number().int().min(1).default(DEFAULT_QUOTAS.environments),
+  TENANT_MAX_WEBHOOKS: z.coerce.number().int().min(1).default(DEFAULT_QUOTAS.webhooks),
+  TENANT_MAX_API_KEYS: z.coerce.number().int().min(1).default(DEFAULT_QUOTAS.apiKeys),
+  TENANT_MAX_AGENT_CREDENTIALS: z.coerce.number().int().min(1).default(DEFAULT_QUOTAS.agentCredentials),
+  // Per-credential token buckets (src/app/rate-limit.ts); a rate of 0 turns that limit off.
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(50),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  AGENT_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(5),
+  AGENT_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(60),
   // When set, GET /metrics (Node) needs `Authorization: Bearer <token>`; unset, it is open.
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -70,6 +82,10 @@ export interface AppConfig {
   logLevel: Env["LOG_LEVEL"];
   /** Bearer token GET /metrics requires; unset: open. */
   metricsToken?: string;
+  /** Per-tenant limits; absent: DEFAULT_QUOTAS. */
+  quotas?: Quotas;
+  /** Per-credential request rates for /v1 (users, API keys) and /agent/v1; absent: no limit. */
+  rateLimits?: { api: RateLimit; agent: RateLimit };
 }
 
 export interface WebhookConfig {
@@ -134,5 +150,15 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     webhooks: webhookConfig(e),
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
+    quotas: {
+      environments: e.TENANT_MAX_ENVIRONMENTS,
+      webhooks: e.TENANT_MAX_WEBHOOKS,
+      apiKeys: e.TENANT_MAX_API_KEYS,
+      agentCredentials: e.TENANT_MAX_AGENT_CREDENTIALS,
+    },
+    rateLimits: {
+      api: { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST },
+      agent: { perSecond: e.AGENT_RATE_LIMIT_PER_SECOND, burst: e.AGENT_RATE_LIMIT_BURST },
+    },
   };
 }

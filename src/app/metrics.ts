@@ -12,6 +12,8 @@ export interface ApiMetrics {
   registry: Registry;
   /** Counts and times every request; mount first so it sees every response. */
   middleware: MiddlewareHandler;
+  /** Counts a request refused by a rate limit, per tenant. */
+  rateLimited(tenantId: string): void;
   /** Prometheus text exposition of everything registered. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -35,6 +37,13 @@ export function createMetrics(db: Database, opts: { defaultMetrics?: boolean } =
     labelNames: ["method", "route"] as const,
     // From a 304 poll (sub-millisecond) to a large audit report (seconds).
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
+  const limited = new Counter({
+    name: "gatehouse_rate_limited_total",
+    help: "Requests refused with 429 by a per-credential rate limit, by tenant id.",
+    labelNames: ["tenant"] as const,
     registers: [registry],
   });
 
@@ -99,6 +108,7 @@ export function createMetrics(db: Database, opts: { defaultMetrics?: boolean } =
   return {
     registry,
     middleware,
+    rateLimited: (tenant) => limited.inc({ tenant }),
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

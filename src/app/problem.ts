@@ -121,8 +121,14 @@ export function problemResponses<const S extends readonly (keyof typeof DESCRIPT
   for (const s of statuses) {
     (out as Record<number, unknown>)[s] = { description: DESCRIPTIONS[s], content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } } };
   }
+  // Every authenticated operation is rate limited per credential (src/app/rate-limit.ts).
+  if ((statuses as readonly number[]).includes(401)) {
+    (out as Record<number, unknown>)[429] = { description: RATE_LIMITED, content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } } };
+  }
   return out;
 }
+
+const RATE_LIMITED = "Too many requests from this credential; `Retry-After` says when to try again.";
 
 const DESCRIPTIONS = {
   400: "Invalid request: `errors` lists each field path and message.",

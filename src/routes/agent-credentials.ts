@@ -14,6 +14,7 @@ import { agentCredentials, environments, type AgentCredential as Row } from "../
 import { agentManifest } from "../install/agent-manifest.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { audit } from "../services/audit.ts";
+import { enforceQuota } from "../services/quotas.ts";
 import { manifestApiUrl } from "./agent-manifest.ts";
 
 const AgentCredential = z
@@ -61,7 +62,7 @@ const create = createRoute({
   request: { params: EnvParams, body: { required: false, content: { "application/json": { schema: z.strictObject({}).openapi("CreateAgentCredential") } } } },
   responses: {
     201: { description: "The new credential and its secret", content: { "application/json": { schema: NewAgentCredential } } },
-    ...problemResponses(400, 401, 403, 404, 413, 415),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415),
   },
 });
 
@@ -162,6 +163,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const cred = generateCredential("gha");
     const { row, environmentName } = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const environmentName = await requireEnvironment(tx, p.tenantId, environmentId);
+      await enforceQuota(tx, p.tenantId, "agentCredentials", c.get("config").quotas);
       const [r] = await tx
         .insert(agentCredentials)
         .values({ tenantId: p.tenantId, environmentId, prefix: cred.prefix, secretHash: cred.secretHash, createdBy: p.subject })

@@ -11,6 +11,7 @@ import type { Db } from "../db/client.ts";
 import { apiKeys, type ApiKey as ApiKeyRow } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { audit } from "../services/audit.ts";
+import { enforceQuota } from "../services/quotas.ts";
 
 const Role = z.enum(ROLES).openapi("Role");
 
@@ -61,7 +62,7 @@ const create = createRoute({
   request: { body: { required: true, content: { "application/json": { schema: CreateApiKey } } } },
   responses: {
     201: { description: "The new key and its secret", content: { "application/json": { schema: NewApiKey } } },
-    ...problemResponses(400, 401, 403, 413, 415),
+    ...problemResponses(400, 401, 403, 409, 413, 415),
   },
 });
 
@@ -135,6 +136,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     if (!hasRole(p, body.role)) throw new ProblemError(403, `A ${p.role} cannot create a key with the ${body.role} role.`);
     const cred = generateCredential("ghk");
     const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
+      await enforceQuota(tx, p.tenantId, "apiKeys", c.get("config").quotas);
       const [k] = await tx
         .insert(apiKeys)
         .values({ tenantId: p.tenantId, name: body.name, role: body.role, prefix: cred.prefix, secretHash: cred.secretHash, createdBy: p.subject })

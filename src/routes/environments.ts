@@ -12,6 +12,7 @@ import { agentStatus, environments, type Environment as EnvironmentRow } from ".
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../policies/index.ts";
 import { audit } from "../services/audit.ts";
+import { enforceQuota } from "../services/quotas.ts";
 import { forgetRevision } from "../services/revision-cache.ts";
 import { appendRevision } from "../services/revisions.ts";
 import { agentSummary, AgentSummary } from "./agent-common.ts";
@@ -219,6 +220,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     }
     const env = await uniqueName(body.name, () =>
       c.get("db").withTenant(p.tenantId, async (tx) => {
+        await enforceQuota(tx, p.tenantId, "environments", c.get("config").quotas);
         const [row] = await tx
           .insert(environments)
           .values({ tenantId: p.tenantId, name: body.name, description: body.description, labels: body.labels })

@@ -21,6 +21,7 @@ import {
 } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { audit } from "../services/audit.ts";
+import { enforceQuota } from "../services/quotas.ts";
 import { checkWebhookUrl } from "../services/webhook-url.ts";
 import { PAYLOAD_VERSION } from "../services/webhook-outbox.ts";
 import { CreateEndpoint, Delivery, DeliveryDetail, Endpoint, NewEndpoint, UpdateEndpoint, WebhookPayload } from "./webhook-schemas.ts";
@@ -42,7 +43,7 @@ const routes = {
     summary: "Create a webhook endpoint",
     description: "The response carries the signing secret, once. Requires admin. Payloads: see the WebhookPayload schema.",
     request: { body: { required: true, content: { "application/json": { schema: CreateEndpoint } } } },
-    responses: { 201: json(NewEndpoint, "The endpoint and its secret"), ...problemResponses(400, 401, 403, 413, 415) },
+    responses: { 201: json(NewEndpoint, "The endpoint and its secret"), ...problemResponses(400, 401, 403, 409, 413, 415) },
   }),
   list: createRoute({
     method: "get", path: "/v1/webhooks", tags, middleware: [admin] as const, summary: "List webhook endpoints",
@@ -179,6 +180,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const secret = generateWebhookSecret();
     const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
       await validate(c.get("config"), tx, p.tenantId, body);
+      await enforceQuota(tx, p.tenantId, "webhooks", c.get("config").quotas);
       const [e] = await tx
         .insert(webhookEndpoints)
         .values({

@@ -1,0 +1,46 @@
+// The operating limits' variables: quotas, rate limits and the metrics token have strict
+// defaults, reach the app config, and a bad value is refused by name.
+import { describe, expect, it } from "vitest";
+import { DEFAULT_QUOTAS } from "../services/quotas.ts";
+import { ConfigError, loadConfig, parseEnv } from "./config.ts";
+
+const base = { GATEHOUSE_DATA_DIR: "memory://", DEV_JWT_SECRET: "x".repeat(32) };
+
+describe("quota, rate-limit and metrics variables", () => {
+  it("default to the documented values", async () => {
+    const cfg = await loadConfig(base);
+    expect(cfg.quotas).toEqual(DEFAULT_QUOTAS);
+    expect(cfg.rateLimits).toEqual({ api: { perSecond: 50, burst: 200 }, agent: { perSecond: 5, burst: 60 } });
+    expect(cfg.metricsToken).toBeUndefined();
+  });
+
+  it("each reaches the app config", async () => {
+    const cfg = await loadConfig({
+      ...base,
+      TENANT_MAX_ENVIRONMENTS: "7",
+      TENANT_MAX_WEBHOOKS: "3",
+      TENANT_MAX_API_KEYS: "4",
+      TENANT_MAX_AGENT_CREDENTIALS: "9",
+      RATE_LIMIT_PER_SECOND: "0.5",
+      RATE_LIMIT_BURST: "10",
+      AGENT_RATE_LIMIT_PER_SECOND: "0",
+      AGENT_RATE_LIMIT_BURST: "2",
+      METRICS_TOKEN: "a-long-metrics-token",
+    });
+    expect(cfg.quotas).toEqual({ environments: 7, webhooks: 3, apiKeys: 4, agentCredentials: 9 });
+    expect(cfg.rateLimits).toEqual({ api: { perSecond: 0.5, burst: 10 }, agent: { perSecond: 0, burst: 2 } });
+    expect(cfg.metricsToken).toBe("a-long-metrics-token");
+  });
+
+  it("refuses bad values by name", () => {
+    const bad = { TENANT_MAX_ENVIRONMENTS: "0", TENANT_MAX_WEBHOOKS: "many", TENANT_MAX_API_KEYS: "1.5", RATE_LIMIT_PER_SECOND: "-1", RATE_LIMIT_BURST: "0", METRICS_TOKEN: "short" };
+    let message = "";
+    try {
+      parseEnv(bad);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    for (const name of Object.keys(bad)) expect(message).toContain(`${name}:`);
+  });
+});
