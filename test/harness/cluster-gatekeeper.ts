@@ -14,6 +14,8 @@ export interface GatekeeperFlagOptions {
   prometheusPort: number;
   /** Serve the validating admission webhook on 127.0.0.1:port with tls.crt/tls.key from certDir. */
   webhook: { port: number; certDir: string } | undefined;
+  /** --emit-admission-events (alpha): an Event per admission violation, in gatekeeper-system. */
+  admissionEvents?: boolean;
 }
 
 /** Command-line flags; run it with POD_NAMESPACE=gatekeeper-system. */
@@ -38,6 +40,7 @@ export function gatekeeperFlags(o: GatekeeperFlagOptions): string[] {
     "--log-denies",
     `--exempt-namespace=${GATEKEEPER_NAMESPACE}`,
     ...(o.webhook ? ["--host=127.0.0.1", `--port=${o.webhook.port}`, `--cert-dir=${o.webhook.certDir}`] : []),
+    ...(o.admissionEvents ? ["--emit-admission-events"] : []),
   ];
 }
 

@@ -4,8 +4,10 @@
 // and optionally its validating admission webhook). See ../shared/DESIGN.md, "Real components".
 //
 // Each cluster gets free ports and its own temp dir; logs are files in that dir
-// (etcd.log, kube-apiserver.log, gatekeeper.log). There is no controller-manager and no kubelet:
-// namespaces never finish terminating and pods never run, so use unique names.
+// (etcd.log, kube-apiserver.log, gatekeeper.log, kube-controller-manager.log). By default there is
+// no controller-manager and never a kubelet: namespaces never finish terminating and pods never
+// run, so use unique names. `controllers: true` adds kube-controller-manager
+// (cluster-controllers.ts): workloads then create their Pods, which stay Pending.
 //
 // Set GATEHOUSE_KEEP_CLUSTER=1 to keep the temp dir (logs, kubeconfigs) after stop().
 import { randomBytes } from "node:crypto";
@@ -30,92 +32,12 @@ import {
   tlsReachable,
   waitUntil,
   type ManagedProcess,
-  type RunResult,
 } from "./cluster-process.ts";
+import type { Cluster, ClusterOptions, KubectlOptions } from "./cluster-types.ts";
+import { controllerManagerFlags } from "./cluster-controllers.ts";
 import { toolPath } from "./tools.ts";
 
-export interface ClusterOptions {
-  /** Run Gatekeeper's validating admission webhook and register it with the API server (default false). */
-  webhook?: boolean;
-  /** The webhook configuration's failurePolicy (default "Ignore"). */
-  failurePolicy?: "Ignore" | "Fail";
-  /** Gatekeeper's --audit-interval in seconds (default 5). */
-  auditIntervalSeconds?: number;
-  /** Start the Gatekeeper controller (default true); false gives a bare API server with the CRDs. */
-  gatekeeper?: boolean;
-  /** Extra static-token users (--token-auth-file); their tokens are in Cluster.userTokens. */
-  users?: readonly { name: string; groups?: readonly string[] }[];
-}
-
-export interface KubectlOptions {
-  /** Written to kubectl's stdin. */
-  input?: string;
-  /** Kubeconfig file to use (default: the admin kubeconfig). */
-  kubeconfig?: string;
-  /** Kill kubectl after this long (default 120 s); reported as code -1. */
-  timeoutMs?: number;
-}
-
-export interface ClusterTimings {
-  /** From start to etcd healthy. */
-  etcdMs: number;
-  /** From start to kube-apiserver /readyz 200. */
-  apiserverReadyMs: number;
-  /** From start to Gatekeeper's CRDs established and gatekeeper-system created. */
-  crdsMs: number;
-  /** From start to Gatekeeper /readyz and /healthz 200 (and its webhook serving), if started. */
-  gatekeeperHealthyMs?: number;
-  /** The whole of startCluster. */
-  totalMs: number;
-}
-
-export interface Cluster {
-  /** The temp dir holding everything of this cluster (logs, certs, kubeconfigs, etcd data). */
-  readonly dir: string;
-  /** https://127.0.0.1:<port> */
-  readonly server: string;
-  /** The API server's self-signed serving certificate chain (from --cert-dir), base64 of the PEM
-   * — the form kubeconfig's certificate-authority-data takes. */
-  readonly caData: string;
-  /** The same, as PEM text (for node:https `ca`). */
-  readonly caPem: string;
-  /** The API server's serving certificate chain and key (PEM, from --cert-dir; valid for
-   * 127.0.0.1): lets a local proxy serve TLS that caData already trusts. */
-  readonly servingTls: { readonly cert: string; readonly key: string };
-  /** Bearer token of user gatehouse-admin in group system:masters. */
-  readonly adminToken: string;
-  /** Path of a kubeconfig for adminToken. */
-  readonly adminKubeconfig: string;
-  /** Tokens of the static users asked for in ClusterOptions.users, by name. */
-  readonly userTokens: Readonly<Record<string, string>>;
-  /** Log file paths. */
-  readonly logs: { readonly etcd: string; readonly apiserver: string; readonly gatekeeper: string };
-  /** https://127.0.0.1:<port>/v1/admit when the webhook is on. */
-  readonly webhookUrl: string | undefined;
-  readonly timings: ClusterTimings;
-  /** Writes a kubeconfig for a bearer token (and optionally another server URL, e.g. a proxy); returns
-   * its path. https URLs get caData as certificate-authority-data; http URLs get
-   * insecure-skip-tls-verify (@kubernetes/client-node refuses http:// without it; kubectl never
-   * sends a token to an http:// server). */
-  kubeconfig(token: string, server?: string): string;
-  /** Runs kubectl; never throws on a non-zero exit. */
-  kubectl(args: readonly string[], opts?: KubectlOptions): Promise<RunResult>;
-  /** Runs kubectl; throws with its stderr on a non-zero exit; returns stdout. */
-  kubectlOk(args: readonly string[], opts?: KubectlOptions): Promise<string>;
-  /** `kubectl <args> -o json`, parsed. */
-  kubectlJson<T = any>(args: readonly string[], opts?: KubectlOptions): Promise<T>;
-  /** Server-side apply as admin (field manager "gatehouse-test-harness", conflicts forced); returns stdout. */
-  applyYaml(yaml: string, opts?: { fieldManager?: string; kubeconfig?: string }): Promise<string>;
-  /** A real TokenRequest token (`kubectl create token`); creates the namespace and service account if missing. */
-  createToken(serviceAccount: string, namespace: string, opts?: { duration?: string }): Promise<string>;
-  gatekeeperRunning(): boolean;
-  /** Stops the Gatekeeper controller and waits for it to exit (the webhook configuration stays). */
-  stopGatekeeper(): Promise<void>;
-  /** (Re)starts the Gatekeeper controller and waits until it is healthy; no-op when running. */
-  startGatekeeper(): Promise<void>;
-  /** Stops everything, waits for every process to exit, removes the temp dir. Idempotent. */
-  stop(): Promise<void>;
-}
+export type { Cluster, ClusterOptions, ClusterTimings, KubectlOptions } from "./cluster-types.ts";
 
 const ADMIN_USER = "gatehouse-admin";
 const HARNESS_FIELD_MANAGER = "gatehouse-test-harness";
@@ -139,6 +61,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     etcd: join(dir, "etcd.log"),
     apiserver: join(dir, "kube-apiserver.log"),
     gatekeeper: join(dir, "gatekeeper.log"),
+    controllerManager: join(dir, "kube-controller-manager.log"),
   };
   const [etcdClient, etcdPeer, apiPort, healthPort, promPort, webhookPort] = (await freePorts(6)) as [
     number, number, number, number, number, number,
@@ -260,6 +183,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       return path;
     };
     const adminKubeconfig = kubeconfig(adminToken);
+    if (opts.controllers) {
+      const args = controllerManagerFlags({ kubeconfig: adminKubeconfig, serviceAccountKey: saKey });
+      started.push(spawnManaged("kube-controller-manager", join(kubeDir, "kube-controller-manager"), args, { logPath: logs.controllerManager }));
+    }
     const kubectlEnv = { ...process.env };
     delete kubectlEnv.KUBECONFIG;
     const kubectlCache = join(dir, "kubectl-cache");
@@ -304,6 +231,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       healthPort,
       prometheusPort: promPort,
       webhook: certs ? { port: webhookPort, certDir: certs.certDir } : undefined,
+      admissionEvents: opts.admissionEvents,
     });
     let webhookConfigured = false;
     let starting: Promise<void> | undefined;

@@ -6,7 +6,7 @@
 #   test/tools/build-tools.sh gator        # -> $GATEHOUSE_TOOLS/gator-v3.23.0/gator
 #   test/tools/build-tools.sh gatekeeper   # -> $GATEHOUSE_TOOLS/gatekeeper-v3.23.0/gatekeeper
 #   test/tools/build-tools.sh etcd         # -> $GATEHOUSE_TOOLS/etcd-v3.6.8/etcd
-#   test/tools/build-tools.sh kube         # -> $GATEHOUSE_TOOLS/kube-v1.36.3/{kube-apiserver,kubectl}
+#   test/tools/build-tools.sh kube         # -> $GATEHOUSE_TOOLS/kube-v1.36.3/{kube-apiserver,kube-controller-manager,kubectl}
 #   test/tools/build-tools.sh crds         # -> directory of Gatekeeper's CRDs (from its module)
 #   test/tools/build-tools.sh all          # all of the above
 set -euo pipefail
@@ -91,8 +91,8 @@ build_etcd() {
 # of them to the published v0.x of the same release instead.
 build_kube() {
   local dir="$TOOLS/kube-$KUBE_VERSION"
-  if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/kubectl" ]; then
-    log "building kube-apiserver and kubectl $KUBE_VERSION (first run only, ~5 minutes cold)"
+  if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/kubectl" ] || [ ! -x "$dir/kube-controller-manager" ]; then
+    log "building kube-apiserver, kube-controller-manager and kubectl $KUBE_VERSION (first run only, ~7 minutes cold)"
     local work; work=$(mktemp -d)
     local staging="v0.${KUBE_VERSION#v1.}"
     local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
@@ -104,12 +104,13 @@ build_kube() {
       for m in $(sed -n 's#^[[:space:]]*\(k8s.io/[^ ]*\) => ./staging/.*#\1#p' "$gomod"); do
         go mod edit "-replace=$m=$m@$staging"
       done
-      go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" "k8s.io/kubernetes/cmd/kubectl@$KUBE_VERSION" >&2
+      go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBE_VERSION" "k8s.io/kubernetes/cmd/kubectl@$KUBE_VERSION" >&2
       local ld="-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
       go build -trimpath -ldflags "$ld" -o kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver >&2
+      go build -trimpath -ldflags "$ld" -o kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager >&2
       go build -trimpath -ldflags "$ld" -o kubectl k8s.io/kubernetes/cmd/kubectl >&2
     )
-    mkdir -p "$dir" && mv "$work/kube-apiserver" "$work/kubectl" "$dir/" && rm -rf "$work"
+    mkdir -p "$dir" && mv "$work/kube-apiserver" "$work/kube-controller-manager" "$work/kubectl" "$dir/" && rm -rf "$work"
   fi
   echo "$dir"
 }
