@@ -52,6 +52,8 @@ export const Env = z.object({
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
   AGENT_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(5),
   AGENT_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  // The admission-denial history keeps a denial this long after it was last seen.
+  DENIAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   // When set, GET /metrics (Node) needs `Authorization: Bearer <token>`; unset, it is open.
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -82,6 +84,8 @@ export interface AppConfig {
   logLevel: Env["LOG_LEVEL"];
   /** Bearer token GET /metrics requires; unset: open. */
   metricsToken?: string;
+  /** Days a denial is kept after it was last seen; absent: 30. */
+  denialRetentionDays?: number;
   /** Per-tenant limits; absent: DEFAULT_QUOTAS. */
   quotas?: Quotas;
   /** Per-credential request rates for /v1 (users, API keys) and /agent/v1; absent: no limit. */
@@ -150,6 +154,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     webhooks: webhookConfig(e),
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
+    denialRetentionDays: e.DENIAL_RETENTION_DAYS,
     quotas: {
       environments: e.TENANT_MAX_ENVIRONMENTS,
       webhooks: e.TENANT_MAX_WEBHOOKS,

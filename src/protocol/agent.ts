@@ -9,6 +9,7 @@ export const AGENT_PATHS = {
   desiredState: `${AGENT_API_PREFIX}/desired-state`,
   status: `${AGENT_API_PREFIX}/status`,
   auditReport: `${AGENT_API_PREFIX}/audit-report`,
+  admissionEvents: `${AGENT_API_PREFIX}/admission-events`,
 } as const;
 
 /** The one server-side-apply field manager for everything Gatehouse owns in a cluster. */

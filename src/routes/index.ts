@@ -19,6 +19,8 @@ import * as agentStatus from "./agent-status.ts";
 import * as agentAuditReport from "./agent-audit-report.ts";
 import * as violations from "./violations.ts";
 import * as webhooks from "./webhooks.ts";
+import * as denials from "./denials.ts";
+import * as agentAdmissionEvents from "./agent-admission-events.ts";
 
 export interface RouteModule {
   register(app: OpenAPIHono<AppEnv>): void;
@@ -39,8 +41,10 @@ export const routes: readonly RouteModule[] = [
   environmentAuditReport,
   violations,
   webhooks,
+  denials,
   // The agent protocol (/agent/v1, agent credentials only).
   agentDesiredState,
   agentStatus,
   agentAuditReport,
+  agentAdmissionEvents,
 ];

@@ -8,6 +8,7 @@ import type { Database } from "../../src/db/client.ts";
 import { gunzipJson } from "../../src/db/gzip-json.ts";
 import { agentCredentials, agentStatus, auditLog, auditReports, environments } from "../../src/db/schema.ts";
 import { AGENT_PATHS, type AgentStatusReport, type AuditReport, type AuditViolation, type ConstraintAudit } from "../../src/protocol/agent.ts";
+import type { AdmissionEvent } from "../../src/protocol/admission.ts";
 import type { TestApi } from "./api.ts";
 import type { TestBackend } from "./backends.ts";
 import { otherKey, userToken } from "./tokens.ts";
@@ -85,10 +86,29 @@ export function auditReport(overrides: Partial<AuditReport> = {}): AuditReport {
 }
 
 /** Every agent route, with a valid body for the POSTs. */
+/** One admission Event as the agent sends it: a ReplicaSet's Pod refused by privileged-containers. */
+export function admissionEvent(overrides: Partial<AdmissionEvent> = {}): AdmissionEvent {
+  return {
+    uid: "6a1c0c1e-0000-4000-8000-000000000001",
+    count: 1,
+    firstSeenAt: "2030-01-01T00:00:00.000Z",
+    lastSeenAt: "2030-01-01T00:00:00.000Z",
+    action: "deny",
+    constraintKind: "GatehousePrivilegedContainers",
+    constraintName: "privileged-containers",
+    resource: { group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "root-web-7c9d8f6b5d-x2x7q" },
+    owner: { kind: "Deployment", name: "root-web" },
+    username: "system:serviceaccount:kube-system:replicaset-controller",
+    message: 'pod team-a/root-web-7c9d8f6b5d-x2x7q: container "app" (containers[0], image nginx): securityContext.privileged is true; privileged containers are not allowed.',
+    ...overrides,
+  };
+}
+
 export const AGENT_ROUTES: { method: string; path: string; body?: () => unknown }[] = [
   { method: "GET", path: AGENT_PATHS.desiredState },
   { method: "POST", path: AGENT_PATHS.status, body: () => statusReport() },
   { method: "POST", path: AGENT_PATHS.auditReport, body: () => auditReport() },
+  { method: "POST", path: AGENT_PATHS.admissionEvents, body: () => ({ events: [admissionEvent()] }) },
 ];
 
 /**

@@ -1,0 +1,58 @@
+// POST /agent/v1/admission-events: what Gatekeeper's webhook refused, warned about or recorded in
+// dryrun in the calling credential's cluster, read by the agent from Gatekeeper's admission Events
+// and folded into the environment's denial history (src/services/denials.ts). Idempotent: an
+// Event sent again at the same count adds nothing. Agent credentials only.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses } from "../app/problem.ts";
+import { PG, pgErrorCode } from "../db/client.ts";
+import { environments } from "../db/schema.ts";
+import { AdmissionEvent, MAX_ADMISSION_EVENTS } from "../protocol/admission.ts";
+import { AGENT_PATHS } from "../protocol/agent.ts";
+import { DEFAULT_DENIAL_RETENTION_DAYS, pruneDenials, recordAdmissionEvents } from "../services/denials.ts";
+import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
+
+const Batch = z.strictObject({ events: z.array(z.strictObject(AdmissionEvent.shape).openapi("AdmissionEvent")).min(1).max(MAX_ADMISSION_EVENTS) }).openapi("AdmissionEventBatch");
+const Result = z.object({ counted: z.int(), unchanged: z.int() }).openapi("AdmissionEventResult");
+
+const route = createRoute({
+  method: "post",
+  path: AGENT_PATHS.admissionEvents,
+  tags: agentTags,
+  security: agentSecurity,
+  summary: "Report admission events",
+  description: `Gatekeeper's admission Events (reasons FailedAdmission, WarningAdmission, DryrunViolation), at most ${MAX_ADMISSION_EVENTS} a request, folded into the environment's denial history: one row per action, constraint, namespace and workload, with a count. An Event already sent at the same count adds nothing. Agent credentials only.`,
+  request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: Batch } } } },
+  responses: {
+    200: { description: "Recorded", content: { "application/json": { schema: Result } } },
+    ...problemResponses(400, 401, 404, 413, 415),
+  },
+});
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const a = c.get("agent");
+    const { events } = c.req.valid("json");
+    const now = c.get("now")();
+    const retentionDays = c.get("config").denialRetentionDays ?? DEFAULT_DENIAL_RETENTION_DAYS;
+    try {
+      const result = await c.get("db").withTenant(a.tenantId, async (tx) => {
+        const [env] = await tx
+          .select({ id: environments.id })
+          .from(environments)
+          .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)));
+        if (!env) throw environmentGone();
+        const ids = { tenantId: a.tenantId, environmentId: a.environmentId };
+        const r = await recordAdmissionEvents(tx, ids, events);
+        // Retention rides on ingest: the environment's old rows go while its agent reports.
+        await pruneDenials(tx, a.environmentId, now, retentionDays);
+        return r;
+      });
+      return c.json(result, 200);
+    } catch (err) {
+      if (pgErrorCode(err) === PG.foreignKeyViolation) throw environmentGone();
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,130 @@
+// The admission-denial history end to end through the API: the agent posts Gatekeeper's admission
+// events, users read them as one row per workload with a count — coalesced across Events and
+// ReplicaSets, idempotent when a batch is sent again, filtered, summarised, paged — and old rows
+// age out with DENIAL_RETENTION_DAYS.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { admissionEvent, createAgentCredential } from "../../test/harness/agent-api.ts";
+import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { backends } from "../../test/harness/backends.ts";
+import { createEnvironment, type EnvJson } from "../../test/harness/environments.ts";
+import { AGENT_PATHS } from "../protocol/agent.ts";
+
+const T = "den-happy";
+
+describe.each(backends())("/v1/denials ($name)", (backend) => {
+  let api: TestApi;
+  let env: EnvJson;
+  let agent: string;
+  let viewer: string;
+  beforeAll(async () => {
+    api = await createTestApi(backend);
+    env = await createEnvironment(api, T, { name: "prod" });
+    agent = (await createAgentCredential(api, T, env.id)).secret;
+    viewer = await api.token(T, "viewer");
+  });
+  afterAll(() => api?.close());
+
+  const send = async (events: unknown[]) => {
+    const res = await api.request("POST", AGENT_PATHS.admissionEvents, { token: agent, body: { events } });
+    expect(res.status, await res.clone().text()).toBe(200);
+    return json(res);
+  };
+  const list = async (query = "") => json(await api.request("GET", `/v1/denials${query}`, { token: viewer }));
+
+  it("files a refused Pod under its Deployment, with the control, user and message", async () => {
+    expect(await send([admissionEvent()])).toEqual({ counted: 1, unchanged: 0 });
+    const { items } = await list();
+    expect(items).toEqual([
+      {
+        id: expect.any(String),
+        environmentId: env.id,
+        action: "deny",
+        control: "privilegedContainers",
+        constraint: { kind: "GatehousePrivilegedContainers", name: "privileged-containers" },
+        namespace: "team-a",
+        workload: { kind: "Deployment", name: "root-web" },
+        object: { kind: "Pod", name: "root-web-7c9d8f6b5d-x2x7q" },
+        username: "system:serviceaccount:kube-system:replicaset-controller",
+        message: admissionEvent().message,
+        count: 1,
+        firstSeenAt: "2030-01-01T00:00:00.000Z",
+        lastSeenAt: "2030-01-01T00:00:00.000Z",
+      },
+    ]);
+    expect(await json(await api.request("GET", `/v1/denials/${items[0].id}`, { token: viewer }))).toEqual(items[0]);
+  });
+
+  it("one row with a growing count: a grown Event adds its difference, a re-sent batch adds nothing, a new ReplicaSet's Events join the row", async () => {
+    // Kubernetes aggregated 4 more refusals into the same Event.
+    expect(await send([admissionEvent({ count: 5, lastSeenAt: "2030-01-01T00:01:00.000Z" })])).toEqual({ counted: 1, unchanged: 0 });
+    // The agent restarted and sends everything again.
+    expect(await send([admissionEvent({ count: 5, lastSeenAt: "2030-01-01T00:01:00.000Z" })])).toEqual({ counted: 0, unchanged: 1 });
+    // A rollout: a new ReplicaSet, a new Event, the same Deployment.
+    const newer = admissionEvent({ uid: "6a1c0c1e-0000-4000-8000-000000000002", count: 2, firstSeenAt: "2030-01-01T00:02:00.000Z", lastSeenAt: "2030-01-01T00:03:00.000Z", resource: { ...admissionEvent().resource, name: "root-web-5f6d7c8b9a-abcde" } });
+    expect(await send([newer, newer])).toEqual({ counted: 1, unchanged: 0 });
+    const { items } = await list("?namespace=team-a");
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ count: 7, firstSeenAt: "2030-01-01T00:00:00.000Z", lastSeenAt: "2030-01-01T00:03:00.000Z", object: { name: "root-web-5f6d7c8b9a-abcde" } });
+    // An older Event arriving late does not overwrite what the row shows.
+    expect(await send([admissionEvent({ uid: "6a1c0c1e-0000-4000-8000-000000000003", message: "older", lastSeenAt: "2029-12-31T23:00:00.000Z", firstSeenAt: "2029-12-31T23:00:00.000Z" })])).toMatchObject({ counted: 1 });
+    const [row] = (await list("?namespace=team-a")).items;
+    expect(row).toMatchObject({ count: 8, firstSeenAt: "2029-12-31T23:00:00.000Z", lastSeenAt: "2030-01-01T00:03:00.000Z", object: { name: "root-web-5f6d7c8b9a-abcde" } });
+    expect(row.message).not.toBe("older");
+  });
+
+  it("warn, a person's Pod without owner, and a CronJob's Job: separate rows; filters and summaries", async () => {
+    await send([
+      admissionEvent({ uid: "w-1", action: "warn", constraintKind: "GatehouseHostNamespaces", constraintName: "host-namespaces", count: 3, lastSeenAt: "2030-01-01T00:04:00.000Z", message: "hostPID" }),
+      admissionEvent({ uid: "p-1", owner: null, resource: { group: "", version: "v1", kind: "Pod", namespace: "team-b", name: "debug" }, username: "alice@example.com", lastSeenAt: "2030-01-01T00:05:00.000Z" }),
+      admissionEvent({ uid: "j-1", owner: { kind: "CronJob", name: "nightly" }, resource: { group: "", version: "v1", kind: "Pod", namespace: "team-b", name: "nightly-29000000-abcde" }, username: "system:serviceaccount:kube-system:job-controller", lastSeenAt: "2030-01-01T00:06:00.000Z" }),
+    ]);
+    const all = (await list()).items;
+    expect(all.map((d: { workload: { kind: string; name: string }; action: string }) => `${d.action} ${d.workload.kind}/${d.workload.name}`)).toEqual([
+      "deny CronJob/nightly",
+      "deny Pod/debug",
+      "warn Deployment/root-web",
+      "deny Deployment/root-web",
+    ]);
+    expect((await list("?action=warn")).items).toHaveLength(1);
+    expect((await list("?control=hostNamespaces")).items).toHaveLength(1);
+    expect((await list("?workload=CronJob/nightly")).items[0].username).toBe("system:serviceaccount:kube-system:job-controller");
+    expect((await list("?workload=debug")).items[0].username).toBe("alice@example.com");
+    expect((await list("?since=2030-01-01T00:05:00Z")).items).toHaveLength(2);
+    expect((await list(`?environment=${env.id}&namespace=team-b`)).items).toHaveLength(2);
+
+    const byControl = await json(await api.request("GET", "/v1/denials/summary", { token: viewer }));
+    expect(byControl).toEqual({
+      by: "control",
+      groups: [
+        { key: "privilegedContainers", denials: 3, count: 10, byAction: { deny: 10, warn: 0, dryrun: 0 } },
+        { key: "hostNamespaces", denials: 1, count: 3, byAction: { deny: 0, warn: 3, dryrun: 0 } },
+      ],
+    });
+    const byWorkload = await json(await api.request("GET", `/v1/environments/${env.id}/denials/summary?by=workload`, { token: viewer }));
+    expect(byWorkload.groups[0]).toEqual({ key: "team-a/Deployment/root-web", denials: 2, count: 11, byAction: { deny: 8, warn: 3, dryrun: 0 } });
+    const byNs = await json(await api.request("GET", "/v1/denials/summary?by=namespace&action=deny", { token: viewer }));
+    expect(byNs.groups).toEqual([
+      { key: "team-a", denials: 1, count: 8, byAction: { deny: 8, warn: 0, dryrun: 0 } },
+      { key: "team-b", denials: 2, count: 2, byAction: { deny: 2, warn: 0, dryrun: 0 } },
+    ]);
+  });
+
+  it("pages with a cursor, most recently seen first", async () => {
+    const first = await list("?limit=3");
+    expect(first.items).toHaveLength(3);
+    const rest = await list(`?limit=3&cursor=${first.nextCursor}`);
+    expect(rest.nextCursor).toBeNull();
+    expect([...first.items, ...rest.items].map((d: { id: string }) => d.id)).toEqual((await list()).items.map((d: { id: string }) => d.id));
+  });
+
+  it("forgets denials not seen for DENIAL_RETENTION_DAYS (30) when the environment reports", async () => {
+    const daysAgo = (d: number) => new Date(Date.now() - d * 86_400_000).toISOString();
+    await send([
+      admissionEvent({ uid: "old-31", owner: { kind: "Deployment", name: "gone" }, firstSeenAt: daysAgo(31), lastSeenAt: daysAgo(31) }),
+      admissionEvent({ uid: "old-29", owner: { kind: "Deployment", name: "kept" }, firstSeenAt: daysAgo(29), lastSeenAt: daysAgo(29) }),
+    ]);
+    const names = (await list("?limit=100")).items.map((d: { workload: { name: string } }) => d.workload.name);
+    expect(names).toContain("kept");
+    expect(names).not.toContain("gone");
+  });
+});

@@ -1,0 +1,165 @@
+// The admission-denial history (src/services/denials.ts keeps it): every refusal, warning and
+// dryrun record Gatekeeper's webhook made in an environment, filed under the workload that asked
+// (a Deployment whose ReplicaSet's Pods are refused is one row with a count), with the control,
+// the message and who made the request. Viewer and above.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
+import { requireRole } from "../app/auth.ts";
+import type { AppEnv } from "../app/env.ts";
+import { problemResponses, ProblemError } from "../app/problem.ts";
+import { ADMISSION_ACTIONS } from "../db/schema.ts";
+import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { denialJson, denialSummary, denialWhere, SUMMARY_GROUPS } from "../services/denials.ts";
+import { EnvParams, environmentNotFound, findEnvironment } from "./settings-common.ts";
+
+const tags = ["Denials"];
+const Iso = z.iso.datetime();
+
+const Ref = z.object({ kind: z.string(), name: z.string() });
+export const DenialSchema = z
+  .object({
+    id: z.uuid(),
+    environmentId: z.uuid(),
+    action: z.enum(ADMISSION_ACTIONS).openapi({ description: "deny: refused; warn: admitted with a warning; dryrun: admitted, recorded only." }),
+    control: z.string().nullable().openapi({ description: "The Gatehouse control of the constraint (null for a constraint without one).", example: "privilegedContainers" }),
+    constraint: Ref,
+    namespace: z.string(),
+    workload: Ref.openapi({ description: "The top-level workload the agent resolved (Deployment, CronJob, …), or the object itself when it has no owner." }),
+    object: Ref.openapi({ description: "The object last judged. A Pod's name is the one the API server generated: the Pod was never created when refused." }),
+    username: z.string().openapi({ description: "Who made the request: a person, or a controller's ServiceAccount.", example: "system:serviceaccount:kube-system:replicaset-controller" }),
+    message: z.string().openapi({ description: "Gatekeeper's message, from the latest event." }),
+    count: z.int().openapi({ description: "How many times admission judged so (Kubernetes' Event counts added up)." }),
+    firstSeenAt: Iso,
+    lastSeenAt: Iso,
+  })
+  .openapi("Denial");
+type DenialJson = z.infer<typeof DenialSchema>;
+
+const Filters = {
+  environment: z.uuid().optional().openapi({ description: "Only this environment's denials." }),
+  control: z.string().min(1).max(100).optional().openapi({ example: "privilegedContainers" }),
+  namespace: z.string().max(253).optional(),
+  workload: z.string().min(1).max(400).optional().openapi({ description: "`Kind/name` (e.g. `Deployment/web`) or a name of any kind." }),
+  action: z.enum(ADMISSION_ACTIONS).optional(),
+  since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Only denials last seen at or after this instant." }),
+};
+const ListQuery = PageQuery.extend(Filters);
+const SummaryQuery = z.strictObject({ ...Filters, by: z.enum(SUMMARY_GROUPS).default("control") });
+const EnvSummaryQuery = z.strictObject({ since: Filters.since, by: z.enum(SUMMARY_GROUPS).default("control") });
+const Cursor = z.strictObject({ id: z.uuid() });
+const IdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+
+const Summary = z
+  .object({
+    by: z.enum(SUMMARY_GROUPS),
+    groups: z.array(
+      z.object({
+        key: z.string().openapi({ description: "The control (\"(none)\" without one), the namespace, or namespace/Kind/name of the workload." }),
+        denials: z.int().openapi({ description: "Rows (distinct action, constraint, namespace, workload)." }),
+        count: z.int().openapi({ description: "Admission decisions, all actions." }),
+        byAction: z.object({ deny: z.int(), warn: z.int(), dryrun: z.int() }),
+      }),
+    ).openapi({ description: "Largest count first; at most 200." }),
+  })
+  .openapi("DenialSummary");
+
+const page = z.object({ items: z.array(DenialSchema), nextCursor: z.string().nullable() }).openapi("DenialPage");
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/denials",
+  tags,
+  summary: "List admission denials",
+  description: "What Gatekeeper's webhook refused (and warned about, and recorded in dryrun) across the tenant's environments, most recently seen first. Requires viewer.",
+  middleware: [requireRole("viewer")] as const,
+  request: { query: ListQuery },
+  responses: { 200: { description: "A page of denials", content: { "application/json": { schema: page } } }, ...problemResponses(400, 401, 403) },
+});
+
+const summary = createRoute({
+  method: "get",
+  path: "/v1/denials/summary",
+  tags,
+  summary: "Admission denials by control, namespace or workload",
+  description: "Counts of the denials that match the filters, grouped. Requires viewer.",
+  middleware: [requireRole("viewer")] as const,
+  request: { query: SummaryQuery },
+  responses: { 200: { description: "The summary", content: { "application/json": { schema: Summary } } }, ...problemResponses(400, 401, 403) },
+});
+
+const get = createRoute({
+  method: "get",
+  path: "/v1/denials/{id}",
+  tags,
+  summary: "One admission denial",
+  middleware: [requireRole("viewer")] as const,
+  request: { params: IdParams },
+  responses: { 200: { description: "The denial", content: { "application/json": { schema: DenialSchema } } }, ...problemResponses(400, 401, 403, 404) },
+});
+
+const envSummary = createRoute({
+  method: "get",
+  path: "/v1/environments/{id}/denials/summary",
+  tags,
+  summary: "An environment's admission denials at a glance",
+  middleware: [requireRole("viewer")] as const,
+  request: { params: EnvParams, query: EnvSummaryQuery },
+  responses: { 200: { description: "The summary", content: { "application/json": { schema: Summary } } }, ...problemResponses(400, 401, 403, 404) },
+});
+
+const badCursor = () => new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
+
+export function register(app: OpenAPIHono<AppEnv>): void {
+  // The fixed path first: it must not be read as a denial id.
+  app.openapi(summary, async (c) => {
+    const p = c.get("principal");
+    const { by, ...filters } = c.req.valid("query");
+    const groups = await c.get("db").withTenant(p.tenantId, (tx) => denialSummary(tx, denialWhere(p.tenantId, filters), by));
+    return c.json({ by, groups }, 200);
+  });
+
+  app.openapi(list, async (c) => {
+    const p = c.get("principal");
+    const { limit, cursor, ...filters } = c.req.valid("query");
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
+    if (after === null) throw badCursor();
+    const where = denialWhere(p.tenantId, filters);
+    const items = await c.get("db").withTenant(p.tenantId, async (tx) => {
+      if (after) {
+        const { rows } = await tx.execute(sql`select 1 from denials where id = ${after.id}::uuid and tenant_id = ${p.tenantId}::uuid`);
+        if (!rows.length) throw badCursor();
+        // Compared in SQL: timestamps have microseconds a JS Date would round away.
+        where.push(sql`(d.last_seen_at, d.id) < (select x.last_seen_at, x.id from denials x where x.id = ${after.id}::uuid)`);
+      }
+      const { rows } = await tx.execute<{ j: DenialJson }>(
+        sql`select ${denialJson} as j from denials d where ${sql.join(where, sql` and `)} order by d.last_seen_at desc, d.id desc limit ${limit + 1}`,
+      );
+      return rows.map((r) => r.j);
+    });
+    const items_ = items.slice(0, limit);
+    const nextCursor = items.length > limit ? encodeCursor({ id: items_[items_.length - 1]!.id }) : null;
+    return c.json({ items: items_, nextCursor }, 200);
+  });
+
+  app.openapi(get, async (c) => {
+    const p = c.get("principal");
+    const { id } = c.req.valid("param");
+    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
+      const { rows } = await tx.execute<{ j: DenialJson }>(sql`select ${denialJson} as j from denials d where d.id = ${id}::uuid and d.tenant_id = ${p.tenantId}::uuid`);
+      return rows[0]?.j;
+    });
+    if (!row) throw new ProblemError(404, `No denial ${id}.`);
+    return c.json(row, 200);
+  });
+
+  app.openapi(envSummary, async (c) => {
+    const p = c.get("principal");
+    const { id } = c.req.valid("param");
+    const { by, since } = c.req.valid("query");
+    const groups = await c.get("db").withTenant(p.tenantId, async (tx) => {
+      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      return denialSummary(tx, denialWhere(p.tenantId, { environment: id, since }), by);
+    });
+    return c.json({ by, groups }, 200);
+  });
+}

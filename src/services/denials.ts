@@ -1,0 +1,144 @@
+// The admission-denial history (src/db/schema-denials.ts): admission events from an environment's
+// agent folded into one row per (action, constraint, namespace, workload), and the queries the
+// routes answer from it.
+//
+// Idempotent by construction: each Kubernetes Event is remembered with the count already folded
+// in (admission_events_seen), so a batch sent again — an agent restart, a retried POST — adds
+// nothing, and a grown count adds only the difference. A batch is one transaction.
+import { sql, type SQL } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { catalogue } from "../policies/catalogue.ts";
+import type { AdmissionEvent } from "../protocol/admission.ts";
+import { isoJson } from "./webhook-outbox.ts";
+
+/** Denials not seen for this long are deleted (DENIAL_RETENTION_DAYS). */
+export const DEFAULT_DENIAL_RETENTION_DAYS = 30;
+
+const controlByKind = new Map(catalogue.map((c) => [c.kind, c.id]));
+
+/** The workload a refusal is filed under: the resolved owner, else the object itself. */
+export function workloadOf(e: AdmissionEvent): { kind: string; name: string } {
+  return e.owner ?? { kind: e.resource.kind, name: e.resource.name };
+}
+
+export interface IngestResult {
+  /** Events that added to a count (new, or grown since last sent). */
+  counted: number;
+  /** Events already folded in at this count (re-sent). */
+  unchanged: number;
+}
+
+/** Folds a batch of admission events into the environment's denial history. */
+export async function recordAdmissionEvents(
+  tx: Db,
+  ids: { tenantId: string; environmentId: string },
+  events: readonly AdmissionEvent[],
+): Promise<IngestResult> {
+  // The same Event twice in one batch: its larger count is the truth.
+  const byUid = new Map<string, AdmissionEvent>();
+  for (const e of events) {
+    const prev = byUid.get(e.uid);
+    if (!prev || e.count > prev.count) byUid.set(e.uid, e);
+  }
+  const uids = [...byUid.keys()];
+  const seen = new Map<string, number>();
+  const found = await tx.execute<{ event_uid: string; count: number }>(
+    sql`select event_uid, count from admission_events_seen
+        where environment_id = ${ids.environmentId}::uuid and event_uid in (${sql.join(uids.map((u) => sql`${u}`), sql`, `)})`,
+  );
+  for (const r of found.rows) seen.set(r.event_uid, r.count);
+
+  let counted = 0;
+  let unchanged = 0;
+  for (const e of byUid.values()) {
+    const delta = e.count - (seen.get(e.uid) ?? 0);
+    if (delta <= 0) {
+      unchanged++;
+      continue;
+    }
+    counted++;
+    const w = workloadOf(e);
+    const first = new Date(e.firstSeenAt).toISOString();
+    const last = new Date(e.lastSeenAt).toISOString();
+    // What the row shows (message, user, object) is the latest event's.
+    const { rows } = await tx.execute<{ id: string }>(sql`
+      insert into denials as d (tenant_id, environment_id, action, control, constraint_kind, constraint_name, namespace,
+                                workload_kind, workload_name, object_kind, object_name, username, message, count, first_seen_at, last_seen_at)
+      values (${ids.tenantId}::uuid, ${ids.environmentId}::uuid, ${e.action}, ${controlByKind.get(e.constraintKind) ?? null}, ${e.constraintKind},
+              ${e.constraintName}, ${e.resource.namespace}, ${w.kind}, ${w.name}, ${e.resource.kind}, ${e.resource.name}, ${e.username},
+              ${e.message}, ${delta}, ${first}::timestamptz, ${last}::timestamptz)
+      on conflict (environment_id, action, constraint_name, namespace, workload_kind, workload_name) do update set
+        count = d.count + excluded.count,
+        first_seen_at = least(d.first_seen_at, excluded.first_seen_at),
+        last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at),
+        message = case when excluded.last_seen_at >= d.last_seen_at then excluded.message else d.message end,
+        username = case when excluded.last_seen_at >= d.last_seen_at then excluded.username else d.username end,
+        object_kind = case when excluded.last_seen_at >= d.last_seen_at then excluded.object_kind else d.object_kind end,
+        object_name = case when excluded.last_seen_at >= d.last_seen_at then excluded.object_name else d.object_name end
+      returning id`);
+    await tx.execute(sql`
+      insert into admission_events_seen as s (tenant_id, environment_id, event_uid, count, denial_id, last_seen_at)
+      values (${ids.tenantId}::uuid, ${ids.environmentId}::uuid, ${e.uid}, ${e.count}, ${rows[0]!.id}::uuid, ${last}::timestamptz)
+      on conflict (environment_id, event_uid) do update set count = excluded.count, last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at)`);
+  }
+  return { counted, unchanged };
+}
+
+/** Deletes the environment's denials not seen for `days` (their seen-event rows go with them). */
+export async function pruneDenials(tx: Db, environmentId: string, now: Date, days: number): Promise<void> {
+  await tx.execute(
+    sql`delete from denials where environment_id = ${environmentId}::uuid and last_seen_at < ${now.toISOString()}::timestamptz - make_interval(days => ${days}::int)`,
+  );
+}
+
+/** The API JSON of a denial row aliased `d`. */
+export const denialJson = sql`jsonb_build_object(
+  'id', d.id, 'environmentId', d.environment_id, 'action', d.action, 'control', d.control,
+  'constraint', jsonb_build_object('kind', d.constraint_kind, 'name', d.constraint_name),
+  'namespace', d.namespace,
+  'workload', jsonb_build_object('kind', d.workload_kind, 'name', d.workload_name),
+  'object', jsonb_build_object('kind', d.object_kind, 'name', d.object_name),
+  'username', d.username, 'message', d.message, 'count', d.count,
+  'firstSeenAt', ${isoJson("d.first_seen_at")}, 'lastSeenAt', ${isoJson("d.last_seen_at")})`;
+
+export interface DenialFilters {
+  environment?: string;
+  control?: string;
+  namespace?: string;
+  /** `Kind/name` or a bare name (any kind). */
+  workload?: string;
+  action?: string;
+  since?: string;
+}
+
+/** SQL conditions over alias `d` for the tenant and these filters. */
+export function denialWhere(tenantId: string, f: DenialFilters): SQL[] {
+  const where: SQL[] = [sql`d.tenant_id = ${tenantId}::uuid`];
+  if (f.environment) where.push(sql`d.environment_id = ${f.environment}::uuid`);
+  if (f.control) where.push(sql`d.control = ${f.control}`);
+  if (f.namespace !== undefined) where.push(sql`d.namespace = ${f.namespace}`);
+  if (f.action) where.push(sql`d.action = ${f.action}`);
+  if (f.since) where.push(sql`d.last_seen_at >= ${new Date(f.since).toISOString()}::timestamptz`);
+  if (f.workload) {
+    const slash = f.workload.indexOf("/");
+    if (slash > 0) where.push(sql`d.workload_kind = ${f.workload.slice(0, slash)} and d.workload_name = ${f.workload.slice(slash + 1)}`);
+    else where.push(sql`d.workload_name = ${f.workload}`);
+  }
+  return where;
+}
+
+export const SUMMARY_GROUPS = ["control", "namespace", "workload"] as const;
+export type SummaryGroup = (typeof SUMMARY_GROUPS)[number];
+
+/** Refusal counts (sum of counts) and rows per group, largest first. */
+export async function denialSummary(tx: Db, where: SQL[], by: SummaryGroup) {
+  const key = { control: sql`coalesce(d.control, '(none)')`, namespace: sql`d.namespace`, workload: sql`d.namespace || '/' || d.workload_kind || '/' || d.workload_name` }[by];
+  const { rows } = await tx.execute<{ key: string; denials: number; count: number; deny: number; warn: number; dryrun: number }>(sql`
+    select ${key} as key, count(*)::int as denials, sum(d.count)::int as count,
+           coalesce(sum(d.count) filter (where d.action = 'deny'), 0)::int as deny,
+           coalesce(sum(d.count) filter (where d.action = 'warn'), 0)::int as warn,
+           coalesce(sum(d.count) filter (where d.action = 'dryrun'), 0)::int as dryrun
+    from denials d where ${sql.join(where, sql` and `)}
+    group by 1 order by count desc, key limit 200`);
+  return rows.map((r) => ({ key: r.key, denials: r.denials, count: r.count, byAction: { deny: r.deny, warn: r.warn, dryrun: r.dryrun } }));
+}
