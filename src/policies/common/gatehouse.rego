@@ -1,0 +1,104 @@
+# The Rego library every Gatehouse template carries (ConstraintTemplate `libs`). It walks every
+# container kind, applies image exemptions, and phrases findings the same way for all controls,
+# so a denied user always sees pod, container, field, value and how to exempt.
+package lib.gatehouse
+
+import rego.v1
+
+pod := input.review.object
+
+container_kinds := ["containers", "initContainers", "ephemeralContainers"]
+
+# Admission reviews carry the namespace even when the object's metadata omits it.
+namespace := ns if {
+	ns := input.review.namespace
+	ns != ""
+} else := object.get(pod, ["metadata", "namespace"], "")
+
+# Pods made from a workload template (Gatekeeper expansion) or with generateName may lack a name.
+pod_name := n if {
+	n := pod.metadata.name
+	n != ""
+} else := concat("", [pod.metadata.generateName, "*"]) if {
+	pod.metadata.generateName != ""
+} else := "<unnamed>"
+
+pod_ref := sprintf("%s/%s", [namespace, pod_name]) if {
+	namespace != ""
+} else := pod_name
+
+all_containers contains {"kind": kind, "index": i, "container": c} if {
+	some kind in container_kinds
+	some i, c in object.get(pod, ["spec", kind], [])
+}
+
+# Containers this control checks: every kind, minus exempt images.
+containers contains ct if {
+	some ct in all_containers
+	not image_exempt(object.get(ct.container, "image", ""))
+}
+
+# Pod-level fields are checked unless every container's image is exempt.
+pod_checked if {
+	some ct in all_containers
+	not image_exempt(object.get(ct.container, "image", ""))
+}
+
+# Linux-only fields (seccomp, capabilities, allowPrivilegeEscalation, readOnlyRootFilesystem):
+# the API refuses them on Windows pods, so checks that require them skip Windows pods, as the
+# Pod Security Standards do.
+windows_pod if pod.spec.os.name == "windows"
+
+# The only parameter every control has; the renderer always sets it (empty when none).
+exempt_images := input.parameters.exemptImages
+
+image_exempt(image) if {
+	some p in exempt_images
+	matches(p, image)
+}
+
+# A pattern is exact, or ends in * to match a prefix.
+matches(p, s) if {
+	not endswith(p, "*")
+	p == s
+}
+
+matches(p, s) if {
+	endswith(p, "*")
+	startswith(s, trim_suffix(p, "*"))
+}
+
+matches_any(patterns, s) if {
+	some p in patterns
+	matches(p, s)
+}
+
+show(value) := json.marshal(value)
+
+# A finding about one container's field (value is what the pod asked for).
+container_finding(ct, field, value, why) := {
+	"text": sprintf("pod %s: %s %q (%s[%d], image %s): %s is %s; %s.", [
+		pod_ref, container_word(ct.kind), ct.container.name, ct.kind, ct.index,
+		object.get(ct.container, "image", "<none>"), field, show(value), why,
+	]),
+	"image": object.get(ct.container, "image", ""),
+	"details": {"container": ct.container.name, "containerKind": ct.kind, "field": field, "value": value},
+}
+
+# A finding about a pod-level field.
+pod_finding(field, value, why) := {
+	"text": sprintf("pod %s: %s is %s; %s.", [pod_ref, field, show(value), why]),
+	"image": "",
+	"details": {"field": field, "value": value},
+}
+
+container_word("initContainers") := "init container"
+
+container_word("ephemeralContainers") := "ephemeral container"
+
+container_word("containers") := "container"
+
+# The closing hint: how to get past this control without disabling it.
+message(f, control) := sprintf("%s To allow it, exempt namespace %q or image %q in Gatehouse control %s.", [f.text, namespace, f.image, control]) if {
+	f.image != ""
+} else := sprintf("%s To allow it, exempt namespace %q in Gatehouse control %s.", [f.text, namespace, control])
