@@ -15,7 +15,7 @@ import { toolPath } from "../../test/harness/tools.ts";
 import { catalogue } from "./catalogue.ts";
 import { REGO_FILES } from "./rego-files.ts";
 import { regoFilesModule, regoPaths } from "./rego-files.build.ts";
-import { templateName } from "./render.ts";
+import { forGatekeeper, renderTemplate, templateName } from "./render.ts";
 
 const policies = fileURLToPath(new URL("./", import.meta.url));
 
@@ -32,6 +32,25 @@ describe("OPA's tools over src/policies/**/*.rego", () => {
   it("opa check --strict passes as Rego v0 with rego.v1 (what Gatekeeper runs) and as Rego v1", () => {
     expect(opa("check", "--strict", "--v0-v1", ".")).toEqual({ status: 0, out: "" });
     expect(opa("check", "--strict", ".")).toEqual({ status: 0, out: "" });
+  });
+
+  it("opa check --strict passes on the modules as rendered for Gatekeeper (Rego v0, future.keywords)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-opa-"));
+    try {
+      for (const c of catalogue) {
+        const rego = renderTemplate(c).spec.targets as { rego: string; libs: string[] }[];
+        writeFileSync(join(dir, `${c.slug}.rego`), rego[0]!.rego);
+        writeFileSync(join(dir, "gatehouse.rego"), rego[0]!.libs[0]!);
+        expect(rego[0]!.rego).toBe(forGatekeeper(c.rego));
+      }
+      expect(opa("check", "--strict", "--v0-compatible", dir)).toEqual({ status: 0, out: "" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the renderer refuses a module that does not import rego.v1 rather than pass it on unchecked", () => {
+    expect(() => forGatekeeper("package gatehousex\n\nimport future.keywords.if\n")).toThrow(/must import rego\.v1/);
   });
 
   it("opa check --strict refuses what strict mode forbids (the check is real)", () => {
