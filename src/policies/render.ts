@@ -4,10 +4,12 @@ import { z } from "zod";
 import { REGO_LIB, type AnyControl } from "./control.ts";
 import { activePatterns, type Exemptions, type EnforcementAction } from "./common/knobs.ts";
 import { contentHash } from "./hash.ts";
+import { CONTENT_HASH_ANNOTATION, CONTROL_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../protocol/agent.ts";
 
-export const MANAGED_BY = { "app.kubernetes.io/managed-by": "gatehouse" } as const;
-export const CONTROL_LABEL = "gatehouse.dev/control";
-export const HASH_ANNOTATION = "gatehouse.dev/content-hash";
+// The wire names are defined once, in the agent protocol; the renderer writes what the agent reads.
+export { CONTROL_LABEL };
+export const MANAGED_BY = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } as const;
+export const HASH_ANNOTATION = CONTENT_HASH_ANNOTATION;
 
 export type K8sObject = {
   apiVersion: string;
