@@ -1,4 +1,4 @@
-# Gatehouse control apparmor: what it checks and why is in src/policies/apparmor/README.md.
+# Gatehouse control apparmor: what it checks and why is in README.md beside this file.
 package gatehouseapparmor
 
 import rego.v1

@@ -1,4 +1,4 @@
-# Gatehouse control capabilities: what it checks and why is in src/policies/capabilities/README.md.
+# Gatehouse control capabilities: what it checks and why is in README.md beside this file.
 package gatehousecapabilities
 
 import rego.v1

@@ -1,4 +1,4 @@
-# Gatehouse control flexvolume-drivers: what it checks and why is in src/policies/flexvolume-drivers/README.md.
+# Gatehouse control flexvolume-drivers: what it checks and why is in README.md beside this file.
 package gatehouseflexvolumedrivers
 
 import rego.v1

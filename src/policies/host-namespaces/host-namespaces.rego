@@ -1,4 +1,4 @@
-# Gatehouse control host-namespaces: what it checks and why is in src/policies/host-namespaces/README.md.
+# Gatehouse control host-namespaces: what it checks and why is in README.md beside this file.
 package gatehousehostnamespaces
 
 import rego.v1

@@ -1,4 +1,4 @@
-# Gatehouse control host-network-ports: what it checks and why is in src/policies/host-network-ports/README.md.
+# Gatehouse control host-network-ports: what it checks and why is in README.md beside this file.
 package gatehousehostnetworkports
 
 import rego.v1

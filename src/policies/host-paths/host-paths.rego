@@ -1,4 +1,4 @@
-# Gatehouse control host-paths: what it checks and why is in src/policies/host-paths/README.md.
+# Gatehouse control host-paths: what it checks and why is in README.md beside this file.
 package gatehousehostpaths
 
 import rego.v1

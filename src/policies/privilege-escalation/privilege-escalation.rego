@@ -1,4 +1,4 @@
-# Gatehouse control privilege-escalation: what it checks and why is in src/policies/privilege-escalation/README.md.
+# Gatehouse control privilege-escalation: what it checks and why is in README.md beside this file.
 package gatehouseprivilegeescalation
 
 import rego.v1

@@ -1,4 +1,4 @@
-# Gatehouse control privileged-containers: what it checks and why is in src/policies/privileged-containers/README.md.
+# Gatehouse control privileged-containers: what it checks and why is in README.md beside this file.
 package gatehouseprivilegedcontainers
 
 import rego.v1

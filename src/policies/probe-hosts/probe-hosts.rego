@@ -1,4 +1,4 @@
-# Gatehouse control probe-hosts: what it checks and why is in src/policies/probe-hosts/README.md.
+# Gatehouse control probe-hosts: what it checks and why is in README.md beside this file.
 package gatehouseprobehosts
 
 import rego.v1

@@ -1,4 +1,4 @@
-# Gatehouse control proc-mount: what it checks and why is in src/policies/proc-mount/README.md.
+# Gatehouse control proc-mount: what it checks and why is in README.md beside this file.
 package gatehouseprocmount
 
 import rego.v1

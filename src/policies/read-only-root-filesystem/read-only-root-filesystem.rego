@@ -1,4 +1,4 @@
-# Gatehouse control read-only-root-filesystem: what it checks and why is in src/policies/read-only-root-filesystem/README.md.
+# Gatehouse control read-only-root-filesystem: what it checks and why is in README.md beside this file.
 package gatehousereadonlyrootfilesystem
 
 import rego.v1

@@ -1,4 +1,4 @@
-# Gatehouse control seccomp: what it checks and why is in src/policies/seccomp/README.md.
+# Gatehouse control seccomp: what it checks and why is in README.md beside this file.
 package gatehouseseccomp
 
 import rego.v1

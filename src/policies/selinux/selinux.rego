@@ -1,4 +1,4 @@
-# Gatehouse control selinux: what it checks and why is in src/policies/selinux/README.md.
+# Gatehouse control selinux: what it checks and why is in README.md beside this file.
 package gatehouseselinux
 
 import rego.v1

@@ -1,4 +1,4 @@
-# Gatehouse control sysctls: what it checks and why is in src/policies/sysctls/README.md.
+# Gatehouse control sysctls: what it checks and why is in README.md beside this file.
 package gatehousesysctls
 
 import rego.v1

@@ -1,4 +1,4 @@
-# Gatehouse control users-and-groups: what it checks and why is in src/policies/users-and-groups/README.md.
+# Gatehouse control users-and-groups: what it checks and why is in README.md beside this file.
 package gatehouseusersandgroups
 
 import rego.v1

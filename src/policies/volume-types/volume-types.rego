@@ -1,4 +1,4 @@
-# Gatehouse control volume-types: what it checks and why is in src/policies/volume-types/README.md.
+# Gatehouse control volume-types: what it checks and why is in README.md beside this file.
 package gatehousevolumetypes
 
 import rego.v1

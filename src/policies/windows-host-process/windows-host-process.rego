@@ -1,4 +1,4 @@
-# Gatehouse control windows-host-process: what it checks and why is in src/policies/windows-host-process/README.md.
+# Gatehouse control windows-host-process: what it checks and why is in README.md beside this file.
 package gatehousewindowshostprocess
 
 import rego.v1
