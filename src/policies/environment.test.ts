@@ -145,7 +145,9 @@ describe("every template compiles in the real engine", () => {
   });
 
   it("a template whose Rego does not compile fails here, not in a cluster", () => {
-    const broken = { ...catalogue[0]!, rego: "findings contains f if { f := gh.no_such_function(1) }" };
+    const rego = catalogue[0]!.rego.replace(/\ncontrol := /, "\nfindings contains f if {\n\tf := gh.no_such_function(1)\n}\n\ncontrol := ");
+    expect(rego).toContain("no_such_function");
+    const broken = { ...catalogue[0]!, rego };
     expect(() => gatorTest([renderTemplate(broken)], [])).toThrow(GatorError);
   });
 

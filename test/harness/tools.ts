@@ -7,11 +7,11 @@ const script = fileURLToPath(new URL("../tools/build-tools.sh", import.meta.url)
 const cache = new Map<string, string>();
 
 /**
- * - `gator`, `gatekeeper`, `etcd`: the binary's path;
+ * - `gator`, `gatekeeper`, `etcd`, `opa`: the binary's path;
  * - `kube`: the directory holding `kube-apiserver` and `kubectl`;
  * - `crds`: the directory of Gatekeeper's CRD manifests.
  */
-export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds";
+export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds" | "opa";
 
 export function toolPath(tool: Tool): string {
   let path = cache.get(tool);

@@ -8,12 +8,14 @@
 #   test/tools/build-tools.sh etcd         # -> $GATEHOUSE_TOOLS/etcd-v3.6.8/etcd
 #   test/tools/build-tools.sh kube         # -> $GATEHOUSE_TOOLS/kube-v1.36.3/{kube-apiserver,kube-controller-manager,kubectl}
 #   test/tools/build-tools.sh crds         # -> directory of Gatekeeper's CRDs (from its module)
+#   test/tools/build-tools.sh opa          # -> $GATEHOUSE_TOOLS/opa-v1.22.4/opa (fmt/check of src/policies)
 #   test/tools/build-tools.sh all          # all of the above
 set -euo pipefail
 
 GATOR_VERSION="v3.23.0"
 GATEKEEPER_VERSION="v3.23.0"
 ETCD_VERSION="v3.6.8"
+OPA_VERSION="v1.22.4"
 KUBE_VERSION="v1.36.3"   # k8s.io/kubernetes; its staging modules are v0.36.3
 TOOLS="${GATEHOUSE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/tools}"
 
@@ -72,6 +74,19 @@ build_crds() {
   echo "$dir"
 }
 
+# OPA's CLI, for `opa fmt` and `opa check` over the controls' .rego files (test only).
+build_opa() {
+  local dir="$TOOLS/opa-$OPA_VERSION"
+  if [ ! -x "$dir/opa" ]; then
+    log "building opa $OPA_VERSION (first run only, ~3 minutes cold)"
+    mkdir -p "$dir"
+    GOBIN="$dir/.tmp" go install "github.com/open-policy-agent/opa@$OPA_VERSION" >&2
+    mv "$dir/.tmp/opa" "$dir/opa"
+    rmdir "$dir/.tmp"
+  fi
+  echo "$dir/opa"
+}
+
 # etcd's server module has replace directives, so `go install` refuses it: build it from a
 # throwaway module instead.
 build_etcd() {
@@ -121,12 +136,14 @@ case "${1:-}" in
   crds) with_lock crds build_crds ;;
   etcd) with_lock etcd build_etcd ;;
   kube) with_lock kube build_kube ;;
+  opa) with_lock opa build_opa ;;
   all)
     with_lock gator build_gator
     with_lock gatekeeper build_gatekeeper
     with_lock crds build_crds
     with_lock etcd build_etcd
     with_lock kube build_kube
+    with_lock opa build_opa
     ;;
-  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|all" >&2; exit 2 ;;
+  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|opa|all" >&2; exit 2 ;;
 esac

@@ -3,7 +3,7 @@
 // EFFECTIVE profile: the container's field, else its pod annotation, else the pod's field, else
 // the runtime default. PodSecurityPolicy's apparmor.security.beta.kubernetes.io/allowedProfileNames.
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 
 export const ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
 
@@ -55,46 +55,6 @@ export const appArmor = defineControl({
   options: AppArmorOptions,
   parameters: z.strictObject({ allowed: z.array(z.string()) }),
   toParameters: (options) => ({ allowed: options.allowed }),
-  rego: String.raw`
-findings contains f if {
-	some ct in gh.containers
-	p := apparmor_profile(ct)
-	not gh.matches_any(allowed_apparmor, p.profile)
-	why := sprintf("%sallowed AppArmor profiles: %s", [p.note, concat(", ", allowed_apparmor)])
-	f := gh.container_finding(ct, p.field, p.profile, why)
-}
-
-allowed_apparmor := object.get(input.parameters, "allowed", [])
-
-# Precedence as the kubelet applies it: container field, container annotation, pod field.
-apparmor_profile(ct) := {"profile": profile_name(v), "field": "securityContext.appArmorProfile", "note": ""} if {
-	v := object.get(ct.container, ["securityContext", "appArmorProfile"], null)
-	v != null
-} else := {"profile": sprintf("%v", [v]), "field": key, "note": "set by the pod annotation; "} if {
-	key := concat("", ["container.apparmor.security.beta.kubernetes.io/", ct.container.name])
-	v := object.get(gh.pod, ["metadata", "annotations", key], null)
-	v != null
-} else := {
-	"profile": profile_name(v),
-	"field": "securityContext.appArmorProfile",
-	"note": "inherited from the pod's spec.securityContext.appArmorProfile; ",
-} if {
-	v := object.get(gh.pod, ["spec", "securityContext", "appArmorProfile"], null)
-	v != null
-} else := {
-	"profile": "runtime/default",
-	"field": "securityContext.appArmorProfile",
-	"note": "no profile is set on the container, its annotation or the pod, so the runtime applies runtime/default; ",
-}
-
-# The field's {type, localhostProfile} in the annotation's spelling.
-profile_name(p) := "runtime/default" if {
-	p.type == "RuntimeDefault"
-} else := "unconfined" if {
-	p.type == "Unconfined"
-} else := concat("", ["localhost/", object.get(p, "localhostProfile", "")]) if {
-	p.type == "Localhost"
-} else := sprintf("%v", [p])
-`,
+  rego: controlRego("apparmor"),
   describe: (options) => `AppArmor profiles allowed: ${options.allowed.join(", ")} (unset runs as runtime/default)`,
 });

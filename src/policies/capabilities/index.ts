@@ -2,7 +2,7 @@
 // add only the listed capabilities and must drop the required ones (drop ALL satisfies every
 // requirement). PodSecurityPolicy's allowedCapabilities and requiredDropCapabilities.
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 import { CapabilityList } from "../common/schemas.ts";
 
 export const CapabilitiesOptions = z
@@ -48,57 +48,7 @@ export const capabilities = defineControl({
     const o = options;
     return { allowedAdd: o.allowedAdd, requiredDrop: o.requiredDrop };
   },
-  rego: String.raw`
-findings contains f if {
-	some ct in gh.containers
-	some cap in object.get(ct.container, ["securityContext", "capabilities", "add"], [])
-	not add_allowed(normalise(cap))
-	f := gh.container_finding(ct, "securityContext.capabilities.add", cap, add_why)
-}
-
-# One finding per container: the value is the container's own drop list (null when unset), the
-# reason names every required entry it lacks.
-findings contains f if {
-	not gh.windows_pod # Windows pods cannot set capabilities at all
-	some ct in gh.containers
-	missing := [cap | some cap in required_drop; not dropped(ct, cap)]
-	count(missing) > 0
-	drop := object.get(ct.container, ["securityContext", "capabilities", "drop"], null)
-	why := sprintf("%s missing from it; every container must drop %s (drop ALL satisfies every entry)", [missing_phrase(missing), concat(", ", required_drop)])
-	f := gh.container_finding(ct, "securityContext.capabilities.drop", drop, why)
-}
-
-allowed_add := object.get(input.parameters, "allowedAdd", [])
-
-required_drop := object.get(input.parameters, "requiredDrop", [])
-
-# CAP_NET_ADMIN, cap_net_admin and NET_ADMIN name the same capability.
-normalise(cap) := trim_prefix(upper(trim_space(cap)), "CAP_") if {
-	is_string(cap)
-} else := sprintf("%v", [cap])
-
-# allowedAdd [ALL] admits anything; adding ALL itself needs allowedAdd [ALL].
-add_allowed(_) if {
-	"ALL" in allowed_add
-}
-
-add_allowed(cap) if {
-	cap in allowed_add
-}
-
-dropped(ct, cap) if {
-	some d in object.get(ct.container, ["securityContext", "capabilities", "drop"], [])
-	normalise(d) in {cap, "ALL"}
-}
-
-missing_phrase(missing) := sprintf("%s is", [missing[0]]) if {
-	count(missing) == 1
-} else := sprintf("%s are", [concat(", ", missing)])
-
-add_why := "no capabilities may be added" if {
-	count(allowed_add) == 0
-} else := sprintf("capabilities that may be added: %s", [concat(", ", allowed_add)])
-`,
+  rego: controlRego("capabilities"),
   describe: (options) => {
     const o = options;
     const add = o.allowedAdd.includes("ALL") ? "any" : list(o.allowedAdd, "none");

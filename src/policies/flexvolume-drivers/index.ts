@@ -2,7 +2,7 @@
 // volume's options; an unvetted driver is a path to the host. This control admits flexVolume
 // volumes only for the listed drivers.
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 import { sortedSet } from "../common/schemas.ts";
 
 // Driver names are exact (`vendor/driver`, as in the flexVolume.driver field); no globs.
@@ -26,22 +26,6 @@ export const flexVolumeDrivers = defineControl({
     allowed: z.array(z.string()),
   }),
   toParameters: (o) => ({ allowed: [...o.allowed] }),
-  rego: String.raw`
-allowed_flex_drivers := object.get(input.parameters, "allowed", [])
-
-# A flexVolume without a driver gets "" and is refused (fail closed).
-findings contains f if {
-	gh.pod_checked
-	some i, v in object.get(gh.pod, ["spec", "volumes"], [])
-	is_object(v.flexVolume)
-	driver := object.get(v.flexVolume, "driver", "")
-	not driver in allowed_flex_drivers
-	f := gh.pod_finding(sprintf("spec.volumes[%d].flexVolume.driver", [i]), driver, flex_drivers_why)
-}
-
-flex_drivers_why := "no flexVolume drivers are allowed" if {
-	count(allowed_flex_drivers) == 0
-} else := sprintf("allowed flexVolume drivers: %s", [concat(", ", allowed_flex_drivers)])
-`,
+  rego: controlRego("flexvolume-drivers"),
   describe: (o) => (o.allowed.length === 0 ? "no flexVolume drivers" : `flexVolume drivers ${o.allowed.join(", ")}`),
 });

@@ -1,7 +1,7 @@
 // Sharing the host's PID or IPC namespace lets a pod see and signal every process on the node
 // and read its shared memory; both are off unless an option turns them on.
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 
 export const hostNamespaces = defineControl({
   id: "hostNamespaces",
@@ -24,21 +24,7 @@ export const hostNamespaces = defineControl({
     allowHostIPC: z.boolean(),
   }),
   toParameters: (o) => ({ allowHostPID: o.allowHostPID, allowHostIPC: o.allowHostIPC }),
-  rego: String.raw`
-findings contains f if {
-	gh.pod_checked
-	gh.pod.spec.hostPID == true
-	not input.parameters.allowHostPID
-	f := gh.pod_finding("spec.hostPID", true, "sharing the host PID namespace is not allowed (allowHostPID is false)")
-}
-
-findings contains f if {
-	gh.pod_checked
-	gh.pod.spec.hostIPC == true
-	not input.parameters.allowHostIPC
-	f := gh.pod_finding("spec.hostIPC", true, "sharing the host IPC namespace is not allowed (allowHostIPC is false)")
-}
-`,
+  rego: controlRego("host-namespaces"),
   describe: (o) => {
     const word = (allowed: boolean) => (allowed ? "allowed" : "not allowed");
     return `hostPID ${word(o.allowHostPID)}; hostIPC ${word(o.allowHostIPC)}`;

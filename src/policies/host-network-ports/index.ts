@@ -3,7 +3,7 @@
 // an option turns them on, and host ports are limited to the listed ranges.
 import { z } from "zod";
 import { nonOverlapping } from "../common/schemas.ts";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 
 export const MAX_PORT = 65_535;
 
@@ -45,40 +45,7 @@ export const hostNetworkPorts = defineControl({
     allowHostNetwork: o.allowHostNetwork,
     hostPorts: o.hostPorts.map((r) => ({ min: r.min, max: r.max })),
   }),
-  rego: String.raw`
-findings contains f if {
-	gh.pod_checked
-	gh.pod.spec.hostNetwork == true
-	not input.parameters.allowHostNetwork
-	f := gh.pod_finding("spec.hostNetwork", true, "sharing the host network namespace is not allowed (allowHostNetwork is false)")
-}
-
-# hostPort 0 or unset means "no host port" and is always fine.
-findings contains f if {
-	some ct in gh.containers
-	some i, p in object.get(ct.container, "ports", [])
-	port := object.get(p, "hostPort", 0)
-	port != 0
-	not host_port_allowed(port)
-	f := gh.container_finding(ct, sprintf("ports[%d].hostPort", [i]), port, host_ports_why)
-}
-
-allowed_host_ports := object.get(input.parameters, "hostPorts", [])
-
-host_port_allowed(port) if {
-	some r in allowed_host_ports
-	r.min <= port
-	port <= r.max
-}
-
-host_ports_why := "no host ports are allowed" if {
-	count(allowed_host_ports) == 0
-} else := sprintf("allowed host port ranges: %s", [concat(", ", [port_range(r) | some r in allowed_host_ports])])
-
-port_range(r) := sprintf("%d", [r.min]) if {
-	r.min == r.max
-} else := sprintf("%d-%d", [r.min, r.max])
-`,
+  rego: controlRego("host-network-ports"),
   describe: (o) => {
     const ports = o.hostPorts.length === 0 ? "no host ports" : `host ports ${o.hostPorts.map(formatRange).join(", ")}`;
     return `hostNetwork ${o.allowHostNetwork ? "allowed" : "not allowed"}; ${ports}`;

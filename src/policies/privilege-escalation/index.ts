@@ -1,7 +1,7 @@
 // allowPrivilegeEscalation controls the no_new_privs flag: unless it is false, a process in the
 // container can gain more privileges than its parent (setuid binaries, file capabilities).
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 
 export const privilegeEscalation = defineControl({
   id: "privilegeEscalation",
@@ -13,14 +13,6 @@ export const privilegeEscalation = defineControl({
   options: z.strictObject({}),
   parameters: z.strictObject({}),
   toParameters: () => ({}),
-  rego: String.raw`
-findings contains f if {
-	not gh.windows_pod
-	some ct in gh.containers
-	v := object.get(ct.container, ["securityContext", "allowPrivilegeEscalation"], null)
-	v != false
-	f := gh.container_finding(ct, "securityContext.allowPrivilegeEscalation", v, "it must be set to false (unset allows escalation through setuid binaries and file capabilities)")
-}
-`,
+  rego: controlRego("privilege-escalation"),
   describe: () => "every container must set allowPrivilegeEscalation: false (Windows pods excepted)",
 });

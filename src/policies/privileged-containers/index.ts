@@ -1,6 +1,6 @@
 // Privileged containers get nearly all host capabilities and device access.
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 
 export const privilegedContainers = defineControl({
   id: "privilegedContainers",
@@ -11,12 +11,6 @@ export const privilegedContainers = defineControl({
   options: z.strictObject({}),
   parameters: z.strictObject({}),
   toParameters: () => ({}),
-  rego: String.raw`
-findings contains f if {
-	some ct in gh.containers
-	ct.container.securityContext.privileged == true
-	f := gh.container_finding(ct, "securityContext.privileged", true, "privileged containers are not allowed")
-}
-`,
+  rego: controlRego("privileged-containers"),
   describe: () => "no container may run privileged",
 });

@@ -1,7 +1,7 @@
 // The container runtime masks and read-only-mounts sensitive /proc paths (kcore, keys, sysrq
 // trigger, ...). procMount: Unmasked turns that off, exposing host kernel interfaces.
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 
 export const procMountTypes = ["Default", "Unmasked"] as const;
 
@@ -24,15 +24,7 @@ export const procMount = defineControl({
   options: ProcMountOptions,
   parameters: z.strictObject({ allowed: z.enum(procMountTypes) }),
   toParameters: (o) => ({ allowed: o.allowed }),
-  rego: String.raw`
-findings contains f if {
-	object.get(input.parameters, "allowed", "Default") == "Default"
-	some ct in gh.containers
-	pm := object.get(ct.container, ["securityContext", "procMount"], null)
-	not pm in {null, "Default"}
-	f := gh.container_finding(ct, "securityContext.procMount", pm, "only the Default proc mount type (or leaving procMount unset) is allowed")
-}
-`,
+  rego: controlRego("proc-mount"),
   describe: (o) =>
     o.allowed === "Default"
       ? "containers must use the Default (masked) /proc mount"

@@ -2,7 +2,7 @@
 // configuration and hide tools in it. This control requires every container to mount its root
 // filesystem read-only; data that must be written goes to volumes (emptyDir, PVC).
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 
 export const readOnlyRootFilesystem = defineControl({
   id: "readOnlyRootFilesystem",
@@ -14,16 +14,6 @@ export const readOnlyRootFilesystem = defineControl({
   options: z.strictObject({}),
   parameters: z.strictObject({}),
   toParameters: () => ({}),
-  rego: String.raw`
-findings contains f if {
-	not gh.windows_pod
-	some ct in gh.containers
-	value := object.get(ct.container, ["securityContext", "readOnlyRootFilesystem"], null)
-	value != true
-	f := gh.container_finding(ct, "securityContext.readOnlyRootFilesystem", value, read_only_why)
-}
-
-read_only_why := "the root filesystem must be read-only (set it to true; write to an emptyDir or other volume instead)"
-`,
+  rego: controlRego("read-only-root-filesystem"),
   describe: () => "every container must set readOnlyRootFilesystem: true",
 });

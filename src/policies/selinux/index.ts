@@ -2,7 +2,7 @@
 // type (spc_t, unconfined_t) can lift that confinement. Pods and containers may set only the
 // listed combinations of seLinuxOptions. PodSecurityPolicy's seLinux (MustRunAs) strategy.
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 
 export const SELINUX_FIELDS = ["user", "role", "type", "level"] as const;
 type Field = (typeof SELINUX_FIELDS)[number];
@@ -76,63 +76,7 @@ export const seLinux = defineControl({
     ),
   }),
   toParameters: (options) => ({ allowed: options.allowed }),
-  rego: String.raw`
-findings contains f if {
-	gh.pod_checked
-	opts := object.get(gh.pod, ["spec", "securityContext", "seLinuxOptions"], null)
-	selinux_refused(opts)
-	f := gh.pod_finding("spec.securityContext.seLinuxOptions", opts, selinux_why)
-}
-
-findings contains f if {
-	some ct in gh.containers
-	opts := object.get(ct.container, ["securityContext", "seLinuxOptions"], null)
-	selinux_refused(opts)
-	f := gh.container_finding(ct, "securityContext.seLinuxOptions", opts, selinux_why)
-}
-
-selinux_fields := ["user", "role", "type", "level"]
-
-allowed_selinux := object.get(input.parameters, "allowed", [])
-
-# seLinuxOptions that set nothing override nothing, so they are always allowed.
-selinux_refused(opts) if {
-	some k in selinux_fields
-	selinux_option(opts, k) != ""
-	not selinux_matched(opts)
-}
-
-# A field the pod omits, sets to null or sets to "" is unset ("").
-selinux_option(opts, k) := "" if {
-	not is_object(opts)
-} else := "" if {
-	object.get(opts, k, null) == null
-} else := v if {
-	v := opts[k]
-	is_string(v)
-} else := sprintf("%v", [opts[k]])
-
-selinux_matched(opts) if {
-	some e in allowed_selinux
-	not entry_mismatch(e, opts)
-}
-
-# An entry's field: "*" matches anything; an omitted field ("") requires the pod's to be unset.
-entry_mismatch(e, opts) if {
-	some k in selinux_fields
-	want := object.get(e, k, "")
-	want != "*"
-	want != selinux_option(opts, k)
-}
-
-selinux_why := "seLinuxOptions may not set user, role, type or level" if {
-	count(allowed_selinux) == 0
-} else := sprintf("allowed seLinuxOptions (a field not listed must be unset, * is any value): %s", [
-	concat(", ", [entry_text(e) | some e in allowed_selinux]),
-])
-
-entry_text(e) := sprintf("{%s}", [concat(", ", [sprintf("%s: %s", [k, e[k]]) | some k in selinux_fields; e[k]])])
-`,
+  rego: controlRego("selinux"),
   describe: (options) => {
     const { allowed } = options;
     if (allowed.length === 0) return "seLinuxOptions may not set any field";

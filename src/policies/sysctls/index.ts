@@ -1,7 +1,7 @@
 // Sysctls set kernel parameters for the pod's namespaces. Only a few are namespaced and isolated
 // from other pods (the Kubernetes "safe" set); the rest can affect the node or its neighbours.
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 
 /** The sysctls Kubernetes considers safe (namespaced, isolated); Pod Security Standards baseline. */
 export const SAFE_SYSCTLS = [
@@ -85,52 +85,7 @@ export const sysctls = defineControl({
     allowedUnsafe: z.array(z.string()),
   }),
   toParameters: (o) => ({ safeSysctls: [...SAFE_SYSCTLS], forbidden: o.forbidden, allowedUnsafe: o.allowedUnsafe }),
-  rego: String.raw`
-findings contains f if {
-	gh.pod_checked
-	some i, s in object.get(gh.pod, ["spec", "securityContext", "sysctls"], [])
-	name := normalised(s.name)
-	matched := [g | some g in input.parameters.forbidden; gh.matches(g, name)]
-	count(matched) > 0
-	why := sprintf("forbidden by %s; %s", [concat(", ", [sprintf("%q", [g]) | some g in matched]), allowed_text("")])
-	f := gh.pod_finding(sprintf("spec.securityContext.sysctls[%d].name", [i]), s.name, why)
-}
-
-findings contains f if {
-	gh.pod_checked
-	some i, s in object.get(gh.pod, ["spec", "securityContext", "sysctls"], [])
-	name := normalised(s.name)
-	not gh.matches_any(input.parameters.forbidden, name)
-	not name in {n | some n in input.parameters.safeSysctls}
-	not gh.matches_any(input.parameters.allowedUnsafe, name)
-	safe := sprintf(" (%s)", [concat(", ", input.parameters.safeSysctls)])
-	why := sprintf("it is neither a Kubernetes safe sysctl nor an allowed unsafe one; %s", [allowed_text(safe)])
-	f := gh.pod_finding(sprintf("spec.securityContext.sysctls[%d].name", [i]), s.name, why)
-}
-
-allowed_text(safe) := sprintf("allowed: the Kubernetes safe sysctls%s%s%s", [safe, unsafe_part, forbidden_part])
-
-unsafe_part := "" if {
-	count(input.parameters.allowedUnsafe) == 0
-} else := sprintf(" and %s", [concat(", ", input.parameters.allowedUnsafe)])
-
-forbidden_part := "" if {
-	count(input.parameters.forbidden) == 0
-} else := sprintf(", except %s", [concat(", ", input.parameters.forbidden)])
-
-# Sysctl names may use / as the separator (net/ipv4/conf/eth0.100/rp_filter); in that form
-# dots belong to a segment. Kubernetes treats both forms alike, so compare in dot form.
-normalised(name) := strings.replace_n({".": "/", "/": "."}, name) if {
-	slash := indexof(name, "/")
-	slash >= 0
-	dot := indexof(name, ".")
-	dot_after_slash(dot, slash)
-} else := name
-
-dot_after_slash(dot, slash) if dot < 0
-
-dot_after_slash(dot, slash) if slash < dot
-`,
+  rego: controlRego("sysctls"),
   describe: (o) => {
     const unsafe = o.allowedUnsafe.length === 0 ? "" : ` plus ${o.allowedUnsafe.join(", ")}`;
     const forbidden = o.forbidden.length === 0 ? "" : `, except ${o.forbidden.join(", ")}`;

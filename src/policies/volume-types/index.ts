@@ -2,7 +2,7 @@
 // sandbox, hostPath or a network filesystem reach the node or storage outside the tenant's
 // control. This control admits only the volume source types listed in `allowed`.
 import { z } from "zod";
-import { defineControl } from "../control.ts";
+import { controlRego, defineControl } from "../control.ts";
 import { sortedSet } from "../common/schemas.ts";
 
 /** Every volume source key of core/v1 Volume (besides `name`). */
@@ -83,27 +83,7 @@ export const volumeTypes = defineControl({
     allowed: z.array(z.string()),
   }),
   toParameters: (o) => ({ allowed: [...o.allowed] }),
-  rego: String.raw`
-allowed_volume_types := object.get(input.parameters, "allowed", [])
-
-# A volume's type is its source key: every key besides "name" (the API allows exactly one).
-# The finding is that source (spec.volumes[i].<type>, with its settings as the value); the reason
-# names the volume and its type.
-findings contains f if {
-	gh.pod_checked
-	not "*" in allowed_volume_types
-	some i, v in object.get(gh.pod, ["spec", "volumes"], [])
-	some vtype, source in v
-	vtype != "name"
-	not vtype in allowed_volume_types
-	why := sprintf("volume %q is of type %s; %s", [object.get(v, "name", ""), vtype, volume_types_why])
-	f := gh.pod_finding(sprintf("spec.volumes[%d].%s", [i, vtype]), source, why)
-}
-
-volume_types_why := "no volumes are allowed" if {
-	count(allowed_volume_types) == 0
-} else := sprintf("allowed volume types: %s", [concat(", ", allowed_volume_types)])
-`,
+  rego: controlRego("volume-types"),
   describe: (o) => {
     if (o.allowed.includes("*")) return "any volume type";
     if (o.allowed.length === 0) return "no volumes";

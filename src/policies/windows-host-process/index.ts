@@ -1,9 +1,7 @@
 // A Windows HostProcess container runs directly on the node as a host process with full
 // access to the host; Pod Security Standards baseline forbids it.
 import { z } from "zod";
-import { defineControl } from "../control.ts";
-
-const WHY = "Windows HostProcess containers have full access to the node and are not allowed";
+import { controlRego, defineControl } from "../control.ts";
 
 export const windowsHostProcess = defineControl({
   id: "windowsHostProcess",
@@ -15,18 +13,6 @@ export const windowsHostProcess = defineControl({
   options: z.strictObject({}),
   parameters: z.strictObject({}),
   toParameters: () => ({}),
-  rego: String.raw`
-findings contains f if {
-	gh.pod_checked
-	gh.pod.spec.securityContext.windowsOptions.hostProcess == true
-	f := gh.pod_finding("spec.securityContext.windowsOptions.hostProcess", true, ${JSON.stringify(WHY)})
-}
-
-findings contains f if {
-	some ct in gh.containers
-	ct.container.securityContext.windowsOptions.hostProcess == true
-	f := gh.container_finding(ct, "securityContext.windowsOptions.hostProcess", true, ${JSON.stringify(WHY)})
-}
-`,
+  rego: controlRego("windows-host-process"),
   describe: () => "no pod or container may run as a Windows HostProcess",
 });

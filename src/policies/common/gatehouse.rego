@@ -1,13 +1,9 @@
-// The Rego library every Gatehouse template carries (ConstraintTemplate `libs`). It walks every
-// container kind, applies image exemptions, and phrases findings the same way for all controls,
-// so a denied user always sees pod, container, field, value and how to exempt.
-export const REGO_LIB_PACKAGE = "lib.gatehouse";
+# The Rego library every Gatehouse template carries (ConstraintTemplate `libs`). It walks every
+# container kind, applies image exemptions, and phrases findings the same way for all controls,
+# so a denied user always sees pod, container, field, value and how to exempt.
+package lib.gatehouse
 
-export const REGO_LIB = String.raw`package lib.gatehouse
-
-import future.keywords.contains
-import future.keywords.if
-import future.keywords.in
+import rego.v1
 
 pod := input.review.object
 
@@ -53,8 +49,11 @@ pod_checked if {
 # Pod Security Standards do.
 windows_pod if pod.spec.os.name == "windows"
 
+# The only parameter every control has; the renderer always sets it (empty when none).
+exempt_images := input.parameters.exemptImages
+
 image_exempt(image) if {
-	some p in object.get(input, ["parameters", "exemptImages"], [])
+	some p in exempt_images
 	matches(p, image)
 }
 
@@ -103,4 +102,3 @@ container_word("containers") := "container"
 message(f, control) := sprintf("%s To allow it, exempt namespace %q or image %q in Gatehouse control %s.", [f.text, namespace, f.image, control]) if {
 	f.image != ""
 } else := sprintf("%s To allow it, exempt namespace %q in Gatehouse control %s.", [f.text, namespace, control])
-`;

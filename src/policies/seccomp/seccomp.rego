@@ -1,0 +1,61 @@
+# Gatehouse control seccomp: what it checks and why is in README.md beside this file.
+package gatehouseseccomp
+
+import rego.v1
+
+import data.lib.gatehouse as gh
+
+# Every finding becomes a violation with the shared exemption hint (common/gatehouse.rego).
+violation contains {"msg": gh.message(f, control), "details": f.details} if {
+	some f in findings
+}
+
+control := "seccomp"
+
+# Parameters: each read once, here; the renderer always sets every one.
+allowed_seccomp := input.parameters.allowed
+
+allow_unset := input.parameters.allowUnset
+
+findings contains f if {
+	some ct in gh.containers
+	p := seccomp_profile(ct)
+	not seccomp_allowed(p.profile)
+	why := sprintf("%sallowed seccomp profiles: %s; %s", [p.note, allowed_text, unset_text])
+	f := gh.container_finding(ct, "securityContext.seccompProfile", p.profile, why)
+}
+
+seccomp_profile(ct) := {"profile": seccomp_name(v), "note": ""} if {
+	v := object.get(ct.container, ["securityContext", "seccompProfile"], null)
+	v != null
+} else := {"profile": seccomp_name(v), "note": "inherited from the pod's spec.securityContext.seccompProfile; "} if {
+	v := object.get(gh.pod, ["spec", "securityContext", "seccompProfile"], null)
+	v != null
+} else := {"profile": null, "note": "no seccompProfile is set on the container or the pod; "}
+
+# {type, localhostProfile} as one string: RuntimeDefault, Unconfined, Localhost/<file>.
+seccomp_name(p) := concat("", ["Localhost/", object.get(p, "localhostProfile", "")]) if {
+	p.type == "Localhost"
+} else := p.type if {
+	is_string(p.type)
+} else := sprintf("%v", [p])
+
+seccomp_allowed(null) if {
+	allow_unset == true
+}
+
+# Windows pods cannot set a seccomp profile at all.
+seccomp_allowed(null) if gh.windows_pod
+
+seccomp_allowed(p) if {
+	is_string(p)
+	gh.matches_any(allowed_seccomp, p)
+}
+
+allowed_text := "none" if {
+	count(allowed_seccomp) == 0
+} else := concat(", ", allowed_seccomp)
+
+unset_text := "unset is allowed" if {
+	allow_unset == true
+} else := "a profile must be set (unset runs Unconfined unless the kubelet enables SeccompDefault)"
