@@ -11,8 +11,8 @@ const LIMIT = 50_000;
 // may have read the old revision does not put it back after forgetRevision() removed it.
 const loading = new Map<string, { promise: Promise<number | null>; stale: boolean }>();
 
-let ttlMs = Number(globalThis.process?.env?.REVISION_CACHE_MS ?? 1000);
-if (!Number.isFinite(ttlMs) || ttlMs < 0) ttlMs = 1000;
+// REVISION_CACHE_MS is validated by src/app/config.ts; `npm start` sets it with setRevisionCacheTtl.
+let ttlMs = 1000;
 
 const key = (tenantId: string, environmentId: string) => `${tenantId}/${environmentId}`;
 
