@@ -5,6 +5,7 @@ import { createApp } from "./app/app.ts";
 import { ConfigError, loadConfig } from "./app/config.ts";
 import { createMetrics } from "./app/metrics.ts";
 import { openDatabase } from "./db/client.ts";
+import { setRevisionCacheTtl } from "./services/revision-cache.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 import { publicOnlyFetch } from "./services/webhook-fetch.ts";
 
@@ -17,7 +18,8 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: config.logLevel });
-const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+setRevisionCacheTtl(config.revisionCacheMs);
+const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, wsProxy: config.neonWsProxy, poolSize: config.databasePoolSize });
 let stopping = false;
 const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping });
 // Webhooks: the dispatcher sends the outbox every WEBHOOK_DISPATCH_INTERVAL_MS (0: off), connecting

@@ -21,6 +21,7 @@ function configFrom(env: Bindings): AppConfig {
   return {
     port: 0,
     databaseUrl: e.DATABASE_URL,
+    neonWsProxy: e.NEON_WS_PROXY,
     dataDir: "",
     jwt: {
       issuer: e.JWT_ISSUER,
@@ -65,9 +66,9 @@ function appFor(env: Bindings) {
   if (app || configError) return app;
   try {
     const config = configFrom(env);
-    if (env.NEON_WS_PROXY) {
+    if (config.neonWsProxy) {
       // Local development only: a plain PostgreSQL behind a WebSocket→TCP proxy.
-      const proxy = env.NEON_WS_PROXY;
+      const proxy = config.neonWsProxy;
       neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}`;
       neonConfig.useSecureWebSocket = false;
       neonConfig.pipelineConnect = false;
@@ -96,7 +97,7 @@ export default {
   // offline sweep, then every due delivery.
   async scheduled(_event: unknown, env: Bindings, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
     const config = configFrom(env);
-    if (env.NEON_WS_PROXY) appFor(env);
+    if (config.neonWsProxy) appFor(env);
     const dispatcher = createDispatcher({ db: perCallDatabase(config.databaseUrl!), config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds });
     ctx.waitUntil(dispatcher.runOnce());
   },

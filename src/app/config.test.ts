@@ -1,7 +1,9 @@
 // Configuration from the environment, and the dev key file `npm start` and `npm run token` share.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
@@ -54,6 +56,50 @@ describe("agent protocol settings", () => {
     ["AGENT_BODY_LIMIT_BYTES", "16MiB"],
   ])("%s=%s is refused, by name", (name, value) => {
     expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`${name}:`));
+  });
+});
+
+describe("database and revision-cache settings", () => {
+  const base = () => ({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32) });
+
+  it("default, and each variable reaches the config npm start opens the database with", async () => {
+    expect(await loadConfig(base())).toMatchObject({ databasePoolSize: 10, neonWsProxy: undefined, revisionCacheMs: 1000 });
+    const cfg = await loadConfig({ ...base(), DATABASE_POOL_SIZE: "25", NEON_WS_PROXY: "127.0.0.1:5480", REVISION_CACHE_MS: "0" });
+    expect(cfg).toMatchObject({ databasePoolSize: 25, neonWsProxy: "127.0.0.1:5480", revisionCacheMs: 0 });
+    expect(parseEnv({ NEON_WS_PROXY: "[::1]:5480" }).NEON_WS_PROXY).toBe("[::1]:5480");
+    expect(parseEnv({ NEON_WS_PROXY: "wsproxy.internal:80" }).NEON_WS_PROXY).toBe("wsproxy.internal:80");
+    expect(parseEnv({ NEON_WS_PROXY: " " }).NEON_WS_PROXY).toBeUndefined();
+  });
+
+  // Each of these used to fall back to the default without a word (or, for NEON_WS_PROXY, to
+  // build a proxy URL the driver then failed to reach).
+  it.each([
+    ["DATABASE_POOL_SIZE", "0"],
+    ["DATABASE_POOL_SIZE", "-3"],
+    ["DATABASE_POOL_SIZE", "2.5"],
+    ["DATABASE_POOL_SIZE", "ten"],
+    ["DATABASE_POOL_SIZE", "1001"],
+    ["REVISION_CACHE_MS", "-1"],
+    ["REVISION_CACHE_MS", "1.5"],
+    ["REVISION_CACHE_MS", "1s"],
+    ["REVISION_CACHE_MS", "3600001"],
+    ["NEON_WS_PROXY", "127.0.0.1"],
+    ["NEON_WS_PROXY", "ws://127.0.0.1:5480"],
+    ["NEON_WS_PROXY", "127.0.0.1:5480/v2"],
+    ["NEON_WS_PROXY", "127.0.0.1:port"],
+    ["NEON_WS_PROXY", "127.0.0.1:70000"],
+  ])("%s=%s is refused at start-up, by name", async (name, value) => {
+    expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`${name}:`));
+    await expect(loadConfig({ ...base(), [name]: value })).rejects.toThrow(ConfigError);
+  });
+
+  it("npm start refuses to start on one, naming it (exit 2, before touching any database)", () => {
+    const node = fileURLToPath(new URL("../node.ts", import.meta.url));
+    const env = { PATH: process.env.PATH ?? "", ...base(), REVISION_CACHE_MS: "soon", DATABASE_POOL_SIZE: "0" };
+    const run = spawnSync(process.execPath, [node], { env, encoding: "utf8", timeout: 30_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("REVISION_CACHE_MS:");
+    expect(run.stderr).toContain("DATABASE_POOL_SIZE:");
   });
 });
 

@@ -13,6 +13,18 @@ const optionalString = z.string().trim().optional().transform((s) => (s ? s : un
 export const Env = z.object({
   DATABASE_URL: optionalString,
   GATEHOUSE_DATA_DIR: optionalString,
+  // Connections in the Neon driver's Pool (Node; Workers open one Pool per transaction).
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  // host:port of a WebSocket→TCP proxy in front of a plain (non-Neon) PostgreSQL.
+  NEON_WS_PROXY: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:5480")
+      .refine((v) => Number(v.slice(v.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535")
+      .optional(),
+  ),
+  // How long a process answers settings polls from the revision it last read (0: off).
+  REVISION_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   JWT_ISSUER: z.string().min(1).default("gatehouse-dev"),
   JWT_AUDIENCE: z.string().min(1).default("gatehouse"),
@@ -73,6 +85,14 @@ export interface JwtConfig {
 export interface AppConfig {
   port: number;
   databaseUrl?: string;
+  // The next three are for whoever opens the database and starts the process (node.ts); the app
+  // itself never reads them, so a config built in code may leave them out.
+  /** Neon driver Pool size (Node). */
+  databasePoolSize?: number;
+  /** WebSocket→TCP proxy (host:port) for a plain PostgreSQL behind the Neon driver. */
+  neonWsProxy?: string;
+  /** TTL of the in-process revision cache (services/revision-cache.ts); 0 disables it. */
+  revisionCacheMs?: number;
   dataDir: string;
   /** The API's external base URL for agent manifests; unset: the request's origin. No trailing slash. */
   publicUrl?: string;
@@ -138,7 +158,10 @@ export function parseEnv(env: Record<string, string | undefined> = process.env):
   return parsed.data;
 }
 
-export async function loadConfig(env: Record<string, string | undefined> = process.env): Promise<AppConfig> {
+/** What loadConfig returns: every setting read from the environment is there. */
+export type LoadedConfig = AppConfig & Required<Pick<AppConfig, "databasePoolSize" | "revisionCacheMs">>;
+
+export async function loadConfig(env: Record<string, string | undefined> = process.env): Promise<LoadedConfig> {
   const e = parseEnv(env);
   const dataDir = resolve(e.GATEHOUSE_DATA_DIR ?? ".gatehouse/data");
   let devKey: DevKey | undefined;
@@ -146,6 +169,9 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
   return {
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    neonWsProxy: e.NEON_WS_PROXY,
+    revisionCacheMs: e.REVISION_CACHE_MS,
     dataDir,
     publicUrl: e.PUBLIC_URL,
     jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, clockSkewSeconds: e.CLOCK_SKEW_SECONDS, jwksUrl: e.JWKS_URL, devKey },

@@ -5,7 +5,7 @@ import { openDatabase } from "../db/client.ts";
 
 try {
   const env = parseEnv(process.env);
-  const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.GATEHOUSE_DATA_DIR });
+  const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.GATEHOUSE_DATA_DIR, wsProxy: env.NEON_WS_PROXY });
   await db.close();
   process.stdout.write(`migrations applied to ${env.DATABASE_URL ? "DATABASE_URL" : `PGlite at ${env.GATEHOUSE_DATA_DIR ?? ".gatehouse/data"}`}\n`);
 } catch (e) {

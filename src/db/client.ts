@@ -33,9 +33,9 @@ export interface OpenOptions {
   url?: string;
   /** PGlite data directory (default ./.gatehouse/data); `memory://` keeps it in memory. */
   dataDir?: string;
-  /** WebSocket→TCP proxy for a non-Neon Postgres (default: env NEON_WS_PROXY), e.g. 127.0.0.1:5480. */
+  /** WebSocket→TCP proxy for a non-Neon Postgres (config NEON_WS_PROXY), e.g. 127.0.0.1:5480. */
   wsProxy?: string;
-  /** Neon Pool size (default: env DATABASE_POOL_SIZE, else 10). */
+  /** Neon Pool size (config DATABASE_POOL_SIZE; default 10). */
   poolSize?: number;
 }
 
@@ -74,10 +74,11 @@ export async function migrate(db: Database): Promise<void> {
 /** Open (and migrate) the configured database. */
 export async function openDatabase(cfg: OpenOptions = {}): Promise<Database> {
   if (cfg.url) {
-    const proxy = cfg.wsProxy ?? globalThis.process?.env?.NEON_WS_PROXY;
-    if (proxy) (await import("./neon-local.ts")).useLocalWsProxy(proxy);
+    // Settings come from the caller (src/app/config.ts validates the environment), never from
+    // process.env here: a bad value is a startup error there, not a silent default here.
+    if (cfg.wsProxy) (await import("./neon-local.ts")).useLocalWsProxy(cfg.wsProxy);
     const { Pool } = await import("@neondatabase/serverless");
-    const max = cfg.poolSize ?? (Number(globalThis.process?.env?.DATABASE_POOL_SIZE) || 10);
+    const max = cfg.poolSize ?? 10;
     const pool = new Pool({ connectionString: cfg.url, max });
     // An idle client dropped by the server must not crash the process; the pool replaces it.
     pool.on("error", () => {});

@@ -1,16 +1,16 @@
-// Content hash over a canonical JSON form (keys sorted), so key order never changes it.
+// Content hash over the RFC 8785 (JCS) canonical JSON form, so key order never changes it. Every
+// object's gatehouse hash annotation and the agents' ETags are these hashes: for JSON values
+// (all the renderer produces) JCS is byte-for-byte the keys-sorted form this file hand-wrote
+// before, so no hash a deployed agent compares changed (hash.test.ts checks it against that form).
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import canonicalize from "canonicalize";
 
+/** RFC 8785 canonical JSON. Throws on what JSON cannot carry (NaN, Infinity, lone surrogates, cycles). */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
+  const out = canonicalize(value);
+  if (out === undefined) throw new TypeError("canonicalJson: not a JSON value");
+  return out;
 }
 
 export function contentHash(value: unknown): string {

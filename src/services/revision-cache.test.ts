@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { cachedRevision, forgetRevision, rememberRevision, revisionOrLoad, setRevisionCacheTtl } from "./revision-cache.ts";
+import { cachedRevision, forgetRevision, REVISION_CACHE_LIMIT, rememberRevision, revisionOrLoad, setRevisionCacheTtl } from "./revision-cache.ts";
 
 const T = "00000000-0000-4000-8000-000000000001";
 const U = "00000000-0000-4000-8000-000000000002";
@@ -13,6 +13,19 @@ describe("revision cache (the 304 fast path)", () => {
     rememberRevision(T, E, 3, 10_000);
     expect(cachedRevision(T, E, 10_999)).toBe(3);
     expect(cachedRevision(T, E, 11_000)).toBeUndefined();
+  });
+
+  it("is bounded: when full, the least recently polled environment goes, a busy one stays", () => {
+    setRevisionCacheTtl(1000);
+    const now = 50_000;
+    const env = (i: number) => `00000000-0000-4000-9000-${i.toString(16).padStart(12, "0")}`;
+    rememberRevision(T, E, 7, now);
+    for (let i = 1; i < REVISION_CACHE_LIMIT; i++) rememberRevision(T, env(i), i, now);
+    expect(cachedRevision(T, E, now)).toBe(7); // polled again: now the most recent
+    rememberRevision(T, env(REVISION_CACHE_LIMIT), 1, now); // one over the limit
+    expect(cachedRevision(T, env(1), now)).toBeUndefined(); // the least recently used went
+    expect(cachedRevision(T, E, now)).toBe(7);
+    expect(cachedRevision(T, env(2), now)).toBe(2);
   });
 
   it("is keyed by tenant: another tenant never sees an entry", () => {

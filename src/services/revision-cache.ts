@@ -4,15 +4,20 @@
 // trip. Writes in this process forget the entry at once; another instance's write is seen within
 // the TTL, which an agent polling every few seconds cannot tell apart from polling a moment later.
 // Keys carry the tenant: an entry is only ever filled from a tenant-scoped query.
-const entries = new Map<string, { revision: number; until: number }>();
-const LIMIT = 50_000;
+import { LRUCache } from "lru-cache";
+
+// Bounded by count, least recently polled out first (so a flood of one-off environments cannot
+// push out the busy ones). The TTL is kept in the entry, not as lru-cache's ttl, because callers
+// and tests pass the clock reading (`now`) in.
+export const REVISION_CACHE_LIMIT = 50_000;
+const entries = new LRUCache<string, { revision: number; until: number }>({ max: REVISION_CACHE_LIMIT });
 
 // In-flight loads. A write in this process marks its environment's load stale, so a query that
 // may have read the old revision does not put it back after forgetRevision() removed it.
 const loading = new Map<string, { promise: Promise<number | null>; stale: boolean }>();
 
-let ttlMs = Number(globalThis.process?.env?.REVISION_CACHE_MS ?? 1000);
-if (!Number.isFinite(ttlMs) || ttlMs < 0) ttlMs = 1000;
+// REVISION_CACHE_MS is validated by src/app/config.ts; `npm start` sets it with setRevisionCacheTtl.
+let ttlMs = 1000;
 
 const key = (tenantId: string, environmentId: string) => `${tenantId}/${environmentId}`;
 
@@ -30,7 +35,6 @@ export function cachedRevision(tenantId: string, environmentId: string, now = Da
 
 export function rememberRevision(tenantId: string, environmentId: string, revision: number, now = Date.now()): void {
   if (ttlMs === 0) return;
-  if (entries.size >= LIMIT) entries.clear();
   entries.set(key(tenantId, environmentId), { revision, until: now + ttlMs });
 }
 

@@ -40,6 +40,7 @@ import { samples as seccomp } from "../../src/policies/seccomp/samples.ts";
 import { samples as sysctls } from "../../src/policies/sysctls/samples.ts";
 import { samples as windowsHostProcess } from "../../src/policies/windows-host-process/samples.ts";
 import { samples as probeHosts } from "../../src/policies/probe-hosts/samples.ts";
+import pLimit from "p-limit";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import type { RunResult } from "../harness/cluster-process.ts";
 import {
@@ -47,7 +48,6 @@ import {
   create,
   createNamespaces,
   denialLines,
-  mapLimit,
   placed,
   podSpecOf,
   putSettings,
@@ -252,7 +252,7 @@ describe("every control's samples through the real Gatekeeper webhook (kubectl a
       }
       await createNamespaces(cluster, todo.filter((x) => !hasEphemeral(x.s.object)).map((x) => x.ns));
 
-      outcomes.push(...(await mapLimit(todo, 4, (x) => runSample(x.c, x.s, x.ns))));
+      outcomes.push(...(await pLimit(4).map(todo, (x) => runSample(x.c, x.s, x.ns))));
       console.log(`round ${r}: ${pass.writes} writes, pass ${tPass - t} ms, enforced +${tEnforced - tPass} ms, ${todo.length} samples +${Date.now() - tEnforced} ms`);
     }
     const webhook = outcomes.filter((o) => o.result.stderr.includes(DENIED));

@@ -122,20 +122,6 @@ export function warningLines(stderr: string): string[] {
   return stderr.split("\n").filter((l) => l.startsWith("Warning: "));
 }
 
-/** Runs `fn` over `items` with at most `limit` running at once; results in order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /** An object with a new name and namespace (samples are written for team-a). */
 export function placed(obj: Obj, name: string, namespace: string): Obj {
   const copy = structuredClone(obj);
