@@ -1,6 +1,7 @@
 // The agent's side of the agent protocol (src/protocol/agent.ts): fetch the desired state with
 // If-None-Match, post status and audit reports. Every failure is an ApiError, so the loop can fail
 // static: keep what is applied and retry.
+import type { AdmissionEvent } from "../src/protocol/admission.ts";
 import { AGENT_PATHS, DesiredState, type AgentStatusReport, type AuditReport } from "../src/protocol/agent.ts";
 
 const TIMEOUT_MS = 15_000;
@@ -21,6 +22,7 @@ export interface ApiClient {
   fetchDesired(etag: string | null): Promise<Fetched>;
   postStatus(report: AgentStatusReport): Promise<void>;
   postAuditReport(report: AuditReport): Promise<void>;
+  postAdmissionEvents(events: AdmissionEvent[]): Promise<void>;
 }
 
 export function createApiClient(apiUrl: string, token: () => string, userAgent: string): ApiClient {
@@ -67,6 +69,9 @@ export function createApiClient(apiUrl: string, token: () => string, userAgent: 
     },
     async postAuditReport(report) {
       await (await call("POST", AGENT_PATHS.auditReport, { body: report })).body?.cancel();
+    },
+    async postAdmissionEvents(events) {
+      await (await call("POST", AGENT_PATHS.admissionEvents, { body: { events } })).body?.cancel();
     },
   };
 }

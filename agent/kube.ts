@@ -63,6 +63,10 @@ export interface Kube {
   apply(obj: KubeObject): Promise<LiveObject>;
   replace(obj: LiveObject): Promise<LiveObject>;
   delete(obj: LiveObject): Promise<void>;
+  /** Events in a namespace (Gatekeeper's admission Events live in its own). */
+  listEvents(namespace: string): Promise<LiveObject[]>;
+  /** A namespaced object by name; null when absent or not readable (RBAC): callers degrade. */
+  readNamespaced(apiVersion: string, kind: string, namespace: string, name: string): Promise<LiveObject | null>;
   /** The constraint CRDs Gatekeeper generated, by name (<kind lowercased>.constraints.gatekeeper.sh). */
   constraintCrds(): Promise<Map<string, CrdState>>;
 }
@@ -129,6 +133,24 @@ export function createKube(kc: KubeConfig): Kube {
         await objects.delete(obj);
       } catch (e) {
         if (kubeStatus(e) !== 404) throw e;
+      }
+    },
+    async listEvents(namespace) {
+      try {
+        return (await objects.list<LiveObject>("v1", "Event", namespace)).items;
+      } catch (e) {
+        // An agent installed before its Role could list Events: no admission history, no failure.
+        if (kubeStatus(e) === 403) return [];
+        throw e;
+      }
+    },
+    async readNamespaced(apiVersion, kind, namespace, name) {
+      try {
+        return await objects.read<LiveObject>({ apiVersion, kind, metadata: { name, namespace } });
+      } catch (e) {
+        const status = kubeStatus(e);
+        if (status === 404 || status === 403) return null;
+        throw e;
       }
     },
     async constraintCrds() {

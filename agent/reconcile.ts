@@ -14,6 +14,7 @@
 import type { Logger } from "pino";
 import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type AgentStatusReport, type DesiredState, type KubeObject, type ObjectResult, type TemplateHealth } from "../src/protocol/agent.ts";
 import { ApiError, type ApiClient } from "./api-client.ts";
+import { markSent, ownerResolver, readAdmissionEvents, unsent, type SentCounts } from "./admission-events.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { CONSTRAINT_API, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
 import type { AgentMetrics } from "./metrics.ts";
@@ -38,9 +39,11 @@ export interface AgentState {
   appliedRevision: number | null;
   lastSuccessAt: Date | null;
   audit: { fingerprint: string; sentAt: number } | null;
+  /** Admission Events already forwarded (uid → count), and the owner lookups' cache. */
+  admission: { sent: SentCounts; resolveOwner: ReturnType<typeof ownerResolver> | null };
 }
 
-export const initialState = (): AgentState => ({ etag: null, desired: null, appliedRevision: null, lastSuccessAt: null, audit: null });
+export const initialState = (): AgentState => ({ etag: null, desired: null, appliedRevision: null, lastSuccessAt: null, audit: null, admission: { sent: new Map(), resolveOwner: null } });
 
 export interface PassResult {
   /** The cluster is at the desired revision and the status reached the API. */
@@ -119,6 +122,7 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
   try {
     await deps.api.postStatus(status);
     if (gatekeeper.installed) await pushAudit(deps, state, pass.constraints, now());
+    if (gatekeeper.installed) await pushAdmissionEvents(deps, state);
   } catch (e) {
     metrics.errors.inc({ stage: "report" });
     throw e;
@@ -311,4 +315,18 @@ async function pushAudit(deps: ReconcileDeps, state: AgentState, constraints: Li
   await deps.api.postAuditReport(report);
   state.audit = { fingerprint, sentAt: now.getTime() };
   deps.log.info({ constraints: report.constraints.length, violations: report.constraints.reduce((n, c) => n + c.totalViolations, 0) }, "audit report sent");
+}
+
+/** Forwards Gatekeeper's admission Events that are new or grew since they were last sent. */
+async function pushAdmissionEvents(deps: ReconcileDeps, state: AgentState): Promise<void> {
+  state.admission.resolveOwner ??= ownerResolver(deps.kube);
+  const live = await readAdmissionEvents(deps.kube, deps.gatekeeperNamespace, state.admission.resolveOwner);
+  let sent = 0;
+  for (const batch of unsent(live, state.admission.sent)) {
+    await deps.api.postAdmissionEvents(batch);
+    markSent(state.admission.sent, batch, live);
+    sent += batch.length;
+  }
+  if (sent === 0) markSent(state.admission.sent, [], live);
+  else deps.log.info({ events: sent }, "admission events sent");
 }

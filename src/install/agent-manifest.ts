@@ -33,6 +33,9 @@ export function agentClusterRole(): Obj {
       { apiGroups: ["expansion.gatekeeper.sh"], resources: ["expansiontemplate"], verbs: verbsWrite },
       // Is Gatekeeper installed, and are the constraint CRDs it generates established?
       { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ["get", "list", "watch"] },
+      // Which workload a refused Pod belongs to: its ReplicaSet's or Job's owner (get only).
+      { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
+      { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] },
     ],
   };
 }
@@ -50,12 +53,16 @@ export function agentManifestObjects(opts: AgentManifestOptions): Obj[] {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: AGENT_NAME },
       subjects: [{ kind: "ServiceAccount", name: AGENT_NAME, namespace: AGENT_NAMESPACE }],
     },
-    // Read-only, in Gatekeeper's namespace only: its Deployment's image tag is its version.
+    // Read-only, in Gatekeeper's namespace only: its Deployment's image tag is its version, and
+    // the admission Events its webhook records there (--emit-admission-events).
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: { name: AGENT_NAME, namespace: "gatekeeper-system", labels },
-      rules: [{ apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] }],
+      rules: [
+        { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["list"] },
+      ],
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",

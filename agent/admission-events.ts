@@ -1,0 +1,114 @@
+// Admission events: what Gatekeeper's webhook refused, warned about or recorded in dryrun, read
+// from the Events it records in its own namespace with --emit-admission-events, filed under the
+// workload that asked, and forwarded to the API — only Events that are new or whose count grew
+// since this process last sent them. The API counts each Event once per count, so a restart that
+// sends everything again duplicates nothing.
+import { LRUCache } from "lru-cache";
+import { ADMISSION_REASONS, EVENT_ANNOTATIONS as A, MAX_ADMISSION_EVENTS, type AdmissionEvent, type AdmissionReason } from "../src/protocol/admission.ts";
+import type { Kube, LiveObject } from "./kube.ts";
+
+type Owner = { kind: string; name: string } | null;
+
+interface EventObject extends LiveObject {
+  reason?: string;
+  count?: number;
+  firstTimestamp?: string | null;
+  lastTimestamp?: string | null;
+  eventTime?: string | null;
+  series?: { count?: number; lastObservedTime?: string };
+  message?: string;
+}
+
+/** Gatekeeper's message for the constraint: the text after "Message: " in the Event's message. */
+function policyMessage(e: EventObject): string {
+  const m = e.message ?? "";
+  const at = m.indexOf("Message: ");
+  return (at >= 0 ? m.slice(at + "Message: ".length) : m).toWellFormed().replaceAll("\0", "\uFFFD").slice(0, 8192);
+}
+
+const iso = (...candidates: (string | null | undefined)[]) => {
+  for (const c of candidates) if (c && !Number.isNaN(Date.parse(c))) return new Date(c).toISOString();
+  return new Date(0).toISOString();
+};
+
+/** The controller owner of a namespaced object, when there is one and it may be read. */
+async function controllerOf(kube: Kube, apiVersion: string, kind: string, namespace: string, name: string): Promise<{ obj: LiveObject; owner: Owner } | null> {
+  const obj = await kube.readNamespaced(apiVersion, kind, namespace, name);
+  if (!obj) return null;
+  const ref = (obj.metadata?.ownerReferences ?? []).find((r) => r.controller);
+  return { obj, owner: ref ? { kind: ref.kind, name: ref.name } : null };
+}
+
+/**
+ * A refused Pod never existed, so its ownerReferences cannot be read; its generated name can: a
+ * ReplicaSet's Pods are `<replicaset>-<5 chars>`, a Job's `<job>-<5 chars>`. The candidate is
+ * confirmed by reading it, and its own controller (Deployment, CronJob) is the workload.
+ */
+export function ownerResolver(kube: Kube) {
+  const cache = new LRUCache<string, { owner: Owner }>({ max: 5000, ttl: 10 * 60_000 });
+  return async (kind: string, namespace: string, name: string): Promise<Owner> => {
+    const m = kind === "Pod" ? /^(.+)-[a-z0-9]{5}$/.exec(name) : null;
+    if (!m) return null;
+    const key = `${namespace}/${m[1]}`;
+    const hit = cache.get(key);
+    if (hit) return hit.owner;
+    let owner: Owner = null;
+    const rs = await controllerOf(kube, "apps/v1", "ReplicaSet", namespace, m[1]!);
+    if (rs) owner = rs.owner ?? { kind: "ReplicaSet", name: m[1]! };
+    else {
+      const job = await controllerOf(kube, "batch/v1", "Job", namespace, m[1]!);
+      if (job) owner = job.owner ?? { kind: "Job", name: m[1]! };
+    }
+    cache.set(key, { owner });
+    return owner;
+  };
+}
+
+/** Gatekeeper's admission Events in `namespace`, as the protocol carries them. */
+export async function readAdmissionEvents(kube: Kube, namespace: string, resolveOwner: ReturnType<typeof ownerResolver>): Promise<AdmissionEvent[]> {
+  const out: AdmissionEvent[] = [];
+  for (const e of (await kube.listEvents(namespace)) as EventObject[]) {
+    const a = e.metadata?.annotations ?? {};
+    const action = ADMISSION_REASONS[e.reason as AdmissionReason];
+    if (!action || a[A.process] !== "admission" || !e.metadata?.uid || !a[A.constraintName] || !a[A.constraintKind]) continue;
+    const resource = {
+      group: a[A.resourceGroup] ?? "",
+      version: a[A.resourceVersion] ?? "",
+      kind: a[A.resourceKind] || "Unknown",
+      namespace: a[A.resourceNamespace] ?? "",
+      name: a[A.resourceName] ?? "",
+    };
+    out.push({
+      uid: e.metadata.uid,
+      count: Math.max(1, e.series?.count ?? e.count ?? 1),
+      firstSeenAt: iso(e.firstTimestamp, e.eventTime, e.metadata.creationTimestamp as unknown as string),
+      lastSeenAt: iso(e.series?.lastObservedTime, e.lastTimestamp, e.eventTime, e.metadata.creationTimestamp as unknown as string),
+      action,
+      constraintKind: a[A.constraintKind]!,
+      constraintName: a[A.constraintName]!,
+      resource,
+      owner: resource.namespace ? await resolveOwner(resource.kind, resource.namespace, resource.name) : null,
+      username: a[A.username] ?? "",
+      message: policyMessage(e),
+    });
+  }
+  return out;
+}
+
+/** What this process already sent: Event uid → count. */
+export type SentCounts = Map<string, number>;
+
+/** The events to send now (new, or with a grown count), in batches the API accepts. */
+export function unsent(events: readonly AdmissionEvent[], sent: SentCounts): AdmissionEvent[][] {
+  const fresh = events.filter((e) => (sent.get(e.uid) ?? 0) < e.count);
+  const batches: AdmissionEvent[][] = [];
+  for (let i = 0; i < fresh.length; i += MAX_ADMISSION_EVENTS) batches.push(fresh.slice(i, i + MAX_ADMISSION_EVENTS));
+  return batches;
+}
+
+/** Remembers what was sent, and forgets Events Kubernetes has expired (kept ~1 h by default). */
+export function markSent(sent: SentCounts, batch: readonly AdmissionEvent[], live: readonly AdmissionEvent[]): void {
+  for (const e of batch) sent.set(e.uid, e.count);
+  const alive = new Set(live.map((e) => e.uid));
+  for (const uid of sent.keys()) if (!alive.has(uid)) sent.delete(uid);
+}
