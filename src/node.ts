@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import { pino } from "pino";
 import { createApp } from "./app/app.ts";
 import { ConfigError, loadConfig } from "./app/config.ts";
+import { nodeConsoleAssets } from "./console/serve.ts";
 import { openDatabase } from "./db/client.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 import { publicOnlyFetch } from "./services/webhook-fetch.ts";
@@ -17,7 +18,7 @@ try {
 }
 const logger = pino({ level: config.logLevel });
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-const app = createApp({ db, config, logger });
+const app = createApp({ db, config, logger, consoleAssets: nodeConsoleAssets });
 // Webhooks: the dispatcher sends the outbox every WEBHOOK_DISPATCH_INTERVAL_MS (0: off), connecting
 // only to the public addresses it checked (webhook-fetch.ts: no DNS rebinding).
 const dispatcher = createDispatcher({
@@ -32,7 +33,7 @@ if (config.webhooks!.dispatchIntervalMs > 0) dispatcher.start(config.webhooks!.d
 const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
   logger.info(
     { port: info.port, database: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, auth: config.jwt.jwksUrl ? `jwks:${config.jwt.jwksUrl}` : `dev-key:${config.jwt.devKey?.alg}` },
-    `gatehouse listening on http://localhost:${info.port} (docs at /docs)`,
+    `gatehouse listening on http://localhost:${info.port} (console at /, docs at /docs)`,
   );
 });
 

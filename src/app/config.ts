@@ -40,6 +40,11 @@ export const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Finished deliveries (and their attempts) are deleted this long after they finished.
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // The console's OpenID Connect sign-in (authorization code + PKCE) when JWKS_URL is set: the
+  // client registered at the issuer (a public client: no secret) and the issuer to discover.
+  CONSOLE_OIDC_CLIENT_ID: optionalString,
+  CONSOLE_OIDC_ISSUER: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  CONSOLE_OIDC_SCOPE: z.string().min(1).default("openid"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -66,6 +71,18 @@ export interface AppConfig {
   /** Defaults (DEFAULT_WEBHOOK_CONFIG) when absent. */
   webhooks?: WebhookConfig;
   logLevel: Env["LOG_LEVEL"];
+  /** The console's OIDC sign-in (src/console/routes.ts); the issuer defaults to jwt.issuer. */
+  console?: ConsoleConfig;
+}
+
+export interface ConsoleConfig {
+  oidcClientId?: string;
+  oidcIssuer?: string;
+  oidcScope: string;
+}
+
+export function consoleConfig(e: Env): ConsoleConfig {
+  return { oidcClientId: e.CONSOLE_OIDC_CLIENT_ID, oidcIssuer: e.CONSOLE_OIDC_ISSUER, oidcScope: e.CONSOLE_OIDC_SCOPE };
 }
 
 export interface WebhookConfig {
@@ -128,6 +145,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     agent: agentConfig(e),
     webhooks: webhookConfig(e),
+    console: consoleConfig(e),
     logLevel: e.LOG_LEVEL,
   };
 }
