@@ -27,6 +27,7 @@ function Entry({ entry, path, onChange, onRemove, errors, readOnly, placeholder 
       <input id=${fieldId(p)} aria-invalid=${err ? "true" : undefined} aria-describedby=${err ? `${fieldId(p)}-err` : undefined} ...${props} />
       ${err && html`<p class="error field-error" id=${`${fieldId(p)}-err`}>${err}</p>`}</div>`;
   };
+  // Updated on every keystroke (onInput): the entry in the document is always what the inputs show.
   const set = (key, v) => {
     const next = { ...entry, [key]: v };
     if (v === undefined || v === "") delete next[key];
@@ -34,9 +35,9 @@ function Entry({ entry, path, onChange, onRemove, errors, readOnly, placeholder 
   };
   return html`<li class="row">
     <div class="inline-fields">
-      ${field("pattern", "Pattern", { value: entry.pattern, placeholder, required: true, onChange: (e) => set("pattern", e.currentTarget.value.trim()) })}
-      ${field("reason", "Reason", { value: entry.reason ?? "", onChange: (e) => set("reason", e.currentTarget.value.trim()) })}
-      ${field("expiresAt", "Expires", { type: "datetime-local", value: toLocalInput(entry.expiresAt), onChange: (e) => set("expiresAt", fromLocalInput(e.currentTarget.value)) })}
+      ${field("pattern", "Pattern", { value: entry.pattern, placeholder, required: true, onInput: (e) => set("pattern", e.currentTarget.value) })}
+      ${field("reason", "Reason", { value: entry.reason ?? "", onInput: (e) => set("reason", e.currentTarget.value) })}
+      ${field("expiresAt", "Expires", { type: "datetime-local", value: toLocalInput(entry.expiresAt), onInput: (e) => set("expiresAt", fromLocalInput(e.currentTarget.value)) })}
     </div>
     ${expiry && html`<span class="expiry">${expiry}</span>`}
     <button type="button" class="secondary" aria-label=${`Remove exemption ${entry.pattern || "(new)"}`} onClick=${onRemove}>Remove</button>

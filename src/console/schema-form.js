@@ -57,33 +57,33 @@ function ArrayOfObjects({ doc, schema, items, value, path, onChange, errors, lab
   </fieldset>`;
 }
 
-export function SchemaField({ doc, schema, value, path, onChange, errors = {}, readOnly = false, label, optional = false }) {
+export function SchemaField({ doc, schema, value, path, onChange, errors = {}, readOnly = false, label, optional = false, inline = false }) {
   const s = deref(doc, schema);
   const id = fieldId(path);
   if (readOnly && s.type !== "object") return html`<div class="ro"><span class="ro-label">${label}</span> <${ReadOnlyValue} value=${value} /></div>`;
   if (s.type === "object") return html`<${ObjectFields} doc=${doc} schema=${s} value=${value} path=${path} onChange=${onChange} errors=${errors} readOnly=${readOnly} legend=${label} />`;
   if (s.type === "boolean") {
     return html`<div class="check"><input type="checkbox" id=${id} checked=${!!value} onChange=${(e) => onChange(e.currentTarget.checked)} ...${invalid(path, errors)} />
-      <label for=${id}>${label}</label>${hint(s)}<${FieldError} path=${path} errors=${errors} /></div>`;
+      <label for=${id}>${label}</label>${hint(s, inline)}<${FieldError} path=${path} errors=${errors} /></div>`;
   }
   if (s.enum) {
     return html`<div><label for=${id}>${label}</label>
       <select id=${id} value=${value ?? ""} onChange=${(e) => onChange(e.currentTarget.value || undefined)} ...${invalid(path, errors)}>
         ${optional && html`<option value="">(unset)</option>`}${s.enum.map((v) => html`<option value=${v}>${v}</option>`)}
-      </select>${hint(s)}<${FieldError} path=${path} errors=${errors} /></div>`;
+      </select>${hint(s, inline)}<${FieldError} path=${path} errors=${errors} /></div>`;
   }
   if (s.type === "integer" || s.type === "number") {
     return html`<div><label for=${id}>${label}</label>
       <input type="number" id=${id} value=${value ?? ""} min=${s.minimum} max=${s.maximum} step=${s.type === "integer" ? 1 : "any"}
         onChange=${(e) => onChange(e.currentTarget.value === "" ? undefined : Number(e.currentTarget.value))} ...${invalid(path, errors)} />
-      ${hint(s)}<${FieldError} path=${path} errors=${errors} /></div>`;
+      ${hint(s, inline)}<${FieldError} path=${path} errors=${errors} /></div>`;
   }
   if (s.type === "array") {
     const items = deref(doc, s.items);
     if (items.type === "object") return html`<${ArrayOfObjects} doc=${doc} schema=${s} items=${items} value=${value} path=${path} onChange=${onChange} errors=${errors} label=${label} />`;
     const list = value ?? [];
     if (items.enum) {
-      return html`<fieldset class="choices"><legend>${label}</legend>${hint(s)}
+      return html`<fieldset class="choices"><legend>${label}</legend>${hint(s, inline)}
         ${items.enum.map((v) => html`<span class="check"><input type="checkbox" id=${`${id}-${fieldId(v)}`} checked=${list.includes(v)}
           onChange=${(e) => onChange(e.currentTarget.checked ? [...list, v] : list.filter((x) => x !== v))} /><label for=${`${id}-${fieldId(v)}`}>${v}</label></span>`)}
         <${FieldError} path=${path} errors=${errors} /></fieldset>`;
@@ -93,12 +93,12 @@ export function SchemaField({ doc, schema, value, path, onChange, errors = {}, r
     return html`<div><label for=${id}>${label} <span class="muted">(one per line)</span></label>
       <textarea id=${id} rows=${Math.min(8, Math.max(2, list.length + 1))} value=${list.join("\n")}
         onChange=${(e) => onChange(e.currentTarget.value.split("\n").map((x) => x.trim()).filter(Boolean))} ...${invalid(entryErrors[0] ?? path, errors)}></textarea>
-      ${hint(s)}<${FieldError} path=${path} errors=${errors} />
+      ${hint(s, inline)}<${FieldError} path=${path} errors=${errors} />
       ${entryErrors.map((k) => html`<p class="error field-error" id=${`${fieldId(k)}-err`}>line ${Number(/\[(\d+)\]$/.exec(k)?.[1] ?? 0) + 1}: ${errors[k]}</p>`)}</div>`;
   }
   return html`<div><label for=${id}>${label}</label>
     <input id=${id} value=${value ?? ""} maxlength=${s.maxLength} onChange=${(e) => onChange(e.currentTarget.value === "" && optional ? undefined : e.currentTarget.value)} ...${invalid(path, errors)} />
-    ${hint(s)}<${FieldError} path=${path} errors=${errors} /></div>`;
+    ${hint(s, inline)}<${FieldError} path=${path} errors=${errors} /></div>`;
 }
 
 export function ObjectFields({ doc, schema, value, path, onChange, errors = {}, readOnly = false, legend, inline = false }) {
@@ -113,7 +113,7 @@ export function ObjectFields({ doc, schema, value, path, onChange, errors = {}, 
     onChange(next);
   };
   const fields = props.map(([k, ps]) => html`<${SchemaField} doc=${doc} schema=${ps} value=${v[k]} path=${`${path}.${k}`} errors=${errors} readOnly=${readOnly}
-    label=${humanize(k)} optional=${!(s.required ?? []).includes(k)} onChange=${(x) => set(k, x)} />`);
+    inline=${inline} label=${humanize(k)} optional=${!(s.required ?? []).includes(k)} onChange=${(x) => set(k, x)} />`);
   if (inline) return html`<div class="inline-fields">${fields}</div>`;
   return legend ? html`<fieldset class="object"><legend>${legend}</legend>${hint(s)}${fields}</fieldset>` : html`<div class="fields">${fields}</div>`;
 }

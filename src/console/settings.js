@@ -94,6 +94,10 @@ export function SettingsPage({ id, session }) {
   useEffect(() => {
     if (status) statusRef.current?.focus();
   }, [status]);
+  // After a refused save, focus goes to the first field the API named (its message is beside it).
+  useEffect(() => {
+    if (Object.keys(errors).length) (document.querySelector("main [aria-invalid=true]") ?? document.querySelector("main [role=alert]"))?.focus();
+  }, [errors]);
 
   if (state.notFound) return html`<${NotFound} what="environment" />`;
   if (state.error) return html`<${ErrorMessage} error=${state.error} />`;
@@ -125,7 +129,6 @@ export function SettingsPage({ id, session }) {
       } else {
         setErrors(e.fieldErrors);
         setError(e.message);
-        requestAnimationFrame(() => document.querySelector("[aria-invalid=true]")?.focus());
       }
     } finally {
       setBusy(false);

@@ -128,9 +128,10 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** The development sign-in form, as a person fills it in. */
-export async function signIn(page: Page, base: string, tenant: string, role: Role, path = "/"): Promise<void> {
-  await page.goto(base + path);
+export async function signIn(page: Page, base: string, tenant: string, role: Role, sub = `${role}@${tenant}`): Promise<void> {
+  await page.goto(base);
   await page.getByLabel("Tenant").fill(tenant);
+  await page.getByLabel(/Your name/).fill(sub);
   await page.getByLabel("Role").selectOption(role);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
