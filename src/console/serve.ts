@@ -32,9 +32,9 @@ async function file(c: Context, path: string, name: string, cache: string): Prom
 }
 
 export interface ConsoleAssets {
-  index(c: Context): Promise<Response>;
-  asset(c: Context, name: string): Promise<Response>;
-  vendor(c: Context, name: string): Promise<Response>;
+  index(c: Context): Response | Promise<Response>;
+  asset(c: Context, name: string): Response | Promise<Response>;
+  vendor(c: Context, name: string): Response | Promise<Response>;
 }
 
 /** Reads files per request (no I/O until one is asked for); vendor files are immutable per install. */

@@ -4,6 +4,8 @@
 // sees, another tenant's id, a 401, and /docs — all with every non-loopback request aborted and
 // axe-core on every page. Screenshots go to test-output/console/.
 import type { Page } from "playwright-core";
+// Callbacks passed to page.evaluate run in the browser; the test's tsconfig has no DOM lib.
+declare const document: { activeElement: { id: string; getAttribute(name: string): string | null } | null; documentElement: { scrollWidth: number } };
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "../harness/backends.ts";
 import { expectAccessible, launchBrowser, openPage, screenshot, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
@@ -211,7 +213,7 @@ describe.each(backends())("the console on $name", ({ name }) => {
     await p.getByText("The caller's tenant").first().waitFor({ timeout: 30_000 });
     for (const tag of ["Settings", "Environments", "Violations", "Webhooks"]) expect(await p.getByText(tag, { exact: true }).count()).toBeGreaterThan(0);
     // No axe here: the page is Scalar's own UI (its findings belong upstream); the console's pages are checked.
-    expect(await p.locator("script[src]").evaluateAll((s) => s.map((e) => (e as HTMLScriptElement).src))).toEqual([`${server.base}/console/vendor/scalar.js`]);
+    expect(await p.locator("script[src]").evaluateAll((s) => s.map((e) => (e as unknown as { src: string }).src))).toEqual([`${server.base}/console/vendor/scalar.js`]);
     await shot(p, "docs");
     // What Scalar asks the internet for (its registry search) is aborted and the page works without it.
     expect(docsBlocked.every((u) => !u.startsWith(server.base))).toBe(true);
