@@ -60,7 +60,9 @@ export async function completeOidc(cfg) {
   if (!q.has("code") && !q.has("error")) return undefined;
   const pending = JSON.parse(sessionStorage.getItem(PENDING) ?? "null");
   sessionStorage.removeItem(PENDING);
+  // Back to the page the sign-in started on, without the code in the address bar or history.
   history.replaceState(null, "", `/${pending?.hash ?? ""}`);
+  dispatchEvent(new HashChangeEvent("hashchange"));
   if (q.has("error")) throw new Error(`The identity provider refused the sign-in: ${q.get("error_description") ?? q.get("error")}`);
   if (!pending || pending.state !== q.get("state")) throw new Error("The sign-in response does not match this browser's request; sign in again.");
   const meta = await discover(cfg.issuer);

@@ -4,11 +4,12 @@
 // sees, another tenant's id, a 401, and /docs — all with every non-loopback request aborted and
 // axe-core on every page. Screenshots go to test-output/console/.
 import type { Page } from "playwright-core";
-// Callbacks passed to page.evaluate run in the browser; the test's tsconfig has no DOM lib.
-declare const document: { activeElement: { id: string; getAttribute(name: string): string | null } | null; documentElement: { scrollWidth: number } };
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "../harness/backends.ts";
 import { expectAccessible, launchBrowser, openPage, screenshot, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+
+// Callbacks passed to page.evaluate run in the browser; the test's tsconfig has no DOM lib.
+declare const document: { activeElement: { id: string; getAttribute(name: string): string | null } | null; documentElement: { scrollWidth: number } };
 
 describe.each(backends())("the console on $name", ({ name }) => {
   let server: ConsoleServer;

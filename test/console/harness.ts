@@ -41,11 +41,12 @@ export interface ConsoleServer {
 }
 
 /** `node src/node.ts` with the development key (DEV_JWT_SECRET), ready when /healthz answers. */
-export async function startConsoleServer(backend: BackendName): Promise<ConsoleServer> {
+export async function startConsoleServer(backend: BackendName, extraEnv: Record<string, string> = {}): Promise<ConsoleServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = { ...(process.env as Record<string, string>), PORT: String(port), DEV_JWT_SECRET: SECRET, LOG_LEVEL: "warn", WEBHOOK_DISPATCH_INTERVAL_MS: "0" };
   delete env.JWKS_URL;
+  Object.assign(env, extraEnv);
   let cleanup = async () => {};
   const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-console-"));
   if (backend === "postgres") {
