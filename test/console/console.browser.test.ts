@@ -18,7 +18,7 @@ describe.each(backends())("the console on $name", ({ name }) => {
   let blocked: string[];
   let envId: string;
   let admin: string;
-  const shot = (p: Page, n: string) => screenshot(p, `${name}-${n}`);
+  const shot = (p: Page, n: string, fullPage = true) => screenshot(p, `${name}-${n}`, fullPage);
   const settingsOf = async (id: string) => (await (await server.api("GET", `/v1/environments/${id}/settings`, admin)).json()) as { revision: number; settings: any };
 
   beforeAll(async () => {
@@ -74,7 +74,7 @@ describe.each(backends())("the console on $name", ({ name }) => {
     expect(saved.revision).toBe(2);
     expect(saved.settings.controls.readOnlyRootFilesystem).toMatchObject({ enabled: true });
     expect(saved.settings.controls.capabilities).toMatchObject({ enforcementAction: "warn", options: { requiredDrop: ["ALL"] } });
-    await shot(page, "security-constraints");
+    await shot(page, "security-constraints", false);
     await page.getByRole("button", { name: "Show rendered YAML" }).click();
     await expect.poll(() => page.getByLabel("Rendered YAML of the saved revision").textContent()).toContain("GatehouseReadOnlyRootFilesystem");
   });
@@ -88,7 +88,7 @@ describe.each(backends())("the console on $name", ({ name }) => {
     await conflict.waitFor();
     await expect.poll(() => conflict.textContent()).toContain("controls.hostNamespaces.options.allowHostPID");
     await expectAccessible(page, "conflict");
-    await shot(page, "conflict");
+    await shot(page, "conflict", false);
     await conflict.getByRole("button", { name: /Reapply my changes/ }).click();
     await page.getByRole("button", { name: "Save settings" }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toBe("Saved revision 4.");
@@ -110,7 +110,7 @@ describe.each(backends())("the console on $name", ({ name }) => {
     expect(message).toMatch(/65535/);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("f-settings-controls-hostNetworkPorts-options-hostPorts-0-max");
     await expectAccessible(page, "validation error");
-    await shot(page, "validation-error");
+    await shot(page, "validation-error", false);
     expect((await settingsOf(envId)).revision).toBe(4);
     await page.getByRole("button", { name: "Discard changes" }).click();
   });

@@ -123,9 +123,10 @@ export async function expectAccessible(page: Page, name: string): Promise<void> 
   expect(bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** The whole page, or (fullPage false) what a 1280×900 window shows. */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
 /** The development sign-in form, as a person fills it in. */
