@@ -4,6 +4,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { setUnauthorizedHandler } from "./api.js";
 import { completeOidc, devSignIn, signInConfig, signOut, startOidc } from "./auth.js";
+import { AdminPage } from "./admin.js";
 import { FleetPage } from "./fleet.js";
 import { HistoryPage } from "./history.js";
 import { SettingsPage } from "./settings.js";
@@ -14,6 +15,7 @@ function parseRoute(hash) {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { page: "fleet" };
   if (parts[0] === "violations" && parts.length === 1) return { page: "violations" };
+  if (parts[0] === "admin" && parts.length === 1) return { page: "admin" };
   if (parts[0] === "environments" && parts[1]) {
     if (parts.length === 2) return { page: "settings", id: parts[1] };
     if (parts[2] === "history" && parts.length === 3) return { page: "history", id: parts[1] };
@@ -75,6 +77,7 @@ function SignIn({ config, message, onSession }) {
 function Page({ route, session }) {
   if (route.page === "fleet") return html`<${FleetPage} session=${session} />`;
   if (route.page === "violations") return html`<${ViolationsPage} session=${session} />`;
+  if (route.page === "admin") return html`<${AdminPage} session=${session} />`;
   if (route.page === "settings") return html`<${SettingsPage} key=${route.id} id=${route.id} session=${session} />`;
   if (route.page === "history") return html`<${HistoryPage} key=${route.id} id=${route.id} session=${session} />`;
   return html`<${NotFound} />`;
@@ -111,6 +114,7 @@ function App() {
       <nav aria-label="Main">
         <a href="#/" aria-current=${current("fleet")}>Fleet</a>
         <a href="#/violations" aria-current=${current("violations")}>Violations</a>
+        ${session.role === "admin" && html`<a href="#/admin" aria-current=${current("admin")}>Administration</a>`}
         <a href="/docs">API reference</a>
       </nav>
       <span class="who">${session.tenant} · ${session.role}</span>
