@@ -151,14 +151,47 @@ describe.each(backends())("the console on $name", ({ name }) => {
     expect((await settingsOf(envId)).settings).toEqual(first.settings);
   });
 
-  it("violations: the filters and the list", async () => {
+  it("violations after an audit report: the filters, the list, and the fleet's counts", async () => {
+    // What the in-cluster agent does: authenticate with its credential and post Gatekeeper's audit.
+    const cred = (await (await server.api("POST", `/v1/environments/${envId}/agent-credentials`, admin, {})).json()) as { secret: string };
+    const at = new Date().toISOString();
+    const violation = { group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "web-1", enforcementAction: "deny", message: "pod team-a/web-1: privileged" };
+    const report = { collectedAt: at, constraints: [{ kind: "GatehousePrivilegedContainers", name: "privileged-containers", control: "privileged-containers", enforcementAction: "deny", auditTimestamp: at, totalViolations: 1, truncated: false, violations: [violation] }] };
+    const posted = await fetch(`${server.base}/agent/v1/audit-report`, { method: "POST", headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" }, body: JSON.stringify(report) });
+    expect(posted.status).toBe(204);
+
     await page.getByRole("link", { name: "Violations" }).click();
     await page.getByRole("heading", { name: "Violations" }).waitFor();
-    await page.getByLabel("Environment").selectOption({ label: "prod-eu" });
+    const row = page.getByRole("row", { name: /Pod team-a\/web-1/ });
+    await row.waitFor();
+    expect(await row.textContent()).toContain("pod team-a/web-1: privileged");
+    await page.getByLabel("Namespace").fill("team-b");
     await page.getByRole("button", { name: "Apply filters" }).click();
     await page.getByText("No violations match.").waitFor();
+    await page.getByLabel("Namespace").fill("team-a");
+    await page.getByLabel("Environment").selectOption({ label: "prod-eu" });
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await row.waitFor();
     await expectAccessible(page, "violations");
     await shot(page, "violations");
+
+    await page.getByRole("link", { name: "Fleet" }).click();
+    await expect.poll(() => page.getByRole("row", { name: /prod-eu/ }).textContent()).toContain("1 deny");
+  });
+
+  it("the sign-in works from the keyboard alone", async () => {
+    const { page: p } = await openPage(browser.browser);
+    await p.goto(server.base);
+    await p.getByLabel("Tenant").focus();
+    await p.keyboard.type("acme");
+    await p.keyboard.press("Tab");
+    await p.keyboard.press("ArrowDown"); // admin → editor
+    await p.keyboard.press("Tab");
+    await p.keyboard.type("kim");
+    await p.keyboard.press("Enter");
+    await p.getByRole("heading", { name: "Fleet" }).waitFor();
+    expect(await p.locator(".who").textContent()).toBe("acme · editor");
+    await p.context().close();
   });
 
   it("a viewer sees no write controls", async () => {
