@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { createApp } from "./app/app.ts";
 import { ConfigError, loadConfig } from "./app/config.ts";
 import { createMetrics } from "./app/metrics.ts";
+import { nodeConsoleAssets } from "./console/serve.ts";
 import { openDatabase } from "./db/client.ts";
 import { setRevisionCacheTtl } from "./services/revision-cache.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
@@ -21,7 +22,7 @@ const logger = pino({ level: config.logLevel });
 setRevisionCacheTtl(config.revisionCacheMs);
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, wsProxy: config.neonWsProxy, poolSize: config.databasePoolSize });
 let stopping = false;
-const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping });
+const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping, consoleAssets: nodeConsoleAssets });
 // Webhooks: the dispatcher sends the outbox every WEBHOOK_DISPATCH_INTERVAL_MS (0: off), connecting
 // only to the public addresses it checked (webhook-fetch.ts: no DNS rebinding).
 const dispatcher = createDispatcher({
@@ -36,7 +37,7 @@ if (config.webhooks!.dispatchIntervalMs > 0) dispatcher.start(config.webhooks!.d
 const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
   logger.info(
     { port: info.port, database: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, auth: config.jwt.jwksUrl ? `jwks:${config.jwt.jwksUrl}` : `dev-key:${config.jwt.devKey?.alg}` },
-    `gatehouse listening on http://localhost:${info.port} (docs at /docs)`,
+    `gatehouse listening on http://localhost:${info.port} (console at /, docs at /docs)`,
   );
 });
 

@@ -4,7 +4,7 @@
 // here (no filesystem): run `npm run db:migrate` against DATABASE_URL before deploying.
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { createApp } from "./app/app.ts";
-import { agentConfig, ConfigError, parseEnv, webhookConfig, type AppConfig } from "./app/config.ts";
+import { agentConfig, ConfigError, consoleConfig, parseEnv, webhookConfig, type AppConfig } from "./app/config.ts";
 import { devKeyFromSecret } from "./app/dev-key.ts";
 import { fromNeonPool, type Database, type Db } from "./db/client.ts";
 import { setRevisionCacheTtl } from "./services/revision-cache.ts";
@@ -34,6 +34,7 @@ function configFrom(env: Bindings): AppConfig {
     publicUrl: e.PUBLIC_URL,
     agent: agentConfig(e),
     webhooks: webhookConfig(e),
+    console: consoleConfig(e),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -7,6 +7,8 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { pino, type Logger } from "pino";
+import { registerConsole } from "../console/routes.ts";
+import type { ConsoleAssets } from "../console/serve.ts";
 import type { Database } from "../db/client.ts";
 import { AGENT_API_PREFIX, AGENT_PATHS } from "../protocol/agent.ts";
 import { AGENT_SECURITY } from "../routes/agent-common.ts";
@@ -34,6 +36,8 @@ export interface AppDeps {
   metrics?: ApiMetrics;
   /** False once the process is draining (SIGTERM): /readyz answers 503 so no new traffic comes. */
   accepting?: () => boolean;
+  /** The console's static files (Node: src/console/serve.ts); Workers serve them as assets. */
+  consoleAssets?: ConsoleAssets;
 }
 
 export const API_VERSION = "0.1.0";
@@ -130,7 +134,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     },
     security: [{ bearer: [] }],
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Gatehouse API" }));
+  // Scalar's browser bundle from the installed package, not its CDN: /docs works offline.
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Gatehouse API", cdn: "/console/vendor/scalar.js", withDefaultFonts: false }));
 
   // Everything under /v1 is authenticated; routes add requireRole(...) for authorisation.
   app.use("/v1/*", authenticate(verifier));
@@ -151,5 +156,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   // After authentication: nobody's body is parsed before the credential is checked.
   app.use(rejectUnstorableText);
   for (const m of deps.routes ?? defaultRoutes) m.register(app);
+  // The web console at / (src/console/): static files calling only /v1, plus its sign-in helpers.
+  registerConsole(app, config, deps.consoleAssets);
   return app;
 }

@@ -68,6 +68,11 @@ export const Env = z.object({
   DENIAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   // When set, GET /metrics (Node) needs `Authorization: Bearer <token>`; unset, it is open.
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  // The console's OpenID Connect sign-in (authorization code + PKCE) when JWKS_URL is set: the
+  // client registered at the issuer (a public client: no secret) and the issuer to discover.
+  CONSOLE_OIDC_CLIENT_ID: optionalString,
+  CONSOLE_OIDC_ISSUER: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  CONSOLE_OIDC_SCOPE: z.string().min(1).default("openid"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -110,6 +115,18 @@ export interface AppConfig {
   quotas?: Quotas;
   /** Per-credential request rates for /v1 (users, API keys) and /agent/v1; absent: no limit. */
   rateLimits?: { api: RateLimit; agent: RateLimit };
+  /** The console's OIDC sign-in (src/console/routes.ts); the issuer defaults to jwt.issuer. */
+  console?: ConsoleConfig;
+}
+
+export interface ConsoleConfig {
+  oidcClientId?: string;
+  oidcIssuer?: string;
+  oidcScope: string;
+}
+
+export function consoleConfig(e: Env): ConsoleConfig {
+  return { oidcClientId: e.CONSOLE_OIDC_CLIENT_ID, oidcIssuer: e.CONSOLE_OIDC_ISSUER, oidcScope: e.CONSOLE_OIDC_SCOPE };
 }
 
 export interface WebhookConfig {
@@ -178,6 +195,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     agent: agentConfig(e),
     webhooks: webhookConfig(e),
+    console: consoleConfig(e),
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
     denialRetentionDays: e.DENIAL_RETENTION_DAYS,

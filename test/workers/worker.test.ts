@@ -87,6 +87,25 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
     expect(res.headers.get("content-type")).toContain("application/problem+json");
   });
 
+  it("serves the console and its vendor files from the assets binding, and /docs without a CDN", async () => {
+    const index = await fetch(`${base}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get("content-type")).toContain("text/html");
+    expect(await index.text()).toContain('<script type="module" src="/console/main.js"></script>');
+    const main = await fetch(`${base}/console/main.js`);
+    expect(main.status).toBe(200);
+    expect(await main.text()).toContain('from "./settings.js"');
+    const preact = await fetch(`${base}/console/vendor/preact.mjs`);
+    expect(preact.status).toBe(200);
+    expect(preact.headers.get("content-type")).toContain("javascript");
+    const docs = await (await fetch(`${base}/docs`)).text();
+    expect(docs).toContain('src="/console/vendor/scalar.js"');
+    expect(docs).not.toMatch(/cdn\.jsdelivr|unpkg/);
+    expect((await fetch(`${base}/console/vendor/scalar.js`)).status).toBe(200);
+    // The development sign-in exists here only because DEV_JWT_SECRET stands in for a JWKS.
+    expect(await (await fetch(`${base}/console/config.json`)).json()).toEqual({ signIn: { mode: "development" } });
+  });
+
   it("creates an environment, reads and updates its settings with ETags, and keeps tenants apart", async () => {
     const admin = { authorization: `Bearer ${await token("workers-acme", "admin")}`, "content-type": "application/json" };
     const created = await fetch(`${base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "prod-eu", preset: "baseline" }) });

@@ -1,0 +1,140 @@
+// The console's browser-test harness: a real `npm start` (src/node.ts) on a free port against
+// PGlite or the machine's PostgreSQL (through the Neon driver, as the API suites do), headless
+// Chromium through playwright-core with every request that is not to 127.0.0.1 aborted (the
+// console must need nothing from the internet), axe-core on a page, and screenshots into
+// test-output/console/.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { expect } from "vitest";
+import { devKeyFromSecret, mintDevToken } from "../../src/app/dev-key.ts";
+import type { Role } from "../../src/app/env.ts";
+import type { BackendName } from "../harness/backends.ts";
+import { acquirePostgres } from "../harness/postgres.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+export const SCREENSHOTS = join(root, "test-output", "console");
+const SECRET = "console-browser-test-secret-0123456789";
+const AXE = readFileSync(join(root, "node_modules/axe-core/axe.min.js"), "utf8");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ConsoleServer {
+  base: string;
+  token(tenant: string, role: Role, sub?: string): Promise<string>;
+  /** A JSON request to the API as that token. */
+  api(method: string, path: string, token: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** `node src/node.ts` with the development key (DEV_JWT_SECRET), ready when /healthz answers. */
+export async function startConsoleServer(backend: BackendName, extraEnv: Record<string, string> = {}): Promise<ConsoleServer> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), PORT: String(port), DEV_JWT_SECRET: SECRET, LOG_LEVEL: "warn", WEBHOOK_DISPATCH_INTERVAL_MS: "0" };
+  delete env.JWKS_URL;
+  Object.assign(env, extraEnv);
+  let cleanup = async () => {};
+  const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-console-"));
+  if (backend === "postgres") {
+    const pg = await acquirePostgres();
+    const db = await pg.createDatabase();
+    Object.assign(env, { DATABASE_URL: db.url, NEON_WS_PROXY: pg.proxy });
+    cleanup = async () => (await db.drop(), await pg.release());
+  }
+  env.GATEHOUSE_DATA_DIR = dataDir;
+  const child: ChildProcess = spawn(process.execPath, ["src/node.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  for (let i = 0; ; i++) {
+    const res = await fetch(`${base}/healthz`).catch(() => undefined);
+    if (res?.ok) break;
+    if (i > 240 || child.exitCode !== null) throw new Error(`npm start did not become ready:\n${output}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const key = devKeyFromSecret(SECRET);
+  return {
+    base,
+    token: (tenant, role, sub = `${role}@${tenant}`) => mintDevToken(key, { sub, tenant, role }, { issuer: "gatehouse-dev", audience: "gatehouse", ttlSeconds: 3600 }),
+    api: (method, path, token, body, headers = {}) =>
+      fetch(base + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    async close() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      await cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser(): Promise<{ browser: Browser; close(): Promise<void> }> {
+  // playwright gives every launch a fresh temporary profile (it refuses --user-data-dir here).
+  const browser = await chromium.launch({
+    executablePath: process.env.GATEHOUSE_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  return { browser, close: () => browser.close() };
+}
+
+/** A fresh page (its own context: nothing shared between sign-ins) with outside network blocked. */
+export async function openPage(browser: Browser, width = 1280): Promise<{ page: Page; blocked: string[] }> {
+  const context = await browser.newContext({ viewport: { width, height: 900 } });
+  const page = await context.newPage();
+  const blocked: string[] = [];
+  await page.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === "127.0.0.1" || url.protocol === "blob:" || url.protocol === "data:") return route.continue();
+    blocked.push(url.href);
+    return route.abort();
+  });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  return { page, blocked };
+}
+
+/** axe-core on the page as it is now: no serious or critical violation. */
+export async function expectAccessible(page: Page, name: string): Promise<void> {
+  await page.addScriptTag({ content: AXE });
+  const result = (await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run())) as {
+    violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
+  };
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+}
+
+/** The whole page, or (fullPage false) what a 1280×900 window shows. */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
+}
+
+/** The development sign-in form, as a person fills it in. */
+export async function signIn(page: Page, base: string, tenant: string, role: Role, sub = `${role}@${tenant}`): Promise<void> {
+  await page.goto(base);
+  await page.getByLabel("Tenant").fill(tenant);
+  await page.getByLabel(/Your name/).fill(sub);
+  await page.getByLabel("Role").selectOption(role);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+}
