@@ -22,6 +22,12 @@ export const CONTENT_HASH_ANNOTATION = "gatehouse.dev/content-hash";
 export const DEFAULT_POLL_INTERVAL_SECONDS = 30;
 /** An environment is offline when its agent missed this many poll intervals. */
 export const OFFLINE_AFTER_INTERVALS = 3;
+/**
+ * How far ahead of the API's clock an audit report's collectedAt may be (the cluster's clock may
+ * run a little fast). Further ahead is refused: the stored report is ordered by it, and one from
+ * the far future would outrank every real report after it.
+ */
+export const AUDIT_REPORT_MAX_AHEAD_SECONDS = 300;
 
 const KubeObject = z.object({
   apiVersion: z.string(),
