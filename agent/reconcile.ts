@@ -17,7 +17,13 @@ import { ApiError, type ApiClient } from "./api-client.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { CONSTRAINT_API, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
 import type { AgentMetrics } from "./metrics.ts";
-import { inSync, specEquals, withDesired } from "./drift.ts";
+import { covers, inSync, specEquals, strayFields, withDesired } from "./drift.ts";
+
+/** Replaces (409 retries included) one object may take in one pass before it is an error. */
+export const MAX_REPLACE_ATTEMPTS = 5;
+
+const describeDrift = (want: KubeObject, live: LiveObject) =>
+  covers((want as { spec?: unknown }).spec, live.spec) ? `fields not ours: ${strayFields(want, live).join(", ")}` : "the spec does not hold the desired values";
 
 export interface ReconcileDeps {
   api: ApiClient;
@@ -252,12 +258,17 @@ async function ensure(deps: ReconcileDeps, want: KubeObject, current: LiveObject
     pass.writes++;
     // Apply cannot remove fields another manager added (e.g. by kubectl edit): replace those.
     // Gatekeeper writes status concurrently, so a stale resourceVersion (409) is read again.
+    // Every way round this loop counts towards one bound: an object the API server keeps
+    // changing is an error of this pass, never a stream of writes.
     for (let attempt = 1; !specEquals(want, after); attempt++) {
+      if (attempt > MAX_REPLACE_ATTEMPTS) {
+        throw new Error(`${want.kind} ${want.metadata.name} still differs from the desired state after ${MAX_REPLACE_ATTEMPTS} replace attempts (${describeDrift(want, after)})`);
+      }
       try {
         pass.writes++;
         after = await kube.replace(withDesired(after, want));
       } catch (e) {
-        const fresh = kubeStatus(e) === 409 && attempt < 5 ? await kube.get(want.apiVersion, want.kind, want.metadata.name) : null;
+        const fresh = kubeStatus(e) === 409 ? await kube.get(want.apiVersion, want.kind, want.metadata.name) : null;
         if (!fresh) throw e;
         after = fresh;
       }
