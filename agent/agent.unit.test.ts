@@ -87,6 +87,7 @@ describe("reconcile pass: every retry is bounded", () => {
       kubernetesVersion: async () => "v1.36.3",
       gatekeeperInstalled: async () => true,
       gatekeeperVersion: async () => null,
+      gatekeeperWebhookEndpoints: async () => null,
       listManaged: async () => [],
       listAll: async () => [],
       get: async () => null,

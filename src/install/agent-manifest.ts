@@ -50,12 +50,16 @@ export function agentManifestObjects(opts: AgentManifestOptions): Obj[] {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: AGENT_NAME },
       subjects: [{ kind: "ServiceAccount", name: AGENT_NAME, namespace: AGENT_NAMESPACE }],
     },
-    // Read-only, in Gatekeeper's namespace only: its Deployment's image tag is its version.
+    // Read-only, in Gatekeeper's namespace only: its Deployment's image tag is its version, and
+    // the EndpointSlices of its webhook Service say whether admission is being served (degraded).
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: { name: AGENT_NAME, namespace: "gatekeeper-system", labels },
-      rules: [{ apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] }],
+      rules: [
+        { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list"] },
+      ],
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
