@@ -1,5 +1,7 @@
-// The agent's pure parts: drift comparison, audit fingerprints, backoff and configuration.
-// Everything that talks to a cluster is proved against a real kube-apiserver in test/cluster/.
+// The agent's pure parts: drift comparison, audit fingerprints, backoff and configuration, and
+// the bound on one pass's retries (against a scripted cluster that never settles, which a real
+// one cannot be made to be). Everything else that talks to a cluster is proved against a real
+// kube-apiserver in test/cluster/.
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
@@ -8,7 +10,7 @@ import { canonical, inSync, strayFields, withDesired } from "./drift.ts";
 import type { Kube, LiveObject } from "./kube.ts";
 import { backoffMs } from "./main.ts";
 import { createMetrics } from "./metrics.ts";
-import { initialState, MAX_REPLACE_ATTEMPTS, reconcileOnce } from "./reconcile.ts";
+import { auditHealth, initialState, MAX_REPLACE_ATTEMPTS, reconcileOnce } from "./reconcile.ts";
 import { AuditReport, type DesiredState } from "../src/protocol/agent.ts";
 
 const want = {
@@ -70,6 +72,18 @@ describe("drift", () => {
     expect(fixed.metadata?.resourceVersion).toBe("7");
     expect(fixed.metadata?.labels).toMatchObject({ team: "x", "app.kubernetes.io/managed-by": "gatehouse" });
     expect(fixed.spec).toEqual(want.spec);
+  });
+});
+
+describe("Gatekeeper audit health", () => {
+  const now = new Date("2026-11-27T10:10:00Z");
+  const c = (auditTimestamp: string | undefined, created: Date | string) => ({ apiVersion: "constraints.gatekeeper.sh/v1beta1", kind: "K", metadata: { name: "n", creationTimestamp: created }, status: { auditTimestamp } }) as never as LiveObject;
+  it("fresh while the newest audit is at most staleAfter old; a never-audited constraint counts from its creation; none: unknown", () => {
+    expect(auditHealth([], now, 180)).toBeNull();
+    expect(auditHealth([c("2026-11-27T10:07:00Z", "2026-11-01T00:00:00Z"), c("2026-11-27T09:00:00Z", "2026-11-01T00:00:00Z")], now, 180)).toEqual({ lastAuditAt: "2026-11-27T10:07:00.000Z", staleAfterSeconds: 180, fresh: true });
+    expect(auditHealth([c("2026-11-27T10:06:59Z", "2026-11-01T00:00:00Z")], now, 180)?.fresh).toBe(false);
+    expect(auditHealth([c(undefined, new Date("2026-11-27T10:09:00Z"))], now, 180)).toEqual({ lastAuditAt: null, staleAfterSeconds: 180, fresh: true });
+    expect(auditHealth([c(undefined, new Date("2026-11-27T09:00:00Z"))], now, 180)?.fresh).toBe(false);
   });
 });
 
