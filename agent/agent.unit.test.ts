@@ -1,11 +1,17 @@
-// The agent's pure parts: drift comparison, audit fingerprints, backoff and configuration.
-// Everything that talks to a cluster is proved against a real kube-apiserver in test/cluster/.
+// The agent's pure parts: drift comparison, audit fingerprints, backoff and configuration, and
+// the bound on one pass's retries (against a scripted cluster that never settles, which a real
+// one cannot be made to be). Everything else that talks to a cluster is proved against a real
+// kube-apiserver in test/cluster/.
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { loadAgentConfig } from "./config.ts";
-import { canonical, inSync, withDesired } from "./drift.ts";
+import { canonical, inSync, strayFields, withDesired } from "./drift.ts";
+import type { Kube, LiveObject } from "./kube.ts";
 import { backoffMs } from "./main.ts";
-import { AuditReport } from "../src/protocol/agent.ts";
+import { createMetrics } from "./metrics.ts";
+import { auditHealth, initialState, MAX_REPLACE_ATTEMPTS, reconcileOnce } from "./reconcile.ts";
+import { AuditReport, type DesiredState } from "../src/protocol/agent.ts";
 
 const want = {
   apiVersion: "constraints.gatekeeper.sh/v1beta1",
@@ -30,11 +36,34 @@ describe("drift", () => {
     expect(inSync(want, live())).toBe(true);
   });
 
-  it("an edited value, an added field, a removed label or a changed hash is drift", () => {
+  it("an edited value, a field someone added, a removed label or a changed hash is drift", () => {
     expect(inSync(want, live({ spec: { ...want.spec, enforcementAction: "dryrun" } }))).toBe(false);
-    expect(inSync(want, live({ spec: { ...want.spec, match: { namespaces: ["x"] } } }))).toBe(false);
+    expect(inSync(want, live({ spec: { ...want.spec, parameters: { a: [1], b: { c: "d" } } } }))).toBe(false);
+    const edited = live({ spec: { ...want.spec, match: { namespaces: ["x"] } } });
+    edited.metadata = { ...edited.metadata, managedFields: [{ manager: "kubectl-edit", operation: "Update", fieldsV1: { "f:spec": { "f:match": { ".": {}, "f:namespaces": {} } } } }] } as never;
+    expect(strayFields(want, edited as never)).toEqual(["spec.match"]);
+    expect(inSync(want, edited as never)).toBe(false);
     expect(inSync(want, live({ metadata: { name: "privileged-containers", annotations: want.metadata.annotations } }))).toBe(false);
     expect(inSync(want, live({ metadata: { ...want.metadata, annotations: { "gatehouse.dev/content-hash": "sha256:2" } } }))).toBe(false);
+  });
+
+  it("a field the API server defaulted (no field manager owns it) is not drift; our own fields and status are not either", () => {
+    const defaulted = live({ spec: { ...want.spec, parameters: { ...want.spec.parameters, b: { c: "d", defaulted: false } }, scope: "*" } });
+    defaulted.metadata = {
+      ...defaulted.metadata,
+      managedFields: [
+        { manager: "gatehouse", operation: "Apply", fieldsV1: { "f:spec": { "f:enforcementAction": {}, "f:parameters": { "f:a": {}, "f:b": { "f:c": {} } } } } },
+        { manager: "gatekeeper", operation: "Update", subresource: "status", fieldsV1: { "f:status": { "f:totalViolations": {} } } },
+      ],
+    } as never;
+    expect(strayFields(want, defaulted as never)).toEqual([]);
+    expect(inSync(want, defaulted as never)).toBe(true);
+  });
+
+  it("a field our own manager still owns but no longer sets is drift (replaced away)", () => {
+    const old = live({ spec: { ...want.spec, parameters: { ...want.spec.parameters, gone: 1 } } });
+    old.metadata = { ...old.metadata, managedFields: [{ manager: "gatehouse", operation: "Update", fieldsV1: { "f:spec": { "f:parameters": { "f:gone": {} } } } }] } as never;
+    expect(strayFields(want, old as never)).toEqual(["spec.parameters.gone"]);
   });
 
   it("withDesired keeps the live object's identity and others' labels, and puts back our spec", () => {
@@ -43,6 +72,52 @@ describe("drift", () => {
     expect(fixed.metadata?.resourceVersion).toBe("7");
     expect(fixed.metadata?.labels).toMatchObject({ team: "x", "app.kubernetes.io/managed-by": "gatehouse" });
     expect(fixed.spec).toEqual(want.spec);
+  });
+});
+
+describe("Gatekeeper audit health", () => {
+  const now = new Date("2026-11-27T10:10:00Z");
+  const c = (auditTimestamp: string | undefined, created: Date | string) => ({ apiVersion: "constraints.gatekeeper.sh/v1beta1", kind: "K", metadata: { name: "n", creationTimestamp: created }, status: { auditTimestamp } }) as never as LiveObject;
+  it("fresh while the newest audit is at most staleAfter old; a never-audited constraint counts from its creation; none: unknown", () => {
+    expect(auditHealth([], now, 180)).toBeNull();
+    expect(auditHealth([c("2026-11-27T10:07:00Z", "2026-11-01T00:00:00Z"), c("2026-11-27T09:00:00Z", "2026-11-01T00:00:00Z")], now, 180)).toEqual({ lastAuditAt: "2026-11-27T10:07:00.000Z", staleAfterSeconds: 180, fresh: true });
+    expect(auditHealth([c("2026-11-27T10:06:59Z", "2026-11-01T00:00:00Z")], now, 180)?.fresh).toBe(false);
+    expect(auditHealth([c(undefined, new Date("2026-11-27T10:09:00Z"))], now, 180)).toEqual({ lastAuditAt: null, staleAfterSeconds: 180, fresh: true });
+    expect(auditHealth([c(undefined, new Date("2026-11-27T09:00:00Z"))], now, 180)?.fresh).toBe(false);
+  });
+});
+
+describe("reconcile pass: every retry is bounded", () => {
+  // A scripted Kube (what a cluster that keeps changing an object looks like from the agent):
+  // whatever is written comes back with a field another manager owns. The real API server is in
+  // test/cluster/agent-drift.cluster.test.ts; this only proves the bound, which needs a server
+  // that never settles.
+  it(`an object that never matches costs ${MAX_REPLACE_ATTEMPTS} replaces at most, then is an error of the pass`, async () => {
+    const expansion = { apiVersion: "expansion.gatekeeper.sh/v1beta1", kind: "ExpansionTemplate", metadata: { name: "gatehouse-pod-templates", labels: { "app.kubernetes.io/managed-by": "gatehouse" } }, spec: { applyTo: [] } };
+    const desired: DesiredState = { environmentId: "00000000-0000-4000-8000-000000000001", environmentName: "e", revision: 1, objects: [expansion], agent: { pollIntervalSeconds: 30, fieldManager: "gatehouse" } };
+    const writes: string[] = [];
+    const mutated = (o: object): LiveObject => ({ ...(o as LiveObject), spec: { ...(o as { spec: object }).spec, injected: true }, metadata: { ...(o as LiveObject).metadata, managedFields: [{ manager: "mutator", operation: "Update", fieldsV1: { "f:spec": { "f:injected": {} } } }] } });
+    const kube: Kube = {
+      kubernetesVersion: async () => "v1.36.3",
+      gatekeeperInstalled: async () => true,
+      gatekeeperVersion: async () => null,
+      gatekeeperWebhookEndpoints: async () => null,
+      listManaged: async () => [],
+      listAll: async () => [],
+      get: async () => null,
+      apply: async (o) => (writes.push("apply"), mutated(o)),
+      replace: async (o) => (writes.push("replace"), mutated(o)),
+      delete: async () => void writes.push("delete"),
+      constraintCrds: async () => new Map(),
+      listEvents: async () => [],
+      readNamespaced: async () => null,
+    };
+    const api = { fetchDesired: async () => ({ changed: true as const, desired, etag: null }), postStatus: async () => {}, postAuditReport: async () => {}, postAdmissionEvents: async () => {} };
+    const pass = await reconcileOnce({ api, kube, log: pino({ level: "silent" }), metrics: createMetrics(), agentVersion: "t", templateTimeoutMs: 1000, auditResendMs: 60_000, gatekeeperNamespace: "gatekeeper-system" }, initialState());
+    expect(writes).toEqual(["apply", ...Array(MAX_REPLACE_ATTEMPTS).fill("replace")]);
+    expect(pass.writes).toBe(1 + MAX_REPLACE_ATTEMPTS);
+    expect(pass.ok).toBe(false);
+    expect(pass.error).toMatch(/still differs from the desired state after 5 replace attempts \(fields not ours: spec\.injected\)/);
   });
 });
 

@@ -21,6 +21,10 @@ const Env = z.object({
   GATEHOUSE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Where Gatekeeper runs; its Deployment's image tag is reported as Gatekeeper's version. */
   GATEHOUSE_GATEKEEPER_NAMESPACE: z.string().default("gatekeeper-system"),
+  /** Gatekeeper's --audit-interval (its default 60): an audit older than 3 of them is stale (degraded). */
+  GATEHOUSE_GATEKEEPER_AUDIT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** The Service in front of Gatekeeper's admission webhook (its Helm chart's name). */
+  GATEHOUSE_GATEKEEPER_WEBHOOK_SERVICE: z.string().min(1).default("gatekeeper-webhook-service"),
 });
 
 export interface AgentConfig {
@@ -33,6 +37,8 @@ export interface AgentConfig {
   httpHost: string;
   logLevel: z.output<typeof Env>["GATEHOUSE_LOG_LEVEL"];
   gatekeeperNamespace: string;
+  gatekeeperAuditIntervalSeconds: number;
+  gatekeeperWebhookService: string;
 }
 
 export function loadAgentConfig(env: Record<string, string | undefined> = process.env): AgentConfig {
@@ -53,5 +59,7 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
     httpHost: e.GATEHOUSE_HTTP_HOST,
     logLevel: e.GATEHOUSE_LOG_LEVEL,
     gatekeeperNamespace: e.GATEHOUSE_GATEKEEPER_NAMESPACE,
+    gatekeeperAuditIntervalSeconds: e.GATEHOUSE_GATEKEEPER_AUDIT_INTERVAL_SECONDS,
+    gatekeeperWebhookService: e.GATEHOUSE_GATEKEEPER_WEBHOOK_SERVICE,
   };
 }

@@ -1,6 +1,8 @@
 // Drift: does a live object still say what the desired one says? Compared on what we own — our
-// labels and annotations, and the whole spec (Gatekeeper's kinds have no defaulted spec fields,
-// so a spec that differs at all was edited by someone).
+// labels and annotations, and the spec fields the desired object sets — plus any spec field some
+// field manager owns that we do not set (added by hand, e.g. kubectl edit: apply cannot remove it).
+// A field the API server defaults (ConstraintTemplate's validation.legacySchema, say) has no
+// manager, so it is not drift: comparing whole specs made the agent rewrite such an object forever.
 import type { KubeObject } from "../src/protocol/agent.ts";
 import type { LiveObject } from "./kube.ts";
 
@@ -20,11 +22,52 @@ function includes(live: Record<string, string> | undefined, want: Record<string,
   return Object.entries(want ?? {}).every(([k, v]) => live?.[k] === v);
 }
 
-export function specEquals(want: KubeObject, live: LiveObject): boolean {
-  return canonical(spec(want)) === canonical(spec(live));
+/**
+ * Does `live` hold every value `want` sets? Objects: each of want's keys (keys only live has are
+ * the server's defaults or others' fields, judged by strayFields); arrays: same length, element by
+ * element; anything else: equal.
+ */
+export function covers(want: unknown, live: unknown): boolean {
+  if (Array.isArray(want)) return Array.isArray(live) && live.length === want.length && want.every((w, i) => covers(w, live[i]));
+  if (want && typeof want === "object") {
+    if (!live || typeof live !== "object" || Array.isArray(live)) return false;
+    return Object.entries(want).every(([k, w]) => covers(w, (live as Record<string, unknown>)[k]));
+  }
+  return want === live;
 }
 
-/** True when nothing needs writing: our labels and annotations are there and the spec is exactly ours. */
+type FieldsV1 = { [key: string]: FieldsV1 };
+type ManagedFields = { manager?: string; subresource?: string; fieldsV1?: FieldsV1 }[];
+
+/**
+ * Spec fields of `live` that a field manager (any, ours included: a field we no longer set) owns
+ * and `want` does not set, as dotted paths. Inside a list we set, entries are compared by value
+ * (covers), not here.
+ */
+export function strayFields(want: KubeObject, live: LiveObject): string[] {
+  const out: string[] = [];
+  const walk = (fields: FieldsV1, w: unknown, path: string) => {
+    for (const [k, sub] of Object.entries(fields)) {
+      if (!k.startsWith("f:")) continue; // ".", or list entries (k:, v:, i:) of a list we set
+      const name = k.slice(2);
+      const has = !!w && typeof w === "object" && !Array.isArray(w) && name in w;
+      if (!has) out.push(`${path}.${name}`);
+      else if (!Array.isArray((w as Record<string, unknown>)[name])) walk(sub ?? {}, (w as Record<string, unknown>)[name], `${path}.${name}`);
+    }
+  };
+  for (const m of ((live.metadata as { managedFields?: ManagedFields } | undefined)?.managedFields ?? [])) {
+    if (m.subresource) continue; // status is Gatekeeper's
+    const specFields = m.fieldsV1?.["f:spec"];
+    if (specFields) walk(specFields, spec(want), "spec");
+  }
+  return [...new Set(out)];
+}
+
+export function specEquals(want: KubeObject, live: LiveObject): boolean {
+  return covers(spec(want), spec(live)) && strayFields(want, live).length === 0;
+}
+
+/** True when nothing needs writing: our labels and annotations are there and the spec says exactly what we set. */
 export function inSync(want: KubeObject, live: LiveObject): boolean {
   return includes(meta(live).labels, meta(want).labels) && includes(meta(live).annotations, meta(want).annotations) && specEquals(want, live);
 }

@@ -3,6 +3,7 @@
 import {
   ApiException,
   AppsV1Api,
+  DiscoveryV1Api,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -55,6 +56,11 @@ export interface Kube {
   gatekeeperInstalled(): Promise<boolean>;
   /** The image tag of Gatekeeper's controller Deployment, when the agent may read it. */
   gatekeeperVersion(namespace: string): Promise<string | null>;
+  /**
+   * Ready endpoints behind Gatekeeper's webhook Service, from its EndpointSlices; null when there
+   * is none (Gatekeeper installed without that Service) or the agent may not read them.
+   */
+  gatekeeperWebhookEndpoints(namespace: string, service: string): Promise<number | null>;
   listManaged(apiVersion: string, kind: string): Promise<LiveObject[]>;
   /** Every object of a kind, managed or not. */
   listAll(apiVersion: string, kind: string): Promise<LiveObject[]>;
@@ -82,6 +88,7 @@ export function createKube(kc: KubeConfig): Kube {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const version = kc.makeApiClient(VersionApi);
   const apps = kc.makeApiClient(AppsV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
   const header = (apiVersion: string, kind: string, name: string) => ({ apiVersion, kind, metadata: { name } });
 
   return {
@@ -104,6 +111,16 @@ export function createKube(kc: KubeConfig): Kube {
         return image?.split(":").at(1) ?? null;
       } catch {
         return null; // not readable (RBAC, no such namespace): the version is simply unknown
+      }
+    },
+    async gatekeeperWebhookEndpoints(namespace, service) {
+      try {
+        const slices = await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
+        if (slices.items.length === 0) return null;
+        // conditions.ready unset means ready (the EndpointSlice API says so).
+        return slices.items.reduce((n, s) => n + (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).length, 0);
+      } catch {
+        return null; // not readable (RBAC) or no such namespace: unknown, not unhealthy
       }
     },
     async listManaged(apiVersion, kind) {

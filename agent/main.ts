@@ -71,7 +71,7 @@ export async function startAgent(deps: AgentDeps): Promise<Agent> {
       lastPassStarted = Date.now();
       let ok = false;
       try {
-        const pass = await reconcileOnce({ api, kube, log, metrics, agentVersion: AGENT_VERSION, templateTimeoutMs: config.templateTimeoutMs, auditResendMs: config.auditResendMs, gatekeeperNamespace: config.gatekeeperNamespace }, state);
+        const pass = await reconcileOnce({ api, kube, log, metrics, agentVersion: AGENT_VERSION, templateTimeoutMs: config.templateTimeoutMs, auditResendMs: config.auditResendMs, gatekeeperNamespace: config.gatekeeperNamespace, gatekeeperAuditIntervalSeconds: config.gatekeeperAuditIntervalSeconds, gatekeeperWebhookService: config.gatekeeperWebhookService }, state);
         intervalMs = (config.pollIntervalSeconds ?? pass.pollIntervalSeconds) * 1000;
         ok = pass.ok;
         log.debug({ revision: pass.revision, writes: pass.writes, ok }, "pass done");

@@ -7,18 +7,25 @@
 //   → apply ConstraintTemplates that are missing or drifted; wait until created + CRD established
 //   → apply Constraints and ExpansionTemplates that are missing or drifted
 //   → prune managed objects no longer desired (only when everything above succeeded)
+//   → Gatekeeper's health: its webhook's ready endpoints, how recent its audit is
 //   → report status (also the heartbeat) → push the audit report when it changed
 //
 // A pass that changes nothing makes no write request to the Kubernetes API: drift is detected by
 // comparing what was read, and only what differs is applied.
 import type { Logger } from "pino";
-import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type AgentStatusReport, type DesiredState, type KubeObject, type ObjectResult, type TemplateHealth } from "../src/protocol/agent.ts";
+import { AUDIT_STALE_AFTER_INTERVALS, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type AgentStatusReport, type DesiredState, type KubeObject, type ObjectResult, type TemplateHealth } from "../src/protocol/agent.ts";
 import { ApiError, type ApiClient } from "./api-client.ts";
 import { markSent, ownerResolver, readAdmissionEvents, unsent, type SentCounts } from "./admission-events.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { CONSTRAINT_API, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
 import type { AgentMetrics } from "./metrics.ts";
-import { inSync, specEquals, withDesired } from "./drift.ts";
+import { covers, inSync, specEquals, strayFields, withDesired } from "./drift.ts";
+
+/** Replaces (409 retries included) one object may take in one pass before it is an error. */
+export const MAX_REPLACE_ATTEMPTS = 5;
+
+const describeDrift = (want: KubeObject, live: LiveObject) =>
+  covers((want as { spec?: unknown }).spec, live.spec) ? `fields not ours: ${strayFields(want, live).join(", ")}` : "the spec does not hold the desired values";
 
 export interface ReconcileDeps {
   api: ApiClient;
@@ -29,6 +36,10 @@ export interface ReconcileDeps {
   templateTimeoutMs: number;
   auditResendMs: number;
   gatekeeperNamespace: string;
+  /** Gatekeeper's --audit-interval (default 60 s): its audit is stale after AUDIT_STALE_AFTER_INTERVALS of them. */
+  gatekeeperAuditIntervalSeconds?: number;
+  /** The Service in front of Gatekeeper's webhook (default gatekeeper-webhook-service). */
+  gatekeeperWebhookService?: string;
   now?: () => Date;
 }
 
@@ -83,7 +94,7 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
   metrics.desiredRevision.set(desired.revision);
 
   const pass: Pass = { results: [], writes: 0, error: null, templates: [], constraints: [] };
-  const gatekeeper = { installed: false, version: null as string | null };
+  const gatekeeper: AgentStatusReport["gatekeeper"] = { installed: false, version: null };
   let kubernetesVersion: string | null = null;
   try {
     kubernetesVersion = await kube.kubernetesVersion();
@@ -91,6 +102,10 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
     if (gatekeeper.installed) {
       gatekeeper.version = await kube.gatekeeperVersion(deps.gatekeeperNamespace);
       await sync(deps, desired, pass);
+      const service = deps.gatekeeperWebhookService ?? "gatekeeper-webhook-service";
+      const readyEndpoints = await kube.gatekeeperWebhookEndpoints(deps.gatekeeperNamespace, service);
+      gatekeeper.webhook = readyEndpoints === null ? null : { service, readyEndpoints, ready: readyEndpoints > 0 };
+      gatekeeper.audit = auditHealth(pass.constraints, now(), (deps.gatekeeperAuditIntervalSeconds ?? 60) * AUDIT_STALE_AFTER_INTERVALS);
     } else {
       pass.error = "Gatekeeper is not installed: the CRD constrainttemplates.templates.gatekeeper.sh does not exist. Install Gatekeeper; the agent keeps polling.";
     }
@@ -131,6 +146,26 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
   const ok = pass.error === null;
   metrics.syncDuration.observe({ result: ok ? "success" : "error" }, (performance.now() - started) / 1000);
   return { ok, revision: desired.revision, pollIntervalSeconds: desired.agent.pollIntervalSeconds, writes: pass.writes, results: pass.results, error: pass.error };
+}
+
+/**
+ * Is Gatekeeper's audit running? The newest status.auditTimestamp of the managed constraints must
+ * be at most staleAfterSeconds old; a constraint never audited counts from its creation, so a new
+ * one is not stale at once. null without managed constraints: nothing to judge by.
+ */
+export function auditHealth(constraints: LiveObject[], now: Date, staleAfterSeconds: number): NonNullable<AgentStatusReport["gatekeeper"]["audit"]> | null {
+  if (constraints.length === 0) return null;
+  // The client turns metadata timestamps into Dates; status stays JSON (strings).
+  const ms = (t: unknown) => (t instanceof Date ? t.getTime() : typeof t === "string" ? Date.parse(t) : NaN);
+  const times = (f: (c: LiveObject) => unknown) => constraints.map((c) => ms(f(c))).filter(Number.isFinite);
+  const audits = times((c) => c.status?.auditTimestamp);
+  const lastAudit = audits.length ? Math.max(...audits) : null;
+  const since = lastAudit ?? Math.min(...times((c) => c.metadata?.creationTimestamp), now.getTime());
+  return {
+    lastAuditAt: lastAudit === null ? null : new Date(lastAudit).toISOString(),
+    staleAfterSeconds,
+    fresh: now.getTime() - since <= staleAfterSeconds * 1000,
+  };
 }
 
 interface Pass {
@@ -256,12 +291,17 @@ async function ensure(deps: ReconcileDeps, want: KubeObject, current: LiveObject
     pass.writes++;
     // Apply cannot remove fields another manager added (e.g. by kubectl edit): replace those.
     // Gatekeeper writes status concurrently, so a stale resourceVersion (409) is read again.
+    // Every way round this loop counts towards one bound: an object the API server keeps
+    // changing is an error of this pass, never a stream of writes.
     for (let attempt = 1; !specEquals(want, after); attempt++) {
+      if (attempt > MAX_REPLACE_ATTEMPTS) {
+        throw new Error(`${want.kind} ${want.metadata.name} still differs from the desired state after ${MAX_REPLACE_ATTEMPTS} replace attempts (${describeDrift(want, after)})`);
+      }
       try {
         pass.writes++;
         after = await kube.replace(withDesired(after, want));
       } catch (e) {
-        const fresh = kubeStatus(e) === 409 && attempt < 5 ? await kube.get(want.apiVersion, want.kind, want.metadata.name) : null;
+        const fresh = kubeStatus(e) === 409 ? await kube.get(want.apiVersion, want.kind, want.metadata.name) : null;
         if (!fresh) throw e;
         after = fresh;
       }

@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { setUnauthorizedHandler } from "./api.js";
 import { completeOidc, devSignIn, signInConfig, signOut, startOidc } from "./auth.js";
 import { AdminPage } from "./admin.js";
+import { DenialsPage } from "./denials.js";
 import { FleetPage } from "./fleet.js";
 import { HistoryPage } from "./history.js";
 import { SettingsPage } from "./settings.js";
@@ -15,6 +16,7 @@ function parseRoute(hash) {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { page: "fleet" };
   if (parts[0] === "violations" && parts.length === 1) return { page: "violations" };
+  if (parts[0] === "denials" && parts.length === 1) return { page: "denials" };
   if (parts[0] === "admin" && parts.length === 1) return { page: "admin" };
   if (parts[0] === "environments" && parts[1]) {
     if (parts.length === 2) return { page: "settings", id: parts[1] };
@@ -77,6 +79,7 @@ function SignIn({ config, message, onSession }) {
 function Page({ route, session }) {
   if (route.page === "fleet") return html`<${FleetPage} session=${session} />`;
   if (route.page === "violations") return html`<${ViolationsPage} session=${session} />`;
+  if (route.page === "denials") return html`<${DenialsPage} session=${session} />`;
   if (route.page === "admin") return html`<${AdminPage} session=${session} />`;
   if (route.page === "settings") return html`<${SettingsPage} key=${route.id} id=${route.id} session=${session} />`;
   if (route.page === "history") return html`<${HistoryPage} key=${route.id} id=${route.id} session=${session} />`;
@@ -114,6 +117,7 @@ function App() {
       <nav aria-label="Main">
         <a href="#/" aria-current=${current("fleet")}>Fleet</a>
         <a href="#/violations" aria-current=${current("violations")}>Violations</a>
+        <a href="#/denials" aria-current=${current("denials")}>Denials</a>
         ${session.role === "admin" && html`<a href="#/admin" aria-current=${current("admin")}>Administration</a>`}
         <a href="/docs">API reference</a>
       </nav>

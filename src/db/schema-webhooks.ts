@@ -16,7 +16,7 @@ import {
 } from "drizzle-orm/pg-core";
 import { createdAt, ofEnvironment, tenantId } from "./schema-tenancy.ts";
 
-export const WEBHOOK_EVENT_TYPES = ["violation.opened", "violation.resolved", "environment.offline", "settings.applied"] as const;
+export const WEBHOOK_EVENT_TYPES = ["violation.opened", "violation.resolved", "environment.offline", "environment.degraded", "environment.recovered", "settings.applied"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /**

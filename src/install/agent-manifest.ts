@@ -54,13 +54,15 @@ export function agentManifestObjects(opts: AgentManifestOptions): Obj[] {
       subjects: [{ kind: "ServiceAccount", name: AGENT_NAME, namespace: AGENT_NAMESPACE }],
     },
     // Read-only, in Gatekeeper's namespace only: its Deployment's image tag is its version, and
-    // the admission Events its webhook records there (--emit-admission-events).
+    // the EndpointSlices of its webhook Service say whether admission is being served (degraded),
+    // and the admission Events its webhook records there (--emit-admission-events).
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: { name: AGENT_NAME, namespace: "gatekeeper-system", labels },
       rules: [
         { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list"] },
         { apiGroups: [""], resources: ["events"], verbs: ["list"] },
       ],
     },

@@ -23,6 +23,12 @@ export const CONTENT_HASH_ANNOTATION = "gatehouse.dev/content-hash";
 export const DEFAULT_POLL_INTERVAL_SECONDS = 30;
 /** An environment is offline when its agent missed this many poll intervals. */
 export const OFFLINE_AFTER_INTERVALS = 3;
+/**
+ * How far ahead of the API's clock an audit report's collectedAt may be (the cluster's clock may
+ * run a little fast). Further ahead is refused: the stored report is ordered by it, and one from
+ * the far future would outrank every real report after it.
+ */
+export const AUDIT_REPORT_MAX_AHEAD_SECONDS = 300;
 
 const KubeObject = z.object({
   apiVersion: z.string(),
@@ -70,11 +76,37 @@ export const TemplateHealth = z.strictObject({
 });
 export type TemplateHealth = z.infer<typeof TemplateHealth>;
 
+/**
+ * Is Gatekeeper working, not only installed? Both parts are optional (an older agent sends
+ * neither) and null when the agent cannot tell; the API shows the environment `degraded` while
+ * either is false (gatekeeperProblems).
+ */
+export const GatekeeperHealth = {
+  /** Its admission webhook: ready endpoints behind the gatekeeper-webhook-service Service (EndpointSlices). null: no such Service, or not readable. */
+  webhook: z.strictObject({ service: Name, readyEndpoints: z.int().min(0), ready: z.boolean() }).nullable().optional(),
+  /** Its audit: the newest status.auditTimestamp of the managed constraints, fresh while at most staleAfterSeconds old. null: no managed constraint. */
+  audit: z.strictObject({ lastAuditAt: z.iso.datetime({ offset: true }).nullable(), staleAfterSeconds: z.int().min(1), fresh: z.boolean() }).nullable().optional(),
+};
+
+/** An audit older than this many Gatekeeper audit intervals is stale. */
+export const AUDIT_STALE_AFTER_INTERVALS = 3;
+
+/** Why Gatekeeper is not doing its job, from a status report's gatekeeper part: [] when it is (or nobody can tell). */
+export function gatekeeperProblems(g: { installed: boolean; webhook?: z.infer<typeof GatekeeperHealth.webhook>; audit?: z.infer<typeof GatekeeperHealth.audit> }): string[] {
+  if (!g.installed) return [];
+  const out: string[] = [];
+  if (g.webhook && !g.webhook.ready) out.push(`Gatekeeper's admission webhook has no ready endpoint (Service ${g.webhook.service}): admission requests are not checked`);
+  if (g.audit && !g.audit.fresh) {
+    out.push(`Gatekeeper's audit is stale: the newest constraint audit is ${g.audit.lastAuditAt ? `from ${g.audit.lastAuditAt}` : "missing"}, more than ${g.audit.staleAfterSeconds} s ago`);
+  }
+  return out;
+}
+
 /** POST status: sent after every loop; it is also the agent's heartbeat. */
 export const AgentStatusReport = z.strictObject({
   agentVersion: Version,
   kubernetesVersion: Version.nullable(),
-  gatekeeper: z.strictObject({ installed: z.boolean(), version: Version.nullable() }),
+  gatekeeper: z.strictObject({ installed: z.boolean(), version: Version.nullable(), ...GatekeeperHealth }),
   /** The revision whose objects are all applied (null until the first complete sync). */
   appliedRevision: z.int().min(0).nullable(),
   /** The revision the agent last fetched (it may still be failing to apply it). */

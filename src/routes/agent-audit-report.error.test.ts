@@ -21,6 +21,8 @@ const BAD: [string, unknown, string[]][] = [
   ["unknown field in a violation", { ...valid, constraints: [{ ...c0, violations: [{ ...v0, uid: "x" }] }] }, ["constraints[0].violations[0]"]],
   ["missing collectedAt", { constraints: [] }, ["collectedAt"]],
   ["collectedAt not a datetime", { ...valid, collectedAt: "now" }, ["collectedAt"]],
+  // Stored, it would have outranked every later report for good (issue 13, item 2).
+  ["collectedAt in the far future", { ...valid, collectedAt: "9999-12-31T23:59:59Z" }, ["collectedAt"]],
   ["constraints not an array", { ...valid, constraints: { a: c0 } }, ["constraints"]],
   ["constraint kind empty", { ...valid, constraints: [c0, { ...c0, kind: "" }] }, ["constraints[1].kind"]],
   ["totalViolations negative", { ...valid, constraints: [{ ...c0, totalViolations: -1 }] }, ["constraints[0].totalViolations"]],
@@ -80,7 +82,7 @@ describe.each(backends())("POST /agent/v1/audit-report errors ($name)", (backend
 
   it("its own limit: over BODY_LIMIT_BYTES but under AGENT_BODY_LIMIT_BYTES → 204; over that → 413, with or without content-length", async () => {
     const sized = (violations: number) =>
-      JSON.stringify({ ...valid, collectedAt: "2031-01-01T00:00:00.000Z", constraints: [constraintAudit({}, 0), { ...c0, totalViolations: violations, violations: Array.from({ length: violations }, (_, i) => violation(i)) }] });
+      JSON.stringify({ ...valid, collectedAt: "2026-02-01T00:00:00.000Z", constraints: [constraintAudit({}, 0), { ...c0, totalViolations: violations, violations: Array.from({ length: violations }, (_, i) => violation(i)) }] });
     const medium = sized(500);
     expect(medium.length).toBeGreaterThan(GLOBAL_LIMIT);
     expect(medium.length).toBeLessThan(AGENT_LIMIT);

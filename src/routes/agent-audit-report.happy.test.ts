@@ -2,10 +2,12 @@
 // report and read back by its users with totals; large reports fit the agent body limit.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentRows, auditReport, constraintAudit, createAgentCredential } from "../../test/harness/agent-api.ts";
-import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
-import { AGENT_PATHS, type AuditReport } from "../protocol/agent.ts";
+import { gzipJson } from "../db/gzip-json.ts";
+import { auditReports } from "../db/schema.ts";
+import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, type AuditReport } from "../protocol/agent.ts";
 
 const URL = AGENT_PATHS.auditReport;
 
@@ -55,20 +57,52 @@ describe.each(backends())("POST /agent/v1/audit-report ($name)", (backend) => {
     const env = await createEnvironment(api, t, { name: "prod" });
     const { secret } = await createAgentCredential(api, t, env.id);
     try {
-      await post(secret, auditReport({ collectedAt: "2030-01-01T00:01:00.000Z" }));
+      await post(secret, auditReport({ collectedAt: "2026-01-01T00:01:00.000Z" }));
       clock = new Date(start.getTime() + 60_000);
-      const newer = auditReport({ collectedAt: "2030-01-01T00:02:00.000Z", constraints: [constraintAudit({}, 1)] });
+      const newer = auditReport({ collectedAt: "2026-01-01T00:02:00.000Z", constraints: [constraintAudit({}, 1)] });
       await post(secret, newer);
       expect(await read(t, env.id)).toMatchObject({ collectedAt: newer.collectedAt, receivedAt: clock.toISOString(), totals: { constraints: 1, violations: 1 } });
       clock = new Date(start.getTime() + 120_000);
-      await post(secret, auditReport({ collectedAt: "2030-01-01T00:01:30.000Z" }));
+      await post(secret, auditReport({ collectedAt: "2026-01-01T00:01:30.000Z" }));
       expect((await agentRows(api, env.id)).report).toMatchObject({ report: newer, totalViolations: 1, receivedAt: new Date(start.getTime() + 60_000) });
       // An empty report (nothing managed, or everything clean) is a report too.
-      await post(secret, { collectedAt: "2030-01-01T00:03:00.000Z", constraints: [] });
+      await post(secret, { collectedAt: "2026-01-01T00:03:00.000Z", constraints: [] });
       expect((await read(t, env.id)).totals).toEqual({ constraints: 0, violations: 0, byControl: {}, byEnforcementAction: {} });
     } finally {
       clock = start;
     }
+  });
+
+  it(`a report collected up to ${AUDIT_REPORT_MAX_AHEAD_SECONDS} s ahead of the API's clock is accepted; further ahead is a 400 naming collectedAt`, async () => {
+    const t = "aar-ahead";
+    const env = await createEnvironment(api, t, { name: "prod" });
+    const { secret } = await createAgentCredential(api, t, env.id);
+    const ahead = (s: number) => new Date(clock.getTime() + s * 1000).toISOString();
+    const problem = await expectProblem(await api.request("POST", URL, { token: secret, body: auditReport({ collectedAt: ahead(AUDIT_REPORT_MAX_AHEAD_SECONDS + 1) }) }), 400);
+    expect(problem.errors).toEqual([{ path: "collectedAt", message: `must not be more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} seconds ahead of the server's clock` }]);
+    expect((await agentRows(api, env.id)).report).toBeUndefined();
+    await post(secret, auditReport({ collectedAt: ahead(AUDIT_REPORT_MAX_AHEAD_SECONDS) }));
+    expect((await read(t, env.id)).collectedAt).toBe(ahead(AUDIT_REPORT_MAX_AHEAD_SECONDS));
+  });
+
+  it("a far-future report already stored (as an older API accepted one) does not block the next: it replaces it and moves the history", async () => {
+    const t = "aar-future-row";
+    const env = await createEnvironment(api, t, { name: "prod" });
+    const { secret } = await createAgentCredential(api, t, env.id);
+    const tenantId = await api.tenantId(t);
+    const poisoned = auditReport({ collectedAt: "9999-12-31T23:59:59.000Z", constraints: [] });
+    await api.db.asSystem((tx) =>
+      tx.insert(auditReports).values({ environmentId: env.id, tenantId, report: gzipJson(poisoned), totalViolations: 0, receivedAt: new Date(clock.getTime() - 60_000), collectedAt: new Date(poisoned.collectedAt) }),
+    );
+    const next = auditReport({ collectedAt: clock.toISOString(), constraints: [constraintAudit({}, 2)] });
+    await post(secret, next);
+    expect(await read(t, env.id)).toMatchObject({ collectedAt: next.collectedAt, totals: { violations: 2 } });
+    const open = await json(await api.request("GET", `/v1/violations?environment=${env.id}&state=open`, { token: await api.token(t, "viewer") }));
+    expect(open.items.map((v: { openedAt: string }) => v.openedAt)).toEqual([next.collectedAt, next.collectedAt]);
+    // And the ones after it keep replacing it, in the agent's order.
+    const after = auditReport({ collectedAt: new Date(clock.getTime() + 1000).toISOString(), constraints: [] });
+    await post(secret, after);
+    expect((await read(t, env.id)).collectedAt).toBe(after.collectedAt);
   });
 
   it("totals count Gatekeeper's totalViolations, not only the listed (truncated) ones; constraints without a control count by action", async () => {

@@ -45,7 +45,7 @@ describe.each(backends())("POST /agent/v1/audit-report security ($name)", (backe
   it("each credential writes its own environment's report only; its users see only theirs", async () => {
     for (const k of KEYS) {
       const before = await everything();
-      const body = auditReport({ collectedAt: `2030-06-0${KEYS.indexOf(k) + 1}T00:00:00.000Z`, constraints: [constraintAudit({ name: `again-${k}` }, 2)] });
+      const body = auditReport({ collectedAt: `2026-06-0${KEYS.indexOf(k) + 1}T00:00:00.000Z`, constraints: [constraintAudit({ name: `again-${k}` }, 2)] });
       expect((await api.request("POST", URL, { token: creds[k].secret, body })).status).toBe(204);
       const after = await everything();
       for (const o of KEYS) {

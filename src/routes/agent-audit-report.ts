@@ -7,7 +7,7 @@ import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { PG, pgErrorCode } from "../db/client.ts";
 import { environments } from "../db/schema.ts";
-import { AGENT_PATHS, AuditReport } from "../protocol/agent.ts";
+import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
 import { ingestAuditReport, storeAuditReport } from "../services/violations.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
@@ -18,7 +18,7 @@ const route = createRoute({
   security: agentSecurity,
   summary: "Report Gatekeeper's audit results",
   description:
-    "Replaces the latest audit report of the calling credential's environment and updates its violation history (violations opened, seen, resolved; webhook events queued) in the same transaction. A report collected before the stored one (a late retry) is accepted but does not replace it. Unknown fields are refused. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). Agent credentials only.",
+    `Replaces the latest audit report of the calling credential's environment and updates its violation history (violations opened, seen, resolved; webhook events queued) in the same transaction. A report collected before the stored one (a late retry) is accepted but does not replace it; one collected more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} s ahead of the server's clock is refused (400). Unknown fields are refused. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). Agent credentials only.`,
   // No parameters: the credential alone names the environment.
   request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: z.strictObject(AuditReport.shape).openapi("AuditReport") } } } },
   responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
@@ -36,6 +36,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       throw new ProblemError(400, "The request body is invalid.", { errors: [{ path: "constraints", message: `the total of totalViolations must be at most ${MAX_TOTAL}` }] });
     }
     const receivedAt = c.get("now")();
+    if (Date.parse(report.collectedAt) > receivedAt.getTime() + AUDIT_REPORT_MAX_AHEAD_SECONDS * 1000) {
+      throw new ProblemError(400, "The request body is invalid.", {
+        errors: [{ path: "collectedAt", message: `must not be more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} seconds ahead of the server's clock` }],
+      });
+    }
     try {
       await c.get("db").withTenant(a.tenantId, async (tx) => {
         const [env] = await tx

@@ -3,7 +3,7 @@
 // an environment's agent state is derived. Not a route module: it registers nothing.
 import { z } from "@hono/zod-openapi";
 import { ProblemError } from "../app/problem.ts";
-import { OFFLINE_AFTER_INTERVALS } from "../protocol/agent.ts";
+import { gatekeeperProblems, OFFLINE_AFTER_INTERVALS, type AgentStatusReport } from "../protocol/agent.ts";
 
 /** The OpenAPI security scheme of the /agent/v1 routes (registered in createApp). */
 export const AGENT_SECURITY = "agentCredential";
@@ -14,10 +14,10 @@ export const agentTags = ["Agent protocol"];
 // @hono/zod-openapi was loaded before it was built (module order), so routes name a copy of the
 // contract's shape built with the extended z instead: same fields, same strictness.
 
-export const AGENT_STATES = ["never_connected", "online", "offline"] as const;
+export const AGENT_STATES = ["never_connected", "online", "degraded", "offline"] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 export const AgentStateSchema = z.enum(AGENT_STATES).openapi("AgentState", {
-  description: `never_connected: no status report yet; offline: none for more than ${OFFLINE_AFTER_INTERVALS} poll intervals.`,
+  description: `never_connected: no status report yet; offline: none for more than ${OFFLINE_AFTER_INTERVALS} poll intervals; degraded: reporting, but Gatekeeper is not doing its job (degradedReasons says why); online: reporting and Gatekeeper healthy as far as the agent can tell.`,
 });
 
 /** Offline once the agent has missed OFFLINE_AFTER_INTERVALS polls; a clock set back counts as online. */
@@ -33,23 +33,28 @@ export const AgentSummary = z
     lastSeenAt: z.iso.datetime().nullable(),
     appliedRevision: z.int().nullable().openapi({ description: "The revision whose objects the agent last applied completely." }),
     inSync: z.boolean().openapi({ description: "appliedRevision is the environment's current revision." }),
+    degradedReasons: z.array(z.string()).openapi({ description: "Why the state is degraded (Gatekeeper's webhook not ready, its audit stale); empty otherwise." }),
   })
   .openapi("EnvironmentAgentSummary");
 export type AgentSummary = z.infer<typeof AgentSummary>;
 
 export function agentSummary(
-  status: { lastSeenAt: Date | null; appliedRevision: number | null } | null,
+  status: { lastSeenAt: Date | null; appliedRevision: number | null; gatekeeper?: AgentStatusReport["gatekeeper"] | null } | null,
   currentRevision: number,
   now: Date,
   pollIntervalSeconds: number,
 ): AgentSummary {
   const lastSeenAt = status?.lastSeenAt ?? null;
   const appliedRevision = status?.appliedRevision ?? null;
+  const state = agentState(lastSeenAt, now, pollIntervalSeconds);
+  // What a silent agent last said about Gatekeeper is not news: offline says it all.
+  const degradedReasons = state === "online" && status?.gatekeeper ? gatekeeperProblems(status.gatekeeper) : [];
   return {
-    state: agentState(lastSeenAt, now, pollIntervalSeconds),
+    state: degradedReasons.length ? "degraded" : state,
     lastSeenAt: lastSeenAt?.toISOString() ?? null,
     appliedRevision,
     inSync: appliedRevision !== null && appliedRevision === currentRevision,
+    degradedReasons,
   };
 }
 

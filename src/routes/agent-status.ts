@@ -6,7 +6,7 @@ import { and, eq } from "drizzle-orm";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { agentStatus, environments } from "../db/schema.ts";
-import { AGENT_PATHS, AgentStatusReport } from "../protocol/agent.ts";
+import { AGENT_PATHS, AgentStatusReport, gatekeeperProblems } from "../protocol/agent.ts";
 import { audit } from "../services/audit.ts";
 import { enqueueEvent } from "../services/webhook-outbox.ts";
 import { agentActor, agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
@@ -18,7 +18,7 @@ const route = createRoute({
   security: agentSecurity,
   summary: "Report the agent's status (heartbeat)",
   description:
-    "Replaces the last status of the calling credential's environment and marks the agent seen now. Unknown fields are refused. A change of the applied revision or of Gatekeeper's installation (installed, version) is recorded in the audit log as agent.status_changed (actor agent:<prefix>); heartbeats themselves are not. Agent credentials only.",
+    "Replaces the last status of the calling credential's environment and marks the agent seen now. Unknown fields are refused. A change of the applied revision or of Gatekeeper's installation (installed, version) is recorded in the audit log as agent.status_changed (actor agent:<prefix>); heartbeats themselves are not. Gatekeeper's health (gatekeeper.webhook, gatekeeper.audit) turning bad queues the webhook event environment.degraded, turning good again environment.recovered. Agent credentials only.",
   // No parameters: the credential alone names the environment.
   request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: z.strictObject(AgentStatusReport.shape).openapi("AgentStatusReport") } } } },
   responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
@@ -70,6 +70,20 @@ export function register(app: OpenAPIHono<AppEnv>): void {
           targetId: a.environmentId,
           before: env.previous ? traced(env.previous) : null,
           after: { ...traced(report), agentVersion: report.agentVersion },
+        });
+      }
+      // Webhook environment.degraded / environment.recovered on each change of Gatekeeper's health
+      // (the report before this one is the baseline; a first report is compared with healthy).
+      const reasons = gatekeeperProblems(report.gatekeeper);
+      const previousReasons = env.previous ? gatekeeperProblems(env.previous.gatekeeper) : [];
+      if ((reasons.length > 0) !== (previousReasons.length > 0)) {
+        const environment = { id: a.environmentId, name: env.name };
+        await enqueueEvent(tx, {
+          tenantId: a.tenantId,
+          environmentId: a.environmentId,
+          ...(reasons.length ? { type: "environment.degraded", data: { environment, reasons } } : { type: "environment.recovered", data: { environment, previousReasons } }),
+          timestamp: now,
+          now,
         });
       }
       // Webhook settings.applied, queued in this transaction (the outbox): a newly applied revision.

@@ -40,6 +40,7 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
         agentVersion: null,
         kubernetesVersion: null,
         gatekeeper: null,
+        degradedReasons: [],
         error: null,
         objects: [],
         templates: [],
@@ -64,7 +65,7 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
       expect(await view(t, env.id)).toMatchObject({ state: "online", lastSeenAt: clock.toISOString() });
       // The environment's own summary agrees.
       const summary = (await json(await api.request("GET", `/v1/environments/${env.id}`, { token: await api.token(t, "viewer") }))).agent;
-      expect(summary).toEqual({ state: "online", lastSeenAt: clock.toISOString(), appliedRevision: 1, inSync: true });
+      expect(summary).toEqual({ state: "online", lastSeenAt: clock.toISOString(), appliedRevision: 1, inSync: true, degradedReasons: [] });
     } finally {
       clock = start;
     }

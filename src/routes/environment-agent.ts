@@ -6,7 +6,7 @@ import { requireRole } from "../app/auth.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { agentStatus, environments } from "../db/schema.ts";
-import { ObjectResult, OFFLINE_AFTER_INTERVALS, TemplateHealth } from "../protocol/agent.ts";
+import { GatekeeperHealth, ObjectResult, OFFLINE_AFTER_INTERVALS, TemplateHealth } from "../protocol/agent.ts";
 import { agentSummary, AgentStateSchema } from "./agent-common.ts";
 import { EnvParams, environmentNotFound } from "./settings-common.ts";
 
@@ -21,7 +21,15 @@ const EnvironmentAgent = z
     inSync: z.boolean().openapi({ description: "appliedRevision equals desiredRevision." }),
     agentVersion: z.string().nullable(),
     kubernetesVersion: z.string().nullable(),
-    gatekeeper: z.object({ installed: z.boolean(), version: z.string().nullable() }).nullable(),
+    gatekeeper: z
+      .object({
+        installed: z.boolean(),
+        version: z.string().nullable(),
+        webhook: z.strictObject(GatekeeperHealth.webhook.unwrap().unwrap().shape).nullable().openapi({ description: "Gatekeeper's admission webhook endpoints; null when the agent cannot tell." }),
+        audit: z.strictObject(GatekeeperHealth.audit.unwrap().unwrap().shape).nullable().openapi({ description: "How recent Gatekeeper's audit is; null without managed constraints, or from an older agent." }),
+      })
+      .nullable(),
+    degradedReasons: z.array(z.string()).openapi({ description: "Why state is degraded; empty otherwise." }),
     error: z.string().nullable().openapi({ description: "Why the agent's last loop did not complete, if it did not." }),
     objects: z.array(z.strictObject(ObjectResult.shape).openapi("AgentObjectResult")),
     templates: z.array(z.strictObject(TemplateHealth.shape).openapi("AgentTemplateHealth")),
@@ -35,7 +43,7 @@ const route = createRoute({
   tags: ["Environments"],
   summary: "The environment's agent status",
   description:
-    `The agent's last status report: online, offline (no report for more than ${OFFLINE_AFTER_INTERVALS} poll intervals) or never_connected; the applied revision against the current one; Gatekeeper's installation, each object's apply result and each template's health. Requires viewer.`,
+    `The agent's last status report: online, degraded (reporting, but Gatekeeper's webhook has no ready endpoint or its audit is stale: degradedReasons), offline (no report for more than ${OFFLINE_AFTER_INTERVALS} poll intervals) or never_connected; the applied revision against the current one; Gatekeeper's installation, each object's apply result and each template's health. Requires viewer.`,
   middleware: [requireRole("viewer")] as const,
   request: { params: EnvParams },
   responses: {
@@ -57,7 +65,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     );
     if (!row) throw environmentNotFound(id);
     const s = row.status;
-    const summary = agentSummary(s, row.currentRevision, c.get("now")(), c.get("config").agent.pollIntervalSeconds);
+    const summary = agentSummary(s && { ...s, gatekeeper: s.report.gatekeeper }, row.currentRevision, c.get("now")(), c.get("config").agent.pollIntervalSeconds);
     const body: EnvironmentAgent = {
       state: summary.state,
       lastSeenAt: summary.lastSeenAt,
@@ -68,7 +76,8 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       inSync: summary.inSync,
       agentVersion: s?.agentVersion ?? null,
       kubernetesVersion: s?.report.kubernetesVersion ?? null,
-      gatekeeper: s ? { installed: s.report.gatekeeper.installed, version: s.report.gatekeeper.version } : null,
+      gatekeeper: s ? { installed: s.report.gatekeeper.installed, version: s.report.gatekeeper.version, webhook: s.report.gatekeeper.webhook ?? null, audit: s.report.gatekeeper.audit ?? null } : null,
+      degradedReasons: summary.degradedReasons,
       error: s?.report.error ?? null,
       objects: s?.report.objects ?? [],
       templates: s?.report.templates ?? [],

@@ -52,9 +52,9 @@ describe.each(backends())("GET /v1/environments/{id}/audit-report ($name)", (bac
     const c2 = await createAgentCredential(api, t, two.id);
     const post = async (secret: string, collectedAt: string, name: string) =>
       expect((await api.request("POST", AGENT_PATHS.auditReport, { token: secret, body: auditReport({ collectedAt, constraints: [constraintAudit({ name }, 1)] }) })).status).toBe(204);
-    await post(c1.secret, "2030-01-01T00:00:00.000Z", "first");
-    await post(c1.secret, "2030-01-01T00:05:00.000Z", "second");
-    await post(c2.secret, "2030-01-01T00:01:00.000Z", "other");
+    await post(c1.secret, "2026-01-01T00:00:00.000Z", "first");
+    await post(c1.secret, "2026-01-01T00:05:00.000Z", "second");
+    await post(c2.secret, "2026-01-01T00:01:00.000Z", "other");
     const token = await api.token(t, "viewer");
     const names = async (id: string) => (await json(await api.request("GET", url(id), { token }))).constraints.map((c: { name: string }) => c.name);
     expect(await names(one.id)).toEqual(["second"]);

@@ -11,6 +11,7 @@ import { PG, pgErrorCode, type Db } from "../db/client.ts";
 import { agentStatus, environments, type Environment as EnvironmentRow } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../policies/index.ts";
+import type { AgentStatusReport } from "../protocol/agent.ts";
 import { audit } from "../services/audit.ts";
 import { enforceQuota } from "../services/quotas.ts";
 import { forgetRevision } from "../services/revision-cache.ts";
@@ -77,17 +78,20 @@ export function toEnvironment(row: EnvironmentRow): EnvironmentFields {
   };
 }
 
-type AgentColumns = { lastSeenAt: Date | null; appliedRevision: number | null } | null;
+type AgentColumns = { lastSeenAt: Date | null; appliedRevision: number | null; gatekeeper: AgentStatusReport["gatekeeper"] | null } | null;
 
 /** The environment as the API returns it: its fields and its agent's summary, as of now. */
 function environmentJson(c: Context<AppEnv>, row: EnvironmentRow, agent: AgentColumns): EnvironmentJson {
   return { ...toEnvironment(row), agent: agentSummary(agent, row.currentRevision, c.get("now")(), c.get("config").agent.pollIntervalSeconds) };
 }
 
+/** Gatekeeper's part of the agent's last report (whether it is degraded), not the whole report. */
+const agentGatekeeper = sql<AgentStatusReport["gatekeeper"] | null>`${agentStatus.report}->'gatekeeper'`;
+
 /** Environments with their agent's last status in one query (a left join: most have none yet). */
 function selectWithAgent(tx: Db) {
   return tx
-    .select({ env: environments, agent: { lastSeenAt: agentStatus.lastSeenAt, appliedRevision: agentStatus.appliedRevision } })
+    .select({ env: environments, agent: { lastSeenAt: agentStatus.lastSeenAt, appliedRevision: agentStatus.appliedRevision, gatekeeper: agentGatekeeper } })
     .from(environments)
     .leftJoin(agentStatus, and(eq(agentStatus.environmentId, environments.id), eq(agentStatus.tenantId, environments.tenantId)));
 }
@@ -288,7 +292,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         const after = toEnvironment(row!);
         await audit(tx, p, { action: "environment.update", targetType: "environment", targetId: id, before, after });
         const [status] = await tx
-          .select({ lastSeenAt: agentStatus.lastSeenAt, appliedRevision: agentStatus.appliedRevision })
+          .select({ lastSeenAt: agentStatus.lastSeenAt, appliedRevision: agentStatus.appliedRevision, gatekeeper: agentGatekeeper })
           .from(agentStatus)
           .where(and(eq(agentStatus.environmentId, id), eq(agentStatus.tenantId, p.tenantId)));
         return environmentJson(c, row!, status ?? null);

@@ -71,6 +71,8 @@ export const WebhookPayload = z
     envelope("violation.opened", z.object({ violation: ViolationSchema, environment: EnvRef }), "ViolationOpenedEvent"),
     envelope("violation.resolved", z.object({ violation: ViolationSchema, environment: EnvRef }), "ViolationResolvedEvent"),
     envelope("environment.offline", z.object({ environment: EnvRef, lastSeenAt: Iso }), "EnvironmentOfflineEvent"),
+    envelope("environment.degraded", z.object({ environment: EnvRef, reasons: z.array(z.string()).min(1) }), "EnvironmentDegradedEvent"),
+    envelope("environment.recovered", z.object({ environment: EnvRef, previousReasons: z.array(z.string()) }), "EnvironmentRecoveredEvent"),
     envelope("settings.applied", z.object({ environment: EnvRef, revision: z.int(), previousRevision: z.int().nullable() }), "SettingsAppliedEvent"),
     envelope("webhook.ping", z.object({ endpointId: z.uuid() }), "WebhookPingEvent"),
   ])

@@ -62,6 +62,17 @@ describe.each(backends())("/v1/webhooks errors ($name)", (backend) => {
     expect(await counts()).toEqual(before);
   });
 
+  it("the special-purpose addresses the issue 13 probe got accepted → 400 at create and at PATCH; nothing written", async () => {
+    const before = await counts();
+    for (const url of ["https://[::127.0.0.1]/", "https://[::169.254.169.254]/", "https://[::ffff:0:7f00:1]/", "https://[2002:7f00:1::]/", "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "https://[100::1]/", "https://[::2]/", "https://192.0.2.1/", "https://198.51.100.7/", "https://203.0.113.200/"]) {
+      for (const [method, path] of [["POST", "/v1/webhooks"], ["PATCH", `/v1/webhooks/${existing}`]] as const) {
+        const problem = await expectProblem(await api.request(method, path, { token, body: method === "POST" ? { ...ok, url } : { url } }), 400);
+        expect(problem.errors, `${method} ${url}`).toEqual([{ path: "url", message: expect.stringMatching(/^must not point at a private, loopback, link-local or reserved address/) }]);
+      }
+    }
+    expect(await counts()).toEqual(before);
+  });
+
   it("PATCH applies the same rules; nothing changed", async () => {
     const before = await counts();
     for (const [body, path] of [[{ url: "https://10.0.0.1/x" }, "url"], [{ events: [] }, "events"], [{ enabled: "yes" }, "enabled"], [{ id: MISSING }, "(root)"]] as const) {

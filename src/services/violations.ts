@@ -81,7 +81,10 @@ export async function storeAuditReport(
         receivedAt: sql`excluded.received_at`,
         collectedAt: sql`excluded.collected_at`,
       },
-      setWhere: sql`excluded.collected_at >= ${auditReports.collectedAt}`,
+      // Ordered by the agent's clock (a late retry of an older report must not win), but never
+      // later than when the server received it: a stored report dated in the future (accepted by
+      // an API before AUDIT_REPORT_MAX_AHEAD_SECONDS) then ranks at its receipt, not above all.
+      setWhere: sql`least(excluded.collected_at, excluded.received_at) >= least(${auditReports.collectedAt}, ${auditReports.receivedAt})`,
     })
     .returning({ environmentId: auditReports.environmentId });
   return stored.length > 0;

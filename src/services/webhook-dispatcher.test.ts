@@ -49,8 +49,8 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
   it("receiver down, then up: every event delivered, each exactly once as the receiver sees it, every signature valid", async () => {
     const s = await setup("wd-down");
     try {
-      await s.report(auditReport({ collectedAt: "2030-01-01T00:00:00.000Z", constraints: [constraintAudit({}, 5)] }));
-      await s.report(auditReport({ collectedAt: "2030-01-01T00:01:00.000Z", constraints: [constraintAudit({}, 3)] }));
+      await s.report(auditReport({ collectedAt: "2026-01-01T00:00:00.000Z", constraints: [constraintAudit({}, 5)] }));
+      await s.report(auditReport({ collectedAt: "2026-01-01T00:01:00.000Z", constraints: [constraintAudit({}, 3)] }));
       expect((await deliveries(s.ep.id)).map((d) => d.event_type).sort()).toEqual([...Array(5).fill("violation.opened"), ...Array(2).fill("violation.resolved")]);
       await s.receiver.down();
       const t0 = Date.now() + 1000;
@@ -67,7 +67,7 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
       expect([...s.receiver.processed().keys()].sort()).toEqual(rows.map((d) => d.id).sort());
       const resolved = [...s.receiver.processed().values()].filter((r) => r.body.type === "violation.resolved");
       expect(resolved.map((r) => (r.body.data as { violation: { state: string; resource: { name: string } } }).violation).map((v) => [v.state, v.resource.name]).sort()).toEqual([["resolved", "pod-3"], ["resolved", "pod-4"]]);
-      expect(resolved[0]!.body).toMatchObject({ version: 1, timestamp: "2030-01-01T00:01:00.000Z", data: { environment: { id: s.env.id, name: "prod" } } });
+      expect(resolved[0]!.body).toMatchObject({ version: 1, timestamp: "2026-01-01T00:01:00.000Z", data: { environment: { id: s.env.id, name: "prod" } } });
       const log = await attemptLog(rows[0]!.id);
       expect(log.map((a) => [a.attempt, a.status_code])).toEqual([[1, null], [2, 204]]);
       expect(log[0]!.error).toMatch(/fetch failed|ECONNREFUSED/);
@@ -200,12 +200,12 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
       // A malformed audit report: nothing.
       expect((await api.request("POST", AGENT_PATHS.auditReport, { token: s.cred.secret, body: { collectedAt: "x", constraints: [] } })).status).toBe(400);
       expect(await deliveries(s.ep.id)).toEqual([]);
-      await s.report(auditReport({ collectedAt: "2030-01-01T00:10:00.000Z", constraints: [constraintAudit({}, 2)] }));
+      await s.report(auditReport({ collectedAt: "2026-01-01T00:10:00.000Z", constraints: [constraintAudit({}, 2)] }));
       expect((await deliveries(s.ep.id)).length).toBe(2);
       // A late retry of an older report (not stored) would resolve both and open others: nothing.
-      await s.report(auditReport({ collectedAt: "2030-01-01T00:05:00.000Z", constraints: [constraintAudit({ name: "other" }, 3)] }));
+      await s.report(auditReport({ collectedAt: "2026-01-01T00:05:00.000Z", constraints: [constraintAudit({ name: "other" }, 3)] }));
       // And the same report again: nothing.
-      await s.report(auditReport({ collectedAt: "2030-01-01T00:10:00.000Z", constraints: [constraintAudit({}, 2)] }));
+      await s.report(auditReport({ collectedAt: "2026-01-01T00:10:00.000Z", constraints: [constraintAudit({}, 2)] }));
       expect((await deliveries(s.ep.id)).length).toBe(2);
     } finally {
       await s.receiver.close();
@@ -215,7 +215,7 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
   it("finished deliveries and their attempt logs are deleted WEBHOOK_RETENTION_DAYS after they finished; pending ones stay", async () => {
     const s = await setup("wd-retention");
     try {
-      await s.report(auditReport({ collectedAt: "2030-01-01T00:00:00.000Z", constraints: [constraintAudit({}, 2)] }));
+      await s.report(auditReport({ collectedAt: "2026-01-01T00:00:00.000Z", constraints: [constraintAudit({}, 2)] }));
       const t0 = Date.now() + 1000;
       const day = 86_400_000;
       const week = (clock: () => Date) => dispatcher(clock, { config: { ...api.config.webhooks!, retentionDays: 7 } });

@@ -35,7 +35,7 @@ describe("publicOnlyFetch", () => {
 
   it("a name resolving to loopback is refused at connect time; nothing reaches the receiver", async () => {
     const f = publicOnlyFetch({ allowPrivate: false });
-    expect(await failure(f(`http://localhost:${port}/hooks`, { method: "POST", body: "{}" }))).toMatch(/^EPRIVATEADDRESS: host localhost resolves to a private, loopback or link-local address \((127\.0\.0\.1|::1)\)$/);
+    expect(await failure(f(`http://localhost:${port}/hooks`, { method: "POST", body: "{}" }))).toMatch(/^EPRIVATEADDRESS: host localhost resolves to a private, loopback, link-local or reserved address \((127\.0\.0\.1|::1): loopback\)$/);
     expect(receiver.received).toHaveLength(0);
   });
 
@@ -46,7 +46,7 @@ describe("publicOnlyFetch", () => {
     // At connect time it answers loopback.
     const dns = dnsAnswering("127.0.0.1");
     const f = publicOnlyFetch({ allowPrivate: false, lookup: dns.lookup });
-    expect(await failure(f(url, { method: "POST", body: "{}" }))).toBe("EPRIVATEADDRESS: host hooks.rebind.example resolves to a private, loopback or link-local address (127.0.0.1)");
+    expect(await failure(f(url, { method: "POST", body: "{}" }))).toBe("EPRIVATEADDRESS: host hooks.rebind.example resolves to a private, loopback, link-local or reserved address (127.0.0.1: loopback)");
     expect(dns.asked).toEqual(["hooks.rebind.example"]);
     expect(receiver.received).toHaveLength(0);
   });
@@ -82,10 +82,12 @@ describe("publicOnlyFetch", () => {
     }
   });
 
-  it("an IPv6 loopback or a mapped private IPv4 answer is refused too", async () => {
-    for (const address of ["::1", "::ffff:10.0.0.1", "169.254.169.254"]) {
+  it("an IPv6 loopback, a wrapped private IPv4 or a reserved answer is refused too (the forms issue 13 found)", async () => {
+    const before = receiver.received.length;
+    for (const address of ["::1", "::ffff:10.0.0.1", "169.254.169.254", "::7f00:1", "::a9fe:a9fe", "::ffff:0:7f00:1", "2002:7f00:1::", "2001:0:4136:e378:8000:63bf:80ff:fffe", "100::1", "::2", "192.0.2.1", "198.51.100.7", "203.0.113.200"]) {
       const f = publicOnlyFetch({ allowPrivate: false, lookup: dnsAnswering(address).lookup });
-      expect(await failure(f(`http://metadata.rebind.example:${port}/`, {}))).toContain(`(${address})`);
+      expect(await failure(f(`http://metadata.rebind.example:${port}/`, {}))).toContain(`(${address}: `);
     }
+    expect(receiver.received).toHaveLength(before);
   });
 });

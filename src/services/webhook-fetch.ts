@@ -2,11 +2,12 @@
 // hostname before each attempt, but fetch resolves it again to connect, and a hostile DNS server
 // can answer a public address to the first lookup and 127.0.0.1 to the second (DNS rebinding).
 // This fetch checks the addresses it actually connects to: the lookup behind every new
-// connection refuses a private, loopback or link-local one. (Workers fetch leaves from
+// connection refuses any address refusedRange refuses — the very function the create, PATCH and
+// pre-attempt checks use, so the three can never disagree. (Workers fetch leaves from
 // Cloudflare's edge, which reaches no private network of ours: nothing to pin there.)
 import dns from "node:dns";
 import { Agent, fetch as undiciFetch } from "undici";
-import { isPrivateAddress } from "./webhook-url.ts";
+import { refusedRange } from "./webhook-url.ts";
 
 type LookupAddress = { address: string; family: number };
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
@@ -19,9 +20,9 @@ export function publicOnlyFetch(opts: { allowPrivate: boolean; lookup?: Lookup }
     base(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, "");
       const all = addresses as LookupAddress[];
-      const refused = opts.allowPrivate ? undefined : all.find((a) => isPrivateAddress(a.address));
+      const refused = opts.allowPrivate ? undefined : all.map((a) => ({ address: a.address, why: refusedRange(a.address) })).find((a) => a.why);
       if (refused) {
-        const e: NodeJS.ErrnoException = new Error(`host ${hostname} resolves to a private, loopback or link-local address (${refused.address})`);
+        const e: NodeJS.ErrnoException = new Error(`host ${hostname} resolves to a private, loopback, link-local or reserved address (${refused.address}: ${refused.why})`);
         e.code = "EPRIVATEADDRESS";
         return callback(e, "");
       }

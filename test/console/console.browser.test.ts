@@ -179,6 +179,37 @@ describe.each(backends())("the console on $name", ({ name }) => {
     await expect.poll(() => page.getByRole("row", { name: /prod-eu/ }).textContent()).toContain("1 deny");
   });
 
+  it("denials the agent reported: a controller's refused Pods under their Deployment, with the count and who asked", async () => {
+    const cred = (await (await server.api("POST", `/v1/environments/${envId}/agent-credentials`, admin, {})).json()) as { secret: string };
+    const at = new Date().toISOString();
+    const event = {
+      uid: "console-event-1", count: 4, firstSeenAt: at, lastSeenAt: at, action: "deny",
+      constraintKind: "GatehousePrivilegedContainers", constraintName: "privileged-containers",
+      resource: { group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "root-web-7c9d8f6b5d-x2x7q" },
+      owner: { kind: "Deployment", name: "root-web" },
+      username: "system:serviceaccount:kube-system:replicaset-controller",
+      message: "pod team-a/root-web-7c9d8f6b5d-x2x7q: privileged",
+    };
+    const posted = await fetch(`${server.base}/agent/v1/admission-events`, { method: "POST", headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" }, body: JSON.stringify({ events: [event] }) });
+    expect(posted.status).toBe(200);
+
+    await page.getByRole("link", { name: "Denials" }).click();
+    await page.getByRole("heading", { name: "Denials" }).waitFor();
+    const row = page.getByRole("row", { name: /Deployment team-a\/root-web/ });
+    await row.waitFor();
+    const text = await row.textContent();
+    for (const part of ["prod-eu", "privilegedContainers", "deny", "4", "replicaset-controller", "pod team-a/root-web-7c9d8f6b5d-x2x7q: privileged"]) expect(text).toContain(part);
+    await page.getByLabel("Action").selectOption("warn");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await page.getByText("No denials match.").waitFor();
+    await page.getByLabel("Action").selectOption("deny");
+    await page.getByLabel("Workload").fill("Deployment/root-web");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await row.waitFor();
+    await expectAccessible(page, "denials");
+    await shot(page, "denials");
+  });
+
   it("the sign-in works from the keyboard alone", async () => {
     const { page: p } = await openPage(browser.browser);
     await p.goto(server.base);

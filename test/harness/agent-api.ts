@@ -65,7 +65,7 @@ export function constraintAudit(overrides: Partial<ConstraintAudit> = {}, violat
     name: "privileged-containers",
     control: "privileged-containers",
     enforcementAction: "deny",
-    auditTimestamp: "2030-01-01T00:00:00Z",
+    auditTimestamp: "2026-01-01T00:00:00Z",
     totalViolations: violations,
     truncated: false,
     violations: listed,
@@ -76,7 +76,7 @@ export function constraintAudit(overrides: Partial<ConstraintAudit> = {}, violat
 /** A valid audit report: by default one deny constraint with 2 violations and one warn with 3. */
 export function auditReport(overrides: Partial<AuditReport> = {}): AuditReport {
   return {
-    collectedAt: "2030-01-01T00:00:30.000Z",
+    collectedAt: "2026-01-01T00:00:30.000Z",
     constraints: [
       constraintAudit(),
       constraintAudit({ kind: "GatehouseCapabilities", name: "capabilities", control: "capabilities", enforcementAction: "warn" }, 3),

@@ -1,0 +1,58 @@
+// Admission denials across the tenant (GET /v1/denials): what Gatekeeper's webhook refused, warned
+// about or recorded in dryrun, filed under the workload that asked, with a count — the refusals of
+// controller-created Pods nobody saw at a terminal. Filters by environment, action, namespace,
+// workload and since.
+import { useEffect, useState } from "preact/hooks";
+import { all, get } from "./api.js";
+import { dateTime, ErrorMessage, html, PageTitle, relative } from "./ui.js";
+
+const FILTERS = ["environment", "action", "namespace", "workload", "since"];
+
+export function DenialsPage() {
+  const [envs, setEnvs] = useState([]);
+  const [filters, setFilters] = useState({});
+  const [items, setItems] = useState(null);
+  const [error, setError] = useState(null);
+
+  useEffect(() => {
+    all("/v1/environments").then(setEnvs, setError);
+  }, []);
+  useEffect(() => {
+    const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
+    setItems(null);
+    get(`/v1/denials?limit=100&${q}`).then((p) => (setItems(p.items), setError(null)), (e) => (setItems([]), setError(e)));
+  }, [filters]);
+
+  function submit(e) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const next = Object.fromEntries(FILTERS.map((k) => [k, String(f.get(k) ?? "").trim()]));
+    if (next.since) next.since = new Date(next.since).toISOString();
+    setFilters(next);
+  }
+  const names = Object.fromEntries(envs.map((e) => [e.id, e.name]));
+  return html`<section>
+    <${PageTitle}>Denials</${PageTitle}>
+    <p class="muted">What Gatekeeper refused (or warned about) at admission, including Pods a controller asked for. Needs Gatekeeper's <code>--emit-admission-events</code>.</p>
+    <form class="card filters" onSubmit=${submit} aria-label="Filter denials">
+      <div><label for="d-environment">Environment</label><select id="d-environment" name="environment"><option value="">All</option>${envs.map((e) => html`<option value=${e.id}>${e.name}</option>`)}</select></div>
+      <div><label for="d-action">Action</label><select id="d-action" name="action"><option value="">Any</option><option>deny</option><option>warn</option><option>dryrun</option></select></div>
+      <div><label for="d-namespace">Namespace</label><input id="d-namespace" name="namespace" /></div>
+      <div><label for="d-workload">Workload</label><input id="d-workload" name="workload" placeholder="Deployment/web" /></div>
+      <div><label for="d-since">Seen since</label><input id="d-since" name="since" type="date" /></div>
+      <div><button type="submit">Apply filters</button></div>
+    </form>
+    <${ErrorMessage} error=${error} />
+    ${items === null ? html`<p>Loading…</p>` : items.length === 0 ? html`<p>No denials match.</p>` : html`<div class="table-wrap"><table>
+      <caption class="visually-hidden">Denials</caption>
+      <thead><tr><th scope="col">Workload</th><th scope="col">Environment</th><th scope="col">Control</th><th scope="col">Action</th><th scope="col">Count</th><th scope="col">Last seen</th><th scope="col">Requested by</th><th scope="col">Message</th></tr></thead>
+      <tbody>${items.map((d) => html`<tr>
+        <th scope="row">${d.workload.kind} ${d.namespace}/${d.workload.name}</th>
+        <td><a href=${`#/environments/${d.environmentId}`}>${names[d.environmentId] ?? d.environmentId.slice(0, 8)}</a></td>
+        <td>${d.control ?? d.constraint.name}</td><td><span class=${`badge ${d.action}`}>${d.action}</span></td>
+        <td>${d.count}</td>
+        <td><time datetime=${d.lastSeenAt}>${dateTime(d.lastSeenAt)}</time> <span class="muted">${relative(d.lastSeenAt)}</span></td>
+        <td>${d.username}</td><td>${d.message}</td>
+      </tr>`)}</tbody></table></div>`}
+  </section>`;
+}
