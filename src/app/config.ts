@@ -40,6 +40,9 @@ export const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Finished deliveries (and their attempts) are deleted this long after they finished.
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // Drafts (src/services/drafts.ts): how long one stays open, and how many an environment may have.
+  DRAFT_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  DRAFTS_PER_ENVIRONMENT: z.coerce.number().int().min(1).max(100).default(10),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -65,6 +68,8 @@ export interface AppConfig {
   agent: AgentConfig;
   /** Defaults (DEFAULT_WEBHOOK_CONFIG) when absent. */
   webhooks?: WebhookConfig;
+  /** Defaults (DEFAULT_DRAFT_CONFIG) when absent. */
+  drafts?: DraftConfig;
   logLevel: Env["LOG_LEVEL"];
 }
 
@@ -91,6 +96,19 @@ export function webhookConfig(e: Env): WebhookConfig {
     timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     retentionDays: e.WEBHOOK_RETENTION_DAYS,
   };
+}
+
+export interface DraftConfig {
+  /** Days a draft stays open after it was created or last updated. */
+  ttlDays: number;
+  /** Open drafts an environment may have at once. */
+  perEnvironment: number;
+}
+
+export const DEFAULT_DRAFT_CONFIG: DraftConfig = { ttlDays: 7, perEnvironment: 10 };
+
+export function draftConfig(e: Env): DraftConfig {
+  return { ttlDays: e.DRAFT_TTL_DAYS, perEnvironment: e.DRAFTS_PER_ENVIRONMENT };
 }
 
 export interface AgentConfig {
@@ -128,6 +146,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     agent: agentConfig(e),
     webhooks: webhookConfig(e),
+    drafts: draftConfig(e),
     logLevel: e.LOG_LEVEL,
   };
 }

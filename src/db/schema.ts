@@ -21,6 +21,7 @@ import { bytea, createdAt, environments, historyTenantId, memberships, ofEnviron
 
 export * from "./schema-tenancy.ts";
 export * from "./schema-webhooks.ts";
+export * from "./schema-drafts.ts";
 
 export const settingsRevisions = pgTable(
   "settings_revisions",
@@ -234,6 +235,7 @@ export const TENANT_TABLES = [
   "webhook_deliveries",
   "webhook_attempts",
   "offline_notices",
+  "drafts",
 ] as const;
 
 export type Tenant = typeof tenants.$inferSelect;

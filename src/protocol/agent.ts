@@ -17,6 +17,15 @@ export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY_VALUE = "gatehouse";
 export const CONTROL_LABEL = "gatehouse.dev/control";
 export const CONTENT_HASH_ANNOTATION = "gatehouse.dev/content-hash";
+/**
+ * A draft's shadow constraint (always dryrun, evaluated by Gatekeeper's audit for the draft's
+ * preview) carries this label, valued with the draft's id, and a name starting with
+ * shadowNamePrefix(draftId): the audit report names constraints, not labels, so the API routes
+ * a constraint's results to its draft by that prefix.
+ */
+export const SHADOW_LABEL = "gatehouse.dev/shadow-of-draft";
+export const SHADOW_NAME_PREFIX = "preview-";
+export const shadowNamePrefix = (draftId: string) => `${SHADOW_NAME_PREFIX}${draftId.slice(0, 8)}-`;
 
 /** Default poll interval; the API tells the agent the one to use in every desired state. */
 export const DEFAULT_POLL_INTERVAL_SECONDS = 30;

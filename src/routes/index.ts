@@ -19,6 +19,8 @@ import * as agentStatus from "./agent-status.ts";
 import * as agentAuditReport from "./agent-audit-report.ts";
 import * as violations from "./violations.ts";
 import * as webhooks from "./webhooks.ts";
+import * as drafts from "./drafts.ts";
+import * as draftsPreview from "./drafts-preview.ts";
 
 export interface RouteModule {
   register(app: OpenAPIHono<AppEnv>): void;
@@ -39,6 +41,8 @@ export const routes: readonly RouteModule[] = [
   environmentAuditReport,
   violations,
   webhooks,
+  drafts,
+  draftsPreview,
   // The agent protocol (/agent/v1, agent credentials only).
   agentDesiredState,
   agentStatus,
