@@ -4,6 +4,7 @@ CREATE TABLE "drafts" (
 	"environment_id" uuid NOT NULL,
 	"base_revision" integer NOT NULL,
 	"document" jsonb NOT NULL,
+	"version" integer DEFAULT 1 NOT NULL,
 	"comment" text DEFAULT '' NOT NULL,
 	"author" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,

@@ -14,6 +14,8 @@ export const drafts = pgTable(
     baseRevision: integer("base_revision").notNull(),
     /** The whole resolved document, normalised (defaults filled) as a revision would store it. */
     document: jsonb("document").$type<unknown>().notNull(),
+    /** 1 when created, + 1 on every update: names the document in the agents' desired-state cache. */
+    version: integer("version").notNull().default(1),
     comment: text("comment").notNull().default(""),
     author: text("author").notNull(),
     createdAt: createdAt(),

@@ -61,7 +61,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const agent = { pollIntervalSeconds: c.get("config").agent.pollIntervalSeconds, fieldManager: FIELD_MANAGER };
     // The output depends on the clock (expired exemptions and drafts drop out), the name and the config,
     // not only on the revision: the ETag hashes all of it (the objects through their hash).
-    const fingerprint = contentHash({ name: row.name, objects: rendered.hash, agent });
+    // Each draft's version too: a change to a draft that renders the same shadows (an action
+    // the dryrun shadow does not show) still tells the agent something moved.
+    const fingerprint = contentHash({ name: row.name, objects: rendered.hash, agent, ...(drafts.length ? { drafts: drafts.map((d) => [d.id, d.version]) } : {}) });
     const etag = `"${revision}-${fingerprint.slice("sha256:".length, "sha256:".length + 16)}"`;
     c.header("etag", etag);
     const inm = c.req.header("if-none-match");

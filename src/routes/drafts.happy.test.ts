@@ -27,7 +27,7 @@ describe.each(backends())("drafts ($name)", (backend) => {
 
   it("creates a draft of a preset against the current revision, keeping its environment-wide knobs", async () => {
     const t = "dr-preset";
-    const base = { enforcementAction: "warn", exemptions: { namespaces: [{ pattern: "legacy-*" }] } } as const;
+    const base = { enforcementAction: "warn" as const, exemptions: { namespaces: [{ pattern: "legacy-*" }] } };
     const env = await createEnvironment(api, t, { name: "prod", settings: base });
     const res = await api.request("POST", drafts(env.id), { token: await editor(t), body: { preset: "restricted", comment: "try restricted" } });
     expect(res.status, await res.clone().text()).toBe(201);

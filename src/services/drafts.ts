@@ -4,7 +4,7 @@
 // deleted or expires, and promoted through the same derived-revision path as rollback and presets.
 // Every query and transaction on drafts lives here; routes parse, authorise and answer. The
 // agents' desired state needs no invalidation from here: the render cache keys each environment's
-// entry by its revision and its open drafts' ids and update times (src/services/render-cache.ts).
+// entry by its revision and its open drafts' ids and versions (src/services/render-cache.ts).
 import { randomUUID } from "node:crypto";
 import { and, asc, count, eq, gt, like, sql } from "drizzle-orm";
 import type { Principal } from "../app/env.ts";
@@ -189,6 +189,7 @@ export async function updateDraft(tx: Db, who: Principal, input: DraftWrite & { 
     .set({
       document,
       baseRevision,
+      version: sql`${drafts.version} + 1`,
       comment: input.comment ?? draft.comment,
       updatedAt: now,
       expiresAt: new Date(now.getTime() + config.ttlDays * DAY_MS),

@@ -2,7 +2,7 @@
 // CPU for every poll, 304 or not. The output is a function of the revision's document (revisions
 // never change), of the open drafts (their shadow constraints, src/policies/shadow.ts) and of the
 // clock only through exemption and draft expiry, so each process keeps it per environment until
-// the revision or the set of drafts (ids and update times) moves on, or the next expiresAt of any
+// the revision or the set of drafts (ids and versions) moves on, or the next expiresAt of any
 // of them passes. Only computed data is shared between requests, never pending I/O, so this is
 // safe on Workers too.
 import { contentHash } from "../policies/hash.ts";
@@ -20,12 +20,13 @@ export interface RenderedObjects {
 export interface OpenDraft {
   id: string;
   document: unknown;
-  updatedAt: Date;
+  /** + 1 on every update of the draft. */
+  version: number;
   expiresAt: Date;
 }
 
 interface Entry extends RenderedObjects {
-  /** The revision and the drafts' ids and update times the entry was rendered from. */
+  /** The revision and the drafts' ids and versions the entry was rendered from. */
   version: string;
   /** Valid for clock readings in [from, until). */
   from: number;
@@ -68,7 +69,7 @@ export function renderedObjects(
 ): RenderedObjects {
   const key = `${tenantId}/${environmentId}`;
   const t = now.getTime();
-  const version = [revision, ...drafts.map((d) => `${d.id}@${d.updatedAt.getTime()}`)].join("|");
+  const version = [revision, ...drafts.map((d) => `${d.id}@${d.version}`)].join("|");
   const hit = entries.get(key);
   // A clock set back (t < from) renders again rather than trust a window it has not seen.
   if (hit && hit.version === version && t >= hit.from && t < hit.until) return hit;
