@@ -1,8 +1,8 @@
 // Shadow constraints: a draft's constraints as Gatekeeper objects that can only observe. Gatekeeper's
 // audit evaluates them against every live object, which is the draft's preview; they never refuse
-// or warn at admission (always enforcementAction dryrun), carry distinct names (preview-<draft>-)
+// or warn at admission (always enforcementAction dryrun), carry distinct names (preview-<draft>-<version>-)
 // and the shadow label, and use the same ConstraintTemplates as the current revision.
-import { SHADOW_LABEL, shadowNamePrefix } from "../protocol/agent.ts";
+import { SHADOW_LABEL, shadowName } from "../protocol/agent.ts";
 import { renderEnvironment } from "./environment.ts";
 import { contentHash } from "./hash.ts";
 import { HASH_ANNOTATION, type K8sObject } from "./render.ts";
@@ -13,20 +13,20 @@ const CONSTRAINT_API = "constraints.gatekeeper.sh/v1beta1";
 
 export interface ShadowDraft {
   id: string;
+  version: number;
   document: EnvironmentSettings;
 }
 
 /** One draft's objects: the templates its constraints need, and the constraints as shadows. */
 export function renderShadow(draft: ShadowDraft, now: Date): { templates: K8sObject[]; constraints: K8sObject[]; expansions: K8sObject[] } {
   const { objects } = renderEnvironment(draft.document, now);
-  const prefix = shadowNamePrefix(draft.id);
   const constraints = objects
     .filter((o) => o.apiVersion === CONSTRAINT_API)
     .map((o) => {
       const { [HASH_ANNOTATION]: _, ...annotations } = o.metadata.annotations;
       const shadow: K8sObject = {
         ...o,
-        metadata: { ...o.metadata, name: `${prefix}${o.metadata.name}`, labels: { ...o.metadata.labels, [SHADOW_LABEL]: draft.id }, annotations },
+        metadata: { ...o.metadata, name: shadowName(draft.id, draft.version, o.metadata.name), labels: { ...o.metadata.labels, [SHADOW_LABEL]: draft.id }, annotations },
         spec: { ...o.spec, enforcementAction: "dryrun" },
       };
       shadow.metadata.annotations = { ...annotations, [HASH_ANNOTATION]: contentHash(shadow) };

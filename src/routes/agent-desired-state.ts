@@ -1,7 +1,7 @@
 // GET /agent/v1/desired-state: what the agent must make true in its cluster — the objects of its
 // environment's current revision, rendered now, and how to behave (poll interval, field manager).
 // The agent polls it; If-None-Match answers 304 while nothing changed. Each open draft adds its
-// shadow constraints (dryrun, named preview-<draft>-, src/policies/shadow.ts): the agent applies
+// shadow constraints (dryrun, named preview-<draft>-<version>-, src/policies/shadow.ts): the agent applies
 // and prunes them like every managed object, and Gatekeeper's audit of them is the draft's preview.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
@@ -21,7 +21,7 @@ const route = createRoute({
   security: agentSecurity,
   summary: "The agent's desired state",
   description:
-    "The environment of the calling agent credential: its current revision's Gatekeeper objects in apply order (exemption expiry evaluated at request time; revision 0 and no objects when it has no settings), plus every open draft's shadow constraints (enforcementAction dryrun, named `preview-<first 8 characters of the draft id>-<control>`, labelled gatehouse.dev/shadow-of-draft) and the templates they need, the poll interval and the server-side-apply field manager. ETag changes with the output; If-None-Match → 304. Agent credentials only.",
+    "The environment of the calling agent credential: its current revision's Gatekeeper objects in apply order (exemption expiry evaluated at request time; revision 0 and no objects when it has no settings), plus every open draft's shadow constraints (enforcementAction dryrun, named `preview-<first 8 characters of the draft id>-<draft version>-<control>`, labelled gatehouse.dev/shadow-of-draft) and the templates they need, the poll interval and the server-side-apply field manager. ETag changes with the output; If-None-Match → 304. Agent credentials only.",
   // No parameters: the credential alone names the environment.
   request: { query: z.strictObject({}) },
   responses: {
@@ -61,9 +61,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const agent = { pollIntervalSeconds: c.get("config").agent.pollIntervalSeconds, fieldManager: FIELD_MANAGER };
     // The output depends on the clock (expired exemptions and drafts drop out), the name and the config,
     // not only on the revision: the ETag hashes all of it (the objects through their hash).
-    // Each draft's version too: a change to a draft that renders the same shadows (an action
-    // the dryrun shadow does not show) still tells the agent something moved.
-    const fingerprint = contentHash({ name: row.name, objects: rendered.hash, agent, ...(drafts.length ? { drafts: drafts.map((d) => [d.id, d.version]) } : {}) });
+    const fingerprint = contentHash({ name: row.name, objects: rendered.hash, agent });
     const etag = `"${revision}-${fingerprint.slice("sha256:".length, "sha256:".length + 16)}"`;
     c.header("etag", etag);
     const inm = c.req.header("if-none-match");

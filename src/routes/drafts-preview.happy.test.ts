@@ -50,7 +50,7 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const shadows = objects.filter((o) => o.metadata.labels[SHADOW_LABEL] === d.id);
     const restricted = renderEnvironment(EnvironmentSettings.parse({ controls: presets.restricted.controls }), clock).objects;
     const wanted = restricted.filter((o) => o.apiVersion.startsWith("constraints."));
-    expect(shadows.map((s) => s.metadata.name).sort()).toEqual(wanted.map((w) => `preview-${d.id.slice(0, 8)}-${w.metadata.name}`).sort());
+    expect(shadows.map((s) => s.metadata.name).sort()).toEqual(wanted.map((w) => `preview-${d.id.slice(0, 8)}-1-${w.metadata.name}`).sort());
     for (const s of shadows) {
       expect(s.spec.enforcementAction).toBe("dryrun");
       expect(s.metadata.labels[MANAGED_BY_LABEL]).toBe(MANAGED_BY_VALUE);
@@ -80,12 +80,13 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     expect(patched.status).toBe(200);
     const updated = await poll(created.etag);
     expect(updated.status).toBe(200);
-    expect(updated.objects.some((o) => o.metadata.name === `preview-${d.id.slice(0, 8)}-read-only-root-filesystem`)).toBe(true);
-    // A change the dryrun shadows do not show (an enforcement action) changes the ETag all the same.
+    expect(updated.objects.some((o) => o.metadata.name === `preview-${d.id.slice(0, 8)}-2-read-only-root-filesystem`)).toBe(true);
+    // Even a change the dryrun shadows do not show (an enforcement action) replaces them: new names.
     await api.request("PATCH", `/v1/environments/${env.id}/drafts/${d.id}`, { token: await tokenAt(t, "editor"), body: { controls: { readOnlyRootFilesystem: { enforcementAction: "warn" } } } });
     const actionOnly = await poll(updated.etag);
     expect(actionOnly.status).toBe(200);
-    expect(actionOnly.objects).toEqual(updated.objects);
+    expect(actionOnly.objects.some((o) => o.metadata.name === `preview-${d.id.slice(0, 8)}-3-read-only-root-filesystem`)).toBe(true);
+    expect(actionOnly.objects.some((o) => o.metadata.name.startsWith(`preview-${d.id.slice(0, 8)}-2-`))).toBe(false);
     expect((await api.request("DELETE", `/v1/environments/${env.id}/drafts/${d.id}`, { token: await tokenAt(t, "editor") })).status).toBe(204);
     const deleted = await poll(actionOnly.etag);
     expect(deleted.status).toBe(200);
@@ -113,7 +114,8 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     expect(before).toMatchObject({ draftId: d.id, evaluated: false, collectedAt: null });
     expect(before.controls.map((c: { control: string; evaluated: boolean }) => [c.control, c.evaluated])).toEqual([["privilegedContainers", false], ["capabilities", false]]);
 
-    const prefix = `preview-${d.id.slice(0, 8)}-`;
+    const prefix = d.shadowPrefix;
+    expect(prefix).toBe(`preview-${d.id.slice(0, 8)}-1-`);
     const later = new Date(clock.getTime() + 60_000).toISOString();
     const report = {
       collectedAt: later,
@@ -156,7 +158,7 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const stored = await json(await api.request("GET", `/v1/environments/${env.id}/audit-report`, { token: viewer }));
     expect(stored.constraints.map((c: { name: string }) => c.name)).toEqual(["privileged-containers"]);
 
-    // An audit from before the draft's last change describes the old document: not evaluated again.
+    // After a change, an audit of the previous version's shadows (other names) is not the preview.
     clock = new Date(clock.getTime() + 120_000);
     await api.request("PATCH", `/v1/environments/${env.id}/drafts/${d.id}`, { token: await tokenAt(t, "editor"), body: { controls: { seccomp: { enabled: true } } } });
     const stale = { ...report, collectedAt: new Date(clock.getTime() + 1000).toISOString() };

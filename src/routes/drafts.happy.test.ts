@@ -40,7 +40,8 @@ describe.each(backends())("drafts ($name)", (backend) => {
       settings: EnvironmentSettings.parse(applyPreset(EnvironmentSettings.parse(base), "restricted")),
       comment: "try restricted",
       author: `editor@${t}`,
-      shadowPrefix: `preview-${d.id.slice(0, 8)}-`,
+      version: 1,
+      shadowPrefix: `preview-${d.id.slice(0, 8)}-1-`,
       createdAt: clock.toISOString(),
       updatedAt: clock.toISOString(),
       expiresAt: new Date(clock.getTime() + 7 * DAY).toISOString(),
@@ -99,6 +100,8 @@ describe.each(backends())("drafts ($name)", (backend) => {
     expect(patched.expiresAt).toBe(new Date(clock.getTime() + 7 * DAY).toISOString());
     const rebased = await json(await api.request("PATCH", `${drafts(env.id)}/${d.id}`, { token, body: { preset: "restricted", comment: "stricter" } }));
     expect(rebased.baseRevision).toBe(2);
+    expect([patched.version, rebased.version]).toEqual([2, 3]);
+    expect(rebased.shadowPrefix).toBe(`preview-${d.id.slice(0, 8)}-3-`);
     expect(rebased.settings.enforcementAction).toBe("warn");
     expect(rebased.comment).toBe("stricter");
     expect((await auditRows(api, t)).filter((r) => r.action === "draft.update")).toHaveLength(2);

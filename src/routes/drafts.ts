@@ -8,7 +8,7 @@ import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Draft } from "../db/schema.ts";
 import { PRESET_NAMES, type PresetName } from "../policies/index.ts";
-import { shadowNamePrefix } from "../protocol/agent.ts";
+import { shadowName } from "../protocol/agent.ts";
 import { createDraft, deleteDraft, getDraft, listDrafts, promoteDraft, updateDraft, type DraftSource } from "../services/drafts.ts";
 import { revisionEtag } from "../services/revisions.ts";
 import { CommentField, EnvironmentId, EnvParams, NewRevisionResponse, revisionJson, SettingsDocument } from "./settings-common.ts";
@@ -41,7 +41,8 @@ const DraftJson = z
     settings: SettingsDocument,
     comment: z.string(),
     author: z.string(),
-    shadowPrefix: z.string().openapi({ description: "The name prefix of the draft's shadow constraints in the cluster.", example: "preview-0b6c5f6e-" }),
+    version: z.int().min(1).openapi({ description: "1 when created, + 1 on every change." }),
+    shadowPrefix: z.string().openapi({ description: "The name prefix of this version's shadow constraints in the cluster.", example: "preview-0b6c5f6e-1-" }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
@@ -61,7 +62,8 @@ export function draftJson(d: Draft) {
     settings: d.document as z.infer<typeof SettingsDocument>,
     comment: d.comment,
     author: d.author,
-    shadowPrefix: shadowNamePrefix(d.id),
+    version: d.version,
+    shadowPrefix: shadowName(d.id, d.version, ""),
     createdAt: d.createdAt.toISOString(),
     updatedAt: d.updatedAt.toISOString(),
     expiresAt: d.expiresAt.toISOString(),

@@ -7,7 +7,7 @@ import { and, eq, gt, inArray } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { drafts, violations, type Draft } from "../db/schema.ts";
 import { enabledControls, EnvironmentSettings } from "../policies/index.ts";
-import { SHADOW_NAME_PREFIX, shadowNamePrefix, type AuditReport, type ConstraintAudit } from "../protocol/agent.ts";
+import { SHADOW_NAME_PREFIX, shadowName, type AuditReport, type ConstraintAudit } from "../protocol/agent.ts";
 
 /** What a draft keeps from the latest report: its shadow constraints' audits. */
 export interface StoredPreview {
@@ -23,8 +23,8 @@ export function splitShadows(report: AuditReport): { report: AuditReport; shadow
 }
 
 /**
- * Each open draft keeps the audits of its shadow constraints from this report, but only those
- * audited since the draft last changed: an audit from before describes the previous document.
+ * Each open draft keeps the audits of its current version's shadow constraints from this report
+ * (an audit of an older version's shadows describes the previous document, and has other names).
  * Call only for a report that was stored (the newest), as the violation history does.
  */
 export async function recordPreviews(
@@ -32,15 +32,13 @@ export async function recordPreviews(
   args: { tenantId: string; environmentId: string; shadows: ConstraintAudit[]; collectedAt: Date; now: Date },
 ): Promise<number> {
   const open = await tx
-    .select({ id: drafts.id, updatedAt: drafts.updatedAt })
+    .select({ id: drafts.id, version: drafts.version })
     .from(drafts)
     .where(and(eq(drafts.tenantId, args.tenantId), eq(drafts.environmentId, args.environmentId), gt(drafts.expiresAt, args.now)));
   let recorded = 0;
   for (const d of open) {
-    const prefix = shadowNamePrefix(d.id);
-    const constraints = args.shadows.filter(
-      (c) => c.name.startsWith(prefix) && c.auditTimestamp !== null && Date.parse(c.auditTimestamp) >= d.updatedAt.getTime(),
-    );
+    const prefix = shadowName(d.id, d.version, "");
+    const constraints = args.shadows.filter((c) => c.name.startsWith(prefix) && c.auditTimestamp !== null);
     const preview: StoredPreview = { collectedAt: args.collectedAt.toISOString(), constraints };
     await tx
       .update(drafts)
@@ -79,7 +77,7 @@ export interface ControlPreview {
 
 export interface DraftPreview {
   draftId: string;
-  /** Every enabled control of the draft has been evaluated by an audit since the draft last changed. */
+  /** Every enabled control of the draft has been evaluated by an audit of its current version. */
   evaluated: boolean;
   /** collectedAt of the report the preview comes from; null before the first. */
   collectedAt: string | null;
@@ -90,7 +88,6 @@ const key = (kind: string, namespace: string, name: string) => JSON.stringify([k
 
 export async function draftPreview(tx: Db, draft: Draft): Promise<DraftPreview> {
   const stored = draft.preview as StoredPreview | null;
-  const prefix = shadowNamePrefix(draft.id);
   const settings = EnvironmentSettings.parse(draft.document);
   const enabled = enabledControls(settings);
   const slugs = enabled.map((e) => e.control.slug);
@@ -104,7 +101,7 @@ export async function draftPreview(tx: Db, draft: Draft): Promise<DraftPreview> 
         );
   const existing = new Set(open.map((v) => `${v.control}|${key(v.kind, v.namespace, v.name)}`));
   const controls = enabled.map(({ control, settings: s }): ControlPreview => {
-    const name = `${prefix}${control.slug}`;
+    const name = shadowName(draft.id, draft.version, control.slug);
     const audit = stored?.constraints.find((c) => c.name === name && c.kind === control.kind);
     const base = { control: control.id, constraint: { kind: control.kind, name }, enforcementAction: s.enforcementAction ?? settings.enforcementAction };
     if (!audit) return { ...base, evaluated: false, auditTimestamp: null, totalViolations: null, truncated: false, alreadyViolating: 0, new: 0, violations: [] };
