@@ -73,6 +73,9 @@ export const Env = z.object({
   CONSOLE_OIDC_CLIENT_ID: optionalString,
   CONSOLE_OIDC_ISSUER: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
   CONSOLE_OIDC_SCOPE: z.string().min(1).default("openid"),
+  // Drafts (src/services/drafts.ts): how long one stays open, and how many an environment may have.
+  DRAFT_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  DRAFTS_PER_ENVIRONMENT: z.coerce.number().int().min(1).max(100).default(10),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -106,6 +109,8 @@ export interface AppConfig {
   agent: AgentConfig;
   /** Defaults (DEFAULT_WEBHOOK_CONFIG) when absent. */
   webhooks?: WebhookConfig;
+  /** Defaults (DEFAULT_DRAFT_CONFIG) when absent. */
+  drafts?: DraftConfig;
   logLevel: Env["LOG_LEVEL"];
   /** Bearer token GET /metrics requires; unset: open. */
   metricsToken?: string;
@@ -154,6 +159,19 @@ export function webhookConfig(e: Env): WebhookConfig {
   };
 }
 
+export interface DraftConfig {
+  /** Days a draft stays open after it was created or last updated. */
+  ttlDays: number;
+  /** Open drafts an environment may have at once. */
+  perEnvironment: number;
+}
+
+export const DEFAULT_DRAFT_CONFIG: DraftConfig = { ttlDays: 7, perEnvironment: 10 };
+
+export function draftConfig(e: Env): DraftConfig {
+  return { ttlDays: e.DRAFT_TTL_DAYS, perEnvironment: e.DRAFTS_PER_ENVIRONMENT };
+}
+
 export interface AgentConfig {
   /** Told to every agent in its desired state; also what "offline" is measured in. */
   pollIntervalSeconds: number;
@@ -196,6 +214,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     agent: agentConfig(e),
     webhooks: webhookConfig(e),
     console: consoleConfig(e),
+    drafts: draftConfig(e),
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
     denialRetentionDays: e.DENIAL_RETENTION_DAYS,

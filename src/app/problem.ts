@@ -31,6 +31,7 @@ const TYPES: Record<number, [slug: string, title: string]> = {
   404: ["not-found", "Not found"],
   405: ["method-not-allowed", "Method not allowed"],
   409: ["conflict", "Conflict"],
+  410: ["gone", "Gone"],
   412: ["precondition-failed", "Precondition failed"],
   413: ["payload-too-large", "Payload too large"],
   415: ["unsupported-media-type", "Unsupported media type"],
@@ -51,6 +52,8 @@ export interface ProblemInit {
   type?: string;
   errors?: FieldIssue[];
   headers?: Record<string, string>;
+  /** RFC 9457 extension members (e.g. the `changes` of a stale draft's 412). */
+  extensions?: Record<string, unknown>;
 }
 
 /** Throw from a route or middleware; app.onError renders it. */
@@ -74,7 +77,7 @@ export function problemBody(status: number, init: ProblemInit, instance?: string
   };
   if (instance) body.instance = instance;
   if (init.errors?.length) body.errors = init.errors;
-  return body;
+  return init.extensions ? { ...init.extensions, ...body } : body;
 }
 
 export function problemResponse(status: ContentfulStatusCode, init: ProblemInit, instance?: string): Response {
@@ -136,6 +139,7 @@ const DESCRIPTIONS = {
   403: "The caller's role is too low for this operation.",
   404: "Not found (ids of other tenants are never revealed).",
   409: "Conflict with the current state.",
+  410: "It existed but has expired.",
   412: "The expected revision does not match.",
   413: "The request body is larger than the configured limit.",
   415: "The request body must be application/json.",

@@ -22,6 +22,7 @@ import { bytea, createdAt, environments, historyTenantId, memberships, ofEnviron
 export * from "./schema-tenancy.ts";
 export * from "./schema-webhooks.ts";
 export * from "./schema-denials.ts";
+export * from "./schema-drafts.ts";
 
 export const settingsRevisions = pgTable(
   "settings_revisions",
@@ -237,6 +238,7 @@ export const TENANT_TABLES = [
   "offline_notices",
   "denials",
   "admission_events_seen",
+  "drafts",
 ] as const;
 
 export type Tenant = typeof tenants.$inferSelect;

@@ -18,6 +18,18 @@ export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY_VALUE = "gatehouse";
 export const CONTROL_LABEL = "gatehouse.dev/control";
 export const CONTENT_HASH_ANNOTATION = "gatehouse.dev/content-hash";
+/**
+ * A draft's shadow constraint (always dryrun, evaluated by Gatekeeper's audit for the draft's
+ * preview) carries this label, valued with the draft's id, and is named
+ * preview-<first 8 characters of the draft id>-<draft version>-<constraint>: the audit report
+ * names constraints, not labels, so the API routes a constraint's results to its draft by name,
+ * and the version makes an audit of an older version of the draft impossible to mistake for one
+ * of the current document (each update replaces the shadows).
+ */
+export const SHADOW_LABEL = "gatehouse.dev/shadow-of-draft";
+export const SHADOW_NAME_PREFIX = "preview-";
+export const shadowNamePrefix = (draftId: string) => `${SHADOW_NAME_PREFIX}${draftId.slice(0, 8)}-`;
+export const shadowName = (draftId: string, version: number, constraint: string) => `${shadowNamePrefix(draftId)}${version}-${constraint}`;
 
 /** Default poll interval; the API tells the agent the one to use in every desired state. */
 export const DEFAULT_POLL_INTERVAL_SECONDS = 30;

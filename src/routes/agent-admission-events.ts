@@ -14,7 +14,13 @@ import { DEFAULT_DENIAL_RETENTION_DAYS, pruneDenials, recordAdmissionEvents } fr
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
 const Batch = z.strictObject({ events: z.array(z.strictObject(AdmissionEvent.shape).openapi("AdmissionEvent")).min(1).max(MAX_ADMISSION_EVENTS) }).openapi("AdmissionEventBatch");
-const Result = z.object({ counted: z.int(), unchanged: z.int() }).openapi("AdmissionEventResult");
+const Result = z
+  .object({
+    counted: z.int().openapi({ description: "Events that added to a denial's count (new, or grown)." }),
+    unchanged: z.int().openapi({ description: "Events already counted at this count." }),
+    shadow: z.int().openapi({ description: "Events of a draft's shadow (preview-…) constraints: not denials, never counted here." }),
+  })
+  .openapi("AdmissionEventResult");
 
 const route = createRoute({
   method: "post",

@@ -8,6 +8,7 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import { PG, pgErrorCode } from "../db/client.ts";
 import { environments } from "../db/schema.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
+import { recordPreviews, splitShadows } from "../services/draft-preview.ts";
 import { ingestAuditReport, storeAuditReport } from "../services/violations.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
@@ -29,7 +30,8 @@ const MAX_TOTAL = 2_147_483_647;
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const a = c.get("agent");
-    const report = c.req.valid("json");
+    // Drafts' shadow constraints are their previews, never violations (nor webhook events).
+    const { report, shadows } = splitShadows(c.req.valid("json"));
     const totalViolations = report.constraints.reduce((n, k) => n + k.totalViolations, 0);
     // Stored as int4: a larger total is a bad report (a 400), not a database error (a 500).
     if (totalViolations > MAX_TOTAL) {
@@ -53,6 +55,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         // a late retry of an older one must not resolve what a newer one saw.
         if (await storeAuditReport(tx, { ...ids, report, receivedAt })) {
           await ingestAuditReport(tx, { ...ids, report, now: receivedAt });
+          await recordPreviews(tx, { ...ids, shadows, collectedAt: new Date(report.collectedAt), now: receivedAt });
         }
       });
     } catch (err) {

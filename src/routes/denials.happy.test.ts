@@ -32,7 +32,7 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
   const list = async (query = "") => json(await api.request("GET", `/v1/denials${query}`, { token: viewer }));
 
   it("files a refused Pod under its Deployment, with the control, user and message", async () => {
-    expect(await send([admissionEvent()])).toEqual({ counted: 1, unchanged: 0 });
+    expect(await send([admissionEvent()])).toEqual({ counted: 1, unchanged: 0, shadow: 0 });
     const { items } = await list();
     expect(items).toEqual([
       {
@@ -56,12 +56,12 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
 
   it("one row with a growing count: a grown Event adds its difference, a re-sent batch adds nothing, a new ReplicaSet's Events join the row", async () => {
     // Kubernetes aggregated 4 more refusals into the same Event.
-    expect(await send([admissionEvent({ count: 5, lastSeenAt: "2030-01-01T00:01:00.000Z" })])).toEqual({ counted: 1, unchanged: 0 });
+    expect(await send([admissionEvent({ count: 5, lastSeenAt: "2030-01-01T00:01:00.000Z" })])).toEqual({ counted: 1, unchanged: 0, shadow: 0 });
     // The agent restarted and sends everything again.
-    expect(await send([admissionEvent({ count: 5, lastSeenAt: "2030-01-01T00:01:00.000Z" })])).toEqual({ counted: 0, unchanged: 1 });
+    expect(await send([admissionEvent({ count: 5, lastSeenAt: "2030-01-01T00:01:00.000Z" })])).toEqual({ counted: 0, unchanged: 1, shadow: 0 });
     // A rollout: a new ReplicaSet, a new Event, the same Deployment.
     const newer = admissionEvent({ uid: "6a1c0c1e-0000-4000-8000-000000000002", count: 2, firstSeenAt: "2030-01-01T00:02:00.000Z", lastSeenAt: "2030-01-01T00:03:00.000Z", resource: { ...admissionEvent().resource, name: "root-web-5f6d7c8b9a-abcde" } });
-    expect(await send([newer, newer])).toEqual({ counted: 1, unchanged: 0 });
+    expect(await send([newer, newer])).toEqual({ counted: 1, unchanged: 0, shadow: 0 });
     const { items } = await list("?namespace=team-a");
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ count: 7, firstSeenAt: "2030-01-01T00:00:00.000Z", lastSeenAt: "2030-01-01T00:03:00.000Z", object: { name: "root-web-5f6d7c8b9a-abcde" } });
@@ -107,6 +107,13 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
       { key: "team-a", denials: 1, count: 8, byAction: { deny: 8, warn: 0, dryrun: 0 } },
       { key: "team-b", denials: 2, count: 2, byAction: { deny: 2, warn: 0, dryrun: 0 } },
     ]);
+  });
+
+  it("events of a draft's shadow constraints are a preview, never a denial", async () => {
+    const before = (await list("?limit=100")).items.length;
+    const shadow = admissionEvent({ uid: "shadow-1", action: "dryrun", constraintName: "preview-0123abcd-1-privileged-containers", owner: { kind: "Deployment", name: "would-be-refused" } });
+    expect(await send([shadow])).toEqual({ counted: 0, unchanged: 0, shadow: 1 });
+    expect((await list("?limit=100")).items).toHaveLength(before);
   });
 
   it("pages with a cursor, most recently seen first", async () => {

@@ -21,6 +21,8 @@ import * as violations from "./violations.ts";
 import * as webhooks from "./webhooks.ts";
 import * as denials from "./denials.ts";
 import * as agentAdmissionEvents from "./agent-admission-events.ts";
+import * as drafts from "./drafts.ts";
+import * as draftsPreview from "./drafts-preview.ts";
 
 export interface RouteModule {
   register(app: OpenAPIHono<AppEnv>): void;
@@ -42,6 +44,8 @@ export const routes: readonly RouteModule[] = [
   violations,
   webhooks,
   denials,
+  drafts,
+  draftsPreview,
   // The agent protocol (/agent/v1, agent credentials only).
   agentDesiredState,
   agentStatus,

@@ -1,11 +1,13 @@
 // What the agent would apply for an environment's CURRENT revision, rendered now: the objects in
 // apply order and the summary a person reads before enforcing. JSON or YAML (kubectl-ready).
+// `?draft=` renders an open draft instead: what the agent would apply once it is promoted.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { contentHash } from "../policies/hash.ts";
 import { EnvironmentSettings, renderEnvironment, toYaml } from "../policies/index.ts";
+import { getDraft } from "../services/drafts.ts";
 import { EnvParams, environmentNotFound, findEnvironment, loadRevision } from "./settings-common.ts";
 
 const FORMATS = ["json", "yaml"] as const;
@@ -14,11 +16,13 @@ const YAML_TYPES = new Set(["application/yaml", "application/x-yaml", "text/yaml
 
 const RenderedQuery = z.strictObject({
   format: z.enum(FORMATS).optional().openapi({ description: "Overrides the Accept header. Default json." }),
+  draft: z.uuid().optional().openapi({ description: "Render this open draft of the environment instead of the current revision (410 once expired)." }),
 });
 
 const Rendered = z
   .object({
-    revision: z.int().min(1),
+    revision: z.int().min(0).openapi({ description: "The revision rendered; with ?draft=, the revision the draft is based on." }),
+    draft: z.uuid().optional(),
     objects: z.array(z.record(z.string(), z.unknown())).openapi({ description: "Kubernetes objects in apply order: templates, constraints, expansion templates." }),
     summary: z.array(z.string()),
   })
@@ -43,7 +47,7 @@ const route = createRoute({
       },
     },
     304: { description: "Unchanged since the ETag in If-None-Match" },
-    ...problemResponses(400, 401, 403, 404),
+    ...problemResponses(400, 401, 403, 404, 410),
   },
 });
 
@@ -70,26 +74,33 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const format = negotiate(c.req.valid("query").format, c.req.header("accept"));
+    const query = c.req.valid("query");
+    const format = negotiate(query.format, c.req.header("accept"));
+    const now = c.get("now")();
     const current = await c.get("db").withTenant(p.tenantId, async (tx) => {
+      if (query.draft !== undefined) {
+        const d = await getDraft(tx, p.tenantId, id, query.draft, now);
+        return { revision: d.baseRevision, document: d.document, draft: d.id };
+      }
       const env = await findEnvironment(tx, p.tenantId, id);
       if (!env) throw environmentNotFound(id);
       if (env.currentRevision === 0) throw new ProblemError(404, `Environment ${id} has no settings yet.`);
       return loadRevision(tx, p.tenantId, id, env.currentRevision);
     });
     if (!current) throw environmentNotFound(id);
-    const { objects, summary } = renderEnvironment(EnvironmentSettings.parse(current.document), c.get("now")());
+    const { objects, summary } = renderEnvironment(EnvironmentSettings.parse(current.document), now);
+    const draft = "draft" in current ? current.draft : undefined;
     // The output depends on the clock too (expired exemptions drop out), so the ETag hashes the
     // output rather than naming the revision; each format is its own representation.
-    const etag = `"${current.revision}-${contentHash({ objects, summary }).slice("sha256:".length, "sha256:".length + 16)}${format === "yaml" ? "-yaml" : ""}"`;
+    const etag = `"${draft ? `draft-${draft}-` : ""}${current.revision}-${contentHash({ objects, summary }).slice("sha256:".length, "sha256:".length + 16)}${format === "yaml" ? "-yaml" : ""}"`;
     c.header("etag", etag);
     c.header("vary", "Accept");
     const inm = c.req.header("if-none-match");
     if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
     if (format === "yaml") {
-      const header = [`revision ${current.revision}`, ...summary].map((l) => `# ${l}\n`).join("");
+      const header = [draft ? `draft ${draft} (based on revision ${current.revision})` : `revision ${current.revision}`, ...summary].map((l) => `# ${l}\n`).join("");
       return c.body(header + toYaml(objects), 200, { "content-type": "application/yaml; charset=utf-8" });
     }
-    return c.json({ revision: current.revision, objects, summary }, 200);
+    return c.json({ revision: current.revision, ...(draft ? { draft } : {}), objects, summary }, 200);
   });
 }

@@ -9,6 +9,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { catalogue } from "../policies/catalogue.ts";
 import type { AdmissionEvent } from "../protocol/admission.ts";
+import { SHADOW_NAME_PREFIX } from "../protocol/agent.ts";
 import { isoJson } from "./webhook-outbox.ts";
 
 /** Denials not seen for this long are deleted (DENIAL_RETENTION_DAYS). */
@@ -26,6 +27,8 @@ export interface IngestResult {
   counted: number;
   /** Events already folded in at this count (re-sent). */
   unchanged: number;
+  /** Events of a draft's shadow constraints: a preview of what the draft would refuse, not a denial. */
+  shadow: number;
 }
 
 /** Folds a batch of admission events into the environment's denial history. */
@@ -36,11 +39,17 @@ export async function recordAdmissionEvents(
 ): Promise<IngestResult> {
   // The same Event twice in one batch: its larger count is the truth.
   const byUid = new Map<string, AdmissionEvent>();
+  let shadow = 0;
   for (const e of events) {
+    if (e.constraintName.startsWith(SHADOW_NAME_PREFIX)) {
+      shadow++;
+      continue;
+    }
     const prev = byUid.get(e.uid);
     if (!prev || e.count > prev.count) byUid.set(e.uid, e);
   }
   const uids = [...byUid.keys()];
+  if (uids.length === 0) return { counted: 0, unchanged: 0, shadow };
   const seen = new Map<string, number>();
   const found = await tx.execute<{ event_uid: string; count: number }>(
     sql`select event_uid, count from admission_events_seen
@@ -81,7 +90,7 @@ export async function recordAdmissionEvents(
       values (${ids.tenantId}::uuid, ${ids.environmentId}::uuid, ${e.uid}, ${e.count}, ${rows[0]!.id}::uuid, ${last}::timestamptz)
       on conflict (environment_id, event_uid) do update set count = excluded.count, last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at)`);
   }
-  return { counted, unchanged };
+  return { counted, unchanged, shadow };
 }
 
 /** Deletes the environment's denials not seen for `days` (their seen-event rows go with them). */

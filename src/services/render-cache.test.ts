@@ -57,4 +57,22 @@ describe("renderedObjects", () => {
     const b = renderedObjects(tenant, randomUUID(), 1, EnvironmentSettings.parse({}), at(0));
     expect(a.hash).not.toBe(b.hash);
   });
+
+  it("adds open drafts' shadows; renders again when a draft's version moves or it expires", () => {
+    const env = randomUUID();
+    const draft = { id: randomUUID(), document: EnvironmentSettings.parse({ controls: presets.restricted.controls }), version: 1, expiresAt: at(45) };
+    const plain = renderedObjects(tenant, env, 1, doc, at(0));
+    const shadowed = renderedObjects(tenant, env, 1, doc, at(0), [draft]);
+    expect(shadowed.hash).not.toBe(plain.hash);
+    expect(shadowed.objects.some((o) => (o.metadata as { name: string }).name.startsWith(`preview-${draft.id.slice(0, 8)}-`))).toBe(true);
+    expect(renderedObjects(tenant, env, 1, doc, at(1), [draft])).toBe(shadowed);
+    const v2 = renderedObjects(tenant, env, 1, doc, at(1), [{ ...draft, version: 2 }]);
+    expect(v2).not.toBe(shadowed);
+    // The window ends at the first expiry of anything in it: the exemption at 30 minutes.
+    const later = renderedObjects(tenant, env, 1, doc, at(40), [{ ...draft, version: 2 }]);
+    expect(later).not.toBe(v2);
+    // At the draft's expiry its shadows drop out even if a caller still passes it.
+    const expired = renderedObjects(tenant, env, 1, doc, at(45), [{ ...draft, version: 2 }]);
+    expect(expired.objects).toEqual(renderEnvironment(doc, at(45)).objects);
+  });
 });

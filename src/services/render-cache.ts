@@ -1,10 +1,13 @@
 // The agents' poll renders its environment's objects and hashes them for the ETag: a few ms of
 // CPU for every poll, 304 or not. The output is a function of the revision's document (revisions
-// never change) and of the clock only through exemption expiry, so each process keeps it per
-// environment until the revision moves on or the document's next expiresAt passes. Only computed
-// data is shared between requests, never pending I/O, so this is safe on Workers too.
+// never change), of the open drafts (their shadow constraints, src/policies/shadow.ts) and of the
+// clock only through exemption and draft expiry, so each process keeps it per environment until
+// the revision or the set of drafts (ids and versions) moves on, or the next expiresAt of any
+// of them passes. Only computed data is shared between requests, never pending I/O, so this is
+// safe on Workers too.
 import { contentHash } from "../policies/hash.ts";
 import { EnvironmentSettings, renderEnvironment } from "../policies/index.ts";
+import { withShadows } from "../policies/shadow.ts";
 
 export interface RenderedObjects {
   /** In apply order; shared between requests: never mutate. */
@@ -13,8 +16,18 @@ export interface RenderedObjects {
   hash: string;
 }
 
+/** An open draft as the desired state needs it. */
+export interface OpenDraft {
+  id: string;
+  document: unknown;
+  /** + 1 on every update of the draft. */
+  version: number;
+  expiresAt: Date;
+}
+
 interface Entry extends RenderedObjects {
-  revision: number;
+  /** The revision and the drafts' ids and versions the entry was rendered from. */
+  version: string;
   /** Valid for clock readings in [from, until). */
   from: number;
   until: number;
@@ -42,15 +55,30 @@ export function nextExpiry(document: unknown, t: number): number {
   return next;
 }
 
-/** renderEnvironment(document, now).objects and their hash, rendered at most once per validity window. */
-export function renderedObjects(tenantId: string, environmentId: string, revision: number, document: unknown, now: Date): RenderedObjects {
+/**
+ * The objects of `revision` (none for 0 or a null document) plus the drafts' shadows, rendered at
+ * `now`, and their hash: rendered at most once per validity window.
+ */
+export function renderedObjects(
+  tenantId: string,
+  environmentId: string,
+  revision: number,
+  document: unknown,
+  now: Date,
+  drafts: readonly OpenDraft[] = [],
+): RenderedObjects {
   const key = `${tenantId}/${environmentId}`;
   const t = now.getTime();
+  const version = [revision, ...drafts.map((d) => `${d.id}@${d.version}`)].join("|");
   const hit = entries.get(key);
   // A clock set back (t < from) renders again rather than trust a window it has not seen.
-  if (hit && hit.revision === revision && t >= hit.from && t < hit.until) return hit;
-  const { objects } = renderEnvironment(EnvironmentSettings.parse(document), now);
-  const entry: Entry = { objects, hash: contentHash(objects), revision, from: t, until: nextExpiry(document, t) };
+  if (hit && hit.version === version && t >= hit.from && t < hit.until) return hit;
+  const current = revision > 0 && document !== null ? renderEnvironment(EnvironmentSettings.parse(document), now).objects : [];
+  const open = drafts.filter((d) => d.expiresAt.getTime() > t);
+  const objects = withShadows(current, open.map((d) => ({ id: d.id, version: d.version, document: EnvironmentSettings.parse(d.document) })), now);
+  let until = revision > 0 ? nextExpiry(document, t) : Infinity;
+  for (const d of open) until = Math.min(until, nextExpiry(d.document, t), d.expiresAt.getTime());
+  const entry: Entry = { objects, hash: contentHash(objects), version, from: t, until };
   if (entries.size >= LIMIT) entries.clear();
   entries.set(key, entry);
   return entry;

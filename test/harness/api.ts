@@ -3,7 +3,7 @@
 import { expect } from "vitest";
 import { createApp, type AppDeps } from "../../src/app/app.ts";
 import { ensureTenant } from "../../src/app/auth.ts";
-import { DEFAULT_WEBHOOK_CONFIG, type AppConfig, type JwtConfig } from "../../src/app/config.ts";
+import { DEFAULT_DRAFT_CONFIG, DEFAULT_WEBHOOK_CONFIG, type AppConfig, type JwtConfig } from "../../src/app/config.ts";
 import { generateCredential } from "../../src/app/credentials.ts";
 import type { Role } from "../../src/app/env.ts";
 import { PROBLEM_CONTENT_TYPE, type Problem } from "../../src/app/problem.ts";
@@ -26,6 +26,8 @@ export interface TestApiOptions {
   agent?: Partial<AppConfig["agent"]>;
   /** Webhook URL policy etc. (default: the production one, https to public addresses only). */
   webhooks?: Partial<NonNullable<AppConfig["webhooks"]>>;
+  /** Draft expiry and cap (default: 7 days, 10 per environment). */
+  drafts?: Partial<NonNullable<AppConfig["drafts"]>>;
   now?: () => Date;
   routes?: AppDeps["routes"];
   /** Defaults to a silent logger. */
@@ -69,6 +71,7 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
     bodyLimitBytes: opts.bodyLimitBytes ?? 64 * 1024,
     agent: { pollIntervalSeconds: DEFAULT_POLL_INTERVAL_SECONDS, bodyLimitBytes: 16 * 1024 * 1024, ...opts.agent },
     webhooks: { ...DEFAULT_WEBHOOK_CONFIG, ...opts.webhooks },
+    drafts: { ...DEFAULT_DRAFT_CONFIG, ...opts.drafts },
     logLevel: "silent",
   };
   opts.configure?.(config);
