@@ -40,6 +40,8 @@ export const Env = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Finished deliveries (and their attempts) are deleted this long after they finished.
   WEBHOOK_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // After a secret rotation the old secret signs too (a second signature) this long: 0 cuts over at once.
+  WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -79,9 +81,11 @@ export interface WebhookConfig {
   timeoutMs: number;
   /** Days a succeeded or failed delivery (with its attempt log) is kept after it finished. */
   retentionDays: number;
+  /** Seconds the secret before a rotation keeps signing beside the new one (0: none). */
+  secretOverlapSeconds: number;
 }
 
-export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { allowHttp: false, allowPrivate: false, dispatchIntervalMs: 5000, timeoutMs: 10_000, retentionDays: 30 };
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { allowHttp: false, allowPrivate: false, dispatchIntervalMs: 5000, timeoutMs: 10_000, retentionDays: 30, secretOverlapSeconds: 86_400 };
 
 export function webhookConfig(e: Env): WebhookConfig {
   return {
@@ -90,6 +94,7 @@ export function webhookConfig(e: Env): WebhookConfig {
     dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
     timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     retentionDays: e.WEBHOOK_RETENTION_DAYS,
+    secretOverlapSeconds: e.WEBHOOK_SECRET_OVERLAP_SECONDS,
   };
 }
 
