@@ -97,7 +97,8 @@ export default {
   async scheduled(_event: unknown, env: Bindings, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
     const config = configFrom(env);
     if (env.NEON_WS_PROXY) appFor(env);
-    const dispatcher = createDispatcher({ db: perCallDatabase(config.databaseUrl!), config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds });
+    // Passes come once a minute: only a longer gap means the API was down (the offline sweep).
+    const dispatcher = createDispatcher({ db: perCallDatabase(config.databaseUrl!), config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds, apiDownAfterMs: 150_000 });
     ctx.waitUntil(dispatcher.runOnce());
   },
 };
