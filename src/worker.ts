@@ -99,6 +99,7 @@ export default {
     if (env.NEON_WS_PROXY) appFor(env);
     // Passes come once a minute: only a longer gap means the API was down (the offline sweep).
     const dispatcher = createDispatcher({ db: perCallDatabase(config.databaseUrl!), config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds, apiDownAfterMs: 150_000 });
-    ctx.waitUntil(dispatcher.runOnce());
+    // A failed pass is retried by the next trigger; it must not fail silently meanwhile.
+    ctx.waitUntil(dispatcher.runOnce().catch((err: unknown) => console.error("webhook dispatcher pass failed", err)));
   },
 };

@@ -42,8 +42,10 @@ export async function sendWebhook(d: Outgoing, o: SendOptions): Promise<Outcome>
   const { type, version, timestamp, data } = d.payload;
   const body = JSON.stringify({ type, version, timestamp, data });
   const sentAt = o.signingNow();
+  // Called unbound: Workers' fetch refuses any other `this` ("Illegal invocation").
+  const doFetch = o.fetch;
   try {
-    const res = await o.fetch(d.url, {
+    const res = await doFetch(d.url, {
       method: "POST",
       headers: {
         "content-type": "application/json",
