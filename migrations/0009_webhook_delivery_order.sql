@@ -9,4 +9,7 @@ ALTER TABLE "webhook_deliveries" ADD COLUMN "seq" bigint NOT NULL GENERATED ALWA
 ALTER TABLE "webhook_deliveries" ADD COLUMN "ordering_key" text;--> statement-breakpoint
 ALTER TABLE "webhook_endpoints" ADD COLUMN "previous_secret" text;--> statement-breakpoint
 ALTER TABLE "webhook_endpoints" ADD COLUMN "previous_secret_until" timestamp with time zone;--> statement-breakpoint
-CREATE INDEX "webhook_deliveries_ordering_idx" ON "webhook_deliveries" USING btree ("endpoint_id","ordering_key","seq") WHERE state = 'pending' and ordering_key is not null;
+CREATE INDEX "webhook_deliveries_ordering_idx" ON "webhook_deliveries" USING btree ("endpoint_id","ordering_key","seq") WHERE state = 'pending' and ordering_key is not null;--> statement-breakpoint
+-- Added by hand: dispatcher_liveness is the dispatcher's alone (system transactions, as the
+-- owning role); request code running as gatehouse_app has no business with it.
+REVOKE ALL ON TABLE "dispatcher_liveness" FROM gatehouse_app;

@@ -57,7 +57,8 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
       sql`select id, state, attempts, event_type, payload from webhook_deliveries where endpoint_id = ${endpointId}::uuid order by created_at, id`)).rows);
   const audited = (i: number) => constraintAudit({ auditTimestamp: ago(120_000 - i * 1000) }, 0);
 
-  it("two dispatchers and a slow receiver, 200 events: none is sent twice", async () => {
+  // 400 claims and records on PGlite, which shares the test's event loop: minutes on a busy machine.
+  it("two dispatchers and a slow receiver, 200 events: none is sent twice", { timeout: 240_000 }, async () => {
     const s = await setup("wd-dup", ["violation.opened"]);
     await s.report(ago(60_000), [{ ...constraintAudit({ auditTimestamp: ago(61_000) }, 200) }]);
     expect((await deliveries(s.ep.id)).length).toBe(200);

@@ -192,8 +192,11 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     let claimed = 0;
     let succeeded = 0;
     let failed = 0;
+    // Senders start one by one, each once the one before found work, so a pass with little
+    // to send makes one empty claim, not `concurrency` of them.
+    const senders: Promise<void>[] = [];
     const worker = async () => {
-      // Counted before the claim, so the workers together never exceed batchSize.
+      // Counted before the claim, so the senders together never exceed batchSize.
       while (claimed < batchSize) {
         claimed++;
         const d = await claim(now());
@@ -201,6 +204,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
           claimed--;
           return;
         }
+        if (senders.length < concurrency) senders.push(worker());
         const secrets = d.previous_secret ? [d.secret, d.previous_secret] : [d.secret];
         const sentAt = now();
         const r = await sendWebhook({ id: d.id, url: d.url, payload: d.payload, secrets }, sendOptions);
@@ -216,7 +220,8 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
         }
       }
     };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    senders.push(worker());
+    for (let i = 0; i < senders.length; i++) await senders[i];
     const pruned = await prune(now());
     await notePass(o.db, now());
     return { offline, claimed, succeeded, failed, pruned };

@@ -14,7 +14,8 @@ import { createDispatcher } from "./webhook-dispatcher.ts";
 const POLL_S = 30;
 const THRESHOLD_MS = OFFLINE_AFTER_INTERVALS * POLL_S * 1000;
 
-describe.each(backends())("environment liveness webhooks ($name)", (backend) => {
+// Each test makes a few dozen dispatcher passes; on PGlite on a busy machine that takes a while.
+describe.each(backends())("environment liveness webhooks ($name)", { timeout: 180_000 }, (backend) => {
   let api: TestApi | undefined;
   let receiver: Receiver | undefined;
   afterEach(async () => {
