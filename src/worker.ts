@@ -99,7 +99,9 @@ export default {
   async scheduled(_event: unknown, env: Bindings, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
     const config = configFrom(env);
     if (config.neonWsProxy) appFor(env);
-    const dispatcher = createDispatcher({ db: perCallDatabase(config.databaseUrl!), config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds });
-    ctx.waitUntil(dispatcher.runOnce());
+    // Passes come once a minute: only a longer gap means the API was down (the offline sweep).
+    const dispatcher = createDispatcher({ db: perCallDatabase(config.databaseUrl!), config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds, apiDownAfterMs: 150_000 });
+    // A failed pass is retried by the next trigger; it must not fail silently meanwhile.
+    ctx.waitUntil(dispatcher.runOnce().catch((err: unknown) => console.error("webhook dispatcher pass failed", err)));
   },
 };

@@ -106,12 +106,13 @@ describe("database and revision-cache settings", () => {
 describe("webhook settings", () => {
   it("are strict by default, and each variable reaches the app config", async () => {
     expect(webhookConfig(parseEnv({}))).toEqual(DEFAULT_WEBHOOK_CONFIG);
-    expect(DEFAULT_WEBHOOK_CONFIG).toMatchObject({ allowHttp: false, allowPrivate: false, retentionDays: 30 });
+    expect(DEFAULT_WEBHOOK_CONFIG).toMatchObject({ allowHttp: false, allowPrivate: false, retentionDays: 30, secretOverlapSeconds: 86_400 });
     const cfg = await loadConfig({
       GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32),
       WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE: "true", WEBHOOK_DISPATCH_INTERVAL_MS: "0", WEBHOOK_TIMEOUT_MS: "2500", WEBHOOK_RETENTION_DAYS: "90",
+      WEBHOOK_SECRET_OVERLAP_SECONDS: "0",
     });
-    expect(cfg.webhooks).toEqual({ allowHttp: true, allowPrivate: true, dispatchIntervalMs: 0, timeoutMs: 2500, retentionDays: 90 });
+    expect(cfg.webhooks).toEqual({ allowHttp: true, allowPrivate: true, dispatchIntervalMs: 0, timeoutMs: 2500, retentionDays: 90, secretOverlapSeconds: 0 });
   });
 
   it.each([
@@ -124,6 +125,9 @@ describe("webhook settings", () => {
     ["WEBHOOK_RETENTION_DAYS", "0"],
     ["WEBHOOK_RETENTION_DAYS", "1.5"],
     ["WEBHOOK_RETENTION_DAYS", "forever"],
+    ["WEBHOOK_SECRET_OVERLAP_SECONDS", "-1"],
+    ["WEBHOOK_SECRET_OVERLAP_SECONDS", "2592001"],
+    ["WEBHOOK_SECRET_OVERLAP_SECONDS", "1d"],
   ])("%s=%s is refused, by name", (name, value) => {
     expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`${name}:`));
   });

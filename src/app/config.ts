@@ -76,6 +76,8 @@ export const Env = z.object({
   // Drafts (src/services/drafts.ts): how long one stays open, and how many an environment may have.
   DRAFT_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   DRAFTS_PER_ENVIRONMENT: z.coerce.number().int().min(1).max(100).default(10),
+  // After a secret rotation the old secret signs too (a second signature) this long: 0 cuts over at once.
+  WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -145,9 +147,11 @@ export interface WebhookConfig {
   timeoutMs: number;
   /** Days a succeeded or failed delivery (with its attempt log) is kept after it finished. */
   retentionDays: number;
+  /** Seconds the secret before a rotation keeps signing beside the new one (0: none). */
+  secretOverlapSeconds: number;
 }
 
-export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { allowHttp: false, allowPrivate: false, dispatchIntervalMs: 5000, timeoutMs: 10_000, retentionDays: 30 };
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { allowHttp: false, allowPrivate: false, dispatchIntervalMs: 5000, timeoutMs: 10_000, retentionDays: 30, secretOverlapSeconds: 86_400 };
 
 export function webhookConfig(e: Env): WebhookConfig {
   return {
@@ -156,6 +160,7 @@ export function webhookConfig(e: Env): WebhookConfig {
     dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
     timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     retentionDays: e.WEBHOOK_RETENTION_DAYS,
+    secretOverlapSeconds: e.WEBHOOK_SECRET_OVERLAP_SECONDS,
   };
 }
 

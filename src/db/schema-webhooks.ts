@@ -16,7 +16,16 @@ import {
 } from "drizzle-orm/pg-core";
 import { createdAt, ofEnvironment, tenantId } from "./schema-tenancy.ts";
 
-export const WEBHOOK_EVENT_TYPES = ["violation.opened", "violation.resolved", "environment.offline", "environment.degraded", "environment.recovered", "settings.applied"] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  "violation.opened",
+  "violation.resolved",
+  "violation.updated",
+  "environment.offline",
+  "environment.online",
+  "environment.degraded",
+  "environment.recovered",
+  "settings.applied",
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /**
@@ -35,6 +44,9 @@ export const webhookEndpoints = pgTable(
     /** null: every environment. */
     environmentIds: jsonb("environment_ids").$type<string[] | null>(),
     secret: text("secret").notNull(),
+    /** The secret before the last rotation: it signs too (beside `secret`) until previous_secret_until. */
+    previousSecret: text("previous_secret"),
+    previousSecretUntil: timestamp("previous_secret_until", { withTimezone: true }),
     enabled: boolean("enabled").notNull().default(true),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
     failingSince: timestamp("failing_since", { withTimezone: true }),
@@ -52,7 +64,9 @@ export type DeliveryState = (typeof DELIVERY_STATES)[number];
  * The transactional outbox: one row per event and endpoint, written in the transaction that
  * made the event. `id` is the Standard Webhooks `webhook-id`, the same on every attempt.
  * A dispatcher claims a due row by setting `lease_until` (FOR UPDATE SKIP LOCKED); a dispatcher
- * that dies leaves the lease to expire and the row is claimed again.
+ * that dies leaves the lease to expire and the row is claimed again. Deliveries of one endpoint
+ * with the same `ordering_key` (one violation's events, one environment's offline/online) are
+ * sent in `seq` order: one is claimed only when no earlier one is pending.
  */
 export const webhookDeliveries = pgTable(
   "webhook_deliveries",
@@ -63,6 +77,10 @@ export const webhookDeliveries = pgTable(
       .notNull()
       .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
     eventType: text("event_type").notNull(),
+    /** Queue order (an identity: created_at can tie within a transaction). */
+    seq: bigint("seq", { mode: "number" }).notNull().generatedAlwaysAsIdentity(),
+    /** null: unordered (settings.applied, webhook.ping). */
+    orderingKey: text("ordering_key"),
     payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
     state: text("state").$type<DeliveryState>().notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
@@ -76,6 +94,8 @@ export const webhookDeliveries = pgTable(
   (t) => [
     check("webhook_deliveries_state_check", sql`state in ('pending', 'succeeded', 'failed')`),
     index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`state = 'pending'`),
+    // The claim's "no earlier pending delivery with this key" check.
+    index("webhook_deliveries_ordering_idx").on(t.endpointId, t.orderingKey, t.seq).where(sql`state = 'pending' and ordering_key is not null`),
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.createdAt.desc(), t.id.desc()),
     // The dispatcher's retention sweep: finished deliveries, oldest first.
     index("webhook_deliveries_completed_idx").on(t.completedAt).where(sql`state <> 'pending'`),
@@ -113,6 +133,20 @@ export const offlineNotices = pgTable(
   ],
 );
 
+/**
+ * The dispatcher's own liveness, one row for every instance: when a pass last ran, and since when
+ * passes have run without a gap (a gap: the API was down, and agents could not report either).
+ * Not tenant data, so not under row-level security; only the dispatcher (as the system) uses it.
+ */
+export const dispatcherLiveness = pgTable(
+  "dispatcher_liveness",
+  {
+    id: integer("id").primaryKey().default(1),
+    lastPassAt: timestamp("last_pass_at", { withTimezone: true }).notNull(),
+    upSince: timestamp("up_since", { withTimezone: true }).notNull(),
+  },
+  (t) => [check("dispatcher_liveness_single_row", sql`${t.id} = 1`)],
+);
 
 export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;

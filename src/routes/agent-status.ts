@@ -8,6 +8,7 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import { agentStatus, environments } from "../db/schema.ts";
 import { AGENT_PATHS, AgentStatusReport, gatekeeperProblems } from "../protocol/agent.ts";
 import { audit } from "../services/audit.ts";
+import { agentReported } from "../services/webhook-liveness.ts";
 import { enqueueEvent } from "../services/webhook-outbox.ts";
 import { agentActor, agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
@@ -38,7 +39,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       // Locking the environment row serialises this environment's reports, so of two racing
       // reports each compares against the other's result; settings writes wait a moment at most.
       const [env] = await tx
-        .select({ currentRevision: environments.currentRevision, name: environments.name, previous: agentStatus.report })
+        .select({ currentRevision: environments.currentRevision, name: environments.name, previous: agentStatus.report, previousSeenAt: agentStatus.lastSeenAt })
         .from(environments)
         .leftJoin(agentStatus, and(eq(agentStatus.environmentId, environments.id), eq(agentStatus.tenantId, environments.tenantId)))
         .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)))
@@ -63,6 +64,8 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         .insert(agentStatus)
         .values({ environmentId: a.environmentId, tenantId: a.tenantId, ...values })
         .onConflictDoUpdate({ target: agentStatus.environmentId, set: values });
+      // environment.online, if an offline event was sent for the silence this report ends.
+      await agentReported(tx, { tenantId: a.tenantId, environmentId: a.environmentId, environmentName: env.name, previousSeenAt: env.previousSeenAt, now });
       if (!env.previous || !sameTraced(env.previous, report)) {
         await audit(tx, { tenantId: a.tenantId, subject: agentActor(a.prefix) }, {
           action: "agent.status_changed",

@@ -70,13 +70,33 @@ export const WebhookPayload = z
   .union([
     envelope("violation.opened", z.object({ violation: ViolationSchema, environment: EnvRef }), "ViolationOpenedEvent"),
     envelope("violation.resolved", z.object({ violation: ViolationSchema, environment: EnvRef }), "ViolationResolvedEvent"),
+    envelope(
+      "violation.updated",
+      z.object({
+        violation: ViolationSchema,
+        environment: EnvRef,
+        previous: z
+          .object({ control: z.string().nullable(), enforcementAction: z.string(), resourceVersion: z.string() })
+          .openapi({ description: "What the open violation showed before this report (an enforcement action switched from warn to deny, say)." }),
+      }),
+      "ViolationUpdatedEvent",
+    ),
     envelope("environment.offline", z.object({ environment: EnvRef, lastSeenAt: Iso }), "EnvironmentOfflineEvent"),
     envelope("environment.degraded", z.object({ environment: EnvRef, reasons: z.array(z.string()).min(1) }), "EnvironmentDegradedEvent"),
     envelope("environment.recovered", z.object({ environment: EnvRef, previousReasons: z.array(z.string()) }), "EnvironmentRecoveredEvent"),
+    envelope(
+      "environment.online",
+      z.object({
+        environment: EnvRef,
+        silentSince: Iso.openapi({ description: "The agent's last report before the silence environment.offline was sent for." }),
+        lastSeenAt: Iso.openapi({ description: "The report that ended it." }),
+      }),
+      "EnvironmentOnlineEvent",
+    ),
     envelope("settings.applied", z.object({ environment: EnvRef, revision: z.int(), previousRevision: z.int().nullable() }), "SettingsAppliedEvent"),
     envelope("webhook.ping", z.object({ endpointId: z.uuid() }), "WebhookPingEvent"),
   ])
   .openapi("WebhookPayload", {
     description:
-      "The body of every webhook request (POST, application/json), signed per Standard Webhooks: headers webhook-id (the delivery id, the same on every retry: deduplicate on it), webhook-timestamp and webhook-signature (v1,<base64 HMAC-SHA256 of `${id}.${timestamp}.${body}`>).",
+      "The body of every webhook request (POST, application/json), signed per Standard Webhooks: headers webhook-id (the delivery id, the same on every retry: deduplicate on it), webhook-timestamp and webhook-signature (v1,<base64 HMAC-SHA256 of `${id}.${timestamp}.${body}`>; during a secret rotation's overlap two, space-separated, one per secret). One violation's events (opened, updated, resolved) and one environment's offline/online reach an endpoint in the order they happened.",
   });

@@ -70,7 +70,7 @@ const routes = {
   }),
   rotate: createRoute({
     method: "post", path: "/v1/webhooks/{id}/rotate-secret", tags, middleware: [admin] as const, summary: "Rotate the signing secret",
-    description: "A new secret, shown once; every later attempt (retries included) is signed with it. Requires admin.",
+    description: "A new secret, shown once; every later attempt (retries included) is signed with it. For WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h) after the rotation the old secret signs too: webhook-signature carries both signatures (space-separated), so a receiver with either verifies. Requires admin.",
     request: { params: IdParams },
     responses: { 200: json(NewEndpoint, "The endpoint and its new secret"), ...problemResponses(400, 401, 403, 404) },
   }),
@@ -256,14 +256,23 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const secret = generateWebhookSecret();
+    const now = c.get("now")();
+    // The replaced secret keeps signing beside the new one for the overlap, so receivers can
+    // switch without refusing what is sent meanwhile (WEBHOOK_SECRET_OVERLAP_SECONDS; 0: at once).
+    const overlapMs = (c.get("config").webhooks ?? DEFAULT_WEBHOOK_CONFIG).secretOverlapSeconds * 1000;
     const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const [after] = await tx
         .update(webhookEndpoints)
-        .set({ secret, updatedAt: c.get("now")() })
+        .set({
+          secret,
+          previousSecret: overlapMs > 0 ? sql`${webhookEndpoints.secret}` : null,
+          previousSecretUntil: overlapMs > 0 ? new Date(now.getTime() + overlapMs) : null,
+          updatedAt: now,
+        })
         .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId)))
         .returning();
       if (!after) throw notFound();
-      await audit(tx, p, { action: "webhook.rotate_secret", targetType: "webhook", targetId: id, after: { ...auditView(after), secretRotatedAt: c.get("now")().toISOString() } });
+      await audit(tx, p, { action: "webhook.rotate_secret", targetType: "webhook", targetId: id, after: { ...auditView(after), secretRotatedAt: now.toISOString(), previousSecretUntil: after.previousSecretUntil?.toISOString() ?? null } });
       return after;
     });
     return c.json({ ...view(row), secret }, 200);

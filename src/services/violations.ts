@@ -6,7 +6,8 @@
 // Lifecycle, with every time the report's collectedAt (the cluster's view, not our receipt):
 //   - first seen → a row, state open (first_seen_at = opened_at = last_seen_at), event "opened";
 //   - seen again while open → nothing is written, unless what it shows changed (enforcement
-//     action, control, resource version: a constraint switched to warn, say). A constraint
+//     action, control, resource version: a constraint switched to warn, say; event "updated",
+//     a webhook only, with the previous values). A constraint
 //     listed in full records its audit time once in constraint_audits, and an open violation
 //     under it was necessarily in that audit, so its "last seen" is the later of the two
 //     (lastSeenSql). Only sightings in a truncated list move the row's own last_seen_at. This
@@ -164,6 +165,8 @@ export async function ingestAuditReport(
     diff as (
       select d.* from (
         select i.*, c.id, c.constraint_kind, c.constraint_name, c.last_seen_at, i.fp is not null as listed,
+               c.control as was_ctl, c.enforcement_action as was_ea, c.resource_version as was_ver,
+               c.control is distinct from i.ctl or c.enforcement_action <> i.ea or c.resource_version <> i.ver as changed,
                c.control is distinct from i.ctl or c.enforcement_action <> i.ea or c.resource_version <> i.ver
                  or (i.blind and c.last_seen_at < ${at}) as stale
         from input i full join cur c on c.fingerprint = i.fp
@@ -176,7 +179,7 @@ export async function ingestAuditReport(
       update violations v set control = d.ctl, enforcement_action = d.ea, resource_version = d.ver,
              last_seen_at = case when d.blind then greatest(v.last_seen_at, ${at}) else v.last_seen_at end
       from diff d where v.id = d.id and d.listed and d.stale
-      returning 1
+      returning v.*, d.changed, d.was_ctl, d.was_ea, d.was_ver
     ),
     resolved as (
       update violations v set state = 'resolved', resolved_at = ${at}, last_seen_at = greatest(d.last_seen_at, a.complete_at)
@@ -195,9 +198,12 @@ export async function ingestAuditReport(
       returning 1
     ),
     ev as (insert into violation_events (tenant_id, environment_id, violation_id, type, at) select ${tenant}, ${env}, id, 'resolved', ${at} from resolved returning 1),
-    wh as (${queue(ids, "violation.resolved", "resolved")} returning 1)
+    wh as (${queue(ids, "violation.resolved", "resolved")} returning 1),
+    -- What an open violation shows changed (a constraint switched from warn to deny, say).
+    wu as (${queue(ids, "violation.updated", "(select * from refreshed where changed)",
+      sql`, 'previous', jsonb_build_object('control', v.was_ctl, 'enforcementAction', v.was_ea, 'resourceVersion', v.was_ver)`)} returning 1)
     select (select count(*)::int from stored) as stored, (select count(*)::int from input) as seen,
-           (select count(*)::int from resolved) as resolved, (select count(*)::int from wh) as queued,
+           (select count(*)::int from resolved) as resolved, (select count(*)::int from wh) + (select count(*)::int from wu) as queued,
            (select array_agg(ord) from diff where listed and id is null) as fresh`)).rows[0]!;
   if (a.stored !== 1) throw new Error(`ingestAuditReport: no stored report of environment ${environmentId} collected at ${report.collectedAt}`);
 
@@ -242,15 +248,22 @@ const arr = (xs: unknown[], type: string) =>
   sql`array(select x::${sql.raw(type.slice(0, -2))} from jsonb_array_elements_text(${JSON.stringify(xs)}::jsonb) x)`;
 
 /**
- * Queue `type` for every matching endpoint, one delivery per violation in CTE `from` (alias v).
+ * Queue `type` for every matching endpoint, one delivery per violation in CTE `from` (alias v),
+ * with `extraData` (", 'key', value" pairs) added to `data`.
  * Payloads are built only for matching endpoints: with none, no JSON is made at all.
  */
-function queue(ids: { tenant: SQL; env: SQL; environmentId: string; at: SQL; now: SQL }, type: "violation.opened" | "violation.resolved", from: string): SQL {
+function queue(
+  ids: { tenant: SQL; env: SQL; environmentId: string; at: SQL; now: SQL },
+  type: "violation.opened" | "violation.resolved" | "violation.updated",
+  from: string,
+  extraData: SQL = sql``,
+): SQL {
+  // Ordered per violation: an endpoint gets its opened, updated and resolved in that order.
   return sql`
-    insert into webhook_deliveries (tenant_id, endpoint_id, event_type, payload, next_attempt_at, created_at)
-    select e.tenant_id, e.id, ${type},
+    insert into webhook_deliveries (tenant_id, endpoint_id, event_type, ordering_key, payload, next_attempt_at, created_at)
+    select e.tenant_id, e.id, ${type}, 'violation:' || v.id::text,
            jsonb_build_object('type', ${type}::text, 'version', ${PAYLOAD_VERSION}::int, 'timestamp', ${isoJson(ids.at)},
-                              'data', jsonb_build_object('violation', ${violationJson}, 'environment', jsonb_build_object('id', env.id, 'name', env.name))),
+                              'data', jsonb_build_object('violation', ${violationJson}, 'environment', jsonb_build_object('id', env.id, 'name', env.name)${extraData})),
            ${ids.now}, ${ids.now}
     from ${sql.raw(from)} v
     join environments env on env.id = ${ids.env} and env.tenant_id = ${ids.tenant}

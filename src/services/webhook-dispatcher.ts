@@ -1,32 +1,42 @@
 // The webhook dispatcher: sends what the outbox (webhook_deliveries) holds.
 //
-// One pass (`runOnce`): (1) sweep for agents gone offline and queue environment.offline once per
-// outage; (2) claim due deliveries — `FOR UPDATE SKIP LOCKED`, so two dispatchers never claim
-// the same row, and a claim is a lease (`lease_until`) plus the attempt number, so a dispatcher
-// that dies mid-send leaves a row that is claimed again when the lease runs out, as the next
-// attempt; (3) send each, signed per Standard Webhooks (webhook-id = the delivery id, the same on
-// every attempt, so receivers deduplicate on it); (4) record the attempt (status, latency,
-// error) and either finish the delivery or schedule the next attempt. Recording is fenced on the
-// attempt number: a dispatcher whose lease expired cannot overwrite its successor's outcome.
+// One pass (`runOnce`): (1) the offline sweep (webhook-liveness.ts: environment.offline once per
+// outage, never counting time the API itself was down); (2) up to `concurrency` workers, each
+// claiming ONE due delivery, sending it and recording the outcome, then the next. A claim is a
+// lease (`lease_until`) plus the attempt number, taken with `FOR UPDATE SKIP LOCKED`, so two
+// dispatchers never claim the same row; claiming only what is about to be sent means no claimed
+// row waits in memory while its lease runs out (a batch claimed up front did, and another
+// instance then sent it again). A dispatcher that dies mid-send leaves a row that is claimed
+// again when the lease runs out, as the next attempt. (3) Each is signed per Standard Webhooks
+// (webhook-send.ts; webhook-id = the delivery id, the same on every attempt, so receivers
+// deduplicate on it). (4) The attempt is recorded (status, latency, error) and the delivery
+// finished or scheduled again, fenced on the attempt number: a dispatcher whose lease expired
+// cannot overwrite its successor's outcome.
+//
+// Order: deliveries of one endpoint with the same ordering key (one violation's events, one
+// environment's offline/online) are claimed in queue order: one waits while an earlier one is
+// pending (retrying included), so a resolved never overtakes its opened.
 //
 // Retries (after attempt n fails, the next comes this long after): 5 s, 5 min, 30 min, 2 h, 5 h,
 // 10 h, 10 h — 8 attempts over about 27.6 hours; then the delivery is `failed` (redeliver by
 // hand). An endpoint with FAILING_AFTER consecutive failed attempts is marked failing
-// (`failingSince`) until one succeeds; it keeps receiving. (5) Finished deliveries, with their
-// attempt log, are deleted WEBHOOK_RETENTION_DAYS after they finished.
+// (`failingSince`) until one succeeds; it keeps receiving. When an endpoint that was failing
+// answers 2xx again, its pending retries are made due at once instead of waiting out the
+// schedule. (5) Finished deliveries, with their attempt log, are deleted WEBHOOK_RETENTION_DAYS
+// after they finished.
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { Webhook } from "standardwebhooks";
 import type { WebhookConfig } from "../app/config.ts";
 import type { Database } from "../db/client.ts";
-import { OFFLINE_AFTER_INTERVALS } from "../protocol/agent.ts";
-import { checkWebhookUrl } from "./webhook-url.ts";
-import { endpointMatches, isoJson, PAYLOAD_VERSION } from "./webhook-outbox.ts";
+import { notePass, sweepOffline } from "./webhook-liveness.ts";
+import { sendWebhook, type Outcome } from "./webhook-send.ts";
 
 /** Delay before attempt n+1, indexed by n-1 (n = attempts made so far). */
 export const RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000] as const;
 export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
 export const FAILING_AFTER = 5;
+/** Consecutive failed attempts after which a success brings the endpoint's pending retries forward. */
+export const RECOVER_AFTER = 2;
 /** Deleted at most per pass, so a pass after a long pause stays short; the next pass goes on. */
 export const PRUNE_BATCH = 1000;
 
@@ -43,8 +53,16 @@ export interface DispatcherOptions {
   pollIntervalSeconds: number;
   /** How long a claim holds (default: the timeout + 30 s). */
   leaseMs?: number;
+  /** Deliveries sent at most per pass. */
   batchSize?: number;
+  /** Deliveries in flight at once. */
   concurrency?: number;
+  /**
+   * A gap between passes longer than this means the API was down (agents could not report), so
+   * the offline sweep starts counting again. Default: 3 dispatch intervals or 1 poll interval,
+   * whichever is longer; a scheduler with a coarser cadence (a Cron Trigger) passes its own.
+   */
+  apiDownAfterMs?: number;
   logger?: Logger;
 }
 
@@ -65,6 +83,8 @@ type Claimed = {
   attempts: number;
   url: string;
   secret: string;
+  /** The secret before the last rotation, while its overlap lasts. */
+  previous_secret: string | null;
 };
 
 export interface Dispatcher {
@@ -82,34 +102,9 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   const leaseMs = o.leaseMs ?? o.config.timeoutMs + 30_000;
   const batchSize = o.batchSize ?? 100;
   const concurrency = o.concurrency ?? 8;
+  const apiDownAfterMs = o.apiDownAfterMs ?? Math.max(3 * o.config.dispatchIntervalMs, o.pollIntervalSeconds * 1000);
+  const sendOptions = { config: o.config, fetch: doFetch, resolve: o.resolve, signingNow };
   const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
-
-  async function sweepOffline(at: Date): Promise<number> {
-    const cutoff = new Date(at.getTime() - OFFLINE_AFTER_INTERVALS * o.pollIntervalSeconds * 1000);
-    const { rows } = await o.db.asSystem((tx) =>
-      tx.execute<{ n: number }>(sql`
-        with gone as (
-          insert into offline_notices as n (environment_id, tenant_id, last_seen_at)
-          select s.environment_id, s.tenant_id, s.last_seen_at from agent_status s where s.last_seen_at < ${ts(cutoff)}
-          on conflict (environment_id) do update set last_seen_at = excluded.last_seen_at
-            where n.last_seen_at <> excluded.last_seen_at
-          returning n.environment_id, n.tenant_id, n.last_seen_at
-        ),
-        q as (
-          insert into webhook_deliveries (tenant_id, endpoint_id, event_type, payload, next_attempt_at, created_at)
-          select e.tenant_id, e.id, 'environment.offline',
-                 jsonb_build_object('type', 'environment.offline', 'version', ${PAYLOAD_VERSION}::int, 'timestamp', ${isoJson(ts(at))},
-                   'data', jsonb_build_object('environment', jsonb_build_object('id', env.id, 'name', env.name), 'lastSeenAt', ${isoJson(sql`g.last_seen_at`)})),
-                 ${ts(at)}, ${ts(at)}
-          from gone g
-          join environments env on env.id = g.environment_id and env.tenant_id = g.tenant_id
-          join webhook_endpoints e on e.tenant_id = g.tenant_id and ${endpointMatches("environment.offline", sql`g.environment_id`)}
-          returning 1
-        )
-        select (select count(*)::int from gone) as n, (select count(*) from q) as queued`),
-    );
-    return rows[0]?.n ?? 0;
-  }
 
   /** Delete finished deliveries (attempts cascade) older than the retention, a bounded batch a pass. */
   async function prune(at: Date): Promise<number> {
@@ -128,59 +123,32 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     return rows[0]?.n ?? 0;
   }
 
-  async function claim(at: Date): Promise<Claimed[]> {
+  /** Claim one due delivery (or none): only what is sent now, so no claim waits out its lease. */
+  async function claim(at: Date): Promise<Claimed | undefined> {
     const { rows } = await o.db.asSystem((tx) =>
       tx.execute<Claimed>(sql`
         with due as (
           select d.id from webhook_deliveries d
           where d.state = 'pending' and d.next_attempt_at <= ${ts(at)} and (d.lease_until is null or d.lease_until <= ${ts(at)})
             and exists (select 1 from webhook_endpoints e where e.id = d.endpoint_id and e.enabled)
-          order by d.next_attempt_at, d.id
-          limit ${batchSize}
+            and (d.ordering_key is null or not exists (
+              select 1 from webhook_deliveries p
+              where p.endpoint_id = d.endpoint_id and p.ordering_key = d.ordering_key and p.state = 'pending' and p.seq < d.seq))
+          order by d.next_attempt_at, d.seq
+          limit 1
           for update of d skip locked
         )
         update webhook_deliveries d set lease_until = ${ts(new Date(at.getTime() + leaseMs))}, attempts = d.attempts + 1
         from due, webhook_endpoints e
         where d.id = due.id and e.id = d.endpoint_id
-        returning d.id, d.tenant_id, d.endpoint_id, d.payload, d.attempts, e.url, e.secret`),
+        returning d.id, d.tenant_id, d.endpoint_id, d.payload, d.attempts, e.url, e.secret,
+                  case when e.previous_secret_until > ${ts(at)} then e.previous_secret end as previous_secret`),
     );
-    return rows;
+    return rows[0];
   }
 
-  async function send(d: Claimed): Promise<{ status: number | null; error: string | null; latencyMs: number }> {
-    const start = performance.now();
-    const refused = await checkWebhookUrl(d.url, { allowHttp: o.config.allowHttp, allowPrivate: o.config.allowPrivate, resolve: o.resolve });
-    if (refused) return { status: null, error: `URL refused: ${refused}`, latencyMs: 0 };
-    const { type, version, timestamp, data } = d.payload;
-    const body = JSON.stringify({ type, version, timestamp, data });
-    const sentAt = signingNow();
-    try {
-      const signature = new Webhook(d.secret).sign(d.id, sentAt, body);
-      const res = await doFetch(d.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "Gatehouse-Webhooks/1",
-          "webhook-id": d.id,
-          "webhook-timestamp": String(Math.floor(sentAt.getTime() / 1000)),
-          "webhook-signature": signature,
-        },
-        body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(o.config.timeoutMs),
-      });
-      // The body is not needed; drain it so the connection can be reused.
-      await res.arrayBuffer().catch(() => {});
-      const ok = res.status >= 200 && res.status < 300;
-      return { status: res.status, error: ok ? null : `HTTP ${res.status}`, latencyMs: Math.round(performance.now() - start) };
-    } catch (err) {
-      const e = err as Error;
-      const error = e.name === "TimeoutError" ? `timed out after ${o.config.timeoutMs} ms` : `${e.message}${(e.cause as Error | undefined)?.message ? `: ${(e.cause as Error).message}` : ""}`;
-      return { status: null, error: error.slice(0, 1000), latencyMs: Math.round(performance.now() - start) };
-    }
-  }
-
-  async function record(d: Claimed, r: { status: number | null; error: string | null; latencyMs: number }, at: Date): Promise<boolean> {
+  /** `sentAt`: when the attempt started (a failure recorded after it says nothing about this answer). */
+  async function record(d: Claimed, r: Outcome, at: Date, sentAt: Date): Promise<boolean> {
     const ok = r.error === null;
     const delay = RETRY_DELAYS_MS[d.attempts - 1];
     const exhausted = !ok && (delay === undefined || d.attempts >= MAX_ATTEMPTS);
@@ -199,7 +167,18 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
       if (!rows.length) return false; // fenced: someone else owns this delivery now
       await tx.execute(
         ok
-          ? sql`update webhook_endpoints set consecutive_failures = 0, failing_since = null where id = ${d.endpoint_id}::uuid`
+          ? // Answering again after RECOVER_AFTER or more failures in a row (the endpoint was down,
+            // not one delivery refused): the retries of what failed before this attempt started are
+            // due now, not on their schedule. (The CTE sees consecutive_failures as it was before
+            // this statement resets it.) One bad delivery beside good ones keeps its schedule.
+            sql`with back as (
+                  update webhook_deliveries q set next_attempt_at = ${ts(at)}
+                  from webhook_endpoints e
+                  where e.id = ${d.endpoint_id}::uuid and e.consecutive_failures >= ${RECOVER_AFTER}::int and q.endpoint_id = e.id
+                    and q.state = 'pending' and q.next_attempt_at > ${ts(at)} and (q.lease_until is null or q.lease_until <= ${ts(at)})
+                    and exists (select 1 from webhook_attempts a where a.delivery_id = q.id and a.attempt = q.attempts and a.at < ${ts(sentAt)})
+                  returning 1)
+                update webhook_endpoints set consecutive_failures = 0, failing_since = null where id = ${d.endpoint_id}::uuid`
           : sql`update webhook_endpoints set consecutive_failures = consecutive_failures + 1,
                   failing_since = case when consecutive_failures + 1 >= ${FAILING_AFTER}::int then coalesce(failing_since, ${ts(at)}) else failing_since end
                 where id = ${d.endpoint_id}::uuid`,
@@ -209,17 +188,28 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
   }
 
   async function runOnce(): Promise<PassResult> {
-    const at = now();
-    const offline = await sweepOffline(at);
-    const claimed = await claim(at);
+    const offline = await sweepOffline(o.db, { at: now(), pollIntervalSeconds: o.pollIntervalSeconds, downAfterMs: apiDownAfterMs });
+    let claimed = 0;
     let succeeded = 0;
     let failed = 0;
-    const queue = [...claimed];
+    // Senders start one by one, each once the one before found work, so a pass with little
+    // to send makes one empty claim, not `concurrency` of them.
+    const senders: Promise<void>[] = [];
     const worker = async () => {
-      for (let d = queue.shift(); d; d = queue.shift()) {
-        const r = await send(d);
+      // Counted before the claim, so the senders together never exceed batchSize.
+      while (claimed < batchSize) {
+        claimed++;
+        const d = await claim(now());
+        if (!d) {
+          claimed--;
+          return;
+        }
+        if (senders.length < concurrency) senders.push(worker());
+        const secrets = d.previous_secret ? [d.secret, d.previous_secret] : [d.secret];
+        const sentAt = now();
+        const r = await sendWebhook({ id: d.id, url: d.url, payload: d.payload, secrets }, sendOptions);
         try {
-          await record(d, r, now());
+          await record(d, r, now(), sentAt);
         } catch (err) {
           o.logger?.error({ err, delivery: d.id }, "webhook: recording an attempt failed (the lease will expire and it is retried)");
         }
@@ -230,9 +220,11 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, claimed.length) }, worker));
+    senders.push(worker());
+    for (let i = 0; i < senders.length; i++) await senders[i];
     const pruned = await prune(now());
-    return { offline, claimed: claimed.length, succeeded, failed, pruned };
+    await notePass(o.db, now());
+    return { offline, claimed, succeeded, failed, pruned };
   }
 
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,6 +1,7 @@
 // A real webhook receiver for tests: a node:http server on 127.0.0.1 that verifies every request
 // with the standardwebhooks library (as a customer would), records it, and can be told to be
-// down (not listening: connection refused), to answer 500, or to hang (the dispatcher times out).
+// down (not listening: connection refused), to answer 500, or to hang (the dispatcher times out),
+// to answer slowly, or to refuse chosen requests.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Webhook } from "standardwebhooks";
@@ -10,6 +11,26 @@ export interface Received {
   timestamp: string;
   body: { type: string; version: number; timestamp: string; data: Record<string, unknown> };
   verified: boolean;
+}
+
+/** What came over the wire for a request: its raw body and signature headers. */
+export interface Wire {
+  raw: string;
+  headers: { "webhook-id": string; "webhook-timestamp": string; "webhook-signature": string };
+}
+// Kept beside the records (not in them), so tests comparing records whole are unaffected.
+const wires = new WeakMap<Received, Wire>();
+export const wireOf = (r: Received): Wire => wires.get(r)!;
+
+/** Whether `r` carries a valid signature under `secret` (one of the header's signatures suffices). */
+export function verifyWith(r: Received, secret: string): boolean {
+  try {
+    const { raw, headers } = wireOf(r);
+    new Webhook(secret).verify(raw, headers);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export type Mode = "ok" | "500" | "hang";
@@ -22,6 +43,10 @@ export interface Receiver {
   processed(): Map<string, Received>;
   secret: string | undefined;
   mode: Mode;
+  /** Answer each request only after this long (a slow receiver). */
+  delayMs: number;
+  /** Answer 500 to the requests this returns true for (e.g. only the first of some type). */
+  refuse: ((r: Received) => boolean) | undefined;
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
@@ -36,6 +61,8 @@ export async function startReceiver(path = "/hooks"): Promise<Receiver> {
     processed: () => processed,
     secret: undefined,
     mode: "ok",
+    delayMs: 0,
+    refuse: undefined,
     down: async () => {
       await new Promise<void>((res) => {
         server.close(() => res());
@@ -62,14 +89,19 @@ export async function startReceiver(path = "/hooks"): Promise<Receiver> {
         verified = false;
       }
       const got: Received = { id: headers["webhook-id"], timestamp: headers["webhook-timestamp"], body: JSON.parse(raw), verified };
+      wires.set(got, { raw, headers });
       r.received.push(got);
       if (r.mode === "hang") return; // never answers; the socket is destroyed on down()/close()
-      if (r.mode === "500" || !verified) {
-        res.writeHead(verified ? 500 : 401).end();
-        return;
-      }
-      if (!processed.has(got.id)) processed.set(got.id, got);
-      res.writeHead(204).end();
+      const answer = () => {
+        if (r.mode === "500" || !verified || r.refuse?.(got)) {
+          res.writeHead(verified ? 500 : 401).end();
+          return;
+        }
+        if (!processed.has(got.id)) processed.set(got.id, got);
+        res.writeHead(204).end();
+      };
+      if (r.delayMs > 0) setTimeout(answer, r.delayMs);
+      else answer();
     });
   };
   const server: Server = createServer(handle);
