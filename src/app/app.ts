@@ -15,7 +15,7 @@ import { authenticate, createTokenVerifier, type TokenVerifier } from "./auth.ts
 import type { AppConfig } from "./config.ts";
 import type { AppEnv } from "./env.ts";
 import { errorToProblem, problem, validationHook } from "./problem.ts";
-import { rejectUnstorableText } from "./text-guard.ts";
+import { guardRequestBody } from "./text-guard.ts";
 
 export interface AppDeps {
   db: Database;
@@ -113,7 +113,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   // The agent protocol: agent credentials only, each confined to its own environment.
   app.use(`${AGENT_API_PREFIX}/*`, authenticateAgent());
   // After authentication: nobody's body is parsed before the credential is checked.
-  app.use(rejectUnstorableText);
+  app.use(guardRequestBody);
   for (const m of deps.routes ?? defaultRoutes) m.register(app);
   return app;
 }
