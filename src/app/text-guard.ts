@@ -57,7 +57,8 @@ const check = async (c: Context, next: Next, bodyless: boolean, hasQuery: boolea
       throw new ProblemError(400, "The request body is not valid UTF-8.", { errors: invalidUtf8(bytes) });
     }
     // What the route's validator parses (c.req.json() reads the cached text): the strict decoding.
-    c.req.bodyCache.text = Promise.resolve(text);
+    // hono keeps promises in bodyCache, though its type says values.
+    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
     let body: unknown;
     try {
       body = JSON.parse(text);
