@@ -1,5 +1,4 @@
 // npm start: open (and migrate) the database, serve the API on PORT, drain on SIGTERM/SIGINT.
-import { serve } from "@hono/node-server";
 import { pino } from "pino";
 import { createApp } from "./app/app.ts";
 import { ConfigError, loadConfig } from "./app/config.ts";
@@ -7,6 +6,7 @@ import { createMetrics } from "./app/metrics.ts";
 import { nodeConsoleAssets } from "./console/serve.ts";
 import { openDatabase } from "./db/client.ts";
 import { setRevisionCacheTtl } from "./services/revision-cache.ts";
+import { serveApp } from "./node-server.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 import { publicOnlyFetch } from "./services/webhook-fetch.ts";
 
@@ -34,11 +34,15 @@ const dispatcher = createDispatcher({
 });
 if (config.webhooks!.dispatchIntervalMs > 0) dispatcher.start(config.webhooks!.dispatchIntervalMs);
 
-const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
-  logger.info(
-    { port: info.port, database: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, auth: config.jwt.jwksUrl ? `jwks:${config.jwt.jwksUrl}` : `dev-key:${config.jwt.devKey?.alg}` },
-    `gatehouse listening on http://localhost:${info.port} (console at /, docs at /docs)`,
-  );
+// node-server.ts: oversized headers and unparsable requests are answered with problem+json too.
+const server = serveApp({
+  fetch: app.fetch,
+  port: config.port,
+  onListening: (info) =>
+    logger.info(
+      { port: info.port, database: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, auth: config.jwt.jwksUrl ? `jwks:${config.jwt.jwksUrl}` : `dev-key:${config.jwt.devKey?.alg}` },
+      `gatehouse listening on http://localhost:${info.port} (console at /, docs at /docs)`,
+    ),
 });
 
 function shutdown(signal: string) {

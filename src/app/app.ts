@@ -20,7 +20,7 @@ import type { AppEnv } from "./env.ts";
 import type { ApiMetrics } from "./metrics.ts";
 import { errorToProblem, problem, validationHook } from "./problem.ts";
 import { rateLimit } from "./rate-limit.ts";
-import { rejectUnstorableText } from "./text-guard.ts";
+import { guardRequestBody } from "./text-guard.ts";
 
 export interface AppDeps {
   db: Database;
@@ -154,7 +154,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }, limited));
   }
   // After authentication: nobody's body is parsed before the credential is checked.
-  app.use(rejectUnstorableText);
+  app.use(guardRequestBody);
   for (const m of deps.routes ?? defaultRoutes) m.register(app);
   // The web console at / (src/console/): static files calling only /v1, plus its sign-in helpers.
   registerConsole(app, config, deps.consoleAssets);

@@ -30,6 +30,7 @@ const TYPES: Record<number, [slug: string, title: string]> = {
   403: ["forbidden", "Forbidden"],
   404: ["not-found", "Not found"],
   405: ["method-not-allowed", "Method not allowed"],
+  408: ["request-timeout", "Request timeout"],
   409: ["conflict", "Conflict"],
   410: ["gone", "Gone"],
   412: ["precondition-failed", "Precondition failed"],
@@ -38,6 +39,7 @@ const TYPES: Record<number, [slug: string, title: string]> = {
   422: ["unprocessable", "Unprocessable content"],
   428: ["precondition-required", "Precondition required"],
   429: ["too-many-requests", "Too many requests"],
+  431: ["request-header-fields-too-large", "Request header fields too large"],
   500: ["internal", "Internal server error"],
   503: ["unavailable", "Service unavailable"],
 };

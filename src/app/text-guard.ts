@@ -1,15 +1,31 @@
-// PostgreSQL text and jsonb cannot hold U+0000, and an unpaired surrogate (legal in a JSON escape,
-// "\ud800") is not UTF-8 at all: the driver would turn it into U+FFFD, silently changing the
-// value. Either in any string of a JSON body or a query string is bad input — a 400 naming where,
-// before any route sees it — not a database error (a 500) or a quiet rewrite.
+// The request body guard: what no route should ever see, refused once here, before any route
+// reads a body, with a 400 naming where (found by an outside probe, issue 13):
+// - bytes that are not UTF-8: a Request's .json() would quietly turn them into U+FFFD and the
+//   route would store that (201); the body is decoded strictly instead, and what the routes parse
+//   is that strict decoding;
+// - JSON nested deeper than MAX_JSON_DEPTH: no document of this API nests more than ~10 levels,
+//   and every later walk over a body (zod, diffs, hashing) may then recurse safely; the walk here
+//   is iterative, so a body 20,000 levels deep costs one pass, not a stack overflow (a 500);
+// - text PostgreSQL cannot store: U+0000, or an unpaired surrogate (legal in a JSON escape,
+//   "\ud800", but not UTF-8, so the driver would silently store U+FFFD), in any string or key of
+//   a JSON body or in the query string.
+// An empty body with a JSON content type is no body (curl -d '' sends one): a route that takes no
+// body accepts it, one that needs a body names the fields it lacks, instead of "Malformed JSON".
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { fieldPath, type FieldIssue } from "../policies/index.ts";
 import { ProblemError } from "./problem.ts";
 
+/** The deepest nesting a JSON body may have; the body itself is level 1. */
+export const MAX_JSON_DEPTH = 64;
 const MESSAGE = "must not contain U+0000 or an unpaired surrogate";
+const MAX_ERRORS = 100;
+const JSON_TYPE = /^application\/(.+\+)?json\b/i;
 const storable = (s: string) => !s.includes("\0") && s.isWellFormed();
+// Strict: a bad byte throws instead of becoming U+FFFD. A leading byte-order mark is dropped, as
+// Request.json() does.
+const strict = new TextDecoder("utf-8", { fatal: true });
 
-export const rejectUnstorableText: MiddlewareHandler = (c, next) => {
+export const guardRequestBody: MiddlewareHandler = (c, next) => {
   // Most requests (the polls) have no query string and, being GETs, no body: nothing to check,
   // and not even an await layer.
   const bodyless = c.req.method === "GET" || c.req.method === "HEAD";
@@ -27,30 +43,138 @@ const check = async (c: Context, next: Next, bodyless: boolean, hasQuery: boolea
   }
   if (query.length) throw new ProblemError(400, "The query string is invalid.", { errors: query });
 
-  if (!bodyless && /^application\/(.+\+)?json\b/i.test(c.req.header("content-type") ?? "")) {
+  if (!bodyless && JSON_TYPE.test(c.req.header("content-type") ?? "")) {
+    // Inside bodyLimit: a body over the limit throws here and becomes its 413.
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (bytes.byteLength === 0) {
+      withoutBody(c);
+      return next();
+    }
+    let text: string;
+    try {
+      text = strict.decode(bytes);
+    } catch {
+      throw new ProblemError(400, "The request body is not valid UTF-8.", { errors: invalidUtf8(bytes) });
+    }
+    // What the route's validator parses (c.req.json() reads the cached text): the strict decoding.
+    // hono keeps promises in bodyCache, though its type says values.
+    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
     let body: unknown;
     try {
-      body = await c.req.json(); // cached: the route's validator reads the same parse
+      body = JSON.parse(text);
     } catch {
       return next(); // malformed JSON: the validator says so
     }
     const errors: FieldIssue[] = [];
-    walk(body, [], errors);
+    let tooDeep: FieldIssue | undefined;
+    walkJson(body, {
+      onString: (s, path) => !storable(s) && errors.push({ path: path(), message: MESSAGE }) >= MAX_ERRORS,
+      onKey: (k, path) => !storable(k) && errors.push({ path: path(), message: `key ${MESSAGE}` }) >= MAX_ERRORS,
+      onTooDeep: (path) => {
+        tooDeep = { path: path(), message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` };
+      },
+    });
+    if (tooDeep) throw new ProblemError(400, `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`, { errors: [tooDeep] });
     if (errors.length) throw new ProblemError(400, "The request body is invalid.", { errors });
   }
   await next();
 };
 
-function walk(value: unknown, path: (string | number)[], errors: FieldIssue[]): void {
-  if (errors.length >= 100) return;
-  if (typeof value === "string") {
-    if (!storable(value)) errors.push({ path: fieldPath(path), message: MESSAGE });
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => walk(v, [...path, i], errors));
-  } else if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) {
-      if (!storable(k)) errors.push({ path: fieldPath([...path, k]), message: `key ${MESSAGE}` });
-      walk(v, [...path, k], errors);
+/** The request as if it had been sent without a body or content type. */
+function withoutBody(c: Context): void {
+  const headers = new Headers(c.req.raw.headers);
+  headers.delete("content-type");
+  headers.delete("content-length");
+  c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers, signal: c.req.raw.signal });
+  c.req.bodyCache = {};
+}
+
+interface Visitor {
+  /** Return true to stop the walk. `path()` builds the value's field path (only when asked). */
+  onString(s: string, path: () => string): boolean;
+  onKey(k: string, path: () => string): boolean;
+  /** A value deeper than MAX_JSON_DEPTH: the walk stops there. */
+  onTooDeep(path: () => string): void;
+}
+
+/** A parent chain instead of a path array per value: paths are built only for errors. */
+interface Step {
+  parent: Step | null;
+  key: string | number;
+}
+const pathOf = (step: Step | null): string => {
+  const keys: (string | number)[] = [];
+  for (let s = step; s; s = s.parent) keys.push(s.key);
+  return fieldPath(keys.reverse());
+};
+
+/** Visits every string and key of a parsed JSON value depth-first, in document order, without recursion. */
+export function walkJson(root: unknown, visit: Visitor): void {
+  const stack: { value: unknown; step: Step | null; depth: number }[] = [{ value: root, step: null, depth: 1 }];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { value, step, depth } = top;
+    if (typeof value === "string") {
+      if (visit.onString(value, () => pathOf(step))) return;
+      continue;
+    }
+    if (value === null || typeof value !== "object") continue;
+    if (depth > MAX_JSON_DEPTH) return visit.onTooDeep(() => pathOf(step));
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], step: { parent: step, key: i }, depth: depth + 1 });
+      continue;
+    }
+    const entries = Object.entries(value);
+    for (const [k] of entries) if (visit.onKey(k, () => pathOf({ parent: step, key: k }))) return;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, v] = entries[i]!;
+      stack.push({ value: v, step: { parent: step, key: k }, depth: depth + 1 });
     }
   }
+}
+
+// Only on the error path: where were the bad bytes? Each invalid sequence is replaced by a lone
+// surrogate (which no valid UTF-8 decodes to), the result parsed, and the strings and keys holding
+// one are named, each bad byte shown as U+FFFD in a key's path.
+const MARK = "\udfff";
+const lenient = new TextDecoder("utf-8", { ignoreBOM: false });
+
+function invalidUtf8(bytes: Uint8Array): FieldIssue[] {
+  let text = "";
+  let start = 0;
+  for (let i = 0; i < bytes.length; ) {
+    const n = utf8SequenceLength(bytes, i);
+    if (n) {
+      i += n;
+      continue;
+    }
+    text += lenient.decode(bytes.subarray(start, i)) + MARK;
+    start = ++i;
+  }
+  text += lenient.decode(bytes.subarray(start));
+  const message = "must be valid UTF-8";
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return [{ path: "(root)", message }]; // the bad bytes are outside any string
+  }
+  const errors: FieldIssue[] = [];
+  const shown = (path: string) => path.replaceAll(MARK, "\ufffd");
+  walkJson(body, {
+    onString: (s, path) => s.includes(MARK) && errors.push({ path: shown(path()), message }) >= MAX_ERRORS,
+    onKey: (k, path) => k.includes(MARK) && errors.push({ path: shown(path()), message: `key ${message}` }) >= MAX_ERRORS,
+    onTooDeep: () => {},
+  });
+  return errors.length ? errors : [{ path: "(root)", message }];
+}
+
+/** The length of the well-formed UTF-8 sequence at i (Unicode table 3-7), or 0. */
+function utf8SequenceLength(b: Uint8Array, i: number): number {
+  const x = b[i]!;
+  if (x < 0x80) return 1;
+  const cont = (j: number, lo = 0x80, hi = 0xbf) => j < b.length && b[j]! >= lo && b[j]! <= hi;
+  if (x >= 0xc2 && x <= 0xdf) return cont(i + 1) ? 2 : 0;
+  if (x >= 0xe0 && x <= 0xef) return cont(i + 1, x === 0xe0 ? 0xa0 : 0x80, x === 0xed ? 0x9f : 0xbf) && cont(i + 2) ? 3 : 0;
+  if (x >= 0xf0 && x <= 0xf4) return cont(i + 1, x === 0xf0 ? 0x90 : 0x80, x === 0xf4 ? 0x8f : 0xbf) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+  return 0;
 }

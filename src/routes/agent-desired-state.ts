@@ -31,7 +31,7 @@ const route = createRoute({
       content: { "application/json": { schema: z.object(DesiredStateSchema.shape).openapi("DesiredState") } },
     },
     304: { description: "Unchanged since the ETag in If-None-Match" },
-    ...problemResponses(401, 404),
+    ...problemResponses(400, 401, 404),
   },
 });
 

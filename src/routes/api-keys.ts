@@ -10,6 +10,7 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { apiKeys, type ApiKey as ApiKeyRow } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { plainText } from "../lib/text-schema.ts";
 import { audit } from "../services/audit.ts";
 import { enforceQuota } from "../services/quotas.ts";
 
@@ -42,7 +43,7 @@ const NewApiKey = z
 const CreateApiKey = z
   .strictObject({
     // No control characters: names end up in logs and terminals.
-    name: z.string().trim().min(1).max(100).regex(/^[^\p{Cc}]*$/u, "must not contain control characters"),
+    name: plainText(100).min(1),
     role: Role.openapi({ description: "At most the caller's own role." }),
   })
   .openapi("CreateApiKey");

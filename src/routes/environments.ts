@@ -145,7 +145,7 @@ const ListQuery = PageQuery.extend({
   label: z
     .preprocess((v) => (typeof v === "string" ? [v] : v), z.array(LabelFilter).max(MAX_LABELS))
     .optional()
-    .openapi({ description: "key=value; repeat to require several labels.", example: "tier=prod" }),
+    .openapi({ description: "key=value; repeat to require several labels.", example: ["tier=prod"] }),
 });
 const Cursor = z.strictObject({ name: z.string(), id: z.uuid() });
 

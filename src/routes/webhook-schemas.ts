@@ -2,6 +2,7 @@
 // including every webhook payload. Not a route module: it registers nothing.
 import { z } from "@hono/zod-openapi";
 import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES } from "../db/schema.ts";
+import { plainText } from "../lib/text-schema.ts";
 import { PAYLOAD_VERSION } from "../services/webhook-outbox.ts";
 import { ViolationSchema } from "./violations.ts";
 
@@ -29,7 +30,7 @@ export const NewEndpoint = Endpoint.extend({
   secret: z.string().openapi({ description: "The Standard Webhooks signing secret (whsec_<base64>). Shown once.", example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
 }).openapi("NewWebhookEndpoint");
 
-const Name = z.string().trim().max(500).regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
+const Name = plainText(500);
 const Fields = {
   url: z.string().trim().min(1).max(2048).openapi({ description: "https:// (http:// only where WEBHOOK_ALLOW_HTTP=true); not a private, loopback or link-local address.", example: "https://hooks.example.com/gatehouse" }),
   description: Name.optional(),

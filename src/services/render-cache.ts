@@ -39,19 +39,21 @@ const LIMIT = 10_000;
 /** The earliest expiresAt anywhere in the document that is later than `t` (Infinity if none). */
 export function nextExpiry(document: unknown, t: number): number {
   let next = Infinity;
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
+  // Iterative: the document came from a request body; no walk over one depends on the stack.
+  const stack: unknown[] = [document];
+  while (stack.length) {
+    const v = stack.pop();
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
     else if (v !== null && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
         if (k === "expiresAt" && typeof x === "string") {
           const at = Date.parse(x);
           // The renderer keeps an exemption while expiresAt > now: its output changes at `at`.
           if (at > t && at < next) next = at;
-        } else walk(x);
+        } else stack.push(x);
       }
     }
-  };
-  walk(document);
+  }
   return next;
 }
 
