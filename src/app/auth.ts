@@ -3,11 +3,11 @@
 import { and, eq, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { MiddlewareHandler } from "hono";
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 import type { Database } from "../db/client.ts";
 import { apiKeys, memberships, tenants } from "../db/schema.ts";
-import type { JwtConfig } from "./config.ts";
+import { DEFAULT_JWT_MAX_LIFETIME_SECONDS, type JwtConfig } from "./config.ts";
 import { parseCredential, secretMatches } from "./credentials.ts";
 import { ROLES, TenantSlug, type AppEnv, type Principal, type Role } from "./env.ts";
 import { ProblemError } from "./problem.ts";
@@ -20,6 +20,8 @@ const JWKS_ALGORITHMS = ["EdDSA", "Ed25519", "ES256", "ES384", "RS256", "RS384",
 // Last-seen / last-used timestamps are written at most this often per caller, not per request.
 const TOUCH_INTERVAL = "60 seconds";
 const VERIFIED_MS = 5 * 60_000;
+const JWKS_COOLDOWN_MS = 30_000;
+const JWKS_CACHE_MS = 10 * 60_000;
 
 export type TokenVerifier = (token: string, now: Date) => Promise<JWTPayload>;
 
@@ -27,10 +29,16 @@ export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
   let key: JWTVerifyGetKey | CryptoKey | Uint8Array;
   let algorithms: string[];
   if (jwt.jwksUrl) {
-    key = createRemoteJWKSet(new URL(jwt.jwksUrl));
+    // jose picks the key by the token's kid (only keys of a matching type and alg when it has
+    // none), and on an unknown kid refetches the set once — then not again for its 30 s
+    // cooldown, so a stream of forged kids cannot make us hammer the IdP. Keys are cached 10 min.
+    key = createRemoteJWKSet(new URL(jwt.jwksUrl), { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: JWKS_CACHE_MS });
     algorithms = JWKS_ALGORITHMS;
   } else if (jwt.devKey?.alg === "EdDSA") {
-    key = jwt.devKey.publicKey;
+    // A one-key set rather than the bare key, so a kid naming any other key is refused as it is
+    // under JWKS_URL. Without its alg the JWK serves both names of Ed25519 (EdDSA, Ed25519).
+    const { alg: _alg, ...publicJwk } = jwt.devKey.publicJwk;
+    key = createLocalJWKSet({ keys: [publicJwk] });
     algorithms = ["EdDSA", "Ed25519"];
   } else if (jwt.devKey?.alg === "HS256") {
     key = jwt.devKey.secret;
@@ -51,6 +59,7 @@ export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
   // withdrawn from the JWKS stops being honoured within that time.
   const verified = new Map<string, { payload: JWTPayload; until: number }>();
   const skewMs = jwt.clockSkewSeconds * 1000;
+  const maxLifetime = jwt.maxLifetimeSeconds ?? DEFAULT_JWT_MAX_LIFETIME_SECONDS;
   return async (token, now) => {
     const t = now.getTime();
     const hit = verified.get(token);
@@ -60,10 +69,22 @@ export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
       verified.delete(token);
     }
     const payload = await verifyFresh(token, now);
+    checkLifetime(payload, t / 1000);
     if (verified.size >= 10_000) verified.clear();
     verified.set(token, { payload, until: t + VERIFIED_MS });
     return payload;
   };
+
+  // A token is a bearer key for as long as it claims to be valid: bound that, so a leaked token
+  // (or an IdP misconfigured to exp = 1e300) is not a key for ever. exp − iat is the lifetime the
+  // IdP gave it; exp − now also bounds a token without iat, or with an iat in the future.
+  function checkLifetime(payload: JWTPayload, nowSeconds: number) {
+    const { exp, iat } = payload;
+    if (exp === undefined) return; // jwtVerify requires it; for the type only
+    if ((iat !== undefined && exp - iat > maxLifetime) || exp - nowSeconds > maxLifetime + jwt.clockSkewSeconds) {
+      throw unauthorized(`The token's lifetime (exp − iat, or exp − now without iat) exceeds the maximum lifetime of ${maxLifetime} s.`);
+    }
+  }
 
   async function verifyFresh(token: string, now: Date): Promise<JWTPayload> {
     try {
