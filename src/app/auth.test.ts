@@ -154,6 +154,19 @@ describe("last seen / last used are written at most once a minute", () => {
     expect(await seen()).toBe(start.getTime() + 90_000);
   });
 
+  it("a role change is written at once, and then again only once a minute", async () => {
+    const row = async () =>
+      (await api.db.withTenant(await api.tenantId("acme"), (tx) => tx.select().from(memberships).where(eq(memberships.subject, "promoted"))))[0];
+    await at(0, await api.token("acme", "viewer", { sub: "promoted" }));
+    const admin = await api.token("acme", "admin", { sub: "promoted" });
+    await at(10, admin);
+    expect(await row()).toMatchObject({ role: "admin", lastSeenAt: new Date(start.getTime() + 10_000) });
+    await at(20, admin); // same role, within the minute: no write
+    expect((await row())?.lastSeenAt.getTime()).toBe(start.getTime() + 10_000);
+    await at(30, await api.token("acme", "viewer", { sub: "promoted" })); // back: written at once
+    expect(await row()).toMatchObject({ role: "viewer", lastSeenAt: new Date(start.getTime() + 30_000) });
+  });
+
   it("for API keys (api_keys.last_used_at)", async () => {
     const key = await api.apiKey("acme", "viewer", { name: "clocked" });
     const used = async () =>

@@ -141,16 +141,20 @@ export async function ensureTenant(db: Database, slug: string): Promise<string> 
 
 /**
  * Per-app memory that spares the hot path (agents and dashboards polling) two transactions per
- * request: tenant ids never change for a slug, and a membership touched by this process less than
- * TOUCH_INTERVAL ago needs no new write. Bounded, and per app so tests never share it.
+ * request: tenant ids never change for a slug, and a membership this process wrote less than
+ * TOUCH_MS ago, with the role the request carries, needs no new write. Members are keyed by
+ * tenant and subject with the role last written, not by role: a role that changes (in either
+ * direction, any number of times) is written by the first request that carries it. Bounded, and
+ * per app so tests never share it.
  */
 export interface AuthCache {
   tenants: Map<string, string>;
   touched: Map<string, number>;
+  members: Map<string, { role: Role; at: number }>;
 }
 const CACHE_LIMIT = 10_000;
 const TOUCH_MS = 60_000;
-export const newAuthCache = (): AuthCache => ({ tenants: new Map(), touched: new Map() });
+export const newAuthCache = (): AuthCache => ({ tenants: new Map(), touched: new Map(), members: new Map() });
 
 export function remember<K, V>(map: Map<K, V>, key: K, value: V) {
   if (map.size >= CACHE_LIMIT) map.clear();
@@ -159,9 +163,10 @@ export function remember<K, V>(map: Map<K, V>, key: K, value: V) {
 
 /** True unless this process wrote the touch for `key` less than TOUCH_MS ago (a clock set back counts as due). */
 export function dueForTouch(cache: AuthCache, key: string, now: Date): boolean {
-  const last = cache.touched.get(key);
-  return last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last;
+  return isDue(cache.touched.get(key), now);
 }
+
+const isDue = (last: number | undefined, now: Date) => last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last;
 
 // The verifier hands back the same payload object for a token it verified recently: its claims
 // are parsed once, not on every poll.
@@ -177,8 +182,9 @@ async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache
   const { sub, tenant, role } = data;
   let tenantId = cache.tenants.get(tenant);
   if (!tenantId) remember(cache.tenants, tenant, (tenantId = await ensureTenant(db, tenant)));
-  const member = `${tenantId}|${sub}|${role}`;
-  if (dueForTouch(cache, member, now)) {
+  const member = `${tenantId}|${sub}`;
+  const known = cache.members.get(member);
+  if (!known || known.role !== role || isDue(known.at, now)) {
     await db.withTenant(tenantId, (tx) =>
       tx
         .insert(memberships)
@@ -194,7 +200,7 @@ async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache
           ),
         }),
     );
-    remember(cache.touched, member, now.getTime());
+    remember(cache.members, member, { role, at: now.getTime() });
   }
   return { kind: "user", subject: sub, tenantId, tenantSlug: tenant, role };
 }
