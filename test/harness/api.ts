@@ -26,6 +26,8 @@ export interface TestApiOptions {
   agent?: Partial<AppConfig["agent"]>;
   /** Webhook URL policy etc. (default: the production one, https to public addresses only). */
   webhooks?: Partial<NonNullable<AppConfig["webhooks"]>>;
+  /** Whether a token may create its tenant (default "auto", as in development). */
+  tenantProvisioning?: AppConfig["tenantProvisioning"];
   now?: () => Date;
   routes?: AppDeps["routes"];
   /** Defaults to a silent logger. */
@@ -61,6 +63,7 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
     port: 0,
     dataDir: "memory://",
     jwt: testJwtConfig(opts.jwt),
+    tenantProvisioning: opts.tenantProvisioning ?? "auto",
     bodyLimitBytes: opts.bodyLimitBytes ?? 64 * 1024,
     agent: { pollIntervalSeconds: DEFAULT_POLL_INTERVAL_SECONDS, bodyLimitBytes: 16 * 1024 * 1024, ...opts.agent },
     webhooks: { ...DEFAULT_WEBHOOK_CONFIG, ...opts.webhooks },
