@@ -6,8 +6,9 @@ import type { MiddlewareHandler } from "hono";
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 import type { Database } from "../db/client.ts";
-import { apiKeys, memberships, tenants } from "../db/schema.ts";
-import { DEFAULT_JWT_MAX_LIFETIME_SECONDS, type JwtConfig } from "./config.ts";
+import { apiKeys, tenants } from "../db/schema.ts";
+import { createTenant, findTenantId, recordSignIn } from "../services/tenants.ts";
+import { DEFAULT_JWT_MAX_LIFETIME_SECONDS, type JwtConfig, type TenantProvisioning } from "./config.ts";
 import { parseCredential, secretMatches } from "./credentials.ts";
 import { ROLES, TenantSlug, type AppEnv, type Principal, type Role } from "./env.ts";
 import { ProblemError } from "./problem.ts";
@@ -127,16 +128,16 @@ function describeJwtFailure(e: unknown): string {
   return "The token is not a valid JWT.";
 }
 
-/** The tenant for a slug, created on first sight: the IdP is the source of truth for tenants. */
-export async function ensureTenant(db: Database, slug: string): Promise<string> {
-  return db.asSystem(async (tx) => {
-    const found = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, slug));
-    if (found[0]) return found[0].id;
-    await tx.insert(tenants).values({ slug, name: slug }).onConflictDoNothing({ target: tenants.slug });
-    const row = (await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, slug)))[0];
-    if (!row) throw new Error(`tenant ${slug} vanished while being provisioned`);
-    return row.id;
-  });
+/** The tenant for a slug, created (and audited) if new, as a first sign-in in auto mode does. */
+export async function ensureTenant(db: Database, slug: string, actor = "system"): Promise<string> {
+  return (await createTenant(db, slug, { actor, provisioning: "auto" })).id;
+}
+
+/** A verified token naming a tenant this deployment does not have (TENANT_PROVISIONING=closed). */
+function unknownTenant(slug: string): ProblemError {
+  // 403, not 401: the credential is authentic (its signature, issuer and times verified), so a
+  // new token would be refused the same way; the fix is an operator creating the tenant.
+  return new ProblemError(403, `The tenant "${slug}" does not exist here; an operator creates tenants with npm run tenant:create.`);
 }
 
 /**
@@ -172,7 +173,7 @@ const isDue = (last: number | undefined, now: Date) => last === undefined || now
 // are parsed once, not on every poll.
 const parsedClaims = new WeakMap<JWTPayload, z.infer<typeof Claims>>();
 
-async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache: AuthCache): Promise<Principal> {
+async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache: AuthCache, provisioning: TenantProvisioning): Promise<Principal> {
   let data = parsedClaims.get(payload);
   if (!data) {
     const claims = Claims.safeParse(payload);
@@ -181,25 +182,17 @@ async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache
   }
   const { sub, tenant, role } = data;
   let tenantId = cache.tenants.get(tenant);
-  if (!tenantId) remember(cache.tenants, tenant, (tenantId = await ensureTenant(db, tenant)));
+  if (!tenantId) {
+    // Only found ids are remembered: a tenant the operator creates later signs in at once.
+    tenantId = provisioning === "closed" ? await findTenantId(db, tenant) : await ensureTenant(db, tenant, sub);
+    if (!tenantId) throw unknownTenant(tenant);
+    remember(cache.tenants, tenant, tenantId);
+  }
   const member = `${tenantId}|${sub}`;
   const known = cache.members.get(member);
   if (!known || known.role !== role || isDue(known.at, now)) {
-    await db.withTenant(tenantId, (tx) =>
-      tx
-        .insert(memberships)
-        .values({ tenantId, subject: sub, role, lastSeenAt: now })
-        .onConflictDoUpdate({
-          target: [memberships.tenantId, memberships.subject],
-          set: { role, lastSeenAt: now },
-          // The token's role is authoritative; skip the write when nothing changed recently.
-          setWhere: or(
-            sql`${memberships.role} <> excluded.role`,
-            isNull(memberships.lastSeenAt),
-            lt(memberships.lastSeenAt, sql`excluded.last_seen_at - interval '${sql.raw(TOUCH_INTERVAL)}'`),
-          ),
-        }),
-    );
+    const id = tenantId;
+    await db.withTenant(id, (tx) => recordSignIn(tx, { tenantId: id, subject: sub, role, now, touchMs: TOUCH_MS }));
     remember(cache.members, member, { role, at: now.getTime() });
   }
   return { kind: "user", subject: sub, tenantId, tenantSlug: tenant, role };
@@ -257,7 +250,7 @@ export function authenticate(verify: TokenVerifier, cache: AuthCache = newAuthCa
       if (!cred) throw unauthorized("The API key is not valid.");
       principal = await apiKeyPrincipal(c.get("db"), cred.prefix, cred.secret, now, cache);
     } else {
-      principal = await userPrincipal(c.get("db"), await verify(token, now), now, cache);
+      principal = await userPrincipal(c.get("db"), await verify(token, now), now, cache, c.get("config").tenantProvisioning ?? "auto");
     }
     c.set("principal", principal);
     await next();
