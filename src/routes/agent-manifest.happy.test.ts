@@ -76,12 +76,12 @@ describe.each(backends())("GET /v1/environments/{id}/agent-manifest ($name)", (b
     const a = await createEnvironment(api, "am-two", { name: "env-a" });
     const b = await createEnvironment(api, "am-two", { name: "env-b" });
     const token = await api.token("am-two", "admin");
+    const logBefore = await (await api.request("GET", "/v1/audit-log", { token })).text();
     const ya = await (await api.request("GET", url(a.id), { token })).text();
     const yb = await (await api.request("GET", url(b.id), { token })).text();
     expect(ya).toContain('environment "env-a"');
     expect(yb).toContain('environment "env-b"');
     expect(ya.replace("env-a", "X")).toBe(yb.replace("env-b", "X"));
-    const audit = await api.request("GET", "/v1/audit-log", { token });
-    expect((await json(audit)).items).toEqual([]);
+    expect(await (await api.request("GET", "/v1/audit-log", { token })).text()).toBe(logBefore);
   });
 });
