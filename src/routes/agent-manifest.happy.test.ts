@@ -2,7 +2,7 @@
 // pointed at PUBLIC_URL (else the request's origin), and never with the token Secret.
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/fixtures.ts";
 import { createApp } from "../app/app.ts";
