@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from "../app/config.ts";
 import { mintDevToken } from "../app/dev-key.ts";
 import { ROLES, TenantSlug, type Role } from "../app/env.ts";
 
-const usage = `usage: npm run token -- --tenant <slug> --role ${ROLES.join("|")} [--sub <subject>] [--ttl <30s|15m|1h|7d>]
+const usage = `usage: npm run token -- --tenant <slug> --role ${ROLES.join("|")} [--sub <subject>] [--ttl <30s|15m|1h|1d>]
   prints a dev token for: curl -H "Authorization: Bearer $(npm run -s token -- --tenant acme --role admin)"`;
 
 function fail(message: string, code = 2): never {
