@@ -4,7 +4,7 @@
 // tenant's log with the actor cli:<OS user>. Prints {"id","slug","created"} as JSON.
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { ConfigError, parseEnv } from "../app/config.ts";
+import { ConfigError, parseEnv, type Env } from "../app/config.ts";
 import { TenantSlug } from "../app/env.ts";
 import { openDatabase } from "../db/client.ts";
 import { createTenant } from "../services/tenants.ts";
@@ -25,12 +25,12 @@ const { values, positionals } = (() => {
 })();
 if (values.help) fail(usage, 0);
 if (positionals.length !== 1) fail(usage);
-const slug = positionals[0]!;
+const [slug = ""] = positionals;
 if (!TenantSlug.safeParse(slug).success) fail(`<slug>: "${slug}" must be a lowercase DNS label (a-z, 0-9, -), as the token's tenant claim`);
 const name = values.name?.trim();
 if (values.name !== undefined && (!name || name.length > 200)) fail("--name: 1 to 200 characters");
 
-let env;
+let env: Env;
 try {
   env = parseEnv(process.env);
 } catch (e) {

@@ -22,7 +22,7 @@ type Prepare = (ctx: Ctx) => Promise<Call>;
 interface Ctx {
   api: TestApi;
   admin: string;
-  ok: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<any>;
+  ok: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ id: string }>;
   env: () => Promise<string>;
   webhook: () => Promise<string>;
 }
