@@ -1,33 +1,15 @@
 // Authentication modes beyond the default dev key: an IdP's JWKS served over real HTTP, an HS256
 // dev secret; role checks; and the throttled last-seen / last-used bookkeeping.
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
-import { badCredentials, signToken, TEST_AUDIENCE, TEST_ISSUER, testKey } from "../../test/harness/tokens.ts";
+import { badCredentials, jwksServer, signToken, TEST_AUDIENCE, TEST_ISSUER, testKey } from "../../test/harness/tokens.ts";
 import { apiKeys, memberships } from "../db/schema.ts";
 import { requireRole } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
 import { devKeyFromSecret, generateDevKey, type DevKey } from "./dev-key.ts";
-
-/** A minimal IdP key endpoint on 127.0.0.1: serves `keys`, or fails with `status`. */
-async function jwksServer(keys: JWK[]) {
-  const state = { keys, status: 200, hits: 0 };
-  const server: Server = createServer((req, res) => {
-    state.hits++;
-    if (req.url !== "/.well-known/jwks.json" || state.status !== 200) {
-      res.writeHead(req.url === "/.well-known/jwks.json" ? state.status : 404).end("no");
-      return;
-    }
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: state.keys }));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
-  return { state, url, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 const claims = { sub: "idp-user", tenant: "acme", role: "viewer" };
 
@@ -170,6 +152,19 @@ describe("last seen / last used are written at most once a minute", () => {
     expect(await seen()).toBe(start.getTime());
     await at(90, token);
     expect(await seen()).toBe(start.getTime() + 90_000);
+  });
+
+  it("a role change is written at once, and then again only once a minute", async () => {
+    const row = async () =>
+      (await api.db.withTenant(await api.tenantId("acme"), (tx) => tx.select().from(memberships).where(eq(memberships.subject, "promoted"))))[0];
+    await at(0, await api.token("acme", "viewer", { sub: "promoted" }));
+    const admin = await api.token("acme", "admin", { sub: "promoted" });
+    await at(10, admin);
+    expect(await row()).toMatchObject({ role: "admin", lastSeenAt: new Date(start.getTime() + 10_000) });
+    await at(20, admin); // same role, within the minute: no write
+    expect((await row())?.lastSeenAt.getTime()).toBe(start.getTime() + 10_000);
+    await at(30, await api.token("acme", "viewer", { sub: "promoted" })); // back: written at once
+    expect(await row()).toMatchObject({ role: "viewer", lastSeenAt: new Date(start.getTime() + 30_000) });
   });
 
   it("for API keys (api_keys.last_used_at)", async () => {

@@ -3,11 +3,12 @@
 import { and, eq, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { MiddlewareHandler } from "hono";
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 import type { Database } from "../db/client.ts";
-import { apiKeys, memberships, tenants } from "../db/schema.ts";
-import type { JwtConfig } from "./config.ts";
+import { apiKeys, tenants } from "../db/schema.ts";
+import { createTenant, findTenantId, recordSignIn } from "../services/tenants.ts";
+import { DEFAULT_JWT_MAX_LIFETIME_SECONDS, type JwtConfig, type TenantProvisioning } from "./config.ts";
 import { parseCredential, secretMatches } from "./credentials.ts";
 import { ROLES, TenantSlug, type AppEnv, type Principal, type Role } from "./env.ts";
 import { ProblemError } from "./problem.ts";
@@ -20,6 +21,8 @@ const JWKS_ALGORITHMS = ["EdDSA", "Ed25519", "ES256", "ES384", "RS256", "RS384",
 // Last-seen / last-used timestamps are written at most this often per caller, not per request.
 const TOUCH_INTERVAL = "60 seconds";
 const VERIFIED_MS = 5 * 60_000;
+const JWKS_COOLDOWN_MS = 30_000;
+const JWKS_CACHE_MS = 10 * 60_000;
 
 export type TokenVerifier = (token: string, now: Date) => Promise<JWTPayload>;
 
@@ -27,10 +30,16 @@ export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
   let key: JWTVerifyGetKey | CryptoKey | Uint8Array;
   let algorithms: string[];
   if (jwt.jwksUrl) {
-    key = createRemoteJWKSet(new URL(jwt.jwksUrl));
+    // jose picks the key by the token's kid (only keys of a matching type and alg when it has
+    // none), and on an unknown kid refetches the set once — then not again for its 30 s
+    // cooldown, so a stream of forged kids cannot make us hammer the IdP. Keys are cached 10 min.
+    key = createRemoteJWKSet(new URL(jwt.jwksUrl), { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: JWKS_CACHE_MS });
     algorithms = JWKS_ALGORITHMS;
   } else if (jwt.devKey?.alg === "EdDSA") {
-    key = jwt.devKey.publicKey;
+    // A one-key set rather than the bare key, so a kid naming any other key is refused as it is
+    // under JWKS_URL. Without its alg the JWK serves both names of Ed25519 (EdDSA, Ed25519).
+    const { alg: _alg, ...publicJwk } = jwt.devKey.publicJwk;
+    key = createLocalJWKSet({ keys: [publicJwk] });
     algorithms = ["EdDSA", "Ed25519"];
   } else if (jwt.devKey?.alg === "HS256") {
     key = jwt.devKey.secret;
@@ -51,6 +60,7 @@ export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
   // withdrawn from the JWKS stops being honoured within that time.
   const verified = new Map<string, { payload: JWTPayload; until: number }>();
   const skewMs = jwt.clockSkewSeconds * 1000;
+  const maxLifetime = jwt.maxLifetimeSeconds ?? DEFAULT_JWT_MAX_LIFETIME_SECONDS;
   return async (token, now) => {
     const t = now.getTime();
     const hit = verified.get(token);
@@ -60,10 +70,22 @@ export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
       verified.delete(token);
     }
     const payload = await verifyFresh(token, now);
+    checkLifetime(payload, t / 1000);
     if (verified.size >= 10_000) verified.clear();
     verified.set(token, { payload, until: t + VERIFIED_MS });
     return payload;
   };
+
+  // A token is a bearer key for as long as it claims to be valid: bound that, so a leaked token
+  // (or an IdP misconfigured to exp = 1e300) is not a key for ever. exp − iat is the lifetime the
+  // IdP gave it; exp − now also bounds a token without iat, or with an iat in the future.
+  function checkLifetime(payload: JWTPayload, nowSeconds: number) {
+    const { exp, iat } = payload;
+    if (exp === undefined) return; // jwtVerify requires it; for the type only
+    if ((iat !== undefined && exp - iat > maxLifetime) || exp - nowSeconds > maxLifetime + jwt.clockSkewSeconds) {
+      throw unauthorized(`The token's lifetime (exp − iat, or exp − now without iat) exceeds the maximum lifetime of ${maxLifetime} s.`);
+    }
+  }
 
   async function verifyFresh(token: string, now: Date): Promise<JWTPayload> {
     try {
@@ -106,30 +128,34 @@ function describeJwtFailure(e: unknown): string {
   return "The token is not a valid JWT.";
 }
 
-/** The tenant for a slug, created on first sight: the IdP is the source of truth for tenants. */
-export async function ensureTenant(db: Database, slug: string): Promise<string> {
-  return db.asSystem(async (tx) => {
-    const found = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, slug));
-    if (found[0]) return found[0].id;
-    await tx.insert(tenants).values({ slug, name: slug }).onConflictDoNothing({ target: tenants.slug });
-    const row = (await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, slug)))[0];
-    if (!row) throw new Error(`tenant ${slug} vanished while being provisioned`);
-    return row.id;
-  });
+/** The tenant for a slug, created (and audited) if new, as a first sign-in in auto mode does. */
+export async function ensureTenant(db: Database, slug: string, actor = "system"): Promise<string> {
+  return (await createTenant(db, slug, { actor, provisioning: "auto" })).id;
+}
+
+/** A verified token naming a tenant this deployment does not have (TENANT_PROVISIONING=closed). */
+function unknownTenant(slug: string): ProblemError {
+  // 403, not 401: the credential is authentic (its signature, issuer and times verified), so a
+  // new token would be refused the same way; the fix is an operator creating the tenant.
+  return new ProblemError(403, `The tenant "${slug}" does not exist here; an operator creates tenants with npm run tenant:create.`);
 }
 
 /**
  * Per-app memory that spares the hot path (agents and dashboards polling) two transactions per
- * request: tenant ids never change for a slug, and a membership touched by this process less than
- * TOUCH_INTERVAL ago needs no new write. Bounded, and per app so tests never share it.
+ * request: tenant ids never change for a slug, and a membership this process wrote less than
+ * TOUCH_MS ago, with the role the request carries, needs no new write. Members are keyed by
+ * tenant and subject with the role last written, not by role: a role that changes (in either
+ * direction, any number of times) is written by the first request that carries it. Bounded, and
+ * per app so tests never share it.
  */
 export interface AuthCache {
   tenants: Map<string, string>;
   touched: Map<string, number>;
+  members: Map<string, { role: Role; at: number }>;
 }
 const CACHE_LIMIT = 10_000;
 const TOUCH_MS = 60_000;
-export const newAuthCache = (): AuthCache => ({ tenants: new Map(), touched: new Map() });
+export const newAuthCache = (): AuthCache => ({ tenants: new Map(), touched: new Map(), members: new Map() });
 
 export function remember<K, V>(map: Map<K, V>, key: K, value: V) {
   if (map.size >= CACHE_LIMIT) map.clear();
@@ -138,15 +164,16 @@ export function remember<K, V>(map: Map<K, V>, key: K, value: V) {
 
 /** True unless this process wrote the touch for `key` less than TOUCH_MS ago (a clock set back counts as due). */
 export function dueForTouch(cache: AuthCache, key: string, now: Date): boolean {
-  const last = cache.touched.get(key);
-  return last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last;
+  return isDue(cache.touched.get(key), now);
 }
+
+const isDue = (last: number | undefined, now: Date) => last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last;
 
 // The verifier hands back the same payload object for a token it verified recently: its claims
 // are parsed once, not on every poll.
 const parsedClaims = new WeakMap<JWTPayload, z.infer<typeof Claims>>();
 
-async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache: AuthCache): Promise<Principal> {
+async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache: AuthCache, provisioning: TenantProvisioning): Promise<Principal> {
   let data = parsedClaims.get(payload);
   if (!data) {
     const claims = Claims.safeParse(payload);
@@ -155,25 +182,18 @@ async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache
   }
   const { sub, tenant, role } = data;
   let tenantId = cache.tenants.get(tenant);
-  if (!tenantId) remember(cache.tenants, tenant, (tenantId = await ensureTenant(db, tenant)));
-  const member = `${tenantId}|${sub}|${role}`;
-  if (dueForTouch(cache, member, now)) {
-    await db.withTenant(tenantId, (tx) =>
-      tx
-        .insert(memberships)
-        .values({ tenantId, subject: sub, role, lastSeenAt: now })
-        .onConflictDoUpdate({
-          target: [memberships.tenantId, memberships.subject],
-          set: { role, lastSeenAt: now },
-          // The token's role is authoritative; skip the write when nothing changed recently.
-          setWhere: or(
-            sql`${memberships.role} <> excluded.role`,
-            isNull(memberships.lastSeenAt),
-            lt(memberships.lastSeenAt, sql`excluded.last_seen_at - interval '${sql.raw(TOUCH_INTERVAL)}'`),
-          ),
-        }),
-    );
-    remember(cache.touched, member, now.getTime());
+  if (!tenantId) {
+    // Only found ids are remembered: a tenant the operator creates later signs in at once.
+    tenantId = provisioning === "closed" ? await findTenantId(db, tenant) : await ensureTenant(db, tenant, sub);
+    if (!tenantId) throw unknownTenant(tenant);
+    remember(cache.tenants, tenant, tenantId);
+  }
+  const member = `${tenantId}|${sub}`;
+  const known = cache.members.get(member);
+  if (!known || known.role !== role || isDue(known.at, now)) {
+    const id = tenantId;
+    await db.withTenant(id, (tx) => recordSignIn(tx, { tenantId: id, subject: sub, role, now, touchMs: TOUCH_MS }));
+    remember(cache.members, member, { role, at: now.getTime() });
   }
   return { kind: "user", subject: sub, tenantId, tenantSlug: tenant, role };
 }
@@ -230,7 +250,7 @@ export function authenticate(verify: TokenVerifier, cache: AuthCache = newAuthCa
       if (!cred) throw unauthorized("The API key is not valid.");
       principal = await apiKeyPrincipal(c.get("db"), cred.prefix, cred.secret, now, cache);
     } else {
-      principal = await userPrincipal(c.get("db"), await verify(token, now), now, cache);
+      principal = await userPrincipal(c.get("db"), await verify(token, now), now, cache, c.get("config").tenantProvisioning ?? "auto");
     }
     c.set("principal", principal);
     await next();

@@ -37,6 +37,26 @@ describe("parseEnv", () => {
   });
 });
 
+describe("token lifetime and tenant provisioning", () => {
+  it("default to 24 h and auto, and reach the app config", async () => {
+    expect(parseEnv({})).toMatchObject({ JWT_MAX_LIFETIME_SECONDS: 86_400, TENANT_PROVISIONING: "auto" });
+    const cfg = await loadConfig({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32), JWT_MAX_LIFETIME_SECONDS: "3600", TENANT_PROVISIONING: "closed" });
+    expect(cfg.jwt.maxLifetimeSeconds).toBe(3600);
+    expect(cfg.tenantProvisioning).toBe("closed");
+  });
+
+  it.each([
+    ["JWT_MAX_LIFETIME_SECONDS", "0"],
+    ["JWT_MAX_LIFETIME_SECONDS", "59"],
+    ["JWT_MAX_LIFETIME_SECONDS", "2592001"],
+    ["JWT_MAX_LIFETIME_SECONDS", "1d"],
+    ["TENANT_PROVISIONING", "open"],
+    ["TENANT_PROVISIONING", "AUTO"],
+  ])("%s=%s is refused, by name", (name, value) => {
+    expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`${name}:`));
+  });
+});
+
 describe("agent protocol settings", () => {
   it("AGENT_POLL_INTERVAL_SECONDS and AGENT_BODY_LIMIT_BYTES reach the app config", async () => {
     const cfg = await loadConfig({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32), AGENT_POLL_INTERVAL_SECONDS: "15", AGENT_BODY_LIMIT_BYTES: "4194304" });

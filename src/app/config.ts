@@ -8,6 +8,10 @@ import { DEFAULT_QUOTAS, type Quotas } from "../services/quotas.ts";
 import { devKeyFromSecret, loadOrCreateDevKey, type DevKey } from "./dev-key.ts";
 import type { RateLimit } from "./rate-limit.ts";
 
+export const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 24 * 3600;
+export const TENANT_PROVISIONING = ["auto", "closed"] as const;
+export type TenantProvisioning = (typeof TENANT_PROVISIONING)[number];
+
 const optionalString = z.string().trim().optional().transform((s) => (s ? s : undefined));
 
 export const Env = z.object({
@@ -41,6 +45,12 @@ export const Env = z.object({
   // HS256 shared secret for dev tokens instead of the generated Ed25519 key file.
   DEV_JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  // The longest lifetime a JWT may claim (exp − iat, or exp − now without iat): a leaked token with
+  // exp = 1e300 must not be a key for ever. 60 s – 30 days; default 24 h.
+  JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(DEFAULT_JWT_MAX_LIFETIME_SECONDS),
+  // auto: the first valid token naming an unknown tenant creates it (development); closed: only
+  // `npm run tenant:create` does, and tokens for unknown tenants are refused (403).
+  TENANT_PROVISIONING: z.enum(TENANT_PROVISIONING).default("auto"),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   // Audit reports carry every violation Gatekeeper kept (10,000 are about 3 MB).
   AGENT_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
@@ -86,6 +96,8 @@ export interface JwtConfig {
   issuer: string;
   audience: string;
   clockSkewSeconds: number;
+  /** Tokens claiming a longer lifetime are refused (default DEFAULT_JWT_MAX_LIFETIME_SECONDS). */
+  maxLifetimeSeconds?: number;
   /** When set, tokens are verified only against this JWKS; devKey is ignored. */
   jwksUrl?: string;
   /** Verifies (and, for `npm run token` and tests, signs) dev tokens. */
@@ -107,6 +119,8 @@ export interface AppConfig {
   /** The API's external base URL for agent manifests; unset: the request's origin. No trailing slash. */
   publicUrl?: string;
   jwt: JwtConfig;
+  /** Whether a token may create its tenant on first sight (default "auto"). */
+  tenantProvisioning?: TenantProvisioning;
   bodyLimitBytes: number;
   agent: AgentConfig;
   /** Defaults (DEFAULT_WEBHOOK_CONFIG) when absent. */
@@ -214,7 +228,8 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     revisionCacheMs: e.REVISION_CACHE_MS,
     dataDir,
     publicUrl: e.PUBLIC_URL,
-    jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, clockSkewSeconds: e.CLOCK_SKEW_SECONDS, jwksUrl: e.JWKS_URL, devKey },
+    jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, clockSkewSeconds: e.CLOCK_SKEW_SECONDS, maxLifetimeSeconds: e.JWT_MAX_LIFETIME_SECONDS, jwksUrl: e.JWKS_URL, devKey },
+    tenantProvisioning: e.TENANT_PROVISIONING,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     agent: agentConfig(e),
     webhooks: webhookConfig(e),

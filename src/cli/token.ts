@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from "../app/config.ts";
 import { mintDevToken } from "../app/dev-key.ts";
 import { ROLES, TenantSlug, type Role } from "../app/env.ts";
 
-const usage = `usage: npm run token -- --tenant <slug> --role ${ROLES.join("|")} [--sub <subject>] [--ttl <30s|15m|1h|7d>]
+const usage = `usage: npm run token -- --tenant <slug> --role ${ROLES.join("|")} [--sub <subject>] [--ttl <30s|15m|1h|1d>]
   prints a dev token for: curl -H "Authorization: Bearer $(npm run -s token -- --tenant acme --role admin)"`;
 
 function fail(message: string, code = 2): never {
@@ -52,6 +52,9 @@ try {
 }
 if (config.jwt.jwksUrl) fail("JWKS_URL is set: tokens must come from your identity provider, not the dev key.");
 if (!config.jwt.devKey) fail("no dev key available");
+// The API refuses tokens that claim a longer lifetime; do not mint one it would refuse.
+const maxTtl = config.jwt.maxLifetimeSeconds;
+if (maxTtl !== undefined && ttlSeconds > maxTtl) fail(`--ttl: "${values.ttl}" is longer than JWT_MAX_LIFETIME_SECONDS (${maxTtl} s), which the API would refuse`);
 
 const token = await mintDevToken(
   config.jwt.devKey,

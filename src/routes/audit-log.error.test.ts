@@ -76,7 +76,7 @@ describe.each(backends())("GET /v1/audit-log errors ($name)", (backend) => {
 
   it.each(["POST", "PUT", "PATCH", "DELETE"])("%s is not a route (the log is append-only): 404", async (method) => {
     await expectProblem(await api.request(method, "/v1/audit-log", { token, body: {} }), 404);
-    const body = await json(await api.request("GET", "/v1/audit-log", { token }));
+    const body = await json(await api.request("GET", "/v1/audit-log?action=api_key.*", { token }));
     expect(body.items).toHaveLength(3);
   });
 });

@@ -40,6 +40,15 @@ describe.each(backends())("GET /v1/tenant ($name)", (backend) => {
     ]);
   });
 
+  it("a role changed back and forth within a minute shows at once, in the list and the caller's role", async () => {
+    const sub = "flip";
+    for (const role of ["viewer", "admin", "viewer", "editor", "viewer"] as const) {
+      const body = await json(await api.request("GET", "/v1/tenant", { token: await api.token("acme", role, { sub }) }));
+      expect(body.role).toBe(role);
+      expect(body.members.find((m: { subject: string }) => m.subject === sub)?.role, `after a ${role} token`).toBe(role);
+    }
+  });
+
   it("answers every role (viewer is the minimum)", async () => {
     for (const role of ["viewer", "editor", "admin"] as const) {
       const res = await api.request("GET", "/v1/tenant", { token: await api.token("acme", role, { sub: `r-${role}` }) });

@@ -13,7 +13,7 @@ const Role = z.enum(ROLES).openapi("Role");
 export const Member = z
   .object({
     subject: z.string().openapi({ example: "alice@example.com" }),
-    role: Role,
+    role: Role.openapi({ description: "The role of the member's latest token that this API saw: a change is recorded by the first request that carries it." }),
     lastSeenAt: z.iso.datetime().openapi({ description: "Last authenticated request (updated at most once a minute)." }),
   })
   .openapi("Member");

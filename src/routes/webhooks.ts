@@ -292,6 +292,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
           nextAttemptAt: now, createdAt: now,
         })
         .returning();
+      await audit(tx, p, { action: "webhook.ping", targetType: "webhook", targetId: id, after: { deliveryId: d!.id } });
       return d!;
     });
     return c.json(deliveryView(row), 202);

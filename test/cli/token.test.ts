@@ -29,6 +29,7 @@ describe("npm run token", () => {
     [["--tenant", "acme", "--role", "owner"], /--role/],
     [["--tenant", "acme", "--role", "admin", "--ttl", "forever"], /--ttl/],
     [["--tenant", "acme", "--role", "admin", "--bogus"], /bogus/],
+    [["--tenant", "acme", "--role", "admin", "--ttl", "7d"], /JWT_MAX_LIFETIME_SECONDS/],
   ])("refuses %j", (args, message) => {
     const out = token({ GATEHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), "gatehouse-token-")) }, ...args);
     expect(out.status).toBe(2);

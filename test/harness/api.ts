@@ -28,6 +28,8 @@ export interface TestApiOptions {
   webhooks?: Partial<NonNullable<AppConfig["webhooks"]>>;
   /** Draft expiry and cap (default: 7 days, 10 per environment). */
   drafts?: Partial<NonNullable<AppConfig["drafts"]>>;
+  /** Whether a token may create its tenant (default "auto", as in development). */
+  tenantProvisioning?: AppConfig["tenantProvisioning"];
   now?: () => Date;
   routes?: AppDeps["routes"];
   /** Defaults to a silent logger. */
@@ -68,6 +70,7 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
     port: 0,
     dataDir: "memory://",
     jwt: testJwtConfig(opts.jwt),
+    tenantProvisioning: opts.tenantProvisioning ?? "auto",
     bodyLimitBytes: opts.bodyLimitBytes ?? 64 * 1024,
     agent: { pollIntervalSeconds: DEFAULT_POLL_INTERVAL_SECONDS, bodyLimitBytes: 16 * 1024 * 1024, ...opts.agent },
     webhooks: { ...DEFAULT_WEBHOOK_CONFIG, ...opts.webhooks },

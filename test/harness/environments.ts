@@ -4,6 +4,7 @@ import { asc, count, eq } from "drizzle-orm";
 import { expect } from "vitest";
 import { auditLog, environments, settingsRevisions } from "../../src/db/schema.ts";
 import type { TestApi } from "./api.ts";
+import { routeAuditRows as routeRows } from "./fixtures.ts";
 
 export interface EnvJson {
   id: string;
@@ -46,14 +47,14 @@ export async function environmentRow(api: TestApi, environmentId: string) {
   return row;
 }
 
-/** The tenant's audit rows, oldest first. */
+/** The tenant's audit rows written by routes (not sign-in bookkeeping), oldest first. */
 export async function auditRows(api: TestApi, tenant: string) {
   const tenantId = await api.tenantId(tenant);
-  return api.db.asSystem((tx) => tx.select().from(auditLog).where(eq(auditLog.tenantId, tenantId)).orderBy(asc(auditLog.id)));
+  return api.db.asSystem((tx) => tx.select().from(auditLog).where(routeRows(tenantId)).orderBy(asc(auditLog.id)));
 }
 
 export async function auditCount(api: TestApi, tenant: string): Promise<number> {
   const tenantId = await api.tenantId(tenant);
-  const [row] = await api.db.asSystem((tx) => tx.select({ n: count() }).from(auditLog).where(eq(auditLog.tenantId, tenantId)));
+  const [row] = await api.db.asSystem((tx) => tx.select({ n: count() }).from(auditLog).where(routeRows(tenantId)));
   return row?.n ?? 0;
 }

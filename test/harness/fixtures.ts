@@ -1,6 +1,6 @@
 // Test data written straight to the database (inside withTenant, so RLS applies as for the app),
 // so a route's tests do not depend on the routes that normally create that data.
-import { and, asc, count, eq } from "drizzle-orm";
+import { and, asc, count, eq, notInArray } from "drizzle-orm";
 import { auditLog, environments, settingsRevisions } from "../../src/db/schema.ts";
 import { EnvironmentSettings, type EnvironmentSettingsInput } from "../../src/policies/index.ts";
 import { appendRevision } from "../../src/services/revisions.ts";
@@ -45,6 +45,15 @@ export async function setSettings(
   return r.revision;
 }
 
+/**
+ * Sign-in bookkeeping that the auth middleware audits (a tenant's creation, a member's first
+ * request or role change: src/services/tenants.ts, tested in tenant.provisioning.test.ts), not
+ * the route under test: a test's first request with a new subject must not count as the route's.
+ */
+export const SIGN_IN_ACTIONS = ["tenant.create", "member.create", "member.role_change"];
+/** The tenant's audit rows that routes wrote (everything but SIGN_IN_ACTIONS). */
+export const routeAuditRows = (tenantId: string) => and(eq(auditLog.tenantId, tenantId), notInArray(auditLog.action, SIGN_IN_ACTIONS));
+
 /** What a refused request must not have changed: the revision pointer, the revision rows, the audit log. */
 export async function snapshot(api: TestApi, tenantSlug: string, envId: string) {
   const tenantId = await api.tenantId(tenantSlug);
@@ -54,15 +63,15 @@ export async function snapshot(api: TestApi, tenantSlug: string, envId: string) 
       .select({ n: count() })
       .from(settingsRevisions)
       .where(and(eq(settingsRevisions.tenantId, tenantId), eq(settingsRevisions.environmentId, envId)));
-    const [audits] = await tx.select({ n: count() }).from(auditLog).where(eq(auditLog.tenantId, tenantId));
+    const [audits] = await tx.select({ n: count() }).from(auditLog).where(routeAuditRows(tenantId));
     return { currentRevision: env?.current, revisions: revs?.n ?? 0, auditRows: audits?.n ?? 0 };
   });
 }
 
-/** The tenant's audit rows, oldest first. */
+/** The tenant's audit rows that routes wrote (not sign-in bookkeeping), oldest first. */
 export async function auditRows(api: TestApi, tenantSlug: string) {
   const tenantId = await api.tenantId(tenantSlug);
   return api.db.withTenant(tenantId, (tx) =>
-    tx.select().from(auditLog).where(eq(auditLog.tenantId, tenantId)).orderBy(asc(auditLog.id)),
+    tx.select().from(auditLog).where(routeAuditRows(tenantId)).orderBy(asc(auditLog.id)),
   );
 }

@@ -2,7 +2,9 @@
 // its endpoint and expects 401 for each: the auth middleware is shared, but a route that forgot
 // to sit under /v1 or that bypasses it must fail loudly here.
 import { createPublicKey } from "node:crypto";
-import { base64url, SignJWT, type JWTPayload } from "jose";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { base64url, SignJWT, type JWK, type JWTPayload } from "jose";
 import type { JwtConfig } from "../../src/app/config.ts";
 import { generateCredential } from "../../src/app/credentials.ts";
 import { generateDevKey, type DevKey } from "../../src/app/dev-key.ts";
@@ -120,4 +122,20 @@ export async function badCredentials(tenant: string, role: Role = "admin", key: 
     ["malformed API key", bearer("ghk_0123_short"), /API key is not valid/],
   ];
   return cases.map(([name, headers, detail]) => ({ name, headers, detail, invalidToken: Boolean(headers.authorization) }));
+}
+
+/** A minimal IdP key endpoint on 127.0.0.1: serves `state.keys` (change them to rotate), or fails with `state.status`; `hits` counts fetches. */
+export async function jwksServer(keys: JWK[]) {
+  const state = { keys, status: 200, hits: 0 };
+  const server: Server = createServer((req, res) => {
+    state.hits++;
+    if (req.url !== "/.well-known/jwks.json" || state.status !== 200) {
+      res.writeHead(req.url === "/.well-known/jwks.json" ? state.status : 404).end("no");
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: state.keys }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  return { state, url, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
