@@ -67,6 +67,20 @@ const CALLS: Record<string, Prepare | { exempt: string }> = {
     const delivery = await ok("POST", `/v1/webhooks/${id}/ping`);
     return { path: `/v1/webhooks/${id}/deliveries/${delivery.id}/redeliver` };
   },
+  "POST /v1/environments/{id}/drafts": async ({ env }) => ({ path: `/v1/environments/${await env()}/drafts`, body: { preset: "restricted" } }),
+  "PATCH /v1/environments/{id}/drafts/{draftId}": async ({ env, ok }) => {
+    const id = await env();
+    return { path: `/v1/environments/${id}/drafts/${(await ok("POST", `/v1/environments/${id}/drafts`, { preset: "baseline" })).id}`, body: { preset: "restricted" } };
+  },
+  "DELETE /v1/environments/{id}/drafts/{draftId}": async ({ env, ok }) => {
+    const id = await env();
+    return { path: `/v1/environments/${id}/drafts/${(await ok("POST", `/v1/environments/${id}/drafts`, { preset: "baseline" })).id}` };
+  },
+  "POST /v1/environments/{id}/drafts/{draftId}/promote": async ({ env, ok }) => {
+    const id = await env();
+    const draft = await ok("POST", `/v1/environments/${id}/drafts`, { preset: "restricted" });
+    return { path: `/v1/environments/${id}/drafts/${draft.id}/promote`, headers: { "if-match": '"1"' } };
+  },
   [`POST ${AGENT_PATHS.status}`]: async ({ api, env }) => {
     const cred = await createAgentCredential(api, TENANT, await env());
     return { path: AGENT_PATHS.status, token: cred.secret, body: statusReport({ appliedRevision: 1, desiredRevision: 1 }) };
@@ -75,6 +89,9 @@ const CALLS: Record<string, Prepare | { exempt: string }> = {
   // the environment's latest, diffed into the violation history with opened/resolved events), and
   // a row per report (every audit interval, per cluster) would bury the people's changes.
   [`POST ${AGENT_PATHS.auditReport}`]: { exempt: "the report is stored as its own record (audit_reports, violation history)" },
+  // Gatekeeper's admission decisions, likewise: each is counted into the denial history, which is
+  // itself the record (who asked, when, how often).
+  [`POST ${AGENT_PATHS.admissionEvents}`]: { exempt: "the events are the denial history's own record (denials)" },
 };
 
 describe.each(backends())("every mutation is audited ($name)", (backend) => {
