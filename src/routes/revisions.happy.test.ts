@@ -133,14 +133,15 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
 
   it("documents every settings-history, preset and rendered route in /openapi.json", async () => {
     const doc = await json(await api.request("GET", "/openapi.json"));
+    // 429: every authenticated operation is rate limited per credential; 410: an expired draft.
     const want: [string, string, string[]][] = [
-      ["/v1/environments/{id}/settings/revisions", "get", ["200", "400", "401", "403", "404"]],
-      ["/v1/environments/{id}/settings/revisions/{revision}", "get", ["200", "400", "401", "403", "404"]],
-      ["/v1/environments/{id}/settings/diff", "get", ["200", "400", "401", "403", "404"]],
-      ["/v1/environments/{id}/settings/revisions/{revision}/rollback", "post", ["201", "400", "401", "403", "404", "409", "412", "415"]],
-      ["/v1/presets", "get", ["200", "401", "403"]],
-      ["/v1/environments/{id}/settings/preset", "post", ["201", "400", "401", "403", "404", "409", "412", "415"]],
-      ["/v1/environments/{id}/rendered", "get", ["200", "304", "400", "401", "403", "404"]],
+      ["/v1/environments/{id}/settings/revisions", "get", ["200", "400", "401", "403", "404", "429"]],
+      ["/v1/environments/{id}/settings/revisions/{revision}", "get", ["200", "400", "401", "403", "404", "429"]],
+      ["/v1/environments/{id}/settings/diff", "get", ["200", "400", "401", "403", "404", "429"]],
+      ["/v1/environments/{id}/settings/revisions/{revision}/rollback", "post", ["201", "400", "401", "403", "404", "409", "412", "415", "429"]],
+      ["/v1/presets", "get", ["200", "401", "403", "429"]],
+      ["/v1/environments/{id}/settings/preset", "post", ["201", "400", "401", "403", "404", "409", "412", "415", "429"]],
+      ["/v1/environments/{id}/rendered", "get", ["200", "304", "400", "401", "403", "404", "410", "429"]],
     ];
     for (const [path, method, statuses] of want) {
       const op = doc.paths[path]?.[method];

@@ -1,7 +1,7 @@
-// migrations/0011 repairs history an older API let a future-dated audit report write (issue 13,
+// migrations/0014 repairs history an older API let a future-dated audit report write (issue 13,
 // item 2): with the report at 9999-12-31 stored and ingested, its times outranked every later
 // report and nothing resolved again. This migrates an empty PGlite up to 0008, lets the API's own
-// store + ingest take such a report (as the old route did), applies 0011, and checks that the
+// store + ingest take such a report (as the old route did), applies 0014, and checks that the
 // times are back at the present and that the next reports resolve and reopen as usual.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,10 +31,10 @@ function migrationsBefore(tag: string): string {
   return dir;
 }
 
-it("0011 brings future-dated report, audit and violation times back, so the next reports resolve and reopen", async () => {
+it("0014 brings future-dated report, audit and violation times back, so the next reports resolve and reopen", async () => {
   const client = new PGlite();
   const d = drizzle({ client });
-  await migrate(d, { migrationsFolder: migrationsBefore("0011_future_audit_times") });
+  await migrate(d, { migrationsFolder: migrationsBefore("0014_future_audit_times") });
   const [t] = (await client.query<{ id: string }>("insert into tenants (slug, name) values ('acme', 'Acme') returning id")).rows;
   const [e] = (await client.query<{ id: string }>("insert into environments (tenant_id, name) values ($1, 'prod') returning id", [t!.id])).rows;
   const db = await fromPglite(client);
