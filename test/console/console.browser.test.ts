@@ -68,7 +68,8 @@ describe.each(backends())("the console on $name", ({ name }) => {
     await page.getByRole("button", { name: "Save settings" }).click();
     const status = page.getByRole("status");
     await expect.poll(() => status.textContent()).toBe("Saved revision 2.");
-    expect(await page.evaluate(() => document.activeElement?.getAttribute("role"))).toBe("status");
+    // Focus moves in an effect after the status renders: wait for it, do not race it.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("role"))).toBe("status");
 
     const saved = await settingsOf(envId);
     expect(saved.revision).toBe(2);
