@@ -109,7 +109,7 @@ describe.each(backends())("the console on $name", ({ name }) => {
     await expect.poll(() => max.getAttribute("aria-invalid")).toBe("true");
     const message = await page.locator("#f-settings-controls-hostNetworkPorts-options-hostPorts-0-max-err").textContent();
     expect(message).toMatch(/65535/);
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe("f-settings-controls-hostNetworkPorts-options-hostPorts-0-max");
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("f-settings-controls-hostNetworkPorts-options-hostPorts-0-max");
     await expectAccessible(page, "validation error");
     await shot(page, "validation-error", false);
     expect((await settingsOf(envId)).revision).toBe(4);
