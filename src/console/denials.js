@@ -2,35 +2,13 @@
 // about or recorded in dryrun, filed under the workload that asked, with a count — the refusals of
 // controller-created Pods nobody saw at a terminal. Filters by environment, action, namespace,
 // workload and since.
-import { useEffect, useState } from "preact/hooks";
-import { all, get } from "./api.js";
+import { useFilteredList } from "./filtered-list.js";
 import { dateTime, ErrorMessage, html, PageTitle, relative } from "./ui.js";
 
 const FILTERS = ["environment", "action", "namespace", "workload", "since"];
 
 export function DenialsPage() {
-  const [envs, setEnvs] = useState([]);
-  const [filters, setFilters] = useState({});
-  const [items, setItems] = useState(null);
-  const [error, setError] = useState(null);
-
-  useEffect(() => {
-    all("/v1/environments").then(setEnvs, setError);
-  }, []);
-  useEffect(() => {
-    const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
-    setItems(null);
-    get(`/v1/denials?limit=100&${q}`).then((p) => (setItems(p.items), setError(null)), (e) => (setItems([]), setError(e)));
-  }, [filters]);
-
-  function submit(e) {
-    e.preventDefault();
-    const f = new FormData(e.currentTarget);
-    const next = Object.fromEntries(FILTERS.map((k) => [k, String(f.get(k) ?? "").trim()]));
-    if (next.since) next.since = new Date(next.since).toISOString();
-    setFilters(next);
-  }
-  const names = Object.fromEntries(envs.map((e) => [e.id, e.name]));
+  const { envs, names, items, error, submit } = useFilteredList("/v1/denials", FILTERS, {});
   return html`<section>
     <${PageTitle}>Denials</${PageTitle}>
     <p class="muted">What Gatekeeper refused (or warned about) at admission, including Pods a controller asked for. Needs Gatekeeper's <code>--emit-admission-events</code>.</p>

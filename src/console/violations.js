@@ -1,34 +1,12 @@
 // Violations across the tenant (GET /v1/violations): filters by environment, control, namespace,
 // enforcement action, state and since; the list with where and when.
-import { useEffect, useState } from "preact/hooks";
-import { all, get } from "./api.js";
+import { useFilteredList } from "./filtered-list.js";
 import { dateTime, ErrorMessage, html, PageTitle, relative } from "./ui.js";
 
 const FILTERS = ["environment", "control", "namespace", "state", "enforcementAction", "since"];
 
 export function ViolationsPage() {
-  const [envs, setEnvs] = useState([]);
-  const [filters, setFilters] = useState({ state: "open" });
-  const [items, setItems] = useState(null);
-  const [error, setError] = useState(null);
-
-  useEffect(() => {
-    all("/v1/environments").then(setEnvs, setError);
-  }, []);
-  useEffect(() => {
-    const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
-    setItems(null);
-    get(`/v1/violations?limit=100&${q}`).then((p) => (setItems(p.items), setError(null)), (e) => (setItems([]), setError(e)));
-  }, [filters]);
-
-  function submit(e) {
-    e.preventDefault();
-    const f = new FormData(e.currentTarget);
-    const next = Object.fromEntries(FILTERS.map((k) => [k, String(f.get(k) ?? "").trim()]));
-    if (next.since) next.since = new Date(next.since).toISOString();
-    setFilters(next);
-  }
-  const names = Object.fromEntries(envs.map((e) => [e.id, e.name]));
+  const { envs, names, items, error, submit } = useFilteredList("/v1/violations", FILTERS, { state: "open" });
   return html`<section>
     <${PageTitle}>Violations</${PageTitle}>
     <form class="card filters" onSubmit=${submit} aria-label="Filter violations">

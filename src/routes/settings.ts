@@ -14,6 +14,7 @@ import { audit } from "../services/audit.ts";
 import { revisionOrLoad } from "../services/revision-cache.ts";
 import { appendRevision, currentRevision, currentSettings, parseRevisionEtag, revisionEtag, type CurrentSettings } from "../services/revisions.ts";
 import { EnvParams, RevisionDetail, SettingsDocument } from "./settings-common.ts";
+import { mergePatch } from "../lib/merge-patch.ts";
 
 const PutBody = z
   .strictObject({ settings: SettingsDocument, comment: z.string().max(500).default("") })
@@ -141,16 +142,6 @@ async function write(tx: Db, p: Principal, id: string, base: CurrentSettings, do
   return (await currentSettings(tx, p.tenantId, id))!;
 }
 
-function merge(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === "object" && !Array.isArray(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = merge(out[k], v);
-  }
-  return out;
-}
-
 export function register(app: OpenAPIHono<AppEnv>): void {
   // The agents' poll. Documented as declared, but If-None-Match (an optional string, which any
   // header is) is read directly: validating the headers makes node-server materialise and sort
@@ -220,7 +211,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       if (expected !== undefined && current.revision !== expected) throw stale(current.revision, expected);
       const controls: Record<string, unknown> = { ...current.document.controls };
       if (patch === null) delete controls[control];
-      else controls[control] = merge(controls[control], patch);
+      else controls[control] = mergePatch(controls[control], patch);
       const parsed = EnvironmentSettings.safeParse({ ...current.document, controls });
       if (!parsed.success) {
         // Paths relative to the body (the control) where they fall inside it.

@@ -17,6 +17,7 @@ import { applyPreset, controlById, EnvironmentSettings, fieldIssues, type Enviro
 import { commitDerivedRevision, environmentNotFound, findEnvironment, loadRevision, type StoredRevision } from "../routes/settings-common.ts";
 import { audit } from "./audit.ts";
 import { revisionEtag } from "./revisions.ts";
+import { mergePatch } from "../lib/merge-patch.ts";
 
 /** What a draft is made from; exactly one of the three. */
 export type DraftSource =
@@ -28,17 +29,6 @@ const DAY_MS = 86_400_000;
 
 const notFound = (id: string) => new ProblemError(404, `No draft ${id} in this environment.`);
 const expired = (d: Draft) => new ProblemError(410, `Draft ${d.id} expired at ${d.expiresAt.toISOString()}; create a new one.`);
-
-/** RFC 7396: given fields replace (objects merge, arrays replace), null removes. */
-function merge(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === "object" && !Array.isArray(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = merge(out[k], v);
-  }
-  return out;
-}
 
 /**
  * The whole document a source makes on top of `base` (a stored, normalised document, or null),
@@ -60,7 +50,7 @@ export function resolveDocument(base: unknown, source: DraftSource): Environment
         errors: unknown.map((k) => ({ path: `controls.${k}`, message: `no such control; controls: ${[...controlById.keys()].join(", ")}` })),
       });
     }
-    document = { ...from, controls: merge(from.controls ?? {}, source.controls) };
+    document = { ...from, controls: mergePatch(from.controls ?? {}, source.controls) };
   }
   const parsed = EnvironmentSettings.safeParse(document);
   if (!parsed.success) {
