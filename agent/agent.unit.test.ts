@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { loadAgentConfig } from "./config.ts";
 import { canonical, inSync, strayFields, withDesired } from "./drift.ts";
-import type { Kube, LiveObject } from "./kube.ts";
+import { emitsAdmissionEvents, type Kube, type LiveObject } from "./kube.ts";
 import { backoffMs } from "./main.ts";
 import { createMetrics } from "./metrics.ts";
 import { auditHealth, initialState, MAX_REPLACE_ATTEMPTS, reconcileOnce } from "./reconcile.ts";
@@ -100,7 +100,7 @@ describe("reconcile pass: every retry is bounded", () => {
     const kube: Kube = {
       kubernetesVersion: async () => "v1.36.3",
       gatekeeperInstalled: async () => true,
-      gatekeeperVersion: async () => null,
+      gatekeeperController: async () => null,
       gatekeeperWebhookEndpoints: async () => null,
       listManaged: async () => [],
       listAll: async () => [],
@@ -179,5 +179,20 @@ describe("agent configuration", () => {
     expect(c.apiUrl).toBe("https://api.example.com");
     expect(c.token()).toBe("gha_a_b");
     expect(c.templateTimeoutMs).toBe(60_000);
+  });
+});
+
+describe("emitsAdmissionEvents: Gatekeeper's flag, as its Deployment's args carry it", () => {
+  it.each([
+    [["--operation=webhook", "--emit-admission-events"], true],
+    [["--emit-admission-events=true"], true],
+    [["-emit-admission-events"], true],
+    [["--emit-admission-events=false"], false],
+    [["--emit-admission-events", "--emit-admission-events=false"], false],
+    [["--emit-audit-events"], false],
+    [["--emit-admission-events-involved-namespace"], false],
+    [[], false],
+  ])("%j → %s", (args, on) => {
+    expect(emitsAdmissionEvents(args)).toBe(on);
   });
 });

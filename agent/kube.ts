@@ -20,6 +20,24 @@ const MANAGED = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
 
 export type LiveObject = KubernetesObject & { spec?: unknown; status?: Record<string, unknown> };
 
+/** Gatekeeper's controller Deployment, as far as the agent needs it. */
+export interface GatekeeperController {
+  /** Its image tag. */
+  version: string | null;
+  /** The container's command and args: which flags it runs with. */
+  args: string[];
+}
+
+/** Whether Gatekeeper records an Event per admission violation (the denial history needs it). */
+export function emitsAdmissionEvents(args: readonly string[]): boolean {
+  let on = false;
+  for (const a of args) {
+    const m = /^--?emit-admission-events(?:=(.*))?$/.exec(a);
+    if (m) on = m[1] === undefined || m[1] === "true";
+  }
+  return on;
+}
+
 export interface CrdState {
   name: string;
   established: boolean;
@@ -55,7 +73,7 @@ export interface Kube {
   /** Whether Gatekeeper's ConstraintTemplate CRD exists (403/404 → false is decided by the caller). */
   gatekeeperInstalled(): Promise<boolean>;
   /** The image tag of Gatekeeper's controller Deployment, when the agent may read it. */
-  gatekeeperVersion(namespace: string): Promise<string | null>;
+  gatekeeperController(namespace: string): Promise<GatekeeperController | null>;
   /**
    * Ready endpoints behind Gatekeeper's webhook Service, from its EndpointSlices; null when there
    * is none (Gatekeeper installed without that Service) or the agent may not read them.
@@ -104,13 +122,14 @@ export function createKube(kc: KubeConfig): Kube {
         throw e;
       }
     },
-    async gatekeeperVersion(namespace) {
+    async gatekeeperController(namespace) {
       try {
         const list = await apps.listNamespacedDeployment({ namespace, labelSelector: "control-plane=controller-manager" });
-        const image = list.items[0]?.spec?.template.spec?.containers.find((c) => c.image?.includes("gatekeeper"))?.image;
-        return image?.split(":").at(1) ?? null;
+        const container = list.items[0]?.spec?.template.spec?.containers.find((c) => c.image?.includes("gatekeeper"));
+        if (!container) return null;
+        return { version: container.image?.split(":").at(1) ?? null, args: [...(container.command ?? []), ...(container.args ?? [])] };
       } catch {
-        return null; // not readable (RBAC, no such namespace): the version is simply unknown
+        return null; // not readable (RBAC, no such namespace): version and flags are simply unknown
       }
     },
     async gatekeeperWebhookEndpoints(namespace, service) {

@@ -17,7 +17,7 @@ import { AUDIT_STALE_AFTER_INTERVALS, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_B
 import { ApiError, type ApiClient } from "./api-client.ts";
 import { markSent, ownerResolver, readAdmissionEvents, unsent, type SentCounts } from "./admission-events.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
-import { CONSTRAINT_API, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
+import { CONSTRAINT_API, emitsAdmissionEvents, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { covers, inSync, specEquals, strayFields, withDesired } from "./drift.ts";
 
@@ -100,7 +100,9 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
     kubernetesVersion = await kube.kubernetesVersion();
     gatekeeper.installed = await kube.gatekeeperInstalled();
     if (gatekeeper.installed) {
-      gatekeeper.version = await kube.gatekeeperVersion(deps.gatekeeperNamespace);
+      const controller = await kube.gatekeeperController(deps.gatekeeperNamespace);
+      gatekeeper.version = controller?.version ?? null;
+      gatekeeper.admissionEvents = controller ? emitsAdmissionEvents(controller.args) : null;
       await sync(deps, desired, pass);
       const service = deps.gatekeeperWebhookService ?? "gatekeeper-webhook-service";
       const readyEndpoints = await kube.gatekeeperWebhookEndpoints(deps.gatekeeperNamespace, service);

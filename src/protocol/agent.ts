@@ -98,6 +98,8 @@ export const GatekeeperHealth = {
   webhook: z.strictObject({ service: Name, readyEndpoints: z.int().min(0), ready: z.boolean() }).nullable().optional(),
   /** Its audit: the newest status.auditTimestamp of the managed constraints, fresh while at most staleAfterSeconds old. null: no managed constraint. */
   audit: z.strictObject({ lastAuditAt: z.iso.datetime({ offset: true }).nullable(), staleAfterSeconds: z.int().min(1), fresh: z.boolean() }).nullable().optional(),
+  /** Whether its controller runs with --emit-admission-events (from its Deployment's args), which the denial history needs. null: no Deployment readable. */
+  admissionEvents: z.boolean().nullable().optional(),
 };
 
 /** An audit older than this many Gatekeeper audit intervals is stale. */

@@ -100,4 +100,17 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
       templates: failing.templates,
     });
   });
+  it("says whether Gatekeeper records admission Events (the denial history needs --emit-admission-events)", async () => {
+    const t = "eag-events";
+    const env = await createEnvironment(api, t, { name: "prod" });
+    const { secret } = await createAgentCredential(api, t, env.id);
+    for (const admissionEvents of [false, true, null]) {
+      const report = statusReport();
+      expect((await api.request("POST", AGENT_PATHS.status, { token: secret, body: { ...report, gatekeeper: { ...report.gatekeeper, admissionEvents } } })).status).toBe(204);
+      expect((await view(t, env.id)).gatekeeper.admissionEvents).toBe(admissionEvents);
+    }
+    // An older agent says nothing of it: unknown, not false.
+    expect((await api.request("POST", AGENT_PATHS.status, { token: secret, body: statusReport() })).status).toBe(204);
+    expect((await view(t, env.id)).gatekeeper.admissionEvents).toBeNull();
+  });
 });

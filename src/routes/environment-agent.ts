@@ -27,6 +27,9 @@ const EnvironmentAgent = z
         version: z.string().nullable(),
         webhook: z.strictObject(GatekeeperHealth.webhook.unwrap().unwrap().shape).nullable().openapi({ description: "Gatekeeper's admission webhook endpoints; null when the agent cannot tell." }),
         audit: z.strictObject(GatekeeperHealth.audit.unwrap().unwrap().shape).nullable().openapi({ description: "How recent Gatekeeper's audit is; null without managed constraints, or from an older agent." }),
+        admissionEvents: z.boolean().nullable().openapi({
+          description: "Whether Gatekeeper's controller runs with --emit-admission-events, which the denial history (/v1/denials) needs: false means refusals are not recorded — add the flag to its args. null: the agent cannot read its Deployment.",
+        }),
       })
       .nullable(),
     degradedReasons: z.array(z.string()).openapi({ description: "Why state is degraded; empty otherwise." }),
@@ -76,7 +79,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       inSync: summary.inSync,
       agentVersion: s?.agentVersion ?? null,
       kubernetesVersion: s?.report.kubernetesVersion ?? null,
-      gatekeeper: s ? { installed: s.report.gatekeeper.installed, version: s.report.gatekeeper.version, webhook: s.report.gatekeeper.webhook ?? null, audit: s.report.gatekeeper.audit ?? null } : null,
+      gatekeeper: s ? { installed: s.report.gatekeeper.installed, version: s.report.gatekeeper.version, webhook: s.report.gatekeeper.webhook ?? null, audit: s.report.gatekeeper.audit ?? null, admissionEvents: s.report.gatekeeper.admissionEvents ?? null } : null,
       degradedReasons: summary.degradedReasons,
       error: s?.report.error ?? null,
       objects: s?.report.objects ?? [],
