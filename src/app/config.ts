@@ -76,6 +76,8 @@ export const Env = z.object({
   AGENT_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(60),
   // The admission-denial history keeps a denial this long after it was last seen.
   DENIAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // A denial that keeps happening is notified again (admission.denied / warned) at most this often.
+  DENIAL_NOTIFY_WINDOW_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(3600),
   // When set, GET /metrics (Node) needs `Authorization: Bearer <token>`; unset, it is open.
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   // The console's OpenID Connect sign-in (authorization code + PKCE) when JWKS_URL is set: the
@@ -132,6 +134,8 @@ export interface AppConfig {
   metricsToken?: string;
   /** Days a denial is kept after it was last seen; absent: 30. */
   denialRetentionDays?: number;
+  /** Seconds between two webhooks for a denial that keeps happening unchanged; absent: 3600. */
+  denialNotifyWindowSeconds?: number;
   /** Per-tenant limits; absent: DEFAULT_QUOTAS. */
   quotas?: Quotas;
   /** Per-credential request rates for /v1 (users, API keys) and /agent/v1; absent: no limit. */
@@ -238,6 +242,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
     denialRetentionDays: e.DENIAL_RETENTION_DAYS,
+    denialNotifyWindowSeconds: e.DENIAL_NOTIFY_WINDOW_SECONDS,
     quotas: {
       environments: e.TENANT_MAX_ENVIRONMENTS,
       webhooks: e.TENANT_MAX_WEBHOOKS,

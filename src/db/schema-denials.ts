@@ -33,6 +33,10 @@ export const denials = pgTable(
     count: integer("count").notNull(),
     firstSeenAt: timestamp("first_seen_at", { withTimezone: true }).notNull(),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
+    /** The last admission.denied / admission.warned webhook for this row (coalescing), if any. */
+    notifiedAt: timestamp("notified_at", { withTimezone: true }),
+    notifiedMessage: text("notified_message"),
+    notifiedCount: integer("notified_count").notNull().default(0),
   },
   (t) => [
     ofEnvironment("denials_environment_fk", t),

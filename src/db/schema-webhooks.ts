@@ -25,6 +25,8 @@ export const WEBHOOK_EVENT_TYPES = [
   "environment.degraded",
   "environment.recovered",
   "settings.applied",
+  "admission.denied",
+  "admission.warned",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

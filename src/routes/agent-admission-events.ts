@@ -10,7 +10,7 @@ import { PG, pgErrorCode } from "../db/client.ts";
 import { environments } from "../db/schema.ts";
 import { AdmissionEvent, MAX_ADMISSION_EVENTS } from "../protocol/admission.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
-import { DEFAULT_DENIAL_RETENTION_DAYS, pruneDenials, recordAdmissionEvents } from "../services/denials.ts";
+import { DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS, DEFAULT_DENIAL_RETENTION_DAYS, pruneDenials, recordAdmissionEvents } from "../services/denials.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
 const Batch = z.strictObject({ events: z.array(z.strictObject(AdmissionEvent.shape).openapi("AdmissionEvent")).min(1).max(MAX_ADMISSION_EVENTS) }).openapi("AdmissionEventBatch");
@@ -50,7 +50,8 @@ export function register(app: OpenAPIHono<AppEnv>): void {
           .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)));
         if (!env) throw environmentGone();
         const ids = { tenantId: a.tenantId, environmentId: a.environmentId };
-        const r = await recordAdmissionEvents(tx, ids, events);
+        const windowSeconds = c.get("config").denialNotifyWindowSeconds ?? DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS;
+        const r = await recordAdmissionEvents(tx, ids, events, { now, windowSeconds });
         // Retention rides on ingest: the environment's old rows go while its agent reports.
         await pruneDenials(tx, a.environmentId, now, retentionDays);
         return r;

@@ -5,6 +5,7 @@ import { DELIVERY_STATES, WEBHOOK_EVENT_TYPES } from "../db/schema.ts";
 import { plainText } from "../lib/text-schema.ts";
 import { PAYLOAD_VERSION } from "../services/webhook-outbox.ts";
 import { ViolationSchema } from "./violations.ts";
+import { DenialSchema } from "./denials.ts";
 
 const Iso = z.iso.datetime();
 const EventType = z.enum(WEBHOOK_EVENT_TYPES).openapi("WebhookEventType");
@@ -83,6 +84,8 @@ export const WebhookPayload = z
       "ViolationUpdatedEvent",
     ),
     envelope("environment.offline", z.object({ environment: EnvRef, lastSeenAt: Iso }), "EnvironmentOfflineEvent"),
+    envelope("admission.denied", z.object({ denial: DenialSchema, environment: EnvRef }), "AdmissionDeniedEvent"),
+    envelope("admission.warned", z.object({ denial: DenialSchema, environment: EnvRef }), "AdmissionWarnedEvent"),
     envelope("environment.degraded", z.object({ environment: EnvRef, reasons: z.array(z.string()).min(1) }), "EnvironmentDegradedEvent"),
     envelope("environment.recovered", z.object({ environment: EnvRef, previousReasons: z.array(z.string()) }), "EnvironmentRecoveredEvent"),
     envelope(

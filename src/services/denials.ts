@@ -10,7 +10,7 @@ import type { Db } from "../db/client.ts";
 import { catalogue } from "../policies/catalogue.ts";
 import type { AdmissionEvent } from "../protocol/admission.ts";
 import { SHADOW_NAME_PREFIX } from "../protocol/agent.ts";
-import { isoJson } from "./webhook-outbox.ts";
+import { enqueueEvent, isoJson } from "./webhook-outbox.ts";
 
 /** Denials not seen for this long are deleted (DENIAL_RETENTION_DAYS). */
 export const DEFAULT_DENIAL_RETENTION_DAYS = 30;
@@ -31,11 +31,18 @@ export interface IngestResult {
   shadow: number;
 }
 
-/** Folds a batch of admission events into the environment's denial history. */
+/** A denial that keeps happening is notified again at most this often (DENIAL_NOTIFY_WINDOW_SECONDS). */
+export const DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS = 3600;
+
+/**
+ * Folds a batch of admission events into the environment's denial history, and queues the
+ * coalesced webhooks (notifyDenials) in the same transaction.
+ */
 export async function recordAdmissionEvents(
   tx: Db,
   ids: { tenantId: string; environmentId: string },
   events: readonly AdmissionEvent[],
+  notify: { now: Date; windowSeconds: number } = { now: new Date(), windowSeconds: DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS },
 ): Promise<IngestResult> {
   // The same Event twice in one batch: its larger count is the truth.
   const byUid = new Map<string, AdmissionEvent>();
@@ -59,6 +66,7 @@ export async function recordAdmissionEvents(
 
   let counted = 0;
   let unchanged = 0;
+  const touched = new Set<string>();
   for (const e of byUid.values()) {
     const delta = e.count - (seen.get(e.uid) ?? 0);
     if (delta <= 0) {
@@ -85,12 +93,48 @@ export async function recordAdmissionEvents(
         object_kind = case when excluded.last_seen_at >= d.last_seen_at then excluded.object_kind else d.object_kind end,
         object_name = case when excluded.last_seen_at >= d.last_seen_at then excluded.object_name else d.object_name end
       returning id`);
+    touched.add(rows[0]!.id);
     await tx.execute(sql`
       insert into admission_events_seen as s (tenant_id, environment_id, event_uid, count, denial_id, last_seen_at)
       values (${ids.tenantId}::uuid, ${ids.environmentId}::uuid, ${e.uid}, ${e.count}, ${rows[0]!.id}::uuid, ${last}::timestamptz)
       on conflict (environment_id, event_uid) do update set count = excluded.count, last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at)`);
   }
+  await notifyDenials(tx, ids, [...touched], notify.now, notify.windowSeconds);
   return { counted, unchanged, shadow };
+}
+
+/**
+ * Webhooks admission.denied / admission.warned, coalesced per denial row (environment, action,
+ * constraint, namespace, workload): one when the row appears, one when its message changes, and
+ * while it keeps happening at most one per window — so a crash-looping Deployment is one
+ * notification until it changes, not one per retry. Dryrun records are history only.
+ */
+async function notifyDenials(tx: Db, ids: { tenantId: string; environmentId: string }, denialIds: string[], now: Date, windowSeconds: number): Promise<void> {
+  if (denialIds.length === 0) return;
+  const { rows } = await tx.execute<{ id: string; action: "deny" | "warn"; j: Record<string, unknown>; env_name: string }>(sql`
+    select d.id, d.action, ${denialJson} as j, e.name as env_name
+    from denials d join environments e on e.id = d.environment_id and e.tenant_id = d.tenant_id
+    where d.tenant_id = ${ids.tenantId}::uuid and d.id in (${sql.join(denialIds.map((id) => sql`${id}::uuid`), sql`, `)})
+      and d.action in ('deny', 'warn')
+      and (d.notified_at is null
+           or d.message is distinct from d.notified_message
+           or (d.count > d.notified_count and d.notified_at <= ${now.toISOString()}::timestamptz - make_interval(secs => ${windowSeconds}::int)))
+    order by d.first_seen_at, d.id`);
+  for (const r of rows) {
+    await enqueueEvent(tx, {
+      tenantId: ids.tenantId,
+      environmentId: ids.environmentId,
+      type: r.action === "deny" ? "admission.denied" : "admission.warned",
+      timestamp: now,
+      now,
+      data: { denial: r.j, environment: { id: ids.environmentId, name: r.env_name } },
+      orderingKey: `denial:${r.id}`,
+    });
+  }
+  if (rows.length === 0) return;
+  await tx.execute(sql`
+    update denials set notified_at = ${now.toISOString()}::timestamptz, notified_message = message, notified_count = count
+    where tenant_id = ${ids.tenantId}::uuid and id in (${sql.join(rows.map((r) => sql`${r.id}::uuid`), sql`, `)})`);
 }
 
 /** Deletes the environment's denials not seen for `days` (their seen-event rows go with them). */
