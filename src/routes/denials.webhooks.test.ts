@@ -64,6 +64,13 @@ describe.each(backends())("denial webhooks ($name)", (backend) => {
     expect(d[1]!.payload.data.denial.count).toBe(14);
   });
 
+  it("none for a retry that differs only in the refused Pod's generated name", async () => {
+    t += 1000;
+    const name = "root-web-7c9d8f6b5d-zzzzz";
+    await send(admissionEvent({ uid: "e5", lastSeenAt: at(t), resource: { ...admissionEvent().resource, name }, message: admissionEvent().message.replaceAll("root-web-7c9d8f6b5d-x2x7q", name) }));
+    expect(await deliveries()).toHaveLength(2);
+  });
+
   it("one as soon as the message changes, even within the window", async () => {
     t += 1000;
     await send(admissionEvent({ uid: "e4", lastSeenAt: at(t), message: "pod team-a/root-web-…: container \"app\": securityContext.privileged is true (new image)" }));

@@ -105,10 +105,15 @@ export async function recordAdmissionEvents(
 
 /**
  * Webhooks admission.denied / admission.warned, coalesced per denial row (environment, action,
- * constraint, namespace, workload): one when the row appears, one when its message changes, and
+ * constraint, namespace, workload): one when the row appears, one when its message changes (the
+ * refused object's generated name aside), and
  * while it keeps happening at most one per window — so a crash-looping Deployment is one
  * notification until it changes, not one per retry. Dryrun records are history only.
  */
+// What a message says with the refused object's own name taken out: a ReplicaSet's every retry
+// is a Pod with a new generated name, which is not a change worth a notification.
+const messageGist = sql`replace(d.message, d.object_name, '<object>')`;
+
 async function notifyDenials(tx: Db, ids: { tenantId: string; environmentId: string }, denialIds: string[], now: Date, windowSeconds: number): Promise<void> {
   if (denialIds.length === 0) return;
   const { rows } = await tx.execute<{ id: string; action: "deny" | "warn"; j: Record<string, unknown>; env_name: string }>(sql`
@@ -117,7 +122,7 @@ async function notifyDenials(tx: Db, ids: { tenantId: string; environmentId: str
     where d.tenant_id = ${ids.tenantId}::uuid and d.id in (${sql.join(denialIds.map((id) => sql`${id}::uuid`), sql`, `)})
       and d.action in ('deny', 'warn')
       and (d.notified_at is null
-           or d.message is distinct from d.notified_message
+           or ${messageGist} is distinct from d.notified_message
            or (d.count > d.notified_count and d.notified_at <= ${now.toISOString()}::timestamptz - make_interval(secs => ${windowSeconds}::int)))
     order by d.first_seen_at, d.id`);
   for (const r of rows) {
@@ -133,7 +138,7 @@ async function notifyDenials(tx: Db, ids: { tenantId: string; environmentId: str
   }
   if (rows.length === 0) return;
   await tx.execute(sql`
-    update denials set notified_at = ${now.toISOString()}::timestamptz, notified_message = message, notified_count = count
+    update denials d set notified_at = ${now.toISOString()}::timestamptz, notified_message = ${messageGist}, notified_count = count
     where tenant_id = ${ids.tenantId}::uuid and id in (${sql.join(rows.map((r) => sql`${r.id}::uuid`), sql`, `)})`);
 }
 

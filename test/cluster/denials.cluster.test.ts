@@ -13,6 +13,8 @@ import { converge, create, createNamespaces, placed, putSettings, unique, type O
 import { json } from "../harness/api.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { waitUntil } from "../harness/cluster-process.ts";
+import { startReceiver, verifyWith, type Receiver } from "../harness/webhook-receiver.ts";
+import { createDispatcher } from "../../src/services/webhook-dispatcher.ts";
 
 const T = 240_000;
 let cluster: Cluster;
@@ -42,9 +44,15 @@ async function passUntil(query: string, ok: (d: DenialJson) => boolean, what: st
 }
 
 let ns: string;
+let receiver: Receiver;
+let hookSecret: string;
 beforeAll(async () => {
   cluster = await startCluster({ webhook: true, controllers: true, admissionEvents: true });
-  bed = await startAgentTestbed(cluster, { tenant: "denials-cluster", settings: {} });
+  bed = await startAgentTestbed(cluster, { tenant: "denials-cluster", settings: {}, webhooks: { allowHttp: true, allowPrivate: true } });
+  receiver = await startReceiver();
+  const hook = await bed.call("POST", "/v1/webhooks", { url: receiver.url, events: ["admission.denied", "admission.warned"] });
+  expect(hook.status).toBe(201);
+  hookSecret = (await json(hook)).secret;
   ns = unique("den");
   await createNamespaces(cluster, [ns]);
   // Created while nothing is enforced: the Deployment and its first Pod are admitted.
@@ -54,6 +62,7 @@ beforeAll(async () => {
   await converge(bed, cluster);
 }, 600_000);
 afterAll(async () => {
+  await receiver?.close();
   await bed?.close();
   await cluster?.stop();
 });
@@ -90,6 +99,17 @@ describe("admission-denial history (kube-controller-manager, Gatekeeper's webhoo
     const counted = (await denials(`namespace=${ns}&workload=Deployment/root-web`))[0]!.count;
     expect(counted).toBeGreaterThanOrEqual(recordedBefore);
     expect(counted).toBeLessThanOrEqual(await refusals());
+
+    // However many refusals and passes: one admission.denied for the Deployment, signed, at a real receiver.
+    const dispatcher = createDispatcher({ db: bed.api.db, config: bed.api.config.webhooks!, pollIntervalSeconds: 2 });
+    while ((await dispatcher.runOnce()).claimed > 0);
+    const denied = receiver.received.filter((r) => r.body.type === "admission.denied");
+    expect(denied).toHaveLength(1);
+    expect(verifyWith(denied[0]!, hookSecret)).toBe(true);
+    expect(denied[0]!.body.data).toMatchObject({
+      environment: { id: bed.envId },
+      denial: { action: "deny", control: "privilegedContainers", namespace: ns, workload: { kind: "Deployment", name: "root-web" }, username: "system:serviceaccount:kube-system:replicaset-controller" },
+    });
   });
 
   it("a kubectl user's refused Pod names that user; a warned Deployment is its own warn row", { timeout: T }, async () => {

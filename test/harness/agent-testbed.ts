@@ -13,7 +13,7 @@ import { initialState, reconcileOnce, type AgentState, type PassResult, type Rec
 import { AGENT_NAME, AGENT_NAMESPACE, agentManifestObjects } from "../../src/install/agent-manifest.ts";
 import type { EnvironmentSettingsInput } from "../../src/policies/index.ts";
 import { toYaml } from "../../src/policies/yaml.ts";
-import { createTestApi, json, type TestApi } from "./api.ts";
+import { createTestApi, json, type TestApi, type TestApiOptions } from "./api.ts";
 import { backend } from "./backends.ts";
 import type { Cluster } from "./cluster.ts";
 import { startCountingProxy, type CountingProxy } from "./counting-proxy.ts";
@@ -45,8 +45,11 @@ export interface AgentTestbed {
   close(): Promise<void>;
 }
 
-export async function startAgentTestbed(cluster: Cluster, opts: { tenant: string; settings: EnvironmentSettingsInput; templateTimeoutMs?: number }): Promise<AgentTestbed> {
-  const api = await createTestApi(backend("postgres"), { agent: { pollIntervalSeconds: 2 } });
+export async function startAgentTestbed(
+  cluster: Cluster,
+  opts: { tenant: string; settings: EnvironmentSettingsInput; templateTimeoutMs?: number; webhooks?: TestApiOptions["webhooks"] },
+): Promise<AgentTestbed> {
+  const api = await createTestApi(backend("postgres"), { agent: { pollIntervalSeconds: 2 }, webhooks: opts.webhooks });
   let server: ServerType | undefined;
   let port = 0;
   const startApi = () =>
