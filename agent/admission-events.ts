@@ -40,25 +40,42 @@ async function controllerOf(kube: Kube, apiVersion: string, kind: string, namesp
 }
 
 /**
- * A refused Pod never existed, so its ownerReferences cannot be read; its generated name can: a
- * ReplicaSet's Pods are `<replicaset>-<5 chars>`, a Job's `<job>-<5 chars>`. The candidate is
- * confirmed by reading it, and its own controller (Deployment, CronJob) is the workload.
+ * The workload a refused object belongs to. The object never existed, so its ownerReferences
+ * cannot be read; its generated name can, and each candidate is confirmed by reading it:
+ * - a Pod (`<replicaset>-<5 chars>` or `<job>-<5 chars>`): its ReplicaSet's or Job's controller
+ *   (Deployment, CronJob), else that ReplicaSet or Job;
+ * - a ReplicaSet (`<deployment>-<pod-template-hash>`), refused through expansion when a
+ *   Deployment rolls out: that Deployment;
+ * - a Job (`<cronjob>-<scheduled minute>`), refused through expansion when a CronJob fires: that
+ *   CronJob.
  */
 export function ownerResolver(kube: Kube) {
   const cache = new LRUCache<string, { owner: Owner }>({ max: 5000, ttl: 10 * 60_000 });
-  return async (kind: string, namespace: string, name: string): Promise<Owner> => {
-    const m = kind === "Pod" ? /^(.+)-[a-z0-9]{5}$/.exec(name) : null;
+  const exists = async (apiVersion: string, kind: string, namespace: string, name: string): Promise<Owner> =>
+    (await kube.readNamespaced(apiVersion, kind, namespace, name)) ? { kind, name } : null;
+  const lookup = async (kind: string, namespace: string, name: string): Promise<Owner> => {
+    if (kind === "ReplicaSet") {
+      const m = /^(.+)-[a-z0-9]{1,10}$/.exec(name);
+      return m ? exists("apps/v1", "Deployment", namespace, m[1]!) : null;
+    }
+    if (kind === "Job") {
+      const m = /^(.+)-\d+$/.exec(name);
+      return m ? exists("batch/v1", "CronJob", namespace, m[1]!) : null;
+    }
+    if (kind !== "Pod") return null;
+    const m = /^(.+)-[a-z0-9]{5}$/.exec(name);
     if (!m) return null;
-    const key = `${namespace}/${m[1]}`;
+    const rs = await controllerOf(kube, "apps/v1", "ReplicaSet", namespace, m[1]!);
+    if (rs) return rs.owner ?? { kind: "ReplicaSet", name: m[1]! };
+    const job = await controllerOf(kube, "batch/v1", "Job", namespace, m[1]!);
+    if (job) return job.owner ?? { kind: "Job", name: m[1]! };
+    return null;
+  };
+  return async (kind: string, namespace: string, name: string): Promise<Owner> => {
+    const key = `${kind}/${namespace}/${kind === "Pod" ? name.replace(/-[a-z0-9]{5}$/, "") : name}`;
     const hit = cache.get(key);
     if (hit) return hit.owner;
-    let owner: Owner = null;
-    const rs = await controllerOf(kube, "apps/v1", "ReplicaSet", namespace, m[1]!);
-    if (rs) owner = rs.owner ?? { kind: "ReplicaSet", name: m[1]! };
-    else {
-      const job = await controllerOf(kube, "batch/v1", "Job", namespace, m[1]!);
-      if (job) owner = job.owner ?? { kind: "Job", name: m[1]! };
-    }
+    const owner = await lookup(kind, namespace, name);
     cache.set(key, { owner });
     return owner;
   };

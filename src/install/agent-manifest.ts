@@ -33,9 +33,10 @@ export function agentClusterRole(): Obj {
       { apiGroups: ["expansion.gatekeeper.sh"], resources: ["expansiontemplate"], verbs: verbsWrite },
       // Is Gatekeeper installed, and are the constraint CRDs it generates established?
       { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ["get", "list", "watch"] },
-      // Which workload a refused Pod belongs to: its ReplicaSet's or Job's owner (get only).
-      { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
-      { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] },
+      // Which workload a refused object belongs to (admission-events.ts): a Pod's ReplicaSet or
+      // Job and their owners, a ReplicaSet's Deployment, a Job's CronJob (get only).
+      { apiGroups: ["apps"], resources: ["replicasets", "deployments"], verbs: ["get"] },
+      { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: ["get"] },
     ],
   };
 }

@@ -2,8 +2,9 @@
 // Gatekeeper's webhook refuses them and records admission Events, the agent forwards them, and the
 // API files them under the workload: a Deployment whose ReplicaSet's Pods are refused (the
 // Deployment itself was admitted before the control was enabled) is one row with a growing count,
-// a kubectl user's refused Pod names that user, warn mode is its own row, and an agent restart
-// adds nothing.
+// a CronJob's refused Jobs are one row under the CronJob, a kubectl user's refused Pod names that
+// user, warn mode is its own row, an agent restart adds nothing, and the whole crash loop is one
+// signed admission.denied at a real receiver.
 // First: the app (through the testbed) extends zod with .openapi() before the policies load.
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,6 +58,15 @@ beforeAll(async () => {
   await createNamespaces(cluster, [ns]);
   // Created while nothing is enforced: the Deployment and its first Pod are admitted.
   await cluster.applyYaml(JSON.stringify(deployment(ns, "root-web", { containers: [container("app", { image: IMAGE, securityContext: { privileged: true } })] })));
+  // A CronJob, admitted likewise: each Job it makes from now on is refused (through expansion).
+  await cluster.applyYaml(
+    JSON.stringify({
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: "nightly", namespace: ns },
+      spec: { schedule: "* * * * *", jobTemplate: { spec: { template: { spec: { restartPolicy: "Never", containers: [container("job", { image: IMAGE, securityContext: { privileged: true } })] } } } } },
+    }),
+  );
   await waitUntil("root-web's first Pod", async () => (await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns, "-l", "app=root-web"])).items.length === 1, { timeoutMs: 90_000, intervalMs: 500 });
   await putSettings(bed, { controls: { privilegedContainers: { enabled: true, enforcementAction: "deny" }, hostNamespaces: { enabled: true, enforcementAction: "warn" } } });
   await converge(bed, cluster);
@@ -123,5 +133,20 @@ describe("admission-denial history (kube-controller-manager, Gatekeeper's webhoo
     expect(warned).toMatchObject({ control: "hostNamespaces", workload: { kind: "Deployment", name: "host-pid" } });
     const summary = await json(await bed.call("GET", `/v1/environments/${bed.envId}/denials/summary?by=workload`));
     expect(summary.groups.map((g: { key: string }) => g.key)).toEqual(expect.arrayContaining([`${ns}/Deployment/root-web`, `${ns}/Pod/debug-shell`, `${ns}/Deployment/host-pid`]));
+  });
+  it("a CronJob's refused Jobs are one row under the CronJob, naming its controller", { timeout: T }, async () => {
+    // The schedule fires at the next minute; its Job (or that Job's Pod) is refused.
+    const row = await waitUntil(
+      "the CronJob's denial",
+      async () => {
+        const pass = await bed.pass();
+        if (!pass.ok) throw new Error(`agent pass failed: ${pass.error}`);
+        return (await denials(`namespace=${ns}&workload=CronJob/nightly`))[0];
+      },
+      { timeoutMs: 180_000, intervalMs: 2000 },
+    );
+    expect(row).toMatchObject({ action: "deny", control: "privilegedContainers", workload: { kind: "CronJob", name: "nightly" } });
+    expect(row.username).toMatch(/^system:serviceaccount:kube-system:(cronjob|job)-controller$/);
+    expect(row.object.name).toMatch(/^nightly-\d+/);
   });
 });
