@@ -3,7 +3,7 @@
 // ReplicaSets, idempotent when a batch is sent again, filtered, summarised, paged — and old rows
 // age out with DENIAL_RETENTION_DAYS.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admissionEvent, createAgentCredential } from "../../test/harness/agent-api.ts";
+import { admissionAt, admissionEvent, createAgentCredential } from "../../test/harness/agent-api.ts";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, type EnvJson } from "../../test/harness/environments.ts";
@@ -47,8 +47,8 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
         username: "system:serviceaccount:kube-system:replicaset-controller",
         message: admissionEvent().message,
         count: 1,
-        firstSeenAt: "2030-01-01T00:00:00.000Z",
-        lastSeenAt: "2030-01-01T00:00:00.000Z",
+        firstSeenAt: admissionAt(0),
+        lastSeenAt: admissionAt(0),
       },
     ]);
     expect(await json(await api.request("GET", `/v1/denials/${items[0].id}`, { token: viewer }))).toEqual(items[0]);
@@ -56,27 +56,27 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
 
   it("one row with a growing count: a grown Event adds its difference, a re-sent batch adds nothing, a new ReplicaSet's Events join the row", async () => {
     // Kubernetes aggregated 4 more refusals into the same Event.
-    expect(await send([admissionEvent({ count: 5, lastSeenAt: "2030-01-01T00:01:00.000Z" })])).toEqual({ counted: 1, unchanged: 0, shadow: 0 });
+    expect(await send([admissionEvent({ count: 5, lastSeenAt: admissionAt(1) })])).toEqual({ counted: 1, unchanged: 0, shadow: 0 });
     // The agent restarted and sends everything again.
-    expect(await send([admissionEvent({ count: 5, lastSeenAt: "2030-01-01T00:01:00.000Z" })])).toEqual({ counted: 0, unchanged: 1, shadow: 0 });
+    expect(await send([admissionEvent({ count: 5, lastSeenAt: admissionAt(1) })])).toEqual({ counted: 0, unchanged: 1, shadow: 0 });
     // A rollout: a new ReplicaSet, a new Event, the same Deployment.
-    const newer = admissionEvent({ uid: "6a1c0c1e-0000-4000-8000-000000000002", count: 2, firstSeenAt: "2030-01-01T00:02:00.000Z", lastSeenAt: "2030-01-01T00:03:00.000Z", resource: { ...admissionEvent().resource, name: "root-web-5f6d7c8b9a-abcde" } });
+    const newer = admissionEvent({ uid: "6a1c0c1e-0000-4000-8000-000000000002", count: 2, firstSeenAt: admissionAt(2), lastSeenAt: admissionAt(3), resource: { ...admissionEvent().resource, name: "root-web-5f6d7c8b9a-abcde" } });
     expect(await send([newer, newer])).toEqual({ counted: 1, unchanged: 0, shadow: 0 });
     const { items } = await list("?namespace=team-a");
     expect(items).toHaveLength(1);
-    expect(items[0]).toMatchObject({ count: 7, firstSeenAt: "2030-01-01T00:00:00.000Z", lastSeenAt: "2030-01-01T00:03:00.000Z", object: { name: "root-web-5f6d7c8b9a-abcde" } });
+    expect(items[0]).toMatchObject({ count: 7, firstSeenAt: admissionAt(0), lastSeenAt: admissionAt(3), object: { name: "root-web-5f6d7c8b9a-abcde" } });
     // An older Event arriving late does not overwrite what the row shows.
-    expect(await send([admissionEvent({ uid: "6a1c0c1e-0000-4000-8000-000000000003", message: "older", lastSeenAt: "2029-12-31T23:00:00.000Z", firstSeenAt: "2029-12-31T23:00:00.000Z" })])).toMatchObject({ counted: 1 });
+    expect(await send([admissionEvent({ uid: "6a1c0c1e-0000-4000-8000-000000000003", message: "older", lastSeenAt: admissionAt(-60), firstSeenAt: admissionAt(-60) })])).toMatchObject({ counted: 1 });
     const [row] = (await list("?namespace=team-a")).items;
-    expect(row).toMatchObject({ count: 8, firstSeenAt: "2029-12-31T23:00:00.000Z", lastSeenAt: "2030-01-01T00:03:00.000Z", object: { name: "root-web-5f6d7c8b9a-abcde" } });
+    expect(row).toMatchObject({ count: 8, firstSeenAt: admissionAt(-60), lastSeenAt: admissionAt(3), object: { name: "root-web-5f6d7c8b9a-abcde" } });
     expect(row.message).not.toBe("older");
   });
 
   it("warn, a person's Pod without owner, and a CronJob's Job: separate rows; filters and summaries", async () => {
     await send([
-      admissionEvent({ uid: "w-1", action: "warn", constraintKind: "GatehouseHostNamespaces", constraintName: "host-namespaces", count: 3, lastSeenAt: "2030-01-01T00:04:00.000Z", message: "hostPID" }),
-      admissionEvent({ uid: "p-1", owner: null, resource: { group: "", version: "v1", kind: "Pod", namespace: "team-b", name: "debug" }, username: "alice@example.com", lastSeenAt: "2030-01-01T00:05:00.000Z" }),
-      admissionEvent({ uid: "j-1", owner: { kind: "CronJob", name: "nightly" }, resource: { group: "", version: "v1", kind: "Pod", namespace: "team-b", name: "nightly-29000000-abcde" }, username: "system:serviceaccount:kube-system:job-controller", lastSeenAt: "2030-01-01T00:06:00.000Z" }),
+      admissionEvent({ uid: "w-1", action: "warn", constraintKind: "GatehouseHostNamespaces", constraintName: "host-namespaces", count: 3, lastSeenAt: admissionAt(4), message: "hostPID" }),
+      admissionEvent({ uid: "p-1", owner: null, resource: { group: "", version: "v1", kind: "Pod", namespace: "team-b", name: "debug" }, username: "alice@example.com", lastSeenAt: admissionAt(5) }),
+      admissionEvent({ uid: "j-1", owner: { kind: "CronJob", name: "nightly" }, resource: { group: "", version: "v1", kind: "Pod", namespace: "team-b", name: "nightly-29000000-abcde" }, username: "system:serviceaccount:kube-system:job-controller", lastSeenAt: admissionAt(6) }),
     ]);
     const all = (await list()).items;
     expect(all.map((d: { workload: { kind: string; name: string }; action: string }) => `${d.action} ${d.workload.kind}/${d.workload.name}`)).toEqual([
@@ -89,7 +89,7 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
     expect((await list("?control=hostNamespaces")).items).toHaveLength(1);
     expect((await list("?workload=CronJob/nightly")).items[0].username).toBe("system:serviceaccount:kube-system:job-controller");
     expect((await list("?workload=debug")).items[0].username).toBe("alice@example.com");
-    expect((await list("?since=2030-01-01T00:05:00Z")).items).toHaveLength(2);
+    expect((await list(`?since=${admissionAt(5)}`)).items).toHaveLength(2);
     expect((await list(`?environment=${env.id}&namespace=team-b`)).items).toHaveLength(2);
 
     const byControl = await json(await api.request("GET", "/v1/denials/summary", { token: viewer }));
@@ -114,6 +114,13 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
     const shadow = admissionEvent({ uid: "shadow-1", action: "dryrun", constraintName: "preview-0123abcd-1-privileged-containers", owner: { kind: "Deployment", name: "would-be-refused" } });
     expect(await send([shadow])).toEqual({ counted: 0, unchanged: 0, shadow: 1 });
     expect((await list("?limit=100")).items).toHaveLength(before);
+  });
+
+  it("a time ahead of the server's clock counts as now: it cannot outrank later refusals or escape retention", async () => {
+    await send([admissionEvent({ uid: "future", owner: { kind: "Deployment", name: "clock-skew" }, firstSeenAt: "9999-12-31T23:59:59Z", lastSeenAt: "9999-12-31T23:59:59Z" })]);
+    const [row] = (await list("?workload=Deployment/clock-skew")).items;
+    expect(Date.parse(row.lastSeenAt)).toBeLessThanOrEqual(Date.now());
+    expect(row.firstSeenAt).toBe(row.lastSeenAt);
   });
 
   it("pages with a cursor, most recently seen first", async () => {

@@ -75,8 +75,12 @@ export async function recordAdmissionEvents(
     }
     counted++;
     const w = workloadOf(e);
-    const first = new Date(e.firstSeenAt).toISOString();
-    const last = new Date(e.lastSeenAt).toISOString();
+    // The agent's clock is not the server's: a time ahead of now is now (a row dated 9999 would
+    // outrank every later one and never age out).
+    const nowMs = notify.now.getTime();
+    const lastMs = Math.min(Date.parse(e.lastSeenAt), nowMs);
+    const last = new Date(lastMs).toISOString();
+    const first = new Date(Math.min(Date.parse(e.firstSeenAt), lastMs)).toISOString();
     // What the row shows (message, user, object) is the latest event's.
     const { rows } = await tx.execute<{ id: string }>(sql`
       insert into denials as d (tenant_id, environment_id, action, control, constraint_kind, constraint_name, namespace,
@@ -103,17 +107,17 @@ export async function recordAdmissionEvents(
   return { counted, unchanged, shadow };
 }
 
-/**
- * Webhooks admission.denied / admission.warned, coalesced per denial row (environment, action,
- * constraint, namespace, workload): one when the row appears, one when its message changes (the
- * refused object's generated name aside), and
- * while it keeps happening at most one per window — so a crash-looping Deployment is one
- * notification until it changes, not one per retry. Dryrun records are history only.
- */
 // What a message says with the refused object's own name taken out: a ReplicaSet's every retry
 // is a Pod with a new generated name, which is not a change worth a notification.
 const messageGist = sql`replace(d.message, d.object_name, '<object>')`;
 
+/**
+ * Webhooks admission.denied / admission.warned, coalesced per denial row (environment, action,
+ * constraint, namespace, workload): one when the row appears, one when its message changes (the
+ * refused object's generated name aside), and while it keeps happening at most one per window —
+ * so a crash-looping Deployment is one notification until it changes, not one per retry. Dryrun
+ * records are history only.
+ */
 async function notifyDenials(tx: Db, ids: { tenantId: string; environmentId: string }, denialIds: string[], now: Date, windowSeconds: number): Promise<void> {
   if (denialIds.length === 0) return;
   const { rows } = await tx.execute<{ id: string; action: "deny" | "warn"; j: Record<string, unknown>; env_name: string }>(sql`

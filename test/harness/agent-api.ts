@@ -86,13 +86,18 @@ export function auditReport(overrides: Partial<AuditReport> = {}): AuditReport {
 }
 
 /** Every agent route, with a valid body for the POSTs. */
+/** A whole minute an hour before this test file started: admission events are never in the future. */
+export const ADMISSION_T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+/** ADMISSION_T0 plus `minutes`, as the protocol writes times. */
+export const admissionAt = (minutes: number) => new Date(ADMISSION_T0 + minutes * 60_000).toISOString();
+
 /** One admission Event as the agent sends it: a ReplicaSet's Pod refused by privileged-containers. */
 export function admissionEvent(overrides: Partial<AdmissionEvent> = {}): AdmissionEvent {
   return {
     uid: "6a1c0c1e-0000-4000-8000-000000000001",
     count: 1,
-    firstSeenAt: "2030-01-01T00:00:00.000Z",
-    lastSeenAt: "2030-01-01T00:00:00.000Z",
+    firstSeenAt: admissionAt(0),
+    lastSeenAt: admissionAt(0),
     action: "deny",
     constraintKind: "GatehousePrivilegedContainers",
     constraintName: "privileged-containers",
