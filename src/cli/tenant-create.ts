@@ -36,7 +36,7 @@ try {
 } catch (e) {
   fail(e instanceof ConfigError ? e.message : String(e));
 }
-const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.GATEHOUSE_DATA_DIR });
+const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.GATEHOUSE_DATA_DIR, wsProxy: env.NEON_WS_PROXY, poolSize: env.DATABASE_POOL_SIZE });
 try {
   const actor = `cli:${userInfo().username}`;
   const result = await createTenant(db, slug, { actor, provisioning: "cli", name });
