@@ -2,33 +2,15 @@
 // bytea, and every violation's fingerprint is recomputed in the API's new form. This applies the
 // migrations up to 0005 to an empty PGlite, writes rows the old way, applies the rest, and checks
 // that nothing was lost and that an ingest still recognises the old violations.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { ingestAuditReport, storeAuditReport, violationFingerprint } from "../services/violations.ts";
+import { MIGRATIONS_FOLDER, migrationsBefore } from "../../test/harness/migrations-before.ts";
 import { fromPglite } from "./client.ts";
 import { gunzipJson } from "./gzip-json.ts";
-
-const folder = fileURLToPath(new URL("../../migrations", import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), "gatehouse-mig-"));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A copy of migrations/ whose journal stops before `tag`. */
-function migrationsBefore(tag: string): string {
-  const dir = join(tmp, "before");
-  cpSync(folder, dir, { recursive: true });
-  const journal = JSON.parse(readFileSync(join(dir, "meta/_journal.json"), "utf8")) as { entries: { tag: string }[] };
-  const at = journal.entries.findIndex((e) => e.tag === tag);
-  expect(at).toBeGreaterThan(0);
-  writeFileSync(join(dir, "meta/_journal.json"), JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }));
-  return dir;
-}
 
 it("0006 keeps the stored report readable and re-keys violations so the next report matches them", async () => {
   const client = new PGlite();
@@ -55,7 +37,7 @@ it("0006 keeps the stored report readable and re-keys violations so the next rep
   const [old] = (await client.query<{ id: string; fingerprint: string }>("select id, fingerprint from violations")).rows;
   await client.query("select set_config('app.system', '', false)");
 
-  await migrate(d, { migrationsFolder: folder });
+  await migrate(d, { migrationsFolder: MIGRATIONS_FOLDER });
   const db = await fromPglite(client);
   try {
     const rows = await db.asSystem((tx) => tx.execute<{ report: Uint8Array; id: string; fingerprint: string }>(sql`select r.report, v.id, v.fingerprint from audit_reports r, violations v`));

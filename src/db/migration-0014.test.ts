@@ -1,35 +1,18 @@
 // migrations/0014 repairs history an older API let a future-dated audit report write (issue 13,
 // item 2): with the report at 9999-12-31 stored and ingested, its times outranked every later
-// report and nothing resolved again. This migrates an empty PGlite up to 0008, lets the API's own
+// report and nothing resolved again. This migrates an empty PGlite up to just before 0014, lets the API's own
 // store + ingest take such a report (as the old route did), applies 0014, and checks that the
 // times are back at the present and that the next reports resolve and reopen as usual.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { auditReport, constraintAudit } from "../../test/harness/agent-api.ts";
 import type { AuditReport } from "../protocol/agent.ts";
 import { ingestAuditReport, storeAuditReport } from "../services/violations.ts";
+import { MIGRATIONS_FOLDER, migrationsBefore } from "../../test/harness/migrations-before.ts";
 import { fromPglite } from "./client.ts";
-
-const folder = fileURLToPath(new URL("../../migrations", import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), "gatehouse-mig9-"));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function migrationsBefore(tag: string): string {
-  const dir = join(tmp, "before");
-  cpSync(folder, dir, { recursive: true });
-  const journal = JSON.parse(readFileSync(join(dir, "meta/_journal.json"), "utf8")) as { entries: { tag: string }[] };
-  const at = journal.entries.findIndex((e) => e.tag === tag);
-  expect(at).toBeGreaterThan(0);
-  writeFileSync(join(dir, "meta/_journal.json"), JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }));
-  return dir;
-}
 
 it("0014 brings future-dated report, audit and violation times back, so the next reports resolve and reopen", async () => {
   const client = new PGlite();
@@ -45,7 +28,7 @@ it("0014 brings future-dated report, audit and violation times back, so the next
     // What the old route accepted: 9999-12-31, one violation.
     expect(await take(auditReport({ collectedAt: "9999-12-31T23:59:59.000Z", constraints: [constraintAudit({}, 1)] }), new Date(Date.now() - 3_600_000))).toMatchObject({ opened: 1 });
 
-    await migrate(d, { migrationsFolder: folder });
+    await migrate(d, { migrationsFolder: MIGRATIONS_FOLDER });
     const times = await db.asSystem(async (tx) => (await tx.execute<{ future: number }>(sql`
       select (select count(*) from audit_reports where collected_at > now())
            + (select count(*) from constraint_audits where complete_at > now())
