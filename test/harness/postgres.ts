@@ -139,14 +139,18 @@ async function startEmbeddedWithRole(): Promise<EmbeddedServer> {
 }
 
 const isObjectInUse = (err: unknown) => (err as { code?: string }).code === "55006";
+// DROP DATABASE ... WITH (FORCE) as the test role may not terminate a session of another role on
+// it — an autovacuum worker that just started there — and says "permission denied to terminate
+// process" (42501); the worker is gone a moment later.
+const isOthersSession = (err: unknown) => (err as { code?: string; message?: string }).code === "42501" && /terminate process/.test((err as Error).message ?? "");
 
-/** CREATE/ALTER DATABASE fail while a just-closed session on the source is still exiting. */
+/** CREATE/ALTER/DROP DATABASE fail while a just-closed (or someone else's) session on it is still exiting. */
 async function retryInUse<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (!isObjectInUse(err) || attempt >= 50) throw err;
+      if (!(isObjectInUse(err) || isOthersSession(err)) || attempt >= 50) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -249,7 +253,7 @@ async function start(): Promise<TestPostgres> {
           name,
           url: urlFor(name),
           drop: async () => {
-            await pool.query(`drop database if exists "${name}" with (force)`);
+            await retryInUse(() => pool.query(`drop database if exists "${name}" with (force)`));
           },
         };
       },
