@@ -14,7 +14,7 @@
 // comparing what was read, and only what differs is applied.
 import type { Logger } from "pino";
 import { AUDIT_STALE_AFTER_INTERVALS, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type AgentStatusReport, type DesiredState, type KubeObject, type ObjectResult, type TemplateHealth } from "../src/protocol/agent.ts";
-import { ApiError, type ApiClient } from "./api-client.ts";
+import { ApiError, type ApiClient, type Fetched } from "./api-client.ts";
 import { markSent, ownerResolver, readAdmissionEvents, unsent, type SentCounts } from "./admission-events.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { CONSTRAINT_API, emitsAdmissionEvents, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
@@ -77,7 +77,7 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
   const started = performance.now();
 
   // 1. Desired state. Throws on any API failure, before anything in the cluster is touched.
-  let fetched;
+  let fetched: Fetched;
   try {
     fetched = await deps.api.fetchDesired(state.etag);
   } catch (e) {

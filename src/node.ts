@@ -10,7 +10,7 @@ import { serveApp } from "./node-server.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 import { publicOnlyFetch } from "./services/webhook-fetch.ts";
 
-let config;
+let config: Awaited<ReturnType<typeof loadConfig>>;
 try {
   config = await loadConfig(process.env);
 } catch (e) {

@@ -8,7 +8,6 @@
 // printed, because two shared cores make single runs swing by a third.
 import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { serve } from "@hono/node-server";

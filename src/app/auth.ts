@@ -178,7 +178,8 @@ async function userPrincipal(db: Database, payload: JWTPayload, now: Date, cache
   if (!data) {
     const claims = Claims.safeParse(payload);
     if (!claims.success) throw unauthorized(`The token's "${String(claims.error.issues[0]?.path[0] ?? "claims")}" claim is not acceptable.`);
-    parsedClaims.set(payload, (data = claims.data));
+    data = claims.data;
+    parsedClaims.set(payload, data);
   }
   const { sub, tenant, role } = data;
   let tenantId = cache.tenants.get(tenant);

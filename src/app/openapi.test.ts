@@ -63,7 +63,9 @@ describe("every documented example", () => {
       // A media type or parameter object documents its example beside its schema; a schema, on itself.
       const schema = "schema" in node ? `${pointer}/schema` : pointer;
       if ("example" in node) out.push([`${pointer}/example`, schema, node.example]);
-      if (Array.isArray(node.examples)) node.examples.forEach((e, i) => out.push([`${pointer}/examples/${i}`, schema, e]));
+      if (Array.isArray(node.examples)) node.examples.forEach((e, i) => {
+        out.push([`${pointer}/examples/${i}`, schema, e]);
+      });
       else if (node.examples && typeof node.examples === "object") {
         for (const [k, e] of Object.entries(node.examples)) out.push([`${pointer}/examples/${k}`, schema, (e as { value?: unknown }).value]);
       }

@@ -118,7 +118,10 @@ export function walkJson(root: unknown, visit: Visitor): void {
       continue;
     }
     if (value === null || typeof value !== "object") continue;
-    if (depth > MAX_JSON_DEPTH) return visit.onTooDeep(() => pathOf(step));
+    if (depth > MAX_JSON_DEPTH) {
+      visit.onTooDeep(() => pathOf(step));
+      return;
+    }
     if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], step: { parent: step, key: i }, depth: depth + 1 });
       continue;

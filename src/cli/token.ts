@@ -44,7 +44,7 @@ const ttlSeconds = parseTtl(values.ttl);
 if (ttlSeconds === undefined) fail(`--ttl: "${values.ttl}" is not a duration like 30s, 15m, 1h or 7d (max 30d)`);
 if (!values.sub.trim()) fail("--sub: must not be empty");
 
-let config;
+let config: Awaited<ReturnType<typeof loadConfig>>;
 try {
   config = await loadConfig(process.env);
 } catch (e) {

@@ -17,7 +17,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import type { AgentStatusReport } from "../protocol/agent.ts";
-import { bytea, createdAt, environments, historyTenantId, memberships, ofEnvironment, type Role, roleCheck, tenantId, tenants } from "./schema-tenancy.ts";
+import { bytea, createdAt, type environments, historyTenantId, type memberships, ofEnvironment, type Role, roleCheck, tenantId, type tenants } from "./schema-tenancy.ts";
 
 export * from "./schema-tenancy.ts";
 export * from "./schema-webhooks.ts";

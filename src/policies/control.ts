@@ -1,6 +1,6 @@
 // What a control is: its options (zod, with defaults), how options become Gatekeeper
 // parameters, and its Rego. Everything else (names, labels, hashing, exemptions) is shared.
-import { z } from "zod";
+import type { z } from "zod";
 import { REGO_FILES } from "./rego-files.ts";
 
 /** One finding in prose, for the summary a user reads before enforcing. */
@@ -57,5 +57,5 @@ export function defineControl<S extends z.ZodType>(control: Control<S>): Control
 }
 
 // Loosely typed handle for heterogeneous lists (the catalogue).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: each control has its own options type; the catalogue holds them all.
 export type AnyControl = Control<any>;

@@ -44,7 +44,10 @@ const templates = new WeakMap<AnyControl, K8sObject>();
 
 export function renderTemplate(c: AnyControl): K8sObject {
   let t = templates.get(c);
-  if (!t) templates.set(c, (t = deepFreeze(buildTemplate(c))));
+  if (!t) {
+    t = deepFreeze(buildTemplate(c));
+    templates.set(c, t);
+  }
   return t;
 }
 
@@ -127,7 +130,10 @@ export function renderConstraint(
 const withCommon = new WeakMap<AnyControl, z.ZodObject>();
 function fullParameters(c: AnyControl): z.ZodObject {
   let schema = withCommon.get(c);
-  if (!schema) withCommon.set(c, (schema = c.parameters.extend({ exemptImages: z.array(z.string()) })));
+  if (!schema) {
+    schema = c.parameters.extend({ exemptImages: z.array(z.string()) });
+    withCommon.set(c, schema);
+  }
   return schema;
 }
 

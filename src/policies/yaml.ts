@@ -1,5 +1,4 @@
 import { stringify } from "yaml";
-import type { K8sObject } from "./render.ts";
 
 /**
  * Multi-document YAML, one object per document. Written as YAML 1.1 because kubectl and

@@ -30,7 +30,7 @@ describe.each(backends())("GET /agent/v1/desired-state errors ($name)", (backend
   it("any query parameter → 400 naming it: the credential alone names the environment", async () => {
     const env = await createEnvironment(api, "adse-query", { name: "prod" });
     const { secret } = await createAgentCredential(api, "adse-query", env.id);
-    for (const q of ["environmentId=" + env.id, "revision=1", "format=yaml"]) {
+    for (const q of [`environmentId=${env.id}`, "revision=1", "format=yaml"]) {
       const problem = await expectProblem(await api.request("GET", `${URL}?${q}`, { token: secret }), 400);
       expect(problem.errors?.[0]).toMatchObject({ path: "(root)", message: expect.stringContaining(q.split("=")[0]!) });
     }

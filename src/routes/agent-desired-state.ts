@@ -65,7 +65,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const etag = `"${revision}-${fingerprint.slice("sha256:".length, "sha256:".length + 16)}"`;
     c.header("etag", etag);
     const inm = c.req.header("if-none-match");
-    if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
+    if (inm?.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
     const body: DesiredState = {
       environmentId: a.environmentId,
       environmentName: row.name,

@@ -10,7 +10,7 @@ import { AGENT_PATHS } from "../protocol/agent.ts";
 
 describe.each(backends())("GET /v1/environments/{id}/audit-report ($name)", (backend) => {
   let api: TestApi;
-  let clock = new Date();
+  const clock = new Date();
   beforeAll(async () => {
     api = await createTestApi(backend, { now: () => clock });
   });

@@ -96,7 +96,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     c.header("etag", etag);
     c.header("vary", "Accept");
     const inm = c.req.header("if-none-match");
-    if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
+    if (inm?.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
     if (format === "yaml") {
       const header = [draft ? `draft ${draft} (based on revision ${current.revision})` : `revision ${current.revision}`, ...summary].map((l) => `# ${l}\n`).join("");
       return c.body(header + toYaml(objects), 200, { "content-type": "application/yaml; charset=utf-8" });

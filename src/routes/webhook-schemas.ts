@@ -102,5 +102,6 @@ export const WebhookPayload = z
   ])
   .openapi("WebhookPayload", {
     description:
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: it documents the shape of the signed string, it is not a template
       "The body of every webhook request (POST, application/json), signed per Standard Webhooks: headers webhook-id (the delivery id, the same on every retry: deduplicate on it), webhook-timestamp and webhook-signature (v1,<base64 HMAC-SHA256 of `${id}.${timestamp}.${body}`>; during a secret rotation's overlap two, space-separated, one per secret). One violation's events (opened, updated, resolved) and one environment's offline/online reach an endpoint in the order they happened.",
   });

@@ -9,7 +9,7 @@ import { auditReport, constraintAudit, createAgentCredential, statusReport } fro
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
-import { startReceiver, type Receiver } from "../../test/harness/webhook-receiver.ts";
+import { startReceiver } from "../../test/harness/webhook-receiver.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { createDispatcher, FAILING_AFTER, MAX_ATTEMPTS, RETRY_DELAYS_MS, type DispatcherOptions } from "./webhook-dispatcher.ts";
 

@@ -55,7 +55,6 @@ import {
   type Obj,
 } from "../harness/admission.ts";
 
-const T = 300_000;
 const fileStart = Date.now();
 
 const SAMPLES: Record<string, readonly Sample[]> = {
@@ -149,7 +148,7 @@ beforeAll(async () => {
   const namespaces: string[] = [];
   const pods: Obj[] = [];
   for (const c of catalogue) {
-    GROUPS.get(c.id)!.forEach((g, r) =>
+    GROUPS.get(c.id)!.forEach((g, r) => {
       g.samples.forEach((s, i) => {
         if (!hasEphemeral(s.object)) return;
         const ns = nsFor(c, r, i);
@@ -157,8 +156,8 @@ beforeAll(async () => {
         delete base.spec.ephemeralContainers;
         namespaces.push(ns);
         pods.push(base);
-      }),
-    );
+      });
+    });
   }
   await createNamespaces(cluster, namespaces);
   // One at a time: a pod the API refuses (invalid even without its ephemeral containers) is then
@@ -248,7 +247,9 @@ describe("every control's samples through the real Gatekeeper webhook (kubectl a
       const todo: { c: AnyControl; s: Sample; ns: string }[] = [];
       for (const c of catalogue) {
         const g = GROUPS.get(c.id)![r];
-        g?.samples.forEach((s, i) => todo.push({ c, s, ns: nsFor(c, r, i) }));
+        g?.samples.forEach((s, i) => {
+          todo.push({ c, s, ns: nsFor(c, r, i) });
+        });
       }
       await createNamespaces(cluster, todo.filter((x) => !hasEphemeral(x.s.object)).map((x) => x.ns));
 

@@ -147,7 +147,7 @@ describe("enforcement actions, switched through the API", () => {
     // the report carries the container, field and value, but not always the whole exemption hint.
     const full = message(ns, "root-shell");
     expect(full.length).toBeGreaterThan(256);
-    expect(found!.violation.message).toBe(full.slice(0, 253) + "...");
+    expect(found!.violation.message).toBe(`${full.slice(0, 253)}...`);
     console.log(`AUDIT (dryrun) violation message: ${found!.violation.message}`);
     await patchControl(bed, "privilegedContainers", { enforcementAction: "deny" });
     await converge(bed, cluster);

@@ -13,7 +13,7 @@ import { createTestApi, type TestApi } from "../harness/api.ts";
 import { backends } from "../harness/backends.ts";
 import { describeErrors, loadContract, pointerEscape, type OpenApiContract, type Operation } from "../harness/openapi.ts";
 import { fromSchema, fuzzed } from "./arbitraries.ts";
-import { buildWorld, ROLES, type FuzzWorld } from "./fixtures.ts";
+import { buildWorld, type ROLES, type FuzzWorld } from "./fixtures.ts";
 
 const SEED = Number(process.env.GATEHOUSE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const RUNS = Number(process.env.GATEHOUSE_FUZZ_RUNS ?? 25);
@@ -36,7 +36,6 @@ interface FuzzRequest {
   body?: string;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: OpenAPI parameter objects.
 type Parameter = { name: string; in: string; required?: boolean; schema?: any };
 
 const ascii = (s: string) => /^[\x20-\x7e]*$/.test(s);

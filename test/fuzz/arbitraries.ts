@@ -4,7 +4,6 @@
 import fc from "fast-check";
 import type { OpenApiContract } from "../harness/openapi.ts";
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON Schema nodes are free-form.
 type Schema = Record<string, any>;
 
 const MAX_DEPTH = 6;

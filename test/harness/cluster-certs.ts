@@ -72,5 +72,5 @@ export function kubeconfigJson(server: string, caData: string, token: string): s
     "current-context": "test",
     preferences: {},
   };
-  return JSON.stringify(config, null, 2) + "\n";
+  return `${JSON.stringify(config, null, 2)}\n`;
 }

@@ -107,7 +107,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       tokenLines.push(`${userTokens[u.name]},${u.name},${u.name},${csvField((u.groups ?? []).join(","))}`);
     }
     const tokenFile = join(dir, "tokens.csv");
-    writeFileSync(tokenFile, tokenLines.join("\n") + "\n", { mode: 0o600 });
+    writeFileSync(tokenFile, `${tokenLines.join("\n")}\n`, { mode: 0o600 });
 
     // --- etcd
     const etcdClientUrl = `http://127.0.0.1:${etcdClient}`;

@@ -7,7 +7,6 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import addFormatsModule from "ajv-formats";
 import type { TestApi } from "./api.ts";
 
-// biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is free-form JSON.
 export type OpenApiDocument = Record<string, any>;
 
 export interface Operation {
@@ -16,7 +15,6 @@ export interface Operation {
   path: string;
   /** JSON pointer of the operation object in the document. */
   pointer: string;
-  // biome-ignore lint/suspicious/noExplicitAny: free-form JSON.
   op: Record<string, any>;
 }
 
