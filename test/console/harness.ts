@@ -138,3 +138,23 @@ export async function signIn(page: Page, base: string, tenant: string, role: Rol
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
 }
+
+/** What the in-cluster agent does, through the agent protocol with a credential an admin made. */
+export async function consoleAgent(server: ConsoleServer, adminToken: string, environmentId: string) {
+  const res = await server.api("POST", `/v1/environments/${environmentId}/agent-credentials`, adminToken, {});
+  expect(res.status).toBe(201);
+  const { secret } = (await res.json()) as { secret: string };
+  const call = (method: string, path: string, body?: unknown) =>
+    fetch(server.base + path, { method, headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return {
+    secret,
+    async post(path: string, body: unknown): Promise<void> {
+      const r = await call("POST", path, body);
+      expect(r.status, await r.clone().text()).toBeLessThan(300);
+    },
+    /** The desired state's objects, as the agent fetches them. */
+    async objects(): Promise<{ kind: string; apiVersion: string; metadata: { name: string; labels: Record<string, string> } }[]> {
+      return ((await (await call("GET", "/agent/v1/desired-state")).json()) as { objects: never[] }).objects;
+    },
+  };
+}
