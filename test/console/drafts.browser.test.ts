@@ -11,6 +11,9 @@ import { constraintAudit, violation } from "../harness/agent-api.ts";
 import { backends } from "../harness/backends.ts";
 import { consoleAgent, expectAccessible, launchBrowser, openPage, screenshot, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 
+// Callbacks passed to page.evaluate run in the browser; the test's tsconfig has no DOM lib.
+declare const document: { documentElement: { scrollWidth: number } };
+
 describe.each(backends())("drafts and preview on $name", ({ name }) => {
   let server: ConsoleServer;
   let browser: Awaited<ReturnType<typeof launchBrowser>>;
@@ -101,17 +104,19 @@ describe.each(backends())("drafts and preview on $name", ({ name }) => {
     expect(settings.settings.controls.hostNamespaces).toMatchObject({ enabled: true, options: { allowHostPID: true } });
   });
 
-  it("a draft from the current settings; a viewer sees it with no write controls; an editor deletes it", async () => {
+  it("a draft from the current settings; a viewer (on a narrow window) sees it with no write controls; an editor deletes it", async () => {
     await page.getByLabel("Start from").selectOption({ label: "The current settings" });
     await page.getByLabel("Comment").fill("as is");
     await page.getByRole("button", { name: "Create draft" }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toBe("Created “as is”.");
     await expect.poll(() => page.getByRole("article", { name: "as is" }).textContent()).toContain("based on revision 3");
 
-    const { page: viewer } = await openPage(browser.browser);
+    // The viewer on a narrow window: nothing wider than the screen.
+    const { page: viewer } = await openPage(browser.browser, 390);
     await signIn(viewer, server.base, "drafts-co", "viewer");
     await viewer.goto(`${server.base}/#/environments/${envId}/drafts`);
     await viewer.getByRole("article", { name: "as is" }).waitFor();
+    expect(await viewer.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(await viewer.locator("main input, main select, main textarea").count()).toBe(0);
     expect(await viewer.getByRole("button", { name: /Promote|Delete|Create draft|Rebase/ }).count()).toBe(0);
     await expectAccessible(viewer, "viewer drafts");

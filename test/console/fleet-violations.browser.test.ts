@@ -2,12 +2,15 @@
 // an environment created with labels (a bad one refused at its field) and a preset; each
 // environment's Gatekeeper version and health from its agent's status; the label filter; then a
 // violation opened, resolved and reopened by the agent's audit reports — the daily trend, and that
-// violation's openings and resolutions; another tenant's violation id is "Not found".
+// violation's openings and resolutions; all of it on a narrow window; another tenant's violation id is "Not found".
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { constraintAudit, statusReport, violation } from "../harness/agent-api.ts";
 import { backends } from "../harness/backends.ts";
 import { consoleAgent, expectAccessible, launchBrowser, openPage, screenshot, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
+
+// Callbacks passed to page.evaluate run in the browser; the test's tsconfig has no DOM lib.
+declare const document: { documentElement: { scrollWidth: number } };
 
 describe.each(backends())("fleet and violations on $name", ({ name }) => {
   let server: ConsoleServer;
@@ -106,6 +109,20 @@ describe.each(backends())("fleet and violations on $name", ({ name }) => {
     await expectAccessible(page, "violation");
     await screenshot(page, `${name}-violation`);
     expect(blocked).toEqual([]);
+  });
+
+  it("the fleet, the violations with their trend and one violation fit a narrow window", async () => {
+    const { page: p } = await openPage(browser.browser, 390);
+    await signIn(p, server.base, "fleet-co", "viewer");
+    const pages = [["#/", "Fleet", "text=prod-us"], ["#/violations", "Violations", "text=pod team-a/web-1: privileged"], [`#/violations/${violationId}`, "Violation: Pod team-a/web-1", "ol.timeline li"]] as const;
+    for (const [hash, heading, loaded] of pages) {
+      await p.goto(`${server.base}/${hash}`);
+      await p.getByRole("heading", { name: heading }).waitFor();
+      await p.locator(loaded).first().waitFor();
+      expect(await p.evaluate(() => document.documentElement.scrollWidth), hash).toBeLessThanOrEqual(390);
+    }
+    await expectAccessible(p, "narrow violation");
+    await p.context().close();
   });
 
   it("another tenant's violation id shows 'not found'", async () => {
