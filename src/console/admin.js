@@ -73,8 +73,7 @@ function Deliveries({ endpoint }) {
   const redeliver = (d) => post(`/v1/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`).then(() => (setError(null), load()), setError);
   if (!items) return null;
   if (items.length === 0) return html`<p class="muted">No deliveries yet.</p>`;
-  return html`<${ErrorMessage} error=${error} /><ul class="plain deliveries">${items.map((d) => html`<li><code>${d.eventType}</code> · <span class=${d.state === "succeeded" ? "ok" : d.state === "failed" ? "error" : "warn"}>${d.state}</span>
-    · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${d.lastStatus ? ` · HTTP ${d.lastStatus}` : ""}${d.lastError ? ` · ${d.lastError}` : ""} · ${relative(d.createdAt)}
+  return html`<${ErrorMessage} error=${error} /><ul class="plain deliveries">${items.map((d) => html`<li><code>${d.eventType}</code> · <span class=${d.state === "succeeded" ? "ok" : d.state === "failed" ? "error" : "warn"}>${d.state}</span> · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${d.lastStatus ? ` · HTTP ${d.lastStatus}` : ""}${d.lastError ? ` · ${d.lastError}` : ""} · ${relative(d.createdAt)}
     <span class="actions">
       <button type="button" class="secondary" aria-expanded=${!!open[d.id]} onClick=${() => setOpen({ ...open, [d.id]: !open[d.id] })}>${open[d.id] ? "Hide attempts" : "Show attempts"}</button>
       ${d.state !== "pending" && html`<button type="button" class="secondary" onClick=${() => redeliver(d)}>Redeliver</button>`}

@@ -89,7 +89,7 @@ describe.each(backends())("drafts and preview on $name", ({ name }) => {
     await stale.waitFor();
     expect(await stale.textContent()).toContain("controls.hostNamespaces");
     await expectAccessible(page, "draft stale base");
-    await screenshot(page, `${name}-draft-stale`, false);
+    await screenshot(page, `${name}-draft-stale`);
     await stale.getByRole("button", { name: "Rebase on revision 2" }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toBe("Rebased “drop all capabilities” on revision 2.");
     await expect.poll(() => draft.textContent()).toContain("based on revision 2 · version 2");
