@@ -63,7 +63,9 @@ export async function startConsoleServer(backend: BackendName, extraEnv: Record<
   for (let i = 0; ; i++) {
     const res = await fetch(`${base}/healthz`).catch(() => undefined);
     if (res?.ok) break;
-    if (i > 240 || child.exitCode !== null) throw new Error(`npm start did not become ready:\n${output}`);
+    // Up to 150 s (within the suites' 180 s beforeAll): on a loaded machine PGlite's start and
+    // migrations alone have taken over a minute.
+    if (i > 600 || child.exitCode !== null) throw new Error(`npm start did not become ready:\n${output}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   const key = devKeyFromSecret(SECRET);
