@@ -1,19 +1,11 @@
-// Admins only: API keys and webhook endpoints. A new key's or endpoint's secret is shown once
-// (with a copy button): the API stores only a hash and can never show it again.
+// Admins only: API keys, agent credentials (agent-credentials.js) and webhook endpoints with their
+// deliveries (each attempt, redeliver, ping). A new key's or endpoint's secret is shown once (with
+// a copy button): the API stores only a hash and can never show it again.
 import { useEffect, useState } from "preact/hooks";
-import { all, ApiError, get, post, request } from "./api.js";
+import { AgentCredentials } from "./agent-credentials.js";
+import { all, ApiError, get, openApiDocument, post, request } from "./api.js";
+import { Secret } from "./secret.js";
 import { dateTime, ErrorMessage, fieldId, html, isAdmin, PageTitle, relative } from "./ui.js";
-
-const EVENTS = ["violation.opened", "violation.resolved", "environment.offline", "settings.applied"];
-
-function Secret({ label, secret }) {
-  const [copied, setCopied] = useState(false);
-  return html`<div class="card secret" role="status">
-    <p><strong>${label}</strong> — shown once: copy it now.</p>
-    <code class="secret-value">${secret}</code>
-    <button type="button" class="secondary" onClick=${() => navigator.clipboard?.writeText(secret).then(() => setCopied(true))}>${copied ? "Copied" : "Copy"}</button>
-  </div>`;
-}
 
 function useCreate(path, onCreated) {
   const [errors, setErrors] = useState({});
@@ -58,24 +50,44 @@ function ApiKeys() {
   </section>`;
 }
 
+function Attempts({ endpoint, delivery }) {
+  const [d, setD] = useState(null);
+  useEffect(() => {
+    get(`/v1/webhooks/${endpoint.id}/deliveries/${delivery.id}`).then(setD, () => {});
+  }, [delivery.id, delivery.attempts]);
+  if (!d) return null;
+  if (d.attemptLog.length === 0) return html`<p class="muted">No attempt yet.</p>`;
+  return html`<ol class="attempts">${d.attemptLog.map((a) => html`<li>attempt ${a.attempt} · ${dateTime(a.at)} · ${a.statusCode ? `HTTP ${a.statusCode}` : "no response"} · ${a.latencyMs} ms${a.error ? ` · ${a.error}` : ""}</li>`)}</ol>`;
+}
+
 function Deliveries({ endpoint }) {
   const [items, setItems] = useState(null);
+  const [open, setOpen] = useState({});
+  const [error, setError] = useState(null);
   const load = () => get(`/v1/webhooks/${endpoint.id}/deliveries?limit=20`).then((p) => setItems(p.items));
   useEffect(() => {
     load();
     const t = setInterval(load, 2000); // the dispatcher sends in the background
     return () => clearInterval(t);
   }, [endpoint.id]);
+  const redeliver = (d) => post(`/v1/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`).then(() => (setError(null), load()), setError);
   if (!items) return null;
   if (items.length === 0) return html`<p class="muted">No deliveries yet.</p>`;
-  return html`<ul class="plain deliveries">${items.map((d) => html`<li><code>${d.eventType}</code> · <span class=${d.state === "succeeded" ? "ok" : d.state === "failed" ? "error" : "warn"}>${d.state}</span>
-    · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${d.lastStatus ? ` · HTTP ${d.lastStatus}` : ""}${d.lastError ? ` · ${d.lastError}` : ""} · ${relative(d.createdAt)}</li>`)}</ul>`;
+  return html`<${ErrorMessage} error=${error} /><ul class="plain deliveries">${items.map((d) => html`<li><code>${d.eventType}</code> · <span class=${d.state === "succeeded" ? "ok" : d.state === "failed" ? "error" : "warn"}>${d.state}</span> · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${d.lastStatus ? ` · HTTP ${d.lastStatus}` : ""}${d.lastError ? ` · ${d.lastError}` : ""} · ${relative(d.createdAt)}
+    <span class="actions">
+      <button type="button" class="secondary" aria-expanded=${!!open[d.id]} onClick=${() => setOpen({ ...open, [d.id]: !open[d.id] })}>${open[d.id] ? "Hide attempts" : "Show attempts"}</button>
+      ${d.state !== "pending" && html`<button type="button" class="secondary" onClick=${() => redeliver(d)}>Redeliver</button>`}
+    </span>
+    ${open[d.id] && html`<${Attempts} endpoint=${endpoint} delivery=${d} />`}</li>`)}</ul>`;
 }
 
 function Webhooks() {
   const [hooks, setHooks] = useState(null);
   const [fresh, setFresh] = useState(null);
   const [pinged, setPinged] = useState({});
+  const [events, setEvents] = useState([]);
+  // The event types from the API's own schema: a new event needs no console change.
+  useEffect(() => void openApiDocument().then((d) => setEvents(d.components.schemas.WebhookEventType?.enum ?? [])), []);
   const load = () => all("/v1/webhooks").then(setHooks);
   useEffect(() => void load(), []);
   const { errors, error, create } = useCreate("/v1/webhooks", (w) => (setFresh(w), load()));
@@ -98,7 +110,7 @@ function Webhooks() {
       <label for=${fieldId("url")}>Endpoint URL</label>
       <input id=${fieldId("url")} name="url" type="url" required placeholder="https://hooks.example.com/gatehouse" aria-invalid=${errors.url ? "true" : undefined} />${errorAt(errors, "url")}
       <fieldset class="choices"><legend>Events</legend>
-        ${EVENTS.map((ev) => html`<span class="check"><input type="checkbox" name="events" value=${ev} id=${`ev-${fieldId(ev)}`} checked=${ev === "violation.opened"} /><label for=${`ev-${fieldId(ev)}`}>${ev}</label></span>`)}
+        ${events.map((ev) => html`<span class="check"><input type="checkbox" name="events" value=${ev} id=${`ev-${fieldId(ev)}`} checked=${ev === "violation.opened"} /><label for=${`ev-${fieldId(ev)}`}>${ev}</label></span>`)}
       </fieldset>${errorAt(errors, "events")}
       <button type="submit">Create webhook</button>
     </form><${ErrorMessage} error=${error} />
@@ -106,6 +118,6 @@ function Webhooks() {
 }
 
 export function AdminPage({ session }) {
-  if (!isAdmin(session)) return html`<section><${PageTitle}>Administration</${PageTitle}><p>Only admins manage API keys and webhooks.</p></section>`;
-  return html`<section><${PageTitle}>Administration</${PageTitle}><${ApiKeys} /><${Webhooks} /></section>`;
+  if (!isAdmin(session)) return html`<section><${PageTitle}>Administration</${PageTitle}><p>Only admins manage API keys, agent credentials and webhooks.</p></section>`;
+  return html`<section><${PageTitle}>Administration</${PageTitle}><${ApiKeys} /><${AgentCredentials} /><${Webhooks} /></section>`;
 }

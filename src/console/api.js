@@ -42,7 +42,7 @@ export async function request(method, path, { body, headers = {}, text = false }
 }
 
 export const get = async (path) => (await request("GET", path)).data;
-export const post = async (path, body) => (await request("POST", path, { body })).data;
+export const post = async (path, body, headers) => (await request("POST", path, { body, headers })).data;
 
 /** Every item of a paginated list (cursor pagination), up to `max`. */
 export async function all(path, max = 500) {

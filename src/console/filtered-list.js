@@ -27,5 +27,5 @@ export function useFilteredList(path, keys, initial = {}) {
     setFilters(next);
   }
   const names = Object.fromEntries(envs.map((e) => [e.id, e.name]));
-  return { envs, names, items, error, submit };
+  return { envs, names, items, error, submit, filters };
 }

@@ -1,5 +1,6 @@
-// The fleet: every environment with its agent's state, whether it runs the current revision, and
-// its open violations by enforcement action; admins create environments (optionally from a
+// The fleet: every environment with its agent's state, its Gatekeeper's version and health,
+// whether it runs the current revision, and its open violations by enforcement action; the
+// tenant's compliance share; a label filter. Admins create environments (labels, optionally a
 // preset) and get the agent's install manifest to copy or download.
 import { useEffect, useState } from "preact/hooks";
 import { all, ApiError, get, post, request } from "./api.js";
@@ -34,7 +35,7 @@ function CreateEnvironment({ presets, onCreated }) {
   async function submit(e) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    const body = { name: f.get("name").trim(), description: f.get("description").trim() };
+    const body = { name: f.get("name").trim(), description: f.get("description").trim(), labels: parseLabels(f.get("labels")) };
     if (f.get("preset")) body.preset = f.get("preset");
     try {
       const env = await post("/v1/environments", body);
@@ -48,6 +49,8 @@ function CreateEnvironment({ presets, onCreated }) {
       setError(err.message);
     }
   }
+  // The API names a bad label by its key (labels.<key>): shown under the one labels field.
+  const labelError = Object.entries(errors).filter(([p]) => p === "labels" || p.startsWith("labels.")).map(([p, m]) => (p === "labels" ? m : `${p.slice(7)}: ${m}`)).join("; ");
   const err = (name) => errors[name] && html`<p class="error" id=${`${fieldId(name)}-err`}>${errors[name]}</p>`;
   return html`<form class="card" onSubmit=${submit} aria-labelledby="create-title">
     <h2 id="create-title">New environment</h2>
@@ -57,11 +60,34 @@ function CreateEnvironment({ presets, onCreated }) {
       <div><label for="env-preset">Preset</label>
         <select id="env-preset" name="preset"><option value="">None (no controls)</option>
           ${presets.map((p) => html`<option value=${p.name}>${p.title}</option>`)}</select></div>
+      <div><label for=${fieldId("labels")}>Labels <span class="hint">key=value, comma-separated</span></label>
+        <input id=${fieldId("labels")} name="labels" placeholder="region=eu, tier=prod" aria-invalid=${labelError ? "true" : undefined} aria-describedby=${labelError ? `${fieldId("labels")}-err` : undefined} />
+        ${labelError && html`<p class="error" id=${`${fieldId("labels")}-err`}>${labelError}</p>`}</div>
       <div class="wide"><label for=${fieldId("description")}>Description</label><input id=${fieldId("description")} name="description" />${err("description")}</div>
     </div>
     <${ErrorMessage} error=${error} />
     <button type="submit">Create environment</button>
   </form>`;
+}
+
+/** "region=eu, tier=prod" → {region: "eu", tier: "prod"}; a pair without "=" is a key with an empty value. */
+function parseLabels(text) {
+  const out = {};
+  for (const pair of String(text ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.indexOf("=");
+    out[at === -1 ? pair : pair.slice(0, at).trim()] = at === -1 ? "" : pair.slice(at + 1).trim();
+  }
+  return out;
+}
+
+/** Gatekeeper's version as the agent last reported it, and why it is not healthy (degraded). */
+function Gatekeeper({ agent }) {
+  const g = agent.gatekeeper;
+  const version = !g ? html`<span class="muted">unknown</span>` : g.installed ? html`<code>${g.version ?? "version unknown"}</code>` : html`<span class="error">not installed</span>`;
+  const health = agent.state === "degraded"
+    ? html`<ul class="reasons">${agent.degradedReasons.map((r) => html`<li class="warn">${r}</li>`)}</ul>`
+    : g?.installed && agent.state === "online" ? html` <span class="ok">healthy</span>` : "";
+  return html`${version}${health}`;
 }
 
 function Counts({ summary }) {
@@ -108,10 +134,11 @@ export function FleetPage({ session }) {
     ${envs && envs.length === 0 && html`<p>No environments yet.${isAdmin(session) ? " Create one below." : ""}</p>`}
     ${envs && envs.length > 0 && html`<div class="table-wrap"><table>
       <caption class="visually-hidden">Environments</caption>
-      <thead><tr><th scope="col">Environment</th><th scope="col">Agent</th><th scope="col">Revision</th><th scope="col">Open violations</th>${isAdmin(session) && html`<th scope="col">Agent manifest</th>`}</tr></thead>
+      <thead><tr><th scope="col">Environment</th><th scope="col">Agent</th><th scope="col">Gatekeeper</th><th scope="col">Revision</th><th scope="col">Open violations</th>${isAdmin(session) && html`<th scope="col">Agent manifest</th>`}</tr></thead>
       <tbody>${envs.map((e) => html`<tr>
         <th scope="row"><a href=${`#/environments/${e.id}`}>${e.name}</a>${Object.entries(e.labels).map(([k, v]) => html` <span class="label">${k}=${v}</span>`)}</th>
         <td><span class=${`state ${e.agent.state}`}>${AGENT_STATE[e.agent.state]}</span>${e.agent.lastSeenAt && html` <span class="muted">${relative(e.agent.lastSeenAt)}</span>`}</td>
+        <td><${Gatekeeper} agent=${e.agent} /></td>
         <td>${e.currentRevision} ${e.agent.state === "never_connected" ? "" : e.agent.inSync ? html`<span class="ok">in sync</span>` : html`<span class="warn">not in sync (applied ${e.agent.appliedRevision ?? "none"})</span>`}</td>
         <td><${Counts} summary=${summaries[e.id]} /></td>
         ${isAdmin(session) && html`<td><button type="button" class="secondary" onClick=${() => setManifestFor(e)}>Show manifest</button></td>`}

@@ -10,6 +10,7 @@ export function EnvironmentNav({ id, current }) {
   return html`<nav class="subnav" aria-label="Environment">
     ${link("settings", `#/environments/${id}`, "Security constraints")}
     ${link("history", `#/environments/${id}/history`, "History")}
+    ${link("drafts", `#/environments/${id}/drafts`, "Drafts and preview")}
     <a href="#/">All environments</a>
   </nav>`;
 }

@@ -5,22 +5,28 @@ import { useEffect, useState } from "preact/hooks";
 import { setUnauthorizedHandler } from "./api.js";
 import { completeOidc, devSignIn, signInConfig, signOut, startOidc } from "./auth.js";
 import { AdminPage } from "./admin.js";
+import { AuditLogPage } from "./audit-log.js";
 import { DenialsPage } from "./denials.js";
+import { DraftsPage } from "./drafts.js";
 import { FleetPage } from "./fleet.js";
 import { HistoryPage } from "./history.js";
 import { SettingsPage } from "./settings.js";
 import { ErrorMessage, html, NotFound, PageTitle } from "./ui.js";
+import { ViolationPage } from "./violation-detail.js";
 import { ViolationsPage } from "./violations.js";
 
 function parseRoute(hash) {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { page: "fleet" };
   if (parts[0] === "violations" && parts.length === 1) return { page: "violations" };
+  if (parts[0] === "violations" && parts.length === 2) return { page: "violation", id: parts[1] };
   if (parts[0] === "denials" && parts.length === 1) return { page: "denials" };
   if (parts[0] === "admin" && parts.length === 1) return { page: "admin" };
+  if (parts[0] === "audit-log" && parts.length === 1) return { page: "audit-log" };
   if (parts[0] === "environments" && parts[1]) {
     if (parts.length === 2) return { page: "settings", id: parts[1] };
     if (parts[2] === "history" && parts.length === 3) return { page: "history", id: parts[1] };
+    if (parts[2] === "drafts" && parts.length === 3) return { page: "drafts", id: parts[1] };
   }
   return { page: "unknown" };
 }
@@ -80,7 +86,10 @@ function Page({ route, session }) {
   if (route.page === "fleet") return html`<${FleetPage} session=${session} />`;
   if (route.page === "violations") return html`<${ViolationsPage} session=${session} />`;
   if (route.page === "denials") return html`<${DenialsPage} session=${session} />`;
+  if (route.page === "violation") return html`<${ViolationPage} key=${route.id} id=${route.id} />`;
   if (route.page === "admin") return html`<${AdminPage} session=${session} />`;
+  if (route.page === "audit-log") return html`<${AuditLogPage} session=${session} />`;
+  if (route.page === "drafts") return html`<${DraftsPage} key=${route.id} id=${route.id} session=${session} />`;
   if (route.page === "settings") return html`<${SettingsPage} key=${route.id} id=${route.id} session=${session} />`;
   if (route.page === "history") return html`<${HistoryPage} key=${route.id} id=${route.id} session=${session} />`;
   return html`<${NotFound} />`;
@@ -116,9 +125,10 @@ function App() {
       <span class="brand">Gatehouse</span>
       <nav aria-label="Main">
         <a href="#/" aria-current=${current("fleet")}>Fleet</a>
-        <a href="#/violations" aria-current=${current("violations")}>Violations</a>
+        <a href="#/violations" aria-current=${route.page === "violation" ? "page" : current("violations")}>Violations</a>
         <a href="#/denials" aria-current=${current("denials")}>Denials</a>
-        ${session.role === "admin" && html`<a href="#/admin" aria-current=${current("admin")}>Administration</a>`}
+        ${session.role === "admin" && html`<a href="#/admin" aria-current=${current("admin")}>Administration</a>
+          <a href="#/audit-log" aria-current=${current("audit-log")}>Audit log</a>`}
         <a href="/docs">API reference</a>
       </nav>
       <span class="who">${session.tenant} · ${session.role}</span>

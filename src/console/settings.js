@@ -135,6 +135,21 @@ export function SettingsPage({ id, session }) {
     }
   }
 
+  // The edits as a draft instead of a revision: previewed in the cluster before anyone enforces them.
+  async function saveDraft() {
+    setBusy(true);
+    setError(null);
+    try {
+      await request("POST", `${path}/drafts`, { body: { settings: doc, comment } });
+      location.hash = `#/environments/${encodeURIComponent(id)}/drafts`;
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      setErrors(e.fieldErrors);
+      setError(e.message);
+      setBusy(false);
+    }
+  }
+
   async function applyPreset(e) {
     e.preventDefault();
     const preset = new FormData(e.currentTarget).get("preset");
@@ -193,6 +208,7 @@ export function SettingsPage({ id, session }) {
     <div class="savebar">
       ${!readOnly && html`<label for="comment">Comment</label><input id="comment" value=${comment} maxlength="500" onInput=${(e) => setComment(e.currentTarget.value)} placeholder="why this change" />
         <button type="button" onClick=${save} disabled=${busy || !dirty}>Save settings</button>
+        <button type="button" class="secondary" disabled=${busy || !dirty} onClick=${saveDraft}>Save as draft</button>
         <button type="button" class="secondary" disabled=${!dirty} onClick=${() => (adopt(base, etag), setStatus("Changes discarded."))}>Discard changes</button>`}
       <button type="button" class="secondary" aria-expanded=${yaml !== null} onClick=${showYaml}>${yaml === null ? "Show rendered YAML" : "Hide rendered YAML"}</button>
     </div>

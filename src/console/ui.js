@@ -49,7 +49,7 @@ export function humanize(key) {
 /** A DOM id for a document path (the API's field path, e.g. settings.controls.x.options.y[0]). */
 export const fieldId = (path) => `f-${path.replace(/[^A-Za-z0-9]+/g, "-")}`;
 
-export const AGENT_STATE = { online: "Online", offline: "Offline", never_connected: "Never connected" };
+export const AGENT_STATE = { online: "Online", degraded: "Degraded", offline: "Offline", never_connected: "Never connected" };
 
 export const canEdit = (session) => session.role === "editor" || session.role === "admin";
 export const isAdmin = (session) => session.role === "admin";

@@ -7,7 +7,14 @@ export interface FieldIssue {
 }
 
 export function fieldIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((i) => ({ path: fieldPath(i.path), message: i.message }));
+  return error.issues.map((i) => ({ path: fieldPath(i.path), message: keyMessage(i) ?? i.message }));
+}
+
+/** A record's bad key: zod says only "Invalid key in record"; the key schema's own rule says why. */
+function keyMessage(i: z.core.$ZodIssue): string | undefined {
+  if (i.code !== "invalid_key") return undefined;
+  const inner = i.issues.map((x) => x.message).filter(Boolean);
+  return inner.length ? inner.join("; ") : undefined;
 }
 
 /** `a.b[0].c`, or `(root)`. */

@@ -34,6 +34,10 @@ export const AgentSummary = z
     appliedRevision: z.int().nullable().openapi({ description: "The revision whose objects the agent last applied completely." }),
     inSync: z.boolean().openapi({ description: "appliedRevision is the environment's current revision." }),
     degradedReasons: z.array(z.string()).openapi({ description: "Why the state is degraded (Gatekeeper's webhook not ready, its audit stale); empty otherwise." }),
+    gatekeeper: z
+      .object({ installed: z.boolean(), version: z.string().nullable() })
+      .nullable()
+      .openapi({ description: "Gatekeeper's installation as the agent last reported it (the fleet's versions at a glance); null before the first report." }),
   })
   .openapi("EnvironmentAgentSummary");
 export type AgentSummary = z.infer<typeof AgentSummary>;
@@ -55,6 +59,7 @@ export function agentSummary(
     appliedRevision,
     inSync: appliedRevision !== null && appliedRevision === currentRevision,
     degradedReasons,
+    gatekeeper: status?.gatekeeper ? { installed: status.gatekeeper.installed, version: status.gatekeeper.version } : null,
   };
 }
 

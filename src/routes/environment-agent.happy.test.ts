@@ -65,7 +65,7 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
       expect(await view(t, env.id)).toMatchObject({ state: "online", lastSeenAt: clock.toISOString() });
       // The environment's own summary agrees.
       const summary = (await json(await api.request("GET", `/v1/environments/${env.id}`, { token: await api.token(t, "viewer") }))).agent;
-      expect(summary).toEqual({ state: "online", lastSeenAt: clock.toISOString(), appliedRevision: 1, inSync: true, degradedReasons: [] });
+      expect(summary).toEqual({ state: "online", lastSeenAt: clock.toISOString(), appliedRevision: 1, inSync: true, degradedReasons: [], gatekeeper: { installed: true, version: "v3.23.0" } });
     } finally {
       clock = start;
     }

@@ -73,6 +73,11 @@ describe.each(backends())("/v1/environments errors ($name)", (backend) => {
     });
   });
 
+  it("a bad label key is named with the label-key rule, not only as an invalid key", async () => {
+    const problem = await expectProblem(await api.request("POST", "/v1/environments", { token: admin, body: { name: "ok", labels: { "bad key": "v" } } }), 400);
+    expect(problem.errors).toEqual([{ path: "labels.bad key", message: expect.stringMatching(/^must be a Kubernetes label key/) }]);
+  });
+
   it("POST a name the tenant already has → 409; another tenant may use it", async () => {
     const env = await createEnvironment(api, T);
     await unchanged(async () => {

@@ -63,7 +63,9 @@ export async function startConsoleServer(backend: BackendName, extraEnv: Record<
   for (let i = 0; ; i++) {
     const res = await fetch(`${base}/healthz`).catch(() => undefined);
     if (res?.ok) break;
-    if (i > 240 || child.exitCode !== null) throw new Error(`npm start did not become ready:\n${output}`);
+    // Up to 150 s (within the suites' 180 s beforeAll): on a loaded machine PGlite's start and
+    // migrations alone have taken over a minute.
+    if (i > 600 || child.exitCode !== null) throw new Error(`npm start did not become ready:\n${output}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   const key = devKeyFromSecret(SECRET);
@@ -137,4 +139,24 @@ export async function signIn(page: Page, base: string, tenant: string, role: Rol
   await page.getByLabel("Role").selectOption(role);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
+}
+
+/** What the in-cluster agent does, through the agent protocol with a credential an admin made. */
+export async function consoleAgent(server: ConsoleServer, adminToken: string, environmentId: string) {
+  const res = await server.api("POST", `/v1/environments/${environmentId}/agent-credentials`, adminToken, {});
+  expect(res.status).toBe(201);
+  const { secret } = (await res.json()) as { secret: string };
+  const call = (method: string, path: string, body?: unknown) =>
+    fetch(server.base + path, { method, headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return {
+    secret,
+    async post(path: string, body: unknown): Promise<void> {
+      const r = await call("POST", path, body);
+      expect(r.status, await r.clone().text()).toBeLessThan(300);
+    },
+    /** The desired state's objects, as the agent fetches them. */
+    async objects(): Promise<{ kind: string; apiVersion: string; metadata: { name: string; labels: Record<string, string> } }[]> {
+      return ((await (await call("GET", "/agent/v1/desired-state")).json()) as { objects: never[] }).objects;
+    },
+  };
 }
