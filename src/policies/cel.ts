@@ -1,0 +1,130 @@
+// The CEL side of a control: what a ConstraintTemplate's `K8sNativeValidation` code entry holds,
+// so the API server itself can refuse a pod (Gatekeeper generates a ValidatingAdmissionPolicy
+// from it). This file is the CEL twin of common/gatehouse.rego: it walks every container kind,
+// applies the image exemptions and phrases each finding word for word as the Rego does, so a
+// refused user reads the same message whichever engine refused them.
+//
+// A control's own CEL lives beside its Rego (`<slug>/<slug>.cel.ts`) and only defines the
+// variable `findings`: a list of finding texts built with containerFinding / podFinding below.
+// Every template then has a single validation, "no findings", whose message is all of them.
+//
+// What CEL here cannot do, and why it does not need to: exemption expiry is decided when the
+// settings are rendered (an expired exemption is not in the constraint), for Rego and CEL
+// alike; namespace exemptions are the constraint's match.excludedNamespaces, which Gatekeeper
+// turns into a match condition of the generated policy with the same `*` prefix globs.
+
+/** One CEL variable; `variables.<name>` in later expressions. */
+export interface CelVariable {
+  name: string;
+  expression: string;
+}
+
+/** A control's CEL: variables ending with `findings` (list of strings). */
+export interface ControlCel {
+  variables: readonly CelVariable[];
+}
+
+/** A CEL string literal (JSON's escaping is valid CEL for the characters we use). */
+export const lit = (s: string): string => JSON.stringify(s);
+
+/** The value as Rego's json.marshal shows it, for a CEL expression of a known shape. */
+export const show = {
+  bool: (e: string) => `string(${e})`,
+  int: (e: string) => `string(${e})`,
+  string: (e: string) => `"\\"" + ${e} + "\\""`,
+  /** A string that may be absent (null in Rego): `null` or the quoted string. */
+  optionalString: (e: string) => `(${e} == null ? "null" : "\\"" + string(${e}) + "\\"")`,
+  /** A bool that may be absent (null in Rego). */
+  optionalBool: (e: string) => `(${e} == null ? "null" : string(${e}))`,
+};
+
+/** `c.<path>` of a container map, or null when any step is absent (Rego's object.get). */
+export function field(base: string, path: string): string {
+  const steps = path.split(".");
+  const guards = steps.map((_, i) => `has(${[base, ...steps.slice(0, i + 1)].join(".")})`);
+  return `(${guards.join(" && ")} ? ${[base, ...steps].join(".")} : null)`;
+}
+
+/**
+ * The text of a finding about a container `ct` (an element of variables.containers):
+ * `pod ns/name: container "app" (containers[0], image …): <field> is <value>; <why>. To allow it, …`
+ */
+export function containerFinding(field: string, valueExpr: string, why: string): string {
+  return `ct.prefix + ${lit(`${field} is `)} + ${valueExpr} + ${lit(`; ${why}.`)} + ct.hint`;
+}
+
+/** The text of a finding about a pod-level field. */
+export function podFinding(field: string, valueExpr: string, why: string): string {
+  return `"pod " + variables.podRef + ${lit(`: ${field} is `)} + ${valueExpr} + ${lit(`; ${why}.`)} + variables.podHint`;
+}
+
+const KINDS = ["containers", "initContainers", "ephemeralContainers"];
+
+/** The variables every control's CEL can use (common/gatehouse.rego's rules, one for one). */
+function library(slug: string): CelVariable[] {
+  const control = lit(` in Gatehouse control ${slug}.`);
+  return [
+    { name: "pod", expression: "variables.anyObject" },
+    {
+      name: "exemptImages",
+      expression: "variables.params != null && has(variables.params.exemptImages) ? variables.params.exemptImages : []",
+    },
+    // Admission requests carry the namespace even when the object's metadata omits it.
+    {
+      name: "namespace",
+      expression:
+        'has(request.namespace) && request.namespace != "" ? request.namespace : (has(variables.pod.metadata.namespace) ? variables.pod.metadata.namespace : "")',
+    },
+    {
+      name: "podName",
+      expression:
+        'has(variables.pod.metadata.name) && variables.pod.metadata.name != "" ? variables.pod.metadata.name : (has(variables.pod.metadata.generateName) && variables.pod.metadata.generateName != "" ? variables.pod.metadata.generateName + "*" : "<unnamed>")',
+    },
+    {
+      name: "podRef",
+      expression: 'variables.namespace != "" ? variables.namespace + "/" + variables.podName : variables.podName',
+    },
+    { name: "podHint", expression: `" To allow it, exempt namespace \\"" + variables.namespace + "\\"" + ${control}` },
+    // Every container of every kind, with what its findings say about it. CEL literals must be
+    // homogeneous, hence dyn().
+    {
+      name: "allContainers",
+      expression: `${JSON.stringify(KINDS)}.map(k, has(variables.pod.spec) && k in variables.pod.spec ? variables.pod.spec[k].transformList(i, c, {
+  "kind": dyn(k), "index": dyn(i), "c": c,
+  "image": dyn(has(c.image) ? c.image : ""),
+  "prefix": dyn("pod " + variables.podRef + ": " + (k == "initContainers" ? "init container" : k == "ephemeralContainers" ? "ephemeral container" : "container") + " \\"" + c.name + "\\" (" + k + "[" + string(i) + "], image " + (has(c.image) ? c.image : "<none>") + "): "),
+  "hint": dyn(has(c.image) && c.image != "" ? " To allow it, exempt namespace \\"" + variables.namespace + "\\" or image \\"" + c.image + "\\"" + ${control} : " To allow it, exempt namespace \\"" + variables.namespace + "\\"" + ${control})
+}) : []).flatten()`,
+    },
+    // A pattern is exact, or ends in * to match a prefix (common/gatehouse.rego `matches`).
+    {
+      name: "containers",
+      expression:
+        'variables.allContainers.filter(ct, !variables.exemptImages.exists(p, p.endsWith("*") ? ct.image.startsWith(p.substring(0, size(p) - 1)) : p == ct.image))',
+    },
+    // Pod-level fields are checked unless every container's image is exempt.
+    { name: "podChecked", expression: "size(variables.containers) > 0" },
+    {
+      name: "windowsPod",
+      expression: 'has(variables.pod.spec) && has(variables.pod.spec.os) && has(variables.pod.spec.os.name) && variables.pod.spec.os.name == "windows"',
+    },
+  ];
+}
+
+/** The `source` of a template's K8sNativeValidation code entry. */
+export function celSource(slug: string, cel: ControlCel, generateVAP: boolean): Record<string, unknown> {
+  const last = cel.variables.at(-1);
+  if (last?.name !== "findings") throw new Error(`${slug}: its CEL must end with the variable findings`);
+  return {
+    variables: [...library(slug), ...cel.variables].map((v) => ({ name: v.name, expression: v.expression })),
+    validations: [
+      {
+        expression: "size(variables.findings) == 0",
+        messageExpression: 'variables.findings.join(" ")',
+        // Shown only if the message expression fails.
+        message: `refused by Gatehouse control ${slug}`,
+      },
+    ],
+    generateVAP,
+  };
+}
