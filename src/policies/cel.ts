@@ -71,7 +71,7 @@ function library(slug: string): CelVariable[] {
     },
     // Admission requests carry the namespace even when the object's metadata omits it.
     {
-      name: "namespace",
+      name: "podNamespace",
       expression:
         'has(request.namespace) && request.namespace != "" ? request.namespace : (has(variables.pod.metadata.namespace) ? variables.pod.metadata.namespace : "")',
     },
@@ -82,9 +82,9 @@ function library(slug: string): CelVariable[] {
     },
     {
       name: "podRef",
-      expression: 'variables.namespace != "" ? variables.namespace + "/" + variables.podName : variables.podName',
+      expression: 'variables.podNamespace != "" ? variables.podNamespace + "/" + variables.podName : variables.podName',
     },
-    { name: "podHint", expression: `" To allow it, exempt namespace \\"" + variables.namespace + "\\"" + ${control}` },
+    { name: "podHint", expression: `" To allow it, exempt namespace \\"" + variables.podNamespace + "\\"" + ${control}` },
     // Every container of every kind, with what its findings say about it. CEL literals must be
     // homogeneous, hence dyn().
     {
@@ -93,7 +93,7 @@ function library(slug: string): CelVariable[] {
   "kind": dyn(k), "index": dyn(i), "c": c,
   "image": dyn(has(c.image) ? c.image : ""),
   "prefix": dyn("pod " + variables.podRef + ": " + (k == "initContainers" ? "init container" : k == "ephemeralContainers" ? "ephemeral container" : "container") + " \\"" + c.name + "\\" (" + k + "[" + string(i) + "], image " + (has(c.image) ? c.image : "<none>") + "): "),
-  "hint": dyn(has(c.image) && c.image != "" ? " To allow it, exempt namespace \\"" + variables.namespace + "\\" or image \\"" + c.image + "\\"" + ${control} : " To allow it, exempt namespace \\"" + variables.namespace + "\\"" + ${control})
+  "hint": dyn(has(c.image) && c.image != "" ? " To allow it, exempt namespace \\"" + variables.podNamespace + "\\" or image \\"" + c.image + "\\"" + ${control} : " To allow it, exempt namespace \\"" + variables.podNamespace + "\\"" + ${control})
 }) : []).flatten()`,
     },
     // A pattern is exact, or ends in * to match a prefix (common/gatehouse.rego `matches`).
@@ -111,12 +111,21 @@ function library(slug: string): CelVariable[] {
   ];
 }
 
+// CEL's reserved words: the API server refuses a ValidatingAdmissionPolicy with a variable named
+// after one ("must be a valid CEL identifier"), though gator evaluates it happily.
+const RESERVED = new Set(
+  "as break const continue else false for function if import in let loop namespace null package return true var void while".split(" "),
+);
+
 /** The `source` of a template's K8sNativeValidation code entry. */
 export function celSource(slug: string, cel: ControlCel, generateVAP: boolean): Record<string, unknown> {
   const last = cel.variables.at(-1);
   if (last?.name !== "findings") throw new Error(`${slug}: its CEL must end with the variable findings`);
+  const variables = [...library(slug), ...cel.variables];
+  const bad = variables.find((v) => RESERVED.has(v.name) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v.name));
+  if (bad) throw new Error(`${slug}: CEL variable ${bad.name} is not a valid CEL identifier`);
   return {
-    variables: [...library(slug), ...cel.variables].map((v) => ({ name: v.name, expression: v.expression })),
+    variables: variables.map((v) => ({ name: v.name, expression: v.expression })),
     validations: [
       {
         expression: "size(variables.findings) == 0",

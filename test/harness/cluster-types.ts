@@ -15,6 +15,9 @@ export interface ClusterOptions {
   controllers?: boolean;
   /** Gatekeeper's --emit-admission-events: an Event in gatekeeper-system per admission violation. */
   admissionEvents?: boolean;
+  /** Gatekeeper generates ValidatingAdmissionPolicies (and bindings) only where the rendered objects
+   * ask, waiting 1 s for a binding (cluster-gatekeeper.ts VAP_FLAGS); default: Gatekeeper's defaults. */
+  vap?: boolean;
   /** Extra static-token users (--token-auth-file); their tokens are in Cluster.userTokens. */
   users?: readonly { name: string; groups?: readonly string[] }[];
 }

@@ -232,6 +232,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       prometheusPort: promPort,
       webhook: certs ? { port: webhookPort, certDir: certs.certDir } : undefined,
       admissionEvents: opts.admissionEvents,
+      vap: opts.vap,
     });
     let webhookConfigured = false;
     let starting: Promise<void> | undefined;
