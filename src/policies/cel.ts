@@ -50,8 +50,16 @@ export function field(base: string, path: string): string {
  * `pod ns/name: container "app" (containers[0], image …): <field> is <value>; <why>. To allow it, …`
  */
 export function containerFinding(field: string, valueExpr: string, why: string): string {
-  return `ct.prefix + ${lit(`${field} is `)} + ${valueExpr} + ${lit(`; ${why}.`)} + ct.hint`;
+  return `${CT_PREFIX} + ${lit(`${field} is `)} + ${valueExpr} + ${lit(`; ${why}.`)} + ${CT_HINT}`;
 }
+
+// Built only for a container with a finding: a passing pod costs no string building.
+/** `pod ns/name: container "app" (containers[0], image …): ` for `ct`. */
+export const CT_PREFIX =
+  '"pod " + variables.podRef + ": " + (ct.kind == "initContainers" ? "init container" : ct.kind == "ephemeralContainers" ? "ephemeral container" : "container") + " \\"" + ct.c.name + "\\" (" + ct.kind + "[" + string(ct.index) + "], image " + (has(ct.c.image) ? ct.c.image : "<none>") + "): "';
+/** ` To allow it, exempt namespace "…" or image "…" in Gatehouse control <slug>.` for `ct`. */
+export const CT_HINT =
+  '(ct.image != "" ? " To allow it, exempt namespace \\"" + variables.podNamespace + "\\" or image \\"" + ct.image + "\\"" : " To allow it, exempt namespace \\"" + variables.podNamespace + "\\"") + variables.hintTail';
 
 /** The text of a finding about a pod-level field. */
 export function podFinding(field: string, valueExpr: string, why: string): string {
@@ -84,17 +92,12 @@ function library(slug: string): CelVariable[] {
       name: "podRef",
       expression: 'variables.podNamespace != "" ? variables.podNamespace + "/" + variables.podName : variables.podName',
     },
-    { name: "podHint", expression: `" To allow it, exempt namespace \\"" + variables.podNamespace + "\\"" + ${control}` },
-    // Every container of every kind, with what its findings say about it. CEL literals must be
-    // homogeneous, hence dyn().
+    { name: "hintTail", expression: control },
+    { name: "podHint", expression: '" To allow it, exempt namespace \\"" + variables.podNamespace + "\\"" + variables.hintTail' },
+    // Every container of every kind. CEL literals must be homogeneous, hence dyn().
     {
       name: "allContainers",
-      expression: `${JSON.stringify(KINDS)}.map(k, has(variables.pod.spec) && k in variables.pod.spec ? variables.pod.spec[k].transformList(i, c, {
-  "kind": dyn(k), "index": dyn(i), "c": c,
-  "image": dyn(has(c.image) ? c.image : ""),
-  "prefix": dyn("pod " + variables.podRef + ": " + (k == "initContainers" ? "init container" : k == "ephemeralContainers" ? "ephemeral container" : "container") + " \\"" + c.name + "\\" (" + k + "[" + string(i) + "], image " + (has(c.image) ? c.image : "<none>") + "): "),
-  "hint": dyn(has(c.image) && c.image != "" ? " To allow it, exempt namespace \\"" + variables.podNamespace + "\\" or image \\"" + c.image + "\\"" + ${control} : " To allow it, exempt namespace \\"" + variables.podNamespace + "\\"" + ${control})
-}) : []).flatten()`,
+      expression: `${JSON.stringify(KINDS)}.map(k, has(variables.pod.spec) && k in variables.pod.spec ? variables.pod.spec[k].transformList(i, c, {"kind": dyn(k), "index": dyn(i), "c": c, "image": dyn(has(c.image) ? c.image : "")}) : []).flatten()`,
     },
     // A pattern is exact, or ends in * to match a prefix (common/gatehouse.rego `matches`).
     {

@@ -1,5 +1,5 @@
 // The CEL twin of host-network-ports.rego (see ../cel.ts): the same findings, word for word.
-import { field, podFinding, type ControlCel } from "../cel.ts";
+import { CT_HINT, CT_PREFIX, field, podFinding, type ControlCel } from "../cel.ts";
 
 export const cel: ControlCel = {
   variables: [
@@ -16,7 +16,7 @@ export const cel: ControlCel = {
         "sharing the host network namespace is not allowed (allowHostNetwork is false)",
       )}] : []) + variables.containers.map(ct, has(ct.c.ports) ? ct.c.ports.transformList(i, p,
   has(p.hostPort) && p.hostPort != 0 && !variables.params.hostPorts.exists(r, r.min <= p.hostPort && p.hostPort <= r.max),
-  ct.prefix + "ports[" + string(i) + "].hostPort is " + string(p.hostPort) + "; " + variables.hostPortsWhy + "." + ct.hint) : []).flatten()`,
+  ${CT_PREFIX} + "ports[" + string(i) + "].hostPort is " + string(p.hostPort) + "; " + variables.hostPortsWhy + "." + ${CT_HINT}) : []).flatten()`,
     },
   ],
 };
