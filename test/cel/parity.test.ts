@@ -24,7 +24,9 @@ describe("controls with CEL", () => {
       "host-network-ports",
       "read-only-root-filesystem",
       "privilege-escalation",
+      "capabilities",
       "proc-mount",
+      "seccomp",
       "windows-host-process",
     ]);
   });

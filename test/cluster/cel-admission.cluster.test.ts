@@ -23,9 +23,10 @@ let cluster: Cluster;
 let bed: AgentTestbed;
 let ns: string;
 
-const privileged = { securityContext: { privileged: true } };
+// What capabilities and seccomp ask for, so only the control under test has something to say.
+const hardened = { capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
 const privilegedPod = (namespace: string, name: string, image = IMAGE): Obj =>
-  placed(pod({ containers: [container("app", { image, ...privileged })] }), name, namespace);
+  placed(pod({ containers: [container("app", { image, securityContext: { ...hardened, privileged: true } })] }), name, namespace);
 const message = (namespace: string, name: string) =>
   `pod ${namespace}/${name}: container "app" (containers[0], image ${IMAGE}): securityContext.privileged is true; privileged containers are not allowed. ` +
   `To allow it, exempt namespace "${namespace}" or image "${IMAGE}" in Gatehouse control privileged-containers.`;
@@ -34,7 +35,7 @@ const vapDenied = (policy: string, binding: string) => `ValidatingAdmissionPolic
 
 beforeAll(async () => {
   // failurePolicy Ignore: what Gatekeeper's Helm chart registers, and the case the webhook alone loses.
-  cluster = await startCluster({ webhook: true, failurePolicy: "Ignore", vap: true, controllers: true, auditIntervalSeconds: 3 });
+  cluster = await startCluster({ webhook: true, failurePolicy: "Ignore", vap: true, controllers: true, garbageCollector: false, auditIntervalSeconds: 3 });
   bed = await startAgentTestbed(cluster, {
     tenant: "cel-admission",
     settings: {
@@ -43,10 +44,15 @@ beforeAll(async () => {
       controls: {
         privilegedContainers: { exemptions: { namespaces: [{ pattern: "sandbox-*" }], images: [{ pattern: "registry.example.com/cni/*" }] } },
         hostNamespaces: {},
+        capabilities: { options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: ["ALL"] } },
+        seccomp: { options: { allowed: ["RuntimeDefault", "Localhost/*"], allowUnset: false } },
         sysctls: {},
       },
     },
   });
+  // Five templates, four of them generating a VAP: on a loaded machine Gatekeeper may need more
+  // than one agent pass to report them all created; the next pass picks up where this one stopped.
+  await waitUntil("an agent pass that converges", async () => (await bed.pass()).ok, { timeoutMs: 300_000, intervalMs: 1000 });
   await converge(bed, cluster);
   ns = unique("cel");
   await createNamespaces(cluster, [ns, unique("sandbox")]);
@@ -63,7 +69,14 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
     await waitUntil(
       "the generated ValidatingAdmissionPolicyBindings",
       async () => {
-        const r = await cluster.kubectl(["get", "validatingadmissionpolicybindings", BINDING, "gatekeeper-gatehousehostnamespaces-host-namespaces"]);
+        const r = await cluster.kubectl([
+          "get",
+          "validatingadmissionpolicybindings",
+          BINDING,
+          "gatekeeper-gatehousehostnamespaces-host-namespaces",
+          "gatekeeper-gatehousecapabilities-capabilities",
+          "gatekeeper-gatehouseseccomp-seccomp",
+        ]);
         return r.code === 0;
       },
       { timeoutMs: 120_000, intervalMs: 500 },
@@ -81,14 +94,17 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
       async () => {
         await bed.pass();
         const view = await json(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
-        return view.gatekeeper?.vap?.generated === true ? view : undefined;
+        if (view.gatekeeper?.vap?.generated !== true) throw new Error(`not yet: ${JSON.stringify(view.gatekeeper?.vap)}`);
+        return view;
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
     const view = await json(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
     expect(view.gatekeeper.vap.policies.map((p: Obj) => [p.name, p.state]).sort()).toEqual([
+      ["gatekeeper-gatehousecapabilities", "generated"],
       ["gatekeeper-gatehousehostnamespaces", "generated"],
       [POLICY, "generated"],
+      ["gatekeeper-gatehouseseccomp", "generated"],
     ]);
     expect(view.degradedReasons).toEqual([]);
   });
@@ -99,10 +115,32 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(vapDenied(POLICY, BINDING) + message(ns, "root-shell"));
 
-    const hostPid = placed(pod({ hostPID: true }), "sees-all", ns);
+    const hostPid = placed(pod({ hostPID: true, containers: [container("app", { securityContext: hardened })] }), "sees-all", ns);
     const h = await create(cluster, hostPid);
     expect(h.stderr).toContain(
       `denied request: pod ${ns}/sees-all: spec.hostPID is true; sharing the host PID namespace is not allowed (allowHostPID is false). To allow it, exempt namespace "${ns}" in Gatehouse control host-namespaces.`,
+    );
+  });
+
+  it("capabilities and seccomp, with their options, refuse through their own policies", { timeout: T }, async () => {
+    // The API server stops at the first policy that denies, so one pod per control.
+    const at = (name: string) => `pod ${ns}/${name}: container "app" (containers[0], image ${IMAGE}): `;
+    const exempt = `To allow it, exempt namespace "${ns}" or image "${IMAGE}" in Gatehouse control`;
+    const netAdmin = placed(
+      pod({ containers: [container("app", { securityContext: { ...hardened, capabilities: { add: ["cap_net_admin"], drop: ["ALL"] } } })] }),
+      "net-admin",
+      ns,
+    );
+    const r = await create(cluster, netAdmin);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      `${vapDenied("gatekeeper-gatehousecapabilities", "gatekeeper-gatehousecapabilities-capabilities")}${at("net-admin")}securityContext.capabilities.add is "cap_net_admin"; capabilities that may be added: NET_BIND_SERVICE. ${exempt} capabilities.`,
+    );
+    const unconfined = placed(pod({ containers: [container("app", { securityContext: { ...hardened, seccompProfile: { type: "Unconfined" } } })] }), "unconfined", ns);
+    const u = await create(cluster, unconfined);
+    expect(u.code).not.toBe(0);
+    expect(u.stderr).toContain(
+      `${vapDenied("gatekeeper-gatehouseseccomp", "gatekeeper-gatehouseseccomp-seccomp")}${at("unconfined")}securityContext.seccompProfile is "Unconfined"; allowed seccomp profiles: Localhost/*, RuntimeDefault; a profile must be set (unset runs Unconfined unless the kubelet enables SeccompDefault). ${exempt} seccomp.`,
     );
   });
 
@@ -117,13 +155,17 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
   });
 
   it("a Rego-only control (sysctls) is not enforced while the webhook is down under Ignore", { timeout: T }, async () => {
-    const unsafe = placed(pod({ securityContext: { sysctls: [{ name: "kernel.msgmax", value: "65536" }] } }), "unsafe-sysctl", ns);
+    const unsafe = placed(
+      pod({ securityContext: { sysctls: [{ name: "kernel.msgmax", value: "65536" }] }, containers: [container("app", { securityContext: hardened })] }),
+      "unsafe-sysctl",
+      ns,
+    );
     const r = await create(cluster, unsafe);
     expect(r.code, r.stderr).toBe(0);
   });
 
   it("a Deployment is admitted (a VAP does not expand pod templates), but every Pod it makes is refused, with the message", { timeout: T }, async () => {
-    const deployment = placed(workload("Deployment", { containers: [container("app", privileged)] }), "web", ns);
+    const deployment = placed(workload("Deployment", { containers: [container("app", { securityContext: { ...hardened, privileged: true } })] }), "web", ns);
     const r = await create(cluster, deployment);
     expect(r.code, r.stderr).toBe(0);
     // kube-controller-manager's ReplicaSet controller records the API server's refusal.
