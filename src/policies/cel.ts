@@ -61,6 +61,15 @@ export const CT_PREFIX =
 export const CT_HINT =
   '(ct.image != "" ? " To allow it, exempt namespace \\"" + variables.podNamespace + "\\" or image \\"" + ct.image + "\\"" : " To allow it, exempt namespace \\"" + variables.podNamespace + "\\"") + variables.hintTail';
 
+/**
+ * `variables.containers` with per-container values computed once (CEL has no local bindings):
+ * each element keeps the fields containerFinding reads, plus `extra`'s.
+ */
+export function containersWith(extra: Record<string, string>): string {
+  const fields = Object.entries(extra).map(([k, e]) => `, ${JSON.stringify(k)}: dyn(${e})`).join("");
+  return `variables.containers.map(ct, {"kind": ct.kind, "index": ct.index, "c": ct.c, "image": ct.image${fields}})`;
+}
+
 /** The text of a finding about a pod-level field. */
 export function podFinding(field: string, valueExpr: string, why: string): string {
   return `"pod " + variables.podRef + ${lit(`: ${field} is `)} + ${valueExpr} + ${lit(`; ${why}.`)} + variables.podHint`;

@@ -1,6 +1,6 @@
 // The CEL twin of capabilities.rego (see ../cel.ts): the same findings, word for word.
 // Capability names are normalised as the Rego does: trimmed, upper case, CAP_ prefix dropped.
-import { containerFinding, field, type ControlCel } from "../cel.ts";
+import { containerFinding, containersWith, field, type ControlCel } from "../cel.ts";
 
 const norm = (e: string) => `(string(${e}).trim().upperAscii().startsWith("CAP_") ? string(${e}).trim().upperAscii().substring(4) : string(${e}).trim().upperAscii())`;
 const add = field("ct.c", "securityContext.capabilities.add");
@@ -22,15 +22,17 @@ export const cel: ControlCel = {
         "@WHY@",
       ).replace('"; @WHY@."', '"; " + variables.addWhy + "."')})).flatten()`,
     },
+    // What each container fails to drop, once per container.
+    { name: "drops", expression: containersWith({ missing }) },
     {
       name: "dropFindings",
-      expression: `variables.windowsPod ? [] : variables.containers.filter(ct, size(${missing}) > 0).map(ct, ${containerFinding(
+      expression: `variables.windowsPod ? [] : variables.drops.filter(ct, size(ct.missing) > 0).map(ct, ${containerFinding(
         "securityContext.capabilities.drop",
         `(${drop} == null ? "null" : "[" + ct.c.securityContext.capabilities.drop.map(d, "\\"" + string(d) + "\\"").join(",") + "]")`,
         "@WHY@",
       ).replace(
         '"; @WHY@."',
-        `"; " + (size(${missing}) == 1 ? ${missing}[0] + " is" : ${missing}.join(", ") + " are") + " missing from it; every container must drop " + variables.params.requiredDrop.join(", ") + " (drop ALL satisfies every entry)."`,
+        `"; " + (size(ct.missing) == 1 ? ct.missing[0] + " is" : ct.missing.join(", ") + " are") + " missing from it; every container must drop " + variables.params.requiredDrop.join(", ") + " (drop ALL satisfies every entry)."`,
       )})`,
     },
     { name: "findings", expression: "variables.addFindings + variables.dropFindings" },
