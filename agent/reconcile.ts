@@ -20,6 +20,7 @@ import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { CONSTRAINT_API, emitsAdmissionEvents, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { covers, inSync, specEquals, strayFields, withDesired } from "./drift.ts";
+import { vapStatus } from "./vap-status.ts";
 
 /** Replaces (409 retries included) one object may take in one pass before it is an error. */
 export const MAX_REPLACE_ATTEMPTS = 5;
@@ -93,7 +94,7 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
   if (!desired) throw new ApiError("the API answered 304 before sending any desired state");
   metrics.desiredRevision.set(desired.revision);
 
-  const pass: Pass = { results: [], writes: 0, error: null, templates: [], constraints: [] };
+  const pass: Pass = { results: [], writes: 0, error: null, templates: [], constraints: [], liveTemplates: [] };
   const gatekeeper: AgentStatusReport["gatekeeper"] = { installed: false, version: null };
   let kubernetesVersion: string | null = null;
   try {
@@ -108,6 +109,8 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
       const readyEndpoints = await kube.gatekeeperWebhookEndpoints(deps.gatekeeperNamespace, service);
       gatekeeper.webhook = readyEndpoints === null ? null : { service, readyEndpoints, ready: readyEndpoints > 0 };
       gatekeeper.audit = auditHealth(pass.constraints, now(), (deps.gatekeeperAuditIntervalSeconds ?? 60) * AUDIT_STALE_AFTER_INTERVALS);
+      const vap = vapStatus(desired.objects, pass.liveTemplates, pass.constraints);
+      if (vap) gatekeeper.vap = vap;
     } else {
       pass.error = "Gatekeeper is not installed: the CRD constrainttemplates.templates.gatekeeper.sh does not exist. Install Gatekeeper; the agent keeps polling.";
     }
@@ -177,6 +180,8 @@ interface Pass {
   templates: TemplateHealth[];
   /** Managed constraints as observed (their status is Gatekeeper's audit), minus pruned ones. */
   constraints: LiveObject[];
+  /** Managed templates as last observed (their status says whether a VAP was generated). */
+  liveTemplates: LiveObject[];
 }
 
 async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass): Promise<void> {
@@ -265,6 +270,7 @@ async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass): Pro
   }
   const pruned = new Set(pass.results.filter((r) => r.result === "pruned").map((r) => `${r.apiVersion}|${r.kind}|${r.name}`));
   pass.constraints = liveConstraints.filter((c) => !pruned.has(key(c)));
+  pass.liveTemplates = liveTemplates.filter((t) => !pruned.has(key(t)));
 }
 
 async function foreignConstraints(kube: Kube, template: LiveObject, crds: Map<string, CrdState>): Promise<string[]> {

@@ -1,6 +1,7 @@
 // What a control is: its options (zod, with defaults), how options become Gatekeeper
 // parameters, and its Rego. Everything else (names, labels, hashing, exemptions) is shared.
 import type { z } from "zod";
+import type { ControlCel } from "./cel.ts";
 import { REGO_FILES } from "./rego-files.ts";
 
 /** One finding in prose, for the summary a user reads before enforcing. */
@@ -38,6 +39,12 @@ export interface Control<S extends z.ZodType = z.ZodType> {
    * rules producing `findings` (see common/gatehouse.rego) and the shared `violation` rule.
    */
   readonly rego: string;
+  /**
+   * The same checks in CEL (`<slug>/<slug>.cel.ts`, see cel.ts), so the API server can enforce
+   * them (a generated ValidatingAdmissionPolicy). Absent: Rego only, webhook only; the control's
+   * README says what CEL cannot express.
+   */
+  readonly cel?: ControlCel;
   /** One line on what these options allow. */
   describe: Describe<z.output<S>>;
 }

@@ -2,7 +2,8 @@
 // person reads before enforcing. Templates first (constraint CRDs must exist before their
 // constraints), then constraints, then the expansion templates.
 import { catalogue } from "./catalogue.ts";
-import { activePatterns } from "./common/knobs.ts";
+import { activePatterns, type EnforcementPoint } from "./common/knobs.ts";
+import type { AnyControl } from "./control.ts";
 import { renderExpansionTemplates } from "./expansion.ts";
 import { renderConstraint, renderTemplate, type K8sObject } from "./render.ts";
 import type { ControlSettings, EnvironmentSettings } from "./settings.ts";
@@ -19,14 +20,24 @@ export function enabledControls(settings: EnvironmentSettings) {
   });
 }
 
+/** Where a control is enforced: its own setting, else the environment's if it has CEL, else the webhook. */
+export function enforcementPointOf(control: AnyControl, s: ControlSettings, settings: EnvironmentSettings): EnforcementPoint {
+  return s.enforcementPoint ?? (control.cel ? settings.enforcementPoint : undefined) ?? "webhook";
+}
+
 /** `now` decides which exemptions have expired; pass it explicitly so output is reproducible. */
 export function renderEnvironment(settings: EnvironmentSettings, now: Date): RenderedEnvironment {
   const enabled = enabledControls(settings);
-  const templates = enabled.map(({ control }) => renderTemplate(control));
+  const templates = enabled.map(({ control, settings: s }) => renderTemplate(control, enforcementPointOf(control, s, settings)));
   const constraints = enabled.map(({ control, settings: s }) =>
     renderConstraint(
       control,
-      { enforcementAction: s.enforcementAction ?? settings.enforcementAction, exemptions: s.exemptions, options: s.options },
+      {
+        enforcementAction: s.enforcementAction ?? settings.enforcementAction,
+        exemptions: s.exemptions,
+        options: s.options,
+        enforcementPoint: enforcementPointOf(control, s, settings),
+      },
       settings.exemptions,
       now,
     ),
@@ -42,8 +53,14 @@ function summarise(settings: EnvironmentSettings, now: Date): string[] {
   const envImg = activePatterns(settings.exemptions.images, now);
   if (envNs.length) lines.push(`all controls skip namespaces: ${envNs.join(", ")}`);
   if (envImg.length) lines.push(`all controls skip images: ${envImg.join(", ")}`);
+  if (settings.enforcementPoint && settings.enforcementPoint !== "webhook") {
+    const regoOnly = enabled.filter(({ control, settings: s }) => !control.cel && s.enforcementPoint === undefined).map(({ control }) => control.slug);
+    if (regoOnly.length) lines.push(`Rego only, so enforced by the webhook alone: ${regoOnly.join(", ")}`);
+  }
   for (const { control, settings: s } of enabled) {
-    const action = s.enforcementAction ?? settings.enforcementAction;
+    const point = enforcementPointOf(control, s, settings);
+    // Said only when not the webhook, so summaries of documents without the setting are unchanged.
+    const action = `${s.enforcementAction ?? settings.enforcementAction}${point === "webhook" ? "" : ` via ${point}`}`;
     const ns = activePatterns(s.exemptions.namespaces, now);
     const img = activePatterns(s.exemptions.images, now);
     const expired = [...s.exemptions.namespaces, ...s.exemptions.images].length - ns.length - img.length;

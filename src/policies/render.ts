@@ -2,7 +2,8 @@
 // deterministic: same control, settings and clock → byte-identical objects.
 import { z } from "zod";
 import { REGO_LIB, type AnyControl } from "./control.ts";
-import { activePatterns, type Exemptions, type EnforcementAction } from "./common/knobs.ts";
+import { celSource } from "./cel.ts";
+import { activePatterns, type Exemptions, type EnforcementAction, type EnforcementPoint } from "./common/knobs.ts";
 import { contentHash } from "./hash.ts";
 import { CONTENT_HASH_ANNOTATION, CONTROL_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../protocol/agent.ts";
 
@@ -23,6 +24,8 @@ export interface ResolvedControlSettings {
   enforcementAction: EnforcementAction;
   exemptions: Exemptions;
   options: unknown;
+  /** Absent: webhook (what every document meant before there was a choice). */
+  enforcementPoint?: EnforcementPoint | undefined;
 }
 
 export const templateName = (c: AnyControl) => c.kind.toLowerCase();
@@ -38,17 +41,43 @@ function sealed(obj: K8sObject): K8sObject {
   return obj;
 }
 
-// A template depends only on the control (its Rego and parameter schema), never on settings:
-// render each once and share the frozen object.
+// A template depends only on the control (its Rego, CEL and parameter schema) and on whether
+// the API server enforces it, never on other settings: render each variant once, share it frozen.
 const templates = new WeakMap<AnyControl, K8sObject>();
+const celTemplates = new WeakMap<AnyControl, K8sObject>();
 
-export function renderTemplate(c: AnyControl): K8sObject {
-  let t = templates.get(c);
+/**
+ * The control's template. For the webhook alone it carries only Rego: Gatekeeper (v3.23, CEL
+ * engine on by default) evaluates a template's CEL instead of its Rego whenever it has both,
+ * and generates a ValidatingAdmissionPolicy from it by default — so CEL is added exactly when
+ * the API server is to enforce the control, with generateVAP: true.
+ */
+export function renderTemplate(c: AnyControl, point: EnforcementPoint = "webhook"): K8sObject {
+  const withCel = point !== "webhook";
+  const cache = withCel ? celTemplates : templates;
+  let t = cache.get(c);
   if (!t) {
-    t = deepFreeze(buildTemplate(c));
-    templates.set(c, t);
+    t = deepFreeze(buildTemplate(c, withCel));
+    cache.set(c, t);
   }
   return t;
+}
+
+/** Gatekeeper's names for where a scoped constraint is enforced (pkg/util/enforcement_action.go). */
+export const GATEKEEPER_ENFORCEMENT_POINTS = {
+  webhook: "validation.gatekeeper.sh",
+  vap: "vap.k8s.io",
+  audit: "audit.gatekeeper.sh",
+  gator: "gator.gatekeeper.sh",
+} as const;
+
+/** What a constraint's spec says about where and how it is enforced. */
+function enforcement(action: EnforcementAction, point: EnforcementPoint | undefined): Record<string, unknown> {
+  if (point === undefined || point === "webhook") return { enforcementAction: action };
+  const P = GATEKEEPER_ENFORCEMENT_POINTS;
+  // Audit keeps recording violations and gator keeps answering `gator test` of rendered output.
+  const names = point === "both" ? [P.webhook, P.vap, P.audit, P.gator] : [P.vap, P.audit, P.gator];
+  return { enforcementAction: "scoped", scopedEnforcementActions: [{ action, enforcementPoints: names.map((name) => ({ name })) }] };
 }
 
 export function deepFreeze<T>(value: T): T {
@@ -72,8 +101,16 @@ export function forGatekeeper(rego: string): string {
   return rego.replace(REGO_V1_IMPORT, `\n${FUTURE_KEYWORDS}\n`);
 }
 
-function buildTemplate(c: AnyControl): K8sObject {
+function buildTemplate(c: AnyControl, withCel: boolean): K8sObject {
   const name = templateName(c);
+  if (withCel && !c.cel) throw new Error(`${c.slug} has no CEL: the API server cannot enforce it`);
+  const target: Record<string, unknown> = {
+    target: "admission.k8s.gatekeeper.sh",
+    rego: forGatekeeper(c.rego),
+    libs: [forGatekeeper(REGO_LIB)],
+  };
+  // Gatekeeper turns rego/libs into the code entry of engine Rego beside this one.
+  if (withCel) target.code = [{ engine: "K8sNativeValidation", source: celSource(c.slug, c.cel!, true) }];
   return sealed({
     apiVersion: "templates.gatekeeper.sh/v1",
     kind: "ConstraintTemplate",
@@ -91,7 +128,7 @@ function buildTemplate(c: AnyControl): K8sObject {
           validation: { legacySchema: false, openAPIV3Schema: parametersSchema(c) },
         },
       },
-      targets: [{ target: "admission.k8s.gatekeeper.sh", rego: forGatekeeper(c.rego), libs: [forGatekeeper(REGO_LIB)] }],
+      targets: [target],
     },
   });
 }
@@ -122,7 +159,7 @@ export function renderConstraint(
       labels: labels(c),
       annotations: { "metadata.gatekeeper.sh/title": c.title, description: c.describe(settings.options) },
     },
-    spec: { enforcementAction: settings.enforcementAction, match, parameters },
+    spec: { ...enforcement(settings.enforcementAction, settings.enforcementPoint), match, parameters },
   });
 }
 

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { catalogue } from "./catalogue.ts";
 import { controlSettingsSchema } from "./control-settings.ts";
-import { EnforcementAction, exemptionsSchema } from "./common/knobs.ts";
+import { EnforcementAction, EnforcementPoint, exemptionsSchema } from "./common/knobs.ts";
 
 /**
  * Namespaces no control checks unless the environment says otherwise: Kubernetes' own, the
@@ -19,6 +19,10 @@ const controlsShape = Object.fromEntries(catalogue.map((c) => [c.id, controlSett
 
 export const EnvironmentSettings = z.strictObject({
   enforcementAction: EnforcementAction.default("deny").describe("for every control that does not set its own"),
+  // Optional, not defaulted: a document without it parses (and renders) exactly as before.
+  enforcementPoint: EnforcementPoint.optional().describe(
+    "for every control with CEL that does not set its own (default webhook); controls without CEL always use the webhook",
+  ),
   exemptions: exemptionsSchema(DEFAULT_EXEMPT_NAMESPACES)
     .prefault({})
     .describe("exemptions for every control, on top of each control's own"),

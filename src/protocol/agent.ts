@@ -88,6 +88,18 @@ export const TemplateHealth = z.strictObject({
 });
 export type TemplateHealth = z.infer<typeof TemplateHealth>;
 
+/** One ValidatingAdmissionPolicy (of a template) or binding (of a constraint) Gatekeeper should generate. */
+export const VapObjectState = z.strictObject({
+  /** The template or constraint that asks for it. */
+  source: Name,
+  /** What Gatekeeper names it: gatekeeper-<template>, gatekeeper-<kind>-<constraint>. */
+  name: Name,
+  /** From Gatekeeper's status (vapGenerationStatus, enforcementPointsStatus vap.k8s.io); pending: not (yet) reported. */
+  state: z.enum(["generated", "pending", "error"]),
+  message: Message.optional(),
+});
+export type VapObjectState = z.infer<typeof VapObjectState>;
+
 /**
  * Is Gatekeeper working, not only installed? Both parts are optional (an older agent sends
  * neither) and null when the agent cannot tell; the API shows the environment `degraded` while
@@ -100,18 +112,36 @@ export const GatekeeperHealth = {
   audit: z.strictObject({ lastAuditAt: z.iso.datetime({ offset: true }).nullable(), staleAfterSeconds: z.int().min(1), fresh: z.boolean() }).nullable().optional(),
   /** Whether its controller runs with --emit-admission-events (from its Deployment's args), which the denial history needs. null: no Deployment readable. */
   admissionEvents: z.boolean().nullable().optional(),
+  /**
+   * For the controls the API server enforces (enforcementPoint apiserver or both): whether
+   * Gatekeeper generated their ValidatingAdmissionPolicies and bindings. `generated` is true when
+   * every one is. Absent (or null): no control asks for the API server.
+   */
+  vap: z
+    .strictObject({ generated: z.boolean(), policies: z.array(VapObjectState).max(200), bindings: z.array(VapObjectState).max(200) })
+    .nullable()
+    .optional(),
 };
 
 /** An audit older than this many Gatekeeper audit intervals is stale. */
 export const AUDIT_STALE_AFTER_INTERVALS = 3;
 
 /** Why Gatekeeper is not doing its job, from a status report's gatekeeper part: [] when it is (or nobody can tell). */
-export function gatekeeperProblems(g: { installed: boolean; webhook?: z.infer<typeof GatekeeperHealth.webhook>; audit?: z.infer<typeof GatekeeperHealth.audit> }): string[] {
+export function gatekeeperProblems(g: {
+  installed: boolean;
+  webhook?: z.infer<typeof GatekeeperHealth.webhook>;
+  audit?: z.infer<typeof GatekeeperHealth.audit>;
+  vap?: z.infer<typeof GatekeeperHealth.vap>;
+}): string[] {
   if (!g.installed) return [];
   const out: string[] = [];
   if (g.webhook && !g.webhook.ready) out.push(`Gatekeeper's admission webhook has no ready endpoint (Service ${g.webhook.service}): admission requests are not checked`);
   if (g.audit && !g.audit.fresh) {
     out.push(`Gatekeeper's audit is stale: the newest constraint audit is ${g.audit.lastAuditAt ? `from ${g.audit.lastAuditAt}` : "missing"}, more than ${g.audit.staleAfterSeconds} s ago`);
+  }
+  // Pending is normal for a while (Gatekeeper waits for the API server to cache the CRD); an error is not.
+  for (const o of [...(g.vap?.policies ?? []), ...(g.vap?.bindings ?? [])].filter((o) => o.state === "error")) {
+    out.push(`Gatekeeper could not generate ${o.name} for ${o.source}${o.message ? ` (${o.message})` : ""}: the API server does not enforce it`);
   }
   return out;
 }

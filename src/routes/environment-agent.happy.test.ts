@@ -113,4 +113,36 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
     expect((await api.request("POST", AGENT_PATHS.status, { token: secret, body: statusReport() })).status).toBe(204);
     expect((await view(t, env.id)).gatekeeper.admissionEvents).toBeNull();
   });
+
+  it("says whether Gatekeeper generated the ValidatingAdmissionPolicies of API-server controls, and an error degrades the environment", async () => {
+    const t = "eag-vap";
+    const env = await createEnvironment(api, t, { name: "prod" });
+    const { secret } = await createAgentCredential(api, t, env.id);
+    const policy = { source: "gatehouseprivilegedcontainers", name: "gatekeeper-gatehouseprivilegedcontainers" };
+    const binding = { source: "privileged-containers", name: "gatekeeper-gatehouseprivilegedcontainers-privileged-containers" };
+    const send = async (vap: unknown) => {
+      const report = statusReport();
+      const res = await api.request("POST", AGENT_PATHS.status, { token: secret, body: { ...report, gatekeeper: { ...report.gatekeeper, vap } } });
+      expect(res.status).toBe(204);
+      return view(t, env.id);
+    };
+    const generated = { generated: true, policies: [{ ...policy, state: "generated" }], bindings: [{ ...binding, state: "generated" }] };
+    const ok = await send(generated);
+    expect(ok.gatekeeper.vap).toEqual(generated);
+    expect(ok.degradedReasons).toEqual([]);
+    const failed = await send({ generated: false, policies: [{ ...policy, state: "error", message: "no VAP API" }], bindings: [{ ...binding, state: "pending" }] });
+    expect(failed.state).toBe("degraded");
+    expect(failed.degradedReasons).toEqual([
+      "Gatekeeper could not generate gatekeeper-gatehouseprivilegedcontainers for gatehouseprivilegedcontainers (no VAP API): the API server does not enforce it",
+    ]);
+    // A state the protocol does not know is refused, naming the field.
+    const bad = statusReport();
+    const refused = await api.request("POST", AGENT_PATHS.status, {
+      token: secret,
+      body: { ...bad, gatekeeper: { ...bad.gatekeeper, vap: { generated: true, policies: [{ ...policy, state: "maybe" }], bindings: [] } } },
+    });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(await refused.json())).toContain("gatekeeper.vap.policies[0].state");
+    expect((await send(null)).gatekeeper.vap).toBeNull();
+  });
 });

@@ -30,6 +30,9 @@ const EnvironmentAgent = z
         admissionEvents: z.boolean().nullable().openapi({
           description: "Whether Gatekeeper's controller runs with --emit-admission-events, which the denial history (/v1/denials) needs: false means refusals are not recorded — add the flag to its args. null: the agent cannot read its Deployment.",
         }),
+        vap: GatekeeperHealth.vap.unwrap().unwrap().nullable().openapi({
+          description: "For controls the API server enforces (enforcementPoint apiserver or both): whether Gatekeeper generated their ValidatingAdmissionPolicies and bindings. null: no control asks for the API server, or an older agent.",
+        }),
       })
       .nullable(),
     degradedReasons: z.array(z.string()).openapi({ description: "Why state is degraded; empty otherwise." }),
@@ -79,7 +82,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       inSync: summary.inSync,
       agentVersion: s?.agentVersion ?? null,
       kubernetesVersion: s?.report.kubernetesVersion ?? null,
-      gatekeeper: s ? { installed: s.report.gatekeeper.installed, version: s.report.gatekeeper.version, webhook: s.report.gatekeeper.webhook ?? null, audit: s.report.gatekeeper.audit ?? null, admissionEvents: s.report.gatekeeper.admissionEvents ?? null } : null,
+      gatekeeper: s ? { installed: s.report.gatekeeper.installed, version: s.report.gatekeeper.version, webhook: s.report.gatekeeper.webhook ?? null, audit: s.report.gatekeeper.audit ?? null, admissionEvents: s.report.gatekeeper.admissionEvents ?? null, vap: s.report.gatekeeper.vap ?? null } : null,
       degradedReasons: summary.degradedReasons,
       error: s?.report.error ?? null,
       objects: s?.report.objects ?? [],

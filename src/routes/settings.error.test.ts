@@ -22,6 +22,8 @@ const badDocuments: [string, unknown, string][] = [
   ["unknown control field", { settings: { controls: { seccomp: { strict: true } } } }, "settings.controls.seccomp"],
   ["bad capability", { settings: { controls: { capabilities: { options: { allowedAdd: ["NET ADMIN"] } } } } }, "settings.controls.capabilities.options.allowedAdd[0]"],
   ["enabled not a boolean", { settings: { controls: { seccomp: { enabled: "yes" } } } }, "settings.controls.seccomp.enabled"],
+  ["bad enforcement point", { settings: { enforcementPoint: "kubelet" } }, "settings.enforcementPoint"],
+  ["API server for a Rego-only control", { settings: { controls: { sysctls: { enforcementPoint: "apiserver" } } } }, "settings.controls.sysctls.enforcementPoint"],
 ];
 
 const badPatches: [string, unknown, string][] = [
@@ -32,6 +34,7 @@ const badPatches: [string, unknown, string][] = [
   ["bad capability", { options: { allowedAdd: ["NET ADMIN"] } }, "options.allowedAdd[0]"],
   ["unknown option", { options: { allowAll: true } }, "options"],
   ["bad exemption", { exemptions: { images: [{ pattern: "a b" }] } }, "exemptions.images[0].pattern"],
+  ["bad enforcement point", { enforcementPoint: "kubelet" }, "enforcementPoint"],
   ["a string", "capabilities", "(root)"],
   ["an array", [{ enabled: true }], "(root)"],
 ];
@@ -121,6 +124,15 @@ describe.each(backends())("settings errors ($name)", (backend) => {
       const res = await api.request("PATCH", `${url(env.id)}/controls/capabilities`, { token: editor, body: JSON.stringify(body) });
       const problem = await expectProblem(res, 400);
       expect(problem.errors?.map((e) => e.path)).toContain(path);
+    });
+  });
+
+  it("PATCH the API server onto a Rego-only control → 400 saying it has no CEL", async () => {
+    await nothingWritten(async () => {
+      for (const enforcementPoint of ["apiserver", "both"]) {
+        const problem = await expectProblem(await api.request("PATCH", `${url(env.id)}/controls/sysctls`, { token: editor, body: { enforcementPoint } }), 400);
+        expect(problem.errors?.find((e) => e.path === "enforcementPoint")?.message).toContain("sysctls has no CEL");
+      }
     });
   });
 

@@ -8,7 +8,7 @@ import type { AppEnv, Principal } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { environments } from "../db/schema.ts";
-import { EnforcementAction } from "../policies/common/knobs.ts";
+import { EnforcementAction, EnforcementPoint } from "../policies/common/knobs.ts";
 import { catalogue, controlById, EnvironmentSettings, fieldIssues } from "../policies/index.ts";
 import { audit } from "../services/audit.ts";
 import { revisionOrLoad } from "../services/revision-cache.ts";
@@ -25,6 +25,7 @@ const ControlPatch = z
   .strictObject({
     enabled: z.boolean().nullable().optional(),
     enforcementAction: EnforcementAction.nullable().optional(),
+    enforcementPoint: EnforcementPoint.nullable().optional(),
     exemptions: z.record(z.string(), z.unknown()).nullable().optional(),
     options: z.record(z.string(), z.unknown()).nullable().optional(),
   })

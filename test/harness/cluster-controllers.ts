@@ -19,12 +19,16 @@
 //   --concurrent-*-syncs=2    enough for tests, gentle on two cores.
 export const DISABLED_CONTROLLERS = ["-node-lifecycle-controller", "-node-ipam-controller", "-service-lb-controller", "-cloud-node-lifecycle-controller", "-node-route-controller"];
 
-export function controllerManagerFlags(o: { kubeconfig: string; serviceAccountKey: string }): string[] {
+export function controllerManagerFlags(o: { kubeconfig: string; serviceAccountKey: string; garbageCollector?: boolean }): string[] {
+  // Gatekeeper run out of cluster (--debug-use-fake-pod) makes its per-pod status objects owned
+  // by a Pod "no-pod" that does not exist, so the garbage collector deletes them as fast as
+  // Gatekeeper writes them, and templates' and constraints' status flaps (see ClusterOptions).
+  const disabled = o.garbageCollector === false ? [...DISABLED_CONTROLLERS, "-garbage-collector-controller"] : DISABLED_CONTROLLERS;
   return [
     `--kubeconfig=${o.kubeconfig}`,
     "--leader-elect=false",
     "--secure-port=0",
-    `--controllers=*,${DISABLED_CONTROLLERS.join(",")}`,
+    `--controllers=*,${disabled.join(",")}`,
     `--service-account-private-key-file=${o.serviceAccountKey}`,
     "--use-service-account-credentials=true",
     "--concurrent-deployment-syncs=2",

@@ -16,7 +16,23 @@ export interface GatekeeperFlagOptions {
   webhook: { port: number; certDir: string } | undefined;
   /** --emit-admission-events (alpha): an Event per admission violation, in gatekeeper-system. */
   admissionEvents?: boolean;
+  /** Generate ValidatingAdmissionPolicies and bindings exactly where templates and constraints ask (see ClusterOptions.vap). */
+  vap?: boolean;
 }
+
+/**
+ * Gatekeeper v3.23 already generates a VAP for every template with CEL and a binding for every
+ * constraint of it (--default-create-vap-for-templates, --default-create-vap-binding-for-constraints,
+ * both true). Turning both defaults off generates them only where Gatehouse's rendered objects ask
+ * (template generateVAP: true, constraint scoped to vap.k8s.io), so a test proves that the rendered
+ * objects alone decide; the binding waits 1 s instead of 30 for the API server to cache the CRD.
+ */
+export const VAP_FLAGS = [
+  "--enable-k8s-native-validation=true",
+  "--default-create-vap-for-templates=false",
+  "--default-create-vap-binding-for-constraints=false",
+  "--default-wait-for-vapb-generation=1",
+];
 
 /** Command-line flags; run it with POD_NAMESPACE=gatekeeper-system. */
 export function gatekeeperFlags(o: GatekeeperFlagOptions): string[] {
@@ -41,6 +57,7 @@ export function gatekeeperFlags(o: GatekeeperFlagOptions): string[] {
     `--exempt-namespace=${GATEKEEPER_NAMESPACE}`,
     ...(o.webhook ? ["--host=127.0.0.1", `--port=${o.webhook.port}`, `--cert-dir=${o.webhook.certDir}`] : []),
     ...(o.admissionEvents ? ["--emit-admission-events"] : []),
+    ...(o.vap ? VAP_FLAGS : []),
   ];
 }
 

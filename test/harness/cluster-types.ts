@@ -13,8 +13,15 @@ export interface ClusterOptions {
   /** Run kube-controller-manager (cluster-controllers.ts), so Deployments, ReplicaSets, Jobs and
    * CronJobs create their Pods and namespaces finish terminating (default false). */
   controllers?: boolean;
+  /** With controllers: run its garbage collector (default true). false keeps Gatekeeper's per-pod
+   * status objects, which the collector deletes (their owner is Gatekeeper's fake pod), so
+   * template and constraint status stays put; nothing is then deleted in cascade. */
+  garbageCollector?: boolean;
   /** Gatekeeper's --emit-admission-events: an Event in gatekeeper-system per admission violation. */
   admissionEvents?: boolean;
+  /** Gatekeeper generates ValidatingAdmissionPolicies (and bindings) only where the rendered objects
+   * ask, waiting 1 s for a binding (cluster-gatekeeper.ts VAP_FLAGS); default: Gatekeeper's defaults. */
+  vap?: boolean;
   /** Extra static-token users (--token-auth-file); their tokens are in Cluster.userTokens. */
   users?: readonly { name: string; groups?: readonly string[] }[];
 }

@@ -184,7 +184,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     };
     const adminKubeconfig = kubeconfig(adminToken);
     if (opts.controllers) {
-      const args = controllerManagerFlags({ kubeconfig: adminKubeconfig, serviceAccountKey: saKey });
+      const args = controllerManagerFlags({ kubeconfig: adminKubeconfig, serviceAccountKey: saKey, garbageCollector: opts.garbageCollector });
       started.push(spawnManaged("kube-controller-manager", join(kubeDir, "kube-controller-manager"), args, { logPath: logs.controllerManager }));
     }
     const kubectlEnv = { ...process.env };
@@ -232,6 +232,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       prometheusPort: promPort,
       webhook: certs ? { port: webhookPort, certDir: certs.certDir } : undefined,
       admissionEvents: opts.admissionEvents,
+      vap: opts.vap,
     });
     let webhookConfigured = false;
     let starting: Promise<void> | undefined;

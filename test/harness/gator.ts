@@ -17,11 +17,17 @@ export interface GatorResult {
 export class GatorError extends Error {}
 
 /**
+ * Which engine evaluates templates that carry both: gator (like Gatekeeper) prefers CEL
+ * (K8sNativeValidation) whenever its CEL driver is on, its default; rego turns that driver off.
+ */
+export type GatorEngine = "rego" | "cel";
+
+/**
  * `gator test` over policy objects and resources, all enforcement actions reported. Anything
  * other than exit 0/1 with JSON results, or exit 1 without results (e.g. a template that does not compile),
  * is an error, so a broken Rego fails the test that rendered it.
  */
-export function gatorTest(policy: readonly object[], resources: readonly object[]): GatorResult[] {
+export function gatorTest(policy: readonly object[], resources: readonly object[], engine: GatorEngine = "rego"): GatorResult[] {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-gator-"));
   try {
     writeFileSync(join(dir, "policy.yaml"), toYaml(policy));
@@ -30,7 +36,7 @@ export function gatorTest(policy: readonly object[], resources: readonly object[
       writeFileSync(join(dir, "resources.yaml"), toYaml(resources));
       files.push("-f", join(dir, "resources.yaml"));
     }
-    const run = spawnSync(toolPath("gator"), ["test", ...files, "-o", "json"], {
+    const run = spawnSync(toolPath("gator"), ["test", ...files, "-o", "json", `--enable-k8s-native-validation=${engine === "cel"}`], {
       encoding: "utf8",
       maxBuffer: 512 * 1024 * 1024,
     });

@@ -3,6 +3,7 @@
 // requirement). PodSecurityPolicy's allowedCapabilities and requiredDropCapabilities.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./capabilities.cel.ts";
 import { CapabilityList } from "../common/schemas.ts";
 
 export const CapabilitiesOptions = z
@@ -49,6 +50,7 @@ export const capabilities = defineControl({
     return { allowedAdd: o.allowedAdd, requiredDrop: o.requiredDrop };
   },
   rego: controlRego("capabilities"),
+  cel,
   describe: (options) => {
     const o = options;
     const add = o.allowedAdd.includes("ALL") ? "any" : list(o.allowedAdd, "none");

@@ -7,6 +7,16 @@ export const EnforcementAction = z
   .describe("deny: refuse at admission; warn: admit with a warning; dryrun: admit silently, record in audit");
 export type EnforcementAction = z.infer<typeof EnforcementAction>;
 
+// Who refuses: Gatekeeper's admission webhook (Rego), the API server itself (the
+// ValidatingAdmissionPolicy Gatekeeper generates from the control's CEL), or both.
+export const enforcementPoints = ["webhook", "apiserver", "both"] as const;
+export const EnforcementPoint = z
+  .enum(enforcementPoints)
+  .describe(
+    "webhook: Gatekeeper's admission webhook evaluates the Rego; apiserver: the API server evaluates the control's CEL (a ValidatingAdmissionPolicy Gatekeeper generates), no webhook involved; both: either refuses",
+  );
+export type EnforcementPoint = z.infer<typeof EnforcementPoint>;
+
 // Namespace names are DNS-1123 labels; a pattern may end in `*` to match a prefix (`kube-*`).
 const namespacePattern = z
   .string()

@@ -2,6 +2,7 @@
 // and read its shared memory; both are off unless an option turns them on.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./host-namespaces.cel.ts";
 
 export const hostNamespaces = defineControl({
   id: "hostNamespaces",
@@ -25,6 +26,7 @@ export const hostNamespaces = defineControl({
   }),
   toParameters: (o) => ({ allowHostPID: o.allowHostPID, allowHostIPC: o.allowHostIPC }),
   rego: controlRego("host-namespaces"),
+  cel,
   describe: (o) => {
     const word = (allowed: boolean) => (allowed ? "allowed" : "not allowed");
     return `hostPID ${word(o.allowHostPID)}; hostIPC ${word(o.allowHostIPC)}`;

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { nonOverlapping } from "../common/schemas.ts";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./host-network-ports.cel.ts";
 
 export const MAX_PORT = 65_535;
 
@@ -46,6 +47,7 @@ export const hostNetworkPorts = defineControl({
     hostPorts: o.hostPorts.map((r) => ({ min: r.min, max: r.max })),
   }),
   rego: controlRego("host-network-ports"),
+  cel,
   describe: (o) => {
     const ports = o.hostPorts.length === 0 ? "no host ports" : `host ports ${o.hostPorts.map(formatRange).join(", ")}`;
     return `hostNetwork ${o.allowHostNetwork ? "allowed" : "not allowed"}; ${ports}`;

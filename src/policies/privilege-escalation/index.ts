@@ -2,6 +2,7 @@
 // container can gain more privileges than its parent (setuid binaries, file capabilities).
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./privilege-escalation.cel.ts";
 
 export const privilegeEscalation = defineControl({
   id: "privilegeEscalation",
@@ -14,5 +15,6 @@ export const privilegeEscalation = defineControl({
   parameters: z.strictObject({}),
   toParameters: () => ({}),
   rego: controlRego("privilege-escalation"),
+  cel,
   describe: () => "every container must set allowPrivilegeEscalation: false (Windows pods excepted)",
 });

@@ -1,6 +1,7 @@
 // Privileged containers get nearly all host capabilities and device access.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./privileged-containers.cel.ts";
 
 export const privilegedContainers = defineControl({
   id: "privilegedContainers",
@@ -12,5 +13,6 @@ export const privilegedContainers = defineControl({
   parameters: z.strictObject({}),
   toParameters: () => ({}),
   rego: controlRego("privileged-containers"),
+  cel,
   describe: () => "no container may run privileged",
 });

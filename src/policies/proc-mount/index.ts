@@ -2,6 +2,7 @@
 // trigger, ...). procMount: Unmasked turns that off, exposing host kernel interfaces.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./proc-mount.cel.ts";
 
 export const procMountTypes = ["Default", "Unmasked"] as const;
 
@@ -25,6 +26,7 @@ export const procMount = defineControl({
   parameters: z.strictObject({ allowed: z.enum(procMountTypes) }),
   toParameters: (o) => ({ allowed: o.allowed }),
   rego: controlRego("proc-mount"),
+  cel,
   describe: (o) =>
     o.allowed === "Default"
       ? "containers must use the Default (masked) /proc mount"

@@ -3,6 +3,7 @@
 // filesystem read-only; data that must be written goes to volumes (emptyDir, PVC).
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./read-only-root-filesystem.cel.ts";
 
 export const readOnlyRootFilesystem = defineControl({
   id: "readOnlyRootFilesystem",
@@ -15,5 +16,6 @@ export const readOnlyRootFilesystem = defineControl({
   parameters: z.strictObject({}),
   toParameters: () => ({}),
   rego: controlRego("read-only-root-filesystem"),
+  cel,
   describe: () => "every container must set readOnlyRootFilesystem: true",
 });

@@ -5,6 +5,7 @@
 // PodSecurityPolicy's seccomp.security.alpha.kubernetes.io/allowedProfileNames.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./seccomp.cel.ts";
 import { profileList } from "../apparmor/index.ts";
 
 const Profile = z
@@ -56,6 +57,7 @@ export const seccomp = defineControl({
     return { allowed: o.allowed, allowUnset: o.allowUnset };
   },
   rego: controlRego("seccomp"),
+  cel,
   describe: (options) => {
     const o = options;
     const list = o.allowed.length === 0 ? "none" : o.allowed.join(", ");

@@ -2,6 +2,7 @@
 // access to the host; Pod Security Standards baseline forbids it.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./windows-host-process.cel.ts";
 
 export const windowsHostProcess = defineControl({
   id: "windowsHostProcess",
@@ -14,5 +15,6 @@ export const windowsHostProcess = defineControl({
   parameters: z.strictObject({}),
   toParameters: () => ({}),
   rego: controlRego("windows-host-process"),
+  cel,
   describe: () => "no pod or container may run as a Windows HostProcess",
 });

@@ -1,0 +1,151 @@
+// The CEL side of a control: what a ConstraintTemplate's `K8sNativeValidation` code entry holds,
+// so the API server itself can refuse a pod (Gatekeeper generates a ValidatingAdmissionPolicy
+// from it). This file is the CEL twin of common/gatehouse.rego: it walks every container kind,
+// applies the image exemptions and phrases each finding word for word as the Rego does, so a
+// refused user reads the same message whichever engine refused them.
+//
+// A control's own CEL lives beside its Rego (`<slug>/<slug>.cel.ts`) and only defines the
+// variable `findings`: a list of finding texts built with containerFinding / podFinding below.
+// Every template then has a single validation, "no findings", whose message is all of them.
+//
+// What CEL here cannot do, and why it does not need to: exemption expiry is decided when the
+// settings are rendered (an expired exemption is not in the constraint), for Rego and CEL
+// alike; namespace exemptions are the constraint's match.excludedNamespaces, which Gatekeeper
+// turns into a match condition of the generated policy with the same `*` prefix globs.
+
+/** One CEL variable; `variables.<name>` in later expressions. */
+export interface CelVariable {
+  name: string;
+  expression: string;
+}
+
+/** A control's CEL: variables ending with `findings` (list of strings). */
+export interface ControlCel {
+  variables: readonly CelVariable[];
+}
+
+/** A CEL string literal (JSON's escaping is valid CEL for the characters we use). */
+export const lit = (s: string): string => JSON.stringify(s);
+
+/** The value as Rego's json.marshal shows it, for a CEL expression of a known shape. */
+export const show = {
+  bool: (e: string) => `string(${e})`,
+  int: (e: string) => `string(${e})`,
+  string: (e: string) => `"\\"" + ${e} + "\\""`,
+  /** A string that may be absent (null in Rego): `null` or the quoted string. */
+  optionalString: (e: string) => `(${e} == null ? "null" : "\\"" + string(${e}) + "\\"")`,
+  /** A bool that may be absent (null in Rego). */
+  optionalBool: (e: string) => `(${e} == null ? "null" : string(${e}))`,
+};
+
+/** `c.<path>` of a container map, or null when any step is absent (Rego's object.get). */
+export function field(base: string, path: string): string {
+  const steps = path.split(".");
+  const guards = steps.map((_, i) => `has(${[base, ...steps.slice(0, i + 1)].join(".")})`);
+  return `(${guards.join(" && ")} ? ${[base, ...steps].join(".")} : null)`;
+}
+
+/**
+ * The text of a finding about a container `ct` (an element of variables.containers):
+ * `pod ns/name: container "app" (containers[0], image …): <field> is <value>; <why>. To allow it, …`
+ */
+export function containerFinding(field: string, valueExpr: string, why: string): string {
+  return `${CT_PREFIX} + ${lit(`${field} is `)} + ${valueExpr} + ${lit(`; ${why}.`)} + ${CT_HINT}`;
+}
+
+// Built only for a container with a finding: a passing pod costs no string building.
+/** `pod ns/name: container "app" (containers[0], image …): ` for `ct`. */
+export const CT_PREFIX =
+  '"pod " + variables.podRef + ": " + (ct.kind == "initContainers" ? "init container" : ct.kind == "ephemeralContainers" ? "ephemeral container" : "container") + " \\"" + ct.c.name + "\\" (" + ct.kind + "[" + string(ct.index) + "], image " + (has(ct.c.image) ? ct.c.image : "<none>") + "): "';
+/** ` To allow it, exempt namespace "…" or image "…" in Gatehouse control <slug>.` for `ct`. */
+export const CT_HINT =
+  '(ct.image != "" ? " To allow it, exempt namespace \\"" + variables.podNamespace + "\\" or image \\"" + ct.image + "\\"" : " To allow it, exempt namespace \\"" + variables.podNamespace + "\\"") + variables.hintTail';
+
+/**
+ * `variables.containers` with per-container values computed once (CEL has no local bindings):
+ * each element keeps the fields containerFinding reads, plus `extra`'s.
+ */
+export function containersWith(extra: Record<string, string>): string {
+  const fields = Object.entries(extra).map(([k, e]) => `, ${JSON.stringify(k)}: dyn(${e})`).join("");
+  return `variables.containers.map(ct, {"kind": ct.kind, "index": ct.index, "c": ct.c, "image": ct.image${fields}})`;
+}
+
+/** The text of a finding about a pod-level field. */
+export function podFinding(field: string, valueExpr: string, why: string): string {
+  return `"pod " + variables.podRef + ${lit(`: ${field} is `)} + ${valueExpr} + ${lit(`; ${why}.`)} + variables.podHint`;
+}
+
+const KINDS = ["containers", "initContainers", "ephemeralContainers"];
+
+/** The variables every control's CEL can use (common/gatehouse.rego's rules, one for one). */
+function library(slug: string): CelVariable[] {
+  const control = lit(` in Gatehouse control ${slug}.`);
+  return [
+    { name: "pod", expression: "variables.anyObject" },
+    {
+      name: "exemptImages",
+      expression: "variables.params != null && has(variables.params.exemptImages) ? variables.params.exemptImages : []",
+    },
+    // Admission requests carry the namespace even when the object's metadata omits it.
+    {
+      name: "podNamespace",
+      expression:
+        'has(request.namespace) && request.namespace != "" ? request.namespace : (has(variables.pod.metadata.namespace) ? variables.pod.metadata.namespace : "")',
+    },
+    {
+      name: "podName",
+      expression:
+        'has(variables.pod.metadata.name) && variables.pod.metadata.name != "" ? variables.pod.metadata.name : (has(variables.pod.metadata.generateName) && variables.pod.metadata.generateName != "" ? variables.pod.metadata.generateName + "*" : "<unnamed>")',
+    },
+    {
+      name: "podRef",
+      expression: 'variables.podNamespace != "" ? variables.podNamespace + "/" + variables.podName : variables.podName',
+    },
+    { name: "hintTail", expression: control },
+    { name: "podHint", expression: '" To allow it, exempt namespace \\"" + variables.podNamespace + "\\"" + variables.hintTail' },
+    // Every container of every kind. CEL literals must be homogeneous, hence dyn().
+    {
+      name: "allContainers",
+      expression: `${JSON.stringify(KINDS)}.map(k, has(variables.pod.spec) && k in variables.pod.spec ? variables.pod.spec[k].transformList(i, c, {"kind": dyn(k), "index": dyn(i), "c": c, "image": dyn(has(c.image) ? c.image : "")}) : []).flatten()`,
+    },
+    // A pattern is exact, or ends in * to match a prefix (common/gatehouse.rego `matches`).
+    {
+      name: "containers",
+      expression:
+        'variables.allContainers.filter(ct, !variables.exemptImages.exists(p, p.endsWith("*") ? ct.image.startsWith(p.substring(0, size(p) - 1)) : p == ct.image))',
+    },
+    // Pod-level fields are checked unless every container's image is exempt.
+    { name: "podChecked", expression: "size(variables.containers) > 0" },
+    {
+      name: "windowsPod",
+      expression: 'has(variables.pod.spec) && has(variables.pod.spec.os) && has(variables.pod.spec.os.name) && variables.pod.spec.os.name == "windows"',
+    },
+  ];
+}
+
+// CEL's reserved words: the API server refuses a ValidatingAdmissionPolicy with a variable named
+// after one ("must be a valid CEL identifier"), though gator evaluates it happily.
+const RESERVED = new Set(
+  "as break const continue else false for function if import in let loop namespace null package return true var void while".split(" "),
+);
+
+/** The `source` of a template's K8sNativeValidation code entry. */
+export function celSource(slug: string, cel: ControlCel, generateVAP: boolean): Record<string, unknown> {
+  const last = cel.variables.at(-1);
+  if (last?.name !== "findings") throw new Error(`${slug}: its CEL must end with the variable findings`);
+  const variables = [...library(slug), ...cel.variables];
+  const bad = variables.find((v) => RESERVED.has(v.name) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v.name));
+  if (bad) throw new Error(`${slug}: CEL variable ${bad.name} is not a valid CEL identifier`);
+  return {
+    variables: variables.map((v) => ({ name: v.name, expression: v.expression })),
+    validations: [
+      {
+        expression: "size(variables.findings) == 0",
+        messageExpression: 'variables.findings.join(" ")',
+        // Shown only if the message expression fails.
+        message: `refused by Gatehouse control ${slug}`,
+      },
+    ],
+    generateVAP,
+  };
+}
