@@ -33,6 +33,9 @@ export function agentClusterRole(): Obj {
       { apiGroups: ["expansion.gatekeeper.sh"], resources: ["expansiontemplate"], verbs: verbsWrite },
       // Is Gatekeeper installed, and are the constraint CRDs it generates established?
       { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], verbs: ["get", "list", "watch"] },
+      // Gatekeeper's audit results as PolicyReports, where the wgpolicyk8s.io CRDs are installed
+      // (policy-reports.ts): one per namespace with violations, one ClusterPolicyReport.
+      { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports", "clusterpolicyreports"], verbs: verbsWrite },
       // Which workload a refused object belongs to (admission-events.ts): a Pod's ReplicaSet or
       // Job and their owners, a ReplicaSet's Deployment, a Job's CronJob (get only).
       { apiGroups: ["apps"], resources: ["replicasets", "deployments"], verbs: ["get"] },
@@ -56,15 +59,16 @@ export function agentManifestObjects(opts: AgentManifestOptions): Obj[] {
     },
     // Read-only, in Gatekeeper's namespace only: its Deployment's image tag is its version, and
     // the EndpointSlices of its webhook Service say whether admission is being served (degraded),
-    // and the admission Events its webhook records there (--emit-admission-events).
+    // and the admission Events its webhook records there (--emit-admission-events). Watched
+    // (informer.ts), so a pass that changes nothing reads nothing.
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: { name: AGENT_NAME, namespace: "gatekeeper-system", labels },
       rules: [
-        { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] },
-        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list"] },
-        { apiGroups: [""], resources: ["events"], verbs: ["list"] },
+        { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["list", "watch"] },
       ],
     },
     {
