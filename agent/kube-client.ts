@@ -147,8 +147,9 @@ export interface KubeClient {
 
 export function createKubeClient(conn: KubeConnection): KubeClient {
   const secure = conn.server.protocol === "https:";
-  // One keep-alive agent: every request and watch reuses the TLS connections it holds.
-  const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 16, ...conn.tls }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
+  // One keep-alive agent: requests reuse its idle connections. No socket limit: every watch holds
+  // a connection for as long as it runs (HTTP/1.1), and a cap would queue requests behind them.
+  const agent = secure ? new https.Agent({ keepAlive: true, ...conn.tls }) : new http.Agent({ keepAlive: true });
   const prefix = conn.server.pathname.replace(/\/+$/, "");
 
   const open = (method: string, path: string, opts: RequestOptions, signal?: AbortSignal) =>
@@ -189,11 +190,20 @@ export function createKubeClient(conn: KubeConnection): KubeClient {
 
   return {
     async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-      const res = await open(method, path, { timeoutMs: 30_000, ...opts });
-      const text = await readAll(res);
-      const status = res.statusCode ?? 0;
-      if (status >= 400) throw failure(method, path, status, text);
-      return (text ? JSON.parse(text) : {}) as T;
+      // 429 is the API server asking to come back (a new CRD's storage still initializing,
+      // priority and fairness): retried after its Retry-After, as client-go does.
+      for (let attempt = 1; ; attempt++) {
+        const res = await open(method, path, { timeoutMs: 30_000, ...opts });
+        const text = await readAll(res);
+        const status = res.statusCode ?? 0;
+        if (status === 429 && attempt < 10) {
+          const after = Number(res.headers["retry-after"]);
+          await new Promise((r) => setTimeout(r, Math.min(Number.isFinite(after) && after > 0 ? after : 1, 5) * 1000));
+          continue;
+        }
+        if (status >= 400) throw failure(method, path, status, text);
+        return (text ? JSON.parse(text) : {}) as T;
+      }
     },
     async watch(path, query, onEvent, signal) {
       const res = await open("GET", path, { query: { ...query, watch: 1 } }, signal);

@@ -3,28 +3,12 @@
 // (src/install/agent-manifest.ts) — the same RBAC, the same Deployment — with its values (API
 // URL, token Secret, resources, poll interval, image) where they are set. Applying it to a real
 // cluster is test/cluster/agent-helm.cluster.test.ts.
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { AGENT_NAMESPACE, AGENT_SECRET, agentDeployment, agentManifestObjects } from "../../src/install/agent-manifest.ts";
-import { toolPath } from "../harness/tools.ts";
+import { AGENT_CHART as CHART, helm, renderAgentChart } from "../harness/helm.ts";
 
-export const CHART = fileURLToPath(new URL("../../deploy/helm/gatehouse-agent", import.meta.url));
 type Obj = Record<string, any>;
-
-export function helm(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(toolPath("helm"), args, { encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME, HELM_CACHE_HOME: "/tmp/gatehouse-helm-cache", HELM_CONFIG_HOME: "/tmp/gatehouse-helm-config", HELM_DATA_HOME: "/tmp/gatehouse-helm-data" } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** `helm template` of the chart into the agent's namespace, as objects. */
-export function renderChart(set: Record<string, string>, namespace = AGENT_NAMESPACE): Obj[] {
-  const r = helm(["template", "gatehouse-agent", CHART, "--namespace", namespace, ...Object.entries(set).flatMap(([k, v]) => ["--set-string", `${k}=${v}`])]);
-  if (r.code !== 0) throw new Error(`helm template failed: ${r.stderr}`);
-  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter((o) => o);
-}
-
+const renderChart = (values: Record<string, string>, namespace = AGENT_NAMESPACE): Obj[] => renderAgentChart(values, namespace);
 const API = "https://gatehouse.example";
 const byKind = (objs: Obj[]) => new Map(objs.map((o) => [`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`, o]));
 
