@@ -71,7 +71,7 @@ try {
       GATEHOUSE_TOKEN: bed.agentToken,
       GATEHOUSE_POLL_INTERVAL_SECONDS: "1",
       // As in infra/agent.yaml: a bounded heap keeps RSS well under the container's memory limit.
-      NODE_OPTIONS: process.env.AGENT_NODE_OPTIONS ?? "--max-old-space-size=96",
+      NODE_OPTIONS: process.env.AGENT_NODE_OPTIONS ?? "--max-old-space-size=64 --max-semi-space-size=1",
       GATEHOUSE_LOG_LEVEL: "warn",
       KUBECONFIG: cluster.kubeconfig(bed.serviceAccountToken, bed.proxy.url),
       GATEHOUSE_HTTP_HOST: "127.0.0.1",
