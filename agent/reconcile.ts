@@ -63,9 +63,11 @@ export interface AgentState {
   admission: { sent: SentCounts; resolveOwner: ReturnType<typeof ownerResolver> | null };
   /** Templates Gatekeeper has not compiled yet: name → since when (ms), for templateTimeoutMs. */
   templatesPending: Map<string, number>;
+  /** Templates seen compiled: name → the generation Gatekeeper compiled. */
+  templatesCompiled: Map<string, number>;
 }
 
-export const initialState = (): AgentState => ({ etag: null, desired: null, appliedRevision: null, lastSuccessAt: null, audit: null, admission: { sent: new Map(), resolveOwner: null }, templatesPending: new Map() });
+export const initialState = (): AgentState => ({ etag: null, desired: null, appliedRevision: null, lastSuccessAt: null, audit: null, admission: { sent: new Map(), resolveOwner: null }, templatesPending: new Map(), templatesCompiled: new Map() });
 
 export interface PassResult {
   /** The cluster is at the desired revision and the status reached the API. */
@@ -114,7 +116,7 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
       const controller = await kube.gatekeeperController(deps.gatekeeperNamespace);
       gatekeeper.version = controller?.version ?? null;
       gatekeeper.admissionEvents = controller ? emitsAdmissionEvents(controller.args) : null;
-      await sync(deps, desired, pass, state.templatesPending);
+      await sync(deps, desired, pass, state);
       if (pass.waiting.length === 0) await writePolicyReports(deps, pass);
       const service = deps.gatekeeperWebhookService ?? "gatekeeper-webhook-service";
       const readyEndpoints = await kube.gatekeeperWebhookEndpoints(deps.gatekeeperNamespace, service);
@@ -177,7 +179,7 @@ interface Pass {
   waiting: string[];
 }
 
-async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass, pending: Map<string, number>): Promise<void> {
+async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass, { templatesPending: pending, templatesCompiled: compiled }: AgentState): Promise<void> {
   const { kube } = deps;
   const wantTemplates = desired.objects.filter((o) => o.apiVersion === TEMPLATE_API);
   const wantConstraints = desired.objects.filter((o) => o.apiVersion === CONSTRAINT_API);
@@ -209,10 +211,16 @@ async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass, pend
   const nowMs = Date.now();
   pass.templates = wantTemplates.map((t) => templateHealth(t, liveTemplates, crds));
   const late: TemplateHealth[] = [];
+  const generationOf = (name: string) => liveTemplates.find((l) => l.metadata?.name === name)?.metadata?.generation ?? 0;
   for (const h of pass.templates) {
+    // Gatekeeper's aggregated status briefly reads {created: false} while it rewrites it (seen
+    // with its webhook running): a generation this process saw compiled stays compiled while its
+    // constraint CRD is established.
+    if (h.errors.length === 0 && h.crdEstablished && !h.created && compiled.get(h.name) === generationOf(h.name)) h.created = true;
     if (h.created && h.crdEstablished && h.errors.length === 0) {
       ready.add(h.name);
       pending.delete(h.name);
+      compiled.set(h.name, generationOf(h.name));
     } else if (h.errors.length === 0) {
       const since = pending.get(h.name) ?? nowMs;
       pending.set(h.name, since);
@@ -220,7 +228,7 @@ async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass, pend
       else pass.waiting.push(h.name);
     }
   }
-  for (const name of pending.keys()) if (!wantTemplates.some((t) => t.metadata.name === name)) pending.delete(name);
+  for (const m of [pending, compiled]) for (const name of m.keys()) if (!wantTemplates.some((t) => t.metadata.name === name)) m.delete(name);
   const notReady = pass.templates.filter((h) => !ready.has(h.name) && !pass.waiting.includes(h.name));
   if (notReady.length > 0) {
     deps.metrics.errors.inc({ stage: "template" }, notReady.length);

@@ -137,7 +137,7 @@ export async function startAgentTestbed(
 }
 
 /** reconcileOnce, then again after each requeue (what main.ts's loop does), results merged. */
-async function passUntilSettled(deps: ReconcileDeps, state: AgentState): Promise<PassResult> {
+export async function passUntilSettled(deps: ReconcileDeps, state: AgentState): Promise<PassResult> {
   const merged = new Map<string, PassResult["results"][number]>();
   let writes = 0;
   for (let i = 0; ; i++) {
