@@ -1,8 +1,9 @@
 // The agent's view of the cluster: only the Gatekeeper kinds Gatehouse manages, only objects
 // labelled managed-by gatehouse, and every write with one server-side-apply field manager.
 // What a pass reads every time is served from informers (informer.ts: LIST once, then WATCH),
-// so a pass that changes nothing sends no request at all; the rare reads (is a name taken, who
-// owns a refused pod, foreign constraints before a prune) go to the API server directly.
+// so a pass that changes nothing sends one request (Gatekeeper's Events, listed); the rare reads
+// (is a name taken, who owns a refused pod, foreign constraints before a prune) go to the API
+// server directly.
 import { FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type KubeObject } from "../src/protocol/agent.ts";
 import { createInformer, type Informer } from "./informer.ts";
 import { connectionFromEnvironment, createKubeClient, KubeError, resourcePath, type KubeClient, type KubeConnection } from "./kube-client.ts";
@@ -233,8 +234,12 @@ export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions 
       managed(obj.apiVersion ?? "", obj.kind ?? "").informer.remove(obj);
     },
     async listEvents(namespace) {
+      // A LIST each pass, not a watch: Kubernetes folds repeated Events into new aggregate Events
+      // and bumps counts in bursts, and the denial history must count exactly what the API
+      // server holds at the moment of the pass (test/cluster/denials.cluster.test.ts restarts the
+      // agent and checks it). One read per pass, in Gatekeeper's namespace only.
       try {
-        return await informer("v1", "Event", { namespace }).informer.list();
+        return (await client.request<{ items: LiveObject[] }>("GET", resourcePath("v1", "Event", namespace))).items.map((o) => stamp(o, "v1", "Event"));
       } catch (e) {
         // An agent installed before its Role could list Events: no admission history, no failure.
         if (kubeStatus(e) === 403) return [];

@@ -59,8 +59,8 @@ export function agentManifestObjects(opts: AgentManifestOptions): Obj[] {
     },
     // Read-only, in Gatekeeper's namespace only: its Deployment's image tag is its version, and
     // the EndpointSlices of its webhook Service say whether admission is being served (degraded),
-    // and the admission Events its webhook records there (--emit-admission-events). Watched
-    // (informer.ts), so a pass that changes nothing reads nothing.
+    // and the admission Events its webhook records there (--emit-admission-events). Deployments
+    // and EndpointSlices are watched (informer.ts); Events are listed each pass (kube.ts says why).
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
@@ -68,7 +68,7 @@ export function agentManifestObjects(opts: AgentManifestOptions): Obj[] {
       rules: [
         { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
-        { apiGroups: [""], resources: ["events"], verbs: ["list", "watch"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["list"] },
       ],
     },
     {

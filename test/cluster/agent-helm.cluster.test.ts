@@ -108,7 +108,8 @@ describe("the agent's Helm chart in a real cluster", () => {
     }
     // The writes and watches the agent makes: PolicyReports and the watched kinds.
     expect(await can("patch", "policyreports.wgpolicyk8s.io", "team-a")).toBe("yes");
-    expect(await can("watch", "events", GATEKEEPER_NAMESPACE)).toBe("yes");
+    expect(await can("watch", "deployments.apps", GATEKEEPER_NAMESPACE)).toBe("yes");
+    expect(await can("list", "events", GATEKEEPER_NAMESPACE)).toBe("yes");
     // Nothing else.
     expect(await can("get", "secrets", AGENT_NAMESPACE)).toBe("no");
     expect(await can("list", "secrets", GATEKEEPER_NAMESPACE)).toBe("no");
