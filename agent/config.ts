@@ -23,6 +23,8 @@ const Env = z.object({
   GATEHOUSE_GATEKEEPER_NAMESPACE: z.string().default("gatekeeper-system"),
   /** Gatekeeper's --audit-interval (its default 60): an audit older than 3 of them is stale (degraded). */
   GATEHOUSE_GATEKEEPER_AUDIT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Each watch's copy of the cluster is rebuilt from a LIST this often, whatever the events said. */
+  GATEHOUSE_KUBE_RESYNC_SECONDS: z.coerce.number().int().min(60).max(86_400).default(1800),
   /** The Service in front of Gatekeeper's admission webhook (its Helm chart's name). */
   GATEHOUSE_GATEKEEPER_WEBHOOK_SERVICE: z.string().min(1).default("gatekeeper-webhook-service"),
 });
@@ -39,6 +41,7 @@ export interface AgentConfig {
   gatekeeperNamespace: string;
   gatekeeperAuditIntervalSeconds: number;
   gatekeeperWebhookService: string;
+  resyncMs: number;
 }
 
 export function loadAgentConfig(env: Record<string, string | undefined> = process.env): AgentConfig {
@@ -61,5 +64,6 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
     gatekeeperNamespace: e.GATEHOUSE_GATEKEEPER_NAMESPACE,
     gatekeeperAuditIntervalSeconds: e.GATEHOUSE_GATEKEEPER_AUDIT_INTERVAL_SECONDS,
     gatekeeperWebhookService: e.GATEHOUSE_GATEKEEPER_WEBHOOK_SERVICE,
+    resyncMs: e.GATEHOUSE_KUBE_RESYNC_SECONDS * 1000,
   };
 }

@@ -9,11 +9,12 @@ import { pino, type Logger } from "pino";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../src/protocol/agent.ts";
 import { createApiClient, type ApiClient } from "./api-client.ts";
 import { loadAgentConfig, type AgentConfig } from "./config.ts";
-import { createKube, kubeConfigFromEnvironment, type Kube } from "./kube.ts";
+import { createKube, kubeConnectionFromEnvironment, type Kube } from "./kube.ts";
 import { createMetrics, type AgentMetrics } from "./metrics.ts";
 import { initialState, reconcileOnce, type AgentState } from "./reconcile.ts";
 
-export const AGENT_VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
+// The agent's own package (agent/package.json), which is also what its image installs.
+export const AGENT_VERSION: string = (createRequire(import.meta.url)("./package.json") as { version: string }).version;
 
 /** Delay before retry n (1-based) after failures: doubling from 1 s, capped at the poll interval, with jitter. */
 export function backoffMs(failures: number, intervalMs: number, random = Math.random): number {
@@ -42,7 +43,10 @@ export async function startAgent(deps: AgentDeps): Promise<Agent> {
   const { config } = deps;
   const log = deps.logger ?? pino({ level: config.logLevel, base: { component: "gatehouse-agent", version: AGENT_VERSION } });
   const metrics = deps.metrics ?? createMetrics();
-  const kube = deps.kube ?? createKube(kubeConfigFromEnvironment());
+  const kube = deps.kube ?? createKube(await kubeConnectionFromEnvironment(), {
+    resyncMs: config.resyncMs,
+    onWatchError: (path, e) => log.debug({ path, err: e instanceof Error ? e.message : String(e) }, "watch restarted"),
+  });
   const api = deps.api ?? createApiClient(config.apiUrl, config.token, `gatehouse-agent/${AGENT_VERSION}`);
   const state = initialState();
   const abort = new AbortController();
@@ -74,7 +78,12 @@ export async function startAgent(deps: AgentDeps): Promise<Agent> {
         const pass = await reconcileOnce({ api, kube, log, metrics, agentVersion: AGENT_VERSION, templateTimeoutMs: config.templateTimeoutMs, auditResendMs: config.auditResendMs, gatekeeperNamespace: config.gatekeeperNamespace, gatekeeperAuditIntervalSeconds: config.gatekeeperAuditIntervalSeconds, gatekeeperWebhookService: config.gatekeeperWebhookService }, state);
         intervalMs = (config.pollIntervalSeconds ?? pass.pollIntervalSeconds) * 1000;
         ok = pass.ok;
-        log.debug({ revision: pass.revision, writes: pass.writes, ok }, "pass done");
+        log.debug({ revision: pass.revision, writes: pass.writes, ok, requeueAfterMs: pass.requeueAfterMs }, "pass done");
+        // Waiting for Gatekeeper (a template compiling): look again soon, not after a whole interval.
+        if (pass.requeueAfterMs !== null) {
+          await sleep(pass.requeueAfterMs, abort.signal);
+          continue;
+        }
       } catch (e) {
         // The API is unreachable or erroring: keep what is applied, retry soon.
         log.warn({ err: e instanceof Error ? e.message : String(e) }, "pass failed; nothing in the cluster was changed");
@@ -83,7 +92,10 @@ export async function startAgent(deps: AgentDeps): Promise<Agent> {
       await sleep(ok ? intervalMs : backoffMs(failures, intervalMs), abort.signal);
     }
   };
-  const done = loop().finally(() => new Promise<void>((r) => server.close(() => r())));
+  const done = loop().finally(() => {
+    kube.stop?.();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
   log.info({ api: config.apiUrl, port: portOf(server) }, "agent started");
 
   return {

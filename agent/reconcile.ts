@@ -4,19 +4,26 @@
 //   fetch desired state (304 → keep the last one) ── API error: throw, touch nothing (fail static)
 //   → Gatekeeper installed? (no → report it, apply nothing)
 //   → observe every managed object (label managed-by=gatehouse)
-//   → apply ConstraintTemplates that are missing or drifted; wait until created + CRD established
+//   → apply ConstraintTemplates that are missing or drifted; one not yet created by Gatekeeper
+//     (or its CRD not established) ends the pass early with a requeue in REQUEUE_MS — never a
+//     wait inside the pass — and is an error only after templateTimeoutMs
 //   → apply Constraints and ExpansionTemplates that are missing or drifted
 //   → prune managed objects no longer desired (only when everything above succeeded)
 //   → Gatekeeper's health: its webhook's ready endpoints, how recent its audit is
 //   → report status (also the heartbeat) → push the audit report when it changed
 //
 // A pass that changes nothing makes no write request to the Kubernetes API: drift is detected by
-// comparing what was read, and only what differs is applied.
+// comparing what was read, and only what differs is applied. What it reads comes from the
+// informers behind Kube (kube.ts), so it makes no read request either.
 import type { Logger } from "pino";
 import { AUDIT_STALE_AFTER_INTERVALS, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type AgentStatusReport, type DesiredState, type KubeObject, type ObjectResult, type TemplateHealth } from "../src/protocol/agent.ts";
 import { ApiError, type ApiClient, type Fetched } from "./api-client.ts";
 import { markSent, ownerResolver, readAdmissionEvents, unsent, type SentCounts } from "./admission-events.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
+import { auditHealth, crdName, templateHealth, templateKind } from "./gatekeeper-health.ts";
+import { syncPolicyReports } from "./policy-reports.ts";
+
+export { auditHealth };
 import { CONSTRAINT_API, emitsAdmissionEvents, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { covers, inSync, specEquals, strayFields, withDesired } from "./drift.ts";
@@ -24,6 +31,8 @@ import { vapStatus } from "./vap-status.ts";
 
 /** Replaces (409 retries included) one object may take in one pass before it is an error. */
 export const MAX_REPLACE_ATTEMPTS = 5;
+/** How soon a pass that waits for Gatekeeper to compile a template runs again. */
+export const REQUEUE_MS = 1000;
 
 const describeDrift = (want: KubeObject, live: LiveObject) =>
   covers((want as { spec?: unknown }).spec, live.spec) ? `fields not ours: ${strayFields(want, live).join(", ")}` : "the spec does not hold the desired values";
@@ -53,9 +62,13 @@ export interface AgentState {
   audit: { fingerprint: string; sentAt: number } | null;
   /** Admission Events already forwarded (uid → count), and the owner lookups' cache. */
   admission: { sent: SentCounts; resolveOwner: ReturnType<typeof ownerResolver> | null };
+  /** Templates Gatekeeper has not compiled yet: name → since when (ms), for templateTimeoutMs. */
+  templatesPending: Map<string, number>;
+  /** Templates seen compiled: name → the generation Gatekeeper compiled. */
+  templatesCompiled: Map<string, number>;
 }
 
-export const initialState = (): AgentState => ({ etag: null, desired: null, appliedRevision: null, lastSuccessAt: null, audit: null, admission: { sent: new Map(), resolveOwner: null } });
+export const initialState = (): AgentState => ({ etag: null, desired: null, appliedRevision: null, lastSuccessAt: null, audit: null, admission: { sent: new Map(), resolveOwner: null }, templatesPending: new Map(), templatesCompiled: new Map() });
 
 export interface PassResult {
   /** The cluster is at the desired revision and the status reached the API. */
@@ -66,11 +79,11 @@ export interface PassResult {
   writes: number;
   results: ObjectResult[];
   error: string | null;
+  /** Set when the pass stopped early to wait for Gatekeeper: run the next one after this long. */
+  requeueAfterMs: number | null;
 }
 
 const key = (o: { apiVersion?: string; kind?: string; metadata?: { name?: string } }) => `${o.apiVersion}|${o.kind}|${o.metadata?.name}`;
-const crdName = (kind: string) => `${kind.toLowerCase()}.constraints.gatekeeper.sh`;
-const templateKind = (t: object) => ((t as { spec?: unknown }).spec as { crd?: { spec?: { names?: { kind?: string } } } })?.crd?.spec?.names?.kind;
 
 export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Promise<PassResult> {
   const now = deps.now ?? (() => new Date());
@@ -94,7 +107,7 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
   if (!desired) throw new ApiError("the API answered 304 before sending any desired state");
   metrics.desiredRevision.set(desired.revision);
 
-  const pass: Pass = { results: [], writes: 0, error: null, templates: [], constraints: [], liveTemplates: [] };
+  const pass: Pass = { results: [], writes: 0, error: null, templates: [], constraints: [], liveTemplates: [], waiting: [] };
   const gatekeeper: AgentStatusReport["gatekeeper"] = { installed: false, version: null };
   let kubernetesVersion: string | null = null;
   try {
@@ -104,7 +117,8 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
       const controller = await kube.gatekeeperController(deps.gatekeeperNamespace);
       gatekeeper.version = controller?.version ?? null;
       gatekeeper.admissionEvents = controller ? emitsAdmissionEvents(controller.args) : null;
-      await sync(deps, desired, pass);
+      await sync(deps, desired, pass, state);
+      if (pass.waiting.length === 0) await writePolicyReports(deps, pass);
       const service = deps.gatekeeperWebhookService ?? "gatekeeper-webhook-service";
       const readyEndpoints = await kube.gatekeeperWebhookEndpoints(deps.gatekeeperNamespace, service);
       gatekeeper.webhook = readyEndpoints === null ? null : { service, readyEndpoints, ready: readyEndpoints > 0 };
@@ -119,13 +133,16 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
     pass.error = `reading the cluster failed: ${kubeMessage(e)}`;
   }
 
-  if (pass.error === null) {
+  const complete = pass.error === null && pass.waiting.length === 0;
+  if (complete) {
     state.appliedRevision = desired.revision;
     state.lastSuccessAt = now();
     metrics.appliedRevision.set(desired.revision);
     metrics.lastSuccess.set(state.lastSuccessAt.getTime() / 1000);
-  } else {
+  } else if (pass.error !== null) {
     log.warn({ revision: desired.revision, error: pass.error }, "pass incomplete");
+  } else {
+    log.info({ revision: desired.revision, templates: pass.waiting }, "waiting for Gatekeeper to compile templates; requeued");
   }
 
   const status: AgentStatusReport = {
@@ -148,29 +165,10 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
     throw e;
   }
 
-  const ok = pass.error === null;
-  metrics.syncDuration.observe({ result: ok ? "success" : "error" }, (performance.now() - started) / 1000);
-  return { ok, revision: desired.revision, pollIntervalSeconds: desired.agent.pollIntervalSeconds, writes: pass.writes, results: pass.results, error: pass.error };
-}
-
-/**
- * Is Gatekeeper's audit running? The newest status.auditTimestamp of the managed constraints must
- * be at most staleAfterSeconds old; a constraint never audited counts from its creation, so a new
- * one is not stale at once. null without managed constraints: nothing to judge by.
- */
-export function auditHealth(constraints: LiveObject[], now: Date, staleAfterSeconds: number): NonNullable<AgentStatusReport["gatekeeper"]["audit"]> | null {
-  if (constraints.length === 0) return null;
-  // The client turns metadata timestamps into Dates; status stays JSON (strings).
-  const ms = (t: unknown) => (t instanceof Date ? t.getTime() : typeof t === "string" ? Date.parse(t) : NaN);
-  const times = (f: (c: LiveObject) => unknown) => constraints.map((c) => ms(f(c))).filter(Number.isFinite);
-  const audits = times((c) => c.status?.auditTimestamp);
-  const lastAudit = audits.length ? Math.max(...audits) : null;
-  const since = lastAudit ?? Math.min(...times((c) => c.metadata?.creationTimestamp), now.getTime());
-  return {
-    lastAuditAt: lastAudit === null ? null : new Date(lastAudit).toISOString(),
-    staleAfterSeconds,
-    fresh: now.getTime() - since <= staleAfterSeconds * 1000,
-  };
+  const ok = complete;
+  if (pass.waiting.length === 0) metrics.syncDuration.observe({ result: ok ? "success" : "error" }, (performance.now() - started) / 1000);
+  const requeueAfterMs = pass.error === null && pass.waiting.length > 0 ? REQUEUE_MS : null;
+  return { ok, revision: desired.revision, pollIntervalSeconds: desired.agent.pollIntervalSeconds, writes: pass.writes, results: pass.results, error: pass.error, requeueAfterMs };
 }
 
 interface Pass {
@@ -182,9 +180,11 @@ interface Pass {
   constraints: LiveObject[];
   /** Managed templates as last observed (their status says whether a VAP was generated). */
   liveTemplates: LiveObject[];
+  /** Templates Gatekeeper is still compiling (within templateTimeoutMs): the pass requeues. */
+  waiting: string[];
 }
 
-async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass): Promise<void> {
+async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass, { templatesPending: pending, templatesCompiled: compiled }: AgentState): Promise<void> {
   const { kube } = deps;
   const wantTemplates = desired.objects.filter((o) => o.apiVersion === TEMPLATE_API);
   const wantConstraints = desired.objects.filter((o) => o.apiVersion === CONSTRAINT_API);
@@ -204,30 +204,40 @@ async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass): Pro
   const live = new Map([...liveTemplates, ...liveExpansions, ...liveConstraints].map((o) => [key(o), o]));
   let changedTemplates = 0;
   for (const t of wantTemplates) if ((await ensure(deps, t, live.get(key(t)), pass)) === "applied") changedTemplates++;
+  if (changedTemplates > 0) {
+    // Our writes are in the informers already: health below judges what we just applied.
+    liveTemplates = await kube.listManaged(TEMPLATE_API, "ConstraintTemplate");
+    crds = await kube.constraintCrds();
+  }
 
+  // Not compiled yet: no waiting inside the pass. The pass ends early and asks to run again soon
+  // (requeue); only a template pending for longer than templateTimeoutMs is an error.
   const ready = new Set<string>();
-  if (wantTemplates.length > 0) {
-    const deadline = Date.now() + deps.templateTimeoutMs;
-    for (;;) {
-      pass.templates = wantTemplates.map((t) => health(t, liveTemplates, crds));
-      const pending = pass.templates.filter((h) => !(h.created && h.crdEstablished) && h.errors.length === 0);
-      if ((pending.length === 0 && changedTemplates === 0) || Date.now() > deadline) break;
-      if (pending.length === 0) {
-        changedTemplates = 0; // re-read once after our own writes, so health reflects them
-      } else {
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      liveTemplates = await kube.listManaged(TEMPLATE_API, "ConstraintTemplate");
-      crds = await kube.constraintCrds();
-    }
-    for (const h of pass.templates) {
-      if (h.created && h.crdEstablished && h.errors.length === 0) ready.add(h.name);
+  const nowMs = Date.now();
+  pass.templates = wantTemplates.map((t) => templateHealth(t, liveTemplates, crds));
+  const late: TemplateHealth[] = [];
+  const generationOf = (name: string) => liveTemplates.find((l) => l.metadata?.name === name)?.metadata?.generation ?? 0;
+  for (const h of pass.templates) {
+    // Gatekeeper's aggregated status briefly reads {created: false} while it rewrites it (seen
+    // with its webhook running): a generation this process saw compiled stays compiled while its
+    // constraint CRD is established.
+    if (h.errors.length === 0 && h.crdEstablished && !h.created && compiled.get(h.name) === generationOf(h.name)) h.created = true;
+    if (h.created && h.crdEstablished && h.errors.length === 0) {
+      ready.add(h.name);
+      pending.delete(h.name);
+      compiled.set(h.name, generationOf(h.name));
+    } else if (h.errors.length === 0) {
+      const since = pending.get(h.name) ?? nowMs;
+      pending.set(h.name, since);
+      if (nowMs - since > deps.templateTimeoutMs) late.push(h);
+      else pass.waiting.push(h.name);
     }
   }
-  const notReady = pass.templates.filter((h) => !ready.has(h.name));
+  for (const m of [pending, compiled]) for (const name of m.keys()) if (!wantTemplates.some((t) => t.metadata.name === name)) m.delete(name);
+  const notReady = pass.templates.filter((h) => !ready.has(h.name) && !pass.waiting.includes(h.name));
   if (notReady.length > 0) {
     deps.metrics.errors.inc({ stage: "template" }, notReady.length);
-    const why = notReady.map((h) => `${h.name}: ${h.errors[0]?.message ?? "not created by Gatekeeper in time"}`).join("; ");
+    const why = notReady.map((h) => `${h.name}: ${h.errors[0]?.message ?? (late.includes(h) ? "not created by Gatekeeper in time" : "not ready")}`).join("; ");
     pass.error ??= `templates not ready: ${why}`;
   }
 
@@ -235,6 +245,7 @@ async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass): Pro
   const templateOfKind = new Map(wantTemplates.map((t) => [templateKind(t), t.metadata.name]));
   for (const c of wantConstraints) {
     const template = templateOfKind.get(c.kind);
+    if (template && pass.waiting.includes(template)) continue; // next pass, once it is compiled
     if (template && !ready.has(template)) {
       pass.results.push(result(c, "error", `not applied: its template ${template} is not ready`));
       continue;
@@ -246,7 +257,7 @@ async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass): Pro
   // Prune: only what we manage, only when the desired state was applied completely.
   const wanted = new Set(desired.objects.map(key));
   const stale = [...liveConstraints, ...liveExpansions, ...liveTemplates].filter((o) => !wanted.has(key(o)));
-  if (pass.error === null) {
+  if (pass.error === null && pass.waiting.length === 0) {
     for (const o of stale) {
       try {
         // Deleting a template makes Gatekeeper delete its CRD and so every constraint of that
@@ -331,28 +342,6 @@ function result(o: KubeObject, r: ObjectResult["result"], message?: string): Obj
   return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, result: r, ...(message ? { message: message.slice(0, 4096) } : {}) };
 }
 
-interface TemplateStatus {
-  created?: boolean;
-  byPod?: { id?: string; observedGeneration?: number; errors?: { code?: string; message?: string }[] }[];
-}
-
-function health(want: KubeObject, live: LiveObject[], crds: Map<string, CrdState>): TemplateHealth {
-  const t = live.find((l) => l.metadata?.name === want.metadata.name);
-  const status = (t?.status ?? {}) as TemplateStatus;
-  const generation = t?.metadata?.generation ?? 0;
-  // Gatekeeper's per-pod status says which generation it compiled; an older one is not "created" yet.
-  const current = (status.byPod ?? []).every((p) => (p.observedGeneration ?? generation) >= generation);
-  const kind = templateKind(want) ?? "";
-  return {
-    name: want.metadata.name,
-    created: status.created === true && current,
-    crdEstablished: crds.get(crdName(kind))?.established ?? false,
-    errors: (status.byPod ?? []).flatMap((p) =>
-      (p.errors ?? []).map((e) => ({ pod: (p.id ?? "").slice(0, 253), code: (e.code ?? "").slice(0, 253), message: (e.message ?? "").slice(0, 4096) })),
-    ),
-  };
-}
-
 async function pushAudit(deps: ReconcileDeps, state: AgentState, constraints: LiveObject[], now: Date): Promise<void> {
   const report = buildAuditReport(constraints, now);
   deps.metrics.auditViolations.reset();
@@ -363,6 +352,20 @@ async function pushAudit(deps: ReconcileDeps, state: AgentState, constraints: Li
   await deps.api.postAuditReport(report);
   state.audit = { fingerprint, sentAt: now.getTime() };
   deps.log.info({ constraints: report.constraints.length, violations: report.constraints.reduce((n, c) => n + c.totalViolations, 0) }, "audit report sent");
+}
+
+/**
+ * The audit as PolicyReports in the cluster (where their CRDs are installed). A report that
+ * cannot be written is logged and counted, not an error of the pass: the policies themselves
+ * are applied, and the API has the audit anyway.
+ */
+async function writePolicyReports(deps: ReconcileDeps, pass: Pass): Promise<void> {
+  const r = await syncPolicyReports(deps.kube, pass.constraints);
+  pass.writes += r.writes;
+  if (r.errors.length > 0) {
+    deps.metrics.errors.inc({ stage: "policyreport" }, r.errors.length);
+    deps.log.warn({ errors: r.errors.slice(0, 20) }, "PolicyReports not written");
+  }
 }
 
 /** Forwards Gatekeeper's admission Events that are new or grew since they were last sent. */

@@ -4,10 +4,10 @@
 // to a real ServiceAccount token, and the agent's reconcile pass wired to all of it — with a
 // counting proxy between the agent and the kube-apiserver.
 import { serve, type ServerType } from "@hono/node-server";
-import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { createApiClient } from "../../agent/api-client.ts";
 import { createKube, type Kube } from "../../agent/kube.ts";
+import { connectionFromEnvironment } from "../../agent/kube-client.ts";
 import { createMetrics, type AgentMetrics } from "../../agent/metrics.ts";
 import { initialState, reconcileOnce, type AgentState, type PassResult, type ReconcileDeps } from "../../agent/reconcile.ts";
 import { AGENT_NAME, AGENT_NAMESPACE, agentManifestObjects } from "../../src/install/agent-manifest.ts";
@@ -36,7 +36,11 @@ export interface AgentTestbed {
   metrics: AgentMetrics;
   state: AgentState;
   deps: ReconcileDeps;
-  /** One reconcile pass, exactly as the agent's loop runs it. */
+  /**
+   * One reconcile pass as the agent's loop runs it — including the passes it requeues while
+   * Gatekeeper compiles a template: their results merged (an object applied in any of them is
+   * "applied"), their writes added up.
+   */
   pass(): Promise<PassResult>;
   /** User API call over HTTP with the admin token. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
@@ -91,9 +95,7 @@ export async function startAgentTestbed(
   const serviceAccountToken = await cluster.createToken(AGENT_NAME, AGENT_NAMESPACE);
   const proxy = await startCountingProxy(cluster.server, cluster.caData);
   const agentKubeconfig = cluster.kubeconfig(serviceAccountToken, proxy.url);
-  const kc = new KubeConfig();
-  kc.loadFromFile(agentKubeconfig);
-  const kube = createKube(kc);
+  const kube = createKube(await connectionFromEnvironment({ KUBECONFIG: agentKubeconfig }));
   const metrics = createMetrics();
   const state = initialState();
   const deps: ReconcileDeps = {
@@ -121,14 +123,31 @@ export async function startAgentTestbed(
     metrics,
     state,
     deps,
-    pass: () => reconcileOnce(deps, state),
+    pass: () => passUntilSettled(deps, state),
     call,
     stopApi,
     startApi,
     async close() {
       await stopApi();
+      kube.stop?.();
       await proxy.close();
       await api.close();
     },
   };
+}
+
+/** reconcileOnce, then again after each requeue (what main.ts's loop does), results merged. */
+export async function passUntilSettled(deps: ReconcileDeps, state: AgentState): Promise<PassResult> {
+  const merged = new Map<string, PassResult["results"][number]>();
+  let writes = 0;
+  for (let i = 0; ; i++) {
+    const pass = await reconcileOnce(deps, state);
+    writes += pass.writes;
+    for (const r of pass.results) {
+      const k = `${r.apiVersion}|${r.kind}|${r.name}`;
+      if (!(merged.get(k)?.result === "applied" && r.result === "unchanged")) merged.set(k, r);
+    }
+    if (pass.requeueAfterMs === null || i >= 600) return { ...pass, writes, results: [...merged.values()] };
+    await new Promise((r) => setTimeout(r, pass.requeueAfterMs!));
+  }
 }

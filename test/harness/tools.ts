@@ -7,11 +7,12 @@ const script = fileURLToPath(new URL("../tools/build-tools.sh", import.meta.url)
 const cache = new Map<string, string>();
 
 /**
- * - `gator`, `gatekeeper`, `etcd`, `opa`: the binary's path;
+ * - `gator`, `gatekeeper`, `etcd`, `opa`, `helm`: the binary's path;
  * - `kube`: the directory holding `kube-apiserver` and `kubectl`;
- * - `crds`: the directory of Gatekeeper's CRD manifests.
+ * - `crds`: the directory of Gatekeeper's CRD manifests;
+ * - `policyreport-crds`: the directory of the wgpolicyk8s.io PolicyReport CRD manifests.
  */
-export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds" | "opa";
+export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds" | "opa" | "helm" | "policyreport-crds";
 
 export function toolPath(tool: Tool): string {
   let path = cache.get(tool);

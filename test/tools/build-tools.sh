@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real cluster tools the tests run (gator, the Gatekeeper controller, etcd,
-# kube-apiserver and kubectl) from the Go module proxy into a cache outside the repo, keyed by
+# kube-apiserver and kubectl, helm) from the Go module proxy into a cache outside the repo, keyed by
 # version, so only the first run on a machine pays. Prints the binary's path on stdout.
 #
 #   test/tools/build-tools.sh gator        # -> $GATEHOUSE_TOOLS/gator-v3.23.0/gator
@@ -9,6 +9,8 @@
 #   test/tools/build-tools.sh kube         # -> $GATEHOUSE_TOOLS/kube-v1.36.3/{kube-apiserver,kube-controller-manager,kubectl}
 #   test/tools/build-tools.sh crds         # -> directory of Gatekeeper's CRDs (from its module)
 #   test/tools/build-tools.sh opa          # -> $GATEHOUSE_TOOLS/opa-v1.22.4/opa (fmt/check of src/policies)
+#   test/tools/build-tools.sh helm         # -> $GATEHOUSE_TOOLS/helm-v3.22.0/helm (lint/template of deploy/helm)
+#   test/tools/build-tools.sh policyreport-crds  # -> directory of the wgpolicyk8s.io v1alpha2 CRDs
 #   test/tools/build-tools.sh all          # all of the above
 set -euo pipefail
 
@@ -16,6 +18,10 @@ GATOR_VERSION="v3.23.0"
 GATEKEEPER_VERSION="v3.23.0"
 ETCD_VERSION="v3.6.8"
 OPA_VERSION="v1.22.4"
+HELM_VERSION="v3.22.0"
+# sigs.k8s.io/wg-policy-prototypes has no tagged release; this pseudo-version is one the proxy
+# serves, and its policy-report/crd/v1alpha2 holds the PolicyReport CRDs Policy Reporter reads.
+WG_POLICY_VERSION="v0.0.0-20210911211205-fb8f67bb6d38"
 KUBE_VERSION="v1.36.3"   # k8s.io/kubernetes; its staging modules are v0.36.3
 TOOLS="${GATEHOUSE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/tools}"
 
@@ -87,6 +93,34 @@ build_opa() {
   echo "$dir/opa"
 }
 
+# Helm's CLI, to lint and render the agent's chart (deploy/helm/gatehouse-agent).
+build_helm() {
+  local dir="$TOOLS/helm-$HELM_VERSION"
+  if [ ! -x "$dir/helm" ]; then
+    log "building helm $HELM_VERSION (first run only, ~4 minutes cold)"
+    mkdir -p "$dir"
+    GOBIN="$dir/.tmp" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+    mv "$dir/.tmp/helm" "$dir/helm"
+    rmdir "$dir/.tmp"
+  fi
+  echo "$dir/helm"
+}
+
+# The PolicyReport and ClusterPolicyReport CRDs (wgpolicyk8s.io/v1alpha2), copied out of the
+# policy working group's module like Gatekeeper's CRDs.
+build_policyreport_crds() {
+  local dir="$TOOLS/wg-policy-$WG_POLICY_VERSION/crds"
+  if [ ! -d "$dir" ]; then
+    local mod
+    mod=$(cd "$(mktemp -d)" && go mod download -json "sigs.k8s.io/wg-policy-prototypes@$WG_POLICY_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+    mkdir -p "$dir.tmp"
+    cp "$mod"/policy-report/crd/v1alpha2/*.yaml "$dir.tmp/"
+    chmod -R u+w "$dir.tmp"
+    mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
 # etcd's server module has replace directives, so `go install` refuses it: build it from a
 # throwaway module instead.
 build_etcd() {
@@ -137,6 +171,8 @@ case "${1:-}" in
   etcd) with_lock etcd build_etcd ;;
   kube) with_lock kube build_kube ;;
   opa) with_lock opa build_opa ;;
+  helm) with_lock helm build_helm ;;
+  policyreport-crds) with_lock policyreport-crds build_policyreport_crds ;;
   all)
     with_lock gator build_gator
     with_lock gatekeeper build_gatekeeper
@@ -144,6 +180,8 @@ case "${1:-}" in
     with_lock etcd build_etcd
     with_lock kube build_kube
     with_lock opa build_opa
+    with_lock helm build_helm
+    with_lock policyreport-crds build_policyreport_crds
     ;;
-  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|opa|all" >&2; exit 2 ;;
+  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|opa|helm|policyreport-crds|all" >&2; exit 2 ;;
 esac
