@@ -120,7 +120,7 @@ export function stepStatus(plan: Pick<RolloutPlan, "steps" | "nextStep" | "stepS
     dueAt = new Date(cleanSince.getTime() + step.when.cleanForSeconds * 1000);
     if (now.getTime() < dueAt.getTime()) waiting.push(`clean since ${cleanSince.toISOString()}; due at ${dueAt.toISOString()}`);
     // The audit that proves the end of the window must come after it (not a gap: the window stands).
-    else if (ev.audit?.lastAuditAt && ev.audit.lastAuditAt.getTime() < dueAt.getTime()) waiting.push(`waiting for an audit after ${dueAt.toISOString()} (newest ${ev.audit.lastAuditAt.toISOString()})`);
+    else if (ev.audit?.fresh && ev.audit.lastAuditAt && ev.audit.lastAuditAt.getTime() < dueAt.getTime()) waiting.push(`waiting for an audit after ${dueAt.toISOString()} (newest ${ev.audit.lastAuditAt.toISOString()})`);
   }
   return { ...base, due: waiting.length === 0, waiting, cleanSince: cleanSince?.toISOString() ?? null, dueAt: dueAt?.toISOString() ?? null, evidenceMissing: missing };
 }
