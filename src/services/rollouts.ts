@@ -60,13 +60,13 @@ export async function createPlan(tx: Db, who: Principal, input: CreatePlanInput)
   const { environmentId, control, steps, now } = input;
   if (!controlById.has(control)) throw invalid("control", `no such control; controls: ${[...controlById.keys()].join(", ")}`);
   for (let i = 1; i < steps.length; i++) {
-    if (ACTION_ORDER[steps[i]!.to] <= ACTION_ORDER[steps[i - 1]!.to]) throw invalid(`steps.${i}.to`, `must be stricter than steps.${i - 1}.to (${steps[i - 1]!.to})`);
+    if (ACTION_ORDER[steps[i]!.to] <= ACTION_ORDER[steps[i - 1]!.to]) throw invalid(`steps[${i}].to`, `must be stricter than steps[${i - 1}].to (${steps[i - 1]!.to})`);
   }
   await requireEnvironment(tx, who.tenantId, environmentId, true);
   const ev = await gatherEvidence(tx, { tenantId: who.tenantId, environmentId, control }, now, input.pollIntervalSeconds);
   if (ev.action === null) throw new ProblemError(409, `${control} is not enabled in the current revision (${ev.revision}): enable it (in dryrun, say) before planning its rollout.`);
   if (ACTION_ORDER[steps[0]!.to] <= ACTION_ORDER[ev.action]) {
-    throw new ProblemError(409, `${control} is already at ${ev.action} in revision ${ev.revision}; the first step must be stricter (steps.0.to is ${steps[0]!.to}).`);
+    throw new ProblemError(409, `${control} is already at ${ev.action} in revision ${ev.revision}; the first step must be stricter (steps[0].to is ${steps[0]!.to}).`);
   }
   // The environment row is locked: concurrent creates for one control see each other here (the
   // unique index is the second lock).
