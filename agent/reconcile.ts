@@ -17,6 +17,7 @@ import { AUDIT_STALE_AFTER_INTERVALS, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_B
 import { ApiError, type ApiClient } from "./api-client.ts";
 import { markSent, ownerResolver, readAdmissionEvents, unsent, type SentCounts } from "./admission-events.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
+import { withPreviewOwners } from "./preview-owners.ts";
 import { CONSTRAINT_API, emitsAdmissionEvents, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { covers, inSync, specEquals, strayFields, withDesired } from "./drift.ts";
@@ -348,7 +349,7 @@ function health(want: KubeObject, live: LiveObject[], crds: Map<string, CrdState
 }
 
 async function pushAudit(deps: ReconcileDeps, state: AgentState, constraints: LiveObject[], now: Date): Promise<void> {
-  const report = buildAuditReport(constraints, now);
+  const report = await withPreviewOwners(deps.kube, buildAuditReport(constraints, now));
   deps.metrics.auditViolations.reset();
   for (const c of report.constraints) deps.metrics.auditViolations.set({ constraint: `${c.kind}/${c.name}`, enforcement_action: c.enforcementAction }, c.totalViolations);
   const fingerprint = auditFingerprint(report);
