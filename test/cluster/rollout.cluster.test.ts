@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
 import { container, IMAGE, pod } from "../../src/policies/sample.ts";
 import { runRolloutPass } from "../../src/services/rollouts.ts";
-import { converge, create, createNamespaces, DENIED, denialLines, placed, unique, type Obj } from "../harness/admission.ts";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { converge, create, createNamespaces, DENIED, denialLines, managedConstraints, placed, unique, type Obj } from "../harness/admission.ts";
 import { json } from "../harness/api.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { sleep, waitUntil } from "../harness/cluster-process.ts";
@@ -32,7 +34,7 @@ const privileged = { privileged: true };
 const deployment = (name: string): Obj => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
-  metadata: { name, namespace: ns },
+  metadata: { name, namespace: ns, labels: { app: name } },
   spec: {
     replicas: 1,
     selector: { matchLabels: { app: name } },
@@ -80,12 +82,18 @@ describe("preview owners and admissions, then a staged rollout", () => {
     for (;;) {
       expect((await bed.pass()).error).toBeNull();
       p = (await get(`/v1/environments/${bed.envId}/drafts/${draft.id}/preview`)).controls[0];
-      if (p!.evaluated && p!.violations.length === 2 && p!.admissions.some((a: Obj) => a.name === "late")) break;
-      if (Date.now() > deadline) throw new Error(`preview incomplete in 120 s: ${JSON.stringify(p)}`);
+      const listed = (name: RegExp) => p!.violations.some((v: Obj) => v.kind === "Pod" && name.test(v.name));
+      if (p!.evaluated && listed(/^web-/) && listed(/^late$/) && p!.admissions.some((a: Obj) => a.name === "late")) break;
+      if (Date.now() > deadline) {
+        const shadow = (await managedConstraints(cluster)).find((c) => c.metadata.name.startsWith(draft.shadowPrefix));
+        const log = (await readFile(join(cluster.dir, "gatekeeper.log"), "utf8")).split("\n").filter((l) => l.includes(draft.shadowPrefix) || /error/i.test(l));
+        console.log(`SHADOW STATUS: ${JSON.stringify(shadow?.status)}\nGATEKEEPER LOG:\n${log.slice(-40).join("\n")}`);
+        throw new Error(`preview incomplete in 120 s: ${JSON.stringify(p)}`);
+      }
       await sleep(2000);
     }
     console.log(`PREVIEW (privilegedContainers): ${JSON.stringify(p)}`);
-    const web = p!.violations.find((v: Obj) => v.name.startsWith("web-"));
+    const web = p!.violations.find((v: Obj) => v.kind === "Pod" && v.name.startsWith("web-"));
     expect(web).toMatchObject({ kind: "Pod", namespace: ns, owner: { kind: "Deployment", name: "web" } });
     expect(p!.violations.find((v: Obj) => v.name === "late")).toMatchObject({ owner: null });
     expect(p!.admissions.find((a: Obj) => a.name === "late")).toMatchObject({ kind: "Pod", namespace: ns, workload: { kind: "Pod", name: "late" }, count: 1 });
@@ -115,11 +123,12 @@ describe("preview owners and admissions, then a staged rollout", () => {
     }
     console.log(`HELD: ${JSON.stringify(held!.next)}`);
     expect(held).toMatchObject({ state: "active", currentAction: "dryrun", next: { due: false, cleanSince: null } });
-    expect(held!.next.waiting.join(" ")).toMatch(/open violation of privilegedContainers \(Pod .+\/web-/);
+    expect(held!.next.waiting.join(" ")).toMatch(/open violations? of privilegedContainers \(Pod .+\/web-/);
     expect((await get(`/v1/environments/${bed.envId}/settings`)).settings.controls.privilegedContainers.enforcementAction).toBe("dryrun");
 
-    // The team fixes the workload (here: scales it away); the audit comes back clean.
-    expect((await cluster.kubectl(["scale", "deployment", "web", "-n", ns, "--replicas=0"])).code).toBe(0);
+    // The team removes the workload (its Deployment and ReplicaSet are audited too, through the
+    // expansion template: each is deleted, not left to the garbage collector); the audit comes back clean.
+    for (const kind of ["deployment", "replicaset", "pod"]) expect((await cluster.kubectl(["delete", kind, "-n", ns, "-l", "app=web", "--cascade=orphan"])).code).toBe(0);
     const seen: string[] = [];
     const deadline = Date.now() + 180_000;
     let p: Obj;
