@@ -13,8 +13,8 @@ const MAX_LOOKUPS = 200;
 const resolvers = new WeakMap<Kube, ReturnType<typeof ownerResolver>>();
 
 export async function withPreviewOwners(kube: Kube, report: AuditReport): Promise<AuditReport> {
-  let resolve = resolvers.get(kube);
-  if (!resolve) resolvers.set(kube, (resolve = ownerResolver(kube)));
+  const resolve = resolvers.get(kube) ?? ownerResolver(kube);
+  resolvers.set(kube, resolve);
   let lookups = 0;
   const constraints = [];
   for (const c of report.constraints) {

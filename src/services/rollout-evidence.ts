@@ -93,6 +93,8 @@ export function stepStatus(plan: Pick<RolloutPlan, "steps" | "nextStep" | "stepS
   const i = plan.nextStep;
   const step = plan.steps[i]!;
   const base = { step: i, to: step.to, cleanSince: null, dueAt: null, evidenceMissing: false };
+  const disabled = `${plan.control} is not enabled in the current revision (${ev.revision}): enable it to continue the rollout`;
+  if (ev.action === null && !("cleanForSeconds" in step.when)) return { ...base, due: false, waiting: [disabled], evidenceMissing: true };
   if ("manual" in step.when) return { ...base, due: false, waiting: ["this step is taken by hand: POST …/advance"] };
   if ("at" in step.when) {
     const due = now.getTime() >= Date.parse(step.when.at);
@@ -104,7 +106,7 @@ export function stepStatus(plan: Pick<RolloutPlan, "steps" | "nextStep" | "stepS
     waiting.push(why);
     missing = true;
   };
-  if (ev.action === null) lack(`${plan.control} is not enabled in the current revision (${ev.revision}): enable it to continue the rollout`);
+  if (ev.action === null) lack(disabled);
   if (ev.agent.state === "never_connected") lack("the environment's agent has never reported");
   else if (ev.agent.state === "offline") lack(`the environment's agent is offline (last seen ${ev.agent.lastSeenAt!.toISOString()})`);
   else if (ev.agent.appliedRevision !== ev.revision) lack(`the agent has not applied revision ${ev.revision} yet (applied: ${ev.agent.appliedRevision ?? "none"})`);

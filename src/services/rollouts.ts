@@ -3,7 +3,7 @@
 // settings.rollout_step), authored by gatehouse:rollout when the scheduler takes it and by the
 // person when taken by hand, with a rollout.promoted webhook queued in the same transaction. When
 // a step is due is decided in rollout-evidence.ts; the scheduler's pass is runRolloutPass.
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Principal } from "../app/env.ts";
 import { ProblemError } from "../app/problem.ts";
 import type { Database, Db } from "../db/client.ts";
@@ -13,6 +13,9 @@ import { commitDerivedRevision, environmentNotFound, findEnvironment } from "../
 import { audit, type Actor } from "./audit.ts";
 import { ACTION_ORDER, gatherEvidence, stepStatus, type EnforcementAction, type StepStatus } from "./rollout-evidence.ts";
 import { enqueueEvent } from "./webhook-outbox.ts";
+
+/** Plans an environment keeps (active ones always; the newest finished ones up to this many in all): what GET lists. */
+export const MAX_PLANS = 100;
 
 /** The author of the revisions the scheduler makes, and the audit actor of its steps. */
 export const ROLLOUT_ACTOR = "gatehouse:rollout";
@@ -79,11 +82,15 @@ export async function createPlan(tx: Db, who: Principal, input: CreatePlanInput)
     .insert(rolloutPlans)
     .values({ tenantId: who.tenantId, environmentId, control, steps: steps.map((s) => ({ to: s.to, when: s.when })), stepStartedAt: now, comment: input.comment ?? "", createdBy: who.subject, createdAt: now, updatedAt: now })
     .returning();
+  // Finished plans beyond the newest MAX_PLANS go (the audit log keeps their history), so a loop
+  // of create and cancel cannot grow the table without bound.
+  await tx.execute(sql`delete from rollout_plans where tenant_id = ${who.tenantId}::uuid and environment_id = ${environmentId}::uuid and state <> 'active'
+    and id not in (select id from rollout_plans where tenant_id = ${who.tenantId}::uuid and environment_id = ${environmentId}::uuid order by created_at desc, id desc limit ${MAX_PLANS})`);
   await audit(tx, who, { action: "rollout.create", targetType: "rollout_plan", targetId: row!.id, after: { environmentId, control, from: ev.action, steps: row!.steps } });
   return view(tx, row!, now, input.pollIntervalSeconds);
 }
 
-/** The environment's plans, newest first (at most 100: one active per control, the rest history). */
+/** The environment's plans, newest first (at most MAX_PLANS: one active per control, the rest history). */
 export async function listPlans(tx: Db, tenantId: string, environmentId: string, now: Date, pollIntervalSeconds: number): Promise<PlanView[]> {
   await requireEnvironment(tx, tenantId, environmentId);
   const rows = await tx
@@ -91,7 +98,7 @@ export async function listPlans(tx: Db, tenantId: string, environmentId: string,
     .from(rolloutPlans)
     .where(and(eq(rolloutPlans.tenantId, tenantId), eq(rolloutPlans.environmentId, environmentId)))
     .orderBy(desc(rolloutPlans.createdAt), desc(rolloutPlans.id))
-    .limit(100);
+    .limit(MAX_PLANS);
   const out: PlanView[] = [];
   for (const r of rows) out.push(await view(tx, r, now, pollIntervalSeconds));
   return out;
