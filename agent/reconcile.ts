@@ -22,6 +22,7 @@ import { markSent, ownerResolver, readAdmissionEvents, unsent, type SentCounts }
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { auditHealth, crdName, templateHealth, templateKind } from "./gatekeeper-health.ts";
 import { syncPolicyReports } from "./policy-reports.ts";
+import { withPreviewOwners } from "./preview-owners.ts";
 
 export { auditHealth };
 import { CONSTRAINT_API, emitsAdmissionEvents, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
@@ -343,7 +344,7 @@ function result(o: KubeObject, r: ObjectResult["result"], message?: string): Obj
 }
 
 async function pushAudit(deps: ReconcileDeps, state: AgentState, constraints: LiveObject[], now: Date): Promise<void> {
-  const report = buildAuditReport(constraints, now);
+  const report = await withPreviewOwners(deps.kube, buildAuditReport(constraints, now));
   deps.metrics.auditViolations.reset();
   for (const c of report.constraints) deps.metrics.auditViolations.set({ constraint: `${c.kind}/${c.name}`, enforcement_action: c.enforcementAction }, c.totalViolations);
   const fingerprint = auditFingerprint(report);

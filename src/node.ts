@@ -7,6 +7,7 @@ import { nodeConsoleAssets } from "./console/serve.ts";
 import { openDatabase } from "./db/client.ts";
 import { setRevisionCacheTtl } from "./services/revision-cache.ts";
 import { serveApp } from "./node-server.ts";
+import { createRolloutScheduler } from "./services/rollout-scheduler.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 import { publicOnlyFetch } from "./services/webhook-fetch.ts";
 
@@ -33,6 +34,9 @@ const dispatcher = createDispatcher({
   fetch: publicOnlyFetch({ allowPrivate: config.webhooks!.allowPrivate }),
 });
 if (config.webhooks!.dispatchIntervalMs > 0) dispatcher.start(config.webhooks!.dispatchIntervalMs);
+// Rollout plans: due steps become revisions every ROLLOUT_INTERVAL_MS (0: off).
+const rollouts = createRolloutScheduler({ db, pollIntervalSeconds: config.agent.pollIntervalSeconds, logger: logger.child({ component: "rollouts" }) });
+if (config.rolloutIntervalMs! > 0) rollouts.start(config.rolloutIntervalMs!);
 
 // node-server.ts: oversized headers and unparsable requests are answered with problem+json too.
 const server = serveApp({
@@ -57,7 +61,7 @@ function shutdown(signal: string) {
   force.unref();
   server.close(() => {
     // A pass in flight finishes (its attempts are recorded) before the database closes.
-    dispatcher.stop().then(() => db.close()).then(
+    Promise.all([dispatcher.stop(), rollouts.stop()]).then(() => db.close()).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, "closing the database failed");

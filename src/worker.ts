@@ -8,6 +8,7 @@ import { agentConfig, ConfigError, consoleConfig, parseEnv, webhookConfig, type 
 import { devKeyFromSecret } from "./app/dev-key.ts";
 import { fromNeonPool, type Database, type Db } from "./db/client.ts";
 import { setRevisionCacheTtl } from "./services/revision-cache.ts";
+import { runRolloutPass } from "./services/rollouts.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 
 type Bindings = Record<string, string | undefined>;
@@ -97,7 +98,7 @@ export default {
     return a.fetch(request, env, ctx as never);
   },
   // Cron Trigger (infra/wrangler.toml [triggers] crons): one webhook dispatcher pass — the
-  // offline sweep, then every due delivery.
+  // offline sweep, then every due delivery — and one rollout pass (due steps become revisions).
   async scheduled(_event: unknown, env: Bindings, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
     const config = configFrom(env);
     if (config.neonWsProxy) appFor(env);
@@ -105,5 +106,13 @@ export default {
     const dispatcher = createDispatcher({ db: perCallDatabase(config.databaseUrl!), config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds, apiDownAfterMs: 150_000 });
     // A failed pass is retried by the next trigger; it must not fail silently meanwhile.
     ctx.waitUntil(dispatcher.runOnce().catch((err: unknown) => console.error("webhook dispatcher pass failed", err)));
+    ctx.waitUntil(
+      runRolloutPass({
+        db: perCallDatabase(config.databaseUrl!),
+        now: () => new Date(),
+        pollIntervalSeconds: config.agent.pollIntervalSeconds,
+        onError: (err, plan) => console.error(`rollout plan ${plan}: step failed`, err),
+      }).catch((err: unknown) => console.error("rollout pass failed", err)),
+    );
   },
 };

@@ -88,6 +88,8 @@ export const Env = z.object({
   // Drafts (src/services/drafts.ts): how long one stays open, and how many an environment may have.
   DRAFT_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   DRAFTS_PER_ENVIRONMENT: z.coerce.number().int().min(1).max(100).default(10),
+  // Rollout plans (src/services/rollouts.ts): how often Node's scheduler looks for due steps (0: off; Workers use the Cron Trigger).
+  ROLLOUT_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   // After a secret rotation the old secret signs too (a second signature) this long: 0 cuts over at once.
   WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -132,6 +134,8 @@ export interface AppConfig {
   logLevel: Env["LOG_LEVEL"];
   /** Bearer token GET /metrics requires; unset: open. */
   metricsToken?: string;
+  /** Node's rollout scheduler period (ROLLOUT_INTERVAL_MS); 0 or absent: not started. */
+  rolloutIntervalMs?: number;
   /** Days a denial is kept after it was last seen; absent: 30. */
   denialRetentionDays?: number;
   /** Seconds between two webhooks for a denial that keeps happening unchanged; absent: 3600. */
@@ -239,6 +243,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     webhooks: webhookConfig(e),
     console: consoleConfig(e),
     drafts: draftConfig(e),
+    rolloutIntervalMs: e.ROLLOUT_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
     denialRetentionDays: e.DENIAL_RETENTION_DAYS,

@@ -24,6 +24,8 @@ export const drafts = pgTable(
     /** The shadow constraints' audit results from the agent's latest report (DraftPreview), or null. */
     preview: jsonb("preview").$type<unknown>(),
     previewCollectedAt: timestamp("preview_collected_at", { withTimezone: true }),
+    /** Admission events of this version's shadow constraints: new objects the draft would refuse (StoredAdmissions), or null. */
+    previewAdmissions: jsonb("preview_admissions").$type<unknown>(),
   },
   (t) => [
     ofEnvironment("drafts_environment_fk", t),

@@ -27,6 +27,8 @@ export const WEBHOOK_EVENT_TYPES = [
   "settings.applied",
   "admission.denied",
   "admission.warned",
+  "draft.previewed",
+  "rollout.promoted",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

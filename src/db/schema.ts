@@ -23,6 +23,7 @@ export * from "./schema-tenancy.ts";
 export * from "./schema-webhooks.ts";
 export * from "./schema-denials.ts";
 export * from "./schema-drafts.ts";
+export * from "./schema-rollouts.ts";
 
 export const settingsRevisions = pgTable(
   "settings_revisions",
@@ -239,6 +240,7 @@ export const TENANT_TABLES = [
   "denials",
   "admission_events_seen",
   "drafts",
+  "rollout_plans",
 ] as const;
 
 export type Tenant = typeof tenants.$inferSelect;

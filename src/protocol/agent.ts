@@ -171,6 +171,8 @@ export const AuditViolation = z.strictObject({
   name: Name,
   message: z.string().max(8192),
   enforcementAction: z.string().max(100),
+  /** The controller-owned object's top-level workload (a Pod's Deployment, say), for shadow constraints' violations; absent or null: none resolved. */
+  owner: z.strictObject({ kind: z.string().min(1).max(100), name: z.string().min(1).max(253) }).nullable().optional(),
 });
 export type AuditViolation = z.infer<typeof AuditViolation>;
 

@@ -11,6 +11,7 @@ import { environments } from "../db/schema.ts";
 import { AdmissionEvent, MAX_ADMISSION_EVENTS } from "../protocol/admission.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS, DEFAULT_DENIAL_RETENTION_DAYS, pruneDenials, recordAdmissionEvents } from "../services/denials.ts";
+import { recordShadowAdmissions } from "../services/draft-admissions.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
 const Batch = z.strictObject({ events: z.array(z.strictObject(AdmissionEvent.shape).openapi("AdmissionEvent")).min(1).max(MAX_ADMISSION_EVENTS) }).openapi("AdmissionEventBatch");
@@ -18,7 +19,7 @@ const Result = z
   .object({
     counted: z.int().openapi({ description: "Events that added to a denial's count (new, or grown)." }),
     unchanged: z.int().openapi({ description: "Events already counted at this count." }),
-    shadow: z.int().openapi({ description: "Events of a draft's shadow (preview-…) constraints: not denials, never counted here." }),
+    shadow: z.int().openapi({ description: "Events of a draft's shadow (preview-…) constraints: not denials, never counted here; they go into the draft's preview (admissions)." }),
   })
   .openapi("AdmissionEventResult");
 
@@ -52,6 +53,8 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         const ids = { tenantId: a.tenantId, environmentId: a.environmentId };
         const windowSeconds = c.get("config").denialNotifyWindowSeconds ?? DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS;
         const r = await recordAdmissionEvents(tx, ids, events, { now, windowSeconds });
+        // Shadow constraints' events are not denials: they are new objects a draft would refuse.
+        await recordShadowAdmissions(tx, ids, events, now);
         // Retention rides on ingest: the environment's old rows go while its agent reports.
         await pruneDenials(tx, a.environmentId, now, retentionDays);
         return r;

@@ -6,6 +6,7 @@ import { createAgentCredential, statusReport } from "../../test/harness/agent-ap
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditCount, createEnvironment } from "../../test/harness/environments.ts";
+import { setSettings } from "../../test/harness/fixtures.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 
 const TENANT = "audit-cov";
@@ -80,6 +81,23 @@ const CALLS: Record<string, Prepare | { exempt: string }> = {
     const id = await env();
     const draft = await ok("POST", `/v1/environments/${id}/drafts`, { preset: "restricted" });
     return { path: `/v1/environments/${id}/drafts/${draft.id}/promote`, headers: { "if-match": '"1"' } };
+  },
+  "POST /v1/environments/{id}/rollouts": async ({ api, env }) => {
+    const id = await env();
+    await setSettings(api, TENANT, id, { controls: { [control]: { enabled: true, enforcementAction: "dryrun" } } });
+    return { path: `/v1/environments/${id}/rollouts`, body: { control, steps: [{ to: "warn", when: { manual: true } }] } };
+  },
+  "POST /v1/environments/{id}/rollouts/{planId}/cancel": async ({ api, env, ok }) => {
+    const id = await env();
+    await setSettings(api, TENANT, id, { controls: { [control]: { enabled: true, enforcementAction: "dryrun" } } });
+    const plan = await ok("POST", `/v1/environments/${id}/rollouts`, { control, steps: [{ to: "warn", when: { manual: true } }] });
+    return { path: `/v1/environments/${id}/rollouts/${plan.id}/cancel` };
+  },
+  "POST /v1/environments/{id}/rollouts/{planId}/advance": async ({ api, env, ok }) => {
+    const id = await env();
+    await setSettings(api, TENANT, id, { controls: { [control]: { enabled: true, enforcementAction: "dryrun" } } });
+    const plan = await ok("POST", `/v1/environments/${id}/rollouts`, { control, steps: [{ to: "warn", when: { manual: true } }] });
+    return { path: `/v1/environments/${id}/rollouts/${plan.id}/advance` };
   },
   [`POST ${AGENT_PATHS.status}`]: async ({ api, env }) => {
     const cred = await createAgentCredential(api, TENANT, await env());

@@ -144,9 +144,10 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
       alreadyViolating: 1,
       new: 1,
       violations: [
-        { kind: "Pod", namespace: "team-0", name: "pod-0", message: expect.any(String), alreadyViolating: true },
-        { kind: "Pod", namespace: "team-1", name: "pod-1", message: expect.any(String), alreadyViolating: false },
+        { kind: "Pod", namespace: "team-0", name: "pod-0", message: expect.any(String), alreadyViolating: true, owner: null },
+        { kind: "Pod", namespace: "team-1", name: "pod-1", message: expect.any(String), alreadyViolating: false, owner: null },
       ],
+      admissions: [],
     });
     expect(caps).toMatchObject({ control: "capabilities", evaluated: false, totalViolations: null, violations: [] });
     // Only the current constraint's violation is history; no shadow in the stored report; one event.

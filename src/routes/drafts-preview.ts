@@ -8,9 +8,29 @@ import { draftPreview } from "../services/draft-preview.ts";
 import { getDraft } from "../services/drafts.ts";
 import { DraftParams } from "./drafts.ts";
 
+const Workload = z.object({ kind: z.string(), name: z.string() });
 const PreviewViolation = z
-  .object({ kind: z.string(), namespace: z.string(), name: z.string(), message: z.string(), alreadyViolating: z.boolean() })
+  .object({
+    kind: z.string(),
+    namespace: z.string(),
+    name: z.string(),
+    message: z.string(),
+    alreadyViolating: z.boolean(),
+    owner: Workload.nullable().openapi({ description: "The workload that owns the object (a Pod's Deployment, through its ReplicaSet), as the agent resolved it; null when it has no controller or none could be read." }),
+  })
   .openapi("DraftPreviewViolation");
+const AdmittedObject = z
+  .object({
+    kind: z.string(),
+    namespace: z.string(),
+    name: z.string(),
+    workload: Workload.openapi({ description: "The owning workload, or the object itself." }),
+    username: z.string(),
+    message: z.string(),
+    count: z.int(),
+    lastSeenAt: z.string(),
+  })
+  .openapi("DraftPreviewAdmission");
 const ControlPreview = z
   .object({
     control: z.string().openapi({ example: "privilegedContainers" }),
@@ -23,6 +43,9 @@ const ControlPreview = z
     alreadyViolating: z.int().openapi({ description: "Listed objects that are open violations of the same control under the current settings." }),
     new: z.int().openapi({ description: "Listed objects only the draft would catch." }),
     violations: z.array(PreviewViolation),
+    admissions: z.array(AdmittedObject).openapi({
+      description: "New objects the draft would refuse (or warn about): admitted since its shadow existed, recorded by the shadow at admission (Gatekeeper's --emit-admission-events), one per workload, newest first. Not denials: the denial history never counts them.",
+    }),
   })
   .openapi("DraftControlPreview");
 const DraftPreview = z

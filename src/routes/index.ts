@@ -23,6 +23,7 @@ import * as denials from "./denials.ts";
 import * as agentAdmissionEvents from "./agent-admission-events.ts";
 import * as drafts from "./drafts.ts";
 import * as draftsPreview from "./drafts-preview.ts";
+import * as rollouts from "./rollouts.ts";
 
 export interface RouteModule {
   register(app: OpenAPIHono<AppEnv>): void;
@@ -46,6 +47,7 @@ export const routes: readonly RouteModule[] = [
   denials,
   drafts,
   draftsPreview,
+  rollouts,
   // The agent protocol (/agent/v1, agent credentials only).
   agentDesiredState,
   agentStatus,

@@ -98,6 +98,32 @@ export const WebhookPayload = z
       "EnvironmentOnlineEvent",
     ),
     envelope("settings.applied", z.object({ environment: EnvRef, revision: z.int(), previousRevision: z.int().nullable() }), "SettingsAppliedEvent"),
+    envelope(
+      "draft.previewed",
+      z.object({
+        draft: z.object({ id: z.uuid(), version: z.int() }),
+        environment: EnvRef,
+        first: z.boolean().openapi({ description: "The first evaluation of this version of the draft (else the counts changed)." }),
+        controls: z.array(z.object({ control: z.string(), totalViolations: z.int(), previous: z.int().nullable() })),
+      }),
+      "DraftPreviewedEvent",
+    ),
+    envelope(
+      "rollout.promoted",
+      z.object({
+        plan: z.object({ id: z.uuid(), control: z.string(), state: z.enum(["active", "completed", "cancelled"]) }),
+        step: z.object({
+          index: z.int(),
+          from: z.enum(["dryrun", "warn", "deny"]),
+          to: z.enum(["warn", "deny"]),
+          revision: z.int().nullable().openapi({ description: "null: the control already was that strict." }),
+          reason: z.enum(["clean", "scheduled", "manual"]),
+          by: z.string(),
+        }),
+        environment: EnvRef,
+      }),
+      "RolloutPromotedEvent",
+    ),
     envelope("webhook.ping", z.object({ endpointId: z.uuid() }), "WebhookPingEvent"),
   ])
   .openapi("WebhookPayload", {

@@ -185,6 +185,7 @@ export async function updateDraft(tx: Db, who: Principal, input: DraftWrite & { 
       expiresAt: new Date(now.getTime() + config.ttlDays * DAY_MS),
       preview: null,
       previewCollectedAt: null,
+      previewAdmissions: null,
     })
     .where(and(eq(drafts.tenantId, who.tenantId), eq(drafts.id, id)))
     .returning();

@@ -169,4 +169,23 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
       await receiver.close();
     }
   });
+  it("the Cron Trigger's scheduled handler also takes due rollout steps, as revisions by gatehouse:rollout", async () => {
+    const admin = { authorization: `Bearer ${await token("workers-rollout", "admin")}`, "content-type": "application/json" };
+    const env = (await (await fetch(`${base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "rolling" }) })).json()) as { id: string };
+    const patched = await fetch(`${base}/v1/environments/${env.id}/settings/controls/privilegedContainers`, { method: "PATCH", headers: admin, body: JSON.stringify({ enabled: true, enforcementAction: "dryrun" }) });
+    expect(patched.status, await patched.clone().text()).toBe(200);
+    // A step at a time already past: due on the next trigger, whatever the audit shows.
+    const body = { control: "privilegedContainers", steps: [{ to: "warn", when: { at: new Date(Date.now() - 60_000).toISOString() } }] };
+    const created = await fetch(`${base}/v1/environments/${env.id}/rollouts`, { method: "POST", headers: admin, body: JSON.stringify(body) });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const plan = (await created.json()) as { id: string };
+    expect((await fetch(`${base}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
+    let got: { state: string; currentAction: string; steps: { by: string | null }[] } | undefined;
+    for (let i = 0; i < 60; i++) {
+      got = (await (await fetch(`${base}/v1/environments/${env.id}/rollouts/${plan.id}`, { headers: admin })).json()) as typeof got;
+      if (got!.state === "completed") break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(got, output).toMatchObject({ state: "completed", currentAction: "warn", steps: [{ by: "gatehouse:rollout" }] });
+  });
 });
