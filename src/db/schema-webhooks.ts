@@ -68,7 +68,7 @@ export const webhookEndpoints = pgTable(
     format: text("format").$type<WebhookFormat>().notNull().default("standard"),
     /** Violation events only of these controls / enforcement actions; null: all. */
     controls: jsonb("controls").$type<string[] | null>(),
-    enforcementActions: jsonb("enforcement_actions").$type<string[] | null>(),
+    enforcementActions: jsonb("enforcement_actions").$type<("deny" | "warn" | "dryrun")[] | null>(),
     /** Requests per second at most; null: as fast as the dispatcher sends. Held back, never dropped. */
     rateLimitPerSecond: doublePrecision("rate_limit_per_second"),
     /** The rate limit's gate: no request to this endpoint starts before it. */
