@@ -3,7 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { DELIVERY_MODES, DELIVERY_STATES, WEBHOOK_EVENT_TYPES, WEBHOOK_FORMATS } from "../db/schema.ts";
 import { enforcementActions } from "../policies/common/knobs.ts";
-import { controlById } from "../policies/index.ts";
+import { catalogue } from "../policies/index.ts";
 import { DIGEST_LIMIT } from "../services/violation-webhooks.ts";
 import { plainText } from "../lib/text-schema.ts";
 import { PAYLOAD_VERSION } from "../services/webhook-outbox.ts";
@@ -23,7 +23,7 @@ export const Endpoint = z
     enabled: z.boolean(),
     deliveryMode: z.enum(DELIVERY_MODES).openapi({ description: "digest: one violations.changed per audit report; per-violation: one violation.opened / .resolved / .updated each." }),
     format: z.enum(WEBHOOK_FORMATS).openapi({ description: "standard: the signed JSON envelope (WebhookPayload); slack: a Slack incoming-webhook message {text, blocks}." }),
-    controls: z.array(z.string()).nullable().openapi({ description: "Only violations of these controls; null: all." }),
+    controls: z.array(z.string()).nullable().openapi({ description: "Only violations of these controls (slugs, as violations name them); null: all.", example: ["privileged-containers"] }),
     enforcementActions: z.array(z.enum(enforcementActions)).nullable().openapi({ description: "Only violations with these enforcement actions; null: all." }),
     rateLimitPerSecond: z.number().nullable().openapi({ description: "At most this many requests per second to this endpoint; more wait in the queue (never dropped, order kept). null: no limit." }),
     failing: z.boolean().openapi({ description: "Several consecutive attempts failed; clears with the next success." }),
@@ -40,6 +40,8 @@ export const NewEndpoint = Endpoint.extend({
 }).openapi("NewWebhookEndpoint");
 
 const Name = plainText(500);
+/** Violations name their control by its slug (the constraint's gatehouse.dev/control label). */
+const CONTROL_SLUGS = new Set(catalogue.map((c) => c.slug));
 const Fields = {
   url: z.string().trim().min(1).max(2048).openapi({ description: "https:// (http:// only where WEBHOOK_ALLOW_HTTP=true); not a private, loopback or link-local address.", example: "https://hooks.example.com/gatehouse" }),
   description: Name.optional(),
@@ -49,7 +51,7 @@ const Fields = {
   deliveryMode: z.enum(DELIVERY_MODES).optional().openapi({ description: "Default on create: digest." }),
   format: z.enum(WEBHOOK_FORMATS).optional().openapi({ description: "Default on create: standard." }),
   controls: z
-    .array(z.string().refine((id) => controlById.has(id), "not a Gatehouse control"))
+    .array(z.string().refine((slug) => CONTROL_SLUGS.has(slug), "not a Gatehouse control (its slug, e.g. privileged-containers)"))
     .min(1).max(100).refine((a) => new Set(a).size === a.length, "must not repeat a control").nullable().optional(),
   enforcementActions: z.array(z.enum(enforcementActions)).min(1).max(enforcementActions.length).refine((a) => new Set(a).size === a.length, "must not repeat an action").nullable().optional(),
   rateLimitPerSecond: z.number().positive().max(1000).nullable().optional().openapi({ description: "Default on create: 1 for the slack format (Slack accepts about one message a second), none otherwise.", example: 1 }),
