@@ -58,7 +58,7 @@ export type IngestOutcome =
 
 const gzipAsync = promisify(gzip);
 /** Yield to the event loop: hashing 50,000 fingerprints at once would stall other requests. */
-const yieldNow = () => new Promise<void>((r) => setImmediate(r));
+const yieldNow = () => new Promise<void>((r) => (globalThis.setImmediate ?? setTimeout)(r));
 
 /** Locks the report's row; true when it is still `collectedAt`'s report and unfinished. */
 async function lockUnfinished(tx: Db, tenantId: string, environmentId: string, collectedAt: string): Promise<boolean> {
