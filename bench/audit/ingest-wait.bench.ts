@@ -16,7 +16,7 @@ import type { AuditReport } from "../../src/protocol/agent.ts";
 
 const PROBE_MS = Number(process.env.BENCH_PROBE_MS ?? 10);
 const CONSTRAINTS = 17;
-const PER_CONSTRAINT = 3000;
+const PER_CONSTRAINT = Number(process.env.BENCH_PER_CONSTRAINT ?? 3000);
 
 const port = await new Promise<number>((res) => {
   const s = createServer().listen(0, "127.0.0.1", () => {
@@ -30,6 +30,7 @@ const server = spawn(process.execPath, ["src/node.ts"], {
   stdio: ["ignore", "inherit", "inherit"],
 });
 process.on("exit", () => server.kill("SIGKILL"));
+server.on("exit", (code, signal) => console.error(`the server exited: ${code ?? signal}`));
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
   try {
