@@ -12,6 +12,7 @@ describe("quota, rate-limit and metrics variables", () => {
     expect(cfg.quotas).toEqual(DEFAULT_QUOTAS);
     expect(cfg.rateLimits).toEqual({ api: { perSecond: 50, burst: 200 }, agent: { perSecond: 5, burst: 60 } });
     expect(cfg.metricsToken).toBeUndefined();
+    expect(cfg.ingest).toEqual({ chunkSize: 2000 });
   });
 
   it("each reaches the app config", async () => {
@@ -21,19 +22,22 @@ describe("quota, rate-limit and metrics variables", () => {
       TENANT_MAX_WEBHOOKS: "3",
       TENANT_MAX_API_KEYS: "4",
       TENANT_MAX_AGENT_CREDENTIALS: "9",
+      TENANT_MAX_DRAFTS: "6",
+      AUDIT_INGEST_CHUNK_SIZE: "500",
       RATE_LIMIT_PER_SECOND: "0.5",
       RATE_LIMIT_BURST: "10",
       AGENT_RATE_LIMIT_PER_SECOND: "0",
       AGENT_RATE_LIMIT_BURST: "2",
       METRICS_TOKEN: "a-long-metrics-token",
     });
-    expect(cfg.quotas).toEqual({ environments: 7, webhooks: 3, apiKeys: 4, agentCredentials: 9 });
+    expect(cfg.quotas).toEqual({ environments: 7, webhooks: 3, apiKeys: 4, agentCredentials: 9, drafts: 6 });
+    expect(cfg.ingest).toEqual({ chunkSize: 500 });
     expect(cfg.rateLimits).toEqual({ api: { perSecond: 0.5, burst: 10 }, agent: { perSecond: 0, burst: 2 } });
     expect(cfg.metricsToken).toBe("a-long-metrics-token");
   });
 
   it("refuses bad values by name", () => {
-    const bad = { TENANT_MAX_ENVIRONMENTS: "0", TENANT_MAX_WEBHOOKS: "many", TENANT_MAX_API_KEYS: "1.5", RATE_LIMIT_PER_SECOND: "-1", RATE_LIMIT_BURST: "0", METRICS_TOKEN: "short" };
+    const bad = { TENANT_MAX_ENVIRONMENTS: "0", TENANT_MAX_WEBHOOKS: "many", TENANT_MAX_API_KEYS: "1.5", TENANT_MAX_DRAFTS: "0", AUDIT_INGEST_CHUNK_SIZE: "10", RATE_LIMIT_PER_SECOND: "-1", RATE_LIMIT_BURST: "0", METRICS_TOKEN: "short" };
     let message = "";
     try {
       parseEnv(bad);

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { fieldIssues } from "../policies/issues.ts";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
+import { DEFAULT_INGEST_CONFIG, type IngestConfig } from "../services/audit-ingest.ts";
 import { DEFAULT_QUOTAS, type Quotas } from "../services/quotas.ts";
 import { devKeyFromSecret, loadOrCreateDevKey, type DevKey } from "./dev-key.ts";
 import type { RateLimit } from "./rate-limit.ts";
@@ -54,6 +55,8 @@ export const Env = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   // Audit reports carry every violation Gatekeeper kept (10,000 are about 3 MB).
   AGENT_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  // Violations per transaction of an audit report's ingest (src/services/audit-ingest.ts).
+  AUDIT_INGEST_CHUNK_SIZE: z.coerce.number().int().min(100).max(100_000).default(DEFAULT_INGEST_CONFIG.chunkSize),
   // The bounds are the protocol's (DesiredState.agent.pollIntervalSeconds).
   AGENT_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_POLL_INTERVAL_SECONDS),
   // Webhooks (src/services/webhook-dispatcher.ts). Private/loopback/link-local targets and plain
@@ -69,6 +72,7 @@ export const Env = z.object({
   TENANT_MAX_WEBHOOKS: z.coerce.number().int().min(1).default(DEFAULT_QUOTAS.webhooks),
   TENANT_MAX_API_KEYS: z.coerce.number().int().min(1).default(DEFAULT_QUOTAS.apiKeys),
   TENANT_MAX_AGENT_CREDENTIALS: z.coerce.number().int().min(1).default(DEFAULT_QUOTAS.agentCredentials),
+  TENANT_MAX_DRAFTS: z.coerce.number().int().min(1).default(DEFAULT_QUOTAS.drafts),
   // Per-credential token buckets (src/app/rate-limit.ts); a rate of 0 turns that limit off.
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(100_000).default(50),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
@@ -142,6 +146,8 @@ export interface AppConfig {
   denialNotifyWindowSeconds?: number;
   /** Per-tenant limits; absent: DEFAULT_QUOTAS. */
   quotas?: Quotas;
+  /** Chunked audit-report ingest; absent: DEFAULT_INGEST_CONFIG. */
+  ingest?: IngestConfig;
   /** Per-credential request rates for /v1 (users, API keys) and /agent/v1; absent: no limit. */
   rateLimits?: { api: RateLimit; agent: RateLimit };
   /** The console's OIDC sign-in (src/console/routes.ts); the issuer defaults to jwt.issuer. */
@@ -253,7 +259,9 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
       webhooks: e.TENANT_MAX_WEBHOOKS,
       apiKeys: e.TENANT_MAX_API_KEYS,
       agentCredentials: e.TENANT_MAX_AGENT_CREDENTIALS,
+      drafts: e.TENANT_MAX_DRAFTS,
     },
+    ingest: { chunkSize: e.AUDIT_INGEST_CHUNK_SIZE },
     rateLimits: {
       api: { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST },
       agent: { perSecond: e.AGENT_RATE_LIMIT_PER_SECOND, burst: e.AGENT_RATE_LIMIT_BURST },

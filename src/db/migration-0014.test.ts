@@ -1,7 +1,7 @@
 // migrations/0014 repairs history an older API let a future-dated audit report write (issue 13,
 // item 2): with the report at 9999-12-31 stored and ingested, its times outranked every later
-// report and nothing resolved again. This migrates an empty PGlite up to just before 0014, lets the API's own
-// store + ingest take such a report (as the old route did), applies 0014, and checks that the
+// report and nothing resolved again. This migrates an empty PGlite up to just before 0014, writes
+// the rows the old route's store + ingest made for such a report, applies 0014, and checks that the
 // times are back at the present and that the next reports resolve and reopen as usual.
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
@@ -10,7 +10,8 @@ import { migrate } from "drizzle-orm/pglite/migrator";
 import { expect, it } from "vitest";
 import { auditReport, constraintAudit } from "../../test/harness/agent-api.ts";
 import type { AuditReport } from "../protocol/agent.ts";
-import { ingestAuditReport, storeAuditReport } from "../services/violations.ts";
+import { ingestAuditReport, storeAuditReport, violationFingerprint } from "../services/violations.ts";
+import { gzipJson } from "./gzip-json.ts";
 import { MIGRATIONS_FOLDER, migrationsBefore } from "../../test/harness/migrations-before.ts";
 import { fromPglite } from "./client.ts";
 
@@ -25,8 +26,20 @@ it("0014 brings future-dated report, audit and violation times back, so the next
   const take = (report: AuditReport, receivedAt: Date) =>
     db.withTenant(t!.id, async (tx) => ((await storeAuditReport(tx, { ...ids, report, receivedAt })) ? ingestAuditReport(tx, { ...ids, report, now: receivedAt }) : null));
   try {
-    // What the old route accepted: 9999-12-31, one violation.
-    expect(await take(auditReport({ collectedAt: "9999-12-31T23:59:59.000Z", constraints: [constraintAudit({}, 1)] }), new Date(Date.now() - 3_600_000))).toMatchObject({ opened: 1 });
+    // What the old route wrote for a report at 9999-12-31 listing one violation (as rows: today's
+    // store + ingest needs columns later migrations add).
+    const far = "9999-12-31T23:59:59.000Z";
+    const c = constraintAudit({}, 1);
+    const v = c.violations[0]!;
+    await client.query("insert into audit_reports (environment_id, tenant_id, report, total_violations, received_at, collected_at) values ($1, $2, $3, 1, now() - interval '1 hour', $4)",
+      [e!.id, t!.id, gzipJson(auditReport({ collectedAt: far, constraints: [c] })), far]);
+    await client.query("insert into constraint_audits (environment_id, tenant_id, constraint_kind, constraint_name, complete_at) values ($1, $2, $3, $4, $5)", [e!.id, t!.id, c.kind, c.name, far]);
+    const [row] = (await client.query<{ id: string }>(
+      `insert into violations (tenant_id, environment_id, fingerprint, constraint_kind, constraint_name, control, enforcement_action, resource_group, resource_version,
+                               resource_kind, namespace, name, message, state, first_seen_at, opened_at, last_seen_at)
+       values ($1, $2, $3, $4, $5, $6, 'deny', $7, $8, $9, $10, $11, $12, 'open', $13, $13, $13) returning id`,
+      [t!.id, e!.id, violationFingerprint(e!.id, c.kind, c.name, v), c.kind, c.name, c.control, v.group, v.version, v.kind, v.namespace, v.name, v.message, far])).rows;
+    await client.query("insert into violation_events (tenant_id, environment_id, violation_id, type, at) values ($1, $2, $3, 'opened', $4)", [t!.id, e!.id, row!.id, far]);
 
     await migrate(d, { migrationsFolder: MIGRATIONS_FOLDER });
     const times = await db.asSystem(async (tx) => (await tx.execute<{ future: number }>(sql`

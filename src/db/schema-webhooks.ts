@@ -5,6 +5,7 @@ import {
   bigint,
   boolean,
   check,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -20,6 +21,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "violation.opened",
   "violation.resolved",
   "violation.updated",
+  "violations.changed",
   "environment.offline",
   "environment.online",
   "environment.degraded",
@@ -31,6 +33,18 @@ export const WEBHOOK_EVENT_TYPES = [
   "rollout.promoted",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/**
+ * How an endpoint gets violation events: `digest`, one violations.changed per audit report (what
+ * it opened, resolved and updated, up to a cap, and a link to the rest); `per-violation`, one
+ * violation.opened / .resolved / .updated each. The column's default keeps endpoints created
+ * before digests existed on per-violation; the API creates new ones as digest.
+ */
+export const DELIVERY_MODES = ["digest", "per-violation"] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+/** `standard`: the signed JSON envelope; `slack`: a Slack incoming-webhook message ({text, blocks}). */
+export const WEBHOOK_FORMATS = ["standard", "slack"] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 /**
  * A tenant's webhook endpoints. The signing secret (whsec_…) is stored as it is: the dispatcher
@@ -52,13 +66,27 @@ export const webhookEndpoints = pgTable(
     previousSecret: text("previous_secret"),
     previousSecretUntil: timestamp("previous_secret_until", { withTimezone: true }),
     enabled: boolean("enabled").notNull().default(true),
+    deliveryMode: text("delivery_mode").$type<DeliveryMode>().notNull().default("per-violation"),
+    format: text("format").$type<WebhookFormat>().notNull().default("standard"),
+    /** Violation events only of these controls / enforcement actions; null: all. */
+    controls: jsonb("controls").$type<string[] | null>(),
+    enforcementActions: jsonb("enforcement_actions").$type<("deny" | "warn" | "dryrun")[] | null>(),
+    /** Requests per second at most; null: as fast as the dispatcher sends. Held back, never dropped. */
+    rateLimitPerSecond: doublePrecision("rate_limit_per_second"),
+    /** The rate limit's gate: no request to this endpoint starts before it. */
+    nextSendAt: timestamp("next_send_at", { withTimezone: true }),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
     failingSince: timestamp("failing_since", { withTimezone: true }),
     createdBy: text("created_by").notNull(),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("webhook_endpoints_tenant_idx").on(t.tenantId, t.createdAt.desc(), t.id.desc())],
+  (t) => [
+    index("webhook_endpoints_tenant_idx").on(t.tenantId, t.createdAt.desc(), t.id.desc()),
+    check("webhook_endpoints_delivery_mode_check", sql`delivery_mode in ('digest', 'per-violation')`),
+    check("webhook_endpoints_format_check", sql`format in ('standard', 'slack')`),
+    check("webhook_endpoints_rate_limit_check", sql`rate_limit_per_second is null or rate_limit_per_second > 0`),
+  ],
 );
 
 export const DELIVERY_STATES = ["pending", "succeeded", "failed"] as const;

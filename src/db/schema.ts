@@ -129,6 +129,11 @@ export const auditReports = pgTable(
     totalViolations: integer("total_violations").notNull(),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull(),
     collectedAt: timestamp("collected_at", { withTimezone: true }).notNull(),
+    /**
+     * When its ingest into the violation history finished; null while the chunks are applied
+     * (src/services/audit-ingest.ts): a retry of the same report resumes it, a newer one replaces it.
+     */
+    ingestedAt: timestamp("ingested_at", { withTimezone: true }),
   },
   (t) => [
     ofEnvironment("audit_reports_environment_fk", t),
@@ -167,6 +172,8 @@ export const violations = pgTable(
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
     resolvedAt: timestamp("resolved_at", { withTimezone: true }),
     occurrences: integer("occurrences").notNull().default(1),
+    /** The collectedAt of the report that last opened, resolved or updated it (digests list by it). */
+    changedAt: timestamp("changed_at", { withTimezone: true }),
   },
   (t) => [
     unique("violations_environment_fingerprint_unique").on(t.environmentId, t.fingerprint),
@@ -174,6 +181,7 @@ export const violations = pgTable(
     ofEnvironment("violations_environment_fk", t),
     index("violations_tenant_opened_idx").on(t.tenantId, t.openedAt.desc(), t.id.desc()),
     index("violations_environment_state_idx").on(t.environmentId, t.state),
+    index("violations_environment_changed_idx").on(t.environmentId, t.changedAt),
   ],
 );
 

@@ -40,6 +40,8 @@ describe.each(backends())("POST /agent/v1/audit-report ($name)", (backend) => {
       totalViolations: 5,
       receivedAt: clock,
       collectedAt: new Date(report.collectedAt),
+      // Its ingest finished (the 204 came after).
+      ingestedAt: clock,
     });
     expect(audits).toEqual([]);
     expect(await read(t, env.id)).toEqual({

@@ -1,15 +1,13 @@
 // POST /agent/v1/audit-report: every managed constraint's Gatekeeper audit status, sent by the
 // agent when it changed. The latest report per environment is kept as it is, and diffed into the
-// violation history (src/services/violations.ts) in the same transaction. Reports can be megabytes: this path has its own body limit (AGENT_BODY_LIMIT_BYTES).
+// violation history (src/services/violations.ts), in bounded chunks (src/services/audit-ingest.ts). Reports can be megabytes: this path has its own body limit (AGENT_BODY_LIMIT_BYTES).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { PG, pgErrorCode } from "../db/client.ts";
-import { environments } from "../db/schema.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
-import { recordPreviews, splitShadows } from "../services/draft-preview.ts";
-import { ingestAuditReport, storeAuditReport } from "../services/violations.ts";
+import { ingestInChunks } from "../services/audit-ingest.ts";
+import { splitShadows } from "../services/draft-preview.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
 const route = createRoute({
@@ -19,7 +17,7 @@ const route = createRoute({
   security: agentSecurity,
   summary: "Report Gatekeeper's audit results",
   description:
-    `Replaces the latest audit report of the calling credential's environment and updates its violation history (violations opened, seen, resolved; webhook events queued) in the same transaction. A report collected before the stored one (a late retry) is accepted but does not replace it; one collected more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} s ahead of the server's clock is refused (400). Unknown fields are refused. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). Agent credentials only.`,
+    `Replaces the latest audit report of the calling credential's environment and updates its violation history (violations opened, seen, resolved; webhook events queued). A large report is applied in several short transactions, so it does not hold the database; the 204 comes once all of it is applied, and a retry of the same report (same collectedAt) resumes or, when it was applied, changes nothing. A report collected before the stored one (a late retry) is accepted but does not replace it; one collected more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} s ahead of the server's clock is refused (400). Unknown fields are refused. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). Agent credentials only.`,
   // No parameters: the credential alone names the environment.
   request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: z.strictObject(AuditReport.shape).openapi("AuditReport") } } } },
   responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
@@ -43,26 +41,20 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         errors: [{ path: "collectedAt", message: `must not be more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} seconds ahead of the server's clock` }],
       });
     }
+    const config = c.get("config");
+    let outcome: Awaited<ReturnType<typeof ingestInChunks>>;
     try {
-      await c.get("db").withTenant(a.tenantId, async (tx) => {
-        const [env] = await tx
-          .select({ id: environments.id })
-          .from(environments)
-          .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)));
-        if (!env) throw environmentGone();
-        const ids = { tenantId: a.tenantId, environmentId: a.environmentId };
-        // Violation history (and its webhook events) moves only with a report that was stored:
-        // a late retry of an older one must not resolve what a newer one saw.
-        if (await storeAuditReport(tx, { ...ids, report, receivedAt })) {
-          await ingestAuditReport(tx, { ...ids, report, now: receivedAt });
-          await recordPreviews(tx, { ...ids, shadows, collectedAt: new Date(report.collectedAt), now: receivedAt });
-        }
-      });
+      outcome = await ingestInChunks(
+        c.get("db"),
+        { tenantId: a.tenantId, environmentId: a.environmentId, report, shadows, receivedAt, linkBase: config.publicUrl ?? new URL(c.req.url).origin },
+        config.ingest,
+      );
     } catch (err) {
       // The environment was deleted between the check and the insert.
       if (pgErrorCode(err) === PG.foreignKeyViolation) throw environmentGone();
       throw err;
     }
+    if (outcome.kind === "environment-gone") throw environmentGone();
     return c.body(null, 204);
   });
 }

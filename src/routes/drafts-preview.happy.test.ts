@@ -105,7 +105,7 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const env = await createEnvironment(api, t, { name: "prod", settings: CURRENT });
     const { secret } = await createAgentCredential(api, t, env.id);
     const admin = await tokenAt(t, "admin");
-    const hook = await api.request("POST", "/v1/webhooks", { token: admin, body: { url: "http://127.0.0.1:9/hook", events: ["violation.opened"] } });
+    const hook = await api.request("POST", "/v1/webhooks", { token: admin, body: { url: "http://127.0.0.1:9/hook", events: ["violation.opened"], deliveryMode: "per-violation" } });
     expect(hook.status, await hook.clone().text()).toBe(201);
     const d = await createDraft(t, env.id, { controls: { privilegedContainers: { enforcementAction: "deny" }, capabilities: { enabled: true, options: { requiredDrop: ["ALL"] } } } });
     const viewer = await tokenAt(t, "viewer");

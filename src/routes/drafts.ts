@@ -6,6 +6,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
+import { enforceQuota } from "../services/quotas.ts";
 import type { Draft } from "../db/schema.ts";
 import { PRESET_NAMES, type PresetName } from "../policies/index.ts";
 import { shadowName } from "../protocol/agent.ts";
@@ -81,7 +82,7 @@ const createDraftRoute = createRoute({
   tags,
   summary: "Create a draft",
   description:
-    "A proposed settings document, resolved now against the current revision (its base): a whole document (`settings`), a preset (`preset`), or a merge-patch of `controls`. Its constraints run in the cluster as shadows (dryrun) until it is promoted, deleted or expires (DRAFT_TTL_DAYS after its last change). At most DRAFTS_PER_ENVIRONMENT open drafts (409 beyond). Requires editor.",
+    "A proposed settings document, resolved now against the current revision (its base): a whole document (`settings`), a preset (`preset`), or a merge-patch of `controls`. Its constraints run in the cluster as shadows (dryrun) until it is promoted, deleted or expires (DRAFT_TTL_DAYS after its last change). At most DRAFTS_PER_ENVIRONMENT open drafts per environment and TENANT_MAX_DRAFTS per tenant (409 beyond). Requires editor.",
   middleware: [requireRole("editor")] as const,
   request: { params: EnvParams, body: bodyOf },
   responses: {
@@ -158,9 +159,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const draft = await c.get("db").withTenant(p.tenantId, (tx) =>
-      createDraft(tx, p, { environmentId: id, source: sourceOf(body), comment: body.comment, now: c.get("now")(), config: c.get("config").drafts }),
-    );
+    const draft = await c.get("db").withTenant(p.tenantId, async (tx) => {
+      await enforceQuota(tx, p.tenantId, "drafts", c.get("config").quotas);
+      return createDraft(tx, p, { environmentId: id, source: sourceOf(body), comment: body.comment, now: c.get("now")(), config: c.get("config").drafts });
+    });
     c.header("location", `/v1/environments/${id}/drafts/${draft.id}`);
     return c.json(draftJson(draft), 201);
   });

@@ -45,6 +45,7 @@ const ListQuery = PageQuery.extend({
   state: z.enum(VIOLATION_STATES).optional(),
   enforcementAction: z.string().min(1).max(100).optional().openapi({ example: "deny" }),
   since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Only violations opened (first or again) at or after this instant." }),
+  changedAt: z.iso.datetime({ offset: true }).optional().openapi({ description: "Only violations the audit report collected at this instant opened, resolved or updated (and no later report changed since): a violations.changed digest links here for what it did not list." }),
 });
 const Cursor = z.strictObject({ id: z.uuid() });
 const IdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
@@ -226,6 +227,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     if (q.state) where.push(sql`v.state = ${q.state}`);
     if (q.enforcementAction) where.push(sql`v.enforcement_action = ${q.enforcementAction}`);
     if (q.since) where.push(sql`v.opened_at >= ${new Date(q.since).toISOString()}::timestamptz`);
+    if (q.changedAt) where.push(sql`v.changed_at = ${new Date(q.changedAt).toISOString()}::timestamptz`);
     const items = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (after) {
         const { rows } = await tx.execute(sql`select 1 from violations where id = ${after.id}::uuid and tenant_id = ${p.tenantId}::uuid`);

@@ -1,5 +1,6 @@
 // /v1/webhooks refusals: the URL policy (https only, no private, loopback or link-local targets:
-// SSRF), events, environment filters and unknown fields, each a 400 naming the field; nothing
+// SSRF), events, environment filters, delivery mode, format, control and enforcement-action
+// filters, the rate limit and unknown fields, each a 400 naming the field; nothing
 // written after any of them.
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -53,6 +54,16 @@ describe.each(backends())("/v1/webhooks errors ($name)", (backend) => {
     ["unknown field", { ...ok, url: "https://93.184.215.14/x", secret: "whsec_mine" }, "(root)", /secret/],
     ["missing url", { ...ok }, "url", /./],
     ["description with a control character", { ...ok, url: "https://93.184.215.14/x", description: "a\nb" }, "description", /control/],
+    ["unknown delivery mode", { ...ok, url: "https://93.184.215.14/x", deliveryMode: "batch" }, "deliveryMode", /./],
+    ["unknown format", { ...ok, url: "https://93.184.215.14/x", format: "teams" }, "format", /./],
+    ["unknown control in the filter", { ...ok, url: "https://93.184.215.14/x", controls: ["privileged-containers", "no-such-control"] }, "controls[1]", /not a Gatehouse control/],
+    ["a control by its camelCase id", { ...ok, url: "https://93.184.215.14/x", controls: ["privilegedContainers"] }, "controls[0]", /slug/],
+    ["repeated control", { ...ok, url: "https://93.184.215.14/x", controls: ["seccomp", "seccomp"] }, "controls", /repeat/],
+    ["empty control filter", { ...ok, url: "https://93.184.215.14/x", controls: [] }, "controls", /./],
+    ["unknown enforcement action", { ...ok, url: "https://93.184.215.14/x", enforcementActions: ["block"] }, "enforcementActions[0]", /./],
+    ["rate limit 0", { ...ok, url: "https://93.184.215.14/x", rateLimitPerSecond: 0 }, "rateLimitPerSecond", /./],
+    ["rate limit too high", { ...ok, url: "https://93.184.215.14/x", rateLimitPerSecond: 5000 }, "rateLimitPerSecond", /1000/],
+    ["rate limit not a number", { ...ok, url: "https://93.184.215.14/x", rateLimitPerSecond: "1" }, "rateLimitPerSecond", /./],
   ])("POST with %s → 400 at %s; nothing written", async (_what, body, path, message) => {
     const before = await counts();
     const problem = await expectProblem(await api.request("POST", "/v1/webhooks", { token, body }), 400);
@@ -75,7 +86,8 @@ describe.each(backends())("/v1/webhooks errors ($name)", (backend) => {
 
   it("PATCH applies the same rules; nothing changed", async () => {
     const before = await counts();
-    for (const [body, path] of [[{ url: "https://10.0.0.1/x" }, "url"], [{ events: [] }, "events"], [{ enabled: "yes" }, "enabled"], [{ id: MISSING }, "(root)"]] as const) {
+    for (const [body, path] of [[{ url: "https://10.0.0.1/x" }, "url"], [{ events: [] }, "events"], [{ enabled: "yes" }, "enabled"], [{ id: MISSING }, "(root)"],
+      [{ deliveryMode: "digests" }, "deliveryMode"], [{ controls: ["nope"] }, "controls[0]"], [{ enforcementActions: ["deny", "deny"] }, "enforcementActions"], [{ rateLimitPerSecond: -1 }, "rateLimitPerSecond"]] as const) {
       const problem = await expectProblem(await api.request("PATCH", `/v1/webhooks/${existing}`, { token, body }), 400);
       expect(problem.errors?.map((e) => e.path)).toContain(path);
     }

@@ -33,7 +33,8 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     const made = await create(token, { url: receiver.url, description: "  pager  ", events: ["violation.opened", "settings.applied"], environmentIds: [env.id] });
     expect(made).toEqual({
       id: expect.any(String), url: receiver.url, description: "pager", events: ["violation.opened", "settings.applied"], environmentIds: [env.id],
-      enabled: true, failing: false, failingSince: null, consecutiveFailures: 0, createdBy: "alice@wh-crud", createdAt: expect.any(String), updatedAt: expect.any(String),
+      enabled: true, deliveryMode: "digest", format: "standard", controls: null, enforcementActions: null, rateLimitPerSecond: null,
+      failing: false, failingSince: null, consecutiveFailures: 0, createdBy: "alice@wh-crud", createdAt: expect.any(String), updatedAt: expect.any(String),
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
     });
     const { secret, ...shown } = made;
@@ -45,6 +46,11 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
 
     const patched = await json(await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: { enabled: false, environmentIds: null, events: ["environment.offline"] } }));
     expect(patched).toMatchObject({ enabled: false, environmentIds: null, events: ["environment.offline"], url: receiver.url, description: "pager" });
+    // Delivery mode, format, filters and rate limit change and clear like the rest.
+    const tuned = { deliveryMode: "per-violation", format: "slack", controls: ["seccomp", "capabilities"], enforcementActions: ["deny"], rateLimitPerSecond: 0.5 };
+    expect(await json(await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: tuned }))).toMatchObject({ ...tuned, enabled: false });
+    const cleared = { controls: null, enforcementActions: null, rateLimitPerSecond: null };
+    expect(await json(await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: cleared }))).toMatchObject({ ...cleared, deliveryMode: "per-violation", format: "slack" });
 
     const rotated = await json(await api.request("POST", `/v1/webhooks/${made.id}/rotate-secret`, { token }));
     expect(rotated.secret).toMatch(/^whsec_/);
@@ -57,7 +63,7 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     const auditText = await audit.text();
     expect(auditText).not.toContain(secret.slice(6));
     expect(auditText).not.toContain(rotated.secret.slice(6));
-    expect(JSON.parse(auditText).items.map((e: { action: string }) => e.action)).toEqual(["webhook.delete", "webhook.rotate_secret", "webhook.update", "webhook.create"]);
+    expect(JSON.parse(auditText).items.map((e: { action: string }) => e.action)).toEqual(["webhook.delete", "webhook.rotate_secret", "webhook.update", "webhook.update", "webhook.update", "webhook.create"]);
   });
 
   it("pages through endpoints with the cursor", async () => {

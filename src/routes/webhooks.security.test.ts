@@ -15,6 +15,7 @@ const routes = (id: string, deliveryId: string): [string, string, unknown?][] =>
   ["POST", "/v1/webhooks", { url: "http://127.0.0.1:9/x", events: ["violation.opened"] }],
   ["GET", `/v1/webhooks/${id}`],
   ["PATCH", `/v1/webhooks/${id}`, { description: "changed" }],
+  ["PATCH", `/v1/webhooks/${id}`, { deliveryMode: "per-violation", format: "slack", controls: ["seccomp"], enforcementActions: ["deny"], rateLimitPerSecond: 1000 }],
   ["POST", `/v1/webhooks/${id}/rotate-secret`],
   ["POST", `/v1/webhooks/${id}/ping`],
   ["GET", `/v1/webhooks/${id}/deliveries`],
@@ -57,7 +58,7 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
     // The intruder also has an endpoint of its own, to try the owner's delivery under it.
     for (const token of [await api.token("wh-other", "admin"), await api.apiKey("wh-other", "admin")]) {
       const mine = await json(await api.request("POST", "/v1/webhooks", { token, body: { url: "http://127.0.0.1:9/mine", events: ["violation.opened"] } }));
-      for (const [method, path, body] of [...routes(ep.id, ping.id), ...routes(mine.id, ping.id).slice(7, 9)]) {
+      for (const [method, path, body] of [...routes(ep.id, ping.id), ...routes(mine.id, ping.id).slice(8, 10)]) {
         if (path === "/v1/webhooks") {
           if (method === "GET") expect((await json(await api.request(method, path, { token }))).items.map((e: { id: string }) => e.id)).not.toContain(ep.id);
           continue;

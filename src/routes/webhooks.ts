@@ -41,7 +41,7 @@ const routes = {
   create: createRoute({
     method: "post", path: "/v1/webhooks", tags, middleware: [admin] as const,
     summary: "Create a webhook endpoint",
-    description: "The response carries the signing secret, once. Requires admin. Payloads: see the WebhookPayload schema.",
+    description: "The response carries the signing secret, once. New endpoints get violation events as digests (deliveryMode, default digest: one violations.changed per audit report) in the standard signed format unless they ask for per-violation events or the slack format. Requires admin. Payloads: see the WebhookPayload schema.",
     request: { body: { required: true, content: { "application/json": { schema: CreateEndpoint } } } },
     responses: { 201: json(NewEndpoint, "The endpoint and its secret"), ...problemResponses(400, 401, 403, 409, 413, 415) },
   }),
@@ -58,7 +58,7 @@ const routes = {
   }),
   update: createRoute({
     method: "patch", path: "/v1/webhooks/{id}", tags, middleware: [admin] as const, summary: "Change a webhook endpoint",
-    description: "Only the fields given change; environmentIds null means every environment. Requires admin.",
+    description: "Only the fields given change; environmentIds, controls and enforcementActions null mean all, rateLimitPerSecond null no limit. Requires admin.",
     request: { params: IdParams, body: { required: true, content: { "application/json": { schema: UpdateEndpoint } } } },
     responses: { 200: json(Endpoint, "The endpoint"), ...problemResponses(400, 401, 403, 404, 413, 415) },
   }),
@@ -108,6 +108,7 @@ const view = (e: WebhookEndpoint) => ({
   events: e.events,
   environmentIds: e.environmentIds ?? null,
   enabled: e.enabled,
+  ...filterView(e),
   failing: e.failingSince !== null,
   failingSince: iso(e.failingSince),
   consecutiveFailures: e.consecutiveFailures,
@@ -115,7 +116,14 @@ const view = (e: WebhookEndpoint) => ({
   createdAt: e.createdAt.toISOString(),
   updatedAt: e.updatedAt.toISOString(),
 });
-const auditView = (e: WebhookEndpoint) => ({ url: e.url, description: e.description, events: e.events, environmentIds: e.environmentIds ?? null, enabled: e.enabled });
+const filterView = (e: WebhookEndpoint) => ({
+  deliveryMode: e.deliveryMode,
+  format: e.format,
+  controls: e.controls ?? null,
+  enforcementActions: e.enforcementActions ?? null,
+  rateLimitPerSecond: e.rateLimitPerSecond ?? null,
+});
+const auditView = (e: WebhookEndpoint) => ({ url: e.url, description: e.description, events: e.events, environmentIds: e.environmentIds ?? null, enabled: e.enabled, ...filterView(e) });
 const deliveryView = (d: WebhookDelivery) => ({
   id: d.id,
   endpointId: d.endpointId,
@@ -186,6 +194,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         .values({
           tenantId: p.tenantId, url: body.url, description: body.description ?? "", events: body.events,
           environmentIds: body.environmentIds ?? null, enabled: body.enabled ?? true, secret, createdBy: p.subject,
+          // New endpoints get digests (one request per audit report); the column's default keeps
+          // endpoints from before on per-violation. Slack takes about one message a second.
+          deliveryMode: body.deliveryMode ?? "digest", format: body.format ?? "standard",
+          controls: body.controls ?? null, enforcementActions: body.enforcementActions ?? null,
+          rateLimitPerSecond: body.rateLimitPerSecond !== undefined ? body.rateLimitPerSecond : body.format === "slack" ? 1 : null,
           createdAt: c.get("now")(), updatedAt: c.get("now")(),
         })
         .returning();
@@ -234,6 +247,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       if (body.events !== undefined) set.events = body.events;
       if (body.environmentIds !== undefined) set.environmentIds = body.environmentIds;
       if (body.enabled !== undefined) set.enabled = body.enabled;
+      if (body.deliveryMode !== undefined) set.deliveryMode = body.deliveryMode;
+      if (body.format !== undefined) set.format = body.format;
+      if (body.controls !== undefined) set.controls = body.controls;
+      if (body.enforcementActions !== undefined) set.enforcementActions = body.enforcementActions;
+      if (body.rateLimitPerSecond !== undefined) set.rateLimitPerSecond = body.rateLimitPerSecond;
       const [after] = await tx.update(webhookEndpoints).set(set).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId))).returning();
       await audit(tx, p, { action: "webhook.update", targetType: "webhook", targetId: id, before: auditView(before), after: auditView(after!) });
       return after!;

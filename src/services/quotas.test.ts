@@ -1,4 +1,5 @@
-// Per-tenant quotas on both databases: each create route refuses the one past its limit with 409
+// Per-tenant quotas on both databases (environments, webhooks, API keys, agent credentials,
+// drafts): each create route refuses the one past its limit with 409
 // problem+json naming the variable, writes nothing (no row, no audit entry), counts only the live
 // keys and credentials, holds under concurrent creates, and leaves other tenants alone.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +8,7 @@ import { backends } from "../../test/harness/backends.ts";
 import { auditRows } from "../../test/harness/fixtures.ts";
 import { QUOTA_VARIABLES, type Quotas } from "./quotas.ts";
 
-const LIMITS: Quotas = { environments: 2, webhooks: 1, apiKeys: 2, agentCredentials: 2 };
+const LIMITS: Quotas = { environments: 2, webhooks: 1, apiKeys: 2, agentCredentials: 2, drafts: 2 };
 
 describe.each(backends())("quotas ($name)", (backend) => {
   let api: TestApi;
@@ -66,6 +67,21 @@ describe.each(backends())("quotas ($name)", (backend) => {
     const body = { url: "http://127.0.0.1:9/hook", events: ["violation.opened"] };
     expect((await post(admin, "/v1/webhooks", body)).status).toBe(201);
     await refusedAt(await post(admin, "/v1/webhooks", body), "webhooks");
+  });
+
+  it("drafts: counted across the tenant's environments, open ones only", async () => {
+    const admin = await api.token("quota-drafts", "admin");
+    const envs = [];
+    for (const name of ["d1", "d2"]) envs.push((await json(await post(admin, "/v1/environments", { name }))).id);
+    const d = await post(admin, `/v1/environments/${envs[0]}/drafts`, { preset: "baseline" });
+    expect(d.status).toBe(201);
+    expect((await post(admin, `/v1/environments/${envs[1]}/drafts`, { preset: "baseline" })).status).toBe(201);
+    const auditBefore = (await auditRows(api, "quota-drafts")).length;
+    await refusedAt(await post(admin, `/v1/environments/${envs[1]}/drafts`, { preset: "restricted" }), "drafts");
+    expect((await auditRows(api, "quota-drafts")).length).toBe(auditBefore);
+    // Deleting one makes room.
+    expect((await api.request("DELETE", `/v1/environments/${envs[0]}/drafts/${(await json(d)).id}`, { token: admin })).status).toBe(204);
+    expect((await post(admin, `/v1/environments/${envs[1]}/drafts`, { preset: "restricted" })).status).toBe(201);
   });
 
   it("holds when creates race: exactly the limit succeed", async () => {

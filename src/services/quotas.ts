@@ -1,5 +1,5 @@
-// Per-tenant quotas: how many environments, webhook endpoints, live API keys and live agent
-// credentials one tenant may hold, so that one tenant cannot grow the shared database (or the
+// Per-tenant quotas: how many environments, webhook endpoints, live API keys, live agent
+// credentials and open drafts one tenant may hold, so that one tenant cannot grow the shared database (or the
 // dispatcher's work) without bound. Checked inside the creating transaction, after a per-tenant
 // advisory lock, so two concurrent creates cannot both slip under the limit.
 import { sql } from "drizzle-orm";
@@ -11,10 +11,12 @@ export interface Quotas {
   webhooks: number;
   apiKeys: number;
   agentCredentials: number;
+  /** Open drafts (not expired) across the tenant's environments. */
+  drafts: number;
 }
 export type QuotaKind = keyof Quotas;
 
-export const DEFAULT_QUOTAS: Quotas = { environments: 500, webhooks: 50, apiKeys: 100, agentCredentials: 1000 };
+export const DEFAULT_QUOTAS: Quotas = { environments: 500, webhooks: 50, apiKeys: 100, agentCredentials: 1000, drafts: 200 };
 
 /** The setting that raises each quota, named in the refusal so an operator knows what to change. */
 export const QUOTA_VARIABLES: Record<QuotaKind, string> = {
@@ -22,6 +24,7 @@ export const QUOTA_VARIABLES: Record<QuotaKind, string> = {
   webhooks: "TENANT_MAX_WEBHOOKS",
   apiKeys: "TENANT_MAX_API_KEYS",
   agentCredentials: "TENANT_MAX_AGENT_CREDENTIALS",
+  drafts: "TENANT_MAX_DRAFTS",
 };
 
 const NOUNS: Record<QuotaKind, string> = {
@@ -29,6 +32,7 @@ const NOUNS: Record<QuotaKind, string> = {
   webhooks: "webhook endpoints",
   apiKeys: "API keys that are not revoked",
   agentCredentials: "agent credentials that are not revoked",
+  drafts: "open drafts",
 };
 
 // Revoked keys and credentials do not count: revoking is how a tenant makes room.
@@ -37,6 +41,8 @@ const COUNTS: Record<QuotaKind, (tenantId: string) => ReturnType<typeof sql>> = 
   webhooks: (t) => sql`select count(*)::int as n from webhook_endpoints where tenant_id = ${t}`,
   apiKeys: (t) => sql`select count(*)::int as n from api_keys where tenant_id = ${t} and revoked_at is null`,
   agentCredentials: (t) => sql`select count(*)::int as n from agent_credentials where tenant_id = ${t} and revoked_at is null`,
+  // Expired drafts do not count: they no longer run in any cluster.
+  drafts: (t) => sql`select count(*)::int as n from drafts where tenant_id = ${t} and expires_at > now()`,
 };
 
 const QUOTA_LOCK = 7262102;

@@ -23,12 +23,13 @@
 // The same report twice changes nothing, and nothing seen after a report's collectedAt is
 // resolved by it; the route also ingests only reports it stored, so a late retry changes nothing.
 import * as nodeCrypto from "node:crypto";
-import { type SQL, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { gzipJson } from "../db/gzip-json.ts";
 import { auditReports } from "../db/schema.ts";
 import type { AuditReport, AuditViolation } from "../protocol/agent.ts";
-import { endpointMatches, isoJson, PAYLOAD_VERSION } from "./webhook-outbox.ts";
+import { isoJson } from "./webhook-outbox.ts";
+import { queueDigests, queuePerViolation } from "./violation-webhooks.ts";
 
 export interface IngestResult {
   /** Violations listed in the report (distinct identities). */
@@ -66,13 +67,25 @@ export const violationJson = sql`jsonb_build_object(
  */
 export async function storeAuditReport(
   tx: Db,
-  args: { tenantId: string; environmentId: string; report: AuditReport; receivedAt: Date },
+  args: { tenantId: string; environmentId: string; report: AuditReport; receivedAt: Date; gzipped?: Uint8Array },
 ): Promise<boolean> {
+  return (await storeReport(tx, args)).stored;
+}
+
+/**
+ * storeAuditReport, also saying whether the stored report was ingested already: the same report
+ * again (same collectedAt) keeps its ingest state, so a retry of a finished report changes
+ * nothing and a retry of an unfinished one resumes it; any other report starts unfinished.
+ */
+export async function storeReport(
+  tx: Db,
+  args: { tenantId: string; environmentId: string; report: AuditReport; receivedAt: Date; gzipped?: Uint8Array },
+): Promise<{ stored: boolean; ingested: boolean }> {
   const { tenantId, environmentId, report, receivedAt } = args;
   const totalViolations = report.constraints.reduce((n, k) => n + k.totalViolations, 0);
   const stored = await tx
     .insert(auditReports)
-    .values({ environmentId, tenantId, report: gzipJson(report), totalViolations, receivedAt, collectedAt: new Date(report.collectedAt) })
+    .values({ environmentId, tenantId, report: args.gzipped ?? gzipJson(report), totalViolations, receivedAt, collectedAt: new Date(report.collectedAt) })
     .onConflictDoUpdate({
       target: auditReports.environmentId,
       // excluded.*, so the report crosses the wire once, not twice.
@@ -81,14 +94,15 @@ export async function storeAuditReport(
         totalViolations: sql`excluded.total_violations`,
         receivedAt: sql`excluded.received_at`,
         collectedAt: sql`excluded.collected_at`,
+        ingestedAt: sql`case when ${auditReports.collectedAt} = excluded.collected_at then ${auditReports.ingestedAt} end`,
       },
       // Ordered by the agent's clock (a late retry of an older report must not win), but never
       // later than when the server received it: a stored report dated in the future (accepted by
       // an API before AUDIT_REPORT_MAX_AHEAD_SECONDS) then ranks at its receipt, not above all.
       setWhere: sql`least(excluded.collected_at, excluded.received_at) >= least(${auditReports.collectedAt}, ${auditReports.receivedAt})`,
     })
-    .returning({ environmentId: auditReports.environmentId });
-  return stored.length > 0;
+    .returning({ ingestedAt: auditReports.ingestedAt });
+  return { stored: stored.length > 0, ingested: stored[0]?.ingestedAt != null };
 }
 
 /**
@@ -108,40 +122,70 @@ const sha256Hex: (s: string) => string =
     ? (s) => nodeCrypto.hash("sha256", s, "hex")
     : (s) => nodeCrypto.createHash("sha256").update(s).digest("hex");
 
+/** The report's listed violations, one per identity, with their fingerprints (see ListedViolation). */
+export function listedViolations(environmentId: string, report: AuditReport, from = 0, to = report.constraints.length): ListedViolation[] {
+  const out: ListedViolation[] = [];
+  for (let i = from; i < to; i++) {
+    const c = report.constraints[i]!;
+    for (const v of c.violations) out.push({ fp: violationFingerprint(environmentId, c.kind, c.name, v), c: i + 1, ea: v.enforcementAction || c.enforcementAction, v });
+  }
+  return out;
+}
+
+/** What one diff statement pair needs of its report: ids, the report's time and its constraints. */
+export interface DiffContext {
+  tenantId: string;
+  environmentId: string;
+  report: AuditReport;
+  now: Date;
+}
+
 /**
- * Diff `report` into the environment's violation history. The report must be the one just stored
- * for it (storeAuditReport, same transaction): that is checked, and anything else changes nothing
- * and throws.
- *
- * Two statements. The first matches the report's fingerprints (computed here, so only 64
- * characters a violation cross the wire) against the open violations: it records what was seen,
- * resolves what is gone, and names the listed violations not open. The second sends just those
- * in full and opens them (new rows, or resolved ones again).
+ * A slice of the fingerprint space: [lo, hi), null for unbounded. Fingerprints are sha256 hex, so
+ * evenly spaced bounds split both the listed and the open violations into even parts. The bounds
+ * are compared as text by PostgreSQL and as strings here: for strings of [0-9a-f] every collation
+ * PostgreSQL ships orders like bytes (digits before letters), so both sides agree on the slice.
  */
-export async function ingestAuditReport(
-  tx: Db,
-  args: { tenantId: string; environmentId: string; report: AuditReport; now: Date },
-): Promise<IngestResult> {
-  const { tenantId, environmentId, report, now } = args;
+export interface FingerprintRange {
+  lo: string | null;
+  hi: string | null;
+}
+export const WHOLE_RANGE: FingerprintRange = { lo: null, hi: null };
+
+/** `n` even slices of the fingerprint space (n >= 1). */
+export function fingerprintRanges(n: number): FingerprintRange[] {
+  const bound = (i: number) => Math.floor((i * 0x1_0000_0000) / n).toString(16).padStart(8, "0");
+  return Array.from({ length: n }, (_, i) => ({ lo: i === 0 ? null : bound(i), hi: i === n - 1 ? null : bound(i + 1) }));
+}
+export const inRange = (fp: string, r: FingerprintRange) => (r.lo === null || fp >= r.lo) && (r.hi === null || fp < r.hi);
+
+/**
+ * Diff the listed violations of one fingerprint range into the history (`listed`: those of the
+ * report in `range`, deduplicated). The report must be the one stored for the environment and
+ * not yet finished (storeAuditReport, finishReport): anything else changes nothing and throws.
+ * Running it again for the same report and range changes nothing, so a retried report resumes.
+ *
+ * Two statements. The first matches the listed fingerprints (computed in the API, so only 64
+ * characters a violation cross the wire) against the open violations in the range: it records
+ * what was seen, resolves what is gone, and names the listed violations not open. The second
+ * sends just those in full and opens them (new rows, or resolved ones again).
+ */
+export async function diffRange(tx: Db, ctx: DiffContext, listedInRange: ListedViolation[], range: FingerprintRange = WHOLE_RANGE): Promise<IngestResult> {
+  const { tenantId, environmentId, report, now } = ctx;
   const at = sql`${new Date(report.collectedAt).toISOString()}::timestamptz`;
   const ids = { tenant: sql`${tenantId}::uuid`, env: sql`${environmentId}::uuid`, environmentId, at, now: sql`${now.toISOString()}::timestamptz` };
   const { tenant, env } = ids;
-
   // One entry per listed identity (a duplicate in Gatekeeper's list is the same violation).
+  const unique = new Map<string, ListedViolation>();
+  for (const r of listedInRange) if (!unique.has(r.fp)) unique.set(r.fp, r);
+  const rows = [...unique.values()];
   const k = report.constraints;
-  const listed = new Map<string, Listed>();
-  k.forEach((c, i) => {
-    for (const v of c.violations) {
-      const fp = violationFingerprint(environmentId, c.kind, c.name, v);
-      if (!listed.has(fp)) listed.set(fp, { fp, c: i + 1, ea: v.enforcementAction || c.enforcementAction, v });
-    }
-  });
-  const rows = [...listed.values()];
+  const inRangeSql = sql`${range.lo === null ? sql`true` : sql`v.fingerprint >= ${range.lo}`} and ${range.hi === null ? sql`true` : sql`v.fingerprint < ${range.hi}`}`;
 
   const a = (await tx.execute<{ stored: number; seen: number; resolved: number; queued: number; fresh: number[] | null }>(sql`
     with stored as (
       select 1 from audit_reports ar
-      where ar.environment_id = ${env} and ar.tenant_id = ${tenant} and ar.collected_at = ${at}
+      where ar.environment_id = ${env} and ar.tenant_id = ${tenant} and ar.collected_at = ${at} and ar.ingested_at is null
     ),
     k as (
       select x.i, x.ck, x.cn, x.ctl, x.blind
@@ -157,7 +201,7 @@ export async function ingestAuditReport(
     ),
     cur as (
       select v.id, v.fingerprint, v.constraint_kind, v.constraint_name, v.last_seen_at, v.control, v.enforcement_action, v.resource_version
-      from violations v where v.environment_id = ${env} and v.tenant_id = ${tenant} and v.state = 'open'
+      from violations v where v.environment_id = ${env} and v.tenant_id = ${tenant} and v.state = 'open' and ${inRangeSql}
     ),
     -- Listed vs open, matched once, keeping only what changes: listed and not open, open and
     -- not listed, or open with something to record. A FULL JOIN can only run as a hash or merge
@@ -174,15 +218,16 @@ export async function ingestAuditReport(
       where d.id is null or not d.listed or d.stale
     ),
     -- Open and listed again: written only when what it shows changed, or to record a sighting in
-    -- a truncated list (a complete one is recorded once, in marks).
+    -- a truncated list (a complete one is recorded once, by finishReport).
     refreshed as (
       update violations v set control = d.ctl, enforcement_action = d.ea, resource_version = d.ver,
-             last_seen_at = case when d.blind then greatest(v.last_seen_at, ${at}) else v.last_seen_at end
+             last_seen_at = case when d.blind then greatest(v.last_seen_at, ${at}) else v.last_seen_at end,
+             changed_at = case when d.changed then ${at} else v.changed_at end
       from diff d where v.id = d.id and d.listed and d.stale
       returning v.*, d.changed, d.was_ctl, d.was_ea, d.was_ver
     ),
     resolved as (
-      update violations v set state = 'resolved', resolved_at = ${at}, last_seen_at = greatest(d.last_seen_at, a.complete_at)
+      update violations v set state = 'resolved', resolved_at = ${at}, changed_at = ${at}, last_seen_at = greatest(d.last_seen_at, a.complete_at)
       from diff d left join constraint_audits a
         on a.environment_id = ${env} and a.constraint_kind = d.constraint_kind and a.constraint_name = d.constraint_name
       where v.id = d.id and not d.listed and exists (select 1 from stored)
@@ -190,27 +235,20 @@ export async function ingestAuditReport(
         and not exists (select 1 from k where k.blind and k.ck = d.constraint_kind and k.cn = d.constraint_name)
       returning v.*
     ),
-    marks as (
-      insert into constraint_audits as a (environment_id, tenant_id, constraint_kind, constraint_name, complete_at)
-      select distinct on (k.ck, k.cn) ${env}, ${tenant}, k.ck, k.cn, ${at} from k where not k.blind
-      on conflict (environment_id, constraint_kind, constraint_name) do update set complete_at = excluded.complete_at
-      where a.complete_at < excluded.complete_at
-      returning 1
-    ),
     ev as (insert into violation_events (tenant_id, environment_id, violation_id, type, at) select ${tenant}, ${env}, id, 'resolved', ${at} from resolved returning 1),
-    wh as (${queue(ids, "violation.resolved", "resolved")} returning 1),
+    wh as (${queuePerViolation(ids, "violation.resolved", "resolved")} returning 1),
     -- What an open violation shows changed (a constraint switched from warn to deny, say).
-    wu as (${queue(ids, "violation.updated", "(select * from refreshed where changed)",
+    wu as (${queuePerViolation(ids, "violation.updated", "(select * from refreshed where changed)",
       sql`, 'previous', jsonb_build_object('control', v.was_ctl, 'enforcementAction', v.was_ea, 'resourceVersion', v.was_ver)`)} returning 1)
     select (select count(*)::int from stored) as stored, (select count(*)::int from input) as seen,
            (select count(*)::int from resolved) as resolved, (select count(*)::int from wh) + (select count(*)::int from wu) as queued,
            (select array_agg(ord) from diff where listed and id is null) as fresh`)).rows[0]!;
-  if (a.stored !== 1) throw new Error(`ingestAuditReport: no stored report of environment ${environmentId} collected at ${report.collectedAt}`);
+  if (a.stored !== 1) throw new Error(`diffRange: no stored report (unfinished) of environment ${environmentId} collected at ${report.collectedAt}`);
 
   const fresh = (a.fresh ?? []).map((ord) => rows[ord - 1]!);
   let b = { opened: 0, queued: 0 };
   if (fresh.length) {
-    const col = <T>(f: (r: Listed) => T, type: string) => arr(fresh.map(f), type);
+    const col = <T>(f: (r: ListedViolation) => T, type: string) => arr(fresh.map(f), type);
     b = (await tx.execute<{ opened: number; queued: number }>(sql`
       with input as (
         select x.*, k.ck, k.cn, k.ctl
@@ -222,50 +260,72 @@ export async function ingestAuditReport(
       ),
       opened as (
         insert into violations as v (tenant_id, environment_id, fingerprint, constraint_kind, constraint_name, control, enforcement_action,
-                                     resource_group, resource_version, resource_kind, namespace, name, message, state, first_seen_at, opened_at, last_seen_at)
-        select ${tenant}, ${env}, i.fp, i.ck, i.cn, i.ctl, i.ea, i.g, i.ver, i.rk, i.ns, i.n, i.m, 'open', ${at}, ${at}, ${at} from input i
+                                     resource_group, resource_version, resource_kind, namespace, name, message, state, first_seen_at, opened_at, last_seen_at, changed_at)
+        select ${tenant}, ${env}, i.fp, i.ck, i.cn, i.ctl, i.ea, i.g, i.ver, i.rk, i.ns, i.n, i.m, 'open', ${at}, ${at}, ${at}, ${at} from input i
         on conflict (environment_id, fingerprint) do update set
-          state = 'open', opened_at = excluded.opened_at, last_seen_at = excluded.last_seen_at, resolved_at = null,
+          state = 'open', opened_at = excluded.opened_at, last_seen_at = excluded.last_seen_at, resolved_at = null, changed_at = excluded.changed_at,
           occurrences = v.occurrences + 1,
           control = excluded.control, enforcement_action = excluded.enforcement_action, resource_version = excluded.resource_version
         where v.state = 'resolved' and v.resolved_at < excluded.opened_at
         returning v.*
       ),
       ev as (insert into violation_events (tenant_id, environment_id, violation_id, type, at) select ${tenant}, ${env}, id, 'opened', ${at} from opened returning 1),
-      wh as (${queue(ids, "violation.opened", "opened")} returning 1)
+      wh as (${queuePerViolation(ids, "violation.opened", "opened")} returning 1)
       select (select count(*)::int from opened) as opened, (select count(*)::int from wh) as queued`)).rows[0]!;
   }
   return { seen: a.seen, opened: b.opened, resolved: a.resolved, queued: a.queued + b.queued };
 }
 
-interface Listed { fp: string; c: number; ea: string; v: AuditViolation }
+/**
+ * The end of a report's ingest, after every range is diffed: each constraint listed in full
+ * records its audit time (constraint_audits: the "last seen" of what is still open under it;
+ * only now, so the ranges' resolutions all compared against the previous audit), the digest
+ * endpoints get their one violations.changed, and the report is marked ingested. Returns the
+ * digests queued, or null when the report is no longer the unfinished stored one (a newer one
+ * replaced it, or a concurrent retry finished it): then nothing is written.
+ */
+export async function finishReport(tx: Db, ctx: DiffContext & { linkBase: string }): Promise<number | null> {
+  const { tenantId, environmentId, report, now } = ctx;
+  const at = sql`${new Date(report.collectedAt).toISOString()}::timestamptz`;
+  const { rows } = await tx.execute(sql`
+    update audit_reports set ingested_at = ${now.toISOString()}::timestamptz
+    where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid and collected_at = ${at} and ingested_at is null
+    returning 1`);
+  if (!rows.length) return null;
+  const complete = report.constraints.filter((c) => !c.truncated && c.auditTimestamp !== null);
+  if (complete.length) {
+    await tx.execute(sql`
+      insert into constraint_audits as a (environment_id, tenant_id, constraint_kind, constraint_name, complete_at)
+      select distinct on (k.ck, k.cn) ${environmentId}::uuid, ${tenantId}::uuid, k.ck, k.cn, ${at}
+      from unnest(${arr(complete.map((c) => c.kind), "text[]")}, ${arr(complete.map((c) => c.name), "text[]")}) as k(ck, cn)
+      on conflict (environment_id, constraint_kind, constraint_name) do update set complete_at = excluded.complete_at
+      where a.complete_at < excluded.complete_at`);
+  }
+  return queueDigests(tx, { ...ctx, at });
+}
+
+/**
+ * Diff `report` into the environment's violation history in one transaction (the report must be
+ * the one just stored for it, storeAuditReport): every range at once, then finishReport. The
+ * route ingests large reports in chunks instead (audit-ingest.ts). A report already ingested
+ * changes nothing.
+ */
+export async function ingestAuditReport(tx: Db, args: DiffContext & { linkBase?: string }): Promise<IngestResult> {
+  const { rows } = await tx.execute<{ ingested: boolean }>(sql`
+    select ingested_at is not null as ingested from audit_reports
+    where environment_id = ${args.environmentId}::uuid and tenant_id = ${args.tenantId}::uuid and collected_at = ${new Date(args.report.collectedAt).toISOString()}::timestamptz`);
+  if (rows[0]?.ingested) return { seen: 0, opened: 0, resolved: 0, queued: 0 };
+  const r = await diffRange(tx, args, listedViolations(args.environmentId, args.report));
+  const digests = await finishReport(tx, { ...args, linkBase: args.linkBase ?? "" });
+  return { ...r, queued: r.queued + (digests ?? 0) };
+}
+
+/** One listed violation: its fingerprint, its constraint's 1-based index, its enforcement action. */
+export interface ListedViolation { fp: string; c: number; ea: string; v: AuditViolation }
 
 /**
  * One array parameter of `type` (text[], int[], boolean[]), sent as JSON: stringifying it is
  * native, where the driver's array literal escapes element by element.
  */
-const arr = (xs: unknown[], type: string) =>
+export const arr = (xs: unknown[], type: string) =>
   sql`array(select x::${sql.raw(type.slice(0, -2))} from jsonb_array_elements_text(${JSON.stringify(xs)}::jsonb) x)`;
-
-/**
- * Queue `type` for every matching endpoint, one delivery per violation in CTE `from` (alias v),
- * with `extraData` (", 'key', value" pairs) added to `data`.
- * Payloads are built only for matching endpoints: with none, no JSON is made at all.
- */
-function queue(
-  ids: { tenant: SQL; env: SQL; environmentId: string; at: SQL; now: SQL },
-  type: "violation.opened" | "violation.resolved" | "violation.updated",
-  from: string,
-  extraData: SQL = sql``,
-): SQL {
-  // Ordered per violation: an endpoint gets its opened, updated and resolved in that order.
-  return sql`
-    insert into webhook_deliveries (tenant_id, endpoint_id, event_type, ordering_key, payload, next_attempt_at, created_at)
-    select e.tenant_id, e.id, ${type}, 'violation:' || v.id::text,
-           jsonb_build_object('type', ${type}::text, 'version', ${PAYLOAD_VERSION}::int, 'timestamp', ${isoJson(ids.at)},
-                              'data', jsonb_build_object('violation', ${violationJson}, 'environment', jsonb_build_object('id', env.id, 'name', env.name)${extraData})),
-           ${ids.now}, ${ids.now}
-    from ${sql.raw(from)} v
-    join environments env on env.id = ${ids.env} and env.tenant_id = ${ids.tenant}
-    join webhook_endpoints e on e.tenant_id = ${ids.tenant} and ${endpointMatches(type, sql`${ids.environmentId}`)}`;
-}

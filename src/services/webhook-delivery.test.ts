@@ -35,7 +35,7 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     const token = await api.token(tenant, "admin");
     const env = await createEnvironment(api, tenant, { name: "prod" });
     const cred = await createAgentCredential(api, tenant, env.id);
-    const res = await api.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events } });
+    const res = await api.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events, deliveryMode: "per-violation" } });
     expect(res.status).toBe(201);
     const ep = await json(res);
     receiver.secret = ep.secret;
@@ -172,7 +172,7 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     receivers.push(receiver);
     {
       const token = await cutover.token("wd-cutover", "admin");
-      const ep = await json(await cutover.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events: ["violation.opened"] } }));
+      const ep = await json(await cutover.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events: ["violation.opened"], deliveryMode: "per-violation" } }));
       const rotated = await json(await cutover.request("POST", `/v1/webhooks/${ep.id}/rotate-secret`, { token }));
       receiver.secret = rotated.secret;
       await cutover.request("POST", `/v1/webhooks/${ep.id}/ping`, { token });

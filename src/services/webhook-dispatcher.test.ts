@@ -26,7 +26,7 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
     const token = await api.token(tenant, "admin");
     const env = await createEnvironment(api, tenant, { name: "prod" });
     const cred = await createAgentCredential(api, tenant, env.id);
-    const res = await api.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events } });
+    const res = await api.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events, deliveryMode: "per-violation" } });
     expect(res.status).toBe(201);
     const ep = await json(res);
     receiver.secret = ep.secret;

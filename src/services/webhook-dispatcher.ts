@@ -15,7 +15,8 @@
 //
 // Order: deliveries of one endpoint with the same ordering key (one violation's events, one
 // environment's offline/online) are claimed in queue order: one waits while an earlier one is
-// pending (retrying included), so a resolved never overtakes its opened.
+// pending (retrying included), so a resolved never overtakes its opened. An endpoint's rate limit
+// (rate_limit_per_second) holds its deliveries back in the queue, never drops them (see claim).
 //
 // Retries (after attempt n fails, the next comes this long after): 5 s, 5 min, 30 min, 2 h, 5 h,
 // 10 h, 10 h — 8 attempts over about 27.6 hours; then the delivery is `failed` (redeliver by
@@ -28,6 +29,7 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { WebhookConfig } from "../app/config.ts";
 import type { Database } from "../db/client.ts";
+import type { WebhookFormat } from "../db/schema.ts";
 import { notePass, sweepOffline } from "./webhook-liveness.ts";
 import { sendWebhook, type Outcome } from "./webhook-send.ts";
 
@@ -85,6 +87,7 @@ type Claimed = {
   secret: string;
   /** The secret before the last rotation, while its overlap lasts. */
   previous_secret: string | null;
+  format: WebhookFormat;
 };
 
 export interface Dispatcher {
@@ -123,25 +126,39 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     return rows[0]?.n ?? 0;
   }
 
-  /** Claim one due delivery (or none): only what is sent now, so no claim waits out its lease. */
+  /**
+   * Claim one due delivery (or none): only what is sent now, so no claim waits out its lease.
+   * An endpoint with a rate limit is skipped while its gate (next_send_at) is in the future, and
+   * a claim moves the gate one interval on: its deliveries wait in the queue, in their order, and
+   * none is dropped. The gate is moved by an UPDATE that re-checks it under the endpoint's row
+   * lock, so two dispatchers cannot both take the same slot (the loser claims nothing this time).
+   */
   async function claim(at: Date): Promise<Claimed | undefined> {
     const { rows } = await o.db.asSystem((tx) =>
       tx.execute<Claimed>(sql`
         with due as (
-          select d.id from webhook_deliveries d
+          select d.id, d.endpoint_id, e.rate_limit_per_second as rate from webhook_deliveries d
+          join webhook_endpoints e on e.id = d.endpoint_id
           where d.state = 'pending' and d.next_attempt_at <= ${ts(at)} and (d.lease_until is null or d.lease_until <= ${ts(at)})
-            and exists (select 1 from webhook_endpoints e where e.id = d.endpoint_id and e.enabled)
+            and e.enabled and (e.rate_limit_per_second is null or e.next_send_at is null or e.next_send_at <= ${ts(at)})
             and (d.ordering_key is null or not exists (
               select 1 from webhook_deliveries p
               where p.endpoint_id = d.endpoint_id and p.ordering_key = d.ordering_key and p.state = 'pending' and p.seq < d.seq))
           order by d.next_attempt_at, d.seq
           limit 1
           for update of d skip locked
+        ),
+        gate as (
+          update webhook_endpoints e
+          set next_send_at = greatest(coalesce(e.next_send_at, ${ts(at)}), ${ts(at)}) + make_interval(secs => 1.0 / e.rate_limit_per_second)
+          from due
+          where e.id = due.endpoint_id and due.rate is not null and (e.next_send_at is null or e.next_send_at <= ${ts(at)})
+          returning e.id
         )
         update webhook_deliveries d set lease_until = ${ts(new Date(at.getTime() + leaseMs))}, attempts = d.attempts + 1
         from due, webhook_endpoints e
-        where d.id = due.id and e.id = d.endpoint_id
-        returning d.id, d.tenant_id, d.endpoint_id, d.payload, d.attempts, e.url, e.secret,
+        where d.id = due.id and e.id = d.endpoint_id and (due.rate is null or exists (select 1 from gate))
+        returning d.id, d.tenant_id, d.endpoint_id, d.payload, d.attempts, e.url, e.secret, e.format,
                   case when e.previous_secret_until > ${ts(at)} then e.previous_secret end as previous_secret`),
     );
     return rows[0];
@@ -207,7 +224,7 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
         if (senders.length < concurrency) senders.push(worker());
         const secrets = d.previous_secret ? [d.secret, d.previous_secret] : [d.secret];
         const sentAt = now();
-        const r = await sendWebhook({ id: d.id, url: d.url, payload: d.payload, secrets }, sendOptions);
+        const r = await sendWebhook({ id: d.id, url: d.url, payload: d.payload, secrets, format: d.format }, sendOptions);
         try {
           await record(d, r, now(), sentAt);
         } catch (err) {

@@ -2,9 +2,13 @@
 // per Standard Webhooks, POSTed with a timeout, the outcome reduced to status / error / latency.
 // During a secret rotation's overlap the header carries two signatures, space-separated (the
 // spec allows several): one with the new secret, one with the replaced one, so a receiver that
-// has either verifies.
+// has either verifies. A Slack-format endpoint gets a Slack incoming-webhook message made from the
+// event instead of the envelope; it is signed the same way (Slack ignores the headers, a relay in
+// front of it can verify them).
 import { Webhook } from "standardwebhooks";
 import type { WebhookConfig } from "../app/config.ts";
+import type { WebhookFormat } from "../db/schema.ts";
+import { slackMessage } from "./webhook-slack.ts";
 import { checkWebhookUrl } from "./webhook-url.ts";
 
 export interface Outgoing {
@@ -13,6 +17,8 @@ export interface Outgoing {
   payload: { type: string; version: number; timestamp: string; data: unknown };
   /** The secrets to sign with: the endpoint's, then (during an overlap) the one it replaced. */
   secrets: string[];
+  /** The body: the standard envelope (default), or a Slack message made from it. */
+  format?: WebhookFormat;
 }
 
 export interface Outcome {
@@ -40,7 +46,7 @@ export async function sendWebhook(d: Outgoing, o: SendOptions): Promise<Outcome>
   const refused = await checkWebhookUrl(d.url, { allowHttp: o.config.allowHttp, allowPrivate: o.config.allowPrivate, resolve: o.resolve });
   if (refused) return { status: null, error: `URL refused: ${refused}`, latencyMs: 0 };
   const { type, version, timestamp, data } = d.payload;
-  const body = JSON.stringify({ type, version, timestamp, data });
+  const body = JSON.stringify(d.format === "slack" ? slackMessage(d.payload) : { type, version, timestamp, data });
   const sentAt = o.signingNow();
   // Called unbound: Workers' fetch refuses any other `this` ("Illegal invocation").
   const doFetch = o.fetch;

@@ -75,7 +75,7 @@ describe("npm start killed mid-dispatch", () => {
       return res.status === 204 ? undefined : ((await res.json()) as Record<string, string>);
     };
     const environment = await post("/v1/environments", { name: "prod" });
-    const endpoint = await post("/v1/webhooks", { url: receiver.url, events: ["violation.opened"] });
+    const endpoint = await post("/v1/webhooks", { url: receiver.url, events: ["violation.opened"], deliveryMode: "per-violation" });
     receiver.secret = endpoint!.secret;
     const cred = await post(`/v1/environments/${environment!.id}/agent-credentials`, {});
     receiver.mode = "hang";

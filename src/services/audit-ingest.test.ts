@@ -1,0 +1,149 @@
+// The audit report's ingest in bounded chunks (audit-ingest.ts), on both databases, through the
+// real route: another tenant's request is served between two chunks (on PGlite, one connection,
+// that is only possible if the ingest holds nothing there); a crash mid-way loses nothing and
+// applies nothing twice — the agent's retry of the same report resumes it and the end state and
+// events are those of one ingest, with one digest; a newer report arriving mid-way wins and the
+// older one's remaining chunks do nothing; the fingerprint ranges partition every fingerprint.
+// Ordering comes from the ingest's afterChunk hook, never from timing.
+import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { constraintAudit, createAgentCredential, violation } from "../../test/harness/agent-api.ts";
+import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { backends } from "../../test/harness/backends.ts";
+import { createEnvironment } from "../../test/harness/environments.ts";
+import type { AuditReport } from "../protocol/agent.ts";
+import { AGENT_PATHS } from "../protocol/agent.ts";
+import { fingerprintRanges, inRange } from "./violations.ts";
+
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+const report = (collectedAt: string, ids: number[]): AuditReport => ({
+  collectedAt,
+  constraints: [{ ...constraintAudit({ auditTimestamp: ago(600_000) }, 0), totalViolations: ids.length, violations: ids.map((i) => violation(i)) }],
+});
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+
+describe("fingerprint ranges", () => {
+  it("every fingerprint falls in exactly one of n ranges", () => {
+    for (const n of [1, 2, 3, 7, 50, 251]) {
+      const ranges = fingerprintRanges(n);
+      for (let i = 0; i < 500; i++) {
+        const fp = createHash("sha256").update(`${n}:${i}`).digest("hex");
+        expect(ranges.filter((r) => inRange(fp, r))).toHaveLength(1);
+      }
+      for (const edge of ["0".repeat(64), "f".repeat(64), ...ranges.flatMap((r) => (r.lo ? [r.lo + "0".repeat(56)] : []))]) {
+        expect(ranges.filter((r) => inRange(edge, r))).toHaveLength(1);
+      }
+    }
+  });
+});
+
+describe.each(backends())("audit report ingest in chunks ($name)", (backend) => {
+  let api: TestApi;
+  beforeEach(async () => {
+    // Chunks of 100: a 500-violation report takes 5 range transactions and a finishing one.
+    api = await createTestApi(backend, { webhooks: { allowHttp: true, allowPrivate: true }, configure: (c) => (c.ingest = { chunkSize: 100 }) });
+  });
+  afterEach(() => api?.close());
+
+  async function setup(tenant: string) {
+    const env = await createEnvironment(api, tenant, { name: "prod" });
+    const cred = await createAgentCredential(api, tenant, env.id);
+    const token = await api.token(tenant, "admin");
+    const hooks = await Promise.all(
+      (["digest", "per-violation"] as const).map(async (deliveryMode) =>
+        json(await api.request("POST", "/v1/webhooks", { token, body: { url: "http://127.0.0.1:9/h", events: ["violation.opened", "violation.resolved"], deliveryMode } })),
+      ),
+    );
+    const post = (r: AuditReport) => api.request("POST", AGENT_PATHS.auditReport, { token: cred.secret, body: r });
+    return { env, hooks, post };
+  }
+  const state = (environmentId: string) =>
+    api.db.asSystem(async (tx) => {
+      const q = async (query: ReturnType<typeof sql>) => ((await tx.execute<{ n: number }>(query)).rows[0]?.n ?? 0);
+      return {
+        open: await q(sql`select count(*)::int as n from violations where environment_id = ${environmentId}::uuid and state = 'open'`),
+        events: await q(sql`select count(*)::int as n from violation_events where environment_id = ${environmentId}::uuid`),
+        digests: await q(sql`select count(*)::int as n from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+                             where e.delivery_mode = 'digest' and d.payload->'data'->'environment'->>'id' = ${environmentId}`),
+        perViolation: await q(sql`select count(*)::int as n from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+                                  where e.delivery_mode = 'per-violation' and d.payload->'data'->'environment'->>'id' = ${environmentId}`),
+        ingested: await q(sql`select count(*)::int as n from audit_reports where environment_id = ${environmentId}::uuid and ingested_at is not null`),
+      };
+    });
+
+  it("another tenant's request is served between two chunks, while the report is still being ingested", { timeout: 60_000 }, async () => {
+    const s = await setup("ai-big");
+    const other = await api.token("ai-other", "viewer");
+    await api.tenantId("ai-other");
+    const order: string[] = [];
+    api.config.ingest = {
+      chunkSize: 100,
+      afterChunk: async (done, total) => {
+        order.push(`chunk ${done}/${total}`);
+        if (done !== 1) return;
+        // The ingest waits here for the other tenant's request: on one connection it could not
+        // complete if the ingest held the database.
+        const res = await api.request("GET", "/v1/environments", { token: other });
+        order.push(`other tenant ${res.status}`);
+      },
+    };
+    const res = await s.post(report(ago(60_000), range(500)));
+    order.push(`ingest ${res.status}`);
+    expect(order.slice(0, 3)).toEqual(["chunk 1/6", "other tenant 200", "chunk 2/6"]);
+    expect(order.at(-1)).toBe("ingest 204");
+    expect(order).toHaveLength(6 + 2);
+    expect(await state(s.env.id)).toEqual({ open: 500, events: 500, digests: 1, perViolation: 500, ingested: 1 });
+  });
+
+  it("a crash mid-way loses nothing: the retry of the same report resumes it, and every event exists once", { timeout: 60_000 }, async () => {
+    const s = await setup("ai-crash");
+    const first = report(ago(120_000), range(300));
+    await s.post(first);
+    const r = report(ago(60_000), range(400, 150)); // 0–149 resolve, 150–299 stay, 300–549 open
+    api.config.ingest = {
+      chunkSize: 100,
+      afterChunk: (done) => {
+        if (done === 2) throw new Error("the process died here");
+      },
+    };
+    expect((await s.post(r)).status).toBe(500);
+    const half = await state(s.env.id);
+    // Some ranges applied, not all, and not finished: no digest for this report yet.
+    expect(half.ingested).toBe(0);
+    expect(half.digests).toBe(1);
+    expect(half.events).toBeGreaterThan(300);
+    expect(half.events).toBeLessThan(300 + 150 + 250);
+    api.config.ingest = { chunkSize: 100 };
+    expect((await s.post(r)).status).toBe(204);
+    // 300 opened, then 150 resolved and 250 opened: as one ingest would have it.
+    expect(await state(s.env.id)).toEqual({ open: 400, events: 700, digests: 2, perViolation: 700, ingested: 1 });
+    // The same report once more: nothing.
+    expect((await s.post(r)).status).toBe(204);
+    expect(await state(s.env.id)).toEqual({ open: 400, events: 700, digests: 2, perViolation: 700, ingested: 1 });
+  });
+
+  it("a newer report arriving mid-way wins: the older one's remaining chunks change nothing", { timeout: 60_000 }, async () => {
+    const s = await setup("ai-newer");
+    const older = report(ago(120_000), range(500));
+    const newer = report(ago(60_000), range(3, 1000));
+    let newerStatus = 0;
+    api.config.ingest = {
+      chunkSize: 100,
+      afterChunk: async (done) => {
+        if (done === 1 && !newerStatus) newerStatus = (await s.post(newer)).status;
+      },
+    };
+    expect((await s.post(older)).status).toBe(204);
+    expect(newerStatus).toBe(204);
+    const stored = await api.db.asSystem(async (tx) => (await tx.execute<{ at: string }>(sql`
+      select to_char(collected_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from audit_reports where environment_id = ${s.env.id}::uuid`)).rows);
+    expect(stored).toEqual([{ at: newer.collectedAt }]);
+    const open = await api.db.asSystem(async (tx) => (await tx.execute<{ name: string }>(sql`
+      select name from violations where environment_id = ${s.env.id}::uuid and state = 'open' order by name`)).rows.map((r) => r.name));
+    expect(open).toEqual(["pod-1000", "pod-1001", "pod-1002"]);
+    // One digest, the newer report's (it resolved what the older one's first chunk opened).
+    const st = await state(s.env.id);
+    expect([st.digests, st.ingested]).toEqual([1, 1]);
+  });
+});

@@ -1,0 +1,148 @@
+// An audit report's ingest in bounded chunks, so one large report never holds the database for
+// long: on the default store (PGlite, one connection) every other tenant's request waits for
+// whatever transaction is running, and a 16 MB report in one transaction held them for seconds.
+//
+//   1. One transaction stores the report (gzipped off the event loop) as the environment's latest,
+//      unfinished (audit_reports.ingested_at null), and counts its open violations. A report
+//      small enough for one chunk is diffed and finished in that same transaction, as before.
+//   2. Otherwise the fingerprint space is cut into even ranges (fingerprints are sha256, so each
+//      holds about `chunkSize` of the listed and of the open violations), and each range is diffed
+//      in a transaction of its own (violations.ts diffRange): its openings, resolutions, updates
+//      and per-violation webhooks. Between two of them the connection is free; PGlite's queue is
+//      first come first served, so a request that arrived meanwhile runs next.
+//   3. A last transaction finishes it (finishReport): constraint audit times, the digests, and
+//      ingested_at — the report's completion.
+// Every chunk first locks the report's row and checks that it is still this report and unfinished,
+// so ingests of one environment never interleave: a newer report arriving mid-way replaces the row
+// and the older one's remaining chunks do nothing (the newer one diffs everything anyway); a retry
+// of the same report (the agent gets no 204 until the end) re-runs the ranges, which is idempotent
+// — what a crashed attempt applied is found already applied — and finishes it once. Until then a
+// reader may see some ranges applied and not others: every range is complete in itself, and the
+// end state is the report's.
+import { and, eq, sql } from "drizzle-orm";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import type { Database, Db } from "../db/client.ts";
+import { environments } from "../db/schema.ts";
+import type { AuditReport, ConstraintAudit } from "../protocol/agent.ts";
+import { recordPreviews } from "./draft-preview.ts";
+import {
+  diffRange,
+  type FingerprintRange,
+  fingerprintRanges,
+  finishReport,
+  inRange,
+  type IngestResult,
+  listedViolations,
+  type ListedViolation,
+  storeReport,
+} from "./violations.ts";
+
+export interface IngestConfig {
+  /** Violations (listed or open) per chunk transaction. */
+  chunkSize: number;
+  /**
+   * Awaited after each chunk's transaction commits, while the ingest holds nothing (tests use it
+   * to prove other requests are served between chunks). `done` of `total` chunks.
+   */
+  afterChunk?: (done: number, total: number) => Promise<void> | void;
+}
+
+export const DEFAULT_INGEST_CONFIG: IngestConfig = { chunkSize: 2000 };
+
+export type IngestOutcome =
+  | { kind: "ingested"; result: IngestResult; chunks: number }
+  /** A late retry of an older report, or a newer report replaced this one mid-way: not applied. */
+  | { kind: "superseded" }
+  | { kind: "environment-gone" };
+
+const gzipAsync = promisify(gzip);
+/** Yield to the event loop: hashing 50,000 fingerprints at once would stall other requests. */
+const yieldNow = () => new Promise<void>((r) => (globalThis.setImmediate ?? setTimeout)(r));
+
+/** Locks the report's row; true when it is still `collectedAt`'s report and unfinished. */
+async function lockUnfinished(tx: Db, tenantId: string, environmentId: string, collectedAt: string): Promise<boolean> {
+  const { rows } = await tx.execute(sql`
+    select 1 from audit_reports
+    where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid
+      and collected_at = ${new Date(collectedAt).toISOString()}::timestamptz and ingested_at is null
+    for update`);
+  return rows.length > 0;
+}
+
+export async function ingestInChunks(
+  db: Database,
+  args: { tenantId: string; environmentId: string; report: AuditReport; shadows: ConstraintAudit[]; receivedAt: Date; linkBase: string },
+  config: IngestConfig = DEFAULT_INGEST_CONFIG,
+): Promise<IngestOutcome> {
+  const { tenantId, environmentId, report, receivedAt } = args;
+  const ctx = { tenantId, environmentId, report, now: receivedAt, linkBase: args.linkBase };
+  const finish = async (tx: Db, r: IngestResult): Promise<IngestResult> => {
+    const digests = await finishReport(tx, ctx);
+    await recordPreviews(tx, { tenantId, environmentId, shadows: args.shadows, collectedAt: new Date(report.collectedAt), now: receivedAt });
+    return { ...r, queued: r.queued + (digests ?? 0) };
+  };
+  const gzipped = new Uint8Array(await gzipAsync(JSON.stringify(report), { level: 1 }));
+  const listedCount = report.constraints.reduce((n, c) => n + c.violations.length, 0);
+
+  const first = await db.withTenant(tenantId, async (tx) => {
+    const [env] = await tx.select({ id: environments.id }).from(environments).where(and(eq(environments.id, environmentId), eq(environments.tenantId, tenantId)));
+    if (!env) return { kind: "environment-gone" as const };
+    // Violation history moves only with a report that was stored: a late retry of an older one
+    // must not resolve what a newer one saw.
+    const s = await storeReport(tx, { tenantId, environmentId, report, receivedAt, gzipped });
+    if (!s.stored) return { kind: "superseded" as const };
+    if (s.ingested) return { kind: "done" as const };
+    const { rows } = await tx.execute<{ n: number }>(sql`
+      select count(*)::int as n from violations where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid and state = 'open'`);
+    const chunks = Math.max(1, Math.ceil(Math.max(listedCount, rows[0]?.n ?? 0) / config.chunkSize));
+    if (chunks > 1) return { kind: "chunked" as const, chunks };
+    const r = await diffRange(tx, ctx, listedViolations(environmentId, report));
+    return { kind: "ingested" as const, result: await finish(tx, r), chunks: 1 };
+  });
+  if (first.kind === "done") return { kind: "ingested", result: { seen: 0, opened: 0, resolved: 0, queued: 0 }, chunks: 0 };
+  if (first.kind !== "chunked") return first;
+
+  const listed = await fingerprintsInSlices(environmentId, report, config.chunkSize);
+  const ranges = fingerprintRanges(first.chunks);
+  const byRange: ListedViolation[][] = ranges.map(() => []);
+  for (const l of listed) byRange[rangeIndex(l.fp, ranges)]!.push(l);
+  const total = { seen: 0, opened: 0, resolved: 0, queued: 0 };
+  for (let i = 0; i < ranges.length; i++) {
+    const r = await db.withTenant(tenantId, async (tx) => {
+      if (!(await lockUnfinished(tx, tenantId, environmentId, report.collectedAt))) return null;
+      return diffRange(tx, ctx, byRange[i]!, ranges[i]);
+    });
+    if (!r) return { kind: "superseded" };
+    for (const key of ["seen", "opened", "resolved", "queued"] as const) total[key] += r[key];
+    await config.afterChunk?.(i + 1, ranges.length + 1);
+  }
+  const result = await db.withTenant(tenantId, async (tx) =>
+    (await lockUnfinished(tx, tenantId, environmentId, report.collectedAt)) ? finish(tx, total) : null,
+  );
+  await config.afterChunk?.(ranges.length + 1, ranges.length + 1);
+  return result ? { kind: "ingested", result, chunks: ranges.length + 1 } : { kind: "superseded" };
+}
+
+/** The range of `ranges` (fingerprintRanges(n)) a fingerprint falls in. */
+function rangeIndex(fp: string, ranges: FingerprintRange[]): number {
+  const i = Math.floor((Number.parseInt(fp.slice(0, 8), 16) * ranges.length) / 0x1_0000_0000);
+  // The bounds are floored in fingerprintRanges; step to the neighbour where rounding disagrees.
+  for (const j of [i, i - 1, i + 1]) if (ranges[j] && inRange(fp, ranges[j]!)) return j;
+  return ranges.findIndex((r) => inRange(fp, r));
+}
+
+/** listedViolations, a few constraints at a time with a yield between, so hashing stalls nothing. */
+async function fingerprintsInSlices(environmentId: string, report: AuditReport, sliceSize: number): Promise<ListedViolation[]> {
+  const out: ListedViolation[] = [];
+  let from = 0;
+  while (from < report.constraints.length) {
+    let to = from;
+    let n = 0;
+    while (to < report.constraints.length && (n === 0 || n + report.constraints[to]!.violations.length <= sliceSize)) n += report.constraints[to++]!.violations.length;
+    for (const l of listedViolations(environmentId, report, from, to)) out.push(l);
+    from = to;
+    await yieldNow();
+  }
+  return out;
+}
