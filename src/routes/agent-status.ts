@@ -2,7 +2,9 @@
 // environment, overwritten. Heartbeats are machine traffic and not audited; what an operator
 // must be able to trace — the applied revision or Gatekeeper's installation changing — is.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
+import canonicalize from "canonicalize";
+import { and, eq, sql } from "drizzle-orm";
+import type { Context } from "hono";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { agentStatus, environments } from "../db/schema.ts";
@@ -19,7 +21,7 @@ const route = createRoute({
   security: agentSecurity,
   summary: "Report the agent's status (heartbeat)",
   description:
-    "Replaces the last status of the calling credential's environment and marks the agent seen now. Unknown fields are refused. A change of the applied revision or of Gatekeeper's installation (installed, version) is recorded in the audit log as agent.status_changed (actor agent:<prefix>); heartbeats themselves are not. Gatekeeper's health (gatekeeper.webhook, gatekeeper.audit) turning bad queues the webhook event environment.degraded, turning good again environment.recovered. Agent credentials only.",
+    "Replaces the last status of the calling credential's environment and marks the agent seen now; a report identical to the last one, less than one poll interval after it, writes nothing (lastSeenAt is touched at most once per interval). Unknown fields are refused. A change of the applied revision or of Gatekeeper's installation (installed, version) is recorded in the audit log as agent.status_changed (actor agent:<prefix>); heartbeats themselves are not. Gatekeeper's health (gatekeeper.webhook, gatekeeper.audit) turning bad queues the webhook event environment.degraded, turning good again environment.recovered. Agent credentials only.",
   // No parameters: the credential alone names the environment.
   request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: z.strictObject(AgentStatusReport.shape).openapi("AgentStatusReport") } } } },
   responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
@@ -30,11 +32,31 @@ const traced = (r: Traced): Traced => ({ appliedRevision: r.appliedRevision, gat
 const sameTraced = (a: Traced, b: Traced) =>
   a.appliedRevision === b.appliedRevision && a.gatekeeper.installed === b.gatekeeper.installed && a.gatekeeper.version === b.gatekeeper.version;
 
+type Last = { revision: number; report: AgentStatusReport | null; lastSeenAt: string | null };
+
+/**
+ * True when the report repeats the stored one and the agent was marked seen less than one poll
+ * interval ago: nothing would change but lastSeenAt, so nothing is written (one read, no
+ * transaction). An agent reporting every interval is thus touched at most once per interval, and
+ * its lastSeenAt stays well inside the OFFLINE_AFTER_INTERVALS the offline state waits for.
+ */
+async function unchanged(c: Context<AppEnv>, report: AgentStatusReport, now: Date): Promise<boolean> {
+  const a = c.get("agent");
+  const [row] = await c.get("db").statement<{ last: Last | null }>(sql`select gatehouse_agent_status(${a.tenantId}, ${a.environmentId}) as last`);
+  const last = row?.last;
+  if (!last?.report || !last.lastSeenAt) return false;
+  const age = now.getTime() - Date.parse(last.lastSeenAt);
+  if (!(age >= 0 && age < c.get("config").agent.pollIntervalSeconds * 1000)) return false;
+  // The revisions were checked when the stored report came, and revisions only grow.
+  return canonicalize(last.report) === canonicalize(report);
+}
+
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const a = c.get("agent");
     const report = c.req.valid("json");
     const now = c.get("now")();
+    if (await unchanged(c, report, now)) return c.body(null, 204);
     await c.get("db").withTenant(a.tenantId, async (tx) => {
       // Locking the environment row serialises this environment's reports, so of two racing
       // reports each compares against the other's result; settings writes wait a moment at most.
