@@ -5,7 +5,6 @@ import { ConfigError, loadConfig } from "./app/config.ts";
 import { createMetrics } from "./app/metrics.ts";
 import { nodeConsoleAssets } from "./console/serve.ts";
 import { openDatabase } from "./db/client.ts";
-import { setRevisionCacheTtl } from "./services/revision-cache.ts";
 import { serveApp } from "./node-server.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 import { publicOnlyFetch } from "./services/webhook-fetch.ts";
@@ -19,7 +18,6 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: config.logLevel });
-setRevisionCacheTtl(config.revisionCacheMs);
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, wsProxy: config.neonWsProxy, poolSize: config.databasePoolSize });
 let stopping = false;
 const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping, consoleAssets: nodeConsoleAssets });

@@ -7,7 +7,6 @@ import { createApp } from "./app/app.ts";
 import { agentConfig, ConfigError, consoleConfig, parseEnv, webhookConfig, type AppConfig } from "./app/config.ts";
 import { devKeyFromSecret } from "./app/dev-key.ts";
 import { fromNeonPool, type Database, type Db } from "./db/client.ts";
-import { setRevisionCacheTtl } from "./services/revision-cache.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 
 type Bindings = Record<string, string | undefined>;
@@ -77,10 +76,6 @@ function perCallDatabase(url: string): Database {
     close: async () => {},
   };
 }
-
-// Workers must not hand one request's pending I/O to another, so the in-process revision cache
-// (which shares a load between concurrent polls) stays off here.
-setRevisionCacheTtl(0);
 
 // Each request's Database, found by its Request (the app sees the same object as c.req.raw).
 const databases = new WeakMap<Request, Database>();

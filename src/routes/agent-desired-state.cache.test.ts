@@ -196,7 +196,8 @@ describe.each(backends())("desired-state cache across two instances ($name)", ({
       expect((await post(report)).status).toBe(204);
       const first = String(await lastSeen());
       clock = new Date(start.getTime() + 29_000);
-      expect((await post(report)).status).toBe(204);
+      // The agent's next loop: the same report, but a later lastSuccessfulSyncAt (a heartbeat).
+      expect((await post({ ...report, lastSuccessfulSyncAt: clock.toISOString() })).status).toBe(204);
       expect(String(await lastSeen())).toBe(first);
       // A changed report is written at once; so is the same one an interval after the last write.
       expect((await post({ ...report, error: "apply failed" })).status).toBe(204);

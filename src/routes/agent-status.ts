@@ -21,7 +21,7 @@ const route = createRoute({
   security: agentSecurity,
   summary: "Report the agent's status (heartbeat)",
   description:
-    "Replaces the last status of the calling credential's environment and marks the agent seen now; a report identical to the last one, less than one poll interval after it, writes nothing (lastSeenAt is touched at most once per interval). Unknown fields are refused. A change of the applied revision or of Gatekeeper's installation (installed, version) is recorded in the audit log as agent.status_changed (actor agent:<prefix>); heartbeats themselves are not. Gatekeeper's health (gatekeeper.webhook, gatekeeper.audit) turning bad queues the webhook event environment.degraded, turning good again environment.recovered. Agent credentials only.",
+    "Replaces the last status of the calling credential's environment and marks the agent seen now; a report identical to the last one but for lastSuccessfulSyncAt, less than one poll interval after it, writes nothing (lastSeenAt and lastSyncAt are touched at most once per interval). Unknown fields are refused. A change of the applied revision or of Gatekeeper's installation (installed, version) is recorded in the audit log as agent.status_changed (actor agent:<prefix>); heartbeats themselves are not. Gatekeeper's health (gatekeeper.webhook, gatekeeper.audit) turning bad queues the webhook event environment.degraded, turning good again environment.recovered. Agent credentials only.",
   // No parameters: the credential alone names the environment.
   request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: z.strictObject(AgentStatusReport.shape).openapi("AgentStatusReport") } } } },
   responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
@@ -47,8 +47,11 @@ async function unchanged(c: Context<AppEnv>, report: AgentStatusReport, now: Dat
   if (!last?.report || !last.lastSeenAt) return false;
   const age = now.getTime() - Date.parse(last.lastSeenAt);
   if (!(age >= 0 && age < c.get("config").agent.pollIntervalSeconds * 1000)) return false;
-  // The revisions were checked when the stored report came, and revisions only grow.
-  return canonicalize(last.report) === canonicalize(report);
+  // The revisions were checked when the stored report came, and revisions only grow. The time of
+  // the last successful sync moves on every loop, like lastSeenAt: it is heartbeat, not news
+  // (whether there has been one at all is).
+  const comparable = (r: AgentStatusReport) => canonicalize({ ...r, lastSuccessfulSyncAt: r.lastSuccessfulSyncAt !== null });
+  return comparable(last.report) === comparable(report);
 }
 
 export function register(app: OpenAPIHono<AppEnv>): void {

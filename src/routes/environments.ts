@@ -14,7 +14,6 @@ import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../
 import type { AgentStatusReport } from "../protocol/agent.ts";
 import { audit } from "../services/audit.ts";
 import { enforceQuota } from "../services/quotas.ts";
-import { forgetRevision } from "../services/revision-cache.ts";
 import { appendRevision } from "../services/revisions.ts";
 import { agentSummary, AgentSummary } from "./agent-common.ts";
 import { SettingsDocument } from "./settings-common.ts";
@@ -310,7 +309,6 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       if (!row) throw new ProblemError(404, `No environment ${id}.`);
       await audit(tx, p, { action: "environment.delete", targetType: "environment", targetId: id, before: toEnvironment(row) });
     });
-    forgetRevision(p.tenantId, id);
     return c.body(null, 204);
   });
 }
