@@ -1,14 +1,17 @@
 -- The agents' hot path in one round trip each, and the invalidation of what a Node process
 -- caches of it (src/services/agent-state.ts).
 --
--- gatehouse_agent_state(prefix, at): an agent credential with everything its desired state is
+-- gatehouse_agent_state(prefix, at, touch_hash): an agent credential with everything its desired state is
 -- made of — the environment's name and current revision, that revision's document and the open
 -- drafts at `at` — as one jsonb value, in one statement outside any transaction. It reads as the
 -- system (the credential is looked up by its public prefix before any tenant is known), and every
 -- join names the credential's own tenant and environment, so it returns nothing of anyone else.
+-- With touch_hash (the sha256 of the presented secret) it also records the credential's "last
+-- used" when that is older than touch_interval — only for the credential that secret is really
+-- for, and not a revoked one — so the touch costs no round trip of its own.
 -- app.system is on for the function's own query only (set, then put back: a SET clause on the
 -- function would need a superuser for a custom setting); EXECUTE is the migrating role's only.
-CREATE FUNCTION gatehouse_agent_state(p_prefix text, p_at timestamptz) RETURNS jsonb
+CREATE FUNCTION gatehouse_agent_state(p_prefix text, p_at timestamptz, p_touch_hash text, p_touch_interval interval) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -16,6 +19,11 @@ DECLARE
   result jsonb;
 BEGIN
   PERFORM set_config('app.system', 'on', true);
+  IF p_touch_hash IS NOT NULL THEN
+    UPDATE agent_credentials SET last_used_at = p_at
+    WHERE prefix = p_prefix AND secret_hash = p_touch_hash AND revoked_at IS NULL
+      AND (last_used_at IS NULL OR last_used_at < p_at - p_touch_interval);
+  END IF;
   SELECT jsonb_build_object(
     'credentialId', c.id,
     'tenantId', c.tenant_id,
@@ -40,7 +48,7 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
-REVOKE ALL ON FUNCTION gatehouse_agent_state(text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION gatehouse_agent_state(text, timestamptz, text, interval) FROM PUBLIC;
 --> statement-breakpoint
 -- gatehouse_agent_status(tenant, environment): what POST /agent/v1/status compares a report with
 -- (the current revision, the previous report and when it came), in one statement, so a report
@@ -64,6 +72,29 @@ END
 $$;
 --> statement-breakpoint
 REVOKE ALL ON FUNCTION gatehouse_agent_status(uuid, uuid) FROM PUBLIC;
+--> statement-breakpoint
+-- gatehouse_agent_heartbeat(tenant, environment, credential, at, sync_at): a status report that
+-- repeats the stored one but for its sync time, more than one interval after the last write: one
+-- UPDATE (lastSeenAt, lastSyncAt and the report's lastSuccessfulSyncAt; never backwards), where
+-- a changed report takes a transaction of several statements.
+CREATE FUNCTION gatehouse_agent_heartbeat(p_tenant uuid, p_environment uuid, p_credential uuid, p_at timestamptz, p_sync_at timestamptz) RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  previous text := coalesce(current_setting('app.system', true), '');
+BEGIN
+  PERFORM set_config('app.system', 'on', true);
+  UPDATE agent_status SET
+    last_seen_at = p_at,
+    last_sync_at = p_sync_at,
+    credential_id = p_credential,
+    report = jsonb_set(report, '{lastSuccessfulSyncAt}', coalesce(to_jsonb(to_char(p_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), 'null'::jsonb))
+  WHERE tenant_id = p_tenant AND environment_id = p_environment AND last_seen_at < p_at;
+  PERFORM set_config('app.system', previous, true);
+END
+$$;
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION gatehouse_agent_heartbeat(uuid, uuid, uuid, timestamptz, timestamptz) FROM PUBLIC;
 --> statement-breakpoint
 -- Every write that can change an agent's desired state or its credential notifies channel
 -- gatehouse_agent_state with '<tenant id>/<environment id>'; PostgreSQL delivers it at commit

@@ -1,11 +1,12 @@
 // bench/fleet's load generator, in a process of its own: N simulated agents, each with its own
 // credential, looping every INTERVAL seconds with ±20 % jitter (first loops spread over the first
-// interval) as the real agent does (agent/reconcile.ts): GET the desired state with the last
+// interval; then, once every agent has done its first loop, SECONDS of steady loops, printing a
+// line "measuring" between the two) as the real agent does (agent/reconcile.ts): GET the desired state with the last
 // ETag, POST a status report, and POST an audit report when it changed — the first loop, then
 // with probability CHURN per loop (a few violations opened and resolved). Status reports carry a
 // fresh lastSuccessfulSyncAt every loop, like the agent's. Sizes follow the real agent: one
 // result per desired object, the constraints of the desired state with 0–40 violations each.
-// Prints one JSON line when done: per route and phase (warm-up = the first interval), latencies
+// Prints one JSON line when done: per route and phase (warm-up = every agent's first loop), latencies
 // and statuses. Usage: node bench/fleet/agents.ts CREDENTIALS.json BASE INTERVAL SECONDS
 import { readFileSync } from "node:fs";
 import { Pool } from "undici";
@@ -14,8 +15,9 @@ const [file, base, intervalArg, secondsArg] = process.argv.slice(2);
 if (!file || !base || !intervalArg || !secondsArg) throw new Error("usage: agents.ts CREDENTIALS.json BASE INTERVAL SECONDS");
 const secrets = JSON.parse(readFileSync(file, "utf8")) as string[];
 const INTERVAL_MS = Number(intervalArg) * 1000;
-const END = performance.now() + Number(secondsArg) * 1000;
-const WARMUP_END = performance.now() + INTERVAL_MS;
+const SECONDS = Number(secondsArg);
+let END = Infinity;
+let warming = true;
 const CHURN = Number(process.env.FLEET_CHURN ?? 0.05);
 const AUDIT = process.env.FLEET_AUDIT !== "0"; // FLEET_AUDIT=0: polls and status only
 const pool = new Pool(base, { connections: Number(process.env.FLEET_CONNECTIONS ?? 256), pipelining: 1, keepAliveTimeout: 120_000 });
@@ -23,7 +25,7 @@ const pool = new Pool(base, { connections: Number(process.env.FLEET_CONNECTIONS 
 type Route = "desired-state" | "status" | "audit-report";
 const stats = { warmup: new Map<Route, { ms: number[]; statuses: Record<string, number> }>(), measured: new Map<Route, { ms: number[]; statuses: Record<string, number> }>() };
 function record(route: Route, started: number, status: number | string) {
-  const phase = started < WARMUP_END ? stats.warmup : stats.measured;
+  const phase = warming ? stats.warmup : stats.measured;
   let s = phase.get(route);
   if (!s) phase.set(route, (s = { ms: [], statuses: {} }));
   s.ms.push(performance.now() - started);
@@ -36,6 +38,8 @@ async function call(route: Route, method: "GET" | "POST", path: string, secret: 
     const res = await pool.request({
       path,
       method,
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
       headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -79,34 +83,42 @@ function statusReport(desired: Desired) {
   };
 }
 
-async function agent(secret: string, index: number) {
-  let etag: string | undefined;
-  let desired: Desired | undefined;
-  let seed = index;
-  let first = true;
-  await new Promise((r) => setTimeout(r, Math.random() * INTERVAL_MS));
-  while (performance.now() < END) {
-    const next = performance.now() + INTERVAL_MS * (0.8 + Math.random() * 0.4);
-    const got = await call("desired-state", "GET", "/agent/v1/desired-state", secret, etag ? { "if-none-match": etag } : {});
-    if (got.status === 200) {
-      desired = JSON.parse(got.text) as Desired;
-      etag = got.etag;
-    }
-    if (desired) {
-      await call("status", "POST", "/agent/v1/status", secret, {}, statusReport(desired));
-      if (AUDIT && (first || Math.random() < CHURN)) {
-        if (!first) seed += 1;
-        first = false;
-        await call("audit-report", "POST", "/agent/v1/audit-report", secret, {}, auditReport(desired, seed));
-      }
-    }
-    const wait = next - performance.now();
-    if (wait > 0 && next < END) await new Promise((r) => setTimeout(r, wait));
-    else if (next >= END) break;
+interface Agent { secret: string; etag?: string; desired?: Desired; seed: number; first: boolean }
+
+async function loop(a: Agent) {
+  const got = await call("desired-state", "GET", "/agent/v1/desired-state", a.secret, a.etag ? { "if-none-match": a.etag } : {});
+  if (got.status === 200) {
+    a.desired = JSON.parse(got.text) as Desired;
+    a.etag = got.etag;
+  }
+  if (!a.desired) return;
+  await call("status", "POST", "/agent/v1/status", a.secret, {}, statusReport(a.desired));
+  if (AUDIT && (a.first || Math.random() < CHURN)) {
+    if (!a.first) a.seed += 1;
+    a.first = false;
+    await call("audit-report", "POST", "/agent/v1/audit-report", a.secret, {}, auditReport(a.desired, a.seed));
   }
 }
 
-await Promise.all(secrets.map((s, i) => agent(s, i)));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+async function steady(a: Agent) {
+  await sleep(Math.random() * INTERVAL_MS);
+  while (performance.now() < END) {
+    const next = performance.now() + INTERVAL_MS * (0.8 + Math.random() * 0.4);
+    await loop(a);
+    if (next >= END) break;
+    await sleep(next - performance.now());
+  }
+}
+
+const agents: Agent[] = secrets.map((secret, i) => ({ secret, seed: i, first: true }));
+// Warm-up: every agent's first loop (the full desired state, the first audit report), spread over one interval.
+await Promise.all(agents.map(async (a) => (await sleep(Math.random() * INTERVAL_MS), loop(a))));
+warming = false;
+END = performance.now() + SECONDS * 1000;
+console.log("measuring");
+await Promise.all(agents.map(steady));
 await pool.close();
 const summary = (m: typeof stats.measured) =>
   Object.fromEntries(

@@ -5,15 +5,14 @@
 // a settings revision (baseline or restricted, deny or warn), are inserted directly (setting up
 // 10,000 through the API would take longer than the run). Prints the server's CPU (cores), p50 /
 // p99 per route, PostgreSQL connections, errors and the most agents one core would hold at this
-// rate; the first interval (every agent's first poll, full desired state and first audit report)
-// is printed apart as warm-up.
+// rate; every agent's first loop (the full desired state and its first audit report) is printed
+// apart as warm-up. The server's pool is DATABASE_POOL_SIZE (default here 20) connections.
 // Run: npm run bench:fleet [-- --smoke]  (FLEET_AGENTS, FLEET_TENANTS, FLEET_INTERVAL, FLEET_SECONDS)
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { Pool } from "@neondatabase/serverless";
 import { generateCredential } from "../../src/app/credentials.ts";
 import { ensureTenant } from "../../src/app/auth.ts";
@@ -27,7 +26,8 @@ const smoke = process.argv.includes("--smoke");
 const AGENTS = Number(process.env.FLEET_AGENTS ?? (smoke ? 300 : 10_000));
 const TENANTS = Number(process.env.FLEET_TENANTS ?? (smoke ? 3 : 20));
 const INTERVAL = Number(process.env.FLEET_INTERVAL ?? (smoke ? 5 : 30));
-const SECONDS = Number(process.env.FLEET_SECONDS ?? (smoke ? 25 : 150));
+const SECONDS = Number(process.env.FLEET_SECONDS ?? (smoke ? 20 : 120));
+const POOL = process.env.DATABASE_POOL_SIZE ?? "20";
 
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
 const cpuSeconds = (pid: number) => {
@@ -62,9 +62,9 @@ try {
   }
   await db.close();
   writeFileSync(credentialsFile, JSON.stringify(secrets));
-  console.log(`${AGENTS} agents in ${TENANTS} tenants set up in ${((performance.now() - t0) / 1000).toFixed(1)} s; polling every ${INTERVAL} s ±20 % for ${SECONDS} s`);
+  console.log(`${AGENTS} agents in ${TENANTS} tenants set up in ${((performance.now() - t0) / 1000).toFixed(1)} s; polling every ${INTERVAL} s ±20 % for ${SECONDS} s after every agent's first loop; server pool ${POOL} connections`);
 
-  const server = await startServer({ DATABASE_URL: database.url, NEON_WS_PROXY: pg.proxy });
+  const server = await startServer({ DATABASE_URL: database.url, NEON_WS_PROXY: pg.proxy, DATABASE_POOL_SIZE: POOL });
   const admin = new Pool({ connectionString: database.url, max: 1 });
   try {
     // PostgreSQL's view of the server's connections (pg_stat_activity, this database, not ours).
@@ -74,26 +74,39 @@ try {
         .query("select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()")
         .then((r) => (maxConnections = Math.max(maxConnections, r.rows[0].n as number)), () => {});
     }, 1000);
-    let cpuAtWarmupEnd = 0;
-    const warm = setTimeout(() => (cpuAtWarmupEnd = cpuSeconds(server.pid)), INTERVAL * 1000);
-    const started = performance.now();
-    const { stdout } = await promisify(execFile)(process.execPath, ["bench/fleet/agents.ts", credentialsFile, server.base, String(INTERVAL), String(SECONDS)], { encoding: "utf8", maxBuffer: 256 << 20 });
-    const measuredSeconds = (performance.now() - started) / 1000 - INTERVAL;
-    const cores = (cpuSeconds(server.pid) - cpuAtWarmupEnd) / measuredSeconds;
+    // The measured window starts when the load generator says every agent has done its first loop.
+    let cpuAtStart = 0;
+    let startedAt = 0;
+    const warmupStarted = performance.now();
+    const gen = spawn(process.execPath, ["bench/fleet/agents.ts", credentialsFile, server.base, String(INTERVAL), String(SECONDS)], { stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    gen.stdout!.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (!startedAt && stdout.startsWith("measuring\n")) {
+        startedAt = performance.now();
+        cpuAtStart = cpuSeconds(server.pid);
+        maxConnections = 0;
+      }
+    });
+    const code = await new Promise<number | null>((r) => gen.once("exit", r));
+    if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+    const measuredSeconds = (performance.now() - startedAt) / 1000;
+    const cores = (cpuSeconds(server.pid) - cpuAtStart) / measuredSeconds;
     clearInterval(sampler);
-    clearTimeout(warm);
+    const warmupSeconds = (startedAt - warmupStarted) / 1000;
+    stdout = stdout.slice("measuring\n".length);
     const result = JSON.parse(stdout) as Record<"warmup" | "measured", Record<string, { count: number; p50: number; p99: number; max: number; statuses: Record<string, number> }>>;
     let errors = 0;
     let worstP99 = 0;
     for (const phase of ["warmup", "measured"] as const) {
-      console.log(phase === "warmup" ? `warm-up (first ${INTERVAL} s):` : `measured (${measuredSeconds.toFixed(0)} s after the warm-up):`);
+      console.log(phase === "warmup" ? `warm-up (every agent's first loop; ${warmupSeconds.toFixed(0)} s):` : `measured (${measuredSeconds.toFixed(0)} s after the warm-up):`);
       for (const [route, r] of Object.entries(result[phase])) {
         const bad = Object.entries(r.statuses).filter(([s]) => !/^(200|204|304)$/.test(s)).reduce((n, [, c]) => n + c, 0);
         if (phase === "measured") {
           errors += bad;
           worstP99 = Math.max(worstP99, r.p99);
         }
-        console.log(`  ${route.padEnd(14)} ${String(r.count).padStart(7)} requests (${(r.count / (phase === "warmup" ? INTERVAL : measuredSeconds)).toFixed(0)}/s)   p50 ${r.p50} ms   p99 ${r.p99} ms   max ${r.max} ms   ${JSON.stringify(r.statuses)}`);
+        console.log(`  ${route.padEnd(14)} ${String(r.count).padStart(7)} requests (${(r.count / (phase === "warmup" ? warmupSeconds : measuredSeconds)).toFixed(0)}/s)   p50 ${r.p50} ms   p99 ${r.p99} ms   max ${r.max} ms   ${JSON.stringify(r.statuses)}`);
       }
     }
     const pool = (await (await fetch(`${server.base}/bench/pool`)).json()) as { total: number } | null;

@@ -6,37 +6,32 @@
 // The credential comes with its environment's desired-state inputs from one statement, or from
 // the per-instance cache that a rotation, revocation or deletion anywhere invalidates at commit
 // (src/services/agent-state.ts): revoking or rotating a credential takes effect at once.
-import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import type { Database } from "../db/client.ts";
-import { agentCredentials } from "../db/schema.ts";
-import { agentStateCache, type AgentStateCache } from "../services/agent-state.ts";
+import { agentStateCache, TOUCH_MS, type AgentStateCache } from "../services/agent-state.ts";
 import { bearerToken, unauthorized } from "./auth.ts";
-import { parseCredential, secretMatches } from "./credentials.ts";
+import { hashSecret, parseCredential, secretMatches } from "./credentials.ts";
 import type { AgentPrincipal, AppEnv } from "./env.ts";
 
 const ONLY_AGENT_CREDENTIALS = "This API accepts only agent credentials (gha_…); user tokens and API keys are refused.";
 
-// "Last used" is a coarse fact (the agent's own lastSeenAt is the fine one): one write per
-// credential per TOUCH_MS from each process, never one per request of a fleet.
-const TOUCH_MS = 10 * 60_000;
-
+// "Last used" is written by the same statement that reads the credential, at most once per
+// TOUCH_MS per credential from each process (due: then the cache is bypassed for that request).
+// Keyed by prefix and marked before the secret is checked, so a flood of forged secrets for one
+// prefix costs one read per TOUCH_MS, not one per request.
 async function agentPrincipal(db: Database, cache: AgentStateCache, touched: Map<string, number>, prefix: string, secret: string, now: Date): Promise<AgentPrincipal> {
-  const state = await cache.get(db, prefix, now);
+  const last = touched.get(prefix);
+  const due = last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last;
+  if (due) {
+    if (touched.size >= 100_000) touched.clear();
+    touched.set(prefix, now.getTime());
+  }
+  let state = await cache.get(db, prefix, now, due ? hashSecret(secret) : undefined);
+  // A cached credential the secret does not match may have been rotated a moment ago (elsewhere,
+  // the notification still on its way): read it again before refusing.
+  if (state && !due && !secretMatches(secret, state.secretHash)) state = await cache.get(db, prefix, now, hashSecret(secret));
   if (!state || !secretMatches(secret, state.secretHash)) throw unauthorized("The agent credential is not valid.");
   if (state.revoked) throw unauthorized("The agent credential has been revoked.");
-  const last = touched.get(state.credentialId);
-  if (last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last) {
-    const stale = or(isNull(agentCredentials.lastUsedAt), lt(agentCredentials.lastUsedAt, sql`${now.toISOString()}::timestamptz - make_interval(secs => ${TOUCH_MS / 1000})`));
-    await db.withTenant(state.tenantId, (tx) =>
-      tx
-        .update(agentCredentials)
-        .set({ lastUsedAt: now })
-        .where(and(eq(agentCredentials.id, state.credentialId), eq(agentCredentials.tenantId, state.tenantId), stale)),
-    );
-    if (touched.size >= 100_000) touched.clear();
-    touched.set(state.credentialId, now.getTime());
-  }
   return { tenantId: state.tenantId, environmentId: state.environmentId, credentialId: state.credentialId, prefix, state };
 }
 

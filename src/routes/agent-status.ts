@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { agentStatus, environments } from "../db/schema.ts";
-import { AGENT_PATHS, AgentStatusReport, gatekeeperProblems } from "../protocol/agent.ts";
+import { AGENT_PATHS, AgentStatusReport, gatekeeperProblems, OFFLINE_AFTER_INTERVALS } from "../protocol/agent.ts";
 import { audit } from "../services/audit.ts";
 import { agentReported } from "../services/webhook-liveness.ts";
 import { enqueueEvent } from "../services/webhook-outbox.ts";
@@ -35,23 +35,30 @@ const sameTraced = (a: Traced, b: Traced) =>
 type Last = { revision: number; report: AgentStatusReport | null; lastSeenAt: string | null };
 
 /**
- * True when the report repeats the stored one and the agent was marked seen less than one poll
- * interval ago: nothing would change but lastSeenAt, so nothing is written (one read, no
- * transaction). An agent reporting every interval is thus touched at most once per interval, and
- * its lastSeenAt stays well inside the OFFLINE_AFTER_INTERVALS the offline state waits for.
+ * What a report needs written, from one read. A report that repeats the stored one (but for its
+ * sync time) less than one poll interval after the last write needs nothing ("none"): an agent
+ * reporting every interval is touched at most once per interval, and its lastSeenAt stays well
+ * inside the OFFLINE_AFTER_INTERVALS the offline state waits for. The same report later, while
+ * the agent cannot have been declared offline yet, needs only its times moved ("heartbeat", one
+ * statement). Anything else takes the transaction below ("report").
  */
-async function unchanged(c: Context<AppEnv>, report: AgentStatusReport, now: Date): Promise<boolean> {
+async function needed(c: Context<AppEnv>, report: AgentStatusReport, now: Date): Promise<"none" | "heartbeat" | "report"> {
   const a = c.get("agent");
   const [row] = await c.get("db").statement<{ last: Last | null }>(sql`select gatehouse_agent_status(${a.tenantId}, ${a.environmentId}) as last`);
   const last = row?.last;
-  if (!last?.report || !last.lastSeenAt) return false;
+  if (!last?.report || !last.lastSeenAt) return "report";
   const age = now.getTime() - Date.parse(last.lastSeenAt);
-  if (!(age >= 0 && age < c.get("config").agent.pollIntervalSeconds * 1000)) return false;
+  const interval = c.get("config").agent.pollIntervalSeconds * 1000;
+  if (!(age >= 0 && age < OFFLINE_AFTER_INTERVALS * interval) || !sameReport(last.report, report)) return "report";
+  return age < interval ? "none" : "heartbeat";
+}
+
+function sameReport(previous: AgentStatusReport, report: AgentStatusReport): boolean {
   // The revisions were checked when the stored report came, and revisions only grow. The time of
   // the last successful sync moves on every loop, like lastSeenAt: it is heartbeat, not news
   // (whether there has been one at all is).
   const comparable = (r: AgentStatusReport) => canonicalize({ ...r, lastSuccessfulSyncAt: r.lastSuccessfulSyncAt !== null });
-  return comparable(last.report) === comparable(report);
+  return comparable(previous) === comparable(report);
 }
 
 export function register(app: OpenAPIHono<AppEnv>): void {
@@ -59,7 +66,15 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const a = c.get("agent");
     const report = c.req.valid("json");
     const now = c.get("now")();
-    if (await unchanged(c, report, now)) return c.body(null, 204);
+    const need = await needed(c, report, now);
+    if (need === "none") return c.body(null, 204);
+    if (need === "heartbeat") {
+      const sync = report.lastSuccessfulSyncAt;
+      await c.get("db").statement(
+        sql`select gatehouse_agent_heartbeat(${a.tenantId}, ${a.environmentId}, ${a.credentialId}, ${now.toISOString()}::timestamptz, ${sync}::timestamptz)`,
+      );
+      return c.body(null, 204);
+    }
     await c.get("db").withTenant(a.tenantId, async (tx) => {
       // Locking the environment row serialises this environment's reports, so of two racing
       // reports each compares against the other's result; settings writes wait a moment at most.

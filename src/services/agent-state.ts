@@ -11,7 +11,7 @@
 // database offers no listener (Workers), every request reads, in that one round trip.
 import { sql } from "drizzle-orm";
 import { LRUCache } from "lru-cache";
-import type { Database } from "../db/client.ts";
+import { onCommit, type Database, type Db } from "../db/client.ts";
 import type { OpenDraft } from "./render-cache.ts";
 
 export const AGENT_STATE_CHANNEL = "gatehouse_agent_state";
@@ -38,14 +38,36 @@ interface Row extends Record<string, unknown> {
   state: (Omit<AgentState, "drafts" | "loadedAt"> & { drafts: { id: string; version: number; expiresAt: string; document: unknown }[] }) | null;
 }
 
-/** The credential with prefix `prefix` and its environment's state at `now`, in one statement. */
-export async function loadAgentState(db: Database, prefix: string, now: Date): Promise<AgentState | null> {
-  const [row] = await db.statement<Row>(sql`select gatehouse_agent_state(${prefix}, ${now.toISOString()}::timestamptz) as state`);
+/** How often a credential's "last used" is written at most (a coarse fact; the agent's lastSeenAt is the fine one). */
+export const TOUCH_MS = 10 * 60_000;
+
+/**
+ * The credential with prefix `prefix` and its environment's state at `now`, in one statement;
+ * with `touchHash` (the presented secret's hash) the same statement records the credential's use.
+ */
+export async function loadAgentState(db: Database, prefix: string, now: Date, touchHash?: string): Promise<AgentState | null> {
+  const at = now.toISOString();
+  const [row] = await db.statement<Row>(
+    sql`select gatehouse_agent_state(${prefix}, ${at}::timestamptz, ${touchHash ?? null}::text, make_interval(secs => ${TOUCH_MS / 1000})) as state`,
+  );
   const s = row?.state;
   if (!s) return null;
   // PGlite and the Neon driver both hand jsonb over parsed; a driver that did not would fail here.
   const drafts = s.drafts.map((d) => ({ id: d.id, version: d.version, expiresAt: new Date(d.expiresAt), document: d.document }));
   return { ...s, drafts, loadedAt: now.getTime() };
+}
+
+// Every cache of this process, so that what a write in this process changes (a revision, a rename,
+// a draft, a credential revoked, rotated or deleted) is forgotten here the moment its transaction
+// commits, not a notification later. Only a head start: the triggers' NOTIFY is what makes it
+// correct, here and everywhere else, whichever code writes.
+const local = new Set<(envKey: string) => void>();
+
+/** In `tx`: once it commits, this process's caches forget the environment's credentials and state. */
+export function forgetAgentState(tx: Db, tenantId: string, environmentId: string): void {
+  onCommit(tx, () => {
+    for (const forget of local) forget(`${tenantId}/${environmentId}`);
+  });
 }
 
 // A safety net only: entries are forgotten on notification; this bounds what a notification that
@@ -54,8 +76,11 @@ const MAX_AGE_MS = 5 * 60_000;
 const LIMIT = 100_000;
 
 export interface AgentStateCache {
-  /** The state for the credential `prefix` at `now` (null: no such credential), read through `db`. */
-  get(db: Database, prefix: string, now: Date): Promise<AgentState | null>;
+  /**
+   * The state for the credential `prefix` at `now` (null: no such credential), read through `db`;
+   * with `touchHash`, read (and the use recorded) even when cached.
+   */
+  get(db: Database, prefix: string, now: Date, touchHash?: string): Promise<AgentState | null>;
   /** Whether entries are being served (the listener is up). */
   readonly live: boolean;
 }
@@ -84,6 +109,7 @@ export function agentStateCache(listenOn: Database | undefined): AgentStateCache
     for (const prefix of byEnvironment.get(envKey) ?? []) entries.delete(prefix);
     byEnvironment.delete(envKey);
   };
+  local.add(forget);
   const subscribe = () => {
     if (subscribed || !listenOn?.listen) return;
     subscribed = true;
@@ -100,16 +126,16 @@ export function agentStateCache(listenOn: Database | undefined): AgentStateCache
     get live() {
       return live;
     },
-    async get(db, prefix, now) {
+    async get(db, prefix, now, touchHash) {
       subscribe();
       const t = now.getTime();
-      if (live) {
+      if (live && !touchHash) {
         const hit = entries.get(prefix);
         // A clock set back (t < loadedAt) may need drafts that had expired at load time: read again.
         if (hit && t >= hit.loadedAt && t - hit.loadedAt < MAX_AGE_MS) return hit;
       }
       const started = generation;
-      const state = await loadAgentState(db, prefix, now);
+      const state = await loadAgentState(db, prefix, now, touchHash);
       if (state && live && started === generation) {
         entries.set(prefix, state);
         const envKey = `${state.tenantId}/${state.environmentId}`;

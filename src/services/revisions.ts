@@ -1,6 +1,7 @@
 // Settings are append-only revisions with a current-revision pointer on the environment. A new
 // revision moves the pointer with a compare-and-set, so of N writers holding the same revision
 // exactly one wins and the others learn they are stale (HTTP 412).
+import { forgetAgentState } from "./agent-state.ts";
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { environments, settingsRevisions } from "../db/schema.ts";
@@ -45,6 +46,8 @@ export async function appendRevision(tx: Db, input: AppendInput): Promise<Append
     author: input.author,
     comment: input.comment ?? "",
   });
+  // This process's agents see it from the commit on; other processes on its NOTIFY (agent-state.ts).
+  forgetAgentState(tx, input.tenantId, input.environmentId);
   return { ok: true, revision: moved.revision };
 }
 
