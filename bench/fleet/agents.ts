@@ -20,6 +20,9 @@ let END = Infinity;
 let warming = true;
 const CHURN = Number(process.env.FLEET_CHURN ?? 0.05);
 const AUDIT = process.env.FLEET_AUDIT !== "0"; // FLEET_AUDIT=0: polls and status only
+// FLEET_FIRST_AUDIT=0: the fleet is in its steady state (each agent reported its audit before
+// the run), so only churn sends audit reports; 1: every agent's first loop sends one too.
+const FIRST_AUDIT = process.env.FLEET_FIRST_AUDIT !== "0";
 const pool = new Pool(base, { connections: Number(process.env.FLEET_CONNECTIONS ?? 256), pipelining: 1, keepAliveTimeout: 120_000 });
 
 type Route = "desired-state" | "status" | "audit-report";
@@ -93,7 +96,7 @@ async function loop(a: Agent) {
   }
   if (!a.desired) return;
   await call("status", "POST", "/agent/v1/status", a.secret, {}, statusReport(a.desired));
-  if (AUDIT && (a.first || Math.random() < CHURN)) {
+  if (AUDIT && ((a.first && FIRST_AUDIT) || Math.random() < CHURN)) {
     if (!a.first) a.seed += 1;
     a.first = false;
     await call("audit-report", "POST", "/agent/v1/audit-report", a.secret, {}, auditReport(a.desired, a.seed));
