@@ -5,14 +5,27 @@ import type { AdmissionEvent } from "../src/protocol/admission.ts";
 import { AGENT_PATHS, DesiredState, type AgentStatusReport, type AuditReport } from "../src/protocol/agent.ts";
 
 const TIMEOUT_MS = 15_000;
+// A 503 or 429 without a usable Retry-After waits this long; none waits longer than the cap.
+const DEFAULT_RETRY_AFTER_S = 5;
+const MAX_RETRY_AFTER_S = 300;
+
+/** Retry-After (delta-seconds or an HTTP date) in seconds, capped; undefined when absent or unreadable. */
+export function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const s = /^\s*\d+\s*$/.test(header) ? Number(header) : (Date.parse(header) - now) / 1000;
+  return Number.isFinite(s) ? Math.min(Math.max(s, 0), MAX_RETRY_AFTER_S) : undefined;
+}
 
 export class ApiError extends Error {
   /** HTTP status, or undefined when the API could not be reached at all. */
   readonly status: number | undefined;
-  constructor(message: string, status?: number) {
+  /** On 503 / 429: how long the API asked to be left alone (the client waits it out before its next call). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, status?: number, retryAfter?: number) {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.retryAfterSeconds = retryAfter;
   }
 }
 
@@ -26,7 +39,12 @@ export interface ApiClient {
 }
 
 export function createApiClient(apiUrl: string, token: () => string, userAgent: string): ApiClient {
+  // Backoff: after a 503 (the API's database out of connections) or a 429, no call leaves before
+  // this instant — with up to 50 % jitter, so a fleet turned away together does not come back together.
+  let notBefore = 0;
   async function call(method: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
+    const wait = notBefore - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     let res: Response;
     try {
       res = await fetch(apiUrl + path, {
@@ -51,7 +69,12 @@ export function createApiClient(apiUrl: string, token: () => string, userAgent: 
       try {
         detail = (JSON.parse(text) as { detail?: string }).detail ?? detail;
       } catch {}
-      throw new ApiError(`${method} ${path}: ${res.status} ${detail}`, res.status);
+      let retryAfter: number | undefined;
+      if (res.status === 503 || res.status === 429) {
+        retryAfter = retryAfterSeconds(res.headers.get("retry-after")) ?? DEFAULT_RETRY_AFTER_S;
+        notBefore = Date.now() + retryAfter * 1000 * (1 + Math.random() / 2);
+      }
+      throw new ApiError(`${method} ${path}: ${res.status} ${detail}`, res.status, retryAfter);
     }
     return res;
   }

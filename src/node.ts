@@ -5,7 +5,6 @@ import { ConfigError, loadConfig } from "./app/config.ts";
 import { createMetrics } from "./app/metrics.ts";
 import { nodeConsoleAssets } from "./console/serve.ts";
 import { openDatabase } from "./db/client.ts";
-import { setRevisionCacheTtl } from "./services/revision-cache.ts";
 import { serveApp } from "./node-server.ts";
 import { createRolloutScheduler } from "./services/rollout-scheduler.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
@@ -20,7 +19,6 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: config.logLevel });
-setRevisionCacheTtl(config.revisionCacheMs);
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, wsProxy: config.neonWsProxy, poolSize: config.databasePoolSize });
 let stopping = false;
 const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping, consoleAssets: nodeConsoleAssets });

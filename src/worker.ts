@@ -7,7 +7,6 @@ import { createApp } from "./app/app.ts";
 import { agentConfig, ConfigError, consoleConfig, parseEnv, webhookConfig, type AppConfig } from "./app/config.ts";
 import { devKeyFromSecret } from "./app/dev-key.ts";
 import { fromNeonPool, type Database, type Db } from "./db/client.ts";
-import { setRevisionCacheTtl } from "./services/revision-cache.ts";
 import { runRolloutPass } from "./services/rollouts.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 
@@ -42,10 +41,29 @@ function configFrom(env: Bindings): AppConfig {
   };
 }
 
-/** A Database whose every transaction runs on a Pool of its own, closed when it is done. */
+/**
+ * A Database for one request: its Pool (of one connection) is opened by the first query and ended
+ * once the response is out (ctx.waitUntil), so a request holds at most one connection, and a
+ * request that needs none opens none. Behind Neon's pooled endpoint (a transaction-mode pooler)
+ * that connection is the pooler's, not a PostgreSQL backend of its own.
+ */
+function requestDatabase(url: string): { db: Database; end(): Promise<void> } {
+  let pool: Pool | undefined;
+  let opened: Promise<Database> | undefined;
+  const open = () => (opened ??= fromNeonPool((pool = new Pool({ connectionString: url, max: 1 }))));
+  const db: Database = {
+    withTenant: async <T>(tenantId: string, fn: (tx: Db) => Promise<T>) => (await open()).withTenant(tenantId, fn),
+    asSystem: async <T>(fn: (tx: Db) => Promise<T>) => (await open()).asSystem(fn),
+    statement: async (query) => (await open()).statement(query),
+    close: async () => {},
+  };
+  return { db, end: async () => void (await pool?.end().catch(() => {})) };
+}
+
+/** A Database whose every transaction runs on a Pool of its own, closed when it is done (cron passes). */
 function perCallDatabase(url: string): Database {
   const run = async <T>(use: (db: Database) => Promise<T>): Promise<T> => {
-    const pool = new Pool({ connectionString: url });
+    const pool = new Pool({ connectionString: url, max: 1 });
     try {
       return await use(await fromNeonPool(pool));
     } finally {
@@ -55,21 +73,23 @@ function perCallDatabase(url: string): Database {
   return {
     withTenant: <T>(tenantId: string, fn: (tx: Db) => Promise<T>) => run((db) => db.withTenant(tenantId, fn)),
     asSystem: <T>(fn: (tx: Db) => Promise<T>) => run((db) => db.asSystem(fn)),
+    statement: (query) => run((db) => db.statement(query)),
     close: async () => {},
   };
 }
 
-// Workers must not hand one request's pending I/O to another, so the in-process revision cache
-// (which shares a load between concurrent polls) stays off here.
-setRevisionCacheTtl(0);
+// Each request's Database, found by its Request (the app sees the same object as c.req.raw).
+const databases = new WeakMap<Request, Database>();
 
 let app: ReturnType<typeof createApp> | undefined;
+let appConfig: AppConfig | undefined;
 let configError: string | undefined;
 
 function appFor(env: Bindings) {
   if (app || configError) return app;
   try {
     const config = configFrom(env);
+    appConfig = config;
     if (config.neonWsProxy) {
       // Local development only: a plain PostgreSQL behind a WebSocket→TCP proxy.
       const proxy = config.neonWsProxy;
@@ -78,7 +98,8 @@ function appFor(env: Bindings) {
       neonConfig.pipelineConnect = false;
       neonConfig.pipelineTLS = false;
     }
-    app = createApp({ db: perCallDatabase(config.databaseUrl!), config });
+    // `db` serves what runs outside a request; requests get their own (requestDatabase).
+    app = createApp({ db: perCallDatabase(config.databaseUrl!), config, requestDatabase: (c) => databases.get(c.req.raw) });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     configError = e.message;
@@ -87,7 +108,7 @@ function appFor(env: Bindings) {
 }
 
 export default {
-  fetch(request: Request, env: Bindings, ctx: unknown): Response | Promise<Response> {
+  async fetch(request: Request, env: Bindings, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<Response> {
     const a = appFor(env);
     if (!a) {
       return new Response(JSON.stringify({ type: "about:blank", title: "Service Unavailable", status: 503, detail: configError }), {
@@ -95,7 +116,14 @@ export default {
         headers: { "content-type": "application/problem+json" },
       });
     }
-    return a.fetch(request, env, ctx as never);
+    const scope = requestDatabase(appConfig!.databaseUrl!);
+    databases.set(request, scope.db);
+    try {
+      return await a.fetch(request, env, ctx as never);
+    } finally {
+      // Bodies are built in full before the response is returned: nothing reads after this.
+      ctx.waitUntil(scope.end());
+    }
   },
   // Cron Trigger (infra/wrangler.toml [triggers] crons): one webhook dispatcher pass — the
   // offline sweep, then every due delivery — and one rollout pass (due steps become revisions).

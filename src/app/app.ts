@@ -38,6 +38,11 @@ export interface AppDeps {
   accepting?: () => boolean;
   /** The console's static files (Node: src/console/serve.ts); Workers serve them as assets. */
   consoleAssets?: ConsoleAssets;
+  /**
+   * The database of one request, where it cannot be shared between requests (Workers: one Pool
+   * per request, src/worker.ts); absent, every request uses `db`.
+   */
+  requestDatabase?: (c: Context<AppEnv>) => Database | undefined;
 }
 
 export const API_VERSION = "0.1.0";
@@ -54,7 +59,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use(requestId());
   app.use(async (c, next) => {
     const log = logger.child({ reqId: c.get("requestId") });
-    c.set("db", db);
+    c.set("db", deps.requestDatabase?.(c) ?? db);
     c.set("config", config);
     c.set("now", now);
     c.set("log", log);
@@ -91,7 +96,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   const databaseCheck = async (c: Context<AppEnv>) => {
     try {
-      await db.asSystem((tx) => tx.execute(sql`select 1`));
+      await c.get("db").asSystem((tx) => tx.execute(sql`select 1`));
       return undefined;
     } catch (e) {
       c.get("log").error({ err: e }, "health check failed");
@@ -125,14 +130,22 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     scheme: "bearer",
     description: "An agent credential `gha_<prefix>_<secret>`, bound to one environment. The only credential /agent/v1 accepts.",
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Gatehouse API",
-      version: API_VERSION,
-      description: "Multi-tenant control plane for Kubernetes pod security. Errors are RFC 9457 application/problem+json.",
-    },
-    security: [{ bearer: [] }],
+  // Built once, on the first request (every route is registered by then): generating it costs
+  // tens of ms of CPU, which on Workers is billed per request.
+  let openapi: string | undefined;
+  app.get("/openapi.json", (c) => {
+    openapi ??= JSON.stringify(
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: {
+          title: "Gatehouse API",
+          version: API_VERSION,
+          description: "Multi-tenant control plane for Kubernetes pod security. Errors are RFC 9457 application/problem+json.",
+        },
+        security: [{ bearer: [] }],
+      }),
+    );
+    return c.body(openapi, 200, { "content-type": "application/json" });
   });
   // Scalar's browser bundle from the installed package, not its CDN: /docs works offline.
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Gatehouse API", cdn: "/console/vendor/scalar.js", withDefaultFonts: false }));
@@ -140,7 +153,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   // Everything under /v1 is authenticated; routes add requireRole(...) for authorisation.
   app.use("/v1/*", authenticate(verifier));
   // The agent protocol: agent credentials only, each confined to its own environment.
-  app.use(`${AGENT_API_PREFIX}/*`, authenticateAgent());
+  app.use(`${AGENT_API_PREFIX}/*`, authenticateAgent(db));
   // After authentication, so each credential has its own bucket and a forged one costs nothing.
   if (config.rateLimits) {
     const limited = deps.metrics?.rateLimited;

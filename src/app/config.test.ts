@@ -79,13 +79,13 @@ describe("agent protocol settings", () => {
   });
 });
 
-describe("database and revision-cache settings", () => {
+describe("database settings", () => {
   const base = () => ({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32) });
 
   it("default, and each variable reaches the config npm start opens the database with", async () => {
-    expect(await loadConfig(base())).toMatchObject({ databasePoolSize: 10, neonWsProxy: undefined, revisionCacheMs: 1000 });
-    const cfg = await loadConfig({ ...base(), DATABASE_POOL_SIZE: "25", NEON_WS_PROXY: "127.0.0.1:5480", REVISION_CACHE_MS: "0" });
-    expect(cfg).toMatchObject({ databasePoolSize: 25, neonWsProxy: "127.0.0.1:5480", revisionCacheMs: 0 });
+    expect(await loadConfig(base())).toMatchObject({ databasePoolSize: 10, neonWsProxy: undefined });
+    const cfg = await loadConfig({ ...base(), DATABASE_POOL_SIZE: "25", NEON_WS_PROXY: "127.0.0.1:5480" });
+    expect(cfg).toMatchObject({ databasePoolSize: 25, neonWsProxy: "127.0.0.1:5480" });
     expect(parseEnv({ NEON_WS_PROXY: "[::1]:5480" }).NEON_WS_PROXY).toBe("[::1]:5480");
     expect(parseEnv({ NEON_WS_PROXY: "wsproxy.internal:80" }).NEON_WS_PROXY).toBe("wsproxy.internal:80");
     expect(parseEnv({ NEON_WS_PROXY: " " }).NEON_WS_PROXY).toBeUndefined();
@@ -99,10 +99,6 @@ describe("database and revision-cache settings", () => {
     ["DATABASE_POOL_SIZE", "2.5"],
     ["DATABASE_POOL_SIZE", "ten"],
     ["DATABASE_POOL_SIZE", "1001"],
-    ["REVISION_CACHE_MS", "-1"],
-    ["REVISION_CACHE_MS", "1.5"],
-    ["REVISION_CACHE_MS", "1s"],
-    ["REVISION_CACHE_MS", "3600001"],
     ["NEON_WS_PROXY", "127.0.0.1"],
     ["NEON_WS_PROXY", "ws://127.0.0.1:5480"],
     ["NEON_WS_PROXY", "127.0.0.1:5480/v2"],
@@ -115,10 +111,10 @@ describe("database and revision-cache settings", () => {
 
   it("npm start refuses to start on one, naming it (exit 2, before touching any database)", () => {
     const node = fileURLToPath(new URL("../node.ts", import.meta.url));
-    const env = { PATH: process.env.PATH ?? "", ...base(), REVISION_CACHE_MS: "soon", DATABASE_POOL_SIZE: "0" };
+    const env = { PATH: process.env.PATH ?? "", ...base(), NEON_WS_PROXY: "soon", DATABASE_POOL_SIZE: "0" };
     const run = spawnSync(process.execPath, [node], { env, encoding: "utf8", timeout: 30_000 });
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain("REVISION_CACHE_MS:");
+    expect(run.stderr).toContain("NEON_WS_PROXY:");
     expect(run.stderr).toContain("DATABASE_POOL_SIZE:");
   });
 });

@@ -28,8 +28,6 @@ export const Env = z.object({
       .refine((v) => Number(v.slice(v.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535")
       .optional(),
   ),
-  // How long a process answers settings polls from the revision it last read (0: off).
-  REVISION_CACHE_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   JWT_ISSUER: z.string().min(1).default("gatehouse-dev"),
   JWT_AUDIENCE: z.string().min(1).default("gatehouse"),
@@ -121,8 +119,6 @@ export interface AppConfig {
   databasePoolSize?: number;
   /** WebSocket→TCP proxy (host:port) for a plain PostgreSQL behind the Neon driver. */
   neonWsProxy?: string;
-  /** TTL of the in-process revision cache (services/revision-cache.ts); 0 disables it. */
-  revisionCacheMs?: number;
   dataDir: string;
   /** The API's external base URL for agent manifests; unset: the request's origin. No trailing slash. */
   publicUrl?: string;
@@ -227,7 +223,7 @@ export function parseEnv(env: Record<string, string | undefined> = process.env):
 }
 
 /** What loadConfig returns: every setting read from the environment is there. */
-export type LoadedConfig = AppConfig & Required<Pick<AppConfig, "databasePoolSize" | "revisionCacheMs">>;
+export type LoadedConfig = AppConfig & Required<Pick<AppConfig, "databasePoolSize">>;
 
 export async function loadConfig(env: Record<string, string | undefined> = process.env): Promise<LoadedConfig> {
   const e = parseEnv(env);
@@ -239,7 +235,6 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     neonWsProxy: e.NEON_WS_PROXY,
-    revisionCacheMs: e.REVISION_CACHE_MS,
     dataDir,
     publicUrl: e.PUBLIC_URL,
     jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, clockSkewSeconds: e.CLOCK_SKEW_SECONDS, maxLifetimeSeconds: e.JWT_MAX_LIFETIME_SECONDS, jwksUrl: e.JWKS_URL, devKey },

@@ -4,6 +4,7 @@
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { Database } from "../db/client.ts";
+import type { AgentState } from "../services/agent-state.ts";
 import type { AppConfig } from "./config.ts";
 
 export const ROLES = ["viewer", "editor", "admin"] as const;
@@ -29,6 +30,8 @@ export interface AgentPrincipal {
   credentialId: string;
   /** The credential's public prefix; `agent:<prefix>` is the audit actor. */
   prefix: string;
+  /** What the credential was resolved from: its environment's desired-state inputs, as of this request. */
+  state: AgentState;
 }
 
 export interface AppEnv {

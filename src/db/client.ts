@@ -2,7 +2,7 @@
 // no server) and Postgres through the Neon serverless driver (Neon in production; the local
 // PostgreSQL through a WebSocket proxy in tests). Drivers load lazily so neither is paid for
 // when unused.
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PGlite } from "@electric-sql/pglite";
 import * as schema from "./schema.ts";
@@ -23,9 +23,25 @@ export interface Database {
   withTenant<T>(tenantId: string, fn: (tx: Db) => Promise<T>): Promise<T>;
   /** Owner connection, no RLS: ONLY for resolving tenants by slug and looking up credentials by prefix. */
   asSystem<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * One statement outside any transaction: one round trip, owner role, no tenant set — so RLS
+   * shows it nothing unless it calls a function that scopes itself (migrations/0019_agent_state.sql).
+   */
+  statement<R extends Record<string, unknown>>(query: SQL): Promise<R[]>;
+  /**
+   * Subscribe to a NOTIFY channel (absent where no connection outlives a request: Workers).
+   * `live(false)` whenever notifications may have been missed (the connection dropped), `live(true)`
+   * once they flow again; a subscriber must not trust what it cached while not live.
+   */
+  listen?(channel: string, handlers: ListenHandlers): () => void;
   close(): Promise<void>;
   /** Pool occupancy (Neon driver only; PGlite has one connection and no pool). */
   poolStats?(): { total: number; idle: number; waiting: number };
+}
+
+export interface ListenHandlers {
+  notify(payload: string): void;
+  live(live: boolean): void;
 }
 
 export interface OpenOptions {
@@ -113,6 +129,24 @@ export async function fromPglite(client: PGlite): Promise<Database> {
   const d = drizzle({ client, schema });
   // PGlite is one connection: its transaction() holds a mutex, so concurrent callers queue.
   const db = wrap(d as unknown as Db, () => client.close());
+  // One connection, in this process: a notification is handed over with the result of the
+  // statement that committed it, before that statement's caller goes on.
+  db.listen = (channel, handlers) => {
+    let stop: (() => Promise<void>) | undefined;
+    let stopped = false;
+    client.listen(channel, handlers.notify).then(
+      (unlisten) => {
+        if (stopped) return void unlisten();
+        stop = unlisten;
+        handlers.live(true);
+      },
+      () => handlers.live(false),
+    );
+    return () => {
+      stopped = true;
+      void stop?.();
+    };
+  };
   migrators.set(db, async () => {
     const { migrate: run } = await import("drizzle-orm/pglite/migrator");
     await run(d, { migrationsFolder: await migrationsFolder() });
@@ -128,6 +162,10 @@ export async function fromNeonPool(pool: NeonPool): Promise<Database> {
   const d = drizzle({ client: pool, schema });
   const db = wrap(d as unknown as Db, () => pool.end());
   db.poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
+  const listener = neonListener(pool);
+  db.listen = listener.listen;
+  const closePool = db.close;
+  db.close = () => (listener.close(), closePool());
   migrators.set(db, async () => {
     // One connection holding an advisory lock, so instances starting together migrate in turn.
     const client = await pool.connect();
@@ -144,6 +182,102 @@ export async function fromNeonPool(pool: NeonPool): Promise<Database> {
     }
   });
   return db;
+}
+
+const LISTEN_PING_MS = 15_000;
+const LISTEN_RETRY_MS = 1_000;
+
+/**
+ * One dedicated connection per pool for LISTEN (outside the pool: it is held for good), opened on
+ * the first subscription. A dropped or silent connection (a ping every LISTEN_PING_MS that does
+ * not come back) makes every subscriber not live until a new one is listening again.
+ */
+function neonListener(pool: NeonPool) {
+  const subs = new Map<string, Set<ListenHandlers>>();
+  let client: import("@neondatabase/serverless").Client | undefined;
+  let connecting = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+
+  // Timers must not keep a process alive that has nothing else to do.
+  const later = (fn: () => void, ms: number) => {
+    const t = setTimeout(fn, ms);
+    (t as { unref?: () => void }).unref?.();
+    return t;
+  };
+  const each = (fn: (h: ListenHandlers) => void) => {
+    for (const set of subs.values()) for (const h of set) fn(h);
+  };
+  const drop = (c: NonNullable<typeof client>) => {
+    if (client !== c) return;
+    client = undefined;
+    each((h) => h.live(false));
+    c.end().catch(() => {});
+    if (!closed) timer = later(connect, LISTEN_RETRY_MS);
+  };
+  async function open() {
+    const { Client } = await import("@neondatabase/serverless");
+    const c = new Client((pool as unknown as { options: ConstructorParameters<typeof Client>[0] }).options);
+    c.on("error", () => drop(c));
+    c.on("end", () => drop(c));
+    c.on("notification", (m: { channel: string; payload?: string }) => {
+      for (const h of subs.get(m.channel) ?? []) h.notify(m.payload ?? "");
+    });
+    try {
+      await c.connect();
+      for (const channel of subs.keys()) await c.query(`LISTEN "${channel}"`);
+    } catch (err) {
+      c.end().catch(() => {});
+      throw err;
+    }
+    if (closed) return void c.end().catch(() => {});
+    client = c;
+    each((h) => h.live(true));
+    const ping = () => {
+      if (client !== c) return;
+      const timeout = later(() => drop(c), LISTEN_PING_MS);
+      c.query("select 1").then(
+        () => {
+          clearTimeout(timeout);
+          if (client === c) timer = later(ping, LISTEN_PING_MS);
+        },
+        () => (clearTimeout(timeout), drop(c)),
+      );
+    };
+    timer = later(ping, LISTEN_PING_MS);
+  }
+  function connect() {
+    if (closed || client || connecting) return;
+    connecting = true;
+    open()
+      .catch(() => {
+        if (!closed) timer = later(connect, LISTEN_RETRY_MS);
+      })
+      .finally(() => (connecting = false));
+  }
+  return {
+    listen(channel: string, handlers: ListenHandlers): () => void {
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`listen: not a plain channel name: ${channel}`);
+      const known = subs.has(channel);
+      const set = subs.get(channel) ?? new Set<ListenHandlers>();
+      subs.set(channel, set);
+      set.add(handlers);
+      const c = client;
+      if (c && known) queueMicrotask(() => client === c && handlers.live(true));
+      else if (c) c.query(`LISTEN "${channel}"`).then(() => client === c && handlers.live(true), () => drop(c));
+      else connect();
+      return () => {
+        set.delete(handlers);
+      };
+    },
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      const c = client;
+      client = undefined;
+      c?.end().catch(() => {});
+    },
+  };
 }
 
 const commitHooks = new WeakMap<object, (() => void)[]>();
@@ -186,6 +320,9 @@ function wrap(d: Db, closeClient: () => Promise<void>): Database {
       // Lets the owning role past FORCE ROW LEVEL SECURITY (policy system_access), this
       // transaction only. Superusers (PGlite's default user) bypass RLS anyway.
       return inTransaction(d, (tx) => tx.execute(sql`select set_config('app.system', 'on', true)`), fn);
+    },
+    async statement<R extends Record<string, unknown>>(query: SQL) {
+      return ((await d.execute(query)) as unknown as { rows: R[] }).rows;
     },
     close() {
       closing ??= closeClient();

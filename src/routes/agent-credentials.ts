@@ -3,6 +3,7 @@
 // shown once, only sha256(secret) is stored, and the user API refuses gha_ tokens (auth.ts). The
 // create and rotate responses also carry the install manifest with the token Secret in it: the
 // only place the API ever embeds it (GET …/agent-manifest serves the same without the Secret).
+import { forgetAgentState } from "../services/agent-state.ts";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
@@ -207,6 +208,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         .set({ revokedAt: c.get("now")() })
         .where(and(eq(agentCredentials.id, credId), eq(agentCredentials.tenantId, p.tenantId), isNull(agentCredentials.revokedAt)))
         .returning();
+      forgetAgentState(tx, p.tenantId, environmentId);
       if (after) {
         await audit(tx, p, { action: "agent_credential.revoke", targetType: "agent_credential", targetId: credId, before: auditView(before), after: auditView(after) });
       }
@@ -228,6 +230,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         .where(and(eq(agentCredentials.id, credId), eq(agentCredentials.tenantId, p.tenantId), isNull(agentCredentials.revokedAt)))
         .returning();
       if (!after) throw revokedConflict();
+      forgetAgentState(tx, p.tenantId, environmentId);
       await audit(tx, p, {
         action: "agent_credential.rotate",
         targetType: "agent_credential",

@@ -124,7 +124,7 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
     }
   });
 
-  it("records the credential's last use at most once a minute, visible to the admin", async () => {
+  it("records the credential's last use at most once in ten minutes, visible to the admin", async () => {
     const t = "ads-touch";
     const start = clock;
     const env = await createEnvironment(api, t, { name: "prod" });
@@ -133,10 +133,10 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
     try {
       await api.request("GET", URL, { token: cred.secret });
       expect((await credentialRow(api, cred.id))?.lastUsedAt?.toISOString()).toBe(start.toISOString());
-      clock = new Date(start.getTime() + 30_000);
+      clock = new Date(start.getTime() + 599_000);
       await api.request("GET", URL, { token: cred.secret });
       expect((await credentialRow(api, cred.id))?.lastUsedAt?.toISOString()).toBe(start.toISOString());
-      clock = new Date(start.getTime() + 61_000);
+      clock = new Date(start.getTime() + 601_000);
       await api.request("GET", URL, { token: cred.secret });
       expect((await credentialRow(api, cred.id))?.lastUsedAt?.toISOString()).toBe(clock.toISOString());
       const listed = await json(await api.request("GET", `/v1/environments/${env.id}/agent-credentials`, { token: await api.token(t, "admin") }));

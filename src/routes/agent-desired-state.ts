@@ -4,15 +4,12 @@
 // shadow constraints (dryrun, named preview-<draft>-<version>-, src/policies/shadow.ts): the agent applies
 // and prunes them like every managed object, and Gatekeeper's audit of them is the draft's preview.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
-import { environments, settingsRevisions } from "../db/schema.ts";
 import { contentHash } from "../policies/hash.ts";
 import { AGENT_PATHS, DesiredState as DesiredStateSchema, FIELD_MANAGER, type DesiredState } from "../protocol/agent.ts";
-import { openDrafts } from "../services/drafts.ts";
-import { renderedObjects } from "../services/render-cache.ts";
-import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
+import { renderedObjects, type RenderedObjects } from "../services/render-cache.ts";
+import { agentSecurity, agentTags } from "./agent-common.ts";
 
 const route = createRoute({
   method: "get",
@@ -35,40 +32,38 @@ const route = createRoute({
   },
 });
 
+// The ETag of a rendering for a name and agent settings, kept with the rendering (a render-cache
+// entry lives as long as its objects are right): a 304 costs a comparison, not a hash.
+const etags = new WeakMap<RenderedObjects, { key: string; etag: string }>();
+
+function etagOf(revision: number, name: string, rendered: RenderedObjects, agent: DesiredState["agent"]): string {
+  const key = `${revision}|${agent.pollIntervalSeconds}|${agent.fieldManager}|${name}`;
+  const memo = etags.get(rendered);
+  if (memo?.key === key) return memo.etag;
+  // The output depends on the clock (expired exemptions and drafts drop out), the name and the config,
+  // not only on the revision: the ETag hashes all of it (the objects through their hash).
+  const fingerprint = contentHash({ name, objects: rendered.hash, agent });
+  const etag = `"${revision}-${fingerprint.slice("sha256:".length, "sha256:".length + 16)}"`;
+  etags.set(rendered, { key, etag });
+  return etag;
+}
+
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const a = c.get("agent");
     const now = c.get("now")();
-    // The environment and, when it has settings, its current document; then its open drafts.
-    const [row, drafts] = await c.get("db").withTenant(a.tenantId, async (tx) => {
-      const [env] = await tx
-        .select({ name: environments.name, revision: environments.currentRevision, document: settingsRevisions.document })
-        .from(environments)
-        .leftJoin(
-          settingsRevisions,
-          and(
-            eq(settingsRevisions.tenantId, environments.tenantId),
-            eq(settingsRevisions.environmentId, environments.id),
-            eq(settingsRevisions.revision, environments.currentRevision),
-          ),
-        )
-        .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)));
-      return [env, env ? await openDrafts(tx, a.tenantId, a.environmentId, now) : []] as const;
-    });
-    if (!row) throw environmentGone();
-    const revision = row.revision > 0 && row.document !== null ? row.revision : 0;
-    const rendered = renderedObjects(a.tenantId, a.environmentId, revision, row.document, now, drafts);
+    // Read with the credential, in the same statement or from the same cache (agent-auth.ts).
+    const s = a.state;
+    const revision = s.revision > 0 && s.document !== null ? s.revision : 0;
+    const rendered = renderedObjects(a.tenantId, a.environmentId, revision, s.document, now, s.drafts);
     const agent = { pollIntervalSeconds: c.get("config").agent.pollIntervalSeconds, fieldManager: FIELD_MANAGER };
-    // The output depends on the clock (expired exemptions and drafts drop out), the name and the config,
-    // not only on the revision: the ETag hashes all of it (the objects through their hash).
-    const fingerprint = contentHash({ name: row.name, objects: rendered.hash, agent });
-    const etag = `"${revision}-${fingerprint.slice("sha256:".length, "sha256:".length + 16)}"`;
+    const etag = etagOf(revision, s.environmentName, rendered, agent);
     c.header("etag", etag);
     const inm = c.req.header("if-none-match");
     if (inm?.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
     const body: DesiredState = {
       environmentId: a.environmentId,
-      environmentName: row.name,
+      environmentName: s.environmentName,
       revision,
       objects: rendered.objects as DesiredState["objects"],
       agent,

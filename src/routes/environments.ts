@@ -1,6 +1,7 @@
 // /v1/environments: the clusters (or groups of clusters) a tenant governs. An environment is
 // created together with its settings revision 1, so it always has a document to render. Each
 // carries a summary of its agent (the last status report, joined in the same query).
+import { forgetAgentState } from "../services/agent-state.ts";
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Context } from "hono";
@@ -14,7 +15,6 @@ import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../
 import type { AgentStatusReport } from "../protocol/agent.ts";
 import { audit } from "../services/audit.ts";
 import { enforceQuota } from "../services/quotas.ts";
-import { forgetRevision } from "../services/revision-cache.ts";
 import { appendRevision } from "../services/revisions.ts";
 import { agentSummary, AgentSummary } from "./agent-common.ts";
 import { SettingsDocument } from "./settings-common.ts";
@@ -290,6 +290,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
           .where(scoped(p, id))
           .returning();
         const after = toEnvironment(row!);
+        forgetAgentState(tx, p.tenantId, id); // a new name is in the desired state
         await audit(tx, p, { action: "environment.update", targetType: "environment", targetId: id, before, after });
         const [status] = await tx
           .select({ lastSeenAt: agentStatus.lastSeenAt, appliedRevision: agentStatus.appliedRevision, gatekeeper: agentGatekeeper })
@@ -308,9 +309,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       // Settings revisions and agent credentials go with it (ON DELETE CASCADE).
       const [row] = await tx.delete(environments).where(scoped(p, id)).returning();
       if (!row) throw new ProblemError(404, `No environment ${id}.`);
+      // Its credentials go with it: this process stops accepting them at commit (others on NOTIFY).
+      forgetAgentState(tx, p.tenantId, id);
       await audit(tx, p, { action: "environment.delete", targetType: "environment", targetId: id, before: toEnvironment(row) });
     });
-    forgetRevision(p.tenantId, id);
     return c.body(null, 204);
   });
 }

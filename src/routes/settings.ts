@@ -11,7 +11,6 @@ import { environments } from "../db/schema.ts";
 import { EnforcementAction, EnforcementPoint } from "../policies/common/knobs.ts";
 import { catalogue, controlById, EnvironmentSettings, fieldIssues } from "../policies/index.ts";
 import { audit } from "../services/audit.ts";
-import { revisionOrLoad } from "../services/revision-cache.ts";
 import { appendRevision, currentRevision, currentSettings, parseRevisionEtag, revisionEtag, type CurrentSettings } from "../services/revisions.ts";
 import { EnvParams, RevisionDetail, SettingsDocument } from "./settings-common.ts";
 import { mergePatch } from "../lib/merge-patch.ts";
@@ -152,11 +151,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi({ ...getSettings, hide: true, request: { params: getSettings.request.params } }, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    // While the ETag they hold is current, a 304 without a body from the revision number alone
-    // (services/revision-cache.ts); the document is read only when it changed.
+    // While the ETag they hold is current, a 304 without a body from the revision number alone;
+    // the document is read only when it changed.
     const ifNoneMatch = c.req.header("if-none-match");
     if (ifNoneMatch !== undefined) {
-      const revision = await revisionOrLoad(p.tenantId, id, () => c.get("db").withTenant(p.tenantId, (tx) => currentRevision(tx, p.tenantId, id)));
+      const revision = await c.get("db").withTenant(p.tenantId, (tx) => currentRevision(tx, p.tenantId, id));
       if (revision !== null && noneMatch(ifNoneMatch, revision)) {
         c.header("Cache-Control", "private, no-cache");
         c.header("ETag", revisionEtag(revision));

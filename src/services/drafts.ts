@@ -3,8 +3,9 @@
 // evaluated in the cluster as shadow constraints (src/policies/shadow.ts) until it is promoted,
 // deleted or expires, and promoted through the same derived-revision path as rollback and presets.
 // Every query and transaction on drafts lives here; routes parse, authorise and answer. The
-// agents' desired state needs no invalidation from here: the render cache keys each environment's
-// entry by its revision and its open drafts' ids and versions (src/services/render-cache.ts).
+// agents' caches learn of a draft change from the database (a trigger's NOTIFY, agent-state.ts);
+// forgetAgentState only makes this process's own agents see it from the commit on.
+import { forgetAgentState } from "./agent-state.ts";
 import { randomUUID } from "node:crypto";
 import { and, asc, count, eq, gt, like, sql } from "drizzle-orm";
 import type { Principal } from "../app/env.ts";
@@ -114,6 +115,7 @@ export async function createDraft(tx: Db, who: Principal, input: DraftWrite): Pr
   const base = await revisionDocument(tx, who.tenantId, environmentId, env.currentRevision);
   const document = resolveDocument(base?.document ?? null, input.source);
   const id = await freshId(tx, who.tenantId, environmentId);
+  forgetAgentState(tx, who.tenantId, environmentId); // its shadows join the desired state at commit
   const [row] = await tx
     .insert(drafts)
     .values({
@@ -174,6 +176,7 @@ export async function updateDraft(tx: Db, who: Principal, input: DraftWrite & { 
   const baseRevision = rebase ? env.currentRevision : draft.baseRevision;
   const base = rebase ? (await revisionDocument(tx, who.tenantId, environmentId, baseRevision))?.document ?? null : draft.document;
   const document = resolveDocument(base, input.source);
+  forgetAgentState(tx, who.tenantId, environmentId);
   const [row] = await tx
     .update(drafts)
     .set({
@@ -203,6 +206,7 @@ export async function deleteDraft(tx: Db, who: Principal, environmentId: string,
   await requireEnvironment(tx, who.tenantId, environmentId);
   const draft = await loadDraft(tx, who.tenantId, environmentId, id, now, true);
   await tx.delete(drafts).where(and(eq(drafts.tenantId, who.tenantId), eq(drafts.id, id)));
+  forgetAgentState(tx, who.tenantId, environmentId);
   await audit(tx, who, { action: "draft.delete", targetType: "draft", targetId: id, before: { environmentId, baseRevision: draft.baseRevision, document: draft.document } });
 }
 

@@ -5,6 +5,7 @@
 // the revision or the set of drafts (ids and versions) moves on, or the next expiresAt of any
 // of them passes. Only computed data is shared between requests, never pending I/O, so this is
 // safe on Workers too.
+import { LRUCache } from "lru-cache";
 import { contentHash } from "../policies/hash.ts";
 import { EnvironmentSettings, renderEnvironment } from "../policies/index.ts";
 import { withShadows } from "../policies/shadow.ts";
@@ -33,8 +34,9 @@ interface Entry extends RenderedObjects {
   until: number;
 }
 
-const entries = new Map<string, Entry>();
-const LIMIT = 10_000;
+// One entry per environment polled, least recently polled out first: a fleet of 10,000 agents
+// must not clear it as a whole (a re-render each, a few ms) every time one more appears.
+const entries = new LRUCache<string, Entry>({ max: 100_000 });
 
 /** The earliest expiresAt anywhere in the document that is later than `t` (Infinity if none). */
 export function nextExpiry(document: unknown, t: number): number {
@@ -81,7 +83,6 @@ export function renderedObjects(
   let until = revision > 0 ? nextExpiry(document, t) : Infinity;
   for (const d of open) until = Math.min(until, nextExpiry(d.document, t), d.expiresAt.getTime());
   const entry: Entry = { objects, hash: contentHash(objects), version, from: t, until };
-  if (entries.size >= LIMIT) entries.clear();
   entries.set(key, entry);
   return entry;
 }

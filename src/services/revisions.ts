@@ -1,11 +1,11 @@
 // Settings are append-only revisions with a current-revision pointer on the environment. A new
 // revision moves the pointer with a compare-and-set, so of N writers holding the same revision
 // exactly one wins and the others learn they are stale (HTTP 412).
+import { forgetAgentState } from "./agent-state.ts";
 import { and, eq, sql } from "drizzle-orm";
-import { onCommit, type Db } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
 import { environments, settingsRevisions } from "../db/schema.ts";
 import { EnvironmentSettings } from "../policies/index.ts";
-import { forgetRevision } from "./revision-cache.ts";
 
 export type AppendResult =
   | { ok: true; revision: number }
@@ -46,10 +46,8 @@ export async function appendRevision(tx: Db, input: AppendInput): Promise<Append
     author: input.author,
     comment: input.comment ?? "",
   });
-  // Now, and again once committed: a poll reading between the two saw the old revision, and
-  // must not be the one this process keeps answering with.
-  forgetRevision(input.tenantId, input.environmentId);
-  onCommit(tx, () => forgetRevision(input.tenantId, input.environmentId));
+  // This process's agents see it from the commit on; other processes on its NOTIFY (agent-state.ts).
+  forgetAgentState(tx, input.tenantId, input.environmentId);
   return { ok: true, revision: moved.revision };
 }
 

@@ -1,0 +1,134 @@
+// bench/fleet's load generator, in a process of its own: N simulated agents, each with its own
+// credential, looping every INTERVAL seconds with ±20 % jitter (first loops spread over the first
+// interval; then, once every agent has done its first loop, SECONDS of steady loops, printing a
+// line "measuring" between the two) as the real agent does (agent/reconcile.ts): GET the desired state with the last
+// ETag, POST a status report, and POST an audit report when it changed — the first loop, then
+// with probability CHURN per loop (a few violations opened and resolved). Status reports carry a
+// fresh lastSuccessfulSyncAt every loop, like the agent's. Sizes follow the real agent: one
+// result per desired object, the constraints of the desired state with 0–40 violations each.
+// Prints one JSON line when done: per route and phase (warm-up = every agent's first loop), latencies
+// and statuses. Usage: node bench/fleet/agents.ts CREDENTIALS.json BASE INTERVAL SECONDS
+import { readFileSync } from "node:fs";
+import { Pool } from "undici";
+
+const [file, base, intervalArg, secondsArg] = process.argv.slice(2);
+if (!file || !base || !intervalArg || !secondsArg) throw new Error("usage: agents.ts CREDENTIALS.json BASE INTERVAL SECONDS");
+const secrets = JSON.parse(readFileSync(file, "utf8")) as string[];
+const INTERVAL_MS = Number(intervalArg) * 1000;
+const SECONDS = Number(secondsArg);
+let END = Infinity;
+let warming = true;
+const CHURN = Number(process.env.FLEET_CHURN ?? 0.05);
+const AUDIT = process.env.FLEET_AUDIT !== "0"; // FLEET_AUDIT=0: polls and status only
+// FLEET_FIRST_AUDIT=0: the fleet is in its steady state (each agent reported its audit before
+// the run), so only churn sends audit reports; 1: every agent's first loop sends one too.
+const FIRST_AUDIT = process.env.FLEET_FIRST_AUDIT !== "0";
+const pool = new Pool(base, { connections: Number(process.env.FLEET_CONNECTIONS ?? 256), pipelining: 1, keepAliveTimeout: 120_000 });
+
+type Route = "desired-state" | "status" | "audit-report";
+const stats = { warmup: new Map<Route, { ms: number[]; statuses: Record<string, number> }>(), measured: new Map<Route, { ms: number[]; statuses: Record<string, number> }>() };
+function record(route: Route, started: number, status: number | string) {
+  const phase = warming ? stats.warmup : stats.measured;
+  let s = phase.get(route);
+  if (!s) phase.set(route, (s = { ms: [], statuses: {} }));
+  s.ms.push(performance.now() - started);
+  s.statuses[status] = (s.statuses[status] ?? 0) + 1;
+}
+
+async function call(route: Route, method: "GET" | "POST", path: string, secret: string, headers: Record<string, string>, body?: unknown) {
+  const started = performance.now();
+  try {
+    const res = await pool.request({
+      path,
+      method,
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+      headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = res.statusCode === 200 ? await res.body.text() : (await res.body.dump(), "");
+    record(route, started, res.statusCode);
+    return { status: res.statusCode, etag: res.headers.etag as string | undefined, text };
+  } catch {
+    record(route, started, "error");
+    return { status: 0, etag: undefined, text: "" };
+  }
+}
+
+interface Desired { revision: number; objects: { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: { enforcementAction?: string } }[] }
+
+function auditReport(desired: Desired, seed: number) {
+  const now = new Date().toISOString();
+  const constraints = desired.objects
+    .filter((o) => o.apiVersion.startsWith("constraints.gatekeeper.sh/"))
+    .map((o, i) => {
+      const n = (seed * 7 + i * 13) % 41;
+      const violations = Array.from({ length: n }, (_, j) => ({
+        group: "", version: "v1", kind: "Pod", namespace: `team-${(seed + j) % 9}`, name: `web-${seed % 97}-${j}`,
+        message: `pod team-${(seed + j) % 9}/web-${seed % 97}-${j}: container "app" (containers[0], image nginx:1.27): ${o.metadata.name} finding ${j}; not allowed.`,
+        enforcementAction: o.spec?.enforcementAction ?? "deny",
+      }));
+      return {
+        kind: o.kind, name: o.metadata.name, control: o.metadata.labels?.["gatehouse.dev/control"] ?? o.metadata.name,
+        enforcementAction: o.spec?.enforcementAction ?? "deny", auditTimestamp: now, totalViolations: n, truncated: false, violations,
+      };
+    });
+  return { collectedAt: now, constraints };
+}
+
+function statusReport(desired: Desired) {
+  return {
+    agentVersion: "0.1.0", kubernetesVersion: "v1.36.3", gatekeeper: { installed: true, version: "v3.23.0" },
+    appliedRevision: desired.revision || null, desiredRevision: desired.revision || null,
+    lastSuccessfulSyncAt: new Date().toISOString(), error: null,
+    objects: desired.objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, result: "unchanged" })),
+    templates: desired.objects.filter((o) => o.kind === "ConstraintTemplate").map((o) => ({ name: o.metadata.name, created: true, crdEstablished: true, errors: [] })),
+  };
+}
+
+interface Agent { secret: string; etag?: string; desired?: Desired; seed: number; first: boolean }
+
+async function loop(a: Agent) {
+  const got = await call("desired-state", "GET", "/agent/v1/desired-state", a.secret, a.etag ? { "if-none-match": a.etag } : {});
+  if (got.status === 200) {
+    a.desired = JSON.parse(got.text) as Desired;
+    a.etag = got.etag;
+  }
+  if (!a.desired) return;
+  await call("status", "POST", "/agent/v1/status", a.secret, {}, statusReport(a.desired));
+  if (AUDIT && ((a.first && FIRST_AUDIT) || Math.random() < CHURN)) {
+    if (!a.first) a.seed += 1;
+    a.first = false;
+    await call("audit-report", "POST", "/agent/v1/audit-report", a.secret, {}, auditReport(a.desired, a.seed));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+async function steady(a: Agent) {
+  await sleep(Math.random() * INTERVAL_MS);
+  while (performance.now() < END) {
+    const next = performance.now() + INTERVAL_MS * (0.8 + Math.random() * 0.4);
+    await loop(a);
+    if (next >= END) break;
+    await sleep(next - performance.now());
+  }
+}
+
+const agents: Agent[] = secrets.map((secret, i) => ({ secret, seed: i, first: true }));
+// Warm-up: every agent's first loop (the full desired state, the first audit report), spread over one interval.
+await Promise.all(agents.map(async (a) => (await sleep(Math.random() * INTERVAL_MS), loop(a))));
+warming = false;
+END = performance.now() + SECONDS * 1000;
+console.log("measuring");
+await Promise.all(agents.map(steady));
+await pool.close();
+const summary = (m: typeof stats.measured) =>
+  Object.fromEntries(
+    [...m].map(([route, s]) => {
+      const ms = s.ms.sort((a, b) => a - b);
+      const at = (q: number) => Number((ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? 0).toFixed(2));
+      return [route, { count: ms.length, p50: at(0.5), p99: at(0.99), max: at(1), statuses: s.statuses }];
+    }),
+  );
+console.log(JSON.stringify({ warmup: summary(stats.warmup), measured: summary(stats.measured) }));

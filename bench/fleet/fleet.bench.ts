@@ -1,0 +1,125 @@
+// bench/fleet: a fleet of simulated agents against one `npm start` process on real PostgreSQL
+// (the harness's embedded PostgreSQL 17 through the Neon driver and its WebSocket proxy). The
+// server is bench/api/serve.ts (npm start's stack); the agents are bench/fleet/agents.ts, in a
+// process of their own. N environments across TENANTS tenants, each with its own credential and
+// a settings revision (baseline or restricted, deny or warn), are inserted directly (setting up
+// 10,000 through the API would take longer than the run). Prints the server's CPU (cores), p50 /
+// p99 per route, PostgreSQL connections, errors and the most agents one core would hold at this
+// rate; every agent's first loop (the full desired state and its first audit report) is printed
+// apart as warm-up. The server's pool is DATABASE_POOL_SIZE (default here 20) connections.
+// Run: npm run bench:fleet [-- --smoke]  (FLEET_AGENTS, FLEET_TENANTS, FLEET_INTERVAL, FLEET_SECONDS)
+import { execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Pool } from "@neondatabase/serverless";
+import { generateCredential } from "../../src/app/credentials.ts";
+import { ensureTenant } from "../../src/app/auth.ts";
+import { openDatabase } from "../../src/db/client.ts";
+import { agentCredentials, environments, settingsRevisions } from "../../src/db/schema.ts";
+import { applyPreset, EnvironmentSettings } from "../../src/policies/index.ts";
+import { acquirePostgres } from "../../test/harness/postgres.ts";
+import { startServer } from "../api/api.bench.ts";
+
+const smoke = process.argv.includes("--smoke");
+const AGENTS = Number(process.env.FLEET_AGENTS ?? (smoke ? 300 : 10_000));
+const TENANTS = Number(process.env.FLEET_TENANTS ?? (smoke ? 3 : 20));
+const INTERVAL = Number(process.env.FLEET_INTERVAL ?? (smoke ? 5 : 30));
+const SECONDS = Number(process.env.FLEET_SECONDS ?? (smoke ? 20 : 120));
+const POOL = process.env.DATABASE_POOL_SIZE ?? "20";
+
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
+const cpuSeconds = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+};
+
+const pg = await acquirePostgres();
+const database = await pg.createDatabase();
+const credentialsFile = join(tmpdir(), `gatehouse-fleet-${process.pid}.json`);
+try {
+  // The fleet, straight into the database (as the system for tenants, then each tenant's own rows).
+  const db = await openDatabase({ url: database.url, wsProxy: pg.proxy });
+  const documents = ["baseline", "restricted"].flatMap((preset) =>
+    (["deny", "warn"] as const).map((enforcementAction) => EnvironmentSettings.parse({ ...applyPreset({}, preset as "baseline"), enforcementAction })),
+  );
+  const secrets: string[] = [];
+  const t0 = performance.now();
+  for (let t = 0; t < TENANTS; t++) {
+    const tenantId = await ensureTenant(db, `fleet-${t}`);
+    const count = Math.floor(AGENTS / TENANTS) + (t < AGENTS % TENANTS ? 1 : 0);
+    for (let from = 0; from < count; from += 500) {
+      const envs = Array.from({ length: Math.min(500, count - from) }, (_, i) => ({ id: randomUUID(), tenantId, name: `cluster-${from + i}`, currentRevision: 1 }));
+      const creds = envs.map(() => generateCredential("gha"));
+      await db.withTenant(tenantId, async (tx) => {
+        await tx.insert(environments).values(envs);
+        await tx.insert(settingsRevisions).values(envs.map((e, i) => ({ tenantId, environmentId: e.id, revision: 1, document: documents[(from + i) % documents.length], author: "bench", comment: "fleet" })));
+        await tx.insert(agentCredentials).values(envs.map((e, i) => ({ tenantId, environmentId: e.id, prefix: creds[i]!.prefix, secretHash: creds[i]!.secretHash, createdBy: "bench" })));
+      });
+      secrets.push(...creds.map((c) => c.token));
+    }
+  }
+  await db.close();
+  writeFileSync(credentialsFile, JSON.stringify(secrets));
+  console.log(`${AGENTS} agents in ${TENANTS} tenants set up in ${((performance.now() - t0) / 1000).toFixed(1)} s; polling every ${INTERVAL} s ±20 % for ${SECONDS} s after every agent's first loop; server pool ${POOL} connections`);
+
+  const server = await startServer({ DATABASE_URL: database.url, NEON_WS_PROXY: pg.proxy, DATABASE_POOL_SIZE: POOL });
+  const admin = new Pool({ connectionString: database.url, max: 1 });
+  try {
+    // PostgreSQL's view of the server's connections (pg_stat_activity, this database, not ours).
+    let maxConnections = 0;
+    const sampler = setInterval(() => {
+      admin
+        .query("select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()")
+        .then((r) => (maxConnections = Math.max(maxConnections, r.rows[0].n as number)), () => {});
+    }, 1000);
+    // The measured window starts when the load generator says every agent has done its first loop.
+    let cpuAtStart = 0;
+    let startedAt = 0;
+    const warmupStarted = performance.now();
+    const gen = spawn(process.execPath, ["bench/fleet/agents.ts", credentialsFile, server.base, String(INTERVAL), String(SECONDS)], { stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    gen.stdout!.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (!startedAt && stdout.startsWith("measuring\n")) {
+        startedAt = performance.now();
+        cpuAtStart = cpuSeconds(server.pid);
+        maxConnections = 0;
+      }
+    });
+    const code = await new Promise<number | null>((r) => gen.once("exit", r));
+    if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+    const measuredSeconds = (performance.now() - startedAt) / 1000;
+    const cores = (cpuSeconds(server.pid) - cpuAtStart) / measuredSeconds;
+    clearInterval(sampler);
+    const warmupSeconds = (startedAt - warmupStarted) / 1000;
+    stdout = stdout.slice("measuring\n".length);
+    const result = JSON.parse(stdout) as Record<"warmup" | "measured", Record<string, { count: number; p50: number; p99: number; max: number; statuses: Record<string, number> }>>;
+    let errors = 0;
+    let worstP99 = 0;
+    for (const phase of ["warmup", "measured"] as const) {
+      console.log(phase === "warmup" ? `warm-up (every agent's first loop; ${warmupSeconds.toFixed(0)} s):` : `measured (${measuredSeconds.toFixed(0)} s after the warm-up):`);
+      for (const [route, r] of Object.entries(result[phase])) {
+        const bad = Object.entries(r.statuses).filter(([s]) => !/^(200|204|304)$/.test(s)).reduce((n, [, c]) => n + c, 0);
+        if (phase === "measured") {
+          errors += bad;
+          worstP99 = Math.max(worstP99, r.p99);
+        }
+        console.log(`  ${route.padEnd(14)} ${String(r.count).padStart(7)} requests (${(r.count / (phase === "warmup" ? warmupSeconds : measuredSeconds)).toFixed(0)}/s)   p50 ${r.p50} ms   p99 ${r.p99} ms   max ${r.max} ms   ${JSON.stringify(r.statuses)}`);
+      }
+    }
+    const pool = (await (await fetch(`${server.base}/bench/pool`)).json()) as { total: number } | null;
+    console.log(`server CPU ${cores.toFixed(3)} cores (measured window); PostgreSQL connections at most ${maxConnections} (pool now ${pool?.total ?? "-"}); errors ${errors}`);
+    console.log(`most agents per core at a ${INTERVAL} s interval: ${(AGENTS / cores).toFixed(0)}`);
+    console.log(`targets: < 1 core ${cores < 1 ? "met" : "NOT met"}; p99 ≤ 50 ms ${worstP99 <= 50 ? "met" : `NOT met (${worstP99} ms)`}; 0 errors ${errors === 0 ? "met" : "NOT met"}`);
+  } finally {
+    server.stop();
+    await admin.end();
+    await new Promise((r) => setTimeout(r, 500));
+  }
+} finally {
+  rmSync(credentialsFile, { force: true });
+  await database.drop();
+  await pg.release();
+}
