@@ -50,7 +50,13 @@ function configFrom(env: Bindings): AppConfig {
 function requestDatabase(url: string): { db: Database; end(): Promise<void> } {
   let pool: Pool | undefined;
   let opened: Promise<Database> | undefined;
-  const open = () => (opened ??= fromNeonPool((pool = new Pool({ connectionString: url, max: 1 }))));
+  const open = () => {
+    if (!opened) {
+      pool = new Pool({ connectionString: url, max: 1 });
+      opened = fromNeonPool(pool);
+    }
+    return opened;
+  };
   const db: Database = {
     withTenant: async <T>(tenantId: string, fn: (tx: Db) => Promise<T>) => (await open()).withTenant(tenantId, fn),
     asSystem: async <T>(fn: (tx: Db) => Promise<T>) => (await open()).asSystem(fn),

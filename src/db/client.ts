@@ -165,7 +165,10 @@ export async function fromNeonPool(pool: NeonPool): Promise<Database> {
   const listener = neonListener(pool);
   db.listen = listener.listen;
   const closePool = db.close;
-  db.close = () => (listener.close(), closePool());
+  db.close = () => {
+    listener.close();
+    return closePool();
+  };
   migrators.set(db, async () => {
     // One connection holding an advisory lock, so instances starting together migrate in turn.
     const client = await pool.connect();
@@ -241,7 +244,10 @@ function neonListener(pool: NeonPool) {
           clearTimeout(timeout);
           if (client === c) timer = later(ping, LISTEN_PING_MS);
         },
-        () => (clearTimeout(timeout), drop(c)),
+        () => {
+          clearTimeout(timeout);
+          drop(c);
+        },
       );
     };
     timer = later(ping, LISTEN_PING_MS);

@@ -140,7 +140,10 @@ export function agentStateCache(listenOn: Database | undefined): AgentStateCache
         entries.set(prefix, state);
         const envKey = `${state.tenantId}/${state.environmentId}`;
         let set = byEnvironment.get(envKey);
-        if (!set) byEnvironment.set(envKey, (set = new Set()));
+        if (!set) {
+          set = new Set();
+          byEnvironment.set(envKey, set);
+        }
         set.add(prefix);
       }
       return state;
