@@ -56,7 +56,7 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
       inSync: true,
       agentVersion: "0.1.0",
       kubernetesVersion: "v1.36.0",
-      gatekeeper: { installed: true, version: "v3.23.0", webhook: null, audit: null, admissionEvents: null },
+      gatekeeper: { installed: true, version: "v3.23.0", webhook: null, audit: null, admissionEvents: null, vap: null },
       degradedReasons: [],
       error: null,
       objects: report.objects,
