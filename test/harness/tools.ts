@@ -7,11 +7,13 @@ const script = fileURLToPath(new URL("../tools/build-tools.sh", import.meta.url)
 const cache = new Map<string, string>();
 
 /**
- * - `gator`, `gatekeeper`, `etcd`, `opa`: the binary's path;
+ * - `gator`, `gatekeeper`, `etcd`, `opa`, `psa`: the binary's path;
  * - `kube`: the directory holding `kube-apiserver` and `kubectl`;
- * - `crds`: the directory of Gatekeeper's CRD manifests.
+ * - `crds`: the directory of Gatekeeper's CRD manifests;
+ * - `psa`: psa-verdict, the API server's Pod Security Admission checks as a CLI;
+ * - `psa-fixtures`: k8s.io/pod-security-admission's test/testdata directory.
  */
-export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds" | "opa";
+export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds" | "opa" | "psa" | "psa-fixtures";
 
 export function toolPath(tool: Tool): string {
   let path = cache.get(tool);

@@ -9,6 +9,8 @@
 #   test/tools/build-tools.sh kube         # -> $GATEHOUSE_TOOLS/kube-v1.36.3/{kube-apiserver,kube-controller-manager,kubectl}
 #   test/tools/build-tools.sh crds         # -> directory of Gatekeeper's CRDs (from its module)
 #   test/tools/build-tools.sh opa          # -> $GATEHOUSE_TOOLS/opa-v1.22.4/opa (fmt/check of src/policies)
+#   test/tools/build-tools.sh psa          # -> $GATEHOUSE_TOOLS/psa-v0.36.3-<src hash>/psa-verdict (test/pss)
+#   test/tools/build-tools.sh psa-fixtures # -> the module's test/testdata directory (module cache)
 #   test/tools/build-tools.sh all          # all of the above
 set -euo pipefail
 
@@ -17,6 +19,7 @@ GATEKEEPER_VERSION="v3.23.0"
 ETCD_VERSION="v3.6.8"
 OPA_VERSION="v1.22.4"
 KUBE_VERSION="v1.36.3"   # k8s.io/kubernetes; its staging modules are v0.36.3
+PSA_VERSION="v0.36.3"    # k8s.io/pod-security-admission of the same release as kube-apiserver
 TOOLS="${GATEHOUSE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/tools}"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
@@ -87,6 +90,32 @@ build_opa() {
   echo "$dir/opa"
 }
 
+# The API server's own Pod Security Admission checks as a CLI (test/tools/psa-verdict), which
+# test/pss compares the presets with. Its cache directory is keyed by the library version and a
+# hash of the CLI's source, so an edited main.go is rebuilt, not silently reused.
+build_psa() {
+  local src; src="$(cd "$(dirname "${BASH_SOURCE[0]}")/psa-verdict" && pwd)"
+  if ! grep -q "k8s.io/pod-security-admission $PSA_VERSION" "$src/go.mod"; then
+    echo "test/tools/psa-verdict/go.mod must require k8s.io/pod-security-admission $PSA_VERSION" >&2; exit 1
+  fi
+  local hash; hash=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)
+  local dir="$TOOLS/psa-$PSA_VERSION-$hash"
+  if [ ! -x "$dir/psa-verdict" ]; then
+    log "building psa-verdict over k8s.io/pod-security-admission $PSA_VERSION (first run only)"
+    mkdir -p "$dir"
+    (cd "$src" && go build -trimpath -o "$dir/.psa-verdict.tmp" . >&2)
+    mv "$dir/.psa-verdict.tmp" "$dir/psa-verdict"
+  fi
+  echo "$dir/psa-verdict"
+}
+
+# The module's own fixtures (test/testdata/<level>/<version>/{pass,fail}), from the module cache.
+build_psa_fixtures() {
+  local src; src="$(cd "$(dirname "${BASH_SOURCE[0]}")/psa-verdict" && pwd)"
+  (cd "$src" && go mod download k8s.io/pod-security-admission >&2 \
+    && go list -m -f '{{.Dir}}' k8s.io/pod-security-admission | sed 's#$#/test/testdata#')
+}
+
 # etcd's server module has replace directives, so `go install` refuses it: build it from a
 # throwaway module instead.
 build_etcd() {
@@ -137,6 +166,8 @@ case "${1:-}" in
   etcd) with_lock etcd build_etcd ;;
   kube) with_lock kube build_kube ;;
   opa) with_lock opa build_opa ;;
+  psa) with_lock psa build_psa ;;
+  psa-fixtures) with_lock psa build_psa_fixtures ;;
   all)
     with_lock gator build_gator
     with_lock gatekeeper build_gatekeeper
@@ -144,6 +175,7 @@ case "${1:-}" in
     with_lock etcd build_etcd
     with_lock kube build_kube
     with_lock opa build_opa
+    with_lock psa build_psa
     ;;
-  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|opa|all" >&2; exit 2 ;;
+  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|opa|psa|psa-fixtures|all" >&2; exit 2 ;;
 esac
