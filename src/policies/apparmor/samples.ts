@@ -129,4 +129,57 @@ export const samples: Sample[] = [
     ),
     expect: [{ container: "app", field: "container.apparmor.security.beta.kubernetes.io/app" }],
   },
+  {
+    name: "annotation-overridden-by-field",
+    description: "checkOverridden false (default): the container's field wins over its unconfined annotation, as the kubelet applies it",
+    object: pod(
+      { containers: [container("app", runtimeDefault)] },
+      { annotations: { "container.apparmor.security.beta.kubernetes.io/app": "unconfined" } },
+    ),
+    expect: [],
+  },
+  {
+    name: "annotation-and-field-checked",
+    description: "checkOverridden true (PSS): the unconfined annotation is refused although the field overrides it",
+    options: { checkOverridden: true },
+    object: pod(
+      { containers: [container("app", runtimeDefault)] },
+      { annotations: { "container.apparmor.security.beta.kubernetes.io/app": "unconfined" } },
+    ),
+    expect: [{ container: "app", field: "container.apparmor.security.beta.kubernetes.io/app" }],
+  },
+  {
+    name: "pod-field-overridden-checked",
+    description: "checkOverridden true: the pod's Unconfined is refused though every container sets its own profile",
+    options: { checkOverridden: true },
+    object: pod({
+      securityContext: { appArmorProfile: { type: "Unconfined" } },
+      containers: [container("app", runtimeDefault)],
+      initContainers: [container("setup", unconfined)],
+    }),
+    expect: [{ field: "spec.securityContext.appArmorProfile" }, { container: "setup", field: "securityContext.appArmorProfile" }],
+  },
+  {
+    name: "nothing-set-checked",
+    description: "checkOverridden true: a container that sets nothing runs under runtime/default, refused only when that is not allowed",
+    options: { allowed: ["localhost/my-profile"], checkOverridden: true },
+    object: pod({ containers: [container("app"), container("side", localhost("my-profile"))] }),
+    expect: [{ container: "app", field: "securityContext.appArmorProfile" }],
+  },
+  {
+    name: "annotation-checked-workload",
+    description: "checkOverridden true on a Deployment's pod template annotation (through expansion)",
+    options: { checkOverridden: true },
+    object: {
+      ...workload("Deployment", { containers: [container("app", runtimeDefault)] }),
+      spec: {
+        selector: { matchLabels: { app: "s" } },
+        template: {
+          metadata: { labels: { app: "s" }, annotations: { "container.apparmor.security.beta.kubernetes.io/app": "unconfined" } },
+          spec: { containers: [container("app", runtimeDefault)] },
+        },
+      },
+    },
+    expect: [{ container: "app", field: "container.apparmor.security.beta.kubernetes.io/app" }],
+  },
 ];
