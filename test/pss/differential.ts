@@ -35,8 +35,8 @@ export function named(object: Record<string, unknown>, name: string): Record<str
   return { ...object, metadata: { ...(object.metadata as object), name, namespace: NAMESPACE } };
 }
 
-/** One gator run over every case; a case is denied when any deny-action result names it. */
-export function disagreements(policy: readonly object[], cases: readonly Case[], level: PssLevel, version: string): Disagreement[] {
+/** One gator run over every case: the deny-action messages per case name. */
+export function gatorDenials(policy: readonly object[], cases: readonly Case[]): Map<string, string[]> {
   const results = gatorTest(
     policy,
     cases.map((c) => named(c.object, c.name)),
@@ -47,6 +47,11 @@ export function disagreements(policy: readonly object[], cases: readonly Case[],
     const name = r.violatingObject.metadata.name;
     denied.set(name, [...(denied.get(name) ?? []), r.msg]);
   }
+  return denied;
+}
+
+/** Where gator's denials and PSA's verdicts at `version` part. */
+export function disagreements(denied: Map<string, string[]>, cases: readonly Case[], level: PssLevel, version: string): Disagreement[] {
   const out: Disagreement[] = [];
   for (const c of cases) {
     const psa = c.psa[level][version];
