@@ -130,25 +130,6 @@ export const samples: Sample[] = [
     expect: [{ container: "app", field: "container.apparmor.security.beta.kubernetes.io/app" }],
   },
   {
-    name: "annotation-overridden-by-field",
-    description: "checkOverridden false (default): the container's field wins over its unconfined annotation, as the kubelet applies it",
-    object: pod(
-      { containers: [container("app", runtimeDefault)] },
-      { annotations: { "container.apparmor.security.beta.kubernetes.io/app": "unconfined" } },
-    ),
-    expect: [],
-  },
-  {
-    name: "annotation-and-field-checked",
-    description: "checkOverridden true (PSS): the unconfined annotation is refused although the field overrides it",
-    options: { checkOverridden: true },
-    object: pod(
-      { containers: [container("app", runtimeDefault)] },
-      { annotations: { "container.apparmor.security.beta.kubernetes.io/app": "unconfined" } },
-    ),
-    expect: [{ container: "app", field: "container.apparmor.security.beta.kubernetes.io/app" }],
-  },
-  {
     name: "pod-field-overridden-checked",
     description: "checkOverridden true: the pod's Unconfined is refused though every container sets its own profile",
     options: { checkOverridden: true },
@@ -167,19 +148,16 @@ export const samples: Sample[] = [
     expect: [{ container: "app", field: "securityContext.appArmorProfile" }],
   },
   {
-    name: "annotation-checked-workload",
-    description: "checkOverridden true on a Deployment's pod template annotation (through expansion)",
+    name: "pod-field-overridden",
+    description: "checkOverridden false (default): a pod-level Unconfined every container overrides is not what runs, so it is admitted",
+    object: pod({ securityContext: { appArmorProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),
+    expect: [],
+  },
+  {
+    name: "pod-field-checked-workload",
+    description: "checkOverridden true on a Deployment's pod template: the pod's Unconfined is refused (through expansion)",
     options: { checkOverridden: true },
-    object: {
-      ...workload("Deployment", { containers: [container("app", runtimeDefault)] }),
-      spec: {
-        selector: { matchLabels: { app: "s" } },
-        template: {
-          metadata: { labels: { app: "s" }, annotations: { "container.apparmor.security.beta.kubernetes.io/app": "unconfined" } },
-          spec: { containers: [container("app", runtimeDefault)] },
-        },
-      },
-    },
-    expect: [{ container: "app", field: "container.apparmor.security.beta.kubernetes.io/app" }],
+    object: workload("Deployment", { securityContext: { appArmorProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),
+    expect: [{ field: "spec.securityContext.appArmorProfile" }],
   },
 ];

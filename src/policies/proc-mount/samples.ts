@@ -85,23 +85,9 @@ export const samples: Sample[] = [
     expect: [],
   },
   {
-    name: "host-users-still-checked",
-    description: "anyInUserNamespace true: a pod sharing the host's user namespace (hostUsers unset) must still use Default",
-    options: { anyInUserNamespace: true },
-    object: pod({ containers: [container("app", unmasked)] }),
-    expect: [{ container: "app", field }],
-  },
-  {
     name: "user-namespace-checked-by-default",
     description: "anyInUserNamespace false (default, and PSS restricted): hostUsers: false does not relax the check",
     object: pod({ hostUsers: false, containers: [container("app", unmasked)] }),
-    expect: [{ container: "app", field }],
-  },
-  {
-    name: "host-users-checked-workload",
-    description: "anyInUserNamespace true on a Job whose pod template shares the host's user namespace (through expansion)",
-    options: { anyInUserNamespace: true },
-    object: workload("Job", { hostUsers: true, containers: [container("app", unmasked)] }),
     expect: [{ container: "app", field }],
   },
 ];
