@@ -4,6 +4,7 @@ import { z } from "zod";
 import { catalogue } from "./catalogue.ts";
 import { controlSettingsSchema } from "./control-settings.ts";
 import { EnforcementAction, EnforcementPoint, exemptionsSchema } from "./common/knobs.ts";
+import { PssVersion } from "./common/pss-version.ts";
 
 /**
  * Namespaces no control checks unless the environment says otherwise: Kubernetes' own, the
@@ -27,6 +28,10 @@ export const EnvironmentSettings = z.strictObject({
     .prefault({})
     .describe("exemptions for every control, on top of each control's own"),
   controls: z.strictObject(controlsShape).default({}).describe("a control that is absent is disabled"),
+  // Optional rather than defaulted, so documents written before it parse to what they were.
+  pssVersion: PssVersion.optional().describe(
+    "the Pod Security Standards version presets are applied at, like Pod Security Admission's enforce-version (v1.31 … v1.36, or latest); absent = latest. Applying a preset records it; the controls carry that version's semantics",
+  ),
 });
 export type EnvironmentSettingsInput = z.input<typeof EnvironmentSettings>;
 export type EnvironmentSettings = z.output<typeof EnvironmentSettings>;

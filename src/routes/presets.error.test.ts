@@ -35,6 +35,9 @@ describe.each(backends())("presets errors ($name)", (backend) => {
     [{ preset: "baseline", comment: 7 }, ["comment"]],
     [{ preset: "baseline", comment: "x".repeat(501) }, ["comment"]],
     [{ preset: "privileged", comment: false }, ["comment", "preset"]],
+    [{ preset: "baseline", pssVersion: "v1.30" }, ["pssVersion"]],
+    [{ preset: "baseline", pssVersion: "1.34" }, ["pssVersion"]],
+    [{ preset: "baseline", pssVersion: null }, ["pssVersion"]],
     ["[]", ["(root)"]],
   ])("body %j is a 400 with paths %j", async (body, want) => {
     const res = await apply({ body });

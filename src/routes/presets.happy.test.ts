@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows, createEnvironment, setSettings } from "../../test/harness/fixtures.ts";
-import { applyPreset, catalogue, EnvironmentSettings, presets, type EnvironmentSettingsInput } from "../policies/index.ts";
+import { applyPreset, catalogue, EnvironmentSettings, presetControls, presets, type EnvironmentSettingsInput } from "../policies/index.ts";
 
 const CUSTOM = {
   enforcementAction: "warn",
@@ -67,6 +67,35 @@ describe.each(backends())("presets ($name)", (backend) => {
       revision: 2,
       preset: "restricted",
       changes: expect.arrayContaining([{ path: "controls.readOnlyRootFilesystem", before: expect.any(Object) }]),
+    });
+  });
+
+  it("pins a PSS version: the document records it, the controls take its semantics, later applications keep it", async () => {
+    const env = await createEnvironment(api, "acme-pv", { name: "prod" });
+    const token = await api.token("acme-pv", "editor");
+    const pinned = await api.request("POST", `/v1/environments/${env.id}/settings/preset`, { token, body: { preset: "baseline", pssVersion: "v1.33" } });
+    expect(pinned.status).toBe(201);
+    const body = await json(pinned);
+    expect(body.settings.pssVersion).toBe("v1.33");
+    expect(body.comment).toBe("apply preset baseline at PSS v1.33");
+    expect(body.settings).toEqual(EnvironmentSettings.parse({ pssVersion: "v1.33", controls: presetControls("baseline", "v1.33") }));
+    // v1.33 predates the probe host check and the hostUsers relaxation of /proc mounts.
+    expect(body.settings.controls.probeHosts).toBeUndefined();
+    expect(body.settings.controls.procMount.options.anyInUserNamespace).toBe(false);
+
+    const again = await json(await api.request("POST", `/v1/environments/${env.id}/settings/preset`, { token, body: { preset: "restricted" } }));
+    expect(again.settings.pssVersion).toBe("v1.33");
+    expect(again.settings.controls.usersAndGroups.options.runAsUser.exemptUserNamespaces).toBe(false);
+
+    const latest = await json(await api.request("POST", `/v1/environments/${env.id}/settings/preset`, { token, body: { preset: "restricted", pssVersion: "latest" } }));
+    expect(latest.settings.pssVersion).toBe("latest");
+    expect(latest.settings.controls.probeHosts.enabled).toBe(true);
+    expect(latest.settings.controls.usersAndGroups.options.runAsUser.exemptUserNamespaces).toBe(true);
+    const [entry] = (await auditRows(api, "acme-pv")).filter((a) => a.action === "settings.preset" && (a.after as { revision?: number }).revision === 4);
+    expect(entry!.after).toMatchObject({
+      preset: "restricted",
+      pssVersion: "latest",
+      changes: expect.arrayContaining([{ path: "pssVersion", before: "v1.33", after: "latest" }]),
     });
   });
 

@@ -4,7 +4,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
-import { applyPreset, catalogue, PRESET_NAMES, presets, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
+import { applyPreset, catalogue, PRESET_NAMES, presets, PssVersion, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
 import { revisionEtag } from "../services/revisions.ts";
 import { CommentField, commitDerivedRevision, EnvParams, IfMatchHeaders, NewRevisionResponse, revisionJson } from "./settings-common.ts";
 
@@ -19,7 +19,17 @@ const Preset = z
   })
   .openapi("Preset");
 
-const ApplyPresetBody = z.strictObject({ preset: PresetNameSchema, comment: CommentField }).openapi("ApplyPresetRequest");
+const ApplyPresetBody = z
+  .strictObject({
+    preset: PresetNameSchema,
+    pssVersion: PssVersion.optional().openapi({
+      description:
+        "The Pod Security Standards version to apply the preset at (v1.31 … v1.36, or latest), recorded in the document's pssVersion. Omitted: the document's own pssVersion, else latest.",
+      example: "v1.34",
+    }),
+    comment: CommentField,
+  })
+  .openapi("ApplyPresetRequest");
 
 // Static: computed once, in catalogue order so the list reads like the documentation.
 const PRESET_LIST = PRESET_NAMES.map((name) => ({
@@ -48,7 +58,7 @@ const applyRoute = createRoute({
   tags: ["Presets"],
   summary: "Apply a preset to an environment",
   description:
-    "Appends a revision whose `controls` are the preset's; `enforcementAction` and `exemptions` of the current revision are kept. Optional If-Match: the current revision's ETag. Requires editor.",
+    "Appends a revision whose `controls` are the preset's at the Pod Security Standards version `pssVersion` (or the document's, else latest), which the document records; `enforcementAction` and `exemptions` of the current revision are kept. Optional If-Match: the current revision's ETag. Requires editor.",
   middleware: [requireRole("editor")] as const,
   request: {
     params: EnvParams,
@@ -67,7 +77,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(applyRoute, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const { preset, comment } = c.req.valid("json");
+    const { preset, pssVersion, comment } = c.req.valid("json");
     const stored = await c.get("db").withTenant(p.tenantId, (tx) =>
       commitDerivedRevision(tx, p, {
         environmentId: id,
@@ -76,7 +86,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         async derive(current) {
           // Stored documents are normalised output, which is also valid input.
           const base = (current?.document ?? {}) as EnvironmentSettingsInput;
-          return { document: applyPreset(base, preset), comment: comment ?? `apply preset ${preset}`, detail: { preset } };
+          const document = applyPreset(base, preset, pssVersion);
+          const at = document.pssVersion ? ` at PSS ${document.pssVersion}` : "";
+          return { document, comment: comment ?? `apply preset ${preset}${at}`, detail: { preset, ...(pssVersion ? { pssVersion } : {}) } };
         },
       }),
     );

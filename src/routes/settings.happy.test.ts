@@ -100,7 +100,7 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
     expect(added.etag).toBe('"2"');
     expect(added.body).toMatchObject({ revision: 2, author: "pat", comment: "Changed control capabilities" });
     expect(added.body.settings.controls).toEqual({
-      capabilities: { enabled: true, exemptions: { namespaces: [], images: [] }, options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: ["ALL"] } },
+      capabilities: { enabled: true, exemptions: { namespaces: [], images: [] }, options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: ["ALL"], names: "normalised" } },
     });
 
     const disabled = await patch({ enabled: false, enforcementAction: "warn" }, { "if-match": '"2"' });
@@ -108,7 +108,7 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
 
     const merged = await patch({ enforcementAction: null, options: { requiredDrop: [] } });
     expect(merged.body.settings.controls.capabilities.enforcementAction).toBeUndefined();
-    expect(merged.body.settings.controls.capabilities.options).toEqual({ allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: [] });
+    expect(merged.body.settings.controls.capabilities.options).toEqual({ allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: [], names: "normalised" });
 
     const removed = await patch(null, { "if-match": "*" });
     expect(removed.body).toMatchObject({ revision: 5, comment: "Removed control capabilities", settings: EMPTY });

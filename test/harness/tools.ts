@@ -7,12 +7,14 @@ const script = fileURLToPath(new URL("../tools/build-tools.sh", import.meta.url)
 const cache = new Map<string, string>();
 
 /**
- * - `gator`, `gatekeeper`, `etcd`, `opa`, `helm`: the binary's path;
+ * - `gator`, `gatekeeper`, `etcd`, `opa`, `helm`, `psa`: the binary's path (`psa` is psa-verdict,
+ *   the API server's Pod Security Admission checks as a CLI);
  * - `kube`: the directory holding `kube-apiserver` and `kubectl`;
  * - `crds`: the directory of Gatekeeper's CRD manifests;
- * - `policyreport-crds`: the directory of the wgpolicyk8s.io PolicyReport CRD manifests.
+ * - `policyreport-crds`: the directory of the wgpolicyk8s.io PolicyReport CRD manifests;
+ * - `psa-fixtures`: k8s.io/pod-security-admission's test/testdata directory.
  */
-export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds" | "opa" | "helm" | "policyreport-crds";
+export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds" | "opa" | "helm" | "policyreport-crds" | "psa" | "psa-fixtures";
 
 export function toolPath(tool: Tool): string {
   let path = cache.get(tool);

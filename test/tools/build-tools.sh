@@ -11,6 +11,8 @@
 #   test/tools/build-tools.sh opa          # -> $GATEHOUSE_TOOLS/opa-v1.22.4/opa (fmt/check of src/policies)
 #   test/tools/build-tools.sh helm         # -> $GATEHOUSE_TOOLS/helm-v3.22.0/helm (lint/template of deploy/helm)
 #   test/tools/build-tools.sh policyreport-crds  # -> directory of the wgpolicyk8s.io v1alpha2 CRDs
+#   test/tools/build-tools.sh psa          # -> $GATEHOUSE_TOOLS/psa-v0.36.3-<src hash>/psa-verdict (test/pss)
+#   test/tools/build-tools.sh psa-fixtures # -> the module's test/testdata directory (module cache)
 #   test/tools/build-tools.sh all          # all of the above
 set -euo pipefail
 
@@ -23,6 +25,7 @@ HELM_VERSION="v3.22.0"
 # serves, and its policy-report/crd/v1alpha2 holds the PolicyReport CRDs Policy Reporter reads.
 WG_POLICY_VERSION="v0.0.0-20210911211205-fb8f67bb6d38"
 KUBE_VERSION="v1.36.3"   # k8s.io/kubernetes; its staging modules are v0.36.3
+PSA_VERSION="v0.36.3"    # k8s.io/pod-security-admission of the same release as kube-apiserver
 TOOLS="${GATEHOUSE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/tools}"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
@@ -121,6 +124,32 @@ build_policyreport_crds() {
   echo "$dir"
 }
 
+# The API server's own Pod Security Admission checks as a CLI (test/tools/psa-verdict), which
+# test/pss compares the presets with. Its cache directory is keyed by the library version and a
+# hash of the CLI's source, so an edited main.go is rebuilt, not silently reused.
+build_psa() {
+  local src; src="$(cd "$(dirname "${BASH_SOURCE[0]}")/psa-verdict" && pwd)"
+  if ! grep -q "k8s.io/pod-security-admission $PSA_VERSION" "$src/go.mod"; then
+    echo "test/tools/psa-verdict/go.mod must require k8s.io/pod-security-admission $PSA_VERSION" >&2; exit 1
+  fi
+  local hash; hash=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)
+  local dir="$TOOLS/psa-$PSA_VERSION-$hash"
+  if [ ! -x "$dir/psa-verdict" ]; then
+    log "building psa-verdict over k8s.io/pod-security-admission $PSA_VERSION (first run only)"
+    mkdir -p "$dir"
+    (cd "$src" && go build -trimpath -o "$dir/.psa-verdict.tmp" . >&2)
+    mv "$dir/.psa-verdict.tmp" "$dir/psa-verdict"
+  fi
+  echo "$dir/psa-verdict"
+}
+
+# The module's own fixtures (test/testdata/<level>/<version>/{pass,fail}), from the module cache.
+build_psa_fixtures() {
+  local src; src="$(cd "$(dirname "${BASH_SOURCE[0]}")/psa-verdict" && pwd)"
+  (cd "$src" && go mod download k8s.io/pod-security-admission >&2 \
+    && go list -m -f '{{.Dir}}' k8s.io/pod-security-admission | sed 's#$#/test/testdata#')
+}
+
 # etcd's server module has replace directives, so `go install` refuses it: build it from a
 # throwaway module instead.
 build_etcd() {
@@ -173,6 +202,8 @@ case "${1:-}" in
   opa) with_lock opa build_opa ;;
   helm) with_lock helm build_helm ;;
   policyreport-crds) with_lock policyreport-crds build_policyreport_crds ;;
+  psa) with_lock psa build_psa ;;
+  psa-fixtures) with_lock psa build_psa_fixtures ;;
   all)
     with_lock gator build_gator
     with_lock gatekeeper build_gatekeeper
@@ -182,6 +213,8 @@ case "${1:-}" in
     with_lock opa build_opa
     with_lock helm build_helm
     with_lock policyreport-crds build_policyreport_crds
+    with_lock psa build_psa
+    with_lock psa build_psa_fixtures >/dev/null
     ;;
-  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|opa|helm|policyreport-crds|all" >&2; exit 2 ;;
+  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|opa|helm|policyreport-crds|psa|psa-fixtures|all" >&2; exit 2 ;;
 esac

@@ -15,8 +15,8 @@ describe("apparmor options", () => {
 
   it("defaults to runtime/default and any localhost profile", () => {
     const o = appArmor.options.parse({});
-    expect(o).toEqual({ allowed: ["localhost/*", "runtime/default"] });
-    expect(appArmor.toParameters(o)).toEqual({ allowed: ["localhost/*", "runtime/default"] });
+    expect(o).toEqual({ allowed: ["localhost/*", "runtime/default"], checkOverridden: false });
+    expect(appArmor.toParameters(o)).toEqual({ allowed: ["localhost/*", "runtime/default"], checkOverridden: false });
     expect(appArmor.describe(o)).toBe("AppArmor profiles allowed: localhost/*, runtime/default (unset runs as runtime/default)");
   });
 

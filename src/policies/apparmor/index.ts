@@ -41,6 +41,12 @@ export const AppArmorOptions = z.strictObject({
     .describe(
       "AppArmor profiles containers may run under: runtime/default, unconfined, localhost/<profile>, localhost/* (any localhost profile). A container that sets none runs under runtime/default",
     ),
+  checkOverridden: z
+    .boolean()
+    .default(false)
+    .describe(
+      "check every place a profile is set (the pod's field, each container's field and its annotation), even where a more specific one overrides it, as the Pod Security Standards do; false: only the profile each container runs under counts",
+    ),
 });
 export type AppArmorOptions = z.output<typeof AppArmorOptions>;
 
@@ -53,8 +59,9 @@ export const appArmor = defineControl({
   description:
     "Refuses containers whose effective AppArmor profile (securityContext.appArmorProfile, the container's AppArmor annotation, or the pod's profile; unset = runtime/default) is not allowed.",
   options: AppArmorOptions,
-  parameters: z.strictObject({ allowed: z.array(z.string()) }),
-  toParameters: (options) => ({ allowed: options.allowed }),
+  parameters: z.strictObject({ allowed: z.array(z.string()), checkOverridden: z.boolean() }),
+  toParameters: (options) => ({ allowed: options.allowed, checkOverridden: options.checkOverridden }),
   rego: controlRego("apparmor"),
-  describe: (options) => `AppArmor profiles allowed: ${options.allowed.join(", ")} (unset runs as runtime/default)`,
+  describe: (options) =>
+    `AppArmor profiles allowed: ${options.allowed.join(", ")} (unset runs as runtime/default)${options.checkOverridden ? "; every field and annotation is checked, even where overridden" : ""}`,
 });

@@ -129,4 +129,35 @@ export const samples: Sample[] = [
     ),
     expect: [{ container: "app", field: "container.apparmor.security.beta.kubernetes.io/app" }],
   },
+  {
+    name: "pod-field-overridden-checked",
+    description: "checkOverridden true: the pod's Unconfined is refused though every container sets its own profile",
+    options: { checkOverridden: true },
+    object: pod({
+      securityContext: { appArmorProfile: { type: "Unconfined" } },
+      containers: [container("app", runtimeDefault)],
+      initContainers: [container("setup", unconfined)],
+    }),
+    expect: [{ field: "spec.securityContext.appArmorProfile" }, { container: "setup", field: "securityContext.appArmorProfile" }],
+  },
+  {
+    name: "nothing-set-checked",
+    description: "checkOverridden true: a container that sets nothing runs under runtime/default, refused only when that is not allowed",
+    options: { allowed: ["localhost/my-profile"], checkOverridden: true },
+    object: pod({ containers: [container("app"), container("side", localhost("my-profile"))] }),
+    expect: [{ container: "app", field: "securityContext.appArmorProfile" }],
+  },
+  {
+    name: "pod-field-overridden",
+    description: "checkOverridden false (default): a pod-level Unconfined every container overrides is not what runs, so it is admitted",
+    object: pod({ securityContext: { appArmorProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),
+    expect: [],
+  },
+  {
+    name: "pod-field-checked-workload",
+    description: "checkOverridden true on a Deployment's pod template: the pod's Unconfined is refused (through expansion)",
+    options: { checkOverridden: true },
+    object: workload("Deployment", { securityContext: { appArmorProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),
+    expect: [{ field: "spec.securityContext.appArmorProfile" }],
+  },
 ];

@@ -1,8 +1,10 @@
 // The CEL twin of capabilities.rego (see ../cel.ts): the same findings, word for word.
-// Capability names are normalised as the Rego does: trimmed, upper case, CAP_ prefix dropped.
+// Capability names are normalised as the Rego does (trimmed, upper case, CAP_ prefix dropped),
+// unless exactNames asks for the names as written, as the Pod Security Standards compare them.
 import { containerFinding, containersWith, field, type ControlCel } from "../cel.ts";
 
-const norm = (e: string) => `(string(${e}).trim().upperAscii().startsWith("CAP_") ? string(${e}).trim().upperAscii().substring(4) : string(${e}).trim().upperAscii())`;
+const norm = (e: string) =>
+  `(variables.params.exactNames == true ? string(${e}) : string(${e}).trim().upperAscii().startsWith("CAP_") ? string(${e}).trim().upperAscii().substring(4) : string(${e}).trim().upperAscii())`;
 const add = field("ct.c", "securityContext.capabilities.add");
 const drop = field("ct.c", "securityContext.capabilities.drop");
 const dropList = `(${drop} == null ? [] : ct.c.securityContext.capabilities.drop)`;

@@ -17,6 +17,8 @@ allowed_add := input.parameters.allowedAdd
 
 required_drop := input.parameters.requiredDrop
 
+exact_names := input.parameters.exactNames
+
 findings contains f if {
 	some ct in gh.containers
 	some cap in object.get(ct.container, ["securityContext", "capabilities", "add"], [])
@@ -36,8 +38,12 @@ findings contains f if {
 	f := gh.container_finding(ct, "securityContext.capabilities.drop", drop, why)
 }
 
-# CAP_NET_ADMIN, cap_net_admin and NET_ADMIN name the same capability.
-normalise(cap) := trim_prefix(upper(trim_space(cap)), "CAP_") if {
+# CAP_NET_ADMIN, cap_net_admin and NET_ADMIN name the same capability to a container runtime;
+# with exactNames (as the Pod Security Standards compare) only NET_ADMIN is NET_ADMIN.
+normalise(cap) := cap if {
+	exact_names == true
+	is_string(cap)
+} else := trim_prefix(upper(trim_space(cap)), "CAP_") if {
 	is_string(cap)
 } else := sprintf("%v", [cap])
 

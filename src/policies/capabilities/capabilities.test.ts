@@ -63,8 +63,8 @@ describe("capabilities options", () => {
 
   it("defaults to no additions and no required drops", () => {
     const o = capabilities.options.parse({});
-    expect(o).toEqual({ allowedAdd: [], requiredDrop: [] });
-    expect(capabilities.toParameters(o)).toEqual({ allowedAdd: [], requiredDrop: [] });
+    expect(o).toEqual({ allowedAdd: [], requiredDrop: [], names: "normalised" });
+    expect(capabilities.toParameters(o)).toEqual({ allowedAdd: [], requiredDrop: [], exactNames: false });
     // The settings schema may hand over `{}` unparsed.
     expect(capabilities.describe(o)).toBe("capabilities that may be added: none; must be dropped: nothing");
   });
@@ -82,7 +82,7 @@ describe("capabilities options", () => {
 
   it("collapses a list containing ALL to [ALL]", () => {
     const o = capabilities.options.parse({ allowedAdd: ["SYS_ADMIN", "all"], requiredDrop: ["NET_RAW", "CAP_ALL"] });
-    expect(o).toEqual({ allowedAdd: ["ALL"], requiredDrop: ["ALL"] });
+    expect(o).toEqual({ allowedAdd: ["ALL"], requiredDrop: ["ALL"], names: "normalised" });
     expect(capabilities.describe(o)).toBe("capabilities that may be added: any; must be dropped: ALL");
   });
 

@@ -14,6 +14,12 @@ export const CapabilitiesOptions = z
     requiredDrop: CapabilityList.default([]).describe(
       "capabilities every container must list in securityContext.capabilities.drop; drop ALL satisfies every entry; empty = nothing must be dropped",
     ),
+    names: z
+      .enum(["normalised", "exact"])
+      .default("normalised")
+      .describe(
+        "how a pod's capability names are read: normalised (cap_chown, CAP_CHOWN and CHOWN are CHOWN, as container runtimes read them) or exact (only CHOWN is CHOWN and only ALL is ALL, as the Pod Security Standards compare them)",
+      ),
   })
   .superRefine((o, ctx) => {
     // The runtimes apply individual drops after individual adds: a capability both allowed to be
@@ -44,16 +50,18 @@ export const capabilities = defineControl({
   parameters: z.strictObject({
     allowedAdd: z.array(z.string()),
     requiredDrop: z.array(z.string()),
+    exactNames: z.boolean(),
   }),
   toParameters: (options) => {
     const o = options;
-    return { allowedAdd: o.allowedAdd, requiredDrop: o.requiredDrop };
+    return { allowedAdd: o.allowedAdd, requiredDrop: o.requiredDrop, exactNames: o.names === "exact" };
   },
   rego: controlRego("capabilities"),
   cel,
   describe: (options) => {
     const o = options;
     const add = o.allowedAdd.includes("ALL") ? "any" : list(o.allowedAdd, "none");
-    return `capabilities that may be added: ${add}; must be dropped: ${list(o.requiredDrop, "nothing")}`;
+    const names = o.names === "exact" ? "; names compared exactly as written" : "";
+    return `capabilities that may be added: ${add}; must be dropped: ${list(o.requiredDrop, "nothing")}${names}`;
   },
 });

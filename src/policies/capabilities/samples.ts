@@ -148,4 +148,32 @@ export const samples: Sample[] = [
       { container: "app", field: "securityContext.capabilities.drop" },
     ],
   },
+  {
+    name: "exact-names-refuse-spellings",
+    description: "names: exact compares as written, as PSS does: chown and CAP_CHOWN are not CHOWN, all is not ALL",
+    options: { allowedAdd: ["CHOWN"], requiredDrop: ["ALL"], names: "exact" },
+    object: pod({
+      containers: [container("app", caps({ add: ["chown", "CAP_CHOWN"], drop: ["all"] }))],
+      initContainers: [container("setup", caps({ add: ["CHOWN"], drop: ["ALL"] }))],
+    }),
+    expect: [
+      { container: "app", field: "securityContext.capabilities.add" },
+      { container: "app", field: "securityContext.capabilities.add" },
+      { container: "app", field: "securityContext.capabilities.drop" },
+    ],
+  },
+  {
+    name: "normalised-names-accept-spellings",
+    description: "names: normalised (the default) reads chown, CAP_CHOWN and all as the runtimes do",
+    options: { allowedAdd: ["CHOWN"], requiredDrop: ["ALL"], names: "normalised" },
+    object: pod({ containers: [container("app", caps({ add: ["chown", "CAP_CHOWN"], drop: ["all"] }))] }),
+    expect: [],
+  },
+  {
+    name: "exact-names-workload",
+    description: "a Deployment whose pod template adds cap_net_raw under exact names (through expansion)",
+    options: { allowedAdd: ["NET_RAW"], names: "exact" },
+    object: workload("Deployment", { containers: [container("app", caps({ add: ["cap_net_raw"] }))] }),
+    expect: [{ container: "app", field: "securityContext.capabilities.add" }],
+  },
 ];

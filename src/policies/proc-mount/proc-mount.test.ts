@@ -8,15 +8,15 @@ verifyControlSamples(procMount, samples);
 describe("proc-mount options", () => {
   it("defaults {} to allowing only the Default proc mount", () => {
     const o = procMount.options.parse({});
-    expect(o).toEqual({ allowed: "Default" });
-    expect(procMount.toParameters(o)).toEqual({ allowed: "Default" });
+    expect(o).toEqual({ allowed: "Default", anyInUserNamespace: false });
+    expect(procMount.toParameters(o)).toEqual({ allowed: "Default", anyInUserNamespace: false });
     expect(procMount.describe(o)).toContain("Default");
   });
 
 
   it("accepts Unmasked", () => {
     const o = procMount.options.parse({ allowed: "Unmasked" });
-    expect(procMount.toParameters(o)).toEqual({ allowed: "Unmasked" });
+    expect(procMount.toParameters(o)).toEqual({ allowed: "Unmasked", anyInUserNamespace: false });
     expect(procMount.describe(o)).toContain("Unmasked");
   });
 

@@ -77,4 +77,17 @@ export const samples: Sample[] = [
     object: workload("DaemonSet", { hostUsers: false, containers: [container("app", unmasked)] }),
     expect: [{ container: "app", field }],
   },
+  {
+    name: "user-namespace-any-proc-mount",
+    description: "anyInUserNamespace true (PSS baseline v1.35+): a pod with hostUsers: false may unmask /proc",
+    options: { anyInUserNamespace: true },
+    object: pod({ hostUsers: false, containers: [container("app", unmasked)], initContainers: [container("setup", unmasked)] }),
+    expect: [],
+  },
+  {
+    name: "user-namespace-checked-by-default",
+    description: "anyInUserNamespace false (default, and PSS restricted): hostUsers: false does not relax the check",
+    object: pod({ hostUsers: false, containers: [container("app", unmasked)] }),
+    expect: [{ container: "app", field }],
+  },
 ];

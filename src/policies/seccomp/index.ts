@@ -30,6 +30,12 @@ export const SeccompOptions = z
       .describe(
         "allow containers with no seccompProfile on the container or the pod (they run Unconfined unless the kubelet's SeccompDefault is on)",
       ),
+    checkOverridden: z
+      .boolean()
+      .default(false)
+      .describe(
+        "also refuse a disallowed spec.securityContext.seccompProfile that every container overrides with its own (the Pod Security Standards check both fields); false: only the profile each container runs under counts",
+      ),
   })
   .superRefine((o, ctx) => {
     if (o.allowed.length === 0 && !o.allowUnset) {
@@ -51,16 +57,17 @@ export const seccomp = defineControl({
   description:
     "Refuses containers whose effective seccompProfile (the container's, else the pod's) is not allowed, or is unset unless allowUnset.",
   options: SeccompOptions,
-  parameters: z.strictObject({ allowed: z.array(z.string()), allowUnset: z.boolean() }),
+  parameters: z.strictObject({ allowed: z.array(z.string()), allowUnset: z.boolean(), checkOverridden: z.boolean() }),
   toParameters: (options) => {
     const o = options;
-    return { allowed: o.allowed, allowUnset: o.allowUnset };
+    return { allowed: o.allowed, allowUnset: o.allowUnset, checkOverridden: o.checkOverridden };
   },
   rego: controlRego("seccomp"),
   cel,
   describe: (options) => {
     const o = options;
     const list = o.allowed.length === 0 ? "none" : o.allowed.join(", ");
-    return `seccomp profiles allowed: ${list}; unset ${o.allowUnset ? "allowed" : "not allowed"}`;
+    const pod = o.checkOverridden ? "; the pod's profile is checked even where containers override it" : "";
+    return `seccomp profiles allowed: ${list}; unset ${o.allowUnset ? "allowed" : "not allowed"}${pod}`;
   },
 });

@@ -131,4 +131,42 @@ export const samples: Sample[] = [
     object: workload("Job", { containers: [container("app")] }),
     expect: [{ container: "app", field: "securityContext.seccompProfile" }],
   },
+  {
+    name: "pod-unconfined-overridden",
+    description: "checkOverridden false (default): a pod-level Unconfined every container overrides is not what runs, so it is admitted",
+    options: baseline,
+    object: pod({ securityContext: { seccompProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),
+    expect: [],
+  },
+  {
+    name: "pod-unconfined-checked",
+    description: "checkOverridden true (PSS): the pod's Unconfined is refused even though every container overrides it",
+    options: { ...baseline, checkOverridden: true },
+    object: pod({ securityContext: { seccompProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),
+    expect: [{ field: "spec.securityContext.seccompProfile" }],
+  },
+  {
+    name: "pod-unconfined-inherited-checked",
+    description: "checkOverridden true: a container inheriting the pod's Unconfined is reported once, on the pod; a container's own is its own",
+    options: { checkOverridden: true },
+    object: pod({
+      securityContext: { seccompProfile: { type: "Unconfined" } },
+      containers: [container("app"), container("side", unconfined)],
+    }),
+    expect: [{ field: "spec.securityContext.seccompProfile" }, { container: "side", field: "securityContext.seccompProfile" }],
+  },
+  {
+    name: "pod-runtime-default-checked",
+    description: "checkOverridden true: an allowed pod profile inherited by every container is admitted",
+    options: { checkOverridden: true },
+    object: pod({ securityContext: { seccompProfile: { type: "RuntimeDefault" } }, initContainers: [container("setup")] }),
+    expect: [],
+  },
+  {
+    name: "pod-unconfined-checked-workload",
+    description: "checkOverridden true on a StatefulSet's pod template (through expansion)",
+    options: { ...baseline, checkOverridden: true },
+    object: workload("StatefulSet", { securityContext: { seccompProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),
+    expect: [{ field: "spec.securityContext.seccompProfile" }],
+  },
 ];

@@ -17,21 +17,43 @@ allowed_seccomp := input.parameters.allowed
 
 allow_unset := input.parameters.allowUnset
 
+check_overridden := input.parameters.checkOverridden
+
 findings contains f if {
 	some ct in gh.containers
 	p := seccomp_profile(ct)
+	not overridden_mode_pod_profile(p)
 	not seccomp_allowed(p.profile)
 	why := sprintf("%sallowed seccomp profiles: %s; %s", [p.note, allowed_text, unset_text])
 	f := gh.container_finding(ct, "securityContext.seccompProfile", p.profile, why)
 }
 
-seccomp_profile(ct) := {"profile": seccomp_name(v), "note": ""} if {
-	v := object.get(ct.container, ["securityContext", "seccompProfile"], null)
-	v != null
-} else := {"profile": seccomp_name(v), "note": "inherited from the pod's spec.securityContext.seccompProfile; "} if {
+# checkOverridden (Pod Security Standards): the pod's own profile is checked as a pod finding, even
+# where every container overrides it, so a container's finding about the inherited profile would
+# say the same thing twice.
+findings contains f if {
+	check_overridden == true
+	gh.pod_checked
 	v := object.get(gh.pod, ["spec", "securityContext", "seccompProfile"], null)
 	v != null
-} else := {"profile": null, "note": "no seccompProfile is set on the container or the pod; "}
+	p := seccomp_name(v)
+	not seccomp_allowed(p)
+	why := sprintf("allowed seccomp profiles: %s; the pod's profile is checked even where containers set their own", [allowed_text])
+	f := gh.pod_finding("spec.securityContext.seccompProfile", p, why)
+}
+
+overridden_mode_pod_profile(p) if {
+	check_overridden == true
+	p.from == "pod"
+}
+
+seccomp_profile(ct) := {"profile": seccomp_name(v), "note": "", "from": "container"} if {
+	v := object.get(ct.container, ["securityContext", "seccompProfile"], null)
+	v != null
+} else := {"profile": seccomp_name(v), "note": "inherited from the pod's spec.securityContext.seccompProfile; ", "from": "pod"} if {
+	v := object.get(gh.pod, ["spec", "securityContext", "seccompProfile"], null)
+	v != null
+} else := {"profile": null, "note": "no seccompProfile is set on the container or the pod; ", "from": "unset"}
 
 # {type, localhostProfile} as one string: RuntimeDefault, Unconfined, Localhost/<file>.
 seccomp_name(p) := concat("", ["Localhost/", object.get(p, "localhostProfile", "")]) if {

@@ -15,8 +15,8 @@ describe("seccomp options", () => {
 
   it("defaults to RuntimeDefault or any Localhost profile, set explicitly", () => {
     const o = seccomp.options.parse({});
-    expect(o).toEqual({ allowed: ["Localhost/*", "RuntimeDefault"], allowUnset: false });
-    expect(seccomp.toParameters(o)).toEqual({ allowed: ["Localhost/*", "RuntimeDefault"], allowUnset: false });
+    expect(o).toEqual({ allowed: ["Localhost/*", "RuntimeDefault"], allowUnset: false, checkOverridden: false });
+    expect(seccomp.toParameters(o)).toEqual({ allowed: ["Localhost/*", "RuntimeDefault"], allowUnset: false, checkOverridden: false });
     expect(seccomp.describe(o)).toBe("seccomp profiles allowed: Localhost/*, RuntimeDefault; unset not allowed");
   });
 

@@ -2,8 +2,9 @@
 // from other pods (the Kubernetes "safe" set); the rest can affect the node or its neighbours.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { PssVersion, pssMinor } from "../common/pss-version.ts";
 
-/** The sysctls Kubernetes considers safe (namespaced, isolated); Pod Security Standards baseline. */
+/** The sysctls Kubernetes considers safe (namespaced, isolated) up to v1.31; Pod Security Standards baseline. */
 export const SAFE_SYSCTLS = [
   "kernel.shm_rmid_forced",
   "net.ipv4.ip_local_port_range",
@@ -16,6 +17,14 @@ export const SAFE_SYSCTLS = [
   "net.ipv4.tcp_keepalive_time",
   "net.ipv4.tcp_syncookies",
 ] as const;
+
+/** Safe from v1.32 on (Kubernetes and PSS baseline). */
+export const SAFE_SYSCTLS_V1_32 = ["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"] as const;
+
+/** The safe set of a Pod Security Standards version, sorted. */
+export function safeSysctls(version: PssVersion): string[] {
+  return [...SAFE_SYSCTLS, ...(pssMinor(version) >= 32 ? SAFE_SYSCTLS_V1_32 : [])].sort();
+}
 
 export const SysctlGlob = z
   .string()
@@ -54,6 +63,15 @@ export const SysctlsOptions = z
     allowedUnsafe: Globs.default([]).describe(
       "sysctls outside the Kubernetes safe set that pods may set (globs; dot form); empty = only the safe set",
     ),
+    safeSet: PssVersion.default("latest").describe(
+      "whose safe set applies: the Pod Security Standards version (v1.32 added net.ipv4.tcp_rmem and net.ipv4.tcp_wmem); latest = the newest",
+    ),
+    names: z
+      .enum(["normalised", "exact"])
+      .default("normalised")
+      .describe(
+        "normalised: a pod's slash-form name (net/ipv4/tcp_syncookies) is compared in dot form, as the kernel reads it; exact: compared as written, as the Pod Security Standards do",
+      ),
   })
   .superRefine((o, ctx) => {
     o.allowedUnsafe.forEach((a, i) => {
@@ -67,7 +85,7 @@ export const SysctlsOptions = z
       }
     });
   })
-  .transform((o) => ({ forbidden: [...o.forbidden].sort(), allowedUnsafe: [...o.allowedUnsafe].sort() }));
+  .transform((o) => ({ ...o, forbidden: [...o.forbidden].sort(), allowedUnsafe: [...o.allowedUnsafe].sort() }));
 export type SysctlsOptions = z.output<typeof SysctlsOptions>;
 
 
@@ -83,12 +101,20 @@ export const sysctls = defineControl({
     safeSysctls: z.array(z.string()),
     forbidden: z.array(z.string()),
     allowedUnsafe: z.array(z.string()),
+    exactNames: z.boolean(),
   }),
-  toParameters: (o) => ({ safeSysctls: [...SAFE_SYSCTLS], forbidden: o.forbidden, allowedUnsafe: o.allowedUnsafe }),
+  toParameters: (o) => ({
+    safeSysctls: safeSysctls(o.safeSet),
+    forbidden: o.forbidden,
+    allowedUnsafe: o.allowedUnsafe,
+    exactNames: o.names === "exact",
+  }),
   rego: controlRego("sysctls"),
   describe: (o) => {
     const unsafe = o.allowedUnsafe.length === 0 ? "" : ` plus ${o.allowedUnsafe.join(", ")}`;
     const forbidden = o.forbidden.length === 0 ? "" : `, except ${o.forbidden.join(", ")}`;
-    return `sysctls: the Kubernetes safe set${unsafe}${forbidden}`;
+    const set = o.safeSet === "latest" ? "" : ` of ${o.safeSet}`;
+    const names = o.names === "exact" ? "; names compared as written" : "";
+    return `sysctls: the Kubernetes safe set${set}${unsafe}${forbidden}${names}`;
   },
 });

@@ -116,4 +116,31 @@ export const samples: Sample[] = [
     object: workload("Job", withSysctls("vm.overcommit_memory")),
     expect: [field(0)],
   },
+  {
+    name: "v1-32-safe-sysctls",
+    description: "safeSet latest (default): net.ipv4.tcp_rmem and tcp_wmem are safe from v1.32 on",
+    object: pod(withSysctls("net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem")),
+    expect: [],
+  },
+  {
+    name: "v1-31-safe-set",
+    description: "safeSet v1.31: tcp_rmem and tcp_wmem were not safe yet",
+    options: { safeSet: "v1.31" },
+    object: pod(withSysctls("net.ipv4.tcp_rmem", "net.ipv4.tcp_syncookies", "net.ipv4.tcp_wmem")),
+    expect: [field(0), field(2)],
+  },
+  {
+    name: "exact-names-slash-form",
+    description: "names: exact (PSS) compares names as written: net/ipv4/tcp_syncookies is not in the safe set",
+    options: { names: "exact" },
+    object: pod(withSysctls("net.ipv4.tcp_syncookies", "net/ipv4/tcp_syncookies")),
+    expect: [field(1)],
+  },
+  {
+    name: "exact-names-workload",
+    description: "names: exact on a CronJob's pod template (through expansion)",
+    options: { names: "exact" },
+    object: workload("CronJob", withSysctls("kernel/shm_rmid_forced")),
+    expect: [field(0)],
+  },
 ];

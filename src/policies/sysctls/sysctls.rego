@@ -19,10 +19,12 @@ safe_sysctls := input.parameters.safeSysctls
 
 allowed_unsafe := input.parameters.allowedUnsafe
 
+exact_names := input.parameters.exactNames
+
 findings contains f if {
 	gh.pod_checked
 	some i, s in object.get(gh.pod, ["spec", "securityContext", "sysctls"], [])
-	name := normalised(s.name)
+	name := sysctl_name(s.name)
 	matched := [g | some g in forbidden_sysctls; gh.matches(g, name)]
 	count(matched) > 0
 	why := sprintf("forbidden by %s; %s", [concat(", ", [sprintf("%q", [g]) | some g in matched]), allowed_text("")])
@@ -32,7 +34,7 @@ findings contains f if {
 findings contains f if {
 	gh.pod_checked
 	some i, s in object.get(gh.pod, ["spec", "securityContext", "sysctls"], [])
-	name := normalised(s.name)
+	name := sysctl_name(s.name)
 	not gh.matches_any(forbidden_sysctls, name)
 	not name in {n | some n in safe_sysctls}
 	not gh.matches_any(allowed_unsafe, name)
@@ -50,6 +52,11 @@ unsafe_part := "" if {
 forbidden_part := "" if {
 	count(forbidden_sysctls) == 0
 } else := sprintf(", except %s", [concat(", ", forbidden_sysctls)])
+
+# exactNames (Pod Security Standards): the name as written. Otherwise in dot form, see below.
+sysctl_name(name) := name if {
+	exact_names == true
+} else := normalised(name)
 
 # Sysctl names may use / as the separator (net/ipv4/conf/eth0.100/rp_filter); in that form
 # dots belong to a segment. Kubernetes treats both forms alike, so compare in dot form.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { verifyControlSamples } from "../../../test/harness/samples.ts";
-import { SAFE_SYSCTLS, sysctls } from "./index.ts";
+import { SAFE_SYSCTLS, SAFE_SYSCTLS_V1_32, safeSysctls, sysctls } from "./index.ts";
 import { samples } from "./samples.ts";
 
 verifyControlSamples(sysctls, samples);
@@ -14,11 +14,15 @@ const paths = (x: unknown) => {
 describe("sysctls options", () => {
   it("defaults {} to the safe set only, and passes the safe set in the parameters", () => {
     const o = sysctls.options.parse({});
-    expect(o).toEqual({ forbidden: [], allowedUnsafe: [] });
+    expect(o).toEqual({ forbidden: [], allowedUnsafe: [], safeSet: "latest", names: "normalised" });
     const p = sysctls.toParameters(o);
-    expect(p).toEqual({ safeSysctls: [...SAFE_SYSCTLS], forbidden: [], allowedUnsafe: [] });
+    expect(p).toEqual({ safeSysctls: safeSysctls("latest"), forbidden: [], allowedUnsafe: [], exactNames: false });
     expect(SAFE_SYSCTLS).toContain("net.ipv4.ip_unprivileged_port_start");
     expect(SAFE_SYSCTLS).toHaveLength(10);
+    // v1.32 added tcp_rmem and tcp_wmem; a pinned v1.31 goes without them.
+    expect(safeSysctls("latest")).toEqual([...SAFE_SYSCTLS, ...SAFE_SYSCTLS_V1_32].sort());
+    expect(safeSysctls("v1.32")).toEqual(safeSysctls("latest"));
+    expect(safeSysctls("v1.31")).toEqual([...SAFE_SYSCTLS].sort());
     expect(sysctls.describe(o)).toBe("sysctls: the Kubernetes safe set");
   });
 
@@ -26,7 +30,7 @@ describe("sysctls options", () => {
   it("sorts both lists so equal settings render identically", () => {
     const a = sysctls.options.parse({ allowedUnsafe: ["net.core.somaxconn", "kernel.msg*"], forbidden: ["vm.*", "fs.*"] });
     const b = sysctls.options.parse({ allowedUnsafe: ["kernel.msg*", "net.core.somaxconn"], forbidden: ["fs.*", "vm.*"] });
-    expect(a).toEqual({ forbidden: ["fs.*", "vm.*"], allowedUnsafe: ["kernel.msg*", "net.core.somaxconn"] });
+    expect(a).toEqual({ forbidden: ["fs.*", "vm.*"], allowedUnsafe: ["kernel.msg*", "net.core.somaxconn"], safeSet: "latest", names: "normalised" });
     expect(JSON.stringify(sysctls.toParameters(a))).toBe(JSON.stringify(sysctls.toParameters(b)));
     expect(sysctls.describe(a)).toBe("sysctls: the Kubernetes safe set plus kernel.msg*, net.core.somaxconn, except fs.*, vm.*");
   });

@@ -38,8 +38,27 @@ const UserStrategy = z
         "MustRunAs: effective runAsUser set and in ranges; MustRunAsNonRoot: runAsNonRoot true or a non-zero runAsUser, and no explicit uid 0; RunAsAny: no check",
       ),
     ranges: SortedIdRanges.default([]).describe(rangesDoc),
+    requireRunAsNonRoot: z
+      .boolean()
+      .default(false)
+      .describe(
+        "MustRunAsNonRoot only: require runAsNonRoot: true itself (container, or pod and not false on the container; the pod not false), as the Pod Security Standards do; false: a non-zero runAsUser proves non-root too (PodSecurityPolicy)",
+      ),
+    exemptUserNamespaces: z
+      .boolean()
+      .default(false)
+      .describe(
+        "MustRunAsNonRoot only: skip the check for pods with spec.hostUsers: false (uid 0 in their own user namespace is unprivileged on the node), as Pod Security Standards restricted does from v1.35",
+      ),
   })
-  .superRefine(checkRanges);
+  .superRefine(checkRanges)
+  .superRefine((s, ctx) => {
+    for (const key of ["requireRunAsNonRoot", "exemptUserNamespaces"] as const) {
+      if (s[key] && s.rule !== "MustRunAsNonRoot") {
+        ctx.addIssue({ code: "custom", path: [key], message: `${key} applies to rule MustRunAsNonRoot only; rule is ${s.rule}` });
+      }
+    }
+  });
 
 function groupStrategy(what: string) {
   return z
@@ -54,7 +73,7 @@ function groupStrategy(what: string) {
 }
 
 export const UsersAndGroupsOptions = z.strictObject({
-  runAsUser: UserStrategy.default({ rule: "MustRunAsNonRoot", ranges: [] }).describe(
+  runAsUser: UserStrategy.prefault({}).describe(
     "user id of every container (container securityContext, else the pod's)",
   ),
   runAsGroup: groupStrategy("the effective runAsGroup")
@@ -77,9 +96,15 @@ const strategyParam = (rules: readonly [string, ...string[]]) =>
 export const formatRanges = (ranges: readonly IdRange[]) =>
   ranges.map((r) => (r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`)).join(", ");
 
-function describeStrategy(name: string, s: { rule: UserRule | GroupRule; ranges: IdRange[] }): string {
+type Strategy = { rule: UserRule | GroupRule; ranges: IdRange[]; requireRunAsNonRoot?: boolean; exemptUserNamespaces?: boolean };
+
+function describeStrategy(name: string, s: Strategy): string {
   if (s.rule === "RunAsAny") return `${name} any`;
-  if (s.rule === "MustRunAsNonRoot") return `${name} non-root`;
+  if (s.rule === "MustRunAsNonRoot") {
+    const proof = s.requireRunAsNonRoot ? " (runAsNonRoot: true required)" : "";
+    const userns = s.exemptUserNamespaces ? ", except pods with hostUsers: false" : "";
+    return `${name} non-root${proof}${userns}`;
+  }
   return `${name} ${s.rule === "MayRunAs" ? "if set, " : ""}in ${formatRanges(s.ranges)}`;
 }
 
@@ -92,7 +117,7 @@ export const usersAndGroups = defineControl({
     "Refuses containers whose effective runAsUser/runAsNonRoot/runAsGroup, or pods whose supplementalGroups/fsGroup, break the configured PodSecurityPolicy-style rules (default: must run as non-root).",
   options: UsersAndGroupsOptions,
   parameters: z.strictObject({
-    runAsUser: strategyParam(userRules),
+    runAsUser: strategyParam(userRules).extend({ requireRunAsNonRoot: z.boolean(), exemptUserNamespaces: z.boolean() }),
     runAsGroup: strategyParam(groupRules),
     supplementalGroups: strategyParam(groupRules),
     fsGroup: strategyParam(groupRules),

@@ -14,6 +14,7 @@ const fsMust = { runAsUser: any, fsGroup: { rule: "MustRunAs", ranges: [{ min: 3
 const fsMay = { runAsUser: any, fsGroup: { rule: "MayRunAs", ranges: [{ min: 3000, max: 3999 }] } };
 
 const nonRootField = "securityContext.runAsNonRoot";
+const pss = { runAsUser: { requireRunAsNonRoot: true } };
 const uidField = "securityContext.runAsUser";
 const gidField = "securityContext.runAsGroup";
 
@@ -252,6 +253,61 @@ const groups: Sample[] = [
     options: fsMay,
     object: podSc({ fsGroup: 0 }),
     expect: [{ field: "spec.securityContext.fsGroup" }],
+  },
+  {
+    name: "pss-explicit-false-with-uid",
+    description: "requireRunAsNonRoot (PSS): a container's runAsNonRoot: false is refused even with a non-zero runAsUser",
+    options: pss,
+    object: pod({ containers: [container("app", sc({ runAsNonRoot: false, runAsUser: 1000 }))] }),
+    expect: [{ container: "app", field: nonRootField }],
+  },
+  {
+    name: "psp-explicit-false-with-uid",
+    description: "requireRunAsNonRoot false (default, PodSecurityPolicy): the non-zero runAsUser proves non-root",
+    object: pod({ containers: [container("app", sc({ runAsNonRoot: false, runAsUser: 1000 }))] }),
+    expect: [],
+  },
+  {
+    name: "pss-uid-alone-not-enough",
+    description: "requireRunAsNonRoot: a non-zero runAsUser without runAsNonRoot is refused",
+    options: pss,
+    object: podSc({ runAsUser: 1000 }),
+    expect: [{ container: "app", field: nonRootField }],
+  },
+  {
+    name: "pss-pod-false-containers-true",
+    description: "requireRunAsNonRoot: the pod must not say runAsNonRoot: false, even where every container says true",
+    options: pss,
+    object: podSc({ runAsNonRoot: false }, { containers: [container("app", sc({ runAsNonRoot: true }))] }),
+    expect: [{ field: "spec.securityContext.runAsNonRoot" }],
+  },
+  {
+    name: "pss-pod-true",
+    description: "requireRunAsNonRoot: runAsNonRoot: true on the pod covers every container that does not say false",
+    options: pss,
+    object: podSc({ runAsNonRoot: true }, { initContainers: [container("setup")] }),
+    expect: [],
+  },
+  {
+    name: "user-namespace-exempt",
+    description: "exemptUserNamespaces (PSS restricted v1.35+): a pod with hostUsers: false may run as uid 0",
+    options: { runAsUser: { requireRunAsNonRoot: true, exemptUserNamespaces: true } },
+    object: pod({ hostUsers: false, securityContext: { runAsUser: 0 }, containers: [container("app", sc({ runAsUser: 0 }))] }),
+    expect: [],
+  },
+  {
+    name: "user-namespace-not-exempt-by-default",
+    description: "exemptUserNamespaces false (default): hostUsers: false does not relax MustRunAsNonRoot",
+    options: pss,
+    object: pod({ hostUsers: false, containers: [container("app", sc({ runAsNonRoot: true, runAsUser: 0 }))] }),
+    expect: [{ container: "app", field: uidField }],
+  },
+  {
+    name: "pss-explicit-false-workload",
+    description: "requireRunAsNonRoot on a ReplicaSet's pod template (through expansion)",
+    options: pss,
+    object: workload("ReplicaSet", { containers: [container("app", sc({ runAsNonRoot: false, runAsUser: 1000 }))] }),
+    expect: [{ container: "app", field: nonRootField }],
   },
 ];
 

@@ -33,26 +33,48 @@ findings contains f if {
 }
 
 findings contains f if {
-	run_as_user.rule == "MustRunAsNonRoot"
+	non_root_rule
 	some ct in gh.containers
 	not runs_as_non_root(ct)
 	e := effective(ct, "runAsNonRoot")
-	why := sprintf("%sthe container must run as non-root: runAsNonRoot true, or a non-zero runAsUser, on the container or the pod", [origin(e, "runAsNonRoot")])
+	why := sprintf("%sthe container must run as non-root: %s", [origin(e, "runAsNonRoot"), non_root_proof])
 	f := gh.container_finding(ct, "securityContext.runAsNonRoot", e.value, why)
 }
 
 findings contains f if {
-	run_as_user.rule == "MustRunAsNonRoot"
+	non_root_rule
 	some ct in gh.containers
 	object.get(ct.container, ["securityContext", "runAsUser"], null) == 0
 	f := gh.container_finding(ct, "securityContext.runAsUser", 0, "user id 0 (root) is not allowed; any non-zero user id is")
 }
 
 findings contains f if {
-	run_as_user.rule == "MustRunAsNonRoot"
+	non_root_rule
 	gh.pod_checked
 	object.get(gh.pod, ["spec", "securityContext", "runAsUser"], null) == 0
 	f := gh.pod_finding("spec.securityContext.runAsUser", 0, "user id 0 (root) is not allowed for the pod; any non-zero user id is")
+}
+
+# requireRunAsNonRoot (Pod Security Standards): the pod must not say runAsNonRoot: false either,
+# even where every container says true.
+findings contains f if {
+	non_root_rule
+	run_as_user.requireRunAsNonRoot == true
+	gh.pod_checked
+	object.get(gh.pod, ["spec", "securityContext", "runAsNonRoot"], null) == false
+	f := gh.pod_finding("spec.securityContext.runAsNonRoot", false, "the pod must not set runAsNonRoot to false; set it to true or leave it unset and set true on every container")
+}
+
+# MustRunAsNonRoot applies, unless the pod runs in its own user namespace (hostUsers: false, where
+# uid 0 in the container is an unprivileged uid on the node) and exemptUserNamespaces says so.
+non_root_rule if {
+	run_as_user.rule == "MustRunAsNonRoot"
+	not user_namespace_exempt
+}
+
+user_namespace_exempt if {
+	run_as_user.exemptUserNamespaces == true
+	gh.pod.spec.hostUsers == false
 }
 
 runs_as_non_root(ct) if {
@@ -60,11 +82,17 @@ runs_as_non_root(ct) if {
 	e.value == true
 }
 
+# PodSecurityPolicy's MustRunAsNonRoot: a non-zero uid proves it too (the kubelet runs that uid).
 runs_as_non_root(ct) if {
+	run_as_user.requireRunAsNonRoot != true
 	uid := effective(ct, "runAsUser").value
 	is_number(uid)
 	uid != 0
 }
+
+non_root_proof := "runAsNonRoot true on the container, or on the pod and not false on the container" if {
+	run_as_user.requireRunAsNonRoot == true
+} else := "runAsNonRoot true, or a non-zero runAsUser, on the container or the pod"
 
 # --- runAsGroup, supplementalGroups, fsGroup ---------------------------------------------------
 

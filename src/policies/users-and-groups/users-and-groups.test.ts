@@ -15,7 +15,7 @@ describe("users-and-groups options", () => {
   it("defaults {} to MustRunAsNonRoot users and RunAsAny groups", () => {
     const o = usersAndGroups.options.parse({});
     expect(o).toEqual({
-      runAsUser: { rule: "MustRunAsNonRoot", ranges: [] },
+      runAsUser: { rule: "MustRunAsNonRoot", ranges: [], requireRunAsNonRoot: false, exemptUserNamespaces: false },
       runAsGroup: { rule: "RunAsAny", ranges: [] },
       supplementalGroups: { rule: "RunAsAny", ranges: [] },
       fsGroup: { rule: "RunAsAny", ranges: [] },
@@ -23,9 +23,21 @@ describe("users-and-groups options", () => {
     expect(usersAndGroups.describe(o)).toBe("user non-root; group any; supplemental groups any; fsGroup any");
   });
 
+  it("takes the Pod Security Standards switches with MustRunAsNonRoot only", () => {
+    const o = usersAndGroups.options.parse({ runAsUser: { requireRunAsNonRoot: true, exemptUserNamespaces: true } });
+    expect(o.runAsUser).toEqual({ rule: "MustRunAsNonRoot", ranges: [], requireRunAsNonRoot: true, exemptUserNamespaces: true });
+    expect(usersAndGroups.describe(o)).toBe(
+      "user non-root (runAsNonRoot: true required), except pods with hostUsers: false; group any; supplemental groups any; fsGroup any",
+    );
+    expect(paths({ runAsUser: { rule: "RunAsAny", requireRunAsNonRoot: true } })).toEqual(["runAsUser.requireRunAsNonRoot"]);
+    expect(paths({ runAsUser: { rule: "MustRunAs", ranges: [{ min: 1, max: 9 }], exemptUserNamespaces: true } })).toEqual([
+      "runAsUser.exemptUserNamespaces",
+    ]);
+  });
+
   it("fills each sub-object's defaults", () => {
     const o = usersAndGroups.options.parse({ runAsUser: {}, fsGroup: {} });
-    expect(o.runAsUser).toEqual({ rule: "MustRunAsNonRoot", ranges: [] });
+    expect(o.runAsUser).toEqual({ rule: "MustRunAsNonRoot", ranges: [], requireRunAsNonRoot: false, exemptUserNamespaces: false });
     expect(o.fsGroup).toEqual({ rule: "RunAsAny", ranges: [] });
   });
 

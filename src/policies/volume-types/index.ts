@@ -39,13 +39,15 @@ export const VOLUME_SOURCES = [
   "vsphereVolume",
 ] as const;
 
-/** The volume types Pod Security Standards "restricted" allows. */
+/** The volume types Pod Security Standards "restricted" allows (image: every version; the
+ * kubelet mounts an OCI image's content read-only, no host or network storage). */
 export const RESTRICTED_VOLUME_TYPES = [
   "configMap",
   "csi",
   "downwardAPI",
   "emptyDir",
   "ephemeral",
+  "image",
   "persistentVolumeClaim",
   "projected",
   "secret",

@@ -129,4 +129,10 @@ export const samples: Sample[] = [
     object: workload("CronJob", { volumes: [{ name: "share", nfs: { server: "nfs.example.com", path: "/x" } }] }),
     expect: [{ field: "spec.volumes[0].nfs" }],
   },
+  {
+    name: "image-volume-restricted",
+    description: "an image volume (an OCI image's content, read-only) is in the PSS restricted list, the default",
+    object: pod({ volumes: [{ name: "models", image: { reference: "registry.example.com/models:1" } }] }),
+    expect: [],
+  },
 ];

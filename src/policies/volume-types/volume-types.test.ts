@@ -65,6 +65,7 @@ describe("volume-types options", () => {
       "downwardAPI",
       "emptyDir",
       "ephemeral",
+      "image",
       "persistentVolumeClaim",
       "projected",
       "secret",
