@@ -2,15 +2,13 @@
 // agent when it changed. The latest report per environment is kept as it is, and diffed into the
 // violation history (src/services/violations.ts) in the same transaction. Reports can be megabytes: this path has its own body limit (AGENT_BODY_LIMIT_BYTES).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { PG, pgErrorCode } from "../db/client.ts";
-import { environments } from "../db/schema.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
 import { recordPreviews, splitShadows } from "../services/draft-preview.ts";
 import { ingestAuditReport, storeAuditReport } from "../services/violations.ts";
-import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
+import { agentSecurity, agentTags, environmentGone, requireAgentEnvironment } from "./agent-common.ts";
 
 const route = createRoute({
   method: "post",
@@ -45,11 +43,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     }
     try {
       await c.get("db").withTenant(a.tenantId, async (tx) => {
-        const [env] = await tx
-          .select({ id: environments.id })
-          .from(environments)
-          .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)));
-        if (!env) throw environmentGone();
+        await requireAgentEnvironment(tx, a);
         const ids = { tenantId: a.tenantId, environmentId: a.environmentId };
         // Violation history (and its webhook events) moves only with a report that was stored:
         // a late retry of an older one must not resolve what a newer one saw.

@@ -10,10 +10,11 @@ import { generateCredential } from "../app/credentials.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
-import { agentCredentials, environments, type AgentCredential as Row } from "../db/schema.ts";
+import { agentCredentials, type AgentCredential as Row } from "../db/schema.ts";
 import { agentManifest } from "../install/agent-manifest.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { audit } from "../services/audit.ts";
+import { requireEnvironment } from "../services/environments.ts";
 import { enforceQuota } from "../services/quotas.ts";
 import { manifestApiUrl } from "./agent-manifest.ts";
 
@@ -131,13 +132,6 @@ const created = (r: Row, secret: string, manifest: string) => ({
   manifest,
 });
 
-/** The environment's name; 404 unless it is this tenant's. */
-async function requireEnvironment(tx: Db, tenantId: string, id: string): Promise<string> {
-  const [env] = await tx.select({ name: environments.name }).from(environments).where(and(eq(environments.id, id), eq(environments.tenantId, tenantId)));
-  if (!env) throw new ProblemError(404, "No such environment.");
-  return env.name;
-}
-
 /** The credential, only if it belongs to this environment of this tenant. */
 async function findCredential(tx: Db, tenantId: string, environmentId: string, id: string): Promise<Row | undefined> {
   const [row] = await tx
@@ -162,7 +156,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const { id: environmentId } = c.req.valid("param");
     const cred = generateCredential("gha");
     const { row, environmentName } = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const environmentName = await requireEnvironment(tx, p.tenantId, environmentId);
+      const { name: environmentName } = await requireEnvironment(tx, p.tenantId, environmentId);
       await enforceQuota(tx, p.tenantId, "agentCredentials", c.get("config").quotas);
       const [r] = await tx
         .insert(agentCredentials)
@@ -218,7 +212,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id: environmentId, credId } = c.req.valid("param");
     const result = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const environmentName = await requireEnvironment(tx, p.tenantId, environmentId);
+      const { name: environmentName } = await requireEnvironment(tx, p.tenantId, environmentId);
       const before = await mustFindCredential(tx, p.tenantId, environmentId, credId);
       if (before.revokedAt) throw revokedConflict();
       const cred = generateCredential("gha", before.prefix);

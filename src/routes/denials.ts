@@ -9,8 +9,9 @@ import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { ADMISSION_ACTIONS } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { requireEnvironment } from "../services/environments.ts";
 import { denialJson, denialSummary, denialWhere, SUMMARY_GROUPS } from "../services/denials.ts";
-import { EnvParams, environmentNotFound, findEnvironment } from "./settings-common.ts";
+import { EnvParams } from "./settings-common.ts";
 
 const tags = ["Denials"];
 const Iso = z.iso.datetime();
@@ -157,7 +158,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     const { by, since } = c.req.valid("query");
     const groups = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      await requireEnvironment(tx, p.tenantId, id);
       return denialSummary(tx, denialWhere(p.tenantId, { environment: id, since }), by);
     });
     return c.json({ by, groups }, 200);

@@ -8,7 +8,8 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import { contentHash } from "../policies/hash.ts";
 import { EnvironmentSettings, renderEnvironment, toYaml } from "../policies/index.ts";
 import { getDraft } from "../services/drafts.ts";
-import { EnvParams, environmentNotFound, findEnvironment, loadRevision } from "./settings-common.ts";
+import { environmentNotFound, requireEnvironment } from "../services/environments.ts";
+import { EnvParams, loadRevision } from "./settings-common.ts";
 
 const FORMATS = ["json", "yaml"] as const;
 type Format = (typeof FORMATS)[number];
@@ -82,8 +83,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         const d = await getDraft(tx, p.tenantId, id, query.draft, now);
         return { revision: d.baseRevision, document: d.document, draft: d.id };
       }
-      const env = await findEnvironment(tx, p.tenantId, id);
-      if (!env) throw environmentNotFound(id);
+      const env = await requireEnvironment(tx, p.tenantId, id);
       if (env.currentRevision === 0) throw new ProblemError(404, `Environment ${id} has no settings yet.`);
       return loadRevision(tx, p.tenantId, id, env.currentRevision);
     });

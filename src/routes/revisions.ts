@@ -8,9 +8,10 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import { settingsRevisions } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { diff } from "../lib/json-diff.ts";
+import { requireEnvironment } from "../services/environments.ts";
 import { revisionEtag } from "../services/revisions.ts";
 import {
-  CommentField, commitDerivedRevision, EnvParams, environmentNotFound, findEnvironment, IfMatchHeaders, loadRevision,
+  CommentField, commitDerivedRevision, EnvParams, IfMatchHeaders, loadRevision,
   MAX_REVISION, RevisionDetail, NewRevisionResponse, revisionJson, revisionNotFound, RevisionNumber, RevisionParams,
 } from "./settings-common.ts";
 
@@ -106,7 +107,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       throw new ProblemError(400, "The query string is invalid.", { errors: [{ path: "cursor", message: "not a cursor from this API" }] });
     }
     const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      await requireEnvironment(tx, p.tenantId, id);
       const where = [eq(settingsRevisions.tenantId, p.tenantId), eq(settingsRevisions.environmentId, id)];
       if (key) where.push(lt(settingsRevisions.revision, key.before));
       return tx
@@ -131,7 +132,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id, revision } = c.req.valid("param");
     const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      await requireEnvironment(tx, p.tenantId, id);
       return loadRevision(tx, p.tenantId, id, revision);
     });
     if (!row) throw revisionNotFound(id, revision);
@@ -144,7 +145,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     const { from, to } = c.req.valid("query");
     const [a, b] = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      await requireEnvironment(tx, p.tenantId, id);
       // One connection per transaction: queries run one after the other anyway.
       return [await loadRevision(tx, p.tenantId, id, from), await loadRevision(tx, p.tenantId, id, to)] as const;
     });

@@ -6,10 +6,11 @@ import { and, eq } from "drizzle-orm";
 import type { Principal } from "../app/env.ts";
 import { ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
-import { environments, settingsRevisions } from "../db/schema.ts";
+import { settingsRevisions } from "../db/schema.ts";
 import { diff } from "../lib/json-diff.ts";
 import { EnvironmentSettings, fieldIssues } from "../policies/index.ts";
 import { audit } from "../services/audit.ts";
+import { environmentNotFound, requireEnvironment } from "../services/environments.ts";
 import { appendRevision, parseRevisionEtag, revisionEtag } from "../services/revisions.ts";
 
 /** Revisions are int4 in the database; a larger number must be a 400, not a cast error (500). */
@@ -54,18 +55,6 @@ export const NewRevisionResponse = {
 };
 
 export const CommentField = z.string().max(500).optional().openapi({ description: "Stored with the revision." });
-
-export const environmentNotFound = (id: string) => new ProblemError(404, `No environment ${id}.`);
-
-/** The environment's revision pointer, or null when it is not this tenant's. `lock` serialises writers. */
-export async function findEnvironment(tx: Db, tenantId: string, id: string, lock = false): Promise<{ currentRevision: number } | null> {
-  const q = tx
-    .select({ currentRevision: environments.currentRevision })
-    .from(environments)
-    .where(and(eq(environments.id, id), eq(environments.tenantId, tenantId)));
-  const [row] = lock ? await q.for("update") : await q;
-  return row ?? null;
-}
 
 export interface StoredRevision {
   revision: number;
@@ -134,8 +123,7 @@ export async function commitDerivedRevision(
 ): Promise<StoredRevision> {
   const { environmentId: id } = input;
   const expected = expectedRevision(input.ifMatch); // a malformed header is a 400 before any lookup
-  const env = await findEnvironment(tx, who.tenantId, id, true);
-  if (!env) throw environmentNotFound(id);
+  const env = await requireEnvironment(tx, who.tenantId, id, { lock: true });
   if (expected !== undefined && expected !== env.currentRevision) {
     throw new ProblemError(412, `If-Match names revision ${expected}, but the current revision is ${env.currentRevision}.`, {
       headers: { etag: revisionEtag(env.currentRevision) },

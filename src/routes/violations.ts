@@ -9,9 +9,10 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { VIOLATION_STATES } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { requireEnvironment } from "../services/environments.ts";
 import { violationJson } from "../services/violations.ts";
 import { isoJson } from "../services/webhook-outbox.ts";
-import { EnvParams, environmentNotFound, findEnvironment } from "./settings-common.ts";
+import { EnvParams } from "./settings-common.ts";
 
 const tags = ["Violations"];
 const Iso = z.iso.datetime();
@@ -264,7 +265,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const body = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      await requireEnvironment(tx, p.tenantId, id);
       const counts = await openCounts(tx, sql`v.tenant_id = ${p.tenantId}::uuid and v.environment_id = ${id}::uuid`);
       const { rows } = await tx.execute<{ at: string | null }>(
         sql`select ${isoJson("collected_at")} as at from audit_reports where environment_id = ${id}::uuid and tenant_id = ${p.tenantId}::uuid`,

@@ -14,8 +14,9 @@ import type { Db } from "../db/client.ts";
 import { drafts, type Draft } from "../db/schema.ts";
 import { diff } from "../lib/json-diff.ts";
 import { applyPreset, controlById, EnvironmentSettings, fieldIssues, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
-import { commitDerivedRevision, environmentNotFound, findEnvironment, loadRevision, type StoredRevision } from "../routes/settings-common.ts";
+import { commitDerivedRevision, loadRevision, type StoredRevision } from "../routes/settings-common.ts";
 import { audit } from "./audit.ts";
+import { requireEnvironment } from "./environments.ts";
 import { revisionEtag } from "./revisions.ts";
 import { mergePatch } from "../lib/merge-patch.ts";
 
@@ -68,12 +69,6 @@ async function loadDraft(tx: Db, tenantId: string, environmentId: string, id: st
   return row;
 }
 
-async function requireEnvironment(tx: Db, tenantId: string, environmentId: string, lock = false) {
-  const env = await findEnvironment(tx, tenantId, environmentId, lock);
-  if (!env) throw environmentNotFound(environmentId);
-  return env;
-}
-
 async function revisionDocument(tx: Db, tenantId: string, environmentId: string, revision: number): Promise<StoredRevision | null> {
   return revision > 0 ? loadRevision(tx, tenantId, environmentId, revision) : null;
 }
@@ -103,7 +98,7 @@ export async function createDraft(tx: Db, who: Principal, input: DraftWrite): Pr
   const { environmentId, now } = input;
   const config = input.config ?? DEFAULT_DRAFT_CONFIG;
   // Locked: concurrent creates count one after the other, so the cap holds.
-  const env = await requireEnvironment(tx, who.tenantId, environmentId, true);
+  const env = await requireEnvironment(tx, who.tenantId, environmentId, { lock: true });
   const [open] = await tx
     .select({ n: count() })
     .from(drafts)
@@ -217,7 +212,7 @@ export async function promoteDraft(
   input: { environmentId: string; id: string; ifMatch: string; comment?: string | undefined; now: Date },
 ): Promise<StoredRevision> {
   const { environmentId, id } = input;
-  await requireEnvironment(tx, who.tenantId, environmentId, true); // the same lock order as commitDerivedRevision
+  await requireEnvironment(tx, who.tenantId, environmentId, { lock: true }); // the same lock order as commitDerivedRevision
   const draft = await loadDraft(tx, who.tenantId, environmentId, id, input.now, true);
   const stored = await commitDerivedRevision(tx, who, {
     environmentId,
