@@ -5,6 +5,7 @@
 // and prunes them like every managed object, and Gatekeeper's audit of them is the draft's preview.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
+import { hashEtag, notModified } from "../app/conditional.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { environments, settingsRevisions } from "../db/schema.ts";
@@ -62,10 +63,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     // The output depends on the clock (expired exemptions and drafts drop out), the name and the config,
     // not only on the revision: the ETag hashes all of it (the objects through their hash).
     const fingerprint = contentHash({ name: row.name, objects: rendered.hash, agent });
-    const etag = `"${revision}-${fingerprint.slice("sha256:".length, "sha256:".length + 16)}"`;
-    c.header("etag", etag);
-    const inm = c.req.header("if-none-match");
-    if (inm && inm.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
+    if (notModified(c, hashEtag(String(revision), fingerprint))) return c.body(null, 304);
     const body: DesiredState = {
       environmentId: a.environmentId,
       environmentName: row.name,

@@ -2,10 +2,10 @@
 // whose controls are the preset's; environment-wide knobs such as exemptions are kept).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
+import { revisionEtag } from "../app/conditional.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { applyPreset, catalogue, PRESET_NAMES, presets, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
-import { revisionEtag } from "../services/revisions.ts";
 import { CommentField, commitDerivedRevision, EnvParams, IfMatchHeaders, NewRevisionResponse, revisionJson } from "./settings-common.ts";
 
 const PresetNameSchema = z.enum(PRESET_NAMES as [PresetName, ...PresetName[]]).openapi("PresetName");

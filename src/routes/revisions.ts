@@ -3,13 +3,13 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
+import { revisionEtag } from "../app/conditional.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { settingsRevisions } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { diff } from "../lib/json-diff.ts";
 import { requireEnvironment } from "../services/environments.ts";
-import { revisionEtag } from "../services/revisions.ts";
 import {
   CommentField, commitDerivedRevision, EnvParams, IfMatchHeaders, loadRevision,
   MAX_REVISION, RevisionDetail, NewRevisionResponse, revisionJson, revisionNotFound, RevisionNumber, RevisionParams,

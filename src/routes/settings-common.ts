@@ -3,6 +3,7 @@
 // committed. Not a route module: it registers nothing.
 import { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
+import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
 import type { Principal } from "../app/env.ts";
 import { ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
@@ -11,7 +12,7 @@ import { diff } from "../lib/json-diff.ts";
 import { EnvironmentSettings, fieldIssues } from "../policies/index.ts";
 import { audit } from "../services/audit.ts";
 import { environmentNotFound, requireEnvironment } from "../services/environments.ts";
-import { appendRevision, parseRevisionEtag, revisionEtag } from "../services/revisions.ts";
+import { appendRevision } from "../services/revisions.ts";
 
 /** Revisions are int4 in the database; a larger number must be a 400, not a cast error (500). */
 export const MAX_REVISION = 2_147_483_647;
@@ -91,19 +92,6 @@ export function revisionJson(r: StoredRevision): RevisionDetail {
   return { revision: r.revision, settings: r.document as RevisionDetail["settings"], author: r.author, comment: r.comment, createdAt: r.createdAt.toISOString() };
 }
 
-/** If-Match → the revision the caller based its change on; undefined when absent or `*`. */
-export function expectedRevision(ifMatch: string | undefined): number | undefined {
-  if (ifMatch === undefined || ifMatch.trim() === "*") return undefined;
-  const revision = parseRevisionEtag(ifMatch);
-  if (revision === null) {
-    // Same path and wording as PUT .../settings, so clients handle both alike.
-    throw new ProblemError(400, 'If-Match must name one settings revision, e.g. If-Match: "3" (the ETag of GET .../settings).', {
-      errors: [{ path: "If-Match", message: 'must be * or a quoted revision number such as "3"' }],
-    });
-  }
-  return revision;
-}
-
 export interface DerivedChange {
   document: unknown;
   comment: string;
@@ -122,7 +110,7 @@ export async function commitDerivedRevision(
   input: { environmentId: string; ifMatch: string | undefined; action: string; derive(current: StoredRevision | null): Promise<DerivedChange> },
 ): Promise<StoredRevision> {
   const { environmentId: id } = input;
-  const expected = expectedRevision(input.ifMatch); // a malformed header is a 400 before any lookup
+  const expected = ifMatchRevision(input.ifMatch, { star: true }); // a malformed header is a 400 before any lookup
   const env = await requireEnvironment(tx, who.tenantId, id, { lock: true });
   if (expected !== undefined && expected !== env.currentRevision) {
     throw new ProblemError(412, `If-Match names revision ${expected}, but the current revision is ${env.currentRevision}.`, {

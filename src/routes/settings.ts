@@ -4,6 +4,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
+import { ifMatchRevision, noneMatch, revisionEtag } from "../app/conditional.ts";
 import type { AppEnv, Principal } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
@@ -12,7 +13,7 @@ import { EnforcementAction } from "../policies/common/knobs.ts";
 import { catalogue, controlById, EnvironmentSettings, fieldIssues } from "../policies/index.ts";
 import { audit } from "../services/audit.ts";
 import { revisionOrLoad } from "../services/revision-cache.ts";
-import { appendRevision, currentRevision, currentSettings, parseRevisionEtag, revisionEtag, type CurrentSettings } from "../services/revisions.ts";
+import { appendRevision, currentRevision, currentSettings, type CurrentSettings } from "../services/revisions.ts";
 import { EnvParams, RevisionDetail, SettingsDocument } from "./settings-common.ts";
 import { mergePatch } from "../lib/merge-patch.ts";
 
@@ -96,21 +97,6 @@ function toJson(s: CurrentSettings) {
   return { revision: s.revision, settings: s.document, author: s.author, comment: s.comment, createdAt: s.createdAt.toISOString() };
 }
 
-/**
- * The revision an If-Match names; undefined when absent (or `*` where allowed); 400 when it names
- * no revision. PUT refuses `*`: it would defeat the lost-update protection If-Match is required for.
- */
-function ifMatchRevision(header: string | undefined, star: boolean): number | undefined {
-  if (header === undefined || (star && header.trim() === "*")) return undefined;
-  const revision = parseRevisionEtag(header);
-  if (revision === null) {
-    throw new ProblemError(400, 'If-Match must name one settings revision, e.g. If-Match: "3" (the ETag of GET .../settings).', {
-      errors: [{ path: "If-Match", message: 'must be a quoted revision number such as "3"' }],
-    });
-  }
-  return revision;
-}
-
 function stale(current: number, expected: number): ProblemError {
   return new ProblemError(412, `The settings are at revision ${current}, not ${expected}: fetch them again and reapply the change.`, {
     headers: { etag: revisionEtag(current) },
@@ -119,12 +105,6 @@ function stale(current: number, expected: number): ProblemError {
 
 function notFound(id: string): ProblemError {
   return new ProblemError(404, `No environment ${id}.`);
-}
-
-function noneMatch(header: string | undefined, revision: number): boolean {
-  if (header === undefined) return false;
-  if (header.trim() === "*") return true;
-  return header.split(",").some((tag) => parseRevisionEtag(tag) === revision);
 }
 
 /** Appends the document as the next revision after `base`, audits it, and returns the stored revision. */
@@ -156,7 +136,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const ifNoneMatch = c.req.header("if-none-match");
     if (ifNoneMatch !== undefined) {
       const revision = await revisionOrLoad(p.tenantId, id, () => c.get("db").withTenant(p.tenantId, (tx) => currentRevision(tx, p.tenantId, id)));
-      if (revision !== null && noneMatch(ifNoneMatch, revision)) {
+      if (revision !== null && noneMatch(ifNoneMatch, revisionEtag(revision))) {
         c.header("Cache-Control", "private, no-cache");
         c.header("ETag", revisionEtag(revision));
         return c.body(null, 304);
@@ -166,7 +146,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     c.header("Cache-Control", "private, no-cache");
     if (!current) throw notFound(id);
     c.header("ETag", revisionEtag(current.revision));
-    if (noneMatch(ifNoneMatch, current.revision)) return c.body(null, 304);
+    if (noneMatch(ifNoneMatch, revisionEtag(current.revision))) return c.body(null, 304);
     return c.json(toJson(current), 200);
   });
 
@@ -174,7 +154,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { settings, comment } = c.req.valid("json");
-    const expected = ifMatchRevision(c.req.valid("header")["if-match"], false);
+    const expected = ifMatchRevision(c.req.valid("header")["if-match"], { star: false });
     if (expected === undefined) {
       throw new ProblemError(428, 'Replacing the settings requires If-Match with the revision the change is based on, e.g. If-Match: "3" (the ETag of GET .../settings).');
     }
@@ -198,7 +178,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     // (enable the control with defaults): a missing body must not be read as one.
     if (!c.req.header("content-type")) throw new ProblemError(400, "This request needs a JSON body (the control's settings, or null).");
     const patch = c.req.valid("json");
-    const expected = ifMatchRevision(c.req.valid("header")["if-match"], true);
+    const expected = ifMatchRevision(c.req.valid("header")["if-match"], { star: true });
     const stored = await c.get("db").withTenant(p.tenantId, async (tx) => {
       // Lock the environment so concurrent patches apply one after the other, none lost.
       const [locked] = await tx

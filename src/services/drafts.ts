@@ -7,6 +7,7 @@
 // entry by its revision and its open drafts' ids and versions (src/services/render-cache.ts).
 import { randomUUID } from "node:crypto";
 import { and, asc, count, eq, gt, like, sql } from "drizzle-orm";
+import { revisionEtag } from "../app/conditional.ts";
 import type { Principal } from "../app/env.ts";
 import { DEFAULT_DRAFT_CONFIG, type DraftConfig } from "../app/config.ts";
 import { ProblemError } from "../app/problem.ts";
@@ -17,7 +18,6 @@ import { applyPreset, controlById, EnvironmentSettings, fieldIssues, type Enviro
 import { commitDerivedRevision, loadRevision, type StoredRevision } from "../routes/settings-common.ts";
 import { audit } from "./audit.ts";
 import { requireEnvironment } from "./environments.ts";
-import { revisionEtag } from "./revisions.ts";
 import { mergePatch } from "../lib/merge-patch.ts";
 
 /** What a draft is made from; exactly one of the three. */

@@ -88,12 +88,3 @@ export async function currentRevision(tx: Db, tenantId: string, environmentId: s
     .where(and(eq(environments.id, environmentId), eq(environments.tenantId, tenantId)));
   return row ? row.revision : null;
 }
-
-/** ETag of a revision: strong, quoted. */
-export const revisionEtag = (revision: number) => `"${revision}"`;
-
-/** The revision an If-Match / If-None-Match header names, or null when it names none. */
-export function parseRevisionEtag(header: string | undefined): number | null {
-  const m = header?.trim().match(/^(?:W\/)?"(\d{1,9})"$/);
-  return m ? Number(m[1]) : null;
-}
