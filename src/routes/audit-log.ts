@@ -67,11 +67,25 @@ const route = createRoute({
   },
 });
 
-const isObject = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Rows written before every settings.* entry stored whole documents: a rollback, preset or draft
+ * promotion kept `before: { revision }` and `after: { revision, …detail, changes }`, the diff made
+ * at write time. Such a row reads as the same changes a row of today's shape gives.
+ */
+function legacyDerivedChanges(before: unknown, after: unknown): Change[] | null {
+  if (!isObject(before) || !isObject(after) || "settings" in after || typeof after.revision !== "number" || !Array.isArray(after.changes)) return null;
+  const { changes, ...rest } = after as { changes: Change[] } & Record<string, unknown>;
+  const settings = changes.map((c) => ({ ...c, path: c.path === "(root)" ? "settings" : `settings.${c.path}` }));
+  return [...diff(before, rest), ...settings];
+}
 
 /** A create (no before) or delete (no after) diffs against {}: one change per field, not one at the root. */
 export function auditChanges(before: unknown, after: unknown): Change[] {
   if (before == null && after == null) return [];
+  const legacy = legacyDerivedChanges(before, after);
+  if (legacy) return legacy;
   if (before == null && isObject(after)) return diff({}, after);
   if (after == null && isObject(before)) return diff(before, {});
   return diff(before ?? undefined, after ?? undefined);

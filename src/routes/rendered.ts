@@ -11,7 +11,8 @@ import { contentHash } from "../policies/hash.ts";
 import { EnvironmentSettings, renderEnvironment, toYaml } from "../policies/index.ts";
 import { getDraft } from "../services/drafts.ts";
 import { environmentNotFound, requireEnvironment } from "../services/environments.ts";
-import { EnvParams, loadRevision } from "./settings-common.ts";
+import { loadRevision } from "../services/settings.ts";
+import { EnvParams } from "./settings-common.ts";
 
 const FORMATS = ["json", "yaml"] as const;
 // JSON first: the default, and the choice when Accept ranks both alike.

@@ -3,16 +3,16 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import { revisionEtag } from "../app/conditional.ts";
+import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { settingsRevisions } from "../db/schema.ts";
 import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
 import { diff } from "../lib/json-diff.ts";
 import { requireEnvironment } from "../services/environments.ts";
+import { commitDerivedRevision, loadRevision, revisionNotFound } from "../services/settings.ts";
 import {
-  CommentField, commitDerivedRevision, EnvParams, IfMatchHeaders, loadRevision,
-  MAX_REVISION, RevisionDetail, NewRevisionResponse, revisionJson, revisionNotFound, RevisionNumber, RevisionParams,
+  CommentField, EnvParams, IfMatchHeaders, MAX_REVISION, RevisionDetail, NewRevisionResponse, revisionJson, RevisionNumber, RevisionParams,
 } from "./settings-common.ts";
 
 const RevisionSummary = z
@@ -158,10 +158,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id, revision } = c.req.valid("param");
     const { comment } = c.req.valid("json");
+    const expected = ifMatchRevision(c.req.valid("header")["if-match"], { star: true }); // a 400 before any lookup
     const stored = await c.get("db").withTenant(p.tenantId, (tx) =>
       commitDerivedRevision(tx, p, {
         environmentId: id,
-        ifMatch: c.req.valid("header")["if-match"],
+        expected,
         action: "settings.rollback",
         async derive() {
           const target = await loadRevision(tx, p.tenantId, id, revision);

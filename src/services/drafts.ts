@@ -7,7 +7,7 @@
 // entry by its revision and its open drafts' ids and versions (src/services/render-cache.ts).
 import { randomUUID } from "node:crypto";
 import { and, asc, count, eq, gt, like, sql } from "drizzle-orm";
-import { revisionEtag } from "../app/conditional.ts";
+import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
 import type { Principal } from "../app/env.ts";
 import { DEFAULT_DRAFT_CONFIG, type DraftConfig } from "../app/config.ts";
 import { ProblemError } from "../app/problem.ts";
@@ -15,9 +15,9 @@ import type { Db } from "../db/client.ts";
 import { drafts, type Draft } from "../db/schema.ts";
 import { diff } from "../lib/json-diff.ts";
 import { applyPreset, controlById, EnvironmentSettings, fieldIssues, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
-import { commitDerivedRevision, loadRevision, type StoredRevision } from "../routes/settings-common.ts";
 import { audit } from "./audit.ts";
 import { requireEnvironment } from "./environments.ts";
+import { commitDerivedRevision, loadRevision, type StoredRevision } from "./settings.ts";
 import { mergePatch } from "../lib/merge-patch.ts";
 
 /** What a draft is made from; exactly one of the three. */
@@ -216,7 +216,7 @@ export async function promoteDraft(
   const draft = await loadDraft(tx, who.tenantId, environmentId, id, input.now, true);
   const stored = await commitDerivedRevision(tx, who, {
     environmentId,
-    ifMatch: input.ifMatch,
+    expected: ifMatchRevision(input.ifMatch, { star: true }),
     action: "settings.promote_draft",
     async derive(current) {
       const currentRevision = current?.revision ?? 0;
