@@ -6,9 +6,9 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import type { AppEnv } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
+import { problemResponses } from "../app/problem.ts";
 import { auditLog } from "../db/schema.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { diff, type Change } from "../lib/json-diff.ts";
 
 const ChangeSchema = z
@@ -95,8 +95,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, Cursor);
-    if (after === null) throw new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this log" }] });
+    const after = readCursor(q.cursor, Cursor);
 
     const where: SQL[] = [eq(auditLog.tenantId, p.tenantId)];
     if (after) where.push(lt(auditLog.id, after.id));
@@ -111,11 +110,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const rows = await c.get("db").withTenant(p.tenantId, (tx) =>
       tx.select().from(auditLog).where(and(...where)).orderBy(desc(auditLog.id)).limit(q.limit + 1),
     );
-    const page = rows.slice(0, q.limit);
-    const nextCursor = rows.length > q.limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null;
+    const { items, nextCursor } = keysetPage(rows, q.limit, (last) => ({ id: last.id }));
     return c.json(
       {
-        items: page.map((r) => ({
+        items: items.map((r) => ({
           id: r.id,
           actor: r.actor,
           action: r.action,

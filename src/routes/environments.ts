@@ -9,7 +9,7 @@ import type { AppEnv, Principal } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { PG, pgErrorCode, type Db } from "../db/client.ts";
 import { agentStatus, environments, type Environment as EnvironmentRow } from "../db/schema.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../policies/index.ts";
 import type { AgentStatusReport } from "../protocol/agent.ts";
 import { audit } from "../services/audit.ts";
@@ -250,8 +250,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listEnvs, async (c) => {
     const p = c.get("principal");
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, Cursor);
-    if (after === null) throw new ProblemError(400, "The cursor is not one this API issued.", { errors: [{ path: "cursor", message: "invalid cursor" }] });
+    const after = readCursor(q.cursor, Cursor);
     const labels = q.label ?? [];
     const where: (SQL | undefined)[] = [eq(environments.tenantId, p.tenantId)];
     // jsonb containment; one object with every wanted pair means "all of them".
@@ -263,10 +262,8 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         .orderBy(asc(environments.name), asc(environments.id))
         .limit(q.limit + 1),
     );
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1)?.env;
-    const nextCursor = rows.length > q.limit && last ? encodeCursor({ name: last.name, id: last.id }) : null;
-    return c.json({ items: page.map((r) => environmentJson(c, r.env, r.agent)), nextCursor }, 200);
+    const { items, nextCursor } = keysetPage(rows, q.limit, (last) => ({ name: last.env.name, id: last.env.id }));
+    return c.json({ items: items.map((r) => environmentJson(c, r.env, r.agent)), nextCursor }, 200);
   });
 
   app.openapi(getEnv, async (c) => {

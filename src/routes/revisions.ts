@@ -5,9 +5,9 @@ import { and, desc, eq, lt } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
 import type { AppEnv } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
+import { problemResponses } from "../app/problem.ts";
 import { settingsRevisions } from "../db/schema.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { diff } from "../lib/json-diff.ts";
 import { requireEnvironment } from "../services/environments.ts";
 import { commitDerivedRevision, loadRevision, revisionNotFound } from "../services/settings.ts";
@@ -102,10 +102,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const key = cursor === undefined ? null : decodeCursor(cursor, CursorKey);
-    if (cursor !== undefined && !key) {
-      throw new ProblemError(400, "The query string is invalid.", { errors: [{ path: "cursor", message: "not a cursor from this API" }] });
-    }
+    const key = readCursor(cursor, CursorKey);
     const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       await requireEnvironment(tx, p.tenantId, id);
       const where = [eq(settingsRevisions.tenantId, p.tenantId), eq(settingsRevisions.environmentId, id)];
@@ -117,15 +114,8 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         .orderBy(desc(settingsRevisions.revision))
         .limit(limit + 1); // one extra row says whether another page exists
     });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return c.json(
-      {
-        items: page.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
-        nextCursor: rows.length > limit && last ? encodeCursor({ before: last.revision }) : null,
-      },
-      200,
-    );
+    const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ before: last.revision }));
+    return c.json({ items: items.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })), nextCursor }, 200);
   });
 
   app.openapi(getRoute, async (c) => {
