@@ -57,5 +57,4 @@ export function defineControl<S extends z.ZodType>(control: Control<S>): Control
 }
 
 // Loosely typed handle for heterogeneous lists (the catalogue).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyControl = Control<any>;
