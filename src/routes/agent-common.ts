@@ -17,14 +17,14 @@ export const agentTags = ["Agent protocol"];
 // @hono/zod-openapi was loaded before it was built (module order), so routes name a copy of the
 // contract's shape built with the extended z instead: same fields, same strictness.
 
-export const AGENT_STATES = ["never_connected", "online", "degraded", "offline"] as const;
+const AGENT_STATES = ["never_connected", "online", "degraded", "offline"] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 export const AgentStateSchema = z.enum(AGENT_STATES).openapi("AgentState", {
   description: `never_connected: no status report yet; offline: none for more than ${OFFLINE_AFTER_INTERVALS} poll intervals; degraded: reporting, but Gatekeeper is not doing its job (degradedReasons says why); online: reporting and Gatekeeper healthy as far as the agent can tell.`,
 });
 
 /** Offline once the agent has missed OFFLINE_AFTER_INTERVALS polls; a clock set back counts as online. */
-export function agentState(lastSeenAt: Date | null, now: Date, pollIntervalSeconds: number): AgentState {
+function agentState(lastSeenAt: Date | null, now: Date, pollIntervalSeconds: number): AgentState {
   if (!lastSeenAt) return "never_connected";
   return now.getTime() - lastSeenAt.getTime() > OFFLINE_AFTER_INTERVALS * pollIntervalSeconds * 1000 ? "offline" : "online";
 }

@@ -25,14 +25,14 @@ const LABEL_NAME = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const MAX_LABELS = 32;
 
 /** Kubernetes label key: `[prefix/]name`, prefix a DNS subdomain ≤ 253, name ≤ 63. */
-export function isLabelKey(key: string): boolean {
+function isLabelKey(key: string): boolean {
   const slash = key.lastIndexOf("/");
   if (slash === -1) return LABEL_NAME.test(key);
   const prefix = key.slice(0, slash);
   return prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix) && LABEL_NAME.test(key.slice(slash + 1));
 }
 
-export const EnvironmentName = z
+const EnvironmentName = z
   .string()
   .regex(DNS_LABEL, "must be a DNS-1123 label: 1-63 lowercase letters, digits or '-', starting and ending alphanumeric")
   .openapi("EnvironmentName", { example: "prod-eu" });
@@ -41,7 +41,7 @@ const LabelValue = z
   .string()
   .max(63)
   .refine((v) => v === "" || LABEL_NAME.test(v), "must be a Kubernetes label value: ≤ 63 characters of [A-Za-z0-9-_.], alphanumeric at both ends");
-export const Labels = z
+const Labels = z
   .record(LabelKey, LabelValue)
   .refine((l) => Object.keys(l).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`)
   .openapi("Labels", { example: { region: "eu", tier: "prod" } });
@@ -62,11 +62,11 @@ type EnvironmentFields = z.infer<typeof EnvironmentFields>;
 export const Environment = EnvironmentFields.extend({
   agent: AgentSummary.openapi({ description: "Its agent at a glance; GET …/{id}/agent has the whole report." }),
 }).openapi("Environment");
-export type EnvironmentJson = z.infer<typeof Environment>;
+type EnvironmentJson = z.infer<typeof Environment>;
 
-export const EnvironmentIdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+const EnvironmentIdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
-export function toEnvironment(row: EnvironmentRow): EnvironmentFields {
+function toEnvironment(row: EnvironmentRow): EnvironmentFields {
   return {
     id: row.id,
     name: row.name,

@@ -7,12 +7,12 @@ import { environments, settingsRevisions } from "../db/schema.ts";
 import { EnvironmentSettings } from "../policies/index.ts";
 import { forgetRevision } from "./revision-cache.ts";
 
-export type AppendResult =
+type AppendResult =
   | { ok: true; revision: number }
   | { ok: false; reason: "not-found" }
   | { ok: false; reason: "stale"; current: number };
 
-export interface AppendInput {
+interface AppendInput {
   tenantId: string;
   environmentId: string;
   /** The revision the writer based its change on; undefined = whatever is current. */
@@ -53,7 +53,7 @@ export async function appendRevision(tx: Db, input: AppendInput): Promise<Append
   return { ok: true, revision: moved.revision };
 }
 
-export interface CurrentSettings {
+interface CurrentSettings {
   revision: number;
   document: EnvironmentSettings;
   author: string;

@@ -46,12 +46,12 @@ export async function loadRevision(tx: Db, tenantId: string, environmentId: stri
 export const revisionNotFound = (id: string, revision: number) => new ProblemError(404, `Environment ${id} has no revision ${revision}.`);
 
 /** Another change came first: one wording for every writer, the ETag naming the current revision. */
-export const staleRevision = (current: number, expected: number) =>
+const staleRevision = (current: number, expected: number) =>
   new ProblemError(412, `The settings are at revision ${current}, not ${expected}: fetch them again and reapply the change.`, {
     headers: { etag: revisionEtag(current) },
   });
 
-export interface DerivedChange {
+interface DerivedChange {
   document: unknown;
   comment: string;
   /** Extra audit detail for `after` (the preset, the revision rolled back to, the draft). */
