@@ -61,16 +61,19 @@ interface CurrentSettings {
   createdAt: Date;
 }
 
+/** The columns of a revision as the API shows it (services/settings.ts loadRevision reads the same). */
+export const revisionColumns = {
+  revision: settingsRevisions.revision,
+  document: settingsRevisions.document,
+  author: settingsRevisions.author,
+  comment: settingsRevisions.comment,
+  createdAt: settingsRevisions.createdAt,
+};
+
 /** The environment's current revision, or null when the environment is not this tenant's. */
 export async function currentSettings(tx: Db, tenantId: string, environmentId: string): Promise<CurrentSettings | null> {
   const [row] = await tx
-    .select({
-      revision: settingsRevisions.revision,
-      document: settingsRevisions.document,
-      author: settingsRevisions.author,
-      comment: settingsRevisions.comment,
-      createdAt: settingsRevisions.createdAt,
-    })
+    .select(revisionColumns)
     .from(environments)
     .innerJoin(
       settingsRevisions,

@@ -13,7 +13,7 @@ import { settingsRevisions } from "../db/schema.ts";
 import { EnvironmentSettings, fieldIssues } from "../policies/index.ts";
 import { audit } from "./audit.ts";
 import { environmentNotFound, requireEnvironment } from "./environments.ts";
-import { appendRevision } from "./revisions.ts";
+import { appendRevision, revisionColumns } from "./revisions.ts";
 
 export interface StoredRevision {
   revision: number;
@@ -25,13 +25,7 @@ export interface StoredRevision {
 
 export async function loadRevision(tx: Db, tenantId: string, environmentId: string, revision: number): Promise<StoredRevision | null> {
   const [row] = await tx
-    .select({
-      revision: settingsRevisions.revision,
-      document: settingsRevisions.document,
-      author: settingsRevisions.author,
-      comment: settingsRevisions.comment,
-      createdAt: settingsRevisions.createdAt,
-    })
+    .select(revisionColumns)
     .from(settingsRevisions)
     .where(
       and(
