@@ -3,12 +3,12 @@
 // overflowed the stack), invalid UTF-8 was stored as U+FFFD (201), and an empty body sent with a
 // JSON content type was "Malformed JSON" on a route that takes no body. Each is a 400 naming the
 // field (or accepted, for the empty body), on both databases, and nothing is written.
-import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditReport, constraintAudit, createAgentCredential, statusReport, violation } from "../../test/harness/agent-api.ts";
-import { createTestApi, expectProblem, type TestApi } from "../../test/harness/api.ts";
+import { auditReport, constraintAudit, statusReport, violation } from "../../test/harness/agent-api.ts";
+import { expectProblem, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
-import { createEnvironment, type EnvJson } from "../../test/harness/environments.ts";
+import type { EnvJson } from "../../test/harness/environments.ts";
+import { openGuardBed, tenantRows } from "../../test/harness/guard-bed.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { MAX_JSON_DEPTH } from "./text-guard.ts";
 
@@ -32,10 +32,7 @@ describe.each(backends())("request body guard ($name)", (backend) => {
   let admin: string;
   let agent: string;
   beforeAll(async () => {
-    api = await createTestApi(backend);
-    env = await createEnvironment(api, T, { name: "prod", description: "kept" });
-    admin = await api.token(T, "admin");
-    agent = (await createAgentCredential(api, T, env.id)).secret;
+    ({ api, env, admin, agent } = await openGuardBed(backend, T));
   });
   afterAll(() => api?.close());
 
@@ -43,11 +40,7 @@ describe.each(backends())("request body guard ($name)", (backend) => {
     Promise.resolve(api.app.request(path, { method, headers: { authorization: `Bearer ${token}`, "content-type": contentType }, body }));
 
   /** Every row of the tenant that these requests could write. */
-  const snapshot = async () =>
-    api.db.withTenant(await api.tenantId(T), async (tx) => {
-      const rows = async (table: string) => (await tx.execute(sql.raw(`select * from ${table} order by 1`))).rows;
-      return Promise.all(["environments", "settings_revisions", "agent_status", "audit_reports", "violations", "audit_log"].map(rows));
-    });
+  const snapshot = () => tenantRows(api, T, ["environments", "settings_revisions", "agent_status", "audit_reports", "violations", "audit_log"]);
 
   describe(`nesting deeper than ${MAX_JSON_DEPTH} levels`, () => {
     const deep: [string, string, () => string, string][] = [

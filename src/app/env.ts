@@ -7,8 +7,9 @@ import type { Database } from "../db/client.ts";
 import type { AgentState } from "../services/agent-state.ts";
 import type { AppConfig } from "./config.ts";
 
-export const ROLES = ["viewer", "editor", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from "../db/schema-tenancy.ts";
+
+export { ROLES, type Role } from "../db/schema-tenancy.ts";
 
 /** A tenant's slug (the JWT `tenant` claim): a lowercase DNS label. */
 export const TenantSlug = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "must be a lowercase DNS label");

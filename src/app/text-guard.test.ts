@@ -1,12 +1,12 @@
 // Text PostgreSQL cannot store (U+0000; an unpaired surrogate, which the driver would silently
 // turn into U+FFFD) is a 400 naming the field on every kind of route, never a 500, and nothing is
 // written. Found by sending it: environment descriptions, agent status and audit reports were 500s.
-import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditReport, constraintAudit, createAgentCredential, statusReport, violation } from "../../test/harness/agent-api.ts";
-import { createTestApi, expectProblem, type TestApi } from "../../test/harness/api.ts";
+import { auditReport, constraintAudit, statusReport, violation } from "../../test/harness/agent-api.ts";
+import { expectProblem, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
-import { createEnvironment, type EnvJson } from "../../test/harness/environments.ts";
+import type { EnvJson } from "../../test/harness/environments.ts";
+import { openGuardBed, tenantRows } from "../../test/harness/guard-bed.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 
 const T = "text-guard";
@@ -20,19 +20,12 @@ describe.each(backends())("unstorable text ($name)", (backend) => {
   let admin: string;
   let agent: string;
   beforeAll(async () => {
-    api = await createTestApi(backend);
-    env = await createEnvironment(api, T, { name: "prod", description: "kept" });
-    admin = await api.token(T, "admin");
-    agent = (await createAgentCredential(api, T, env.id)).secret;
+    ({ api, env, admin, agent } = await openGuardBed(backend, T));
   });
   afterAll(() => api?.close());
 
   /** Every row of the tenant that these requests could write. */
-  const snapshot = async () =>
-    api.db.withTenant(await api.tenantId(T), async (tx) => {
-      const rows = async (table: string) => (await tx.execute(sql.raw(`select * from ${table} order by 1`))).rows;
-      return Promise.all(["environments", "settings_revisions", "api_keys", "webhook_endpoints", "agent_status", "audit_reports", "violations"].map(rows));
-    });
+  const snapshot = () => tenantRows(api, T, ["environments", "settings_revisions", "api_keys", "webhook_endpoints", "agent_status", "audit_reports", "violations"]);
 
   const report = auditReport();
   const cases: [string, () => Promise<Response>, string, string][] = [

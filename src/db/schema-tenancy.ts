@@ -17,11 +17,13 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
-export const ROLES = ["admin", "editor", "viewer"] as const;
+/** The roles, least privileged first (hasRole compares their positions); defined here, once, for the database and the app. */
+export const ROLES = ["viewer", "editor", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
+// Sorted: the check constraint's text stays the one the migrations created.
 export const roleCheck = (column: string) =>
-  sql.raw(`${column} in (${ROLES.map((r) => `'${r}'`).join(", ")})`);
+  sql.raw(`${column} in (${[...ROLES].sort().map((r) => `'${r}'`).join(", ")})`);
 
 /** bytea: a Buffer from the Neon driver, a Uint8Array from PGlite. */
 export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { decodeCursor, encodeCursor, PageQuery } from "./cursor.ts";
+import { ProblemError } from "../app/problem.ts";
+import { decodeCursor, encodeCursor, keysetPage, PageQuery, readCursor } from "./cursor.ts";
 
 const Key = z.strictObject({ id: z.int() });
 
@@ -19,5 +20,28 @@ describe("cursors", () => {
     expect(PageQuery.safeParse({ limit: "0" }).success).toBe(false);
     expect(PageQuery.safeParse({ limit: "101" }).success).toBe(false);
     expect(PageQuery.parse({ limit: "7", cursor: "abc" })).toEqual({ limit: 7, cursor: "abc" });
+  });
+
+  it("readCursor: no cursor is no key; a foreign one is the one 400 at cursor", () => {
+    expect(readCursor(undefined, Key)).toBeUndefined();
+    expect(readCursor(encodeCursor({ id: 7 }), Key)).toEqual({ id: 7 });
+    let thrown: unknown;
+    try {
+      readCursor(encodeCursor({ name: "x" }), Key);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ProblemError);
+    expect((thrown as ProblemError).status).toBe(400);
+    expect((thrown as ProblemError).init.errors).toEqual([{ path: "cursor", message: "not a cursor from this list" }]);
+  });
+
+  it("keysetPage: the extra row says another page exists; its cursor is the last kept row's key", () => {
+    const rows = [{ id: 1 }, { id: 2 }, { id: 3 }];
+    const page = keysetPage(rows, 2, (r) => ({ id: r.id }));
+    expect(page.items).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(decodeCursor(page.nextCursor!, Key)).toEqual({ id: 2 });
+    expect(keysetPage(rows, 3, (r) => r)).toEqual({ items: rows, nextCursor: null });
+    expect(keysetPage([], 3, (r) => r)).toEqual({ items: [], nextCursor: null });
   });
 });

@@ -51,8 +51,6 @@ const workloadShapes: Record<string, { apiVersion: string; wrap: (template: Json
   CronJob: { apiVersion: "batch/v1", wrap: (t) => ({ schedule: "*/5 * * * *", jobTemplate: { spec: { template: t } } }) },
 };
 export type WorkloadKind = keyof typeof workloadShapes;
-export const WORKLOAD_KINDS = Object.keys(workloadShapes) as WorkloadKind[];
-
 /** The same pod spec inside a workload's pod template. */
 export function workload(kind: WorkloadKind, spec: Json = {}): Json {
   const shape = workloadShapes[kind]!;

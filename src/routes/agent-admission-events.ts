@@ -3,16 +3,14 @@
 // and folded into the environment's denial history (src/services/denials.ts). Idempotent: an
 // Event sent again at the same count adds nothing. Agent credentials only.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { PG, pgErrorCode } from "../db/client.ts";
-import { environments } from "../db/schema.ts";
 import { AdmissionEvent, MAX_ADMISSION_EVENTS } from "../protocol/admission.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS, DEFAULT_DENIAL_RETENTION_DAYS, pruneDenials, recordAdmissionEvents } from "../services/denials.ts";
 import { recordShadowAdmissions } from "../services/draft-admissions.ts";
-import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
+import { agentSecurity, agentTags, environmentGone, requireAgentEnvironment } from "./agent-common.ts";
 
 const Batch = z.strictObject({ events: z.array(z.strictObject(AdmissionEvent.shape).openapi("AdmissionEvent")).min(1).max(MAX_ADMISSION_EVENTS) }).openapi("AdmissionEventBatch");
 const Result = z
@@ -45,11 +43,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const retentionDays = c.get("config").denialRetentionDays ?? DEFAULT_DENIAL_RETENTION_DAYS;
     try {
       const result = await c.get("db").withTenant(a.tenantId, async (tx) => {
-        const [env] = await tx
-          .select({ id: environments.id })
-          .from(environments)
-          .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)));
-        if (!env) throw environmentGone();
+        await requireAgentEnvironment(tx, a);
         const ids = { tenantId: a.tenantId, environmentId: a.environmentId };
         const windowSeconds = c.get("config").denialNotifyWindowSeconds ?? DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS;
         const r = await recordAdmissionEvents(tx, ids, events, { now, windowSeconds });

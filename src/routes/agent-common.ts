@@ -2,8 +2,11 @@
 // reported (environment-agent.ts, environments.ts): the OpenAPI security of /agent/v1, and how
 // an environment's agent state is derived. Not a route module: it registers nothing.
 import { z } from "@hono/zod-openapi";
+import type { AgentPrincipal } from "../app/env.ts";
 import { ProblemError } from "../app/problem.ts";
+import type { Db } from "../db/client.ts";
 import { gatekeeperProblems, OFFLINE_AFTER_INTERVALS, type AgentStatusReport } from "../protocol/agent.ts";
+import { findEnvironment, type EnvironmentRef } from "../services/environments.ts";
 
 /** The OpenAPI security scheme of the /agent/v1 routes (registered in createApp). */
 export const AGENT_SECURITY = "agentCredential";
@@ -14,7 +17,7 @@ export const agentTags = ["Agent protocol"];
 // @hono/zod-openapi was loaded before it was built (module order), so routes name a copy of the
 // contract's shape built with the extended z instead: same fields, same strictness.
 
-export const AGENT_STATES = ["never_connected", "online", "degraded", "offline"] as const;
+const AGENT_STATES = ["never_connected", "online", "degraded", "offline"] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 export const AgentStateSchema = z.enum(AGENT_STATES).openapi("AgentState", {
   description: `never_connected: no status report yet; offline: none for more than ${OFFLINE_AFTER_INTERVALS} poll intervals; degraded: reporting, but Gatekeeper is not doing its job (degradedReasons says why); online: reporting and Gatekeeper healthy as far as the agent can tell.`,
@@ -68,3 +71,10 @@ export const agentActor = (prefix: string) => `agent:${prefix}`;
 
 /** The credential's environment was deleted while the request ran (credentials cascade with it). */
 export const environmentGone = () => new ProblemError(404, "The environment of this agent credential no longer exists.");
+
+/** The calling credential's environment, or environmentGone when it was deleted meanwhile. */
+export async function requireAgentEnvironment(tx: Db, a: Pick<AgentPrincipal, "tenantId" | "environmentId">): Promise<EnvironmentRef> {
+  const env = await findEnvironment(tx, a.tenantId, a.environmentId);
+  if (!env) throw environmentGone();
+  return env;
+}

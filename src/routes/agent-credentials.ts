@@ -11,10 +11,11 @@ import { generateCredential } from "../app/credentials.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
-import { agentCredentials, environments, type AgentCredential as Row } from "../db/schema.ts";
+import { agentCredentials, type AgentCredential as Row } from "../db/schema.ts";
 import { agentManifest } from "../install/agent-manifest.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { audit } from "../services/audit.ts";
+import { requireEnvironment } from "../services/environments.ts";
 import { enforceQuota } from "../services/quotas.ts";
 import { manifestApiUrl } from "./agent-manifest.ts";
 
@@ -132,13 +133,6 @@ const created = (r: Row, secret: string, manifest: string) => ({
   manifest,
 });
 
-/** The environment's name; 404 unless it is this tenant's. */
-async function requireEnvironment(tx: Db, tenantId: string, id: string): Promise<string> {
-  const [env] = await tx.select({ name: environments.name }).from(environments).where(and(eq(environments.id, id), eq(environments.tenantId, tenantId)));
-  if (!env) throw new ProblemError(404, "No such environment.");
-  return env.name;
-}
-
 /** The credential, only if it belongs to this environment of this tenant. */
 async function findCredential(tx: Db, tenantId: string, environmentId: string, id: string): Promise<Row | undefined> {
   const [row] = await tx
@@ -154,7 +148,6 @@ async function mustFindCredential(tx: Db, tenantId: string, environmentId: strin
   return row;
 }
 
-const badCursor = () => new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
 const revokedConflict = () => new ProblemError(409, "A revoked agent credential cannot be rotated; create a new one.");
 
 export function register(app: OpenAPIHono<AppEnv>): void {
@@ -163,7 +156,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const { id: environmentId } = c.req.valid("param");
     const cred = generateCredential("gha");
     const { row, environmentName } = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const environmentName = await requireEnvironment(tx, p.tenantId, environmentId);
+      const { name: environmentName } = await requireEnvironment(tx, p.tenantId, environmentId);
       await enforceQuota(tx, p.tenantId, "agentCredentials", c.get("config").quotas);
       const [r] = await tx
         .insert(agentCredentials)
@@ -180,21 +173,19 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id: environmentId } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
-    if (after === null) throw badCursor();
+    const after = readCursor(cursor, Cursor);
     const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       await requireEnvironment(tx, p.tenantId, environmentId);
       const where = [eq(agentCredentials.tenantId, p.tenantId), eq(agentCredentials.environmentId, environmentId)];
       if (after) {
-        if (!(await findCredential(tx, p.tenantId, environmentId, after.id))) throw badCursor();
+        if (!(await findCredential(tx, p.tenantId, environmentId, after.id))) throw invalidCursor();
         // Compared in SQL: created_at has microseconds a JS Date would round away.
         where.push(sql`(${agentCredentials.createdAt}, ${agentCredentials.id}) < (select a.created_at, a.id from agent_credentials a where a.id = ${after.id} and a.tenant_id = ${p.tenantId})`);
       }
       return tx.select().from(agentCredentials).where(and(...where)).orderBy(desc(agentCredentials.createdAt), desc(agentCredentials.id)).limit(limit + 1);
     });
-    const page = rows.slice(0, limit);
-    const nextCursor = rows.length > limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null;
-    return c.json({ items: page.map(publicView), nextCursor }, 200);
+    const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ id: last.id }));
+    return c.json({ items: items.map(publicView), nextCursor }, 200);
   });
 
   app.openapi(revoke, async (c) => {
@@ -220,7 +211,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id: environmentId, credId } = c.req.valid("param");
     const result = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const environmentName = await requireEnvironment(tx, p.tenantId, environmentId);
+      const { name: environmentName } = await requireEnvironment(tx, p.tenantId, environmentId);
       const before = await mustFindCredential(tx, p.tenantId, environmentId, credId);
       if (before.revokedAt) throw revokedConflict();
       const cred = generateCredential("gha", before.prefix);

@@ -4,6 +4,7 @@
 // shadow constraints (dryrun, named preview-<draft>-<version>-, src/policies/shadow.ts): the agent applies
 // and prunes them like every managed object, and Gatekeeper's audit of them is the draft's preview.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { hashEtag, notModified } from "../app/conditional.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { contentHash } from "../policies/hash.ts";
@@ -43,7 +44,7 @@ function etagOf(revision: number, name: string, rendered: RenderedObjects, agent
   // The output depends on the clock (expired exemptions and drafts drop out), the name and the config,
   // not only on the revision: the ETag hashes all of it (the objects through their hash).
   const fingerprint = contentHash({ name, objects: rendered.hash, agent });
-  const etag = `"${revision}-${fingerprint.slice("sha256:".length, "sha256:".length + 16)}"`;
+  const etag = hashEtag(String(revision), fingerprint);
   etags.set(rendered, { key, etag });
   return etag;
 }
@@ -58,9 +59,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const rendered = renderedObjects(a.tenantId, a.environmentId, revision, s.document, now, s.drafts);
     const agent = { pollIntervalSeconds: c.get("config").agent.pollIntervalSeconds, fieldManager: FIELD_MANAGER };
     const etag = etagOf(revision, s.environmentName, rendered, agent);
-    c.header("etag", etag);
-    const inm = c.req.header("if-none-match");
-    if (inm?.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
+    if (notModified(c, etag)) return c.body(null, 304);
     const body: DesiredState = {
       environmentId: a.environmentId,
       environmentName: s.environmentName,

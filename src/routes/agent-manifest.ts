@@ -3,13 +3,12 @@
 // create or rotate an agent credential (agent-credentials.ts), the one time the token exists.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { and, eq } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
-import { environments } from "../db/schema.ts";
 import { agentManifest } from "../install/agent-manifest.ts";
-import { EnvParams, environmentNotFound } from "./settings-common.ts";
+import { requireEnvironment } from "../services/environments.ts";
+import { EnvParams } from "./settings-common.ts";
 
 /** The API URL an agent is told to call: PUBLIC_URL when configured, else this request's origin. */
 export function manifestApiUrl(c: Context<AppEnv>): string {
@@ -42,10 +41,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const [env] = await c.get("db").withTenant(p.tenantId, (tx) =>
-      tx.select({ name: environments.name }).from(environments).where(and(eq(environments.id, id), eq(environments.tenantId, p.tenantId))),
-    );
-    if (!env) throw environmentNotFound(id);
+    const env = await c.get("db").withTenant(p.tenantId, (tx) => requireEnvironment(tx, p.tenantId, id));
     const yaml = agentManifest({ apiUrl: manifestApiUrl(c), environmentName: env.name });
     return c.body(yaml, 200, { "content-type": "application/yaml; charset=utf-8" });
   });

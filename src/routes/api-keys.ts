@@ -9,7 +9,7 @@ import { ROLES, type AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { apiKeys, type ApiKey as ApiKeyRow } from "../db/schema.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { plainText } from "../lib/text-schema.ts";
 import { audit } from "../services/audit.ts";
 import { enforceQuota } from "../services/quotas.ts";
@@ -151,20 +151,18 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
     const p = c.get("principal");
     const { limit, cursor } = c.req.valid("query");
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
-    if (after === null) throw new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
+    const after = readCursor(cursor, Cursor);
     const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const where = [eq(apiKeys.tenantId, p.tenantId)];
       if (after) {
-        if (!(await findKey(tx, p.tenantId, after.id))) throw new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
+        if (!(await findKey(tx, p.tenantId, after.id))) throw invalidCursor();
         // Compared in SQL: created_at has microseconds a JS Date would round away.
         where.push(sql`(${apiKeys.createdAt}, ${apiKeys.id}) < (select k.created_at, k.id from api_keys k where k.id = ${after.id} and k.tenant_id = ${p.tenantId})`);
       }
       return tx.select().from(apiKeys).where(and(...where)).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id)).limit(limit + 1);
     });
-    const page = rows.slice(0, limit);
-    const nextCursor = rows.length > limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null;
-    return c.json({ items: page.map(publicView), nextCursor }, 200);
+    const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ id: last.id }));
+    return c.json({ items: items.map(publicView), nextCursor }, 200);
   });
 
   app.openapi(revoke, async (c) => {

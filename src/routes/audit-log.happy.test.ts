@@ -5,6 +5,7 @@ import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { SIGN_IN_ACTIONS } from "../../test/harness/fixtures.ts";
 import { auditLog } from "../db/schema.ts";
+import { diff } from "../lib/json-diff.ts";
 import { auditChanges } from "./audit-log.ts";
 
 type Seed = { actor: string; action: string; targetType: string; targetId: string | null; before?: unknown; after?: unknown; createdAt: string };
@@ -74,6 +75,26 @@ describe.each(backends())("GET /v1/audit-log ($name)", (backend) => {
     expect(by("environment.delete").changes).toEqual([{ path: "name", before: "old" }]);
     expect(by("apiXkey.odd")).toMatchObject({ before: null, after: null, changes: [] });
     expect(auditChanges(null, 3)).toEqual([{ path: "(root)", after: 3 }]);
+  });
+
+  it("a settings row of the old derived shape (the diff stored at write time) reads as today's whole-document row", () => {
+    const v1 = { enforcementAction: "warn", controls: { privilegedContainers: { enabled: true } } };
+    const v2 = { enforcementAction: "deny", controls: {} };
+    const today = auditChanges({ revision: 2, settings: v1 }, { revision: 3, settings: v2, rolledBackTo: 1 });
+    const legacy = auditChanges({ revision: 2 }, { revision: 3, rolledBackTo: 1, changes: diff(v1, v2) });
+    expect(legacy).toEqual(today);
+    expect(today).toEqual([
+      { path: "revision", before: 2, after: 3 },
+      { path: "rolledBackTo", after: 1 },
+      { path: "settings.controls.privilegedContainers", before: { enabled: true } },
+      { path: "settings.enforcementAction", before: "warn", after: "deny" },
+    ]);
+    // Revision 0 had no document: the old row's diff was at the root.
+    expect(auditChanges({ revision: 0 }, { revision: 1, draft: "d", changes: diff(null, v2) })).toEqual([
+      { path: "draft", after: "d" },
+      { path: "revision", before: 0, after: 1 },
+      { path: "settings", before: null, after: v2 },
+    ]);
   });
 
   it("filters by exact action, and by prefix with a trailing *", async () => {

@@ -6,9 +6,9 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import type { AppEnv } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
+import { problemResponses } from "../app/problem.ts";
 import { auditLog } from "../db/schema.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { diff, type Change } from "../lib/json-diff.ts";
 
 const ChangeSchema = z
@@ -67,11 +67,25 @@ const route = createRoute({
   },
 });
 
-const isObject = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Rows written before every settings.* entry stored whole documents: a rollback, preset or draft
+ * promotion kept `before: { revision }` and `after: { revision, …detail, changes }`, the diff made
+ * at write time. Such a row reads as the same changes a row of today's shape gives.
+ */
+function legacyDerivedChanges(before: unknown, after: unknown): Change[] | null {
+  if (!isObject(before) || !isObject(after) || "settings" in after || typeof after.revision !== "number" || !Array.isArray(after.changes)) return null;
+  const { changes, ...rest } = after as { changes: Change[] } & Record<string, unknown>;
+  const settings = changes.map((c) => ({ ...c, path: c.path === "(root)" ? "settings" : `settings.${c.path}` }));
+  return [...diff(before, rest), ...settings];
+}
 
 /** A create (no before) or delete (no after) diffs against {}: one change per field, not one at the root. */
 export function auditChanges(before: unknown, after: unknown): Change[] {
   if (before == null && after == null) return [];
+  const legacy = legacyDerivedChanges(before, after);
+  if (legacy) return legacy;
   if (before == null && isObject(after)) return diff({}, after);
   if (after == null && isObject(before)) return diff(before, {});
   return diff(before ?? undefined, after ?? undefined);
@@ -81,8 +95,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, Cursor);
-    if (after === null) throw new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this log" }] });
+    const after = readCursor(q.cursor, Cursor);
 
     const where: SQL[] = [eq(auditLog.tenantId, p.tenantId)];
     if (after) where.push(lt(auditLog.id, after.id));
@@ -97,11 +110,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const rows = await c.get("db").withTenant(p.tenantId, (tx) =>
       tx.select().from(auditLog).where(and(...where)).orderBy(desc(auditLog.id)).limit(q.limit + 1),
     );
-    const page = rows.slice(0, q.limit);
-    const nextCursor = rows.length > q.limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null;
+    const { items, nextCursor } = keysetPage(rows, q.limit, (last) => ({ id: last.id }));
     return c.json(
       {
-        items: page.map((r) => ({
+        items: items.map((r) => ({
           id: r.id,
           actor: r.actor,
           action: r.action,

@@ -8,9 +8,10 @@ import { requireRole } from "../app/auth.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { ADMISSION_ACTIONS } from "../db/schema.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
+import { requireEnvironment } from "../services/environments.ts";
 import { denialJson, denialSummary, denialWhere, SUMMARY_GROUPS } from "../services/denials.ts";
-import { EnvParams, environmentNotFound, findEnvironment } from "./settings-common.ts";
+import { EnvParams } from "./settings-common.ts";
 
 const tags = ["Denials"];
 const Iso = z.iso.datetime();
@@ -107,7 +108,6 @@ const envSummary = createRoute({
   responses: { 200: { description: "The summary", content: { "application/json": { schema: Summary } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const badCursor = () => new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
 
 export function register(app: OpenAPIHono<AppEnv>): void {
   // The fixed path first: it must not be read as a denial id.
@@ -121,13 +121,12 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
     const p = c.get("principal");
     const { limit, cursor, ...filters } = c.req.valid("query");
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
-    if (after === null) throw badCursor();
+    const after = readCursor(cursor, Cursor);
     const where = denialWhere(p.tenantId, filters);
     const items = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (after) {
         const { rows } = await tx.execute(sql`select 1 from denials where id = ${after.id}::uuid and tenant_id = ${p.tenantId}::uuid`);
-        if (!rows.length) throw badCursor();
+        if (!rows.length) throw invalidCursor();
         // Compared in SQL: timestamps have microseconds a JS Date would round away.
         where.push(sql`(d.last_seen_at, d.id) < (select x.last_seen_at, x.id from denials x where x.id = ${after.id}::uuid)`);
       }
@@ -136,9 +135,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       );
       return rows.map((r) => r.j);
     });
-    const items_ = items.slice(0, limit);
-    const nextCursor = items.length > limit ? encodeCursor({ id: items_[items_.length - 1]!.id }) : null;
-    return c.json({ items: items_, nextCursor }, 200);
+    return c.json(keysetPage(items, limit, (last) => ({ id: last.id })), 200);
   });
 
   app.openapi(get, async (c) => {
@@ -157,7 +154,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     const { by, since } = c.req.valid("query");
     const groups = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      await requireEnvironment(tx, p.tenantId, id);
       return denialSummary(tx, denialWhere(p.tenantId, { environment: id, since }), by);
     });
     return c.json({ by, groups }, 200);

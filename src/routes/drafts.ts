@@ -4,6 +4,7 @@
 // src/services/drafts.ts; the preview is drafts-preview.ts.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
+import { revisionEtag } from "../app/conditional.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { enforceQuota } from "../services/quotas.ts";
@@ -11,7 +12,6 @@ import type { Draft } from "../db/schema.ts";
 import { PRESET_NAMES, type PresetName } from "../policies/index.ts";
 import { shadowName } from "../protocol/agent.ts";
 import { createDraft, deleteDraft, getDraft, listDrafts, promoteDraft, updateDraft, type DraftSource } from "../services/drafts.ts";
-import { revisionEtag } from "../services/revisions.ts";
 import { CommentField, EnvironmentId, EnvParams, NewRevisionResponse, revisionJson, SettingsDocument } from "./settings-common.ts";
 
 export const DraftParams = z.object({ id: EnvironmentId, draftId: z.uuid().openapi({ description: "Draft id" }) });

@@ -8,7 +8,8 @@ import { problemResponses } from "../app/problem.ts";
 import { agentStatus, environments } from "../db/schema.ts";
 import { GatekeeperHealth, ObjectResult, OFFLINE_AFTER_INTERVALS, TemplateHealth } from "../protocol/agent.ts";
 import { agentSummary, AgentStateSchema } from "./agent-common.ts";
-import { EnvParams, environmentNotFound } from "./settings-common.ts";
+import { environmentNotFound } from "../services/environments.ts";
+import { EnvParams } from "./settings-common.ts";
 
 const EnvironmentAgent = z
   .object({

@@ -8,7 +8,8 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import { gunzipJson } from "../db/gzip-json.ts";
 import { auditReports, environments } from "../db/schema.ts";
 import { ConstraintAudit, type AuditReport } from "../protocol/agent.ts";
-import { EnvParams, environmentNotFound } from "./settings-common.ts";
+import { environmentNotFound } from "../services/environments.ts";
+import { EnvParams } from "./settings-common.ts";
 
 const Counts = z.record(z.string(), z.int());
 

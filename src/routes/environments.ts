@@ -1,21 +1,17 @@
 // /v1/environments: the clusters (or groups of clusters) a tenant governs. An environment is
 // created together with its settings revision 1, so it always has a document to render. Each
-// carries a summary of its agent (the last status report, joined in the same query).
-import { forgetAgentState } from "../services/agent-state.ts";
+// carries a summary of its agent (the last status report, joined in the same query). The queries
+// and transactions are in src/services/environments.ts.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Context } from "hono";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv, Principal } from "../app/env.ts";
+import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
-import { PG, pgErrorCode, type Db } from "../db/client.ts";
-import { agentStatus, environments, type Environment as EnvironmentRow } from "../db/schema.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../policies/index.ts";
-import type { AgentStatusReport } from "../protocol/agent.ts";
-import { audit } from "../services/audit.ts";
-import { enforceQuota } from "../services/quotas.ts";
-import { appendRevision } from "../services/revisions.ts";
+import {
+  createEnvironment, deleteEnvironment, environmentFields, getEnvironment, listEnvironments, updateEnvironment, type EnvironmentWithAgent,
+} from "../services/environments.ts";
 import { agentSummary, AgentSummary } from "./agent-common.ts";
 import { SettingsDocument } from "./settings-common.ts";
 
@@ -25,14 +21,14 @@ const LABEL_NAME = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const MAX_LABELS = 32;
 
 /** Kubernetes label key: `[prefix/]name`, prefix a DNS subdomain ≤ 253, name ≤ 63. */
-export function isLabelKey(key: string): boolean {
+function isLabelKey(key: string): boolean {
   const slash = key.lastIndexOf("/");
   if (slash === -1) return LABEL_NAME.test(key);
   const prefix = key.slice(0, slash);
   return prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix) && LABEL_NAME.test(key.slice(slash + 1));
 }
 
-export const EnvironmentName = z
+const EnvironmentName = z
   .string()
   .regex(DNS_LABEL, "must be a DNS-1123 label: 1-63 lowercase letters, digits or '-', starting and ending alphanumeric")
   .openapi("EnvironmentName", { example: "prod-eu" });
@@ -41,7 +37,7 @@ const LabelValue = z
   .string()
   .max(63)
   .refine((v) => v === "" || LABEL_NAME.test(v), "must be a Kubernetes label value: ≤ 63 characters of [A-Za-z0-9-_.], alphanumeric at both ends");
-export const Labels = z
+const Labels = z
   .record(LabelKey, LabelValue)
   .refine((l) => Object.keys(l).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`)
   .openapi("Labels", { example: { region: "eu", tier: "prod" } });
@@ -56,62 +52,16 @@ const EnvironmentFields = z.object({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
-/** What the audit log records of an environment: its fields, not its (volatile) agent state. */
-type EnvironmentFields = z.infer<typeof EnvironmentFields>;
-
 export const Environment = EnvironmentFields.extend({
   agent: AgentSummary.openapi({ description: "Its agent at a glance; GET …/{id}/agent has the whole report." }),
 }).openapi("Environment");
-export type EnvironmentJson = z.infer<typeof Environment>;
+type EnvironmentJson = z.infer<typeof Environment>;
 
-export const EnvironmentIdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
-
-export function toEnvironment(row: EnvironmentRow): EnvironmentFields {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
-    labels: row.labels,
-    currentRevision: row.currentRevision,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
-
-type AgentColumns = { lastSeenAt: Date | null; appliedRevision: number | null; gatekeeper: AgentStatusReport["gatekeeper"] | null } | null;
+const EnvironmentIdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
 /** The environment as the API returns it: its fields and its agent's summary, as of now. */
-function environmentJson(c: Context<AppEnv>, row: EnvironmentRow, agent: AgentColumns): EnvironmentJson {
-  return { ...toEnvironment(row), agent: agentSummary(agent, row.currentRevision, c.get("now")(), c.get("config").agent.pollIntervalSeconds) };
-}
-
-/** Gatekeeper's part of the agent's last report (whether it is degraded), not the whole report. */
-const agentGatekeeper = sql<AgentStatusReport["gatekeeper"] | null>`${agentStatus.report}->'gatekeeper'`;
-
-/** Environments with their agent's last status in one query (a left join: most have none yet). */
-function selectWithAgent(tx: Db) {
-  return tx
-    .select({ env: environments, agent: { lastSeenAt: agentStatus.lastSeenAt, appliedRevision: agentStatus.appliedRevision, gatekeeper: agentGatekeeper } })
-    .from(environments)
-    .leftJoin(agentStatus, and(eq(agentStatus.environmentId, environments.id), eq(agentStatus.tenantId, environments.tenantId)));
-}
-
-/** Runs a write; a unique violation (the tenant already has that name) becomes a 409. */
-async function uniqueName<T>(name: string | undefined, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    if (pgErrorCode(err) === PG.uniqueViolation) throw new ProblemError(409, `An environment named "${name}" already exists in this tenant.`);
-    throw err;
-  }
-}
-
-const scoped = (p: Principal, id: string) => and(eq(environments.id, id), eq(environments.tenantId, p.tenantId));
-
-async function findForUpdate(tx: Db, p: Principal, id: string): Promise<EnvironmentRow> {
-  const [row] = await tx.select().from(environments).where(scoped(p, id)).for("update");
-  if (!row) throw new ProblemError(404, `No environment ${id}.`);
-  return row;
+function environmentJson(c: Context<AppEnv>, { env, agent }: EnvironmentWithAgent): EnvironmentJson {
+  return { ...environmentFields(env), agent: agentSummary(agent, env.currentRevision, c.get("now")(), c.get("config").agent.pollIntervalSeconds) };
 }
 
 const CreateBody = z
@@ -222,97 +172,42 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       const errors = fieldIssues(parsed.error).map((i) => ({ ...i, path: `settings.${i.path}` }));
       throw new ProblemError(400, "The settings document is invalid.", { errors });
     }
-    const env = await uniqueName(body.name, () =>
-      c.get("db").withTenant(p.tenantId, async (tx) => {
-        await enforceQuota(tx, p.tenantId, "environments", c.get("config").quotas);
-        const [row] = await tx
-          .insert(environments)
-          .values({ tenantId: p.tenantId, name: body.name, description: body.description, labels: body.labels })
-          .returning();
-        const appended = await appendRevision(tx, {
-          tenantId: p.tenantId,
-          environmentId: row!.id,
-          expected: 0,
-          document: parsed.data,
-          author: p.subject,
-          comment: body.comment,
-        });
-        if (!appended.ok) throw new Error(`revision 1 of a new environment refused: ${appended.reason}`);
-        const created = { ...row!, currentRevision: appended.revision };
-        await audit(tx, p, { action: "environment.create", targetType: "environment", targetId: row!.id, after: { ...toEnvironment(created), settings: parsed.data } });
-        return environmentJson(c, created, null);
-      }),
+    const { name, description, labels, comment } = body;
+    const created = await c.get("db").withTenant(p.tenantId, (tx) =>
+      createEnvironment(tx, p, { name, description, labels, settings: parsed.data, comment }, c.get("config").quotas),
     );
-    c.header("Location", `/v1/environments/${env.id}`);
-    return c.json(env, 201);
+    c.header("Location", `/v1/environments/${created.id}`);
+    return c.json(environmentJson(c, { env: created, agent: null }), 201);
   });
 
   app.openapi(listEnvs, async (c) => {
     const p = c.get("principal");
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, Cursor);
-    if (after === null) throw new ProblemError(400, "The cursor is not one this API issued.", { errors: [{ path: "cursor", message: "invalid cursor" }] });
-    const labels = q.label ?? [];
-    const where: (SQL | undefined)[] = [eq(environments.tenantId, p.tenantId)];
-    // jsonb containment; one object with every wanted pair means "all of them".
-    if (labels.length) where.push(sql`${environments.labels} @> ${JSON.stringify(Object.fromEntries(labels))}::jsonb`);
-    if (after) where.push(or(gt(environments.name, after.name), and(eq(environments.name, after.name), gt(environments.id, after.id))));
-    const rows = await c.get("db").withTenant(p.tenantId, (tx) =>
-      selectWithAgent(tx)
-        .where(and(...where))
-        .orderBy(asc(environments.name), asc(environments.id))
-        .limit(q.limit + 1),
-    );
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1)?.env;
-    const nextCursor = rows.length > q.limit && last ? encodeCursor({ name: last.name, id: last.id }) : null;
-    return c.json({ items: page.map((r) => environmentJson(c, r.env, r.agent)), nextCursor }, 200);
+    const after = readCursor(q.cursor, Cursor);
+    const rows = await c.get("db").withTenant(p.tenantId, (tx) => listEnvironments(tx, p.tenantId, { labels: q.label ?? [], after, limit: q.limit }));
+    const { items, nextCursor } = keysetPage(rows, q.limit, (last) => ({ name: last.env.name, id: last.env.id }));
+    return c.json({ items: items.map((r) => environmentJson(c, r)), nextCursor }, 200);
   });
 
   app.openapi(getEnv, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const [row] = await c.get("db").withTenant(p.tenantId, (tx) => selectWithAgent(tx).where(scoped(p, id)));
-    if (!row) throw new ProblemError(404, `No environment ${id}.`);
-    return c.json(environmentJson(c, row.env, row.agent), 200);
+    const row = await c.get("db").withTenant(p.tenantId, (tx) => getEnvironment(tx, p.tenantId, id));
+    return c.json(environmentJson(c, row), 200);
   });
 
   app.openapi(updateEnv, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const env = await uniqueName(body.name, () =>
-      c.get("db").withTenant(p.tenantId, async (tx) => {
-        const before = toEnvironment(await findForUpdate(tx, p, id));
-        const [row] = await tx
-          .update(environments)
-          .set({ ...body, updatedAt: sql`now()` })
-          .where(scoped(p, id))
-          .returning();
-        const after = toEnvironment(row!);
-        forgetAgentState(tx, p.tenantId, id); // a new name is in the desired state
-        await audit(tx, p, { action: "environment.update", targetType: "environment", targetId: id, before, after });
-        const [status] = await tx
-          .select({ lastSeenAt: agentStatus.lastSeenAt, appliedRevision: agentStatus.appliedRevision, gatekeeper: agentGatekeeper })
-          .from(agentStatus)
-          .where(and(eq(agentStatus.environmentId, id), eq(agentStatus.tenantId, p.tenantId)));
-        return environmentJson(c, row!, status ?? null);
-      }),
-    );
-    return c.json(env, 200);
+    const row = await c.get("db").withTenant(p.tenantId, (tx) => updateEnvironment(tx, p, id, body));
+    return c.json(environmentJson(c, row), 200);
   });
 
   app.openapi(deleteEnv, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    await c.get("db").withTenant(p.tenantId, async (tx) => {
-      // Settings revisions and agent credentials go with it (ON DELETE CASCADE).
-      const [row] = await tx.delete(environments).where(scoped(p, id)).returning();
-      if (!row) throw new ProblemError(404, `No environment ${id}.`);
-      // Its credentials go with it: this process stops accepting them at commit (others on NOTIFY).
-      forgetAgentState(tx, p.tenantId, id);
-      await audit(tx, p, { action: "environment.delete", targetType: "environment", targetId: id, before: toEnvironment(row) });
-    });
+    await c.get("db").withTenant(p.tenantId, (tx) => deleteEnvironment(tx, p, id));
     return c.body(null, 204);
   });
 }

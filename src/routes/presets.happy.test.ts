@@ -62,12 +62,10 @@ describe.each(backends())("presets ($name)", (backend) => {
     const stored = await json(await api.request("GET", `/v1/environments/${env.id}/settings/revisions/2`, { token: await api.token("acme-pa", "viewer") }));
     expect(stored).toEqual(body);
     const [entry] = (await auditRows(api, "acme-pa")).filter((a) => a.action === "settings.preset");
-    expect(entry).toMatchObject({ actor: "erin", targetType: "environment", targetId: env.id, before: { revision: 1 } });
-    expect(entry!.after).toMatchObject({
-      revision: 2,
-      preset: "restricted",
-      changes: expect.arrayContaining([{ path: "controls.readOnlyRootFilesystem", before: expect.any(Object) }]),
-    });
+    expect(entry).toMatchObject({ actor: "erin", targetType: "environment", targetId: env.id, before: { revision: 1, settings: EnvironmentSettings.parse(CUSTOM) } });
+    expect(entry!.after).toEqual({ revision: 2, preset: "restricted", settings: body.settings });
+    const log = await json(await api.request("GET", "/v1/audit-log?action=settings.preset", { token: await api.token("acme-pa", "admin") }));
+    expect(log.items[0].changes).toEqual(expect.arrayContaining([{ path: "settings.controls.readOnlyRootFilesystem", before: expect.any(Object) }]));
   });
 
   it("pins a PSS version: the document records it, the controls take its semantics, later applications keep it", async () => {

@@ -2,11 +2,12 @@
 // whose controls are the preset's; environment-wide knobs such as exemptions are kept).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
+import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { applyPreset, catalogue, PRESET_NAMES, presets, PssVersion, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
-import { revisionEtag } from "../services/revisions.ts";
-import { CommentField, commitDerivedRevision, EnvParams, IfMatchHeaders, NewRevisionResponse, revisionJson } from "./settings-common.ts";
+import { commitDerivedRevision } from "../services/settings.ts";
+import { CommentField, EnvParams, IfMatchHeaders, NewRevisionResponse, revisionJson } from "./settings-common.ts";
 
 const PresetNameSchema = z.enum(PRESET_NAMES as [PresetName, ...PresetName[]]).openapi("PresetName");
 
@@ -78,10 +79,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { preset, pssVersion, comment } = c.req.valid("json");
+    const expected = ifMatchRevision(c.req.valid("header")["if-match"], { star: true }); // a 400 before any lookup
     const stored = await c.get("db").withTenant(p.tenantId, (tx) =>
       commitDerivedRevision(tx, p, {
         environmentId: id,
-        ifMatch: c.req.valid("header")["if-match"],
+        expected,
         action: "settings.preset",
         async derive(current) {
           // Stored documents are normalised output, which is also valid input.

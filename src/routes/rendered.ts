@@ -2,17 +2,21 @@
 // apply order and the summary a person reads before enforcing. JSON or YAML (kubectl-ready).
 // `?draft=` renders an open draft instead: what the agent would apply once it is promoted.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { accepts } from "hono/accepts";
 import { requireRole } from "../app/auth.ts";
+import { hashEtag, notModified } from "../app/conditional.ts";
 import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { contentHash } from "../policies/hash.ts";
 import { EnvironmentSettings, renderEnvironment, toYaml } from "../policies/index.ts";
 import { getDraft } from "../services/drafts.ts";
-import { EnvParams, environmentNotFound, findEnvironment, loadRevision } from "./settings-common.ts";
+import { environmentNotFound, requireEnvironment } from "../services/environments.ts";
+import { loadRevision } from "../services/settings.ts";
+import { EnvParams } from "./settings-common.ts";
 
 const FORMATS = ["json", "yaml"] as const;
-type Format = (typeof FORMATS)[number];
-const YAML_TYPES = new Set(["application/yaml", "application/x-yaml", "text/yaml"]);
+// JSON first: the default, and the choice when Accept ranks both alike.
+const MEDIA_TYPES = ["application/json", "application/yaml", "application/x-yaml", "text/yaml"];
 
 const RenderedQuery = z.strictObject({
   format: z.enum(FORMATS).optional().openapi({ description: "Overrides the Accept header. Default json." }),
@@ -51,39 +55,20 @@ const route = createRoute({
   },
 });
 
-/** ?format wins; else the first of JSON/YAML the Accept header prefers (by q, then order); else JSON. */
-function negotiate(format: Format | undefined, accept: string | undefined): Format {
-  if (format) return format;
-  const ranked = (accept ?? "")
-    .split(",")
-    .map((part, i) => {
-      const [type = "", ...params] = part.split(";").map((s) => s.trim().toLowerCase());
-      const q = Number(params.find((x) => x.startsWith("q="))?.slice(2) ?? 1);
-      return { type, q: Number.isFinite(q) ? q : 0, i };
-    })
-    .filter((m) => m.q > 0)
-    .sort((a, b) => b.q - a.q || a.i - b.i);
-  for (const m of ranked) {
-    if (YAML_TYPES.has(m.type)) return "yaml";
-    if (m.type === "application/json") return "json";
-  }
-  return "json";
-}
-
 export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const query = c.req.valid("query");
-    const format = negotiate(query.format, c.req.header("accept"));
+    // ?format wins; else Hono's negotiation of Accept (by q, then specificity); else JSON.
+    const format = query.format ?? (accepts(c, { header: "Accept", supports: MEDIA_TYPES, default: "application/json" }) === "application/json" ? "json" : "yaml");
     const now = c.get("now")();
     const current = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (query.draft !== undefined) {
         const d = await getDraft(tx, p.tenantId, id, query.draft, now);
         return { revision: d.baseRevision, document: d.document, draft: d.id };
       }
-      const env = await findEnvironment(tx, p.tenantId, id);
-      if (!env) throw environmentNotFound(id);
+      const env = await requireEnvironment(tx, p.tenantId, id);
       if (env.currentRevision === 0) throw new ProblemError(404, `Environment ${id} has no settings yet.`);
       return loadRevision(tx, p.tenantId, id, env.currentRevision);
     });
@@ -92,11 +77,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const draft = "draft" in current ? current.draft : undefined;
     // The output depends on the clock too (expired exemptions drop out), so the ETag hashes the
     // output rather than naming the revision; each format is its own representation.
-    const etag = `"${draft ? `draft-${draft}-` : ""}${current.revision}-${contentHash({ objects, summary }).slice("sha256:".length, "sha256:".length + 16)}${format === "yaml" ? "-yaml" : ""}"`;
-    c.header("etag", etag);
+    const label = `${draft ? `draft-${draft}-` : ""}${current.revision}`;
     c.header("vary", "Accept");
-    const inm = c.req.header("if-none-match");
-    if (inm?.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304);
+    if (notModified(c, hashEtag(label, contentHash({ objects, summary }), format === "yaml" ? "-yaml" : ""))) return c.body(null, 304);
     if (format === "yaml") {
       const header = [draft ? `draft ${draft} (based on revision ${current.revision})` : `revision ${current.revision}`, ...summary].map((l) => `# ${l}\n`).join("");
       return c.body(header + toYaml(objects), 200, { "content-type": "application/yaml; charset=utf-8" });

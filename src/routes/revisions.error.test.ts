@@ -105,7 +105,7 @@ describe.each(backends())("settings revisions errors ($name)", (backend) => {
     it("412 for a stale If-Match, with the current ETag", async () => {
       const res = await rollback("1", { headers: { "if-match": '"1"' } });
       const body = await expectProblem(res, 412);
-      expect(body.detail).toContain("current revision is 2");
+      expect(body.detail).toContain("at revision 2");
       expect(res.headers.get("etag")).toBe('"2"');
       await unchanged();
     });

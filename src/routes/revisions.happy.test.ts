@@ -109,8 +109,11 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
     expect((await json(await api.request("GET", `${base(env.id)}/diff?from=1&to=3`, { token: viewer }))).changes).toEqual([]);
 
     const [entry] = (await auditRows(api, "acme-rb")).filter((a) => a.action === "settings.rollback");
-    expect(entry).toMatchObject({ actor: "eddie", targetType: "environment", targetId: env.id, before: { revision: 2 } });
-    expect(entry!.after).toMatchObject({ revision: 3, rolledBackTo: 1, changes: expect.arrayContaining([{ path: "enforcementAction", before: "warn", after: "deny" }]) });
+    // Whole documents, as every settings.* entry; the audit log diffs them on read.
+    expect(entry).toMatchObject({ actor: "eddie", targetType: "environment", targetId: env.id, before: { revision: 2, settings: EnvironmentSettings.parse(WARN) } });
+    expect(entry!.after).toEqual({ revision: 3, rolledBackTo: 1, settings: body.settings });
+    const log = await json(await api.request("GET", "/v1/audit-log?action=settings.rollback", { token: await api.token("acme-rb", "admin") }));
+    expect(log.items[0].changes).toEqual(expect.arrayContaining([{ path: "rolledBackTo", after: 1 }, { path: "settings.enforcementAction", before: "warn", after: "deny" }]));
   });
 
   it("takes a comment and a matching If-Match; an API key is the author by its prefix", async () => {

@@ -3,15 +3,16 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
+import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
 import type { AppEnv } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
+import { problemResponses } from "../app/problem.ts";
 import { settingsRevisions } from "../db/schema.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { diff } from "../lib/json-diff.ts";
-import { revisionEtag } from "../services/revisions.ts";
+import { requireEnvironment } from "../services/environments.ts";
+import { commitDerivedRevision, loadRevision, revisionNotFound } from "../services/settings.ts";
 import {
-  CommentField, commitDerivedRevision, EnvParams, environmentNotFound, findEnvironment, IfMatchHeaders, loadRevision,
-  MAX_REVISION, RevisionDetail, NewRevisionResponse, revisionJson, revisionNotFound, RevisionNumber, RevisionParams,
+  CommentField, EnvParams, IfMatchHeaders, MAX_REVISION, RevisionDetail, NewRevisionResponse, revisionJson, RevisionNumber, RevisionParams,
 } from "./settings-common.ts";
 
 const RevisionSummary = z
@@ -101,12 +102,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const key = cursor === undefined ? null : decodeCursor(cursor, CursorKey);
-    if (cursor !== undefined && !key) {
-      throw new ProblemError(400, "The query string is invalid.", { errors: [{ path: "cursor", message: "not a cursor from this API" }] });
-    }
+    const key = readCursor(cursor, CursorKey);
     const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      await requireEnvironment(tx, p.tenantId, id);
       const where = [eq(settingsRevisions.tenantId, p.tenantId), eq(settingsRevisions.environmentId, id)];
       if (key) where.push(lt(settingsRevisions.revision, key.before));
       return tx
@@ -116,22 +114,15 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         .orderBy(desc(settingsRevisions.revision))
         .limit(limit + 1); // one extra row says whether another page exists
     });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return c.json(
-      {
-        items: page.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
-        nextCursor: rows.length > limit && last ? encodeCursor({ before: last.revision }) : null,
-      },
-      200,
-    );
+    const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ before: last.revision }));
+    return c.json({ items: items.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })), nextCursor }, 200);
   });
 
   app.openapi(getRoute, async (c) => {
     const p = c.get("principal");
     const { id, revision } = c.req.valid("param");
     const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      await requireEnvironment(tx, p.tenantId, id);
       return loadRevision(tx, p.tenantId, id, revision);
     });
     if (!row) throw revisionNotFound(id, revision);
@@ -144,7 +135,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     const { from, to } = c.req.valid("query");
     const [a, b] = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      await requireEnvironment(tx, p.tenantId, id);
       // One connection per transaction: queries run one after the other anyway.
       return [await loadRevision(tx, p.tenantId, id, from), await loadRevision(tx, p.tenantId, id, to)] as const;
     });
@@ -157,10 +148,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id, revision } = c.req.valid("param");
     const { comment } = c.req.valid("json");
+    const expected = ifMatchRevision(c.req.valid("header")["if-match"], { star: true }); // a 400 before any lookup
     const stored = await c.get("db").withTenant(p.tenantId, (tx) =>
       commitDerivedRevision(tx, p, {
         environmentId: id,
-        ifMatch: c.req.valid("header")["if-match"],
+        expected,
         action: "settings.rollback",
         async derive() {
           const target = await loadRevision(tx, p.tenantId, id, revision);

@@ -1,16 +1,9 @@
-// Shared by the settings-history routes (revisions.ts, presets.ts, rendered.ts): path and header
-// schemas, the revision response shape, and the one way a derived revision (rollback, preset) is
-// committed. Not a route module: it registers nothing.
+// Shared by the settings routes (settings.ts, revisions.ts, presets.ts, drafts.ts, rendered.ts …):
+// path and header schemas and the revision response shape. Not a route module: it registers
+// nothing; the queries and the one write path are in src/services/settings.ts.
 import { z } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
-import type { Principal } from "../app/env.ts";
-import { ProblemError } from "../app/problem.ts";
-import type { Db } from "../db/client.ts";
-import { environments, settingsRevisions } from "../db/schema.ts";
-import { diff } from "../lib/json-diff.ts";
-import { EnvironmentSettings, fieldIssues } from "../policies/index.ts";
-import { audit } from "../services/audit.ts";
-import { appendRevision, parseRevisionEtag, revisionEtag } from "../services/revisions.ts";
+import { EnvironmentSettings } from "../policies/index.ts";
+import type { StoredRevision } from "../services/settings.ts";
 
 /** Revisions are int4 in the database; a larger number must be a 400, not a cast error (500). */
 export const MAX_REVISION = 2_147_483_647;
@@ -55,120 +48,7 @@ export const NewRevisionResponse = {
 
 export const CommentField = z.string().max(500).optional().openapi({ description: "Stored with the revision." });
 
-export const environmentNotFound = (id: string) => new ProblemError(404, `No environment ${id}.`);
-
-/** The environment's revision pointer, or null when it is not this tenant's. `lock` serialises writers. */
-export async function findEnvironment(tx: Db, tenantId: string, id: string, lock = false): Promise<{ currentRevision: number } | null> {
-  const q = tx
-    .select({ currentRevision: environments.currentRevision })
-    .from(environments)
-    .where(and(eq(environments.id, id), eq(environments.tenantId, tenantId)));
-  const [row] = lock ? await q.for("update") : await q;
-  return row ?? null;
-}
-
-export interface StoredRevision {
-  revision: number;
-  document: unknown;
-  author: string;
-  comment: string;
-  createdAt: Date;
-}
-
-export async function loadRevision(tx: Db, tenantId: string, environmentId: string, revision: number): Promise<StoredRevision | null> {
-  const [row] = await tx
-    .select({
-      revision: settingsRevisions.revision,
-      document: settingsRevisions.document,
-      author: settingsRevisions.author,
-      comment: settingsRevisions.comment,
-      createdAt: settingsRevisions.createdAt,
-    })
-    .from(settingsRevisions)
-    .where(
-      and(
-        eq(settingsRevisions.tenantId, tenantId),
-        eq(settingsRevisions.environmentId, environmentId),
-        eq(settingsRevisions.revision, revision),
-      ),
-    );
-  return row ?? null;
-}
-
-export const revisionNotFound = (id: string, revision: number) => new ProblemError(404, `Environment ${id} has no revision ${revision}.`);
-
 export function revisionJson(r: StoredRevision): RevisionDetail {
   // Stored documents are already normalised; returned as stored so history shows what applied.
   return { revision: r.revision, settings: r.document as RevisionDetail["settings"], author: r.author, comment: r.comment, createdAt: r.createdAt.toISOString() };
-}
-
-/** If-Match → the revision the caller based its change on; undefined when absent or `*`. */
-export function expectedRevision(ifMatch: string | undefined): number | undefined {
-  if (ifMatch === undefined || ifMatch.trim() === "*") return undefined;
-  const revision = parseRevisionEtag(ifMatch);
-  if (revision === null) {
-    // Same path and wording as PUT .../settings, so clients handle both alike.
-    throw new ProblemError(400, 'If-Match must name one settings revision, e.g. If-Match: "3" (the ETag of GET .../settings).', {
-      errors: [{ path: "If-Match", message: 'must be * or a quoted revision number such as "3"' }],
-    });
-  }
-  return revision;
-}
-
-export interface DerivedChange {
-  document: unknown;
-  comment: string;
-  /** Extra audit detail for `after` (e.g. the preset name). */
-  detail: Record<string, unknown>;
-}
-
-/**
- * Appends a revision derived from the current one (rollback, preset) and its audit row, in the
- * caller's transaction. The environment row is locked first, so the document is derived from the
- * revision it will follow: no concurrent writer can slip in between (and If-Match is exact).
- */
-export async function commitDerivedRevision(
-  tx: Db,
-  who: Principal,
-  input: { environmentId: string; ifMatch: string | undefined; action: string; derive(current: StoredRevision | null): Promise<DerivedChange> },
-): Promise<StoredRevision> {
-  const { environmentId: id } = input;
-  const expected = expectedRevision(input.ifMatch); // a malformed header is a 400 before any lookup
-  const env = await findEnvironment(tx, who.tenantId, id, true);
-  if (!env) throw environmentNotFound(id);
-  if (expected !== undefined && expected !== env.currentRevision) {
-    throw new ProblemError(412, `If-Match names revision ${expected}, but the current revision is ${env.currentRevision}.`, {
-      headers: { etag: revisionEtag(env.currentRevision) },
-    });
-  }
-  const current = env.currentRevision > 0 ? await loadRevision(tx, who.tenantId, id, env.currentRevision) : null;
-  const change = await input.derive(current);
-  // An old revision may predate a catalogue change; refuse rather than store an invalid document.
-  const parsed = EnvironmentSettings.safeParse(change.document);
-  if (!parsed.success) {
-    throw new ProblemError(409, "The resulting settings are not valid against the current catalogue.", { errors: fieldIssues(parsed.error) });
-  }
-  const appended = await appendRevision(tx, {
-    tenantId: who.tenantId,
-    environmentId: id,
-    expected: env.currentRevision,
-    document: parsed.data,
-    author: who.subject,
-    comment: change.comment,
-  });
-  if (!appended.ok) {
-    // Unreachable while the row is locked; kept so a future refactor fails safe.
-    if (appended.reason === "not-found") throw environmentNotFound(id);
-    throw new ProblemError(412, `The current revision is now ${appended.current}.`, { headers: { etag: revisionEtag(appended.current) } });
-  }
-  await audit(tx, who, {
-    action: input.action,
-    targetType: "environment",
-    targetId: id,
-    before: { revision: env.currentRevision },
-    after: { revision: appended.revision, ...change.detail, changes: diff(current?.document ?? null, parsed.data) },
-  });
-  const stored = await loadRevision(tx, who.tenantId, id, appended.revision);
-  if (!stored) throw new Error(`revision ${appended.revision} vanished inside its own transaction`);
-  return stored;
 }

@@ -2,17 +2,16 @@
 // The revision number is the ETag: agents poll GET with If-None-Match (304 while nothing changed),
 // writers PUT with If-Match so that of two concurrent edits one wins and the other gets 412.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv, Principal } from "../app/env.ts";
+import { ifMatchRevision, noneMatch, revisionEtag } from "../app/conditional.ts";
+import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
-import type { Db } from "../db/client.ts";
-import { environments } from "../db/schema.ts";
 import { EnforcementAction, EnforcementPoint } from "../policies/common/knobs.ts";
 import { catalogue, controlById, EnvironmentSettings, fieldIssues } from "../policies/index.ts";
-import { audit } from "../services/audit.ts";
-import { appendRevision, currentRevision, currentSettings, parseRevisionEtag, revisionEtag, type CurrentSettings } from "../services/revisions.ts";
-import { EnvParams, RevisionDetail, SettingsDocument } from "./settings-common.ts";
+import { environmentNotFound } from "../services/environments.ts";
+import { currentRevision, currentSettings } from "../services/revisions.ts";
+import { commitDerivedRevision, type StoredRevision } from "../services/settings.ts";
+import { EnvParams, RevisionDetail, revisionJson, SettingsDocument } from "./settings-common.ts";
 import { mergePatch } from "../lib/merge-patch.ts";
 
 const PutBody = z
@@ -92,54 +91,10 @@ const patchControl = createRoute({
   },
 });
 
-function toJson(s: CurrentSettings) {
-  return { revision: s.revision, settings: s.document, author: s.author, comment: s.comment, createdAt: s.createdAt.toISOString() };
-}
-
-/**
- * The revision an If-Match names; undefined when absent (or `*` where allowed); 400 when it names
- * no revision. PUT refuses `*`: it would defeat the lost-update protection If-Match is required for.
- */
-function ifMatchRevision(header: string | undefined, star: boolean): number | undefined {
-  if (header === undefined || (star && header.trim() === "*")) return undefined;
-  const revision = parseRevisionEtag(header);
-  if (revision === null) {
-    throw new ProblemError(400, 'If-Match must name one settings revision, e.g. If-Match: "3" (the ETag of GET .../settings).', {
-      errors: [{ path: "If-Match", message: 'must be a quoted revision number such as "3"' }],
-    });
-  }
-  return revision;
-}
-
-function stale(current: number, expected: number): ProblemError {
-  return new ProblemError(412, `The settings are at revision ${current}, not ${expected}: fetch them again and reapply the change.`, {
-    headers: { etag: revisionEtag(current) },
-  });
-}
-
-function notFound(id: string): ProblemError {
-  return new ProblemError(404, `No environment ${id}.`);
-}
-
-function noneMatch(header: string | undefined, revision: number): boolean {
-  if (header === undefined) return false;
-  if (header.trim() === "*") return true;
-  return header.split(",").some((tag) => parseRevisionEtag(tag) === revision);
-}
-
-/** Appends the document as the next revision after `base`, audits it, and returns the stored revision. */
-async function write(tx: Db, p: Principal, id: string, base: CurrentSettings, document: EnvironmentSettings, action: string, comment: string) {
-  const appended = await appendRevision(tx, { tenantId: p.tenantId, environmentId: id, expected: base.revision, document, author: p.subject, comment });
-  if (!appended.ok) throw appended.reason === "stale" ? stale(appended.current, base.revision) : notFound(id);
-  await audit(tx, p, {
-    action,
-    targetType: "environment",
-    targetId: id,
-    before: { revision: base.revision, settings: base.document },
-    after: { revision: appended.revision, settings: document },
-  });
-  // Read back for createdAt (set by the database) and the document exactly as stored.
-  return (await currentSettings(tx, p.tenantId, id))!;
+/** The current revision a PUT or PATCH changes; an environment without settings (revision 0) has none to change. */
+function existing(id: string, current: StoredRevision | null): StoredRevision {
+  if (!current) throw environmentNotFound(id);
+  return current;
 }
 
 export function register(app: OpenAPIHono<AppEnv>): void {
@@ -156,7 +111,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const ifNoneMatch = c.req.header("if-none-match");
     if (ifNoneMatch !== undefined) {
       const revision = await c.get("db").withTenant(p.tenantId, (tx) => currentRevision(tx, p.tenantId, id));
-      if (revision !== null && noneMatch(ifNoneMatch, revision)) {
+      if (revision !== null && noneMatch(ifNoneMatch, revisionEtag(revision))) {
         c.header("Cache-Control", "private, no-cache");
         c.header("ETag", revisionEtag(revision));
         return c.body(null, 304);
@@ -164,28 +119,33 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     }
     const current = await c.get("db").withTenant(p.tenantId, (tx) => currentSettings(tx, p.tenantId, id));
     c.header("Cache-Control", "private, no-cache");
-    if (!current) throw notFound(id);
+    if (!current) throw environmentNotFound(id);
     c.header("ETag", revisionEtag(current.revision));
-    if (noneMatch(ifNoneMatch, current.revision)) return c.body(null, 304);
-    return c.json(toJson(current), 200);
+    if (noneMatch(ifNoneMatch, revisionEtag(current.revision))) return c.body(null, 304);
+    return c.json(revisionJson(current), 200);
   });
 
   app.openapi(putSettings, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { settings, comment } = c.req.valid("json");
-    const expected = ifMatchRevision(c.req.valid("header")["if-match"], false);
+    const expected = ifMatchRevision(c.req.valid("header")["if-match"], { star: false });
     if (expected === undefined) {
       throw new ProblemError(428, 'Replacing the settings requires If-Match with the revision the change is based on, e.g. If-Match: "3" (the ETag of GET .../settings).');
     }
-    const stored = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const current = await currentSettings(tx, p.tenantId, id);
-      if (!current) throw notFound(id);
-      if (current.revision !== expected) throw stale(current.revision, expected);
-      return write(tx, p, id, current, settings, "settings.update", comment);
-    });
+    const stored = await c.get("db").withTenant(p.tenantId, (tx) =>
+      commitDerivedRevision(tx, p, {
+        environmentId: id,
+        expected,
+        action: "settings.update",
+        derive(current) {
+          existing(id, current);
+          return { document: settings, comment };
+        },
+      }),
+    );
     c.header("ETag", revisionEtag(stored.revision));
-    return c.json(toJson(stored), 200);
+    return c.json(revisionJson(stored), 200);
   });
 
   app.openapi(patchControl, async (c) => {
@@ -198,34 +158,33 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     // (enable the control with defaults): a missing body must not be read as one.
     if (!c.req.header("content-type")) throw new ProblemError(400, "This request needs a JSON body (the control's settings, or null).");
     const patch = c.req.valid("json");
-    const expected = ifMatchRevision(c.req.valid("header")["if-match"], true);
-    const stored = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      // Lock the environment so concurrent patches apply one after the other, none lost.
-      const [locked] = await tx
-        .select({ id: environments.id })
-        .from(environments)
-        .where(and(eq(environments.id, id), eq(environments.tenantId, p.tenantId)))
-        .for("update");
-      const current = locked && (await currentSettings(tx, p.tenantId, id));
-      if (!current) throw notFound(id);
-      if (expected !== undefined && current.revision !== expected) throw stale(current.revision, expected);
-      const controls: Record<string, unknown> = { ...current.document.controls };
-      if (patch === null) delete controls[control];
-      else controls[control] = mergePatch(controls[control], patch);
-      const parsed = EnvironmentSettings.safeParse({ ...current.document, controls });
-      if (!parsed.success) {
-        // Paths relative to the body (the control) where they fall inside it.
-        const prefix = `controls.${control}`;
-        const errors = fieldIssues(parsed.error).map((i) => ({
-          ...i,
-          path: i.path === prefix ? "(root)" : i.path.startsWith(`${prefix}.`) ? i.path.slice(prefix.length + 1) : `settings.${i.path}`,
-        }));
-        throw new ProblemError(400, `The settings of control ${control} are invalid.`, { errors });
-      }
-      const verb = patch === null ? "Removed" : "Changed";
-      return write(tx, p, id, current, parsed.data, "settings.patch", `${verb} control ${control}`);
-    });
+    const expected = ifMatchRevision(c.req.valid("header")["if-match"], { star: true });
+    // The environment is locked (commitDerivedRevision): concurrent patches apply one after the other, none lost.
+    const stored = await c.get("db").withTenant(p.tenantId, (tx) =>
+      commitDerivedRevision(tx, p, {
+        environmentId: id,
+        expected,
+        action: "settings.patch",
+        derive(current) {
+          const document = existing(id, current).document as EnvironmentSettings; // stored normalised
+          const controls: Record<string, unknown> = { ...document.controls };
+          if (patch === null) delete controls[control];
+          else controls[control] = mergePatch(controls[control], patch);
+          const parsed = EnvironmentSettings.safeParse({ ...document, controls });
+          if (!parsed.success) {
+            // Paths relative to the body (the control) where they fall inside it.
+            const prefix = `controls.${control}`;
+            const errors = fieldIssues(parsed.error).map((i) => ({
+              ...i,
+              path: i.path === prefix ? "(root)" : i.path.startsWith(`${prefix}.`) ? i.path.slice(prefix.length + 1) : `settings.${i.path}`,
+            }));
+            throw new ProblemError(400, `The settings of control ${control} are invalid.`, { errors });
+          }
+          return { document: parsed.data, comment: `${patch === null ? "Removed" : "Changed"} control ${control}` };
+        },
+      }),
+    );
     c.header("ETag", revisionEtag(stored.revision));
-    return c.json(toJson(stored), 200);
+    return c.json(revisionJson(stored), 200);
   });
 }

@@ -8,10 +8,11 @@ import type { AppEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { VIOLATION_STATES } from "../db/schema.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
+import { requireEnvironment } from "../services/environments.ts";
 import { violationJson } from "../services/violations.ts";
 import { isoJson } from "../services/webhook-outbox.ts";
-import { EnvParams, environmentNotFound, findEnvironment } from "./settings-common.ts";
+import { EnvParams } from "./settings-common.ts";
 
 const tags = ["Violations"];
 const Iso = z.iso.datetime();
@@ -148,7 +149,6 @@ const trend = createRoute({
   responses: { 200: { description: "The trend, oldest day first", content: { "application/json": { schema: Trend } } }, ...problemResponses(400, 401, 403) },
 });
 
-const badCursor = () => new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
 
 async function openCounts(tx: Db, where: SQL) {
   const { rows } = await tx.execute<{ k: string; control: string | null; action: string | null; n: number }>(sql`
@@ -218,8 +218,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
     const p = c.get("principal");
     const q = c.req.valid("query");
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, Cursor);
-    if (after === null) throw badCursor();
+    const after = readCursor(q.cursor, Cursor);
     const where: SQL[] = [sql`v.tenant_id = ${p.tenantId}::uuid`];
     if (q.environment) where.push(sql`v.environment_id = ${q.environment}::uuid`);
     if (q.control) where.push(sql`v.control = ${q.control}`);
@@ -231,7 +230,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const items = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (after) {
         const { rows } = await tx.execute(sql`select 1 from violations where id = ${after.id}::uuid and tenant_id = ${p.tenantId}::uuid`);
-        if (!rows.length) throw badCursor();
+        if (!rows.length) throw invalidCursor();
         // Compared in SQL: timestamps have microseconds a JS Date would round away.
         where.push(sql`(v.opened_at, v.id) < (select w.opened_at, w.id from violations w where w.id = ${after.id}::uuid)`);
       }
@@ -240,9 +239,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       );
       return rows.map((r) => r.j);
     });
-    const page = items.slice(0, q.limit);
-    const nextCursor = items.length > q.limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null;
-    return c.json({ items: page, nextCursor }, 200);
+    return c.json(keysetPage(items, q.limit, (last) => ({ id: last.id })), 200);
   });
 
   app.openapi(get, async (c) => {
@@ -266,7 +263,7 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const body = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (!(await findEnvironment(tx, p.tenantId, id))) throw environmentNotFound(id);
+      await requireEnvironment(tx, p.tenantId, id);
       const counts = await openCounts(tx, sql`v.tenant_id = ${p.tenantId}::uuid and v.environment_id = ${id}::uuid`);
       const { rows } = await tx.execute<{ at: string | null }>(
         sql`select ${isoJson("collected_at")} as at from audit_reports where environment_id = ${id}::uuid and tenant_id = ${p.tenantId}::uuid`,

@@ -19,7 +19,7 @@ import {
   type WebhookDelivery,
   type WebhookEndpoint,
 } from "../db/schema.ts";
-import { decodeCursor, encodeCursor, PageQuery } from "../lib/cursor.ts";
+import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { audit } from "../services/audit.ts";
 import { enforceQuota } from "../services/quotas.ts";
 import { checkWebhookUrl } from "../services/webhook-url.ts";
@@ -145,7 +145,6 @@ export function generateWebhookSecret(): string {
 }
 
 const notFound = () => new ProblemError(404, "No such webhook endpoint.");
-const badCursor = () => new ProblemError(400, "The cursor is not valid.", { errors: [{ path: "cursor", message: "not a cursor from this list" }] });
 
 async function findEndpoint(tx: Db, tenantId: string, id: string) {
   return (await tx.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, tenantId))))[0];
@@ -211,18 +210,17 @@ export function register(app: OpenAPIHono<AppEnv>): void {
   app.openapi(routes.list, async (c) => {
     const p = c.get("principal");
     const { limit, cursor } = c.req.valid("query");
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
-    if (after === null) throw badCursor();
+    const after = readCursor(cursor, Cursor);
     const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const where = [eq(webhookEndpoints.tenantId, p.tenantId)];
       if (after) {
-        if (!(await findEndpoint(tx, p.tenantId, after.id))) throw badCursor();
+        if (!(await findEndpoint(tx, p.tenantId, after.id))) throw invalidCursor();
         where.push(sql`(${webhookEndpoints.createdAt}, ${webhookEndpoints.id}) < (select w.created_at, w.id from webhook_endpoints w where w.id = ${after.id})`);
       }
       return tx.select().from(webhookEndpoints).where(and(...where)).orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id)).limit(limit + 1);
     });
-    const page = rows.slice(0, limit);
-    return c.json({ items: page.map(view), nextCursor: rows.length > limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null }, 200);
+    const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ id: last.id }));
+    return c.json({ items: items.map(view), nextCursor }, 200);
   });
 
   app.openapi(routes.get, async (c) => {
@@ -320,20 +318,19 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { limit, cursor, state } = c.req.valid("query");
-    const after = cursor === undefined ? undefined : decodeCursor(cursor, Cursor);
-    if (after === null) throw badCursor();
+    const after = readCursor(cursor, Cursor);
     const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (!(await findEndpoint(tx, p.tenantId, id))) throw notFound();
       const where = [eq(webhookDeliveries.tenantId, p.tenantId), eq(webhookDeliveries.endpointId, id)];
       if (state) where.push(eq(webhookDeliveries.state, state));
       if (after) {
-        if (!(await findDelivery(tx, p.tenantId, id, after.id))) throw badCursor();
+        if (!(await findDelivery(tx, p.tenantId, id, after.id))) throw invalidCursor();
         where.push(sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) < (select w.created_at, w.id from webhook_deliveries w where w.id = ${after.id})`);
       }
       return tx.select().from(webhookDeliveries).where(and(...where)).orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id)).limit(limit + 1);
     });
-    const page = rows.slice(0, limit);
-    return c.json({ items: page.map(deliveryView), nextCursor: rows.length > limit ? encodeCursor({ id: page[page.length - 1]!.id }) : null }, 200);
+    const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ id: last.id }));
+    return c.json({ items: items.map(deliveryView), nextCursor }, 200);
   });
 
   app.openapi(routes.delivery, async (c) => {

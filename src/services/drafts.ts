@@ -8,6 +8,7 @@
 import { forgetAgentState } from "./agent-state.ts";
 import { randomUUID } from "node:crypto";
 import { and, asc, count, eq, gt, like, sql } from "drizzle-orm";
+import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
 import type { Principal } from "../app/env.ts";
 import { DEFAULT_DRAFT_CONFIG, type DraftConfig } from "../app/config.ts";
 import { ProblemError } from "../app/problem.ts";
@@ -15,9 +16,9 @@ import type { Db } from "../db/client.ts";
 import { drafts, type Draft } from "../db/schema.ts";
 import { diff } from "../lib/json-diff.ts";
 import { applyPreset, controlById, EnvironmentSettings, fieldIssues, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
-import { commitDerivedRevision, environmentNotFound, findEnvironment, loadRevision, type StoredRevision } from "../routes/settings-common.ts";
 import { audit } from "./audit.ts";
-import { revisionEtag } from "./revisions.ts";
+import { requireEnvironment } from "./environments.ts";
+import { commitDerivedRevision, loadRevision, type StoredRevision } from "./settings.ts";
 import { mergePatch } from "../lib/merge-patch.ts";
 
 /** What a draft is made from; exactly one of the three. */
@@ -69,12 +70,6 @@ async function loadDraft(tx: Db, tenantId: string, environmentId: string, id: st
   return row;
 }
 
-async function requireEnvironment(tx: Db, tenantId: string, environmentId: string, lock = false) {
-  const env = await findEnvironment(tx, tenantId, environmentId, lock);
-  if (!env) throw environmentNotFound(environmentId);
-  return env;
-}
-
 async function revisionDocument(tx: Db, tenantId: string, environmentId: string, revision: number): Promise<StoredRevision | null> {
   return revision > 0 ? loadRevision(tx, tenantId, environmentId, revision) : null;
 }
@@ -104,7 +99,7 @@ export async function createDraft(tx: Db, who: Principal, input: DraftWrite): Pr
   const { environmentId, now } = input;
   const config = input.config ?? DEFAULT_DRAFT_CONFIG;
   // Locked: concurrent creates count one after the other, so the cap holds.
-  const env = await requireEnvironment(tx, who.tenantId, environmentId, true);
+  const env = await requireEnvironment(tx, who.tenantId, environmentId, { lock: true });
   const [open] = await tx
     .select({ n: count() })
     .from(drafts)
@@ -222,11 +217,11 @@ export async function promoteDraft(
   input: { environmentId: string; id: string; ifMatch: string; comment?: string | undefined; now: Date },
 ): Promise<StoredRevision> {
   const { environmentId, id } = input;
-  await requireEnvironment(tx, who.tenantId, environmentId, true); // the same lock order as commitDerivedRevision
+  await requireEnvironment(tx, who.tenantId, environmentId, { lock: true }); // the same lock order as commitDerivedRevision
   const draft = await loadDraft(tx, who.tenantId, environmentId, id, input.now, true);
   const stored = await commitDerivedRevision(tx, who, {
     environmentId,
-    ifMatch: input.ifMatch,
+    expected: ifMatchRevision(input.ifMatch, { star: true }),
     action: "settings.promote_draft",
     async derive(current) {
       const currentRevision = current?.revision ?? 0;

@@ -7,12 +7,12 @@ import type { Db } from "../db/client.ts";
 import { environments, settingsRevisions } from "../db/schema.ts";
 import { EnvironmentSettings } from "../policies/index.ts";
 
-export type AppendResult =
+type AppendResult =
   | { ok: true; revision: number }
   | { ok: false; reason: "not-found" }
   | { ok: false; reason: "stale"; current: number };
 
-export interface AppendInput {
+interface AppendInput {
   tenantId: string;
   environmentId: string;
   /** The revision the writer based its change on; undefined = whatever is current. */
@@ -51,7 +51,7 @@ export async function appendRevision(tx: Db, input: AppendInput): Promise<Append
   return { ok: true, revision: moved.revision };
 }
 
-export interface CurrentSettings {
+interface CurrentSettings {
   revision: number;
   document: EnvironmentSettings;
   author: string;
@@ -59,16 +59,19 @@ export interface CurrentSettings {
   createdAt: Date;
 }
 
+/** The columns of a revision as the API shows it (services/settings.ts loadRevision reads the same). */
+export const revisionColumns = {
+  revision: settingsRevisions.revision,
+  document: settingsRevisions.document,
+  author: settingsRevisions.author,
+  comment: settingsRevisions.comment,
+  createdAt: settingsRevisions.createdAt,
+};
+
 /** The environment's current revision, or null when the environment is not this tenant's. */
 export async function currentSettings(tx: Db, tenantId: string, environmentId: string): Promise<CurrentSettings | null> {
   const [row] = await tx
-    .select({
-      revision: settingsRevisions.revision,
-      document: settingsRevisions.document,
-      author: settingsRevisions.author,
-      comment: settingsRevisions.comment,
-      createdAt: settingsRevisions.createdAt,
-    })
+    .select(revisionColumns)
     .from(environments)
     .innerJoin(
       settingsRevisions,
@@ -85,13 +88,4 @@ export async function currentRevision(tx: Db, tenantId: string, environmentId: s
     .from(environments)
     .where(and(eq(environments.id, environmentId), eq(environments.tenantId, tenantId)));
   return row ? row.revision : null;
-}
-
-/** ETag of a revision: strong, quoted. */
-export const revisionEtag = (revision: number) => `"${revision}"`;
-
-/** The revision an If-Match / If-None-Match header names, or null when it names none. */
-export function parseRevisionEtag(header: string | undefined): number | null {
-  const m = header?.trim().match(/^(?:W\/)?"(\d{1,9})"$/);
-  return m ? Number(m[1]) : null;
 }

@@ -9,7 +9,8 @@ import { ProblemError } from "../app/problem.ts";
 import type { Database, Db } from "../db/client.ts";
 import { environments, rolloutPlans, type RolloutPlan, type RolloutStep } from "../db/schema.ts";
 import { controlById } from "../policies/index.ts";
-import { commitDerivedRevision, environmentNotFound, findEnvironment } from "../routes/settings-common.ts";
+import { requireEnvironment as lookUpEnvironment } from "./environments.ts";
+import { commitDerivedRevision } from "./settings.ts";
 import { audit, type Actor } from "./audit.ts";
 import { ACTION_ORDER, gatherEvidence, stepStatus, type EnforcementAction, type StepStatus } from "./rollout-evidence.ts";
 import { enqueueEvent } from "./webhook-outbox.ts";
@@ -23,11 +24,7 @@ export const ROLLOUT_ACTOR = "gatehouse:rollout";
 const notFound = (id: string) => new ProblemError(404, `No rollout plan ${id} in this environment.`);
 const invalid = (path: string, message: string) => new ProblemError(400, "The request body is invalid.", { errors: [{ path, message }] });
 
-async function requireEnvironment(tx: Db, tenantId: string, environmentId: string, lock = false) {
-  const env = await findEnvironment(tx, tenantId, environmentId, lock);
-  if (!env) throw environmentNotFound(environmentId);
-  return env;
-}
+const requireEnvironment = (tx: Db, tenantId: string, environmentId: string, lock = false) => lookUpEnvironment(tx, tenantId, environmentId, { lock });
 
 async function loadPlan(tx: Db, tenantId: string, environmentId: string, id: string, lock = false): Promise<RolloutPlan> {
   const q = tx.select().from(rolloutPlans).where(and(eq(rolloutPlans.tenantId, tenantId), eq(rolloutPlans.environmentId, environmentId), eq(rolloutPlans.id, id)));
@@ -147,7 +144,7 @@ async function takeStep(tx: Db, who: Actor, plan: RolloutPlan, now: Date, reason
   if (ACTION_ORDER[probe.action] < ACTION_ORDER[step.to]) {
     const stored = await commitDerivedRevision(tx, principal, {
       environmentId: plan.environmentId,
-      ifMatch: `"${env.currentRevision}"`,
+      expected: env.currentRevision,
       action: "settings.rollout_step",
       async derive(current) {
         const doc = structuredClone(current!.document) as { controls: Record<string, Record<string, unknown>> };

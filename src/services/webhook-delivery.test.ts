@@ -6,12 +6,11 @@
 // Time is the dispatcher's injectable clock; nothing here sleeps for a schedule.
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { auditReport, constraintAudit, createAgentCredential, violation } from "../../test/harness/agent-api.ts";
+import { auditReport, constraintAudit, violation } from "../../test/harness/agent-api.ts";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
-import { createEnvironment } from "../../test/harness/environments.ts";
 import { startReceiver, verifyWith, wireOf, type Receiver } from "../../test/harness/webhook-receiver.ts";
-import { AGENT_PATHS } from "../protocol/agent.ts";
+import { webhookTenant } from "../../test/harness/webhook-tenant.ts";
 import { createDispatcher, RETRY_DELAYS_MS, type Dispatcher, type DispatcherOptions } from "./webhook-dispatcher.ts";
 
 /** Report times in the recent past (a report may not come from the future). */
@@ -30,17 +29,10 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
   });
 
   async function setup(tenant: string, events: string[]) {
-    const receiver = await startReceiver();
-    receivers.push(receiver);
-    const token = await api.token(tenant, "admin");
-    const env = await createEnvironment(api, tenant, { name: "prod" });
-    const cred = await createAgentCredential(api, tenant, env.id);
-    const res = await api.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events, deliveryMode: "per-violation" } });
-    expect(res.status).toBe(201);
-    const ep = await json(res);
-    receiver.secret = ep.secret;
-    const report = async (collectedAt: string, constraints: ReturnType<typeof constraintAudit>[]) =>
-      expect((await api.request("POST", AGENT_PATHS.auditReport, { token: cred.secret, body: auditReport({ collectedAt, constraints }) })).status).toBe(204);
+    const t = await webhookTenant(api, tenant, events);
+    receivers.push(t.receiver);
+    const { receiver, token, env, ep } = t;
+    const report = (collectedAt: string, constraints: ReturnType<typeof constraintAudit>[]) => t.report(auditReport({ collectedAt, constraints }));
     const ping = async () => json(await api.request("POST", `/v1/webhooks/${ep.id}/ping`, { token }));
     return { receiver, token, env, ep, report, ping };
   }

@@ -5,11 +5,10 @@
 // .online: webhook-liveness.test.ts; ordering, recovery, rotation: webhook-delivery.test.ts).
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditReport, constraintAudit, createAgentCredential, statusReport } from "../../test/harness/agent-api.ts";
+import { auditReport, constraintAudit, statusReport } from "../../test/harness/agent-api.ts";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
-import { createEnvironment } from "../../test/harness/environments.ts";
-import { startReceiver } from "../../test/harness/webhook-receiver.ts";
+import { webhookTenant } from "../../test/harness/webhook-tenant.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { createDispatcher, FAILING_AFTER, MAX_ATTEMPTS, RETRY_DELAYS_MS, type DispatcherOptions } from "./webhook-dispatcher.ts";
 
@@ -21,18 +20,7 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
   afterAll(() => api?.close());
 
   /** A tenant with an environment, its agent credential, and an endpoint at a fresh receiver. */
-  async function setup(tenant: string, events: string[] = ["violation.opened", "violation.resolved"]) {
-    const receiver = await startReceiver();
-    const token = await api.token(tenant, "admin");
-    const env = await createEnvironment(api, tenant, { name: "prod" });
-    const cred = await createAgentCredential(api, tenant, env.id);
-    const res = await api.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events, deliveryMode: "per-violation" } });
-    expect(res.status).toBe(201);
-    const ep = await json(res);
-    receiver.secret = ep.secret;
-    const report = async (body: unknown) => expect((await api.request("POST", AGENT_PATHS.auditReport, { token: cred.secret, body })).status).toBe(204);
-    return { receiver, token, env, cred, ep, report };
-  }
+  const setup = (tenant: string, events: string[] = ["violation.opened", "violation.resolved"]) => webhookTenant(api, tenant, events);
   // A generous timeout: PGlite runs on the test's own event loop and can delay a response.
   const dispatcher = (clock: () => Date, o: Partial<DispatcherOptions> = {}, timeoutMs = 10_000) =>
     createDispatcher({ db: api.db, config: { ...api.config.webhooks!, timeoutMs }, now: clock, pollIntervalSeconds: 30, ...o });

@@ -13,7 +13,8 @@ import { createTestApi, type TestApi } from "../harness/api.ts";
 import { backends } from "../harness/backends.ts";
 import { describeErrors, loadContract, pointerEscape, type OpenApiContract, type Operation } from "../harness/openapi.ts";
 import { fromSchema, fuzzed } from "./arbitraries.ts";
-import { buildWorld, type ROLES, type FuzzWorld } from "./fixtures.ts";
+import type { Role } from "../../src/app/env.ts";
+import { buildWorld, type FuzzWorld } from "./fixtures.ts";
 
 const SEED = Number(process.env.GATEHOUSE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const RUNS = Number(process.env.GATEHOUSE_FUZZ_RUNS ?? 25);
@@ -28,7 +29,7 @@ await probe.close();
 const rank = (o: Operation) => (o.path.startsWith(AGENT_API_PREFIX) ? 0 : o.method === "GET" ? 1 : o.method === "DELETE" ? 3 : 2);
 const operations = [...contract.operations].sort((a, b) => rank(a) - rank(b));
 
-type Who = (typeof ROLES)[number] | "agent" | "none";
+type Who = Role | "agent" | "none";
 interface FuzzRequest {
   who: Who;
   url: string;

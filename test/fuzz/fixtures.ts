@@ -7,13 +7,13 @@ import { auditReport, constraintAudit, createAgentCredential, statusReport, viol
 import type { TestApi } from "../harness/api.ts";
 import { createEnvironment } from "../harness/environments.ts";
 import { AGENT_PATHS } from "../../src/protocol/agent.ts";
+import type { Role } from "../../src/app/env.ts";
 
 export const TENANT = "fuzz";
 export const OTHER_TENANT = "fuzz-other";
-export const ROLES = ["admin", "editor", "viewer"] as const;
 
 export interface FuzzWorld {
-  tokens: Record<(typeof ROLES)[number], string>;
+  tokens: Record<Role, string>;
   /** The agent of `agentEnvironmentId`; no fuzzed path names its credential, so it stays valid. */
   agent: string;
   /** Ids of real rows, this tenant's and another's, for any uuid path parameter. */

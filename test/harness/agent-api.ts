@@ -7,7 +7,7 @@ import { ROLES } from "../../src/app/env.ts";
 import type { Database } from "../../src/db/client.ts";
 import { gunzipJson } from "../../src/db/gzip-json.ts";
 import { agentCredentials, agentStatus, auditLog, auditReports, environments } from "../../src/db/schema.ts";
-import { AGENT_PATHS, type AgentStatusReport, type AuditReport, type AuditViolation, type ConstraintAudit } from "../../src/protocol/agent.ts";
+import type { AgentStatusReport, AuditReport, AuditViolation, ConstraintAudit } from "../../src/protocol/agent.ts";
 import type { AdmissionEvent } from "../../src/protocol/admission.ts";
 import type { TestApi } from "./api.ts";
 import type { TestBackend } from "./backends.ts";
@@ -108,13 +108,6 @@ export function admissionEvent(overrides: Partial<AdmissionEvent> = {}): Admissi
     ...overrides,
   };
 }
-
-export const AGENT_ROUTES: { method: string; path: string; body?: () => unknown }[] = [
-  { method: "GET", path: AGENT_PATHS.desiredState },
-  { method: "POST", path: AGENT_PATHS.status, body: () => statusReport() },
-  { method: "POST", path: AGENT_PATHS.auditReport, body: () => auditReport() },
-  { method: "POST", path: AGENT_PATHS.admissionEvents, body: () => ({ events: [admissionEvent()] }) },
-];
 
 /**
  * What the agent routes wrote for an environment (read as the system, RLS aside), the stored

@@ -119,7 +119,6 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
 }
 
 /** The parsed JSON body (any content type). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function json<T = any>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }

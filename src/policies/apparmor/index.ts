@@ -5,8 +5,6 @@
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
 
-export const ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
-
 const Profile = z.string().regex(/^(runtime\/default|unconfined|localhost\/(\*|[^\s*]+))$/, {
   message: "must be runtime/default, unconfined, localhost/<profile> or localhost/*",
 });

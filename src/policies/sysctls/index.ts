@@ -51,10 +51,6 @@ export function covers(outer: string, inner: string): boolean {
   return inner.startsWith(outer.slice(0, -1));
 }
 
-/** Does a glob match a sysctl name (dot form)? */
-export const globMatches = (glob: string, name: string) =>
-  glob.endsWith("*") ? name.startsWith(glob.slice(0, -1)) : glob === name;
-
 export const SysctlsOptions = z
   .strictObject({
     forbidden: Globs.default([]).describe(
