@@ -5,7 +5,7 @@
 import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../app/env.ts";
 import { ProblemError } from "../app/problem.ts";
-import { onCommit, PG, pgErrorCode, type Db } from "../db/client.ts";
+import { PG, pgErrorCode, type Db } from "../db/client.ts";
 import { agentStatus, environments, type Environment as EnvironmentRow } from "../db/schema.ts";
 import type { EnvironmentSettings } from "../policies/index.ts";
 import type { AgentStatusReport } from "../protocol/agent.ts";
