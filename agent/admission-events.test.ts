@@ -15,7 +15,9 @@ function kubeWith(objects: Record<string, { kind: string; name: string } | null>
       reads.push(key);
       if (!(key in objects)) return null;
       const owner = objects[key];
-      return { metadata: { name, namespace, ownerReferences: owner ? [{ apiVersion: "x", kind: owner.kind, name: owner.name, uid: "u", controller: true }] : [] } } as LiveObject;
+      return {
+        metadata: { name, namespace, ownerReferences: owner ? [{ apiVersion: "x", kind: owner.kind, name: owner.name, uid: "u", controller: true }] : [] },
+      } as LiveObject;
     },
     async listEvents() {
       return events;
@@ -63,8 +65,16 @@ describe("reading and sending Gatekeeper's Events", () => {
       metadata: {
         uid,
         annotations: {
-          process: "admission", constraint_name: "privileged-containers", constraint_kind: "GatehousePrivilegedContainers", constraint_action: "deny",
-          resource_group: "", resource_api_version: "v1", resource_kind: "Pod", resource_namespace: "team-a", resource_name: "debug", request_username: "alice",
+          process: "admission",
+          constraint_name: "privileged-containers",
+          constraint_kind: "GatehousePrivilegedContainers",
+          constraint_action: "deny",
+          resource_group: "",
+          resource_api_version: "v1",
+          resource_kind: "Pod",
+          resource_namespace: "team-a",
+          resource_name: "debug",
+          request_username: "alice",
           ...annotations,
         },
       },
@@ -72,7 +82,8 @@ describe("reading and sending Gatekeeper's Events", () => {
       count,
       lastTimestamp: "2030-01-01T00:00:00Z",
       firstTimestamp: "2030-01-01T00:00:00Z",
-      message: "Admission webhook \"validation.gatekeeper.sh\" denied request, Resource Namespace: team-a, Constraint: privileged-containers, Message: pod team-a/debug: privileged",
+      message:
+        'Admission webhook "validation.gatekeeper.sh" denied request, Resource Namespace: team-a, Constraint: privileged-containers, Message: pod team-a/debug: privileged',
     }) as unknown as LiveObject;
 
   it("keeps admission Events only, with the action from the reason and the policy's message", async () => {
@@ -84,17 +95,32 @@ describe("reading and sending Gatekeeper's Events", () => {
       event("e", "FailedAdmission", 1, { process: "audit" }),
     ]);
     const out = await readAdmissionEvents(kube, "gatekeeper-system", ownerResolver(kube));
-    expect(out.map((e) => [e.uid, e.action, e.count])).toEqual([["a", "deny", 2], ["b", "warn", 1], ["c", "dryrun", 1]]);
-    expect(out[0]).toMatchObject({ message: "pod team-a/debug: privileged", username: "alice", owner: null, resource: { kind: "Pod", namespace: "team-a", name: "debug" } });
+    expect(out.map((e) => [e.uid, e.action, e.count])).toEqual([
+      ["a", "deny", 2],
+      ["b", "warn", 1],
+      ["c", "dryrun", 1],
+    ]);
+    expect(out[0]).toMatchObject({
+      message: "pod team-a/debug: privileged",
+      username: "alice",
+      owner: null,
+      resource: { kind: "Pod", namespace: "team-a", name: "debug" },
+    });
   });
 
   it("sends only new or grown Events, and forgets the ones Kubernetes expired", async () => {
     const { kube } = kubeWith({}, [event("a", "FailedAdmission", 2), event("b", "FailedAdmission", 1)]);
     const live = await readAdmissionEvents(kube, "gatekeeper-system", ownerResolver(kube));
-    const sent = new Map<string, number>([["a", 2], ["gone", 5]]);
+    const sent = new Map<string, number>([
+      ["a", 2],
+      ["gone", 5],
+    ]);
     const batches = unsent(live, sent);
     expect(batches.map((b) => b.map((e) => e.uid))).toEqual([["b"]]);
     markSent(sent, batches[0]!, live);
-    expect([...sent.entries()]).toEqual([["a", 2], ["b", 1]]);
+    expect([...sent.entries()]).toEqual([
+      ["a", 2],
+      ["b", 1],
+    ]);
   });
 });

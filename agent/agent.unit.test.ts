@@ -16,7 +16,11 @@ import { AuditReport, type DesiredState } from "../src/protocol/agent.ts";
 const want = {
   apiVersion: "constraints.gatekeeper.sh/v1beta1",
   kind: "GatehousePrivilegedContainers",
-  metadata: { name: "privileged-containers", labels: { "app.kubernetes.io/managed-by": "gatehouse" }, annotations: { "gatehouse.dev/content-hash": "sha256:1" } },
+  metadata: {
+    name: "privileged-containers",
+    labels: { "app.kubernetes.io/managed-by": "gatehouse" },
+    annotations: { "gatehouse.dev/content-hash": "sha256:1" },
+  },
   spec: { enforcementAction: "deny", parameters: { a: [1, 2], b: { c: "d" } } },
 };
 const live = (patch: Record<string, unknown> = {}) => ({
@@ -40,7 +44,10 @@ describe("drift", () => {
     expect(inSync(want, live({ spec: { ...want.spec, enforcementAction: "dryrun" } }))).toBe(false);
     expect(inSync(want, live({ spec: { ...want.spec, parameters: { a: [1], b: { c: "d" } } } }))).toBe(false);
     const edited = live({ spec: { ...want.spec, match: { namespaces: ["x"] } } });
-    edited.metadata = { ...edited.metadata, managedFields: [{ manager: "kubectl-edit", operation: "Update", fieldsV1: { "f:spec": { "f:match": { ".": {}, "f:namespaces": {} } } } }] } as never;
+    edited.metadata = {
+      ...edited.metadata,
+      managedFields: [{ manager: "kubectl-edit", operation: "Update", fieldsV1: { "f:spec": { "f:match": { ".": {}, "f:namespaces": {} } } } }],
+    } as never;
     expect(strayFields(want, edited as never)).toEqual(["spec.match"]);
     expect(inSync(want, edited as never)).toBe(false);
     expect(inSync(want, live({ metadata: { name: "privileged-containers", annotations: want.metadata.annotations } }))).toBe(false);
@@ -52,7 +59,11 @@ describe("drift", () => {
     defaulted.metadata = {
       ...defaulted.metadata,
       managedFields: [
-        { manager: "gatehouse", operation: "Apply", fieldsV1: { "f:spec": { "f:enforcementAction": {}, "f:parameters": { "f:a": {}, "f:b": { "f:c": {} } } } } },
+        {
+          manager: "gatehouse",
+          operation: "Apply",
+          fieldsV1: { "f:spec": { "f:enforcementAction": {}, "f:parameters": { "f:a": {}, "f:b": { "f:c": {} } } } },
+        },
         { manager: "gatekeeper", operation: "Update", subresource: "status", fieldsV1: { "f:status": { "f:totalViolations": {} } } },
       ],
     } as never;
@@ -62,7 +73,10 @@ describe("drift", () => {
 
   it("a field our own manager still owns but no longer sets is drift (replaced away)", () => {
     const old = live({ spec: { ...want.spec, parameters: { ...want.spec.parameters, gone: 1 } } });
-    old.metadata = { ...old.metadata, managedFields: [{ manager: "gatehouse", operation: "Update", fieldsV1: { "f:spec": { "f:parameters": { "f:gone": {} } } } }] } as never;
+    old.metadata = {
+      ...old.metadata,
+      managedFields: [{ manager: "gatehouse", operation: "Update", fieldsV1: { "f:spec": { "f:parameters": { "f:gone": {} } } } }],
+    } as never;
     expect(strayFields(want, old as never)).toEqual(["spec.parameters.gone"]);
   });
 
@@ -77,10 +91,20 @@ describe("drift", () => {
 
 describe("Gatekeeper audit health", () => {
   const now = new Date("2026-11-27T10:10:00Z");
-  const c = (auditTimestamp: string | undefined, created: Date | string) => ({ apiVersion: "constraints.gatekeeper.sh/v1beta1", kind: "K", metadata: { name: "n", creationTimestamp: created }, status: { auditTimestamp } }) as never as LiveObject;
+  const c = (auditTimestamp: string | undefined, created: Date | string) =>
+    ({
+      apiVersion: "constraints.gatekeeper.sh/v1beta1",
+      kind: "K",
+      metadata: { name: "n", creationTimestamp: created },
+      status: { auditTimestamp },
+    }) as never as LiveObject;
   it("fresh while the newest audit is at most staleAfter old; a never-audited constraint counts from its creation; none: unknown", () => {
     expect(auditHealth([], now, 180)).toBeNull();
-    expect(auditHealth([c("2026-11-27T10:07:00Z", "2026-11-01T00:00:00Z"), c("2026-11-27T09:00:00Z", "2026-11-01T00:00:00Z")], now, 180)).toEqual({ lastAuditAt: "2026-11-27T10:07:00.000Z", staleAfterSeconds: 180, fresh: true });
+    expect(auditHealth([c("2026-11-27T10:07:00Z", "2026-11-01T00:00:00Z"), c("2026-11-27T09:00:00Z", "2026-11-01T00:00:00Z")], now, 180)).toEqual({
+      lastAuditAt: "2026-11-27T10:07:00.000Z",
+      staleAfterSeconds: 180,
+      fresh: true,
+    });
     expect(auditHealth([c("2026-11-27T10:06:59Z", "2026-11-01T00:00:00Z")], now, 180)?.fresh).toBe(false);
     expect(auditHealth([c(undefined, new Date("2026-11-27T10:09:00Z"))], now, 180)).toEqual({ lastAuditAt: null, staleAfterSeconds: 180, fresh: true });
     expect(auditHealth([c(undefined, new Date("2026-11-27T09:00:00Z"))], now, 180)?.fresh).toBe(false);
@@ -93,10 +117,25 @@ describe("reconcile pass: every retry is bounded", () => {
   // test/cluster/agent-drift.cluster.test.ts; this only proves the bound, which needs a server
   // that never settles.
   it(`an object that never matches costs ${MAX_REPLACE_ATTEMPTS} replaces at most, then is an error of the pass`, async () => {
-    const expansion = { apiVersion: "expansion.gatekeeper.sh/v1beta1", kind: "ExpansionTemplate", metadata: { name: "gatehouse-pod-templates", labels: { "app.kubernetes.io/managed-by": "gatehouse" } }, spec: { applyTo: [] } };
-    const desired: DesiredState = { environmentId: "00000000-0000-4000-8000-000000000001", environmentName: "e", revision: 1, objects: [expansion], agent: { pollIntervalSeconds: 30, fieldManager: "gatehouse" } };
+    const expansion = {
+      apiVersion: "expansion.gatekeeper.sh/v1beta1",
+      kind: "ExpansionTemplate",
+      metadata: { name: "gatehouse-pod-templates", labels: { "app.kubernetes.io/managed-by": "gatehouse" } },
+      spec: { applyTo: [] },
+    };
+    const desired: DesiredState = {
+      environmentId: "00000000-0000-4000-8000-000000000001",
+      environmentName: "e",
+      revision: 1,
+      objects: [expansion],
+      agent: { pollIntervalSeconds: 30, fieldManager: "gatehouse" },
+    };
     const writes: string[] = [];
-    const mutated = (o: object): LiveObject => ({ ...(o as LiveObject), spec: { ...(o as { spec: object }).spec, injected: true }, metadata: { ...(o as LiveObject).metadata, managedFields: [{ manager: "mutator", operation: "Update", fieldsV1: { "f:spec": { "f:injected": {} } } }] } });
+    const mutated = (o: object): LiveObject => ({
+      ...(o as LiveObject),
+      spec: { ...(o as { spec: object }).spec, injected: true },
+      metadata: { ...(o as LiveObject).metadata, managedFields: [{ manager: "mutator", operation: "Update", fieldsV1: { "f:spec": { "f:injected": {} } } }] },
+    });
     const kube: Kube = {
       kubernetesVersion: async () => "v1.36.3",
       gatekeeperInstalled: async () => true,
@@ -112,8 +151,25 @@ describe("reconcile pass: every retry is bounded", () => {
       listEvents: async () => [],
       readNamespaced: async () => null,
     };
-    const api = { fetchDesired: async () => ({ changed: true as const, desired, etag: null }), postStatus: async () => {}, postAuditReport: async () => {}, postAdmissionEvents: async () => {} };
-    const pass = await reconcileOnce({ api, kube, log: pino({ level: "silent" }), metrics: createMetrics(), agentVersion: "t", templateTimeoutMs: 1000, auditResendMs: 60_000, gatekeeperNamespace: "gatekeeper-system" }, initialState());
+    const api = {
+      fetchDesired: async () => ({ changed: true as const, desired, etag: null }),
+      postStatus: async () => {},
+      postAuditReport: async () => {},
+      postAdmissionEvents: async () => {},
+    };
+    const pass = await reconcileOnce(
+      {
+        api,
+        kube,
+        log: pino({ level: "silent" }),
+        metrics: createMetrics(),
+        agentVersion: "t",
+        templateTimeoutMs: 1000,
+        auditResendMs: 60_000,
+        gatekeeperNamespace: "gatekeeper-system",
+      },
+      initialState(),
+    );
     expect(writes).toEqual(["apply", ...Array(MAX_REPLACE_ATTEMPTS).fill("replace")]);
     expect(pass.writes).toBe(1 + MAX_REPLACE_ATTEMPTS);
     expect(pass.ok).toBe(false);
@@ -145,7 +201,15 @@ describe("audit report", () => {
   it("maps Gatekeeper's status, fills the action from the constraint and flags truncation", () => {
     const report = buildAuditReport([constraint("2026-11-27T10:00:00Z", ["a", "b"], 25)], new Date("2026-11-27T10:00:05Z"));
     expect(report.constraints[0]).toMatchObject({ control: "privileged-containers", enforcementAction: "warn", totalViolations: 25, truncated: true });
-    expect(report.constraints[0]!.violations[0]).toEqual({ group: "", version: "v1", kind: "Pod", namespace: "app", name: "a", message: "pod a is privileged", enforcementAction: "warn" });
+    expect(report.constraints[0]!.violations[0]).toEqual({
+      group: "",
+      version: "v1",
+      kind: "Pod",
+      namespace: "app",
+      name: "a",
+      message: "pod a is privileged",
+      enforcementAction: "warn",
+    });
   });
 
   it("the fingerprint ignores audit and collection times but not violations or a first audit", () => {

@@ -84,7 +84,8 @@ export function createApiClient(apiUrl: string, token: () => string, userAgent: 
       const res = await call("GET", AGENT_PATHS.desiredState, { headers: etag ? { "if-none-match": etag } : {} });
       if (res.status === 304) return { changed: false };
       const parsed = DesiredState.safeParse(await res.json().catch(() => undefined));
-      if (!parsed.success) throw new ApiError(`GET ${AGENT_PATHS.desiredState}: the response is not a desired state (${parsed.error.issues[0]?.message})`, res.status);
+      if (!parsed.success)
+        throw new ApiError(`GET ${AGENT_PATHS.desiredState}: the response is not a desired state (${parsed.error.issues[0]?.message})`, res.status);
       return { changed: true, desired: parsed.data, etag: res.headers.get("etag") };
     },
     async postStatus(report) {

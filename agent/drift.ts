@@ -55,7 +55,7 @@ export function strayFields(want: KubeObject, live: LiveObject): string[] {
       else if (!Array.isArray((w as Record<string, unknown>)[name])) walk(sub ?? {}, (w as Record<string, unknown>)[name], `${path}.${name}`);
     }
   };
-  for (const m of ((live.metadata as { managedFields?: ManagedFields } | undefined)?.managedFields ?? [])) {
+  for (const m of (live.metadata as { managedFields?: ManagedFields } | undefined)?.managedFields ?? []) {
     if (m.subresource) continue; // status is Gatekeeper's
     const specFields = m.fieldsV1?.["f:spec"];
     if (specFields) walk(specFields, spec(want), "spec");

@@ -68,7 +68,9 @@ export function createInformer(client: KubeClient, opts: InformerOptions): Infor
     let cont: string | undefined;
     let rv = "";
     do {
-      const page = await client.request<{ items: LiveObject[]; metadata: { resourceVersion?: string; continue?: string } }>("GET", opts.path, { query: { ...selectors, limit: 500, continue: cont } });
+      const page = await client.request<{ items: LiveObject[]; metadata: { resourceVersion?: string; continue?: string } }>("GET", opts.path, {
+        query: { ...selectors, limit: 500, continue: cont },
+      });
       for (const o of page.items) next.set(keyOf(o), stamp(o));
       rv = page.metadata.resourceVersion ?? rv;
       cont = page.metadata.continue || undefined;
@@ -105,9 +107,14 @@ export function createInformer(client: KubeClient, opts: InformerOptions): Infor
         if (Date.now() - listedAt >= opts.resyncMs) await relist();
         let gone = false;
         const timeoutSeconds = 600 + Math.floor(Math.random() * 600);
-        await client.watch(opts.path, { ...selectors, resourceVersion, allowWatchBookmarks: true, timeoutSeconds }, (e) => {
-          if (!gone && apply(e.type, e.object) === "relist") gone = true;
-        }, abort.signal);
+        await client.watch(
+          opts.path,
+          { ...selectors, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+          (e) => {
+            if (!gone && apply(e.type, e.object) === "relist") gone = true;
+          },
+          abort.signal,
+        );
         if (gone) listedAt = 0;
         failures = 0;
       } catch (e) {

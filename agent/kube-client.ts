@@ -79,8 +79,23 @@ async function parseKubeconfig(text: string): Promise<Kubeconfig> {
 interface Kubeconfig {
   "current-context"?: string;
   contexts?: { name: string; context: { cluster: string; user: string } }[];
-  clusters?: { name: string; cluster: { server: string; "certificate-authority-data"?: string; "certificate-authority"?: string; "insecure-skip-tls-verify"?: boolean } }[];
-  users?: { name: string; user: { token?: string; tokenFile?: string; "client-certificate-data"?: string; "client-key-data"?: string; "client-certificate"?: string; "client-key"?: string; exec?: unknown; "auth-provider"?: unknown } }[];
+  clusters?: {
+    name: string;
+    cluster: { server: string; "certificate-authority-data"?: string; "certificate-authority"?: string; "insecure-skip-tls-verify"?: boolean };
+  }[];
+  users?: {
+    name: string;
+    user: {
+      token?: string;
+      tokenFile?: string;
+      "client-certificate-data"?: string;
+      "client-key-data"?: string;
+      "client-certificate"?: string;
+      "client-key"?: string;
+      exec?: unknown;
+      "auth-provider"?: unknown;
+    };
+  }[];
 }
 
 function fromKubeconfig(kc: Kubeconfig, file: string): KubeConnection {
@@ -88,7 +103,8 @@ function fromKubeconfig(kc: Kubeconfig, file: string): KubeConnection {
   const cluster = kc.clusters?.find((c) => c.name === context?.cluster)?.cluster;
   const user = kc.users?.find((u) => u.name === context?.user)?.user ?? {};
   if (!cluster?.server) throw new Error(`${file}: no cluster server for the current context`);
-  if (user.exec || user["auth-provider"]) throw new Error(`${file}: exec and auth-provider credentials are not supported by the agent; use a token or a client certificate`);
+  if (user.exec || user["auth-provider"])
+    throw new Error(`${file}: exec and auth-provider credentials are not supported by the agent; use a token or a client certificate`);
   const b64 = (s: string | undefined) => (s ? Buffer.from(s, "base64") : undefined);
   const read = (p: string | undefined) => (p ? readFileSync(p) : undefined);
   const token = user.token;
@@ -142,7 +158,12 @@ export interface KubeClient {
    * A watch: calls onEvent for every event line, resolves when the server ends the stream
    * (its timeoutSeconds), rejects on a failure. abort() ends it early.
    */
-  watch(path: string, query: RequestOptions["query"], onEvent: (e: { type: string; object: Record<string, unknown> }) => void, signal: AbortSignal): Promise<void>;
+  watch(
+    path: string,
+    query: RequestOptions["query"],
+    onEvent: (e: { type: string; object: Record<string, unknown> }) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
 }
 
 export function createKubeClient(conn: KubeConnection): KubeClient {
@@ -165,7 +186,17 @@ export function createKubeClient(conn: KubeConnection): KubeClient {
         headers["content-length"] = Buffer.byteLength(body);
       }
       const req = (secure ? https : http).request(
-        { protocol: conn.server.protocol, hostname: conn.server.hostname.replace(/^\[|\]$/g, ""), port: conn.server.port || (secure ? 443 : 80), path: `${prefix}${path}${qs.size ? `?${qs}` : ""}`, method, headers, agent, signal, timeout: opts.timeoutMs },
+        {
+          protocol: conn.server.protocol,
+          hostname: conn.server.hostname.replace(/^\[|\]$/g, ""),
+          port: conn.server.port || (secure ? 443 : 80),
+          path: `${prefix}${path}${qs.size ? `?${qs}` : ""}`,
+          method,
+          headers,
+          agent,
+          signal,
+          timeout: opts.timeoutMs,
+        },
         resolve,
       );
       req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));

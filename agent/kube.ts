@@ -116,7 +116,6 @@ export interface Kube {
   stop?(): void;
 }
 
-
 /** The connection the agent runs with: KUBECONFIG, ~/.kube/config, else the in-cluster service account. */
 export const kubeConnectionFromEnvironment = (): Promise<KubeConnection> => connectionFromEnvironment();
 
@@ -139,7 +138,15 @@ export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions 
     let i = informers.get(id);
     if (!i) {
       const path = resourcePath(apiVersion, kind, sel.namespace);
-      i = createInformer(client, { path, apiVersion, kind, labelSelector: sel.labelSelector, fieldSelector: sel.fieldSelector, resyncMs, onError: (e) => opts.onWatchError?.(path, e) });
+      i = createInformer(client, {
+        path,
+        apiVersion,
+        kind,
+        labelSelector: sel.labelSelector,
+        fieldSelector: sel.fieldSelector,
+        resyncMs,
+        onError: (e) => opts.onWatchError?.(path, e),
+      });
       informers.set(id, i);
     }
     return { id, informer: i };
@@ -183,7 +190,10 @@ export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions 
     },
     async gatekeeperWebhookEndpoints(namespace, service) {
       try {
-        const slices = await informer("discovery.k8s.io/v1", "EndpointSlice", { namespace, labelSelector: `kubernetes.io/service-name=${service}` }).informer.list();
+        const slices = await informer("discovery.k8s.io/v1", "EndpointSlice", {
+          namespace,
+          labelSelector: `kubernetes.io/service-name=${service}`,
+        }).informer.list();
         if (slices.length === 0) return null;
         // conditions.ready unset means ready (the EndpointSlice API says so).
         type Endpoint = { conditions?: { ready?: boolean } };
@@ -218,7 +228,11 @@ export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions 
     },
     async apply(obj: KubeObject) {
       // Force: the desired state is the API's to decide, so conflicting owners lose their fields.
-      const live = await client.request<LiveObject>("PATCH", pathOf(obj), { body: obj, contentType: "application/apply-patch+yaml", query: { fieldManager: FIELD_MANAGER, force: true } });
+      const live = await client.request<LiveObject>("PATCH", pathOf(obj), {
+        body: obj,
+        contentType: "application/apply-patch+yaml",
+        query: { fieldManager: FIELD_MANAGER, force: true },
+      });
       return written(stamp(live, obj.apiVersion, obj.kind));
     },
     async replace(obj) {

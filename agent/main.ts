@@ -43,10 +43,12 @@ export async function startAgent(deps: AgentDeps): Promise<Agent> {
   const { config } = deps;
   const log = deps.logger ?? pino({ level: config.logLevel, base: { component: "gatehouse-agent", version: AGENT_VERSION } });
   const metrics = deps.metrics ?? createMetrics();
-  const kube = deps.kube ?? createKube(await kubeConnectionFromEnvironment(), {
-    resyncMs: config.resyncMs,
-    onWatchError: (path, e) => log.debug({ path, err: e instanceof Error ? e.message : String(e) }, "watch restarted"),
-  });
+  const kube =
+    deps.kube ??
+    createKube(await kubeConnectionFromEnvironment(), {
+      resyncMs: config.resyncMs,
+      onWatchError: (path, e) => log.debug({ path, err: e instanceof Error ? e.message : String(e) }, "watch restarted"),
+    });
   const api = deps.api ?? createApiClient(config.apiUrl, config.token, `gatehouse-agent/${AGENT_VERSION}`);
   const state = initialState();
   const abort = new AbortController();
@@ -75,7 +77,21 @@ export async function startAgent(deps: AgentDeps): Promise<Agent> {
       lastPassStarted = Date.now();
       let ok = false;
       try {
-        const pass = await reconcileOnce({ api, kube, log, metrics, agentVersion: AGENT_VERSION, templateTimeoutMs: config.templateTimeoutMs, auditResendMs: config.auditResendMs, gatekeeperNamespace: config.gatekeeperNamespace, gatekeeperAuditIntervalSeconds: config.gatekeeperAuditIntervalSeconds, gatekeeperWebhookService: config.gatekeeperWebhookService }, state);
+        const pass = await reconcileOnce(
+          {
+            api,
+            kube,
+            log,
+            metrics,
+            agentVersion: AGENT_VERSION,
+            templateTimeoutMs: config.templateTimeoutMs,
+            auditResendMs: config.auditResendMs,
+            gatekeeperNamespace: config.gatekeeperNamespace,
+            gatekeeperAuditIntervalSeconds: config.gatekeeperAuditIntervalSeconds,
+            gatekeeperWebhookService: config.gatekeeperWebhookService,
+          },
+          state,
+        );
         intervalMs = (config.pollIntervalSeconds ?? pass.pollIntervalSeconds) * 1000;
         ok = pass.ok;
         log.debug({ revision: pass.revision, writes: pass.writes, ok, requeueAfterMs: pass.requeueAfterMs }, "pass done");

@@ -26,10 +26,29 @@ export function createMetrics(): AgentMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
-    lastSuccess: new Gauge({ name: "gatehouse_agent_last_success_timestamp_seconds", help: "Unix time of the last loop that left the cluster at the desired revision.", registers }),
-    objectsApplied: new Counter({ name: "gatehouse_agent_objects_applied_total", help: "Objects created or repaired with server-side apply, by kind.", labelNames: ["kind"], registers }),
-    objectsPruned: new Counter({ name: "gatehouse_agent_objects_pruned_total", help: "Managed objects deleted because they are no longer desired, by kind.", labelNames: ["kind"], registers }),
-    errors: new Counter({ name: "gatehouse_agent_errors_total", help: "Failures by stage: fetch (the API), kube (reading the cluster), apply, template (not ready in time), prune, report.", labelNames: ["stage"], registers }),
+    lastSuccess: new Gauge({
+      name: "gatehouse_agent_last_success_timestamp_seconds",
+      help: "Unix time of the last loop that left the cluster at the desired revision.",
+      registers,
+    }),
+    objectsApplied: new Counter({
+      name: "gatehouse_agent_objects_applied_total",
+      help: "Objects created or repaired with server-side apply, by kind.",
+      labelNames: ["kind"],
+      registers,
+    }),
+    objectsPruned: new Counter({
+      name: "gatehouse_agent_objects_pruned_total",
+      help: "Managed objects deleted because they are no longer desired, by kind.",
+      labelNames: ["kind"],
+      registers,
+    }),
+    errors: new Counter({
+      name: "gatehouse_agent_errors_total",
+      help: "Failures by stage: fetch (the API), kube (reading the cluster), apply, template (not ready in time), prune, report.",
+      labelNames: ["stage"],
+      registers,
+    }),
     auditViolations: new Gauge({
       name: "gatehouse_agent_audit_violations",
       help: "Gatekeeper's latest audit: totalViolations per managed constraint.",

@@ -22,7 +22,9 @@ function importGraph(): { files: string[]; packages: Set<string> } {
     if (files.has(file)) return;
     files.add(file);
     const text = readFileSync(file, "utf8");
-    const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"|import\s*\(\s*"([^"]+)"\s*\)|(?:^|\n)import\s+"([^"]+)"/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? "");
+    const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"|import\s*\(\s*"([^"]+)"\s*\)|(?:^|\n)import\s+"([^"]+)"/g)].map(
+      (m) => m[1] ?? m[2] ?? m[3] ?? "",
+    );
     for (const s of specifiers) {
       if (s.startsWith("node:")) continue;
       if (s.startsWith(".")) visit(resolve(dirname(file), s));
@@ -59,12 +61,16 @@ describe("the agent package", () => {
   });
 
   it("has its own lockfile, made from agent/package.json", () => {
-    const lock = JSON.parse(read("agent/package-lock.json")) as { name: string; packages: Record<string, { version?: string; dependencies?: Record<string, string> }> };
+    const lock = JSON.parse(read("agent/package-lock.json")) as {
+      name: string;
+      packages: Record<string, { version?: string; dependencies?: Record<string, string> }>;
+    };
     expect(lock.name).toBe("gatehouse-agent");
     expect(lock.packages[""]?.dependencies).toEqual(agentPkg.dependencies);
     for (const d of Object.keys(agentPkg.dependencies)) expect(lock.packages[`node_modules/${d}`]?.version, d).toBeTruthy();
     // Nothing of the API's in it.
-    for (const heavy of ["hono", "drizzle-orm", "@electric-sql/pglite", "@kubernetes/client-node"]) expect(lock.packages[`node_modules/${heavy}`], heavy).toBeUndefined();
+    for (const heavy of ["hono", "drizzle-orm", "@electric-sql/pglite", "@kubernetes/client-node"])
+      expect(lock.packages[`node_modules/${heavy}`], heavy).toBeUndefined();
   });
 
   it("the install manifest runs this version's image", () => {

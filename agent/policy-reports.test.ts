@@ -6,8 +6,21 @@ import { describe, expect, it } from "vitest";
 import { desiredPolicyReports, POLICY_REPORT_API, POLICY_REPORT_NAME, TRUNCATED_ANNOTATION } from "./policy-reports.ts";
 import type { LiveObject } from "./kube.ts";
 
-const violation = (namespace: string, name: string, message = "bad", enforcementAction?: string) => ({ group: "", version: "v1", kind: "Pod", namespace, name, message, ...(enforcementAction ? { enforcementAction } : {}) });
-const constraint = (name: string, action: string, violations: object[], extra: { labels?: Record<string, string>; total?: number; at?: string } = {}): LiveObject => ({
+const violation = (namespace: string, name: string, message = "bad", enforcementAction?: string) => ({
+  group: "",
+  version: "v1",
+  kind: "Pod",
+  namespace,
+  name,
+  message,
+  ...(enforcementAction ? { enforcementAction } : {}),
+});
+const constraint = (
+  name: string,
+  action: string,
+  violations: object[],
+  extra: { labels?: Record<string, string>; total?: number; at?: string } = {},
+): LiveObject => ({
   apiVersion: "constraints.gatekeeper.sh/v1beta1",
   kind: "GatehouseX",
   metadata: { name, labels: { "gatehouse.dev/control": name, ...extra.labels } },
@@ -26,7 +39,12 @@ describe("PolicyReports from the audit", () => {
       `PolicyReport/team-a/${POLICY_REPORT_NAME}`,
       `PolicyReport/team-b/${POLICY_REPORT_NAME}`,
     ]);
-    const a = reports[0] as unknown as { apiVersion: string; metadata: { labels: Record<string, string> }; summary: object; results: { policy: string; result: string; resources: object[]; properties: Record<string, string> }[] };
+    const a = reports[0] as unknown as {
+      apiVersion: string;
+      metadata: { labels: Record<string, string> };
+      summary: object;
+      results: { policy: string; result: string; resources: object[]; properties: Record<string, string> }[];
+    };
     expect(a.apiVersion).toBe(POLICY_REPORT_API);
     expect(a.metadata.labels).toEqual({ "app.kubernetes.io/managed-by": "gatehouse" });
     expect(a.summary).toEqual({ pass: 0, fail: 1, warn: 2, error: 0, skip: 0 });
@@ -35,7 +53,12 @@ describe("PolicyReports from the audit", () => {
       ["privileged-containers", "fail", "deny"],
       ["seccomp", "warn", "dryrun"],
     ]);
-    expect(a.results[1]).toMatchObject({ rule: "GatehouseX/privileged-containers", source: "gatehouse", message: "privileged", resources: [{ apiVersion: "v1", kind: "Pod", namespace: "team-a", name: "root-shell" }] });
+    expect(a.results[1]).toMatchObject({
+      rule: "GatehouseX/privileged-containers",
+      source: "gatehouse",
+      message: "privileged",
+      resources: [{ apiVersion: "v1", kind: "Pod", namespace: "team-a", name: "root-shell" }],
+    });
   });
 
   it("cluster-scoped objects go to the ClusterPolicyReport; draft shadows are left out; truncation is said", () => {
@@ -44,7 +67,10 @@ describe("PolicyReports from the audit", () => {
       constraint("preview-abcdef12-1-c", "dryrun", [violation("team-a", "x")], { labels: { "gatehouse.dev/shadow-of-draft": "abcdef12-0000" } }),
     ]);
     expect(reports).toHaveLength(1);
-    expect(reports[0]).toMatchObject({ kind: "ClusterPolicyReport", metadata: { name: POLICY_REPORT_NAME, annotations: { [TRUNCATED_ANNOTATION]: "GatehouseX/c" } } });
+    expect(reports[0]).toMatchObject({
+      kind: "ClusterPolicyReport",
+      metadata: { name: POLICY_REPORT_NAME, annotations: { [TRUNCATED_ANNOTATION]: "GatehouseX/c" } },
+    });
     expect((reports[0]!.metadata as { namespace?: string }).namespace).toBeUndefined();
   });
 

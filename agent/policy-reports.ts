@@ -55,7 +55,9 @@ export function desiredPolicyReports(constraints: LiveObject[]): KubeObject[] {
         category: "Pod Security",
         scored: true,
         message: v.message,
-        resources: [{ apiVersion: v.group ? `${v.group}/${v.version}` : v.version, kind: v.kind, ...(v.namespace ? { namespace: v.namespace } : {}), name: v.name }],
+        resources: [
+          { apiVersion: v.group ? `${v.group}/${v.version}` : v.version, kind: v.kind, ...(v.namespace ? { namespace: v.namespace } : {}), name: v.name },
+        ],
         properties: { constraint: `${audit.kind}/${audit.name}`, enforcementAction: v.enforcementAction },
       });
       byNamespace.set(v.namespace, list);
@@ -125,7 +127,9 @@ export async function syncPolicyReports(kube: Kube, constraints: LiveObject[]): 
       if (!current) {
         // Never take over a report someone else wrote under our name.
         const ns = (want.metadata as { namespace?: string }).namespace;
-        const existing = ns ? await kube.readNamespaced(POLICY_REPORT_API, want.kind, ns, want.metadata.name) : await kube.get(POLICY_REPORT_API, want.kind, want.metadata.name);
+        const existing = ns
+          ? await kube.readNamespaced(POLICY_REPORT_API, want.kind, ns, want.metadata.name)
+          : await kube.get(POLICY_REPORT_API, want.kind, want.metadata.name);
         if (existing && existing.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
           out.errors.push(`${where} exists without the label ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}; Gatehouse does not take it over`);
           continue;

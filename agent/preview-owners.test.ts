@@ -15,7 +15,9 @@ function kubeWith(objects: Record<string, { kind: string; name: string } | null>
       reads.push(key);
       if (!(key in objects)) return null;
       const owner = objects[key];
-      return { metadata: { name, namespace, ownerReferences: owner ? [{ apiVersion: "x", kind: owner.kind, name: owner.name, uid: "u", controller: true }] : [] } } as LiveObject;
+      return {
+        metadata: { name, namespace, ownerReferences: owner ? [{ apiVersion: "x", kind: owner.kind, name: owner.name, uid: "u", controller: true }] : [] },
+      } as LiveObject;
     },
   } as unknown as Kube;
   return { kube, reads };
@@ -25,7 +27,11 @@ describe("withPreviewOwners", () => {
   it("resolves owners of shadow constraints' objects only, caching lookups across reports", async () => {
     const { kube, reads } = kubeWith({ "ReplicaSet/team-a/web-7c9d8f6b5d": { kind: "Deployment", name: "web" } });
     const shadow = constraintAudit({ name: "preview-0b6c5f6e-1-privileged-containers" }, 0);
-    shadow.violations = [violation(1, { namespace: "team-a", name: "web-7c9d8f6b5d-x2x7q" }), violation(2, { namespace: "team-a", name: "debug" }), violation(3, { kind: "Namespace", namespace: "", name: "team-a" })];
+    shadow.violations = [
+      violation(1, { namespace: "team-a", name: "web-7c9d8f6b5d-x2x7q" }),
+      violation(2, { namespace: "team-a", name: "debug" }),
+      violation(3, { kind: "Namespace", namespace: "", name: "team-a" }),
+    ];
     const current = constraintAudit({}, 1);
     current.violations[0] = violation(0, { namespace: "team-a", name: "web-7c9d8f6b5d-x2x7q" });
     const report = { collectedAt: "2030-01-01T00:00:00.000Z", constraints: [current, shadow] };

@@ -16,7 +16,17 @@
 // comparing what was read, and only what differs is applied. What it reads comes from the
 // informers behind Kube (kube.ts), so it makes no read request either.
 import type { Logger } from "pino";
-import { AUDIT_STALE_AFTER_INTERVALS, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type AgentStatusReport, type DesiredState, type KubeObject, type ObjectResult, type TemplateHealth } from "../src/protocol/agent.ts";
+import {
+  AUDIT_STALE_AFTER_INTERVALS,
+  FIELD_MANAGER,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  type AgentStatusReport,
+  type DesiredState,
+  type KubeObject,
+  type ObjectResult,
+  type TemplateHealth,
+} from "../src/protocol/agent.ts";
 import { ApiError, type ApiClient, type Fetched } from "./api-client.ts";
 import { markSent, ownerResolver, readAdmissionEvents, unsent, type SentCounts } from "./admission-events.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
@@ -25,7 +35,17 @@ import { syncPolicyReports } from "./policy-reports.ts";
 import { withPreviewOwners } from "./preview-owners.ts";
 
 export { auditHealth };
-import { CONSTRAINT_API, emitsAdmissionEvents, EXPANSION_API, kubeMessage, kubeStatus, TEMPLATE_API, type CrdState, type Kube, type LiveObject } from "./kube.ts";
+import {
+  CONSTRAINT_API,
+  emitsAdmissionEvents,
+  EXPANSION_API,
+  kubeMessage,
+  kubeStatus,
+  TEMPLATE_API,
+  type CrdState,
+  type Kube,
+  type LiveObject,
+} from "./kube.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import { covers, inSync, specEquals, strayFields, withDesired } from "./drift.ts";
 import { vapStatus } from "./vap-status.ts";
@@ -69,7 +89,16 @@ export interface AgentState {
   templatesCompiled: Map<string, number>;
 }
 
-export const initialState = (): AgentState => ({ etag: null, desired: null, appliedRevision: null, lastSuccessAt: null, audit: null, admission: { sent: new Map(), resolveOwner: null }, templatesPending: new Map(), templatesCompiled: new Map() });
+export const initialState = (): AgentState => ({
+  etag: null,
+  desired: null,
+  appliedRevision: null,
+  lastSuccessAt: null,
+  audit: null,
+  admission: { sent: new Map(), resolveOwner: null },
+  templatesPending: new Map(),
+  templatesCompiled: new Map(),
+});
 
 export interface PassResult {
   /** The cluster is at the desired revision and the status reached the API. */
@@ -127,7 +156,8 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
       const vap = vapStatus(desired.objects, pass.liveTemplates, pass.constraints);
       if (vap) gatekeeper.vap = vap;
     } else {
-      pass.error = "Gatekeeper is not installed: the CRD constrainttemplates.templates.gatekeeper.sh does not exist. Install Gatekeeper; the agent keeps polling.";
+      pass.error =
+        "Gatekeeper is not installed: the CRD constrainttemplates.templates.gatekeeper.sh does not exist. Install Gatekeeper; the agent keeps polling.";
     }
   } catch (e) {
     metrics.errors.inc({ stage: "kube" });
@@ -169,7 +199,15 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
   const ok = complete;
   if (pass.waiting.length === 0) metrics.syncDuration.observe({ result: ok ? "success" : "error" }, (performance.now() - started) / 1000);
   const requeueAfterMs = pass.error === null && pass.waiting.length > 0 ? REQUEUE_MS : null;
-  return { ok, revision: desired.revision, pollIntervalSeconds: desired.agent.pollIntervalSeconds, writes: pass.writes, results: pass.results, error: pass.error, requeueAfterMs };
+  return {
+    ok,
+    revision: desired.revision,
+    pollIntervalSeconds: desired.agent.pollIntervalSeconds,
+    writes: pass.writes,
+    results: pass.results,
+    error: pass.error,
+    requeueAfterMs,
+  };
 }
 
 interface Pass {
@@ -185,7 +223,12 @@ interface Pass {
   waiting: string[];
 }
 
-async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass, { templatesPending: pending, templatesCompiled: compiled }: AgentState): Promise<void> {
+async function sync(
+  deps: ReconcileDeps,
+  desired: DesiredState,
+  pass: Pass,
+  { templatesPending: pending, templatesCompiled: compiled }: AgentState,
+): Promise<void> {
   const { kube } = deps;
   const wantTemplates = desired.objects.filter((o) => o.apiVersion === TEMPLATE_API);
   const wantConstraints = desired.objects.filter((o) => o.apiVersion === CONSTRAINT_API);
@@ -265,7 +308,13 @@ async function sync(deps: ReconcileDeps, desired: DesiredState, pass: Pass, { te
         // kind: keep it while constraints we do not manage use it.
         const foreign = o.apiVersion === TEMPLATE_API ? await foreignConstraints(kube, o, crds) : [];
         if (foreign.length > 0) {
-          pass.results.push(result(o as KubeObject, "error", `not pruned: constraints not managed by Gatehouse use it (${foreign.join(", ")}); delete them or enable the control again`));
+          pass.results.push(
+            result(
+              o as KubeObject,
+              "error",
+              `not pruned: constraints not managed by Gatehouse use it (${foreign.join(", ")}); delete them or enable the control again`,
+            ),
+          );
           pass.error ??= `template ${o.metadata?.name} is no longer desired but constraints not managed by Gatehouse use it: ${foreign.join(", ")}`;
           continue;
         }
@@ -305,7 +354,10 @@ async function ensure(deps: ReconcileDeps, want: KubeObject, current: LiveObject
       // (One that our field manager wrote is ours, with its label removed by hand: repaired.)
       const existing = await kube.get(want.apiVersion, want.kind, want.metadata.name);
       const ours = existing?.metadata?.managedFields?.some((f) => f.manager === FIELD_MANAGER && f.operation === "Apply");
-      if (existing && !ours) throw new Error(`a ${want.kind} named ${want.metadata.name} exists without the label app.kubernetes.io/managed-by=gatehouse; Gatehouse does not take it over`);
+      if (existing && !ours)
+        throw new Error(
+          `a ${want.kind} named ${want.metadata.name} exists without the label app.kubernetes.io/managed-by=gatehouse; Gatehouse does not take it over`,
+        );
     }
     let after = await kube.apply(want);
     pass.writes++;
@@ -315,7 +367,9 @@ async function ensure(deps: ReconcileDeps, want: KubeObject, current: LiveObject
     // changing is an error of this pass, never a stream of writes.
     for (let attempt = 1; !specEquals(want, after); attempt++) {
       if (attempt > MAX_REPLACE_ATTEMPTS) {
-        throw new Error(`${want.kind} ${want.metadata.name} still differs from the desired state after ${MAX_REPLACE_ATTEMPTS} replace attempts (${describeDrift(want, after)})`);
+        throw new Error(
+          `${want.kind} ${want.metadata.name} still differs from the desired state after ${MAX_REPLACE_ATTEMPTS} replace attempts (${describeDrift(want, after)})`,
+        );
       }
       try {
         pass.writes++;
@@ -346,7 +400,8 @@ function result(o: KubeObject, r: ObjectResult["result"], message?: string): Obj
 async function pushAudit(deps: ReconcileDeps, state: AgentState, constraints: LiveObject[], now: Date): Promise<void> {
   const report = await withPreviewOwners(deps.kube, buildAuditReport(constraints, now));
   deps.metrics.auditViolations.reset();
-  for (const c of report.constraints) deps.metrics.auditViolations.set({ constraint: `${c.kind}/${c.name}`, enforcement_action: c.enforcementAction }, c.totalViolations);
+  for (const c of report.constraints)
+    deps.metrics.auditViolations.set({ constraint: `${c.kind}/${c.name}`, enforcement_action: c.enforcementAction }, c.totalViolations);
   const fingerprint = auditFingerprint(report);
   const due = !state.audit || state.audit.fingerprint !== fingerprint || now.getTime() - state.audit.sentAt >= deps.auditResendMs;
   if (!due) return;

@@ -46,10 +46,14 @@ describe("vapStatus", () => {
     const stale = [live(template, 2, [{ id: "gk", vapGenerationStatus: { state: "generated", observedGeneration: 1 } }])];
     expect(vapStatus(objects, stale, bound)!.policies[0]!.state).toBe("pending");
 
-    const waiting = [live(constraint, 1, [{ enforcementPointsStatus: [{ enforcementPoint: "vap.k8s.io", state: "waiting", message: "waiting until later" }] }])];
+    const waiting = [
+      live(constraint, 1, [{ enforcementPointsStatus: [{ enforcementPoint: "vap.k8s.io", state: "waiting", message: "waiting until later" }] }]),
+    ];
     expect(vapStatus(objects, generated, waiting)!.bindings[0]).toMatchObject({ state: "pending", message: "waiting until later" });
 
-    const failed = [live(template, 2, [{ vapGenerationStatus: { state: "error", warning: "ValidatingAdmissionPolicy is not generated: no API", observedGeneration: 2 } }])];
+    const failed = [
+      live(template, 2, [{ vapGenerationStatus: { state: "error", warning: "ValidatingAdmissionPolicy is not generated: no API", observedGeneration: 2 } }]),
+    ];
     const broken = vapStatus(objects, failed, bound)!;
     expect(broken).toMatchObject({ generated: false, policies: [{ state: "error", message: "ValidatingAdmissionPolicy is not generated: no API" }] });
     expect(gatekeeperProblems({ installed: true, vap: broken })).toEqual([

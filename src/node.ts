@@ -42,7 +42,11 @@ const server = serveApp({
   port: config.port,
   onListening: (info) =>
     logger.info(
-      { port: info.port, database: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, auth: config.jwt.jwksUrl ? `jwks:${config.jwt.jwksUrl}` : `dev-key:${config.jwt.devKey?.alg}` },
+      {
+        port: info.port,
+        database: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`,
+        auth: config.jwt.jwksUrl ? `jwks:${config.jwt.jwksUrl}` : `dev-key:${config.jwt.devKey?.alg}`,
+      },
       `gatehouse listening on http://localhost:${info.port} (console at /, docs at /docs)`,
     ),
 });
@@ -59,13 +63,15 @@ function shutdown(signal: string) {
   force.unref();
   server.close(() => {
     // A pass in flight finishes (its attempts are recorded) before the database closes.
-    Promise.all([dispatcher.stop(), rollouts.stop()]).then(() => db.close()).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, "closing the database failed");
-        process.exit(1);
-      },
-    );
+    Promise.all([dispatcher.stop(), rollouts.stop()])
+      .then(() => db.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, "closing the database failed");
+          process.exit(1);
+        },
+      );
   });
   // Idle keep-alive connections would otherwise hold server.close() open.
   if ("closeIdleConnections" in server) server.closeIdleConnections();

@@ -137,7 +137,12 @@ export default {
     const config = configFrom(env);
     if (config.neonWsProxy) appFor(env);
     // Passes come once a minute: only a longer gap means the API was down (the offline sweep).
-    const dispatcher = createDispatcher({ db: perCallDatabase(config.databaseUrl!), config: config.webhooks!, pollIntervalSeconds: config.agent.pollIntervalSeconds, apiDownAfterMs: 150_000 });
+    const dispatcher = createDispatcher({
+      db: perCallDatabase(config.databaseUrl!),
+      config: config.webhooks!,
+      pollIntervalSeconds: config.agent.pollIntervalSeconds,
+      apiDownAfterMs: 150_000,
+    });
     // A failed pass is retried by the next trigger; it must not fail silently meanwhile.
     ctx.waitUntil(dispatcher.runOnce().catch((err: unknown) => console.error("webhook dispatcher pass failed", err)));
     ctx.waitUntil(

@@ -42,7 +42,15 @@ function bench(label: string, controls: Record<string, unknown>, engine: "rego" 
     });
     if (run.status !== 0) throw new Error(`gator bench exited ${run.status}: ${run.stderr}`);
     const [b] = JSON.parse(run.stdout.slice(run.stdout.indexOf("["))) as Bench[];
-    return { label, engine, controls: b!.templateCount, reviews: b!.totalReviews, p50: ms(b!.latencies.p50), p99: ms(b!.latencies.p99), perSecond: b!.reviewsPerSecond };
+    return {
+      label,
+      engine,
+      controls: b!.templateCount,
+      reviews: b!.totalReviews,
+      p50: ms(b!.latencies.p50),
+      p99: ms(b!.latencies.p99),
+      perSecond: b!.reviewsPerSecond,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -60,7 +68,11 @@ const rows = [
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 console.log(`${pad("policy", 32)}${pad("engine", 8)}${pad("controls", 10)}${pad("reviews", 9)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}reviews/s`);
 for (const r of rows) {
-  console.log(`${pad(r.label, 32)}${pad(r.engine, 8)}${pad(r.controls, 10)}${pad(r.reviews, 9)}${pad(r.p50.toFixed(3), 9)}${pad(r.p99.toFixed(3), 9)}${r.perSecond.toFixed(0)}`);
+  console.log(
+    `${pad(r.label, 32)}${pad(r.engine, 8)}${pad(r.controls, 10)}${pad(r.reviews, 9)}${pad(r.p50.toFixed(3), 9)}${pad(r.p99.toFixed(3), 9)}${r.perSecond.toFixed(0)}`,
+  );
 }
 const [rego, cel] = rows;
-console.log(`CEL vs Rego on the same controls: p50 ×${(cel!.p50 / rego!.p50).toFixed(2)}, p99 ×${(cel!.p99 / rego!.p99).toFixed(2)}, throughput ×${(cel!.perSecond / rego!.perSecond).toFixed(2)}`);
+console.log(
+  `CEL vs Rego on the same controls: p50 ×${(cel!.p50 / rego!.p50).toFixed(2)}, p99 ×${(cel!.p99 / rego!.p99).toFixed(2)}, throughput ×${(cel!.perSecond / rego!.perSecond).toFixed(2)}`,
+);

@@ -42,10 +42,15 @@ async function listening(child: ChildProcess): Promise<string> {
 export async function startServer(env: Record<string, string>): Promise<{ base: string; pid: number; stop(): void }> {
   const child = spawn(process.execPath, ["bench/api/serve.ts"], {
     env: {
-      PATH: process.env.PATH ?? "", LOG_LEVEL: "silent", DEV_JWT_SECRET: SECRET, JWT_ISSUER: "gatehouse-dev", WEBHOOK_DISPATCH_INTERVAL_MS: "0",
+      PATH: process.env.PATH ?? "",
+      LOG_LEVEL: "silent",
+      DEV_JWT_SECRET: SECRET,
+      JWT_ISSUER: "gatehouse-dev",
+      WEBHOOK_DISPATCH_INTERVAL_MS: "0",
       // One credential stands in for a fleet here: its rate limit stays on (its cost is counted)
       // but high enough never to refuse.
-      AGENT_RATE_LIMIT_PER_SECOND: "100000", AGENT_RATE_LIMIT_BURST: "1000000",
+      AGENT_RATE_LIMIT_PER_SECOND: "100000",
+      AGENT_RATE_LIMIT_BURST: "1000000",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -55,18 +60,44 @@ export async function startServer(env: Record<string, string>): Promise<{ base: 
 }
 
 export const devToken = (tenant: string, role: string) =>
-  new SignJWT({ tenant, role }).setProtectedHeader({ alg: "HS256" }).setSubject(`${role}@${tenant}`).setIssuer("gatehouse-dev").setAudience("gatehouse")
-    .setIssuedAt().setExpirationTime("2h").sign(new TextEncoder().encode(SECRET));
+  new SignJWT({ tenant, role })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(`${role}@${tenant}`)
+    .setIssuer("gatehouse-dev")
+    .setAudience("gatehouse")
+    .setIssuedAt()
+    .setExpirationTime("2h")
+    .sign(new TextEncoder().encode(SECRET));
 
-interface Result { rps: number; p50: number; p99: number; cpuUs: number }
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuUs: number;
+}
 
 // autocannon, saturated: each connection sends its next request as soon as the answer arrives.
 async function load(url: string, headers: Record<string, string>, pid: number): Promise<Result> {
   const before = cpuSeconds(pid);
-  const args = ["node_modules/autocannon/autocannon.js", "-c", String(CONNECTIONS), "-d", String(SECONDS), "--json", ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}=${v}`]), url];
+  const args = [
+    "node_modules/autocannon/autocannon.js",
+    "-c",
+    String(CONNECTIONS),
+    "-d",
+    String(SECONDS),
+    "--json",
+    ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}=${v}`]),
+    url,
+  ];
   const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: "utf8", maxBuffer: 64 << 20 });
-  const r = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; statusCodeStats: Record<string, unknown>; errors: number };
-  if (Object.keys(r.statusCodeStats).join() !== "304" || r.errors) throw new Error(`${url}: expected only 304s, got ${JSON.stringify(r.statusCodeStats)}, ${r.errors} errors`);
+  const r = JSON.parse(stdout) as {
+    requests: { average: number; total: number };
+    latency: { p50: number; p99: number };
+    statusCodeStats: Record<string, unknown>;
+    errors: number;
+  };
+  if (Object.keys(r.statusCodeStats).join() !== "304" || r.errors)
+    throw new Error(`${url}: expected only 304s, got ${JSON.stringify(r.statusCodeStats)}, ${r.errors} errors`);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / r.requests.total };
 }
 
@@ -84,7 +115,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main() {
   // node:http with no framework, in a process of its own: the most any Node server does here.
-  const raw = spawn(process.execPath, ["-e", `require("node:http").createServer((q, s) => { s.statusCode = 304; s.end(); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`], { stdio: ["ignore", "pipe", "pipe"] });
+  const raw = spawn(
+    process.execPath,
+    [
+      "-e",
+      `require("node:http").createServer((q, s) => { s.statusCode = 304; s.end(); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   const rawUrl = `http://127.0.0.1:${await listening(raw)}/`;
   const pg = STORES.includes("postgres") ? await acquirePostgres() : undefined;
   const lines: string[] = [];
@@ -95,8 +133,12 @@ async function main() {
       const server = await startServer(database ? { DATABASE_URL: database.url, NEON_WS_PROXY: pg!.proxy } : { GATEHOUSE_DATA_DIR: dataDir });
       try {
         const admin = { authorization: `Bearer ${await devToken("bench", "admin")}`, "content-type": "application/json" };
-        const env = (await (await fetch(`${server.base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "prod", preset: "restricted" }) })).json()) as { id: string };
-        const cred = (await (await fetch(`${server.base}/v1/environments/${env.id}/agent-credentials`, { method: "POST", headers: admin })).json()) as { secret: string };
+        const env = (await (
+          await fetch(`${server.base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "prod", preset: "restricted" }) })
+        ).json()) as { id: string };
+        const cred = (await (await fetch(`${server.base}/v1/environments/${env.id}/agent-credentials`, { method: "POST", headers: admin })).json()) as {
+          secret: string;
+        };
         const pollUrl = `${server.base}/agent/v1/desired-state`;
         const first = await fetch(pollUrl, { headers: { authorization: `Bearer ${cred.secret}` } });
         if (first.status !== 200) throw new Error(`desired-state: ${first.status} ${await first.text()}`);
@@ -110,17 +152,30 @@ async function main() {
         };
         const results = new Map<string, Result[]>(Object.keys(scenarios).map((k) => [k, []]));
         for (let i = 0; i < REPEATS; i++) for (const [name, run] of Object.entries(scenarios)) results.get(name)!.push(await run());
-        lines.push(`store ${store === "postgres" ? "PostgreSQL 17 through the Neon driver" : "embedded PGlite (the npm start default)"}: ${CONNECTIONS} connections, ${SECONDS} s per run, ${REPEATS} alternating runs (medians; all runs in brackets)`);
+        lines.push(
+          `store ${store === "postgres" ? "PostgreSQL 17 through the Neon driver" : "embedded PGlite (the npm start default)"}: ${CONNECTIONS} connections, ${SECONDS} s per run, ${REPEATS} alternating runs (medians; all runs in brackets)`,
+        );
         const s = new Map<string, Result>();
         for (const [name, rs] of results) {
-          const m = { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => r.cpuUs)) };
+          const m = {
+            rps: median(rs.map((r) => r.rps)),
+            p50: median(rs.map((r) => r.p50)),
+            p99: median(rs.map((r) => r.p99)),
+            cpuUs: median(rs.map((r) => r.cpuUs)),
+          };
           s.set(name, m);
-          lines.push(`  ${name.padEnd(34)} ${m.rps.toFixed(0).padStart(7)} req/s   p50 ${m.p50} ms   p99 ${m.p99} ms   server CPU ${m.cpuUs.toFixed(0)} µs/req   [${rs.map((r) => r.rps.toFixed(0)).join(", ")} req/s; p99 ${rs.map((r) => r.p99).join(", ")} ms]`);
+          lines.push(
+            `  ${name.padEnd(34)} ${m.rps.toFixed(0).padStart(7)} req/s   p50 ${m.p50} ms   p99 ${m.p99} ms   server CPU ${m.cpuUs.toFixed(0)} µs/req   [${rs.map((r) => r.rps.toFixed(0)).join(", ")} req/s; p99 ${rs.map((r) => r.p99).join(", ")} ms]`,
+          );
         }
         const [ceiling, bare, pollR, rawPaced, steady] = [...s.values()] as [Result, Result, Result, Result, Result];
         const ratio = pollR.rps / bare.rps;
-        lines.push(`  poll/bare throughput ${ratio.toFixed(2)} (target ≥ 0.5: ${ratio >= 0.5 ? "met" : "NOT met"}); by server CPU per request ${(bare.cpuUs / pollR.cpuUs).toFixed(2)}; node:http saturated ${ceiling.rps.toFixed(0)} req/s`);
-        lines.push(`  paced at ${RATE} req/s: poll p99 ${steady.p99} ms, node:http ${rawPaced.p99} ms (target ≤ 2 × = ${(2 * rawPaced.p99).toFixed(2)} ms: ${steady.p99 <= 2 * rawPaced.p99 ? "met" : "NOT met"})`);
+        lines.push(
+          `  poll/bare throughput ${ratio.toFixed(2)} (target ≥ 0.5: ${ratio >= 0.5 ? "met" : "NOT met"}); by server CPU per request ${(bare.cpuUs / pollR.cpuUs).toFixed(2)}; node:http saturated ${ceiling.rps.toFixed(0)} req/s`,
+        );
+        lines.push(
+          `  paced at ${RATE} req/s: poll p99 ${steady.p99} ms, node:http ${rawPaced.p99} ms (target ≤ 2 × = ${(2 * rawPaced.p99).toFixed(2)} ms: ${steady.p99 <= 2 * rawPaced.p99 ? "met" : "NOT met"})`,
+        );
         console.log(lines.slice(-9).join("\n"));
       } finally {
         server.stop();

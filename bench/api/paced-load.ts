@@ -18,7 +18,9 @@ const pool = new Pool(target.origin, { connections: Number(connectionsArg), pipe
 // window would put its handshake into the latencies.
 const connections = Number(connectionsArg);
 for (let round = 0; round < 20; round++) {
-  await Promise.all(Array.from({ length: connections }, () => pool.request({ path: target.pathname + target.search, method: "GET", headers }).then((r) => r.body.dump())));
+  await Promise.all(
+    Array.from({ length: connections }, () => pool.request({ path: target.pathname + target.search, method: "GET", headers }).then((r) => r.body.dump())),
+  );
 }
 
 const latencies: number[] = [];

@@ -40,7 +40,12 @@ function report(generation: number, every: number, collectedAt: Date): AuditRepo
       violations: Array.from({ length: PER_CONSTRAINT }, (_, i) => {
         const pod = every && i % every === 0 ? `pod-${c}-${i}-g${generation}` : `pod-${c}-${i}`;
         return {
-          group: "", version: "v1", kind: "Pod", namespace: `team-${i % 50}`, name: pod, enforcementAction: "deny",
+          group: "",
+          version: "v1",
+          kind: "Pod",
+          namespace: `team-${i % 50}`,
+          name: pod,
+          enforcementAction: "deny",
           message: `pod team-${i % 50}/${pod}: container "app" (containers[0], image registry.example.com/team/app:1.4.2): securityContext.privileged is true; privileged containers are not allowed.`,
         };
       }),
@@ -48,7 +53,12 @@ function report(generation: number, every: number, collectedAt: Date): AuditRepo
   };
 }
 
-interface Timing { total: number; store: number; diff: number; result: IngestResult }
+interface Timing {
+  total: number;
+  store: number;
+  diff: number;
+  result: IngestResult;
+}
 async function ingest(environmentId: string, r: AuditReport): Promise<Timing> {
   const start = performance.now();
   let store = 0;
@@ -74,11 +84,27 @@ async function rawInsert(environmentId: string, r: AuditReport): Promise<number>
   const at = new Date(r.collectedAt).toISOString();
   const rows = r.constraints.flatMap((k) =>
     k.violations.map((v) => [
-      tenantId, environmentId, violationFingerprint(environmentId, k.kind, k.name, v), k.kind, k.name, k.control, v.enforcementAction,
-      v.group, v.version, v.kind, v.namespace, v.name, v.message, "open", at, at, at,
+      tenantId,
+      environmentId,
+      violationFingerprint(environmentId, k.kind, k.name, v),
+      k.kind,
+      k.name,
+      k.control,
+      v.enforcementAction,
+      v.group,
+      v.version,
+      v.kind,
+      v.namespace,
+      v.name,
+      v.message,
+      "open",
+      at,
+      at,
+      at,
     ]),
   );
-  const columns = "tenant_id, environment_id, fingerprint, constraint_kind, constraint_name, control, enforcement_action, resource_group, resource_version, resource_kind, namespace, name, message, state, first_seen_at, opened_at, last_seen_at";
+  const columns =
+    "tenant_id, environment_id, fingerprint, constraint_kind, constraint_name, control, enforcement_action, resource_group, resource_version, resource_kind, namespace, name, message, state, first_seen_at, opened_at, last_seen_at";
   const client = await raw.connect();
   const start = performance.now();
   try {
@@ -98,7 +124,11 @@ async function rawInsert(environmentId: string, r: AuditReport): Promise<number>
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
-const CHURN = [["0%", 0], ["1%", 100], ["10%", 10]] as const;
+const CHURN = [
+  ["0%", 0],
+  ["1%", 100],
+  ["10%", 10],
+] as const;
 const runs = new Map<string, Timing[]>([["first", []], ...CHURN.map(([name]) => [name, []] as [string, Timing[]]), ["10% + webhook", []]]);
 let t = Date.now();
 const next = () => new Date((t += 1000));
@@ -111,7 +141,15 @@ for (let run = 0; run < RUNS; run++) {
 }
 // The same 10% churn with one webhook endpoint subscribed: every opened and resolved violation
 // also queues a signed delivery with its payload.
-await db.withTenant(tenantId, (tx) => tx.insert(webhookEndpoints).values({ tenantId, url: "https://hooks.example.com/gatehouse", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", events: ["violation.opened", "violation.resolved"], createdBy: "bench" }));
+await db.withTenant(tenantId, (tx) =>
+  tx.insert(webhookEndpoints).values({
+    tenantId,
+    url: "https://hooks.example.com/gatehouse",
+    secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    events: ["violation.opened", "violation.resolved"],
+    createdBy: "bench",
+  }),
+);
 for (let run = 0; run < RUNS; run++) {
   const env = await newEnv(`webhook-${run}`);
   await ingest(env, report(0, 0, next()));
@@ -129,12 +167,18 @@ console.log(`${CONSTRAINTS * PER_CONSTRAINT}-violation reports, ${RUNS} runs (me
 console.log("report                      total    store     diff   opened resolved queued   runs");
 for (const [name, xs] of runs) {
   const r = xs[0]!.result;
-  console.log(`${name.padEnd(24)} ${ms(median(xs.map((x) => x.total))).padStart(8)} ${ms(median(xs.map((x) => x.store))).padStart(8)} ${ms(median(xs.map((x) => x.diff))).padStart(8)} ${String(r.opened).padStart(8)} ${String(r.resolved).padStart(8)} ${String(r.queued).padStart(6)}   [${xs.map((x) => ms(x.total)).join(", ")}]`);
+  console.log(
+    `${name.padEnd(24)} ${ms(median(xs.map((x) => x.total))).padStart(8)} ${ms(median(xs.map((x) => x.store))).padStart(8)} ${ms(median(xs.map((x) => x.diff))).padStart(8)} ${String(r.opened).padStart(8)} ${String(r.resolved).padStart(8)} ${String(r.queued).padStart(6)}   [${xs.map((x) => ms(x.total)).join(", ")}]`,
+  );
 }
 const ingest10 = median(runs.get("10%")!.map((x) => x.total));
-console.log(`target: ingest (store + diff) <= 300 ms; deliveries per digest endpoint for a 10,000-violation report: ${runs.get("first + digest webhook")![0]!.result.queued} (target <= 10)`);
+console.log(
+  `target: ingest (store + diff) <= 300 ms; deliveries per digest endpoint for a 10,000-violation report: ${runs.get("first + digest webhook")![0]!.result.queued} (target <= 10)`,
+);
 console.log(`raw multi-row INSERT of the same 10,000 rows: ${ms(median(rawMs))}   [${rawMs.map(ms).join(", ")}]`);
-console.log(`ratio raw / ingest at 10% churn: ${(median(rawMs) / ingest10).toFixed(2)}; raw / first report (all 10,000 inserted by both): ${(median(rawMs) / median(runs.get("first")!.map((x) => x.total))).toFixed(2)} (target >= 0.3)`);
+console.log(
+  `ratio raw / ingest at 10% churn: ${(median(rawMs) / ingest10).toFixed(2)}; raw / first report (all 10,000 inserted by both): ${(median(rawMs) / median(runs.get("first")!.map((x) => x.total))).toFixed(2)} (target >= 0.3)`,
+);
 
 await raw.end();
 await db.close();

@@ -26,7 +26,16 @@ const port = await new Promise<number>((res) => {
 });
 const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-ingest-wait-"));
 const server = spawn(process.execPath, ["src/node.ts"], {
-  env: { ...process.env, PORT: String(port), GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: "warn", RATE_LIMIT_PER_SECOND: "0", AGENT_RATE_LIMIT_PER_SECOND: "0", WEBHOOK_DISPATCH_INTERVAL_MS: "0", DATABASE_URL: "" },
+  env: {
+    ...process.env,
+    PORT: String(port),
+    GATEHOUSE_DATA_DIR: dataDir,
+    LOG_LEVEL: "warn",
+    RATE_LIMIT_PER_SECOND: "0",
+    AGENT_RATE_LIMIT_PER_SECOND: "0",
+    WEBHOOK_DISPATCH_INTERVAL_MS: "0",
+    DATABASE_URL: "",
+  },
   stdio: ["ignore", "inherit", "inherit"],
 });
 process.on("exit", () => server.kill("SIGKILL"));
@@ -55,7 +64,9 @@ const agentTenant = await token("bench-agent");
 const env = (await call("POST", "/v1/environments", agentTenant, { name: "big" })) as { id: string };
 const cred = (await call("POST", `/v1/environments/${env.id}/agent-credentials`, agentTenant)) as { secret: string };
 // A digest endpoint: the report's events are queued as in production (one digest).
-await call("POST", "/v1/webhooks", agentTenant, { url: "https://hooks.example.com/gatehouse", events: ["violation.opened", "violation.resolved"] }).catch(() => {});
+await call("POST", "/v1/webhooks", agentTenant, { url: "https://hooks.example.com/gatehouse", events: ["violation.opened", "violation.resolved"] }).catch(
+  () => {},
+);
 const other = await token("bench-other");
 await call("GET", "/v1/environments", other);
 
@@ -63,12 +74,22 @@ function report(generation: number, collectedAt: Date): string {
   const r: AuditReport = {
     collectedAt: collectedAt.toISOString(),
     constraints: Array.from({ length: CONSTRAINTS }, (_, c) => ({
-      kind: `GatehouseControl${c}`, name: `control-${c}`, control: `control-${c}`, enforcementAction: "deny", auditTimestamp: collectedAt.toISOString(),
-      totalViolations: PER_CONSTRAINT, truncated: false,
+      kind: `GatehouseControl${c}`,
+      name: `control-${c}`,
+      control: `control-${c}`,
+      enforcementAction: "deny",
+      auditTimestamp: collectedAt.toISOString(),
+      totalViolations: PER_CONSTRAINT,
+      truncated: false,
       violations: Array.from({ length: PER_CONSTRAINT }, (_, i) => {
         const name = generation && i % 10 === 0 ? `deploy-${c}-${i}-g${generation}` : `deploy-${c}-${i}`;
         return {
-          group: "apps", version: "v1", kind: "Deployment", namespace: `team-${i % 50}`, name, enforcementAction: "deny",
+          group: "apps",
+          version: "v1",
+          kind: "Deployment",
+          namespace: `team-${i % 50}`,
+          name,
+          enforcementAction: "deny",
           message: `pod team-${i % 50}/${name}: container "app" (containers[0], image registry.example.com/team/app:1.4.2): securityContext.privileged is true; privileged containers are not allowed.`,
         };
       }),
@@ -96,20 +117,26 @@ async function probe(until: Promise<unknown>): Promise<number[]> {
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
-const fmt = (xs: number[]) => `p50 ${pct(xs, 0.5).toFixed(1)} ms, p99 ${pct(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (${xs.length} probes)`;
+const fmt = (xs: number[]) =>
+  `p50 ${pct(xs, 0.5).toFixed(1)} ms, p99 ${pct(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (${xs.length} probes)`;
 
 const idle = await probe(new Promise((r) => setTimeout(r, 3000)));
 console.log(`default store (PGlite), another tenant's GET /v1/environments, one at a time, ${PROBE_MS} ms apart`);
 console.log(`  idle:                          ${fmt(idle)}`);
 let t = Date.now() - 60_000;
-for (const [name, generation] of [["first report", 0], ["10% churn", 1]] as const) {
+for (const [name, generation] of [
+  ["first report", 0],
+  ["10% churn", 1],
+] as const) {
   const body = report(generation, new Date((t += 10_000)));
   const started = performance.now();
   const ingest = call("POST", "/agent/v1/audit-report", cred.secret, body);
   const waits = await probe(ingest);
   await ingest;
   const took = performance.now() - started;
-  console.log(`  ${`${name} (${(body.length / 1e6).toFixed(1)} MB, ${CONSTRAINTS * PER_CONSTRAINT} violations), ingest ${(took / 1000).toFixed(1)} s:`.padEnd(0)}`);
+  console.log(
+    `  ${`${name} (${(body.length / 1e6).toFixed(1)} MB, ${CONSTRAINTS * PER_CONSTRAINT} violations), ingest ${(took / 1000).toFixed(1)} s:`.padEnd(0)}`,
+  );
   console.log(`    the other tenant waited      ${fmt(waits)}`);
 }
 console.log("target: the other tenant's wait (max) <= 100 ms");

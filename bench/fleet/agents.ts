@@ -26,7 +26,10 @@ const FIRST_AUDIT = process.env.FLEET_FIRST_AUDIT !== "0";
 const pool = new Pool(base, { connections: Number(process.env.FLEET_CONNECTIONS ?? 256), pipelining: 1, keepAliveTimeout: 120_000 });
 
 type Route = "desired-state" | "status" | "audit-report";
-const stats = { warmup: new Map<Route, { ms: number[]; statuses: Record<string, number> }>(), measured: new Map<Route, { ms: number[]; statuses: Record<string, number> }>() };
+const stats = {
+  warmup: new Map<Route, { ms: number[]; statuses: Record<string, number> }>(),
+  measured: new Map<Route, { ms: number[]; statuses: Record<string, number> }>(),
+};
 function record(route: Route, started: number, status: number | string) {
   const phase = warming ? stats.warmup : stats.measured;
   let s = phase.get(route);
@@ -55,7 +58,10 @@ async function call(route: Route, method: "GET" | "POST", path: string, secret: 
   }
 }
 
-interface Desired { revision: number; objects: { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: { enforcementAction?: string } }[] }
+interface Desired {
+  revision: number;
+  objects: { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: { enforcementAction?: string } }[];
+}
 
 function auditReport(desired: Desired, seed: number) {
   const now = new Date().toISOString();
@@ -64,13 +70,23 @@ function auditReport(desired: Desired, seed: number) {
     .map((o, i) => {
       const n = (seed * 7 + i * 13) % 41;
       const violations = Array.from({ length: n }, (_, j) => ({
-        group: "", version: "v1", kind: "Pod", namespace: `team-${(seed + j) % 9}`, name: `web-${seed % 97}-${j}`,
+        group: "",
+        version: "v1",
+        kind: "Pod",
+        namespace: `team-${(seed + j) % 9}`,
+        name: `web-${seed % 97}-${j}`,
         message: `pod team-${(seed + j) % 9}/web-${seed % 97}-${j}: container "app" (containers[0], image nginx:1.27): ${o.metadata.name} finding ${j}; not allowed.`,
         enforcementAction: o.spec?.enforcementAction ?? "deny",
       }));
       return {
-        kind: o.kind, name: o.metadata.name, control: o.metadata.labels?.["gatehouse.dev/control"] ?? o.metadata.name,
-        enforcementAction: o.spec?.enforcementAction ?? "deny", auditTimestamp: now, totalViolations: n, truncated: false, violations,
+        kind: o.kind,
+        name: o.metadata.name,
+        control: o.metadata.labels?.["gatehouse.dev/control"] ?? o.metadata.name,
+        enforcementAction: o.spec?.enforcementAction ?? "deny",
+        auditTimestamp: now,
+        totalViolations: n,
+        truncated: false,
+        violations,
       };
     });
   return { collectedAt: now, constraints };
@@ -78,15 +94,27 @@ function auditReport(desired: Desired, seed: number) {
 
 function statusReport(desired: Desired) {
   return {
-    agentVersion: "0.1.0", kubernetesVersion: "v1.36.3", gatekeeper: { installed: true, version: "v3.23.0" },
-    appliedRevision: desired.revision || null, desiredRevision: desired.revision || null,
-    lastSuccessfulSyncAt: new Date().toISOString(), error: null,
+    agentVersion: "0.1.0",
+    kubernetesVersion: "v1.36.3",
+    gatekeeper: { installed: true, version: "v3.23.0" },
+    appliedRevision: desired.revision || null,
+    desiredRevision: desired.revision || null,
+    lastSuccessfulSyncAt: new Date().toISOString(),
+    error: null,
     objects: desired.objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, result: "unchanged" })),
-    templates: desired.objects.filter((o) => o.kind === "ConstraintTemplate").map((o) => ({ name: o.metadata.name, created: true, crdEstablished: true, errors: [] })),
+    templates: desired.objects
+      .filter((o) => o.kind === "ConstraintTemplate")
+      .map((o) => ({ name: o.metadata.name, created: true, crdEstablished: true, errors: [] })),
   };
 }
 
-interface Agent { secret: string; etag?: string; desired?: Desired; seed: number; first: boolean }
+interface Agent {
+  secret: string;
+  etag?: string;
+  desired?: Desired;
+  seed: number;
+  first: boolean;
+}
 
 async function loop(a: Agent) {
   const got = await call("desired-state", "GET", "/agent/v1/desired-state", a.secret, a.etag ? { "if-none-match": a.etag } : {});

@@ -50,19 +50,37 @@ try {
     const tenantId = await ensureTenant(db, `fleet-${t}`);
     const count = Math.floor(AGENTS / TENANTS) + (t < AGENTS % TENANTS ? 1 : 0);
     for (let from = 0; from < count; from += 500) {
-      const envs = Array.from({ length: Math.min(500, count - from) }, (_, i) => ({ id: randomUUID(), tenantId, name: `cluster-${from + i}`, currentRevision: 1 }));
+      const envs = Array.from({ length: Math.min(500, count - from) }, (_, i) => ({
+        id: randomUUID(),
+        tenantId,
+        name: `cluster-${from + i}`,
+        currentRevision: 1,
+      }));
       const creds = envs.map(() => generateCredential("gha"));
       await db.withTenant(tenantId, async (tx) => {
         await tx.insert(environments).values(envs);
-        await tx.insert(settingsRevisions).values(envs.map((e, i) => ({ tenantId, environmentId: e.id, revision: 1, document: documents[(from + i) % documents.length], author: "bench", comment: "fleet" })));
-        await tx.insert(agentCredentials).values(envs.map((e, i) => ({ tenantId, environmentId: e.id, prefix: creds[i]!.prefix, secretHash: creds[i]!.secretHash, createdBy: "bench" })));
+        await tx.insert(settingsRevisions).values(
+          envs.map((e, i) => ({
+            tenantId,
+            environmentId: e.id,
+            revision: 1,
+            document: documents[(from + i) % documents.length],
+            author: "bench",
+            comment: "fleet",
+          })),
+        );
+        await tx
+          .insert(agentCredentials)
+          .values(envs.map((e, i) => ({ tenantId, environmentId: e.id, prefix: creds[i]!.prefix, secretHash: creds[i]!.secretHash, createdBy: "bench" })));
       });
       secrets.push(...creds.map((c) => c.token));
     }
   }
   await db.close();
   writeFileSync(credentialsFile, JSON.stringify(secrets));
-  console.log(`${AGENTS} agents in ${TENANTS} tenants set up in ${((performance.now() - t0) / 1000).toFixed(1)} s; polling every ${INTERVAL} s ±20 % for ${SECONDS} s after every agent's first loop; server pool ${POOL} connections`);
+  console.log(
+    `${AGENTS} agents in ${TENANTS} tenants set up in ${((performance.now() - t0) / 1000).toFixed(1)} s; polling every ${INTERVAL} s ±20 % for ${SECONDS} s after every agent's first loop; server pool ${POOL} connections`,
+  );
 
   const server = await startServer({ DATABASE_URL: database.url, NEON_WS_PROXY: pg.proxy, DATABASE_POOL_SIZE: POOL });
   const admin = new Pool({ connectionString: database.url, max: 1 });
@@ -70,15 +88,18 @@ try {
     // PostgreSQL's view of the server's connections (pg_stat_activity, this database, not ours).
     let maxConnections = 0;
     const sampler = setInterval(() => {
-      admin
-        .query("select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()")
-        .then((r) => (maxConnections = Math.max(maxConnections, r.rows[0].n as number)), () => {});
+      admin.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()").then(
+        (r) => (maxConnections = Math.max(maxConnections, r.rows[0].n as number)),
+        () => {},
+      );
     }, 1000);
     // The measured window starts when the load generator says every agent has done its first loop.
     let cpuAtStart = 0;
     let startedAt = 0;
     const warmupStarted = performance.now();
-    const gen = spawn(process.execPath, ["bench/fleet/agents.ts", credentialsFile, server.base, String(INTERVAL), String(SECONDS)], { stdio: ["ignore", "pipe", "inherit"] });
+    const gen = spawn(process.execPath, ["bench/fleet/agents.ts", credentialsFile, server.base, String(INTERVAL), String(SECONDS)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let stdout = "";
     gen.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
@@ -95,24 +116,39 @@ try {
     clearInterval(sampler);
     const warmupSeconds = (startedAt - warmupStarted) / 1000;
     stdout = stdout.slice("measuring\n".length);
-    const result = JSON.parse(stdout) as Record<"warmup" | "measured", Record<string, { count: number; p50: number; p99: number; max: number; statuses: Record<string, number> }>>;
+    const result = JSON.parse(stdout) as Record<
+      "warmup" | "measured",
+      Record<string, { count: number; p50: number; p99: number; max: number; statuses: Record<string, number> }>
+    >;
     let errors = 0;
     let worstP99 = 0;
     for (const phase of ["warmup", "measured"] as const) {
-      console.log(phase === "warmup" ? `warm-up (every agent's first loop; ${warmupSeconds.toFixed(0)} s):` : `measured (${measuredSeconds.toFixed(0)} s after the warm-up):`);
+      console.log(
+        phase === "warmup"
+          ? `warm-up (every agent's first loop; ${warmupSeconds.toFixed(0)} s):`
+          : `measured (${measuredSeconds.toFixed(0)} s after the warm-up):`,
+      );
       for (const [route, r] of Object.entries(result[phase])) {
-        const bad = Object.entries(r.statuses).filter(([s]) => !/^(200|204|304)$/.test(s)).reduce((n, [, c]) => n + c, 0);
+        const bad = Object.entries(r.statuses)
+          .filter(([s]) => !/^(200|204|304)$/.test(s))
+          .reduce((n, [, c]) => n + c, 0);
         if (phase === "measured") {
           errors += bad;
           worstP99 = Math.max(worstP99, r.p99);
         }
-        console.log(`  ${route.padEnd(14)} ${String(r.count).padStart(7)} requests (${(r.count / (phase === "warmup" ? warmupSeconds : measuredSeconds)).toFixed(0)}/s)   p50 ${r.p50} ms   p99 ${r.p99} ms   max ${r.max} ms   ${JSON.stringify(r.statuses)}`);
+        console.log(
+          `  ${route.padEnd(14)} ${String(r.count).padStart(7)} requests (${(r.count / (phase === "warmup" ? warmupSeconds : measuredSeconds)).toFixed(0)}/s)   p50 ${r.p50} ms   p99 ${r.p99} ms   max ${r.max} ms   ${JSON.stringify(r.statuses)}`,
+        );
       }
     }
     const pool = (await (await fetch(`${server.base}/bench/pool`)).json()) as { total: number } | null;
-    console.log(`server CPU ${cores.toFixed(3)} cores (measured window); PostgreSQL connections at most ${maxConnections} (pool now ${pool?.total ?? "-"}); errors ${errors}`);
+    console.log(
+      `server CPU ${cores.toFixed(3)} cores (measured window); PostgreSQL connections at most ${maxConnections} (pool now ${pool?.total ?? "-"}); errors ${errors}`,
+    );
     console.log(`most agents per core at a ${INTERVAL} s interval: ${(AGENTS / cores).toFixed(0)}`);
-    console.log(`targets: < 1 core ${cores < 1 ? "met" : "NOT met"}; p99 ≤ 50 ms ${worstP99 <= 50 ? "met" : `NOT met (${worstP99} ms)`}; 0 errors ${errors === 0 ? "met" : "NOT met"}`);
+    console.log(
+      `targets: < 1 core ${cores < 1 ? "met" : "NOT met"}; p99 ≤ 50 ms ${worstP99 <= 50 ? "met" : `NOT met (${worstP99} ms)`}; 0 errors ${errors === 0 ? "met" : "NOT met"}`,
+    );
   } finally {
     server.stop();
     await admin.end();

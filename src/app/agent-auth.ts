@@ -19,7 +19,14 @@ const ONLY_AGENT_CREDENTIALS = "This API accepts only agent credentials (gha_…
 // TOUCH_MS per credential from each process (due: then the cache is bypassed for that request).
 // Keyed by prefix and marked before the secret is checked, so a flood of forged secrets for one
 // prefix costs one read per TOUCH_MS, not one per request.
-async function agentPrincipal(db: Database, cache: AgentStateCache, touched: Map<string, number>, prefix: string, secret: string, now: Date): Promise<AgentPrincipal> {
+async function agentPrincipal(
+  db: Database,
+  cache: AgentStateCache,
+  touched: Map<string, number>,
+  prefix: string,
+  secret: string,
+  now: Date,
+): Promise<AgentPrincipal> {
   const last = touched.get(prefix);
   const due = last === undefined || now.getTime() - last >= TOUCH_MS || now.getTime() < last;
   if (due) {

@@ -124,7 +124,10 @@ describe("errors are problem+json", () => {
   it("400 for a missing body, 415 for a non-JSON one", async () => {
     const missing = await expectProblem(await api.request("POST", "/v1/test/echo", { token: editor }), 400);
     expect(missing.errors?.length).toBeGreaterThan(0);
-    await expectProblem(await api.request("POST", "/v1/test/echo", { token: editor, body: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415);
+    await expectProblem(
+      await api.request("POST", "/v1/test/echo", { token: editor, body: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      415,
+    );
   });
 
   it("a valid body passes through", async () => {

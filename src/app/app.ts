@@ -89,9 +89,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     c.req.method === "GET" || c.req.method === "HEAD" ? next() : (c.req.path === AGENT_PATHS.auditReport ? auditReportLimit : defaultLimit)(c, next),
   );
 
-  app.onError((err, c) =>
-    errorToProblem(err, c, (e) => (c.get("log") ?? logger).error({ err: e, method: c.req.method, path: c.req.path }, "unhandled error")),
-  );
+  app.onError((err, c) => errorToProblem(err, c, (e) => (c.get("log") ?? logger).error({ err: e, method: c.req.method, path: c.req.path }, "unhandled error")));
   app.notFound((c) => problem(c, 404, `No route for ${c.req.method} ${c.req.path}.`));
 
   const databaseCheck = async (c: Context<AppEnv>) => {
@@ -157,14 +155,28 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   // After authentication, so each credential has its own bucket and a forged one costs nothing.
   if (config.rateLimits) {
     const limited = deps.metrics?.rateLimited;
-    app.use("/v1/*", rateLimit(config.rateLimits.api, (c) => {
-      const p = c.get("principal") as AppEnv["Variables"]["principal"] | undefined;
-      return p && { key: `${p.tenantId}:${p.subject}`, tenantId: p.tenantId };
-    }, limited));
-    app.use(`${AGENT_API_PREFIX}/*`, rateLimit(config.rateLimits.agent, (c) => {
-      const a = c.get("agent") as AppEnv["Variables"]["agent"] | undefined;
-      return a && { key: `agent:${a.credentialId}`, tenantId: a.tenantId };
-    }, limited));
+    app.use(
+      "/v1/*",
+      rateLimit(
+        config.rateLimits.api,
+        (c) => {
+          const p = c.get("principal") as AppEnv["Variables"]["principal"] | undefined;
+          return p && { key: `${p.tenantId}:${p.subject}`, tenantId: p.tenantId };
+        },
+        limited,
+      ),
+    );
+    app.use(
+      `${AGENT_API_PREFIX}/*`,
+      rateLimit(
+        config.rateLimits.agent,
+        (c) => {
+          const a = c.get("agent") as AppEnv["Variables"]["agent"] | undefined;
+          return a && { key: `agent:${a.credentialId}`, tenantId: a.tenantId };
+        },
+        limited,
+      ),
+    );
   }
   // After authentication: nobody's body is parsed before the credential is checked.
   app.use(guardRequestBody);

@@ -17,7 +17,13 @@ async function otherAlgKey(alg: "RS256" | "ES256") {
   const { privateKey, publicKey } = await generateKeyPair(alg);
   const jwk = { ...(await exportJWK(publicKey)), kid: `${alg}-key`, alg, use: "sig" };
   const sign = (c: Record<string, unknown> = claims) =>
-    new SignJWT(c).setProtectedHeader({ alg, kid: jwk.kid }).setIssuer(TEST_ISSUER).setAudience(TEST_AUDIENCE).setIssuedAt().setExpirationTime("1h").sign(privateKey);
+    new SignJWT(c)
+      .setProtectedHeader({ alg, kid: jwk.kid })
+      .setIssuer(TEST_ISSUER)
+      .setAudience(TEST_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(privateKey);
   return { jwk, sign };
 }
 
@@ -145,7 +151,9 @@ describe("last seen / last used are written at most once a minute", () => {
   it("for users (memberships.last_seen_at)", async () => {
     const token = await api.token("acme", "viewer", { sub: "clocked" });
     const seen = async () =>
-      (await api.db.withTenant(await api.tenantId("acme"), (tx) => tx.select().from(memberships).where(eq(memberships.subject, "clocked"))))[0]?.lastSeenAt.getTime();
+      (
+        await api.db.withTenant(await api.tenantId("acme"), (tx) => tx.select().from(memberships).where(eq(memberships.subject, "clocked")))
+      )[0]?.lastSeenAt.getTime();
     await at(0, token);
     expect(await seen()).toBe(start.getTime());
     await at(30, token);

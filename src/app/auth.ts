@@ -90,9 +90,7 @@ export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
   async function verifyFresh(token: string, now: Date): Promise<JWTPayload> {
     try {
       // Two calls only because jwtVerify's overloads split on the key's type.
-      return typeof key === "function"
-        ? (await jwtVerify(token, key, options(now))).payload
-        : (await jwtVerify(token, key, options(now))).payload;
+      return typeof key === "function" ? (await jwtVerify(token, key, options(now))).payload : (await jwtVerify(token, key, options(now))).payload;
     } catch (e) {
       // The IdP's key set being unreachable or broken is not the caller's fault: 503, not 401.
       if (jwt.jwksUrl && keySetUnavailable(e)) {
@@ -207,14 +205,22 @@ export function touchIsStale(column: AnyPgColumn, now: Date): SQL | undefined {
 // The key itself is looked up on every request, so revoking or rotating it takes effect at once;
 // only the "last used" write is skipped when this process made it less than a minute ago.
 async function apiKeyPrincipal(db: Database, prefix: string, secret: string, now: Date, cache: AuthCache): Promise<Principal> {
-  const row = await db.asSystem(async (tx) =>
-    (
-      await tx
-        .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, role: apiKeys.role, secretHash: apiKeys.secretHash, revokedAt: apiKeys.revokedAt, slug: tenants.slug })
-        .from(apiKeys)
-        .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
-        .where(eq(apiKeys.prefix, prefix))
-    )[0],
+  const row = await db.asSystem(
+    async (tx) =>
+      (
+        await tx
+          .select({
+            id: apiKeys.id,
+            tenantId: apiKeys.tenantId,
+            role: apiKeys.role,
+            secretHash: apiKeys.secretHash,
+            revokedAt: apiKeys.revokedAt,
+            slug: tenants.slug,
+          })
+          .from(apiKeys)
+          .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+          .where(eq(apiKeys.prefix, prefix))
+      )[0],
   );
   if (!row || !secretMatches(secret, row.secretHash)) throw unauthorized("The API key is not valid.");
   if (row.revokedAt) throw unauthorized("The API key has been revoked.");

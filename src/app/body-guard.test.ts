@@ -46,7 +46,12 @@ describe.each(backends())("request body guard ($name)", (backend) => {
     const deep: [string, string, () => string, string][] = [
       ["POST /v1/environments, 20,000 arrays deep", "/v1/environments", () => `{"name":"x","labels":${nestedArrays(20_000)}}`, "labels"],
       ["PATCH settings of a control, 20,000 arrays deep", "", () => `{"options":${nestedArrays(20_000)}}`, "options"],
-      ["POST /agent/v1/status, 20,000 arrays deep", AGENT_PATHS.status, () => JSON.stringify({ ...statusReport(), objects: "MARK" }).replace('"MARK"', nestedArrays(20_000)), "objects"],
+      [
+        "POST /agent/v1/status, 20,000 arrays deep",
+        AGENT_PATHS.status,
+        () => JSON.stringify({ ...statusReport(), objects: "MARK" }).replace('"MARK"', nestedArrays(20_000)),
+        "objects",
+      ],
       [
         "POST /agent/v1/audit-report, 20,000 objects deep",
         AGENT_PATHS.auditReport,
@@ -69,7 +74,10 @@ describe.each(backends())("request body guard ($name)", (backend) => {
 
     it(`exactly ${MAX_JSON_DEPTH} levels pass the guard (the route's own validation answers)`, async () => {
       // The body object is level 1, so labels' value may nest 63 more.
-      const problem = await expectProblem(await send("POST", "/v1/environments", admin, `{"name":"x","labels":${nestedObjects(MAX_JSON_DEPTH - 2, "{}")}}`), 400);
+      const problem = await expectProblem(
+        await send("POST", "/v1/environments", admin, `{"name":"x","labels":${nestedObjects(MAX_JSON_DEPTH - 2, "{}")}}`),
+        400,
+      );
       expect(problem.detail).toBe("The request body is invalid.");
       const over = await expectProblem(await send("POST", "/v1/environments", admin, `{"name":"x","labels":${nestedObjects(MAX_JSON_DEPTH - 1, "{}")}}`), 400);
       expect(over.detail).toContain(`deeper than ${MAX_JSON_DEPTH}`);
@@ -83,15 +91,40 @@ describe.each(backends())("request body guard ($name)", (backend) => {
 
   describe("invalid UTF-8", () => {
     const bad: [string, string, () => Uint8Array, string][] = [
-      ["a lone continuation byte in an environment description", "/v1/environments", () => withBytes(JSON.stringify({ name: "utf8-a", description: "MARK" }), "MARK", [0x61, 0x80, 0x62]), "description"],
-      ["a truncated sequence in an environment name", "/v1/environments", () => withBytes(JSON.stringify({ name: "MARK" }), "MARK", [0x61, 0xe2, 0x82]), "name"],
-      ["an overlong '/' (C0 AF) in a label key", "/v1/environments", () => withBytes(JSON.stringify({ name: "utf8-b", labels: { MARK: "v" } }), "MARK", [0xc0, 0xaf]), "labels.\ufffd\ufffd"],
-      ["an encoded surrogate (ED A0 80) in a label value", "/v1/environments", () => withBytes(JSON.stringify({ name: "utf8-c", labels: { k: "MARK" } }), "MARK", [0xed, 0xa0, 0x80]), "labels.k"],
+      [
+        "a lone continuation byte in an environment description",
+        "/v1/environments",
+        () => withBytes(JSON.stringify({ name: "utf8-a", description: "MARK" }), "MARK", [0x61, 0x80, 0x62]),
+        "description",
+      ],
+      [
+        "a truncated sequence in an environment name",
+        "/v1/environments",
+        () => withBytes(JSON.stringify({ name: "MARK" }), "MARK", [0x61, 0xe2, 0x82]),
+        "name",
+      ],
+      [
+        "an overlong '/' (C0 AF) in a label key",
+        "/v1/environments",
+        () => withBytes(JSON.stringify({ name: "utf8-b", labels: { MARK: "v" } }), "MARK", [0xc0, 0xaf]),
+        "labels.\ufffd\ufffd",
+      ],
+      [
+        "an encoded surrogate (ED A0 80) in a label value",
+        "/v1/environments",
+        () => withBytes(JSON.stringify({ name: "utf8-c", labels: { k: "MARK" } }), "MARK", [0xed, 0xa0, 0x80]),
+        "labels.k",
+      ],
       ["0xFF in an agent status error", AGENT_PATHS.status, () => withBytes(JSON.stringify({ ...statusReport(), error: "MARK" }), "MARK", [0xff]), "error"],
       [
         "a bad byte in an audit report's violation message",
         AGENT_PATHS.auditReport,
-        () => withBytes(JSON.stringify({ ...auditReport(), constraints: [{ ...constraintAudit({}, 0), violations: [violation(1, { message: "MARK" })] }] }), "MARK", [0x70, 0xf5, 0x71]),
+        () =>
+          withBytes(
+            JSON.stringify({ ...auditReport(), constraints: [{ ...constraintAudit({}, 0), violations: [violation(1, { message: "MARK" })] }] }),
+            "MARK",
+            [0x70, 0xf5, 0x71],
+          ),
         "constraints[0].violations[0].message",
       ],
       ["a bad byte outside any string", "/v1/environments", () => withBytes('{"name":"x"MARK}', "MARK", [0xff]), "(root)"],

@@ -20,7 +20,12 @@ describe("conditional requests", () => {
     expect(ifMatchRevision(' W/"12" ', { star: false })).toBe(12);
     expect(ifMatchRevision("*", { star: true })).toBeUndefined();
     expect(parseRevisionEtag('"1234567890"')).toBeNull(); // beyond int4: never a revision
-    for (const [header, star] of [["*", false], ["3", true], ['"x"', true], ['"1", "2"', false]] as const) {
+    for (const [header, star] of [
+      ["*", false],
+      ["3", true],
+      ['"x"', true],
+      ['"1", "2"', false],
+    ] as const) {
       let thrown: unknown;
       try {
         ifMatchRevision(header, { star });

@@ -10,8 +10,7 @@ import { ProblemError } from "./problem.ts";
 export const revisionEtag = (revision: number) => `"${revision}"`;
 
 /** The ETag of generated output: a label (what was rendered) and the first 64 bits of its sha256. */
-export const hashEtag = (label: string, hash: string, suffix = "") =>
-  `"${label}-${hash.slice("sha256:".length, "sha256:".length + 16)}${suffix}"`;
+export const hashEtag = (label: string, hash: string, suffix = "") => `"${label}-${hash.slice("sha256:".length, "sha256:".length + 16)}${suffix}"`;
 
 /** The revision an If-Match / If-None-Match tag names, or null when it names none. */
 export function parseRevisionEtag(header: string | undefined): number | null {

@@ -37,7 +37,16 @@ describe("quota, rate-limit and metrics variables", () => {
   });
 
   it("refuses bad values by name", () => {
-    const bad = { TENANT_MAX_ENVIRONMENTS: "0", TENANT_MAX_WEBHOOKS: "many", TENANT_MAX_API_KEYS: "1.5", TENANT_MAX_DRAFTS: "0", AUDIT_INGEST_CHUNK_SIZE: "10", RATE_LIMIT_PER_SECOND: "-1", RATE_LIMIT_BURST: "0", METRICS_TOKEN: "short" };
+    const bad = {
+      TENANT_MAX_ENVIRONMENTS: "0",
+      TENANT_MAX_WEBHOOKS: "many",
+      TENANT_MAX_API_KEYS: "1.5",
+      TENANT_MAX_DRAFTS: "0",
+      AUDIT_INGEST_CHUNK_SIZE: "10",
+      RATE_LIMIT_PER_SECOND: "-1",
+      RATE_LIMIT_BURST: "0",
+      METRICS_TOKEN: "short",
+    };
     let message = "";
     try {
       parseEnv(bad);

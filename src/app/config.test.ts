@@ -40,7 +40,12 @@ describe("parseEnv", () => {
 describe("token lifetime and tenant provisioning", () => {
   it("default to 24 h and auto, and reach the app config", async () => {
     expect(parseEnv({})).toMatchObject({ JWT_MAX_LIFETIME_SECONDS: 86_400, TENANT_PROVISIONING: "auto" });
-    const cfg = await loadConfig({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32), JWT_MAX_LIFETIME_SECONDS: "3600", TENANT_PROVISIONING: "closed" });
+    const cfg = await loadConfig({
+      GATEHOUSE_DATA_DIR: tmp(),
+      DEV_JWT_SECRET: "x".repeat(32),
+      JWT_MAX_LIFETIME_SECONDS: "3600",
+      TENANT_PROVISIONING: "closed",
+    });
     expect(cfg.jwt.maxLifetimeSeconds).toBe(3600);
     expect(cfg.tenantProvisioning).toBe("closed");
   });
@@ -59,7 +64,12 @@ describe("token lifetime and tenant provisioning", () => {
 
 describe("agent protocol settings", () => {
   it("AGENT_POLL_INTERVAL_SECONDS and AGENT_BODY_LIMIT_BYTES reach the app config", async () => {
-    const cfg = await loadConfig({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32), AGENT_POLL_INTERVAL_SECONDS: "15", AGENT_BODY_LIMIT_BYTES: "4194304" });
+    const cfg = await loadConfig({
+      GATEHOUSE_DATA_DIR: tmp(),
+      DEV_JWT_SECRET: "x".repeat(32),
+      AGENT_POLL_INTERVAL_SECONDS: "15",
+      AGENT_BODY_LIMIT_BYTES: "4194304",
+    });
     expect(cfg.agent).toEqual({ pollIntervalSeconds: 15, bodyLimitBytes: 4194304 });
     expect(cfg.bodyLimitBytes).toBe(1048576);
     const defaults = await loadConfig({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32) });
@@ -124,8 +134,13 @@ describe("webhook settings", () => {
     expect(webhookConfig(parseEnv({}))).toEqual(DEFAULT_WEBHOOK_CONFIG);
     expect(DEFAULT_WEBHOOK_CONFIG).toMatchObject({ allowHttp: false, allowPrivate: false, retentionDays: 30, secretOverlapSeconds: 86_400 });
     const cfg = await loadConfig({
-      GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32),
-      WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE: "true", WEBHOOK_DISPATCH_INTERVAL_MS: "0", WEBHOOK_TIMEOUT_MS: "2500", WEBHOOK_RETENTION_DAYS: "90",
+      GATEHOUSE_DATA_DIR: tmp(),
+      DEV_JWT_SECRET: "x".repeat(32),
+      WEBHOOK_ALLOW_HTTP: "true",
+      WEBHOOK_ALLOW_PRIVATE: "true",
+      WEBHOOK_DISPATCH_INTERVAL_MS: "0",
+      WEBHOOK_TIMEOUT_MS: "2500",
+      WEBHOOK_RETENTION_DAYS: "90",
       WEBHOOK_SECRET_OVERLAP_SECONDS: "0",
     });
     expect(cfg.webhooks).toEqual({ allowHttp: true, allowPrivate: true, dispatchIntervalMs: 0, timeoutMs: 2500, retentionDays: 90, secretOverlapSeconds: 0 });
@@ -194,7 +209,11 @@ describe("dev key", () => {
   it("a token minted with the file's key verifies against the key loaded again", async () => {
     const dir = tmp();
     const cfg = await loadConfig({ GATEHOUSE_DATA_DIR: dir });
-    const token = await mintDevToken(cfg.jwt.devKey!, { sub: "a", tenant: "acme", role: "admin" }, { issuer: cfg.jwt.issuer, audience: cfg.jwt.audience, ttlSeconds: 60 });
+    const token = await mintDevToken(
+      cfg.jwt.devKey!,
+      { sub: "a", tenant: "acme", role: "admin" },
+      { issuer: cfg.jwt.issuer, audience: cfg.jwt.audience, ttlSeconds: 60 },
+    );
     const again = await loadConfig({ GATEHOUSE_DATA_DIR: dir });
     const key = again.jwt.devKey!;
     if (key.alg !== "EdDSA") throw new Error("expected EdDSA");

@@ -13,7 +13,11 @@ export const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 24 * 3600;
 export const TENANT_PROVISIONING = ["auto", "closed"] as const;
 export type TenantProvisioning = (typeof TENANT_PROVISIONING)[number];
 
-const optionalString = z.string().trim().optional().transform((s) => (s ? s : undefined));
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((s) => (s ? s : undefined));
 
 export const Env = z.object({
   DATABASE_URL: optionalString,
@@ -46,21 +50,40 @@ export const Env = z.object({
   CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   // The longest lifetime a JWT may claim (exp − iat, or exp − now without iat): a leaked token with
   // exp = 1e300 must not be a key for ever. 60 s – 30 days; default 24 h.
-  JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(DEFAULT_JWT_MAX_LIFETIME_SECONDS),
+  JWT_MAX_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86400)
+    .default(DEFAULT_JWT_MAX_LIFETIME_SECONDS),
   // auto: the first valid token naming an unknown tenant creates it (development); closed: only
   // `npm run tenant:create` does, and tokens for unknown tenants are refused (403).
   TENANT_PROVISIONING: z.enum(TENANT_PROVISIONING).default("auto"),
-  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   // Audit reports carry every violation Gatekeeper kept (10,000 are about 3 MB).
-  AGENT_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  AGENT_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
   // Violations per transaction of an audit report's ingest (src/services/audit-ingest.ts).
   AUDIT_INGEST_CHUNK_SIZE: z.coerce.number().int().min(100).max(100_000).default(DEFAULT_INGEST_CONFIG.chunkSize),
   // The bounds are the protocol's (DesiredState.agent.pollIntervalSeconds).
   AGENT_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_POLL_INTERVAL_SECONDS),
   // Webhooks (src/services/webhook-dispatcher.ts). Private/loopback/link-local targets and plain
   // http are refused unless allowed (tests, local receivers).
-  WEBHOOK_ALLOW_HTTP: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
-  WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  WEBHOOK_ALLOW_HTTP: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
   WEBHOOK_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Finished deliveries (and their attempts) are deleted this long after they finished.
@@ -79,7 +102,12 @@ export const Env = z.object({
   // The admission-denial history keeps a denial this long after it was last seen.
   DENIAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   // A denial that keeps happening is notified again (admission.denied / warned) at most this often.
-  DENIAL_NOTIFY_WINDOW_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(3600),
+  DENIAL_NOTIFY_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(3600),
   // When set, GET /metrics (Node) needs `Authorization: Bearer <token>`; unset, it is open.
   METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   // The console's OpenID Connect sign-in (authorization code + PKCE) when JWKS_URL is set: the
@@ -93,7 +121,12 @@ export const Env = z.object({
   // Rollout plans (src/services/rollouts.ts): how often Node's scheduler looks for due steps (0: off; Workers use the Cron Trigger).
   ROLLOUT_INTERVAL_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   // After a secret rotation the old secret signs too (a second signature) this long: 0 cuts over at once.
-  WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
+  WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(86_400),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type Env = z.output<typeof Env>;
@@ -175,7 +208,14 @@ export interface WebhookConfig {
   secretOverlapSeconds: number;
 }
 
-export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { allowHttp: false, allowPrivate: false, dispatchIntervalMs: 5000, timeoutMs: 10_000, retentionDays: 30, secretOverlapSeconds: 86_400 };
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = {
+  allowHttp: false,
+  allowPrivate: false,
+  dispatchIntervalMs: 5000,
+  timeoutMs: 10_000,
+  retentionDays: 30,
+  secretOverlapSeconds: 86_400,
+};
 
 export function webhookConfig(e: Env): WebhookConfig {
   return {
@@ -217,7 +257,11 @@ export class ConfigError extends Error {}
 export function parseEnv(env: Record<string, string | undefined> = process.env): Env {
   const parsed = Env.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration:\n${fieldIssues(parsed.error).map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
+    throw new ConfigError(
+      `invalid configuration:\n${fieldIssues(parsed.error)
+        .map((i) => `  ${i.path}: ${i.message}`)
+        .join("\n")}`,
+    );
   }
   return parsed.data;
 }
@@ -237,7 +281,14 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     neonWsProxy: e.NEON_WS_PROXY,
     dataDir,
     publicUrl: e.PUBLIC_URL,
-    jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, clockSkewSeconds: e.CLOCK_SKEW_SECONDS, maxLifetimeSeconds: e.JWT_MAX_LIFETIME_SECONDS, jwksUrl: e.JWKS_URL, devKey },
+    jwt: {
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      clockSkewSeconds: e.CLOCK_SKEW_SECONDS,
+      maxLifetimeSeconds: e.JWT_MAX_LIFETIME_SECONDS,
+      jwksUrl: e.JWKS_URL,
+      devKey,
+    },
     tenantProvisioning: e.TENANT_PROVISIONING,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     agent: agentConfig(e),

@@ -5,9 +5,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from "jose";
 
-export type DevKey =
-  | { alg: "EdDSA"; kid: string; privateKey: CryptoKey; publicKey: CryptoKey; publicJwk: JWK }
-  | { alg: "HS256"; secret: Uint8Array };
+export type DevKey = { alg: "EdDSA"; kid: string; privateKey: CryptoKey; publicKey: CryptoKey; publicJwk: JWK } | { alg: "HS256"; secret: Uint8Array };
 
 export const DEV_KEY_FILE = "dev-jwt-key.json";
 

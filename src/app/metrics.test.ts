@@ -66,7 +66,10 @@ describe.each(backends())("$name", (backend) => {
 
 describe("METRICS_TOKEN", () => {
   it("is required when set", async () => {
-    const withToken = await createTestApi(undefined, { metrics: (db) => createMetrics(db, { defaultMetrics: false }), configure: (c) => (c.metricsToken = "s3cret-metrics-token") });
+    const withToken = await createTestApi(undefined, {
+      metrics: (db) => createMetrics(db, { defaultMetrics: false }),
+      configure: (c) => (c.metricsToken = "s3cret-metrics-token"),
+    });
     try {
       await expectProblem(await withToken.request("GET", "/metrics"), 401);
       await expectProblem(await withToken.request("GET", "/metrics", { headers: { authorization: "Bearer wrong-token-wrong-token" } }), 401);

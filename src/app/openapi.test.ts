@@ -28,7 +28,8 @@ function* schemaNodes(node: unknown, pointer = ""): Generator<[Record<string, un
   }
 }
 
-const patterns = () => [...schemaNodes(oa.doc)].filter(([n]) => typeof n.pattern === "string" && n.type === "string").map(([n, p]) => [p, n.pattern as string] as const);
+const patterns = () =>
+  [...schemaNodes(oa.doc)].filter(([n]) => typeof n.pattern === "string" && n.type === "string").map(([n, p]) => [p, n.pattern as string] as const);
 
 describe("every pattern in /openapi.json", () => {
   it("there are patterns to check", () => {
@@ -63,9 +64,10 @@ describe("every documented example", () => {
       // A media type or parameter object documents its example beside its schema; a schema, on itself.
       const schema = "schema" in node ? `${pointer}/schema` : pointer;
       if ("example" in node) out.push([`${pointer}/example`, schema, node.example]);
-      if (Array.isArray(node.examples)) node.examples.forEach((e, i) => {
-        out.push([`${pointer}/examples/${i}`, schema, e]);
-      });
+      if (Array.isArray(node.examples))
+        node.examples.forEach((e, i) => {
+          out.push([`${pointer}/examples/${i}`, schema, e]);
+        });
       else if (node.examples && typeof node.examples === "object") {
         for (const [k, e] of Object.entries(node.examples)) out.push([`${pointer}/examples/${k}`, schema, (e as { value?: unknown }).value]);
       }

@@ -105,7 +105,10 @@ const TARGET_NAMES: Record<string, string> = {
 };
 
 /** @hono/zod-openapi defaultHook: validation failures → 400 with one {path, message} per issue. */
-export function validationHook(result: { target: string; success: true; data: unknown } | { target: string; success: false; error: ZodError }, c: Context): Response | undefined {
+export function validationHook(
+  result: { target: string; success: true; data: unknown } | { target: string; success: false; error: ZodError },
+  c: Context,
+): Response | undefined {
   if (result.success) return undefined;
   return problem(c, 400, `The ${TARGET_NAMES[result.target] ?? result.target} is invalid.`, { errors: fieldIssues(result.error) });
 }
@@ -122,7 +125,9 @@ export function errorToProblem(err: Error, c: Context, log?: (err: Error) => voi
   // of the request: 503 with Retry-After, which agents and clients back off on.
   const code = pgErrorCode(err);
   if (code && DATABASE_UNAVAILABLE.test(code)) {
-    return problem(c, 503, "The database is out of connections for the moment; retry after the time in Retry-After.", { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } });
+    return problem(c, 503, "The database is out of connections for the moment; retry after the time in Retry-After.", {
+      headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
+    });
   }
   return problem(c, 500, "The server failed to handle this request; it has been logged.");
 }
@@ -132,7 +137,6 @@ export function errorToProblem(err: Error, c: Context, log?: (err: Error) => voi
 // own limits are reached, 08P01).
 const DATABASE_UNAVAILABLE = /^(53000|53300|53400|57P03|08...)$/;
 const RETRY_AFTER_SECONDS = 2;
-
 
 /** OpenAPI `responses` entries for the problems a route can return. */
 export function problemResponses<const S extends readonly (keyof typeof DESCRIPTIONS)[]>(...statuses: S) {

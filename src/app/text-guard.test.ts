@@ -25,29 +25,66 @@ describe.each(backends())("unstorable text ($name)", (backend) => {
   afterAll(() => api?.close());
 
   /** Every row of the tenant that these requests could write. */
-  const snapshot = () => tenantRows(api, T, ["environments", "settings_revisions", "api_keys", "webhook_endpoints", "agent_status", "audit_reports", "violations"]);
+  const snapshot = () =>
+    tenantRows(api, T, ["environments", "settings_revisions", "api_keys", "webhook_endpoints", "agent_status", "audit_reports", "violations"]);
 
   const report = auditReport();
   const cases: [string, () => Promise<Response>, string, string][] = [
     ["environment name", () => api.request("POST", "/v1/environments", { token: admin, body: { name: NUL } }), "The request body is invalid.", "name"],
-    ["environment description", () => api.request("PATCH", `/v1/environments/${env.id}`, { token: admin, body: { description: NUL } }), "The request body is invalid.", "description"],
-    ["a label key", () => api.request("PATCH", `/v1/environments/${env.id}`, { token: admin, body: { labels: { [NUL]: "x" } } }), "The request body is invalid.", `labels.${NUL}`],
+    [
+      "environment description",
+      () => api.request("PATCH", `/v1/environments/${env.id}`, { token: admin, body: { description: NUL } }),
+      "The request body is invalid.",
+      "description",
+    ],
+    [
+      "a label key",
+      () => api.request("PATCH", `/v1/environments/${env.id}`, { token: admin, body: { labels: { [NUL]: "x" } } }),
+      "The request body is invalid.",
+      `labels.${NUL}`,
+    ],
     ["API key name", () => api.request("POST", "/v1/api-keys", { token: admin, body: { name: NUL, role: "viewer" } }), "The request body is invalid.", "name"],
-    ["webhook description", () => api.request("POST", "/v1/webhooks", { token: admin, body: { url: "https://hooks.example.com/x", events: ["violation.opened"], description: NUL } }), "The request body is invalid.", "description"],
-    ["agent status error", () => api.request("POST", AGENT_PATHS.status, { token: agent, body: { ...statusReport(), error: NUL } }), "The request body is invalid.", "error"],
+    [
+      "webhook description",
+      () => api.request("POST", "/v1/webhooks", { token: admin, body: { url: "https://hooks.example.com/x", events: ["violation.opened"], description: NUL } }),
+      "The request body is invalid.",
+      "description",
+    ],
+    [
+      "agent status error",
+      () => api.request("POST", AGENT_PATHS.status, { token: agent, body: { ...statusReport(), error: NUL } }),
+      "The request body is invalid.",
+      "error",
+    ],
     [
       "audit report message",
-      () => api.request("POST", AGENT_PATHS.auditReport, { token: agent, body: { ...report, constraints: [{ ...constraintAudit({}, 0), violations: [violation(1, { message: NUL })] }] } }),
+      () =>
+        api.request("POST", AGENT_PATHS.auditReport, {
+          token: agent,
+          body: { ...report, constraints: [{ ...constraintAudit({}, 0), violations: [violation(1, { message: NUL })] }] },
+        }),
       "The request body is invalid.",
       "constraints[0].violations[0].message",
     ],
     [
       "an unpaired surrogate in an audit report",
-      () => api.request("POST", AGENT_PATHS.auditReport, { token: agent, body: loneSurrogate(JSON.stringify({ ...report, constraints: [{ ...constraintAudit({}, 0), violations: [violation(1, { name: "MARK" })] }] }), "MARK") }),
+      () =>
+        api.request("POST", AGENT_PATHS.auditReport, {
+          token: agent,
+          body: loneSurrogate(
+            JSON.stringify({ ...report, constraints: [{ ...constraintAudit({}, 0), violations: [violation(1, { name: "MARK" })] }] }),
+            "MARK",
+          ),
+        }),
       "The request body is invalid.",
       "constraints[0].violations[0].name",
     ],
-    ["a query parameter", () => api.request("GET", `/v1/violations?namespace=${encodeURIComponent(NUL)}`, { token: admin }), "The query string is invalid.", "namespace"],
+    [
+      "a query parameter",
+      () => api.request("GET", `/v1/violations?namespace=${encodeURIComponent(NUL)}`, { token: admin }),
+      "The query string is invalid.",
+      "namespace",
+    ],
   ];
 
   it.each(cases)("%s → 400 naming it; nothing written", async (_what, send, detail, path) => {

@@ -13,7 +13,10 @@ const claims = { sub: "idp-user", tenant: "acme", role: "viewer" };
 const epoch = () => Math.floor(Date.now() / 1000);
 const eddsa = async () => (await generateDevKey()).key as Extract<DevKey, { alg: "EdDSA" }>;
 const refusal = async (p: Promise<unknown>) => {
-  const err = (await p.then(() => undefined, (e: unknown) => e)) as { status?: number; message?: string } | undefined;
+  const err = (await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as { status?: number; message?: string } | undefined;
   expect(err, "expected the token to be refused").toBeDefined();
   expect(err!.status).toBe(401);
   return err!.message ?? "";

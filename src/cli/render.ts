@@ -4,8 +4,14 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
 import {
-  applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES, renderEnvironment, toYaml,
-  type EnvironmentSettingsInput, type PresetName,
+  applyPreset,
+  EnvironmentSettings,
+  fieldIssues,
+  PRESET_NAMES,
+  renderEnvironment,
+  toYaml,
+  type EnvironmentSettingsInput,
+  type PresetName,
 } from "../policies/index.ts";
 
 const usage = `usage: npm run render -- [settings.json|settings.yaml] [--preset ${PRESET_NAMES.join("|")}] [--now <time>]
@@ -57,7 +63,11 @@ if (Number.isNaN(now.getTime())) fail(`--now: not a time: ${values.now}`);
 
 const parsed = EnvironmentSettings.safeParse(input);
 if (!parsed.success) {
-  fail(`invalid settings:\n${fieldIssues(parsed.error).map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
+  fail(
+    `invalid settings:\n${fieldIssues(parsed.error)
+      .map((i) => `  ${i.path}: ${i.message}`)
+      .join("\n")}`,
+  );
 }
 const { objects, summary } = renderEnvironment(parsed.data, now);
 process.stdout.write(`${summary.map((l) => `# ${l}`).join("\n")}\n${toYaml(objects)}`);

@@ -54,7 +54,8 @@ if (config.jwt.jwksUrl) fail("JWKS_URL is set: tokens must come from your identi
 if (!config.jwt.devKey) fail("no dev key available");
 // The API refuses tokens that claim a longer lifetime; do not mint one it would refuse.
 const maxTtl = config.jwt.maxLifetimeSeconds;
-if (maxTtl !== undefined && ttlSeconds > maxTtl) fail(`--ttl: "${values.ttl}" is longer than JWT_MAX_LIFETIME_SECONDS (${maxTtl} s), which the API would refuse`);
+if (maxTtl !== undefined && ttlSeconds > maxTtl)
+  fail(`--ttl: "${values.ttl}" is longer than JWT_MAX_LIFETIME_SECONDS (${maxTtl} s), which the API would refuse`);
 
 const token = await mintDevToken(
   config.jwt.devKey,

@@ -34,14 +34,23 @@ function ApiKeys() {
   const load = () => all("/v1/api-keys").then(setKeys);
   useEffect(() => void load(), []);
   const { errors, error, create } = useCreate("/v1/api-keys", (k) => (setFresh(k), load()));
-  const submit = (e) => (e.preventDefault(), create({ name: new FormData(e.currentTarget).get("name").trim(), role: new FormData(e.currentTarget).get("role") }, e.currentTarget));
+  const submit = (e) => (
+    e.preventDefault(), create({ name: new FormData(e.currentTarget).get("name").trim(), role: new FormData(e.currentTarget).get("role") }, e.currentTarget)
+  );
   return html`<section class="card" aria-labelledby="keys-title">
     <h2 id="keys-title">API keys</h2>
     ${fresh && html`<${Secret} label=${`API key “${fresh.name}”`} secret=${fresh.secret} />`}
-    ${keys && html`<div class="table-wrap"><table><caption class="visually-hidden">API keys</caption>
+    ${
+      keys &&
+      html`<div class="table-wrap"><table><caption class="visually-hidden">API keys</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Prefix</th><th scope="col">Last used</th><th scope="col">State</th></tr></thead>
-      <tbody>${keys.map((k) => html`<tr><th scope="row">${k.name}</th><td>${k.role}</td><td><code>${k.prefix}</code></td><td>${k.lastUsedAt ? relative(k.lastUsedAt) : "never"}</td>
-        <td>${k.revokedAt ? `revoked ${dateTime(k.revokedAt)}` : html`<button type="button" class="secondary" onClick=${() => request("DELETE", `/v1/api-keys/${k.id}`).then(load)}>Revoke ${k.name}</button>`}</td></tr>`)}</tbody></table></div>`}
+      <tbody>${keys.map(
+        (
+          k,
+        ) => html`<tr><th scope="row">${k.name}</th><td>${k.role}</td><td><code>${k.prefix}</code></td><td>${k.lastUsedAt ? relative(k.lastUsedAt) : "never"}</td>
+        <td>${k.revokedAt ? `revoked ${dateTime(k.revokedAt)}` : html`<button type="button" class="secondary" onClick=${() => request("DELETE", `/v1/api-keys/${k.id}`).then(load)}>Revoke ${k.name}</button>`}</td></tr>`,
+      )}</tbody></table></div>`
+    }
     <form class="filter" onSubmit=${submit}>
       <label for=${fieldId("name")}>Key name</label><input id=${fieldId("name")} name="name" required aria-invalid=${errors.name ? "true" : undefined} />
       <label for="key-role">Role</label><select id="key-role" name="role"><option>viewer</option><option>editor</option><option>admin</option></select>
@@ -73,12 +82,16 @@ function Deliveries({ endpoint }) {
   const redeliver = (d) => post(`/v1/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`).then(() => (setError(null), load()), setError);
   if (!items) return null;
   if (items.length === 0) return html`<p class="muted">No deliveries yet.</p>`;
-  return html`<${ErrorMessage} error=${error} /><ul class="plain deliveries">${items.map((d) => html`<li><code>${d.eventType}</code> · <span class=${d.state === "succeeded" ? "ok" : d.state === "failed" ? "error" : "warn"}>${d.state}</span> · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${d.lastStatus ? ` · HTTP ${d.lastStatus}` : ""}${d.lastError ? ` · ${d.lastError}` : ""} · ${relative(d.createdAt)}
+  return html`<${ErrorMessage} error=${error} /><ul class="plain deliveries">${items.map(
+    (
+      d,
+    ) => html`<li><code>${d.eventType}</code> · <span class=${d.state === "succeeded" ? "ok" : d.state === "failed" ? "error" : "warn"}>${d.state}</span> · ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}${d.lastStatus ? ` · HTTP ${d.lastStatus}` : ""}${d.lastError ? ` · ${d.lastError}` : ""} · ${relative(d.createdAt)}
     <span class="actions">
       <button type="button" class="secondary" aria-expanded=${!!open[d.id]} onClick=${() => setOpen({ ...open, [d.id]: !open[d.id] })}>${open[d.id] ? "Hide attempts" : "Show attempts"}</button>
       ${d.state !== "pending" && html`<button type="button" class="secondary" onClick=${() => redeliver(d)}>Redeliver</button>`}
     </span>
-    ${open[d.id] && html`<${Attempts} endpoint=${endpoint} delivery=${d} />`}</li>`)}</ul>`;
+    ${open[d.id] && html`<${Attempts} endpoint=${endpoint} delivery=${d} />`}</li>`,
+  )}</ul>`;
 }
 
 function Webhooks() {
@@ -100,12 +113,14 @@ function Webhooks() {
     <h2 id="hooks-title">Webhooks</h2>
     ${fresh && html`<${Secret} label=${`Signing secret of ${fresh.url}`} secret=${fresh.secret} />`}
     ${hooks?.length === 0 && html`<p class="muted">No endpoints.</p>`}
-    ${hooks?.map((w) => html`<article class="hook" aria-label=${`Webhook ${w.url}`}>
+    ${hooks?.map(
+      (w) => html`<article class="hook" aria-label=${`Webhook ${w.url}`}>
       <h3><code>${w.url}</code> ${w.failing && html`<span class="error">failing</span>`}${!w.enabled && html` <span class="muted">disabled</span>`}</h3>
       <p>${w.events.join(", ")}</p>
       <button type="button" class="secondary" onClick=${() => post(`/v1/webhooks/${w.id}/ping`).then(() => setPinged({ ...pinged, [w.id]: (pinged[w.id] ?? 0) + 1 }))}>Send a ping</button>
       <${Deliveries} key=${`${w.id}-${pinged[w.id] ?? 0}`} endpoint=${w} />
-    </article>`)}
+    </article>`,
+    )}
     <form onSubmit=${submit}>
       <label for=${fieldId("url")}>Endpoint URL</label>
       <input id=${fieldId("url")} name="url" type="url" required placeholder="https://hooks.example.com/gatehouse" aria-invalid=${errors.url ? "true" : undefined} />${errorAt(errors, "url")}
@@ -118,6 +133,7 @@ function Webhooks() {
 }
 
 export function AdminPage({ session }) {
-  if (!isAdmin(session)) return html`<section><${PageTitle}>Administration</${PageTitle}><p>Only admins manage API keys, agent credentials and webhooks.</p></section>`;
+  if (!isAdmin(session))
+    return html`<section><${PageTitle}>Administration</${PageTitle}><p>Only admins manage API keys, agent credentials and webhooks.</p></section>`;
   return html`<section><${PageTitle}>Administration</${PageTitle}><${ApiKeys} /><${AgentCredentials} /><${Webhooks} /></section>`;
 }

@@ -42,22 +42,37 @@ export function AgentCredentials() {
     <h2 id="creds-title">Agent credentials</h2>
     <p class="muted">What an environment's agent authenticates with. One per cluster: revoke a cluster's credential and the others keep working.</p>
     ${envs?.length === 0 && html`<p>No environments yet: create one on the fleet page first.</p>`}
-    ${envs?.length > 0 && html`<div class="filter">
+    ${
+      envs?.length > 0 &&
+      html`<div class="filter">
       <label for="cred-env">Environment</label>
       <select id="cred-env" value=${envId} onChange=${(e) => setEnvId(e.currentTarget.value)}>${envs.map((e) => html`<option value=${e.id}>${e.name}</option>`)}</select>
       <button type="button" onClick=${create}>Create agent credential</button>
-    </div>`}
-    ${fresh && html`<${Secret} label=${`${fresh.verb} agent credential ${fresh.prefix} for ${env?.name}`} secret=${fresh.secret}>
+    </div>`
+    }
+    ${
+      fresh &&
+      html`<${Secret} label=${`${fresh.verb} agent credential ${fresh.prefix} for ${env?.name}`} secret=${fresh.secret}>
       <a class="button secondary" href=${downloadUrl(fresh.manifest)} download=${`gatehouse-agent-${env?.name}.yaml`}>Download its install manifest (with the token)</a>
-    </${Secret}>`}
+    </${Secret}>`
+    }
     <${ErrorMessage} error=${error} />
     ${creds?.length === 0 && html`<p class="muted">No credentials for this environment.</p>`}
-    ${creds?.length > 0 && html`<div class="table-wrap"><table><caption class="visually-hidden">Agent credentials of ${env?.name}</caption>
+    ${
+      creds?.length > 0 &&
+      html`<div class="table-wrap"><table><caption class="visually-hidden">Agent credentials of ${env?.name}</caption>
       <thead><tr><th scope="col">Prefix</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th></tr></thead>
-      <tbody>${creds.map((c) => html`<tr><th scope="row"><code>${c.prefix}</code></th><td>${dateTime(c.createdAt)} by ${c.createdBy}</td>
+      <tbody>${creds.map(
+        (c) => html`<tr><th scope="row"><code>${c.prefix}</code></th><td>${dateTime(c.createdAt)} by ${c.createdBy}</td>
         <td>${c.lastUsedAt ? relative(c.lastUsedAt) : "never"}</td>
-        <td>${c.revokedAt ? `revoked ${dateTime(c.revokedAt)}` : html`<span class="actions">
+        <td>${
+          c.revokedAt
+            ? `revoked ${dateTime(c.revokedAt)}`
+            : html`<span class="actions">
           <button type="button" class="secondary" onClick=${() => rotate(c)}>Rotate ${c.prefix}</button>
-          <button type="button" class="secondary" onClick=${() => revoke(c)}>Revoke ${c.prefix}</button></span>`}</td></tr>`)}</tbody></table></div>`}
+          <button type="button" class="secondary" onClick=${() => revoke(c)}>Revoke ${c.prefix}</button></span>`
+        }</td></tr>`,
+      )}</tbody></table></div>`
+    }
   </section>`;
 }

@@ -15,9 +15,13 @@ function Entry({ e }) {
     <td><time datetime=${e.createdAt} title=${relative(e.createdAt)}>${dateTime(e.createdAt)}</time></td>
     <td>${e.actor}</td><th scope="row"><code>${e.action}</code></th>
     <td>${e.targetType}${e.targetId && html` <code class="muted">${e.targetId}</code>`}</td>
-    <td>${e.changes.length === 0 ? html`<span class="muted">none</span>` : html`<button type="button" class="secondary" aria-expanded=${open} onClick=${() => setOpen(!open)}>
+    <td>${
+      e.changes.length === 0
+        ? html`<span class="muted">none</span>`
+        : html`<button type="button" class="secondary" aria-expanded=${open} onClick=${() => setOpen(!open)}>
         ${open ? "Hide" : "Show"} ${e.changes.length} change${e.changes.length === 1 ? "" : "s"}</button>
-      ${open && html`<ul class="changes">${e.changes.map((c) => html`<li><code>${c.path}</code>: ${short(c.before)} → ${short(c.after)}</li>`)}</ul>`}`}</td>
+      ${open && html`<ul class="changes">${e.changes.map((c) => html`<li><code>${c.path}</code>: ${short(c.before)} → ${short(c.after)}</li>`)}</ul>`}`
+    }</td>
   </tr>`;
 }
 
@@ -64,10 +68,16 @@ export function AuditLogPage({ session }) {
       <div><button type="submit">Apply filters</button></div>
     </form>
     <${ErrorMessage} error=${error} />
-    ${page === null ? html`<p>Loading…</p>` : page.items.length === 0 ? html`<p>No entries match.</p>` : html`<div class="table-wrap"><table>
+    ${
+      page === null
+        ? html`<p>Loading…</p>`
+        : page.items.length === 0
+          ? html`<p>No entries match.</p>`
+          : html`<div class="table-wrap"><table>
       <caption class="visually-hidden">Audit log, page ${cursors.length}</caption>
       <thead><tr><th scope="col">When</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col">Changes</th></tr></thead>
-      <tbody>${page.items.map((e) => html`<${Entry} key=${e.id} e=${e} />`)}</tbody></table></div>`}
+      <tbody>${page.items.map((e) => html`<${Entry} key=${e.id} e=${e} />`)}</tbody></table></div>`
+    }
     <nav class="actions" aria-label="Pages">
       <button type="button" class="secondary" disabled=${cursors.length === 1} onClick=${() => setCursors(cursors.slice(0, -1))}>Newer entries</button>
       <span class="muted">Page ${cursors.length}</span>

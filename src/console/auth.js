@@ -30,7 +30,11 @@ export async function devSignIn(tenant, role, sub) {
   return sessionFor(data.token, "development");
 }
 
-const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const b64url = (bytes) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 const random = (n) => b64url(crypto.getRandomValues(new Uint8Array(n)));
 
 async function discover(issuer) {
@@ -49,7 +53,15 @@ export async function startOidc(cfg) {
   const challenge = b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
   sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, hash: location.hash }));
   const url = new URL(meta.authorization_endpoint);
-  const params = { response_type: "code", client_id: cfg.clientId, redirect_uri: redirectUri(), scope: cfg.scope ?? "openid", state, code_challenge: challenge, code_challenge_method: "S256" };
+  const params = {
+    response_type: "code",
+    client_id: cfg.clientId,
+    redirect_uri: redirectUri(),
+    scope: cfg.scope ?? "openid",
+    state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  };
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   location.assign(url.toString());
 }
@@ -66,10 +78,17 @@ export async function completeOidc(cfg) {
   if (q.has("error")) throw new Error(`The identity provider refused the sign-in: ${q.get("error_description") ?? q.get("error")}`);
   if (!pending || pending.state !== q.get("state")) throw new Error("The sign-in response does not match this browser's request; sign in again.");
   const meta = await discover(cfg.issuer);
-  const form = new URLSearchParams({ grant_type: "authorization_code", code: q.get("code"), redirect_uri: redirectUri(), client_id: cfg.clientId, code_verifier: pending.verifier });
+  const form = new URLSearchParams({
+    grant_type: "authorization_code",
+    code: q.get("code"),
+    redirect_uri: redirectUri(),
+    client_id: cfg.clientId,
+    code_verifier: pending.verifier,
+  });
   const res = await fetch(meta.token_endpoint, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form });
   const body = await res.json().catch(() => ({}));
-  if (!res.ok || !(body.access_token || body.id_token)) throw new Error(`The token exchange failed: ${body.error_description ?? body.error ?? `HTTP ${res.status}`}`);
+  if (!res.ok || !(body.access_token || body.id_token))
+    throw new Error(`The token exchange failed: ${body.error_description ?? body.error ?? `HTTP ${res.status}`}`);
   // The API verifies the token with the issuer's JWKS, audience JWT_AUDIENCE: the access token.
   return sessionFor(body.access_token ?? body.id_token, "oidc");
 }

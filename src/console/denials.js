@@ -21,16 +21,24 @@ export function DenialsPage() {
       <div><button type="submit">Apply filters</button></div>
     </form>
     <${ErrorMessage} error=${error} />
-    ${items === null ? html`<p>Loading…</p>` : items.length === 0 ? html`<p>No denials match.</p>` : html`<div class="table-wrap"><table>
+    ${
+      items === null
+        ? html`<p>Loading…</p>`
+        : items.length === 0
+          ? html`<p>No denials match.</p>`
+          : html`<div class="table-wrap"><table>
       <caption class="visually-hidden">Denials</caption>
       <thead><tr><th scope="col">Workload</th><th scope="col">Environment</th><th scope="col">Control</th><th scope="col">Action</th><th scope="col">Count</th><th scope="col">Last seen</th><th scope="col">Requested by</th><th scope="col">Message</th></tr></thead>
-      <tbody>${items.map((d) => html`<tr>
+      <tbody>${items.map(
+        (d) => html`<tr>
         <th scope="row">${d.workload.kind} ${d.namespace}/${d.workload.name}</th>
         <td><a href=${`#/environments/${d.environmentId}`}>${names[d.environmentId] ?? d.environmentId.slice(0, 8)}</a></td>
         <td>${d.control ?? d.constraint.name}</td><td><span class=${`badge ${d.action}`}>${d.action}</span></td>
         <td>${d.count}</td>
         <td><time datetime=${d.lastSeenAt}>${dateTime(d.lastSeenAt)}</time> <span class="muted">${relative(d.lastSeenAt)}</span></td>
         <td>${d.username}</td><td>${d.message}</td>
-      </tr>`)}</tbody></table></div>`}
+      </tr>`,
+      )}</tbody></table></div>`
+    }
   </section>`;
 }

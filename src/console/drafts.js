@@ -18,12 +18,19 @@ function ControlPreview({ c }) {
   const title = `${humanize(c.control)} · would ${c.enforcementAction}`;
   return html`<section class="preview-control" aria-label=${`Preview of ${humanize(c.control)}`}>
     <h4>${title}</h4>
-    ${!c.evaluated
-      ? html`<p class="muted">Not yet evaluated: Gatekeeper has not audited this control's shadow constraint since the draft last changed.</p>`
-      : html`<p><strong>${c.totalViolations} finding${c.totalViolations === 1 ? "" : "s"}</strong> · ${c.new} new · ${c.alreadyViolating} already violating · <span class="muted">audited ${relative(c.auditTimestamp)}</span></p>
+    ${
+      !c.evaluated
+        ? html`<p class="muted">Not yet evaluated: Gatekeeper has not audited this control's shadow constraint since the draft last changed.</p>`
+        : html`<p><strong>${c.totalViolations} finding${c.totalViolations === 1 ? "" : "s"}</strong> · ${c.new} new · ${c.alreadyViolating} already violating · <span class="muted">audited ${relative(c.auditTimestamp)}</span></p>
         ${c.truncated && html`<p class="warn">Only the first ${c.violations.length} objects are listed (Gatekeeper's --constraint-violations-limit); the count above is exact.</p>`}
-        ${c.violations.length > 0 && html`<ul class="plain objects">${c.violations.map((v) => html`<li>
-          <span class=${`badge ${v.alreadyViolating ? "dryrun" : "deny"}`}>${v.alreadyViolating ? "already violating" : "new"}</span> ${v.kind} ${v.namespace ? `${v.namespace}/` : ""}${v.name}: <span class="muted">${v.message}</span></li>`)}</ul>`}`}
+        ${
+          c.violations.length > 0 &&
+          html`<ul class="plain objects">${c.violations.map(
+            (v) => html`<li>
+          <span class=${`badge ${v.alreadyViolating ? "dryrun" : "deny"}`}>${v.alreadyViolating ? "already violating" : "new"}</span> ${v.kind} ${v.namespace ? `${v.namespace}/` : ""}${v.name}: <span class="muted">${v.message}</span></li>`,
+          )}</ul>`
+        }`
+    }
   </section>`;
 }
 
@@ -63,7 +70,9 @@ function Draft({ path, draft, session, onChanged, onPromoted }) {
   const [busy, setBusy] = useState(false);
   const [yaml, setYaml] = useState(null);
   const editor = canEdit(session);
-  const on = Object.entries(draft.settings.controls).filter(([, c]) => c.enabled !== false).map(([k]) => humanize(k));
+  const on = Object.entries(draft.settings.controls)
+    .filter(([, c]) => c.enabled !== false)
+    .map(([k]) => humanize(k));
   const name = draft.comment || `Draft ${draft.id.slice(0, 8)}`;
 
   async function act(fn) {
@@ -78,28 +87,31 @@ function Draft({ path, draft, session, onChanged, onPromoted }) {
       setBusy(false);
     }
   }
-  const promote = () => act(async () => {
-    // If-Match is the revision in force now; the API also refuses a draft whose base is older.
-    const current = await request("GET", `${path}/settings`);
-    try {
-      const r = await post(`${path}/drafts/${draft.id}/promote`, undefined, { "if-match": current.etag });
-      onPromoted(r.revision, name);
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 412 && e.problem.baseRevision !== undefined) return setStale({ draftId: draft.id, ...e.problem });
-      throw e;
-    }
-  });
-  const rebase = () => act(async () => {
-    const [base, current] = await Promise.all([get(`${path}/settings/revisions/${stale.baseRevision}`), get(`${path}/settings`)]);
-    const settings = reapply(base.settings, draft.settings, current.settings);
-    await request("PATCH", `${path}/drafts/${draft.id}`, { body: { settings, comment: draft.comment } });
-    setStale(null);
-    onChanged(`Rebased “${name}” on revision ${current.revision}.`);
-  });
-  const remove = () => act(async () => {
-    await request("DELETE", `${path}/drafts/${draft.id}`);
-    onChanged(`Deleted “${name}”.`);
-  });
+  const promote = () =>
+    act(async () => {
+      // If-Match is the revision in force now; the API also refuses a draft whose base is older.
+      const current = await request("GET", `${path}/settings`);
+      try {
+        const r = await post(`${path}/drafts/${draft.id}/promote`, undefined, { "if-match": current.etag });
+        onPromoted(r.revision, name);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 412 && e.problem.baseRevision !== undefined) return setStale({ draftId: draft.id, ...e.problem });
+        throw e;
+      }
+    });
+  const rebase = () =>
+    act(async () => {
+      const [base, current] = await Promise.all([get(`${path}/settings/revisions/${stale.baseRevision}`), get(`${path}/settings`)]);
+      const settings = reapply(base.settings, draft.settings, current.settings);
+      await request("PATCH", `${path}/drafts/${draft.id}`, { body: { settings, comment: draft.comment } });
+      setStale(null);
+      onChanged(`Rebased “${name}” on revision ${current.revision}.`);
+    });
+  const remove = () =>
+    act(async () => {
+      await request("DELETE", `${path}/drafts/${draft.id}`);
+      onChanged(`Deleted “${name}”.`);
+    });
   async function showYaml() {
     if (yaml !== null) return setYaml(null);
     const r = await request("GET", `${path}/rendered?draft=${draft.id}&format=yaml`, { text: true }).catch((e) => ({ text: `# ${e.message}` }));
@@ -114,8 +126,11 @@ function Draft({ path, draft, session, onChanged, onPromoted }) {
     ${stale && html`<${Stale} stale=${stale} busy=${busy} onRebase=${rebase} />`}
     <${ErrorMessage} error=${error} />
     <div class="actions">
-      ${editor && html`<button type="button" onClick=${promote} disabled=${busy}>Promote “${name}”</button>
-        <button type="button" class="secondary" onClick=${remove} disabled=${busy}>Delete “${name}”</button>`}
+      ${
+        editor &&
+        html`<button type="button" onClick=${promote} disabled=${busy}>Promote “${name}”</button>
+        <button type="button" class="secondary" onClick=${remove} disabled=${busy}>Delete “${name}”</button>`
+      }
       <button type="button" class="secondary" aria-expanded=${yaml !== null} onClick=${showYaml}>${yaml === null ? "Show rendered YAML" : "Hide rendered YAML"}</button>
     </div>
     ${yaml !== null && html`<pre class="yaml" tabindex="0" aria-label=${`Rendered YAML of ${name}`}>${yaml}</pre>`}
@@ -163,7 +178,11 @@ export function DraftsPage({ id, session }) {
   const statusRef = useRef(null);
   const path = `/v1/environments/${encodeURIComponent(id)}`;
 
-  const load = () => get(`${path}/drafts`).then((l) => setDrafts(l.items), (e) => setState({ error: e }));
+  const load = () =>
+    get(`${path}/drafts`).then(
+      (l) => setDrafts(l.items),
+      (e) => setState({ error: e }),
+    );
   useEffect(() => {
     get(path)
       .then((e) => (setEnv(e), load(), get("/v1/presets").then(setPresets, () => {})))
@@ -182,8 +201,16 @@ export function DraftsPage({ id, session }) {
     <p class="status" role="status" tabindex="-1" ref=${statusRef}>${status}</p>
     <${ErrorMessage} error=${state.error} />
     <h2>Open drafts</h2>
-    ${drafts === null ? html`<p>Loading…</p>` : drafts.length === 0 ? html`<p>No open drafts.</p>` : drafts.map((d) => html`<${Draft} key=${`${d.id}-${d.version}`} path=${path} draft=${d} session=${session}
-      onChanged=${changed} onPromoted=${(rev, name) => changed(`Promoted “${name}”: revision ${rev} is in force.`)} />`)}
+    ${
+      drafts === null
+        ? html`<p>Loading…</p>`
+        : drafts.length === 0
+          ? html`<p>No open drafts.</p>`
+          : drafts.map(
+              (d) => html`<${Draft} key=${`${d.id}-${d.version}`} path=${path} draft=${d} session=${session}
+      onChanged=${changed} onPromoted=${(rev, name) => changed(`Promoted “${name}”: revision ${rev} is in force.`)} />`,
+            )
+    }
     ${canEdit(session) && html`<${CreateDraft} path=${path} presets=${presets} onCreated=${(d) => changed(`Created “${d.comment || `Draft ${d.id.slice(0, 8)}`}”.`)} />`}
   </section>`;
 }

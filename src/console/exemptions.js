@@ -16,7 +16,8 @@ const toLocalInput = (iso) => {
 const fromLocalInput = (v) => (v ? new Date(v).toISOString() : undefined);
 
 function Entry({ entry, path, onChange, onRemove, errors, readOnly, placeholder }) {
-  const expiry = entry.expiresAt && (Date.parse(entry.expiresAt) <= Date.now() ? `expired ${relative(entry.expiresAt)}` : `expires ${relative(entry.expiresAt)}`);
+  const expiry =
+    entry.expiresAt && (Date.parse(entry.expiresAt) <= Date.now() ? `expired ${relative(entry.expiresAt)}` : `expires ${relative(entry.expiresAt)}`);
   if (readOnly) {
     return html`<li><code>${entry.pattern}</code>${entry.reason && ` — ${entry.reason}`}${expiry && html` <span class="expiry">(${expiry})</span>`}</li>`;
   }
@@ -55,8 +56,10 @@ export function ExemptionsEditor({ value, path, onChange, errors = {}, readOnly 
       return html`<div class="exemption-kind" role="group" aria-label=${`${title}: ${label}`}>
         <h4>${label}</h4>
         ${list.length === 0 && html`<p class="muted">None.</p>`}
-        <ul class="plain">${list.map((entry, i) => html`<${Entry} entry=${entry} path=${`${path}.${kind}[${i}]`} errors=${errors} readOnly=${readOnly} placeholder=${placeholder}
-          onChange=${(e) => setList(list.map((x, j) => (j === i ? e : x)))} onRemove=${() => setList(list.filter((_, j) => j !== i))} />`)}</ul>
+        <ul class="plain">${list.map(
+          (entry, i) => html`<${Entry} entry=${entry} path=${`${path}.${kind}[${i}]`} errors=${errors} readOnly=${readOnly} placeholder=${placeholder}
+          onChange=${(e) => setList(list.map((x, j) => (j === i ? e : x)))} onRemove=${() => setList(list.filter((_, j) => j !== i))} />`,
+        )}</ul>
         ${!readOnly && html`<button type="button" class="secondary" onClick=${() => setList([...list, { pattern: "" }])}>Add ${kind === "namespaces" ? "namespace" : "image"} exemption</button>`}
       </div>`;
     })}

@@ -16,7 +16,10 @@ export function useFilteredList(path, keys, initial = {}) {
   useEffect(() => {
     const q = new URLSearchParams(Object.entries(filters).filter(([, v]) => v));
     setItems(null);
-    get(`${path}?limit=100&${q}`).then((p) => (setItems(p.items), setError(null)), (e) => (setItems([]), setError(e)));
+    get(`${path}?limit=100&${q}`).then(
+      (p) => (setItems(p.items), setError(null)),
+      (e) => (setItems([]), setError(e)),
+    );
   }, [filters]);
 
   function submit(e) {

@@ -15,17 +15,24 @@ function Manifest({ env, onClose }) {
   useEffect(() => {
     request("GET", `/v1/environments/${env.id}/agent-manifest`, { text: true }).then((r) => setYaml(r.text), setError);
   }, [env.id]);
-  const copy = () => navigator.clipboard?.writeText(yaml).then(() => setCopied(true), () => setCopied(false));
+  const copy = () =>
+    navigator.clipboard?.writeText(yaml).then(
+      () => setCopied(true),
+      () => setCopied(false),
+    );
   return html`<section class="card" aria-labelledby="manifest-title">
     <h2 id="manifest-title">Agent install manifest: ${env.name}</h2>
     <p>Apply it with <code>kubectl apply -f</code>; it has no token Secret: create an agent credential for that (its manifest embeds the token, shown once).</p>
     <${ErrorMessage} error=${error} />
-    ${yaml && html`<div class="actions">
+    ${
+      yaml &&
+      html`<div class="actions">
         <button type="button" onClick=${copy}>${copied ? "Copied" : "Copy"}</button>
         <a class="button" href=${downloadUrl(yaml)} download=${`gatehouse-agent-${env.name}.yaml`}>Download</a>
         <button type="button" class="secondary" onClick=${onClose}>Close</button>
       </div>
-      <pre class="yaml" tabindex="0" aria-label="Agent install manifest">${yaml}</pre>`}
+      <pre class="yaml" tabindex="0" aria-label="Agent install manifest">${yaml}</pre>`
+    }
   </section>`;
 }
 
@@ -50,7 +57,10 @@ function CreateEnvironment({ presets, onCreated }) {
     }
   }
   // The API names a bad label by its key (labels.<key>): shown under the one labels field.
-  const labelError = Object.entries(errors).filter(([p]) => p === "labels" || p.startsWith("labels.")).map(([p, m]) => (p === "labels" ? m : `${p.slice(7)}: ${m}`)).join("; ");
+  const labelError = Object.entries(errors)
+    .filter(([p]) => p === "labels" || p.startsWith("labels."))
+    .map(([p, m]) => (p === "labels" ? m : `${p.slice(7)}: ${m}`))
+    .join("; ");
   const err = (name) => errors[name] && html`<p class="error" id=${`${fieldId(name)}-err`}>${errors[name]}</p>`;
   return html`<form class="card" onSubmit=${submit} aria-labelledby="create-title">
     <h2 id="create-title">New environment</h2>
@@ -73,7 +83,10 @@ function CreateEnvironment({ presets, onCreated }) {
 /** "region=eu, tier=prod" → {region: "eu", tier: "prod"}; a pair without "=" is a key with an empty value. */
 function parseLabels(text) {
   const out = {};
-  for (const pair of String(text ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of String(text ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const at = pair.indexOf("=");
     out[at === -1 ? pair : pair.slice(0, at).trim()] = at === -1 ? "" : pair.slice(at + 1).trim();
   }
@@ -83,10 +96,17 @@ function parseLabels(text) {
 /** Gatekeeper's version as the agent last reported it, and why it is not healthy (degraded). */
 function Gatekeeper({ agent }) {
   const g = agent.gatekeeper;
-  const version = !g ? html`<span class="muted">unknown</span>` : g.installed ? html`<code>${g.version ?? "version unknown"}</code>` : html`<span class="error">not installed</span>`;
-  const health = agent.state === "degraded"
-    ? html`<ul class="reasons">${agent.degradedReasons.map((r) => html`<li class="warn">${r}</li>`)}</ul>`
-    : g?.installed && agent.state === "online" ? html` <span class="ok">healthy</span>` : "";
+  const version = !g
+    ? html`<span class="muted">unknown</span>`
+    : g.installed
+      ? html`<code>${g.version ?? "version unknown"}</code>`
+      : html`<span class="error">not installed</span>`;
+  const health =
+    agent.state === "degraded"
+      ? html`<ul class="reasons">${agent.degradedReasons.map((r) => html`<li class="warn">${r}</li>`)}</ul>`
+      : g?.installed && agent.state === "online"
+        ? html` <span class="ok">healthy</span>`
+        : "";
   return html`${version}${health}`;
 }
 
@@ -111,7 +131,14 @@ export function FleetPage({ session }) {
       const list = await all(`/v1/environments${label ? `?label=${encodeURIComponent(label)}` : ""}`);
       setEnvs(list);
       get("/v1/violations/summary").then(setTenant, () => {});
-      const entries = await Promise.all(list.map((e) => get(`/v1/environments/${e.id}/violations/summary`).then((s) => [e.id, s], () => [e.id, null])));
+      const entries = await Promise.all(
+        list.map((e) =>
+          get(`/v1/environments/${e.id}/violations/summary`).then(
+            (s) => [e.id, s],
+            () => [e.id, null],
+          ),
+        ),
+      );
       setSummaries(Object.fromEntries(entries));
     } catch (e) {
       setError(e);
@@ -132,17 +159,23 @@ export function FleetPage({ session }) {
     </form>
     <${ErrorMessage} error=${error} />
     ${envs && envs.length === 0 && html`<p>No environments yet.${isAdmin(session) ? " Create one below." : ""}</p>`}
-    ${envs && envs.length > 0 && html`<div class="table-wrap"><table>
+    ${
+      envs &&
+      envs.length > 0 &&
+      html`<div class="table-wrap"><table>
       <caption class="visually-hidden">Environments</caption>
       <thead><tr><th scope="col">Environment</th><th scope="col">Agent</th><th scope="col">Gatekeeper</th><th scope="col">Revision</th><th scope="col">Open violations</th>${isAdmin(session) && html`<th scope="col">Agent manifest</th>`}</tr></thead>
-      <tbody>${envs.map((e) => html`<tr>
+      <tbody>${envs.map(
+        (e) => html`<tr>
         <th scope="row"><a href=${`#/environments/${e.id}`}>${e.name}</a>${Object.entries(e.labels).map(([k, v]) => html` <span class="label">${k}=${v}</span>`)}</th>
         <td><span class=${`state ${e.agent.state}`}>${AGENT_STATE[e.agent.state]}</span>${e.agent.lastSeenAt && html` <span class="muted">${relative(e.agent.lastSeenAt)}</span>`}</td>
         <td><${Gatekeeper} agent=${e.agent} /></td>
         <td>${e.currentRevision} ${e.agent.state === "never_connected" ? "" : e.agent.inSync ? html`<span class="ok">in sync</span>` : html`<span class="warn">not in sync (applied ${e.agent.appliedRevision ?? "none"})</span>`}</td>
         <td><${Counts} summary=${summaries[e.id]} /></td>
         ${isAdmin(session) && html`<td><button type="button" class="secondary" onClick=${() => setManifestFor(e)}>Show manifest</button></td>`}
-      </tr>`)}</tbody></table></div>`}
+      </tr>`,
+      )}</tbody></table></div>`
+    }
     ${manifestFor && html`<${Manifest} env=${manifestFor} onClose=${() => setManifestFor(null)} />`}
     ${isAdmin(session) && html`<${CreateEnvironment} presets=${presets} onCreated=${(env) => (load(), setManifestFor(env))} />`}
   </section>`;

@@ -41,7 +41,10 @@ export function HistoryPage({ id, session }) {
 
   const load = () => all(`${path}/settings/revisions`).then(setRevisions, setError);
   useEffect(() => {
-    get(path).then((e) => (setEnv(e), load()), (e) => (e instanceof ApiError && (e.status === 404 || e.status === 400) ? setNotFound(true) : setError(e)));
+    get(path).then(
+      (e) => (setEnv(e), load()),
+      (e) => (e instanceof ApiError && (e.status === 404 || e.status === 400) ? setNotFound(true) : setError(e)),
+    );
   }, [id]);
   useEffect(() => {
     if (status) statusRef.current?.focus();
@@ -64,15 +67,24 @@ export function HistoryPage({ id, session }) {
     <${EnvironmentNav} id=${id} current="history" />
     <p class="status" role="status" tabindex="-1" ref=${statusRef}>${status}</p>
     <${ErrorMessage} error=${error} />
-    ${!revisions ? html`<p>Loading…</p>` : html`<ol class="revisions plain">${revisions.map((r, i) => html`<li class="card">
+    ${
+      !revisions
+        ? html`<p>Loading…</p>`
+        : html`<ol class="revisions plain">${revisions.map(
+            (r, i) => html`<li class="card">
       <h2 class="rev-title">Revision ${r.revision}${i === 0 && html` <span class="ok">current</span>`}</h2>
       <p>${r.author} · <time datetime=${r.createdAt} title=${dateTime(r.createdAt)}>${relative(r.createdAt)}</time>${r.comment && html` — “${r.comment}”`}</p>
       <div class="actions">
-        ${r.revision > 1 && html`<button type="button" class="secondary" aria-expanded=${!!open[r.revision]} onClick=${() => setOpen({ ...open, [r.revision]: !open[r.revision] })}>
-          ${open[r.revision] ? "Hide changes" : "Show changes"}</button>`}
+        ${
+          r.revision > 1 &&
+          html`<button type="button" class="secondary" aria-expanded=${!!open[r.revision]} onClick=${() => setOpen({ ...open, [r.revision]: !open[r.revision] })}>
+          ${open[r.revision] ? "Hide changes" : "Show changes"}</button>`
+        }
         ${canEdit(session) && i > 0 && html`<button type="button" onClick=${() => rollback(r.revision)}>Roll back to revision ${r.revision}</button>`}
       </div>
       ${open[r.revision] && html`<${Changes} path=${path} rev=${r.revision} />`}
-    </li>`)}</ol>`}
+    </li>`,
+          )}</ol>`
+    }
   </section>`;
 }

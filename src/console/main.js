@@ -74,8 +74,11 @@ function SignIn({ config, message, onSession }) {
     <${PageTitle}>${config?.mode === "development" ? "Development sign-in" : "Sign in to Gatehouse"}</${PageTitle}>
     ${message && html`<p class="notice" role="status">${message}</p>`}
     ${config?.mode === "development" && html`<${DevSignIn} onSession=${onSession} />`}
-    ${config?.mode === "oidc" && html`<div class="card narrow"><p>Sign in with your organisation's identity provider.</p>
-      <button type="button" onClick=${() => startOidc(config).catch(setError)}>Sign in with ${new URL(config.issuer).host}</button></div>`}
+    ${
+      config?.mode === "oidc" &&
+      html`<div class="card narrow"><p>Sign in with your organisation's identity provider.</p>
+      <button type="button" onClick=${() => startOidc(config).catch(setError)}>Sign in with ${new URL(config.issuer).host}</button></div>`
+    }
     ${config?.mode === "none" && html`<p class="error">No sign-in is configured: set <code>CONSOLE_OIDC_CLIENT_ID</code> (with <code>JWKS_URL</code>), or run without <code>JWKS_URL</code> for development.</p>`}
     <${ErrorMessage} error=${error} />
     <p><a href="/docs">API reference</a></p>
@@ -127,8 +130,11 @@ function App() {
         <a href="#/" aria-current=${current("fleet")}>Fleet</a>
         <a href="#/violations" aria-current=${route.page === "violation" ? "page" : current("violations")}>Violations</a>
         <a href="#/denials" aria-current=${current("denials")}>Denials</a>
-        ${session.role === "admin" && html`<a href="#/admin" aria-current=${current("admin")}>Administration</a>
-          <a href="#/audit-log" aria-current=${current("audit-log")}>Audit log</a>`}
+        ${
+          session.role === "admin" &&
+          html`<a href="#/admin" aria-current=${current("admin")}>Administration</a>
+          <a href="#/audit-log" aria-current=${current("audit-log")}>Audit log</a>`
+        }
         <a href="/docs">API reference</a>
       </nav>
       <span class="who">${session.tenant} · ${session.role}</span>

@@ -49,12 +49,16 @@ export function registerConsole(app: OpenAPIHono<AppEnv>, config: AppConfig, ass
       const parsed = DevTokenRequest.safeParse(body);
       if (!parsed.success) throw new ProblemError(400, "Invalid development sign-in.", { errors: fieldIssues(parsed.error) });
       const { tenant, role, sub } = parsed.data;
-      const token = await mintDevToken(devKey, { sub, tenant, role }, {
-        issuer: config.jwt.issuer,
-        audience: config.jwt.audience,
-        ttlSeconds: DEV_TOKEN_TTL_SECONDS,
-        now: c.get("now")(),
-      });
+      const token = await mintDevToken(
+        devKey,
+        { sub, tenant, role },
+        {
+          issuer: config.jwt.issuer,
+          audience: config.jwt.audience,
+          ttlSeconds: DEV_TOKEN_TTL_SECONDS,
+          now: c.get("now")(),
+        },
+      );
       return c.json({ token, expiresIn: DEV_TOKEN_TTL_SECONDS }, 200, { "cache-control": "no-store" });
     });
   }

@@ -8,7 +8,11 @@ import { fieldId, html, humanize } from "./ui.js";
 
 /** Resolves a local $ref (#/components/schemas/X) against the document. */
 export function deref(doc, schema) {
-  while (schema?.$ref) schema = schema.$ref.split("/").slice(1).reduce((o, k) => o[k], doc);
+  while (schema?.$ref)
+    schema = schema.$ref
+      .split("/")
+      .slice(1)
+      .reduce((o, k) => o[k], doc);
   return schema ?? {};
 }
 
@@ -38,7 +42,8 @@ const hint = (s, inline) => !inline && s.description && html`<span class="hint">
 function ReadOnlyValue({ value }) {
   if (value === undefined || value === null || value === "") return html`<span class="muted">unset</span>`;
   if (typeof value === "boolean") return value ? "yes" : "no";
-  if (Array.isArray(value)) return value.length ? value.map((v) => (typeof v === "object" ? JSON.stringify(v) : v)).join(", ") : html`<span class="muted">none</span>`;
+  if (Array.isArray(value))
+    return value.length ? value.map((v) => (typeof v === "object" ? JSON.stringify(v) : v)).join(", ") : html`<span class="muted">none</span>`;
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }
@@ -48,10 +53,12 @@ function ArrayOfObjects({ doc, schema, items, value, path, onChange, errors, lab
   const set = (i, v) => onChange(list.map((x, j) => (j === i ? v : x)));
   return html`<fieldset class="rows"><legend>${label}</legend>${hint(schema)}
     ${list.length === 0 && html`<p class="muted">None.</p>`}
-    ${list.map((item, i) => html`<div class="row">
+    ${list.map(
+      (item, i) => html`<div class="row">
       <${ObjectFields} doc=${doc} schema=${items} value=${item} path=${`${path}[${i}]`} onChange=${(v) => set(i, v)} errors=${errors} inline=${true} />
       <button type="button" class="secondary" aria-label=${`Remove ${label} ${i + 1}`} onClick=${() => onChange(list.filter((_, j) => j !== i))}>Remove</button>
-    </div>`)}
+    </div>`,
+    )}
     <button type="button" class="secondary" onClick=${() => onChange([...list, initial(doc, items)])}>Add ${label.toLowerCase()}</button>
     <${FieldError} path=${path} errors=${errors} />
   </fieldset>`;
@@ -61,7 +68,8 @@ export function SchemaField({ doc, schema, value, path, onChange, errors = {}, r
   const s = deref(doc, schema);
   const id = fieldId(path);
   if (readOnly && s.type !== "object") return html`<div class="ro"><span class="ro-label">${label}</span> <${ReadOnlyValue} value=${value} /></div>`;
-  if (s.type === "object") return html`<${ObjectFields} doc=${doc} schema=${s} value=${value} path=${path} onChange=${onChange} errors=${errors} readOnly=${readOnly} legend=${label} />`;
+  if (s.type === "object")
+    return html`<${ObjectFields} doc=${doc} schema=${s} value=${value} path=${path} onChange=${onChange} errors=${errors} readOnly=${readOnly} legend=${label} />`;
   if (s.type === "boolean") {
     return html`<div class="check"><input type="checkbox" id=${id} checked=${!!value} onChange=${(e) => onChange(e.currentTarget.checked)} ...${invalid(path, errors)} />
       <label for=${id}>${label}</label>${hint(s, inline)}<${FieldError} path=${path} errors=${errors} /></div>`;
@@ -80,19 +88,28 @@ export function SchemaField({ doc, schema, value, path, onChange, errors = {}, r
   }
   if (s.type === "array") {
     const items = deref(doc, s.items);
-    if (items.type === "object") return html`<${ArrayOfObjects} doc=${doc} schema=${s} items=${items} value=${value} path=${path} onChange=${onChange} errors=${errors} label=${label} />`;
+    if (items.type === "object")
+      return html`<${ArrayOfObjects} doc=${doc} schema=${s} items=${items} value=${value} path=${path} onChange=${onChange} errors=${errors} label=${label} />`;
     const list = value ?? [];
     if (items.enum) {
       return html`<fieldset class="choices"><legend>${label}</legend>${hint(s, inline)}
-        ${items.enum.map((v) => html`<span class="check"><input type="checkbox" id=${`${id}-${fieldId(v)}`} checked=${list.includes(v)}
-          onChange=${(e) => onChange(e.currentTarget.checked ? [...list, v] : list.filter((x) => x !== v))} /><label for=${`${id}-${fieldId(v)}`}>${v}</label></span>`)}
+        ${items.enum.map(
+          (v) => html`<span class="check"><input type="checkbox" id=${`${id}-${fieldId(v)}`} checked=${list.includes(v)}
+          onChange=${(e) => onChange(e.currentTarget.checked ? [...list, v] : list.filter((x) => x !== v))} /><label for=${`${id}-${fieldId(v)}`}>${v}</label></span>`,
+        )}
         <${FieldError} path=${path} errors=${errors} /></fieldset>`;
     }
     // Per-entry errors (path[2]) are shown under the list, naming the line.
     const entryErrors = Object.keys(errors).filter((k) => k.startsWith(`${path}[`));
     return html`<div><label for=${id}>${label} <span class="muted">(one per line)</span></label>
       <textarea id=${id} rows=${Math.min(8, Math.max(2, list.length + 1))} value=${list.join("\n")}
-        onChange=${(e) => onChange(e.currentTarget.value.split("\n").map((x) => x.trim()).filter(Boolean))} ...${invalid(entryErrors[0] ?? path, errors)}></textarea>
+        onChange=${(e) =>
+          onChange(
+            e.currentTarget.value
+              .split("\n")
+              .map((x) => x.trim())
+              .filter(Boolean),
+          )} ...${invalid(entryErrors[0] ?? path, errors)}></textarea>
       ${hint(s, inline)}<${FieldError} path=${path} errors=${errors} />
       ${entryErrors.map((k) => html`<p class="error field-error" id=${`${fieldId(k)}-err`}>line ${Number(/\[(\d+)\]$/.exec(k)?.[1] ?? 0) + 1}: ${errors[k]}</p>`)}</div>`;
   }
@@ -112,8 +129,10 @@ export function ObjectFields({ doc, schema, value, path, onChange, errors = {}, 
     else next[k] = x;
     onChange(next);
   };
-  const fields = props.map(([k, ps]) => html`<${SchemaField} doc=${doc} schema=${ps} value=${v[k]} path=${`${path}.${k}`} errors=${errors} readOnly=${readOnly}
-    inline=${inline} label=${humanize(k)} optional=${!(s.required ?? []).includes(k)} onChange=${(x) => set(k, x)} />`);
+  const fields = props.map(
+    ([k, ps]) => html`<${SchemaField} doc=${doc} schema=${ps} value=${v[k]} path=${`${path}.${k}`} errors=${errors} readOnly=${readOnly}
+    inline=${inline} label=${humanize(k)} optional=${!(s.required ?? []).includes(k)} onChange=${(x) => set(k, x)} />`,
+  );
   if (inline) return html`<div class="inline-fields">${fields}</div>`;
   return legend ? html`<fieldset class="object"><legend>${legend}</legend>${hint(s)}${fields}</fieldset>` : html`<div class="fields">${fields}</div>`;
 }

@@ -52,17 +52,25 @@ function Control({ doc, id, schema, value, envMode, onChange, errors, readOnly }
   const mode = value?.enforcementAction;
   return html`<section class=${`control card ${on ? "on" : "off"}`} aria-labelledby=${`${fieldId(path)}-title`}>
     <div class="control-head">
-      ${readOnly
-        ? html`<h3 id=${`${fieldId(path)}-title`}>${humanize(id)} <span class=${on ? "ok" : "muted"}>${on ? `on · ${mode ?? envMode}` : "off"}</span></h3>`
-        : html`<h3 id=${`${fieldId(path)}-title`} class="check"><input type="checkbox" id=${fieldId(`${path}.enabled`)} checked=${on} onChange=${(e) => toggle(e.currentTarget.checked)} />
+      ${
+        readOnly
+          ? html`<h3 id=${`${fieldId(path)}-title`}>${humanize(id)} <span class=${on ? "ok" : "muted"}>${on ? `on · ${mode ?? envMode}` : "off"}</span></h3>`
+          : html`<h3 id=${`${fieldId(path)}-title`} class="check"><input type="checkbox" id=${fieldId(`${path}.enabled`)} checked=${on} onChange=${(e) => toggle(e.currentTarget.checked)} />
             <label for=${fieldId(`${path}.enabled`)}>${humanize(id)}</label></h3>
-          ${on && html`<label class="mode">Mode <select id=${fieldId(`${path}.enforcementAction`)} value=${mode ?? ""} onChange=${(e) => onChange({ ...value, enforcementAction: e.currentTarget.value || undefined })}>
-            <option value="">environment default (${envMode})</option>${MODES.map((m) => html`<option value=${m}>${m}</option>`)}</select></label>`}`}
+          ${
+            on &&
+            html`<label class="mode">Mode <select id=${fieldId(`${path}.enforcementAction`)} value=${mode ?? ""} onChange=${(e) => onChange({ ...value, enforcementAction: e.currentTarget.value || undefined })}>
+            <option value="">environment default (${envMode})</option>${MODES.map((m) => html`<option value=${m}>${m}</option>`)}</select></label>`
+          }`
+      }
     </div>
-    ${on && html`<${ObjectFields} doc=${doc} schema=${props.options} value=${value.options} path=${`${path}.options`} errors=${errors} readOnly=${readOnly}
+    ${
+      on &&
+      html`<${ObjectFields} doc=${doc} schema=${props.options} value=${value.options} path=${`${path}.options`} errors=${errors} readOnly=${readOnly}
         onChange=${(o) => onChange({ ...value, options: o })} />
       <${ExemptionsEditor} value=${value.exemptions} path=${`${path}.exemptions`} errors=${errors} readOnly=${readOnly} title="Exemptions for this control"
-        onChange=${(x) => onChange({ ...value, exemptions: x })} />`}
+        onChange=${(x) => onChange({ ...value, exemptions: x })} />`
+    }
   </section>`;
 }
 
@@ -175,41 +183,64 @@ export function SettingsPage({ id, session }) {
     <${EnvironmentNav} id=${id} current="settings" />
     <p class="muted">Revision ${base.revision} by ${base.author}, ${dateTime(base.createdAt)}${base.comment && ` — “${base.comment}”`}${dirty ? " · unsaved changes" : ""}</p>
     <p class="status" role="status" tabindex="-1" ref=${statusRef}>${status}</p>
-    ${conflict && html`<${Conflict} conflict=${conflict}
-      onReapply=${() => { const merged = reapply(base.settings, doc, conflict.latest.settings); adopt(conflict.latest, conflict.etag); setDoc(merged); setConflict(null); setStatus(`Your changes are reapplied on revision ${conflict.latest.revision}: review them and save.`); }}
-      onDiscard=${() => { adopt(conflict.latest, conflict.etag); setConflict(null); setStatus(`Loaded revision ${conflict.latest.revision}.`); }} />`}
+    ${
+      conflict &&
+      html`<${Conflict} conflict=${conflict}
+      onReapply=${() => {
+        const merged = reapply(base.settings, doc, conflict.latest.settings);
+        adopt(conflict.latest, conflict.etag);
+        setDoc(merged);
+        setConflict(null);
+        setStatus(`Your changes are reapplied on revision ${conflict.latest.revision}: review them and save.`);
+      }}
+      onDiscard=${() => {
+        adopt(conflict.latest, conflict.etag);
+        setConflict(null);
+        setStatus(`Loaded revision ${conflict.latest.revision}.`);
+      }} />`
+    }
     ${error && html`<div class="error" role="alert"><p>${error}</p>${unplaced.length > 0 && html`<ul>${unplaced.map(([p, m]) => html`<li><code>${p}</code>: ${m}</li>`)}</ul>`}</div>`}
 
     <div class="card">
-      ${readOnly
-        ? html`<p><strong>Pod security constraints: ${anyOn ? "enabled" : "disabled"}</strong> · default mode ${doc.enforcementAction}</p>`
-        : html`<div class="check master"><input type="checkbox" id="master" checked=${anyOn}
+      ${
+        readOnly
+          ? html`<p><strong>Pod security constraints: ${anyOn ? "enabled" : "disabled"}</strong> · default mode ${doc.enforcementAction}</p>`
+          : html`<div class="check master"><input type="checkbox" id="master" checked=${anyOn}
               onChange=${(e) => setDoc({ ...doc, controls: Object.fromEntries(Object.entries(doc.controls).map(([k, c]) => [k, { ...c, enabled: e.currentTarget.checked }])) })} />
             <label for="master">Enable pod security constraints</label></div>
           ${!anyOn && Object.keys(doc.controls).length === 0 && html`<p class="muted">No control is configured: turn some on below, or apply a preset.</p>`}
           <label for=${fieldId("settings.enforcementAction")}>Default mode for every control</label>
           <select id=${fieldId("settings.enforcementAction")} value=${doc.enforcementAction} onChange=${(e) => setDoc({ ...doc, enforcementAction: e.currentTarget.value })}>
-            ${MODES.map((m) => html`<option value=${m}>${m}</option>`)}</select>`}
+            ${MODES.map((m) => html`<option value=${m}>${m}</option>`)}</select>`
+      }
       <${ExemptionsEditor} value=${doc.exemptions} path="settings.exemptions" errors=${errors} readOnly=${readOnly} title="Exemptions for every control"
         onChange=${(x) => setDoc({ ...doc, exemptions: x })} />
     </div>
 
-    ${!readOnly && html`<form class="card filter" onSubmit=${applyPreset}>
+    ${
+      !readOnly &&
+      html`<form class="card filter" onSubmit=${applyPreset}>
       <label for="preset">Preset</label>
       <select id="preset" name="preset">${presets.map((p) => html`<option value=${p.name}>${p.title}</option>`)}</select>
       <button type="submit" class="secondary" disabled=${dirty}>Apply preset</button>
       ${dirty && html`<span class="muted">Save or discard your changes first.</span>`}
-    </form>`}
+    </form>`
+    }
 
     <h2>Controls</h2>
-    ${Object.entries(controlSchemas).map(([cid, schema]) => html`<${Control} doc=${openapi} id=${cid} schema=${schema} value=${doc.controls[cid]} envMode=${doc.enforcementAction}
-      errors=${errors} readOnly=${readOnly} onChange=${(v) => setControl(cid, v)} />`)}
+    ${Object.entries(controlSchemas).map(
+      ([cid, schema]) => html`<${Control} doc=${openapi} id=${cid} schema=${schema} value=${doc.controls[cid]} envMode=${doc.enforcementAction}
+      errors=${errors} readOnly=${readOnly} onChange=${(v) => setControl(cid, v)} />`,
+    )}
 
     <div class="savebar">
-      ${!readOnly && html`<label for="comment">Comment</label><input id="comment" value=${comment} maxlength="500" onInput=${(e) => setComment(e.currentTarget.value)} placeholder="why this change" />
+      ${
+        !readOnly &&
+        html`<label for="comment">Comment</label><input id="comment" value=${comment} maxlength="500" onInput=${(e) => setComment(e.currentTarget.value)} placeholder="why this change" />
         <button type="button" onClick=${save} disabled=${busy || !dirty}>Save settings</button>
         <button type="button" class="secondary" disabled=${busy || !dirty} onClick=${saveDraft}>Save as draft</button>
-        <button type="button" class="secondary" disabled=${!dirty} onClick=${() => (adopt(base, etag), setStatus("Changes discarded."))}>Discard changes</button>`}
+        <button type="button" class="secondary" disabled=${!dirty} onClick=${() => (adopt(base, etag), setStatus("Changes discarded."))}>Discard changes</button>`
+      }
       <button type="button" class="secondary" aria-expanded=${yaml !== null} onClick=${showYaml}>${yaml === null ? "Show rendered YAML" : "Hide rendered YAML"}</button>
     </div>
     ${yaml !== null && html`<pre class="yaml" tabindex="0" aria-label="Rendered YAML of the saved revision">${yaml}</pre>`}

@@ -26,7 +26,14 @@ export function NotFound({ what = "page" }) {
 }
 
 const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-const UNITS = [["year", 31536e6], ["month", 2592e6], ["week", 6048e5], ["day", 864e5], ["hour", 36e5], ["minute", 6e4]];
+const UNITS = [
+  ["year", 31536e6],
+  ["month", 2592e6],
+  ["week", 6048e5],
+  ["day", 864e5],
+  ["hour", 36e5],
+  ["minute", 6e4],
+];
 
 /** "expires in 3 days", "2 hours ago" — relative to now. */
 export function relative(iso, now = Date.now()) {
@@ -42,7 +49,10 @@ export const dateTime = (iso) => (iso ? new Date(iso).toLocaleString("en-GB", { 
 const NAMES = { seLinux: "SELinux", appArmor: "AppArmor", seccomp: "Seccomp", allowHostPID: "Allow host PID", allowHostIPC: "Allow host IPC" };
 export function humanize(key) {
   if (NAMES[key]) return NAMES[key];
-  const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").split(" ");
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
+    .split(" ");
   return words.map((w, i) => (i === 0 ? w[0].toUpperCase() + w.slice(1) : /^[A-Z]{2,}$/.test(w) ? w : w.toLowerCase())).join(" ");
 }
 

@@ -32,7 +32,9 @@ export function TrendChart({ environment }) {
       <span class="mode"><label for="trend-days">Days shown</label><select id="trend-days" value=${days} onChange=${(e) => setDays(Number(e.currentTarget.value))}>
         ${[7, 30, 90].map((d) => html`<option value=${d}>${d}</option>`)}</select></span></div>
     <${ErrorMessage} error=${error} />
-    ${trend && html`<figure>
+    ${
+      trend &&
+      html`<figure>
       <svg viewBox=${`0 0 ${W} ${H}`} role="img" aria-label=${label} class="chart">
         <line x1=${PAD} y1=${H - PAD} x2=${W} y2=${H - PAD} class="axis" />
         <text x="0" y=${y(max) + 4} class="tick">${max}</text><text x="0" y=${H - PAD + 4} class="tick">0</text>
@@ -45,7 +47,8 @@ export function TrendChart({ environment }) {
       <caption class="visually-hidden">Violations per day</caption>
       <thead><tr><th scope="col">Day (UTC)</th><th scope="col">Opened</th><th scope="col">Resolved</th><th scope="col">Open at its end</th></tr></thead>
       <tbody>${trend.map((d) => html`<tr><th scope="row">${d.date}</th><td>${d.opened}</td><td>${d.resolved}</td><td>${d.open}</td></tr>`)}</tbody>
-    </table></div></details>`}
+    </table></div></details>`
+    }
   </section>`;
 }
 

@@ -22,15 +22,23 @@ export function ViolationsPage() {
     </form>
     <${TrendChart} environment=${filters.environment} />
     <${ErrorMessage} error=${error} />
-    ${items === null ? html`<p>Loading…</p>` : items.length === 0 ? html`<p>No violations match.</p>` : html`<div class="table-wrap"><table>
+    ${
+      items === null
+        ? html`<p>Loading…</p>`
+        : items.length === 0
+          ? html`<p>No violations match.</p>`
+          : html`<div class="table-wrap"><table>
       <caption class="visually-hidden">Violations</caption>
       <thead><tr><th scope="col">Resource</th><th scope="col">Environment</th><th scope="col">Control</th><th scope="col">Action</th><th scope="col">State</th><th scope="col">Opened</th><th scope="col">Message</th></tr></thead>
-      <tbody>${items.map((v) => html`<tr>
+      <tbody>${items.map(
+        (v) => html`<tr>
         <th scope="row"><a href=${`#/violations/${v.id}`}>${v.resource.kind} ${v.resource.namespace}/${v.resource.name}</a></th>
         <td><a href=${`#/environments/${v.environmentId}`}>${names[v.environmentId] ?? v.environmentId.slice(0, 8)}</a></td>
         <td>${v.control ?? v.constraint.name}</td><td><span class=${`badge ${v.enforcementAction}`}>${v.enforcementAction}</span></td>
         <td>${v.state}${v.resolvedAt && html` <span class="muted">${relative(v.resolvedAt)}</span>`}</td>
         <td><time datetime=${v.openedAt}>${dateTime(v.openedAt)}</time></td><td>${v.message}</td>
-      </tr>`)}</tbody></table></div>`}
+      </tr>`,
+      )}</tbody></table></div>`
+    }
   </section>`;
 }

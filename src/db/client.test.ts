@@ -14,14 +14,10 @@ import { appendRevision } from "../services/revisions.ts";
 import { fromPglite, migrate, onCommit, openDatabase, type Database } from "./client.ts";
 import { environments, tenants } from "./schema.ts";
 
-const journal = JSON.parse(
-  readFileSync(new URL("../../migrations/meta/_journal.json", import.meta.url), "utf8"),
-) as { entries: unknown[] };
+const journal = JSON.parse(readFileSync(new URL("../../migrations/meta/_journal.json", import.meta.url), "utf8")) as { entries: unknown[] };
 
 async function appliedMigrations(db: Database): Promise<number> {
-  const res = await db.asSystem((tx) =>
-    tx.execute<{ n: number }>(sql`select count(*)::int as n from drizzle.__drizzle_migrations`),
-  );
+  const res = await db.asSystem((tx) => tx.execute<{ n: number }>(sql`select count(*)::int as n from drizzle.__drizzle_migrations`));
   return res.rows[0]!.n;
 }
 
@@ -80,7 +76,13 @@ describe("the RLS migration under a non-superuser owner (PostgreSQL 16+ rules, a
     try {
       await migrate(db);
       const [a, b] = await db.asSystem((tx) =>
-        tx.insert(tenants).values([{ slug: "a", name: "A" }, { slug: "b", name: "B" }]).returning(),
+        tx
+          .insert(tenants)
+          .values([
+            { slug: "a", name: "A" },
+            { slug: "b", name: "B" },
+          ])
+          .returning(),
       );
       await db.asSystem((tx) =>
         tx.insert(environments).values([

@@ -270,7 +270,11 @@ function neonListener(pool: NeonPool) {
       set.add(handlers);
       const c = client;
       if (c && known) queueMicrotask(() => client === c && handlers.live(true));
-      else if (c) c.query(`LISTEN "${channel}"`).then(() => client === c && handlers.live(true), () => drop(c));
+      else if (c)
+        c.query(`LISTEN "${channel}"`).then(
+          () => client === c && handlers.live(true),
+          () => drop(c),
+        );
       else connect();
       return () => {
         set.delete(handlers);

@@ -19,14 +19,29 @@ it("0006 keeps the stored report readable and re-keys violations so the next rep
 
   const report = {
     collectedAt: "2026-11-01T10:00:00.000Z",
-    constraints: [{ kind: "GatehousePrivilegedContainers", name: "privileged-containers", control: "privileged-containers", enforcementAction: "deny", auditTimestamp: "2026-11-01T10:00:00.000Z", totalViolations: 1, truncated: false,
-      violations: [{ group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "web-1", enforcementAction: "deny", message: 'pod team-a/web-1: "privileged" é' }] }],
+    constraints: [
+      {
+        kind: "GatehousePrivilegedContainers",
+        name: "privileged-containers",
+        control: "privileged-containers",
+        enforcementAction: "deny",
+        auditTimestamp: "2026-11-01T10:00:00.000Z",
+        totalViolations: 1,
+        truncated: false,
+        violations: [
+          { group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "web-1", enforcementAction: "deny", message: 'pod team-a/web-1: "privileged" é' },
+        ],
+      },
+    ],
   };
   const v = report.constraints[0]!.violations[0]!;
   const [t] = (await client.query<{ id: string }>("insert into tenants (slug, name) values ('acme', 'Acme') returning id")).rows;
   const [e] = (await client.query<{ id: string }>("insert into environments (tenant_id, name) values ($1, 'prod') returning id", [t!.id])).rows;
   await client.query("select set_config('app.system', 'on', false)");
-  await client.query("insert into audit_reports (environment_id, tenant_id, report, total_violations, received_at, collected_at) values ($1, $2, $3::jsonb, 1, now(), $4)", [e!.id, t!.id, JSON.stringify(report), report.collectedAt]);
+  await client.query(
+    "insert into audit_reports (environment_id, tenant_id, report, total_violations, received_at, collected_at) values ($1, $2, $3::jsonb, 1, now(), $4)",
+    [e!.id, t!.id, JSON.stringify(report), report.collectedAt],
+  );
   // The fingerprint as the API computed it before 0006 (in SQL, from jsonb).
   await client.query(
     `insert into violations (tenant_id, environment_id, fingerprint, constraint_kind, constraint_name, control, enforcement_action, resource_group, resource_version, resource_kind, namespace, name, message, state, first_seen_at, opened_at, last_seen_at)
@@ -40,7 +55,9 @@ it("0006 keeps the stored report readable and re-keys violations so the next rep
   await migrate(d, { migrationsFolder: MIGRATIONS_FOLDER });
   const db = await fromPglite(client);
   try {
-    const rows = await db.asSystem((tx) => tx.execute<{ report: Uint8Array; id: string; fingerprint: string }>(sql`select r.report, v.id, v.fingerprint from audit_reports r, violations v`));
+    const rows = await db.asSystem((tx) =>
+      tx.execute<{ report: Uint8Array; id: string; fingerprint: string }>(sql`select r.report, v.id, v.fingerprint from audit_reports r, violations v`),
+    );
     expect(gunzipJson(rows.rows[0]!.report)).toEqual(report);
     const fp = violationFingerprint(e!.id, "GatehousePrivilegedContainers", "privileged-containers", v);
     expect(rows.rows[0]).toMatchObject({ id: old!.id, fingerprint: fp });

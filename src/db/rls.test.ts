@@ -63,9 +63,7 @@ describe.each(backends())("row-level security on $name", (backend) => {
   });
 
   it("an insert with B's tenant_id inside withTenant(A) is refused", async () => {
-    const code = await failure(
-      db.withTenant(a, (tx) => tx.insert(environments).values({ tenantId: b, name: "sneaky" })),
-    );
+    const code = await failure(db.withTenant(a, (tx) => tx.insert(environments).values({ tenantId: b, name: "sneaky" })));
     expect(code).toMatch(new RegExp(`^${PG.insufficientPrivilege} .*row-level security`));
     const names = await db.asSystem((tx) => tx.select().from(environments));
     expect(names.map((r) => r.name)).not.toContain("sneaky");
@@ -79,9 +77,9 @@ describe.each(backends())("row-level security on $name", (backend) => {
     const all = await db.asSystem((tx) => tx.select().from(environments));
     for (const env of all) expect(env.description).toBe(env.tenantId === a ? "touched" : "");
     // Moving a row into another tenant fails the policy's WITH CHECK.
-    expect(
-      await failure(db.withTenant(a, (tx) => tx.update(environments).set({ tenantId: b }))),
-    ).toMatch(new RegExp(`^${PG.insufficientPrivilege} .*row-level security`));
+    expect(await failure(db.withTenant(a, (tx) => tx.update(environments).set({ tenantId: b })))).toMatch(
+      new RegExp(`^${PG.insufficientPrivilege} .*row-level security`),
+    );
   });
 
   it("a row of A cannot reference B's environment (composite foreign key)", async () => {
@@ -113,21 +111,54 @@ describe.each(backends())("row-level security on $name", (backend) => {
 
   it("the agent protocol's tables: an unscoped select sees only A's rows, and A cannot write B's", async () => {
     const [aProd] = await db.withTenant(a, (tx) => tx.select().from(environments).where(sql`name = 'prod'`));
-    const report = { agentVersion: "0.1.0", kubernetesVersion: null, gatekeeper: { installed: true, version: null }, appliedRevision: null, desiredRevision: null, lastSuccessfulSyncAt: null, error: null, objects: [], templates: [] };
+    const report = {
+      agentVersion: "0.1.0",
+      kubernetesVersion: null,
+      gatekeeper: { installed: true, version: null },
+      appliedRevision: null,
+      desiredRevision: null,
+      lastSuccessfulSyncAt: null,
+      error: null,
+      objects: [],
+      templates: [],
+    };
     const now = new Date();
     await db.asSystem(async (tx) => {
-      for (const [tenantId, environmentId] of [[a, aProd!.id], [b, bProd]] as const) {
+      for (const [tenantId, environmentId] of [
+        [a, aProd!.id],
+        [b, bProd],
+      ] as const) {
         await tx.insert(agentStatus).values({ tenantId, environmentId, report, agentVersion: "0.1.0", lastSeenAt: now, credentialId: randomUUID() });
-        await tx.insert(auditReports).values({ tenantId, environmentId, report: gzipJson({ collectedAt: now.toISOString(), constraints: [] }), totalViolations: 0, receivedAt: now, collectedAt: now });
+        await tx.insert(auditReports).values({
+          tenantId,
+          environmentId,
+          report: gzipJson({ collectedAt: now.toISOString(), constraints: [] }),
+          totalViolations: 0,
+          receivedAt: now,
+          collectedAt: now,
+        });
       }
     });
     const seen = await db.withTenant(a, async (tx) => [await tx.select().from(agentStatus), await tx.select().from(auditReports)]);
     for (const rows of seen) expect(rows.map((r) => r.environmentId)).toEqual([aProd!.id]);
-    expect(await failure(db.withTenant(a, (tx) => tx.update(agentStatus).set({ agentVersion: "x" }).where(sql`environment_id = ${bProd}`).returning()))).toBe("no error");
+    expect(await failure(db.withTenant(a, (tx) => tx.update(agentStatus).set({ agentVersion: "x" }).where(sql`environment_id = ${bProd}`).returning()))).toBe(
+      "no error",
+    );
     const [bRow] = await db.asSystem((tx) => tx.select().from(agentStatus).where(sql`environment_id = ${bProd}`));
     expect(bRow!.agentVersion).toBe("0.1.0");
     expect(
-      await failure(db.withTenant(a, (tx) => tx.insert(auditReports).values({ tenantId: b, environmentId: randomUUID(), report: gzipJson({ collectedAt: now.toISOString(), constraints: [] }), totalViolations: 0, receivedAt: now, collectedAt: now }))),
+      await failure(
+        db.withTenant(a, (tx) =>
+          tx.insert(auditReports).values({
+            tenantId: b,
+            environmentId: randomUUID(),
+            report: gzipJson({ collectedAt: now.toISOString(), constraints: [] }),
+            totalViolations: 0,
+            receivedAt: now,
+            collectedAt: now,
+          }),
+        ),
+      ),
     ).toMatch(new RegExp(`^${PG.insufficientPrivilege} .*row-level security`));
   });
 

@@ -63,7 +63,11 @@ export const admissionEventsSeen = pgTable(
       .references(() => denials.id, { onDelete: "cascade" }),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.environmentId, t.eventUid] }), ofEnvironment("admission_events_seen_environment_fk", t), index("admission_events_seen_denial_idx").on(t.denialId)],
+  (t) => [
+    primaryKey({ columns: [t.environmentId, t.eventUid] }),
+    ofEnvironment("admission_events_seen_environment_fk", t),
+    index("admission_events_seen_denial_idx").on(t.denialId),
+  ],
 );
 
 export type Denial = typeof denials.$inferSelect;

@@ -27,10 +27,7 @@ export const drafts = pgTable(
     /** Admission events of this version's shadow constraints: new objects the draft would refuse (StoredAdmissions), or null. */
     previewAdmissions: jsonb("preview_admissions").$type<unknown>(),
   },
-  (t) => [
-    ofEnvironment("drafts_environment_fk", t),
-    index("drafts_environment_idx").on(t.tenantId, t.environmentId, t.expiresAt),
-  ],
+  (t) => [ofEnvironment("drafts_environment_fk", t), index("drafts_environment_idx").on(t.tenantId, t.environmentId, t.expiresAt)],
 );
 
 export type Draft = typeof drafts.$inferSelect;

@@ -2,20 +2,7 @@
 // from (tenant_id, the composite key to environments, bytea). Part of src/db/schema.ts, which
 // re-exports it; drizzle-kit reads the tables through that file.
 import { sql } from "drizzle-orm";
-import {
-  type AnyPgColumn,
-  check,
-  customType,
-  foreignKey,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  unique,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { type AnyPgColumn, check, customType, foreignKey, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 
 /** The roles, least privileged first (hasRole compares their positions); defined here, once, for the database and the app. */
 export const ROLES = ["viewer", "editor", "admin"] as const;
@@ -23,7 +10,12 @@ export type Role = (typeof ROLES)[number];
 
 // Sorted: the check constraint's text stays the one the migrations created.
 export const roleCheck = (column: string) =>
-  sql.raw(`${column} in (${[...ROLES].sort().map((r) => `'${r}'`).join(", ")})`);
+  sql.raw(
+    `${column} in (${[...ROLES]
+      .sort()
+      .map((r) => `'${r}'`)
+      .join(", ")})`,
+  );
 
 /** bytea: a Buffer from the Neon driver, a Uint8Array from PGlite. */
 export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });
@@ -50,10 +42,7 @@ export const memberships = pgTable(
     createdAt: createdAt(),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    primaryKey({ columns: [t.tenantId, t.subject] }),
-    check("memberships_role_check", roleCheck("role")),
-  ],
+  (t) => [primaryKey({ columns: [t.tenantId, t.subject] }), check("memberships_role_check", roleCheck("role"))],
 );
 
 export const environments = pgTable(

@@ -1,20 +1,7 @@
 // Webhooks: endpoints, the delivery outbox, every attempt, and the offline notices the dispatcher
 // sweeps. Part of src/db/schema.ts, which re-exports it; drizzle-kit reads the tables through it.
 import { sql } from "drizzle-orm";
-import {
-  bigint,
-  boolean,
-  check,
-  doublePrecision,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  text,
-  timestamp,
-  unique,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { bigint, boolean, check, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { createdAt, ofEnvironment, tenantId } from "./schema-tenancy.ts";
 
 export const WEBHOOK_EVENT_TYPES = [
@@ -160,9 +147,7 @@ export const offlineNotices = pgTable(
     tenantId: tenantId(),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
   },
-  (t) => [
-    ofEnvironment("offline_notices_environment_fk", t),
-  ],
+  (t) => [ofEnvironment("offline_notices_environment_fk", t)],
 );
 
 /**

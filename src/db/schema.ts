@@ -3,21 +3,20 @@
 // Changing a table here or in the two modules re-exported below? Run `npm run db:generate` and
 // commit the new migration.
 import { sql } from "drizzle-orm";
-import {
-  bigint,
-  check,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  unique,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { bigint, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import type { AgentStatusReport } from "../protocol/agent.ts";
-import { bytea, createdAt, type environments, historyTenantId, type memberships, ofEnvironment, type Role, roleCheck, tenantId, type tenants } from "./schema-tenancy.ts";
+import {
+  bytea,
+  createdAt,
+  type environments,
+  historyTenantId,
+  type memberships,
+  ofEnvironment,
+  type Role,
+  roleCheck,
+  tenantId,
+  type tenants,
+} from "./schema-tenancy.ts";
 
 export * from "./schema-tenancy.ts";
 export * from "./schema-webhooks.ts";
@@ -36,10 +35,7 @@ export const settingsRevisions = pgTable(
     comment: text("comment").notNull().default(""),
     createdAt: createdAt(),
   },
-  (t) => [
-    primaryKey({ columns: [t.environmentId, t.revision] }),
-    ofEnvironment("settings_revisions_environment_fk", t),
-  ],
+  (t) => [primaryKey({ columns: [t.environmentId, t.revision] }), ofEnvironment("settings_revisions_environment_fk", t)],
 );
 
 export const auditLog = pgTable(
@@ -73,10 +69,7 @@ export const apiKeys = pgTable(
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
   },
-  (t) => [
-    check("api_keys_role_check", roleCheck("role")),
-    index("api_keys_tenant_idx").on(t.tenantId),
-  ],
+  (t) => [check("api_keys_role_check", roleCheck("role")), index("api_keys_tenant_idx").on(t.tenantId)],
 );
 
 export const agentCredentials = pgTable(
@@ -92,10 +85,7 @@ export const agentCredentials = pgTable(
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
   },
-  (t) => [
-    ofEnvironment("agent_credentials_environment_fk", t),
-    index("agent_credentials_environment_idx").on(t.tenantId, t.environmentId),
-  ],
+  (t) => [ofEnvironment("agent_credentials_environment_fk", t), index("agent_credentials_environment_idx").on(t.tenantId, t.environmentId)],
 );
 
 /** One row per environment: the agent's last status report (its heartbeat), overwritten each time. */
@@ -113,9 +103,7 @@ export const agentStatus = pgTable(
     // The credential that sent the report (not a foreign key: the row outlives a revoked credential).
     credentialId: uuid("credential_id").notNull(),
   },
-  (t) => [
-    ofEnvironment("agent_status_environment_fk", t),
-  ],
+  (t) => [ofEnvironment("agent_status_environment_fk", t)],
 );
 
 /** The latest Gatekeeper audit report per environment (its history is in violations). */
@@ -135,9 +123,7 @@ export const auditReports = pgTable(
      */
     ingestedAt: timestamp("ingested_at", { withTimezone: true }),
   },
-  (t) => [
-    ofEnvironment("audit_reports_environment_fk", t),
-  ],
+  (t) => [ofEnvironment("audit_reports_environment_fk", t)],
 );
 
 export const VIOLATION_STATES = ["open", "resolved"] as const;
@@ -222,10 +208,7 @@ export const constraintAudits = pgTable(
     constraintName: text("constraint_name").notNull(),
     completeAt: timestamp("complete_at", { withTimezone: true }).notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.environmentId, t.constraintKind, t.constraintName] }),
-    ofEnvironment("constraint_audits_environment_fk", t),
-  ],
+  (t) => [primaryKey({ columns: [t.environmentId, t.constraintKind, t.constraintName] }), ofEnvironment("constraint_audits_environment_fk", t)],
 );
 
 /** Tables under row-level security (tenants by id, the rest by tenant_id). */

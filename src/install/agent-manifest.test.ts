@@ -18,7 +18,13 @@ describe("agent install manifest", () => {
 
   it("has no Secret without a token, and embeds the token when given one", () => {
     expect(docs(agentManifest({ apiUrl: "https://x" })).map((d) => d.kind)).toEqual([
-      "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment",
+      "Namespace",
+      "ServiceAccount",
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "Role",
+      "RoleBinding",
+      "Deployment",
     ]);
     const withToken = docs(agentManifest({ apiUrl: "https://x", token: "gha_abc_def" }));
     const secret = withToken.find((d) => d.kind === "Secret");

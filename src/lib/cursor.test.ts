@@ -10,9 +10,8 @@ describe("cursors", () => {
     expect(decodeCursor(encodeCursor({ id: 42 }), Key)).toEqual({ id: 42 });
   });
 
-  it.each(["", "not base64 !", encodeCursor({ id: "x" }), encodeCursor([1]), Buffer.from("{").toString("base64url")])(
-    "decode garbage %j to null",
-    (c) => expect(decodeCursor(c, Key)).toBeNull(),
+  it.each(["", "not base64 !", encodeCursor({ id: "x" }), encodeCursor([1]), Buffer.from("{").toString("base64url")])("decode garbage %j to null", (c) =>
+    expect(decodeCursor(c, Key)).toBeNull(),
   );
 
   it("page query defaults and bounds", () => {

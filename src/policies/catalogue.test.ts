@@ -20,7 +20,12 @@ describe("control identifiers", () => {
   });
 
   it.each(catalogue.map((c) => [c.slug, c] as const))("%s: the label on its objects leads back to it", (_slug, c) => {
-    const constraint = renderConstraint(c, { enforcementAction: "deny", exemptions: Exemptions.parse({}), options: c.options.parse({}) }, Exemptions.parse({}), new Date(0));
+    const constraint = renderConstraint(
+      c,
+      { enforcementAction: "deny", exemptions: Exemptions.parse({}), options: c.options.parse({}) },
+      Exemptions.parse({}),
+      new Date(0),
+    );
     const template = renderTemplate(c);
     expect(constraint.metadata.name).toBe(constraintName(c));
     expect(template.metadata.name).toBe(templateName(c));

@@ -66,7 +66,9 @@ export const CT_HINT =
  * each element keeps the fields containerFinding reads, plus `extra`'s.
  */
 export function containersWith(extra: Record<string, string>): string {
-  const fields = Object.entries(extra).map(([k, e]) => `, ${JSON.stringify(k)}: dyn(${e})`).join("");
+  const fields = Object.entries(extra)
+    .map(([k, e]) => `, ${JSON.stringify(k)}: dyn(${e})`)
+    .join("");
   return `variables.containers.map(ct, {"kind": ct.kind, "index": ct.index, "c": ct.c, "image": ct.image${fields}})`;
 }
 
@@ -125,9 +127,7 @@ function library(slug: string): CelVariable[] {
 
 // CEL's reserved words: the API server refuses a ValidatingAdmissionPolicy with a variable named
 // after one ("must be a valid CEL identifier"), though gator evaluates it happily.
-const RESERVED = new Set(
-  "as break const continue else false for function if import in let loop namespace null package return true var void while".split(" "),
-);
+const RESERVED = new Set("as break const continue else false for function if import in let loop namespace null package return true var void while".split(" "));
 
 /** The `source` of a template's K8sNativeValidation code entry. */
 export function celSource(slug: string, cel: ControlCel, generateVAP: boolean): Record<string, unknown> {

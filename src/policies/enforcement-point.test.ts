@@ -29,7 +29,9 @@ describe("enforcementPoint", () => {
     expect(target(template(objects, "gatehouseprivilegedcontainers")).rego).toContain("package gatehouseprivilegedcontainers");
     expect(find(objects, "GatehousePrivilegedContainers").spec).toMatchObject({
       enforcementAction: "scoped",
-      scopedEnforcementActions: [{ action: "warn", enforcementPoints: [{ name: "vap.k8s.io" }, { name: "audit.gatekeeper.sh" }, { name: "gator.gatekeeper.sh" }] }],
+      scopedEnforcementActions: [
+        { action: "warn", enforcementPoints: [{ name: "vap.k8s.io" }, { name: "audit.gatekeeper.sh" }, { name: "gator.gatekeeper.sh" }] },
+      ],
     });
     // sysctls has no CEL: it stays with the webhook, and the summary says so.
     expect(target(template(objects, "gatehousesysctls")).code).toBeUndefined();
@@ -39,7 +41,10 @@ describe("enforcementPoint", () => {
   });
 
   it("both, per control: the webhook too; the control's own setting wins over the environment's", () => {
-    const { objects } = render({ enforcementPoint: "apiserver", controls: { ...controls, procMount: { enforcementPoint: "both" }, privilegedContainers: { enforcementPoint: "webhook" } } });
+    const { objects } = render({
+      enforcementPoint: "apiserver",
+      controls: { ...controls, procMount: { enforcementPoint: "both" }, privilegedContainers: { enforcementPoint: "webhook" } },
+    });
     const points = (find(objects, "GatehouseProcMount").spec.scopedEnforcementActions as { enforcementPoints: { name: string }[] }[])[0]!.enforcementPoints;
     expect(points.map((p) => p.name)).toEqual(["validation.gatekeeper.sh", "vap.k8s.io", "audit.gatekeeper.sh", "gator.gatekeeper.sh"]);
     expect(find(objects, "GatehousePrivilegedContainers").spec.enforcementAction).toBe("deny");

@@ -59,7 +59,10 @@ describe("environment rendering", () => {
   it("applies the environment's enforcement action unless a control sets its own", () => {
     const { objects } = render({ enforcementAction: "dryrun", controls: { privilegedContainers: {}, hostNamespaces: { enforcementAction: "warn" } } });
     const actions = objects.filter((o) => o.apiVersion.startsWith("constraints.")).map((o) => [o.metadata.name, o.spec.enforcementAction]);
-    expect(actions).toEqual([["privileged-containers", "dryrun"], ["host-namespaces", "warn"]]);
+    expect(actions).toEqual([
+      ["privileged-containers", "dryrun"],
+      ["host-namespaces", "warn"],
+    ]);
   });
 
   it("skips disabled controls", () => {
@@ -69,8 +72,7 @@ describe("environment rendering", () => {
   });
 
   it("exempts kube-system, gatekeeper-system and gatehouse-system by default, and lets users change that", () => {
-    const constraint = (input: EnvironmentSettingsInput) =>
-      render(input).objects.find((o) => o.kind === "GatehousePrivilegedContainers")!;
+    const constraint = (input: EnvironmentSettingsInput) => render(input).objects.find((o) => o.kind === "GatehousePrivilegedContainers")!;
     const match = (o: K8sObject) => (o.spec.match as { excludedNamespaces?: string[] }).excludedNamespaces;
     expect(match(constraint({ controls: { privilegedContainers: {} } }))).toEqual(["gatehouse-system", "gatekeeper-system", "kube-system"]);
     expect(match(constraint({ exemptions: { namespaces: [] }, controls: { privilegedContainers: {} } }))).toBeUndefined();
@@ -95,7 +97,10 @@ describe("environment rendering", () => {
   });
 
   it("writes YAML that YAML 1.1 readers (kubectl, Gatekeeper) read back as the same strings", () => {
-    const { objects } = render({ exemptions: { namespaces: [{ pattern: "y" }, { pattern: "on" }, { pattern: "no*" }] }, controls: { privilegedContainers: {} } });
+    const { objects } = render({
+      exemptions: { namespaces: [{ pattern: "y" }, { pattern: "on" }, { pattern: "no*" }] },
+      controls: { privilegedContainers: {} },
+    });
     const docs = parseAllDocuments(toYaml(objects), { version: "1.1" }).map((d) => d.toJS());
     expect(docs).toEqual(JSON.parse(JSON.stringify(objects)));
     expect(docs[1].spec.match.excludedNamespaces).toEqual(["no*", "on", "y"]);
@@ -122,7 +127,11 @@ describe("environment settings schema rejects bad input with the failing path", 
     [{ exemptions: { namespaces: [{ pattern: "a" }, { pattern: "a" }] } }, "exemptions.namespaces[1].pattern", /duplicate/],
     [{ exemptions: { images: [{ pattern: "a", expiresAt: "next tuesday" }] } }, "exemptions.images[0].expiresAt", /./],
     [{ exemptions: { images: [{ pattern: "a", reason: "" }] } }, "exemptions.images[0].reason", /./],
-    [{ controls: { privilegedContainers: { exemptions: { images: [{ pattern: "a", why: "x" }] } } } }, "controls.privilegedContainers.exemptions.images[0]", /why/],
+    [
+      { controls: { privilegedContainers: { exemptions: { images: [{ pattern: "a", why: "x" }] } } } },
+      "controls.privilegedContainers.exemptions.images[0]",
+      /why/,
+    ],
     [{ controls: { privilegedContainers: { options: { foo: 1 } } } }, "controls.privilegedContainers.options", /foo/],
   ])("%j → %s", (input, path, message) => {
     const issues = issuesOf(input);
@@ -137,9 +146,11 @@ describe("every template compiles in the real engine", () => {
     // A compliant pod: loading succeeds and nothing is reported.
     const ok = pod({
       securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-      containers: [container("app", {
-        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-      })],
+      containers: [
+        container("app", {
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+        }),
+      ],
     });
     expect(gatorTest(objects, [ok])).toEqual([]);
   });

@@ -46,9 +46,7 @@ describe("contentHash (RFC 8785)", () => {
   });
 
   it("sorts keys by UTF-16 code units and leaves out undefined properties", () => {
-    expect(canonicalJson({ b: 1, a: [1, "x", null, true], "é": 0, Z: { y: undefined, x: 2 } })).toBe(
-      '{"Z":{"x":2},"a":[1,"x",null,true],"b":1,"é":0}',
-    );
+    expect(canonicalJson({ b: 1, a: [1, "x", null, true], é: 0, Z: { y: undefined, x: 2 } })).toBe('{"Z":{"x":2},"a":[1,"x",null,true],"b":1,"é":0}');
     expect(contentHash([])).toBe("sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945");
   });
 

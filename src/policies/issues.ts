@@ -19,5 +19,10 @@ function keyMessage(i: z.core.$ZodIssue): string | undefined {
 
 /** `a.b[0].c`, or `(root)`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") || "(root)";
+  return (
+    path
+      .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+      .join("")
+      .replace(/^\./, "") || "(root)"
+  );
 }

@@ -133,21 +133,10 @@ function buildTemplate(c: AnyControl, withCel: boolean): K8sObject {
   });
 }
 
-export function renderConstraint(
-  c: AnyControl,
-  settings: ResolvedControlSettings,
-  environmentExemptions: Exemptions,
-  now: Date,
-): K8sObject {
+export function renderConstraint(c: AnyControl, settings: ResolvedControlSettings, environmentExemptions: Exemptions, now: Date): K8sObject {
   const union = (a: string[], b: string[]) => [...new Set([...a, ...b])].sort();
-  const excludedNamespaces = union(
-    activePatterns(environmentExemptions.namespaces, now),
-    activePatterns(settings.exemptions.namespaces, now),
-  );
-  const exemptImages = union(
-    activePatterns(environmentExemptions.images, now),
-    activePatterns(settings.exemptions.images, now),
-  );
+  const excludedNamespaces = union(activePatterns(environmentExemptions.namespaces, now), activePatterns(settings.exemptions.namespaces, now));
+  const exemptImages = union(activePatterns(environmentExemptions.images, now), activePatterns(settings.exemptions.images, now));
   const parameters = fullParameters(c).parse({ ...c.toParameters(settings.options), exemptImages });
   const match: Record<string, unknown> = { kinds: [{ apiGroups: [""], kinds: ["Pod"] }] };
   if (excludedNamespaces.length > 0) match.excludedNamespaces = excludedNamespaces;

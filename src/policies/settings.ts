@@ -24,9 +24,7 @@ export const EnvironmentSettings = z.strictObject({
   enforcementPoint: EnforcementPoint.optional().describe(
     "for every control with CEL that does not set its own (default webhook); controls without CEL always use the webhook",
   ),
-  exemptions: exemptionsSchema(DEFAULT_EXEMPT_NAMESPACES)
-    .prefault({})
-    .describe("exemptions for every control, on top of each control's own"),
+  exemptions: exemptionsSchema(DEFAULT_EXEMPT_NAMESPACES).prefault({}).describe("exemptions for every control, on top of each control's own"),
   controls: z.strictObject(controlsShape).default({}).describe("a control that is absent is disabled"),
   // Optional rather than defaulted, so documents written before it parse to what they were.
   pssVersion: PssVersion.optional().describe(

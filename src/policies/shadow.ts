@@ -26,7 +26,12 @@ export function renderShadow(draft: ShadowDraft, now: Date): { templates: K8sObj
       const { [HASH_ANNOTATION]: _, ...annotations } = o.metadata.annotations;
       const shadow: K8sObject = {
         ...o,
-        metadata: { ...o.metadata, name: shadowName(draft.id, draft.version, o.metadata.name), labels: { ...o.metadata.labels, [SHADOW_LABEL]: draft.id }, annotations },
+        metadata: {
+          ...o.metadata,
+          name: shadowName(draft.id, draft.version, o.metadata.name),
+          labels: { ...o.metadata.labels, [SHADOW_LABEL]: draft.id },
+          annotations,
+        },
         spec: { ...o.spec, enforcementAction: "dryrun" },
       };
       shadow.metadata.annotations = { ...annotations, [HASH_ANNOTATION]: contentHash(shadow) };

@@ -42,11 +42,13 @@ export const OFFLINE_AFTER_INTERVALS = 3;
  */
 export const AUDIT_REPORT_MAX_AHEAD_SECONDS = 300;
 
-const KubeObject = z.object({
-  apiVersion: z.string(),
-  kind: z.string(),
-  metadata: z.object({ name: z.string() }).loose(),
-}).loose();
+const KubeObject = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.string(),
+    metadata: z.object({ name: z.string() }).loose(),
+  })
+  .loose();
 export type KubeObject = z.infer<typeof KubeObject>;
 
 /** GET desired-state (200): what the agent must make true in its cluster. ETag/If-None-Match → 304. */
@@ -107,9 +109,15 @@ export type VapObjectState = z.infer<typeof VapObjectState>;
  */
 export const GatekeeperHealth = {
   /** Its admission webhook: ready endpoints behind the gatekeeper-webhook-service Service (EndpointSlices). null: no such Service, or not readable. */
-  webhook: z.strictObject({ service: Name, readyEndpoints: z.int().min(0), ready: z.boolean() }).nullable().optional(),
+  webhook: z
+    .strictObject({ service: Name, readyEndpoints: z.int().min(0), ready: z.boolean() })
+    .nullable()
+    .optional(),
   /** Its audit: the newest status.auditTimestamp of the managed constraints, fresh while at most staleAfterSeconds old. null: no managed constraint. */
-  audit: z.strictObject({ lastAuditAt: z.iso.datetime({ offset: true }).nullable(), staleAfterSeconds: z.int().min(1), fresh: z.boolean() }).nullable().optional(),
+  audit: z
+    .strictObject({ lastAuditAt: z.iso.datetime({ offset: true }).nullable(), staleAfterSeconds: z.int().min(1), fresh: z.boolean() })
+    .nullable()
+    .optional(),
   /** Whether its controller runs with --emit-admission-events (from its Deployment's args), which the denial history needs. null: no Deployment readable. */
   admissionEvents: z.boolean().nullable().optional(),
   /**
@@ -135,9 +143,12 @@ export function gatekeeperProblems(g: {
 }): string[] {
   if (!g.installed) return [];
   const out: string[] = [];
-  if (g.webhook && !g.webhook.ready) out.push(`Gatekeeper's admission webhook has no ready endpoint (Service ${g.webhook.service}): admission requests are not checked`);
+  if (g.webhook && !g.webhook.ready)
+    out.push(`Gatekeeper's admission webhook has no ready endpoint (Service ${g.webhook.service}): admission requests are not checked`);
   if (g.audit && !g.audit.fresh) {
-    out.push(`Gatekeeper's audit is stale: the newest constraint audit is ${g.audit.lastAuditAt ? `from ${g.audit.lastAuditAt}` : "missing"}, more than ${g.audit.staleAfterSeconds} s ago`);
+    out.push(
+      `Gatekeeper's audit is stale: the newest constraint audit is ${g.audit.lastAuditAt ? `from ${g.audit.lastAuditAt}` : "missing"}, more than ${g.audit.staleAfterSeconds} s ago`,
+    );
   }
   // Pending is normal for a while (Gatekeeper waits for the API server to cache the CRD); an error is not.
   for (const o of [...(g.vap?.policies ?? []), ...(g.vap?.bindings ?? [])].filter((o) => o.state === "error")) {
@@ -172,7 +183,10 @@ export const AuditViolation = z.strictObject({
   message: z.string().max(8192),
   enforcementAction: z.string().max(100),
   /** The controller-owned object's top-level workload (a Pod's Deployment, say), for shadow constraints' violations; absent or null: none resolved. */
-  owner: z.strictObject({ kind: z.string().min(1).max(100), name: z.string().min(1).max(253) }).nullable().optional(),
+  owner: z
+    .strictObject({ kind: z.string().min(1).max(100), name: z.string().min(1).max(253) })
+    .nullable()
+    .optional(),
 });
 export type AuditViolation = z.infer<typeof AuditViolation>;
 

@@ -12,12 +12,16 @@ import { DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS, DEFAULT_DENIAL_RETENTION_DAYS, pr
 import { recordShadowAdmissions } from "../services/draft-admissions.ts";
 import { agentSecurity, agentTags, environmentGone, requireAgentEnvironment } from "./agent-common.ts";
 
-const Batch = z.strictObject({ events: z.array(z.strictObject(AdmissionEvent.shape).openapi("AdmissionEvent")).min(1).max(MAX_ADMISSION_EVENTS) }).openapi("AdmissionEventBatch");
+const Batch = z
+  .strictObject({ events: z.array(z.strictObject(AdmissionEvent.shape).openapi("AdmissionEvent")).min(1).max(MAX_ADMISSION_EVENTS) })
+  .openapi("AdmissionEventBatch");
 const Result = z
   .object({
     counted: z.int().openapi({ description: "Events that added to a denial's count (new, or grown)." }),
     unchanged: z.int().openapi({ description: "Events already counted at this count." }),
-    shadow: z.int().openapi({ description: "Events of a draft's shadow (preview-…) constraints: not denials, never counted here; they go into the draft's preview (admissions)." }),
+    shadow: z.int().openapi({
+      description: "Events of a draft's shadow (preview-…) constraints: not denials, never counted here; they go into the draft's preview (admissions).",
+    }),
   })
   .openapi("AdmissionEventResult");
 

@@ -31,9 +31,17 @@ const BAD: [string, unknown, string[]][] = [
   ["truncated a string", { ...valid, constraints: [{ ...c0, truncated: "no" }] }, ["constraints[0].truncated"]],
   ["control a number", { ...valid, constraints: [{ ...c0, control: 5 }] }, ["constraints[0].control"]],
   ["violation without a name", { ...valid, constraints: [{ ...c0, violations: [v0, (({ name: _, ...v }) => v)(v0)] }] }, ["constraints[0].violations[1].name"]],
-  ["violation message too long", { ...valid, constraints: [{ ...c0, violations: [{ ...v0, message: "m".repeat(8193) }] }] }, ["constraints[0].violations[0].message"]],
+  [
+    "violation message too long",
+    { ...valid, constraints: [{ ...c0, violations: [{ ...v0, message: "m".repeat(8193) }] }] },
+    ["constraints[0].violations[0].message"],
+  ],
   ["too many constraints", { ...valid, constraints: Array.from({ length: 1001 }, (_, i) => ({ ...c0, name: `c${i}`, violations: [] })) }, ["constraints"]],
-  ["several bad fields at once", { collectedAt: 1, constraints: [{ ...c0, name: "", violations: [{ ...v0, kind: 3 }] }] }, ["collectedAt", "constraints[0].name", "constraints[0].violations[0].kind"]],
+  [
+    "several bad fields at once",
+    { collectedAt: 1, constraints: [{ ...c0, name: "", violations: [{ ...v0, kind: 3 }] }] },
+    ["collectedAt", "constraints[0].name", "constraints[0].violations[0].kind"],
+  ],
   ["an array", [valid], ["(root)"]],
 ];
 
@@ -65,7 +73,10 @@ describe.each(backends())("POST /agent/v1/audit-report errors ($name)", (backend
 
   it("totals beyond what is stored (int4) → 400 at constraints, not a 500; nothing written", async () => {
     const before = await agentRows(api, env.id);
-    const huge = { ...valid, constraints: [constraintAudit({ totalViolations: 2_000_000_000 }), constraintAudit({ name: "b", totalViolations: 2_000_000_000 })] };
+    const huge = {
+      ...valid,
+      constraints: [constraintAudit({ totalViolations: 2_000_000_000 }), constraintAudit({ name: "b", totalViolations: 2_000_000_000 })],
+    };
     const problem = await expectProblem(await api.request("POST", URL, { token: secret, body: huge }), 400);
     expect(problem.errors?.map((e) => e.path)).toEqual(["constraints"]);
     expect(await agentRows(api, env.id)).toEqual(before);
@@ -82,7 +93,11 @@ describe.each(backends())("POST /agent/v1/audit-report errors ($name)", (backend
 
   it("its own limit: over BODY_LIMIT_BYTES but under AGENT_BODY_LIMIT_BYTES → 204; over that → 413, with or without content-length", async () => {
     const sized = (violations: number) =>
-      JSON.stringify({ ...valid, collectedAt: "2026-02-01T00:00:00.000Z", constraints: [constraintAudit({}, 0), { ...c0, totalViolations: violations, violations: Array.from({ length: violations }, (_, i) => violation(i)) }] });
+      JSON.stringify({
+        ...valid,
+        collectedAt: "2026-02-01T00:00:00.000Z",
+        constraints: [constraintAudit({}, 0), { ...c0, totalViolations: violations, violations: Array.from({ length: violations }, (_, i) => violation(i)) }],
+      });
     const medium = sized(500);
     expect(medium.length).toBeGreaterThan(GLOBAL_LIMIT);
     expect(medium.length).toBeLessThan(AGENT_LIMIT);
@@ -100,14 +115,23 @@ describe.each(backends())("POST /agent/v1/audit-report errors ($name)", (backend
         ctl.close();
       },
     });
-    const chunked = await api.app.request(URL, { method: "POST", headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" }, body: stream, duplex: "half" } as RequestInit);
+    const chunked = await api.app.request(URL, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
     await expectProblem(chunked, 413);
     expect(await agentRows(api, env.id)).toEqual(before);
   });
 
   it("every other route keeps BODY_LIMIT_BYTES: a status report of the same medium size → 413", async () => {
     const before = await agentRows(api, env.id);
-    const body = JSON.stringify({ ...statusReport(), error: null, objects: Array.from({ length: 20 }, (_, i) => ({ ...statusReport().objects[0]!, name: `o${i}`, message: "m".repeat(4000) })) });
+    const body = JSON.stringify({
+      ...statusReport(),
+      error: null,
+      objects: Array.from({ length: 20 }, (_, i) => ({ ...statusReport().objects[0]!, name: `o${i}`, message: "m".repeat(4000) })),
+    });
     expect(body.length).toBeGreaterThan(GLOBAL_LIMIT);
     expect((await expectProblem(await api.request("POST", AGENT_PATHS.status, { token: secret, body }), 413)).detail).toContain(`${GLOBAL_LIMIT} bytes`);
     const userBody = JSON.stringify({ name: "big", description: "d".repeat(GLOBAL_LIMIT) });

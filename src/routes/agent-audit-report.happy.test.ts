@@ -24,7 +24,8 @@ describe.each(backends())("POST /agent/v1/audit-report ($name)", (backend) => {
     expect(res.status, await res.clone().text()).toBe(204);
     expect(await res.text()).toBe("");
   };
-  const read = async (tenant: string, id: string) => json(await api.request("GET", `/v1/environments/${id}/audit-report`, { token: await api.token(tenant, "viewer") }));
+  const read = async (tenant: string, id: string) =>
+    json(await api.request("GET", `/v1/environments/${id}/audit-report`, { token: await api.token(tenant, "viewer") }));
 
   it("round trip: the agent reports, the environment's users read it with totals; nothing is audited", async () => {
     const t = "aar-round";
@@ -63,7 +64,11 @@ describe.each(backends())("POST /agent/v1/audit-report ($name)", (backend) => {
       clock = new Date(start.getTime() + 60_000);
       const newer = auditReport({ collectedAt: "2026-01-01T00:02:00.000Z", constraints: [constraintAudit({}, 1)] });
       await post(secret, newer);
-      expect(await read(t, env.id)).toMatchObject({ collectedAt: newer.collectedAt, receivedAt: clock.toISOString(), totals: { constraints: 1, violations: 1 } });
+      expect(await read(t, env.id)).toMatchObject({
+        collectedAt: newer.collectedAt,
+        receivedAt: clock.toISOString(),
+        totals: { constraints: 1, violations: 1 },
+      });
       clock = new Date(start.getTime() + 120_000);
       await post(secret, auditReport({ collectedAt: "2026-01-01T00:01:30.000Z" }));
       expect((await agentRows(api, env.id)).report).toMatchObject({ report: newer, totalViolations: 1, receivedAt: new Date(start.getTime() + 60_000) });
@@ -80,8 +85,13 @@ describe.each(backends())("POST /agent/v1/audit-report ($name)", (backend) => {
     const env = await createEnvironment(api, t, { name: "prod" });
     const { secret } = await createAgentCredential(api, t, env.id);
     const ahead = (s: number) => new Date(clock.getTime() + s * 1000).toISOString();
-    const problem = await expectProblem(await api.request("POST", URL, { token: secret, body: auditReport({ collectedAt: ahead(AUDIT_REPORT_MAX_AHEAD_SECONDS + 1) }) }), 400);
-    expect(problem.errors).toEqual([{ path: "collectedAt", message: `must not be more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} seconds ahead of the server's clock` }]);
+    const problem = await expectProblem(
+      await api.request("POST", URL, { token: secret, body: auditReport({ collectedAt: ahead(AUDIT_REPORT_MAX_AHEAD_SECONDS + 1) }) }),
+      400,
+    );
+    expect(problem.errors).toEqual([
+      { path: "collectedAt", message: `must not be more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} seconds ahead of the server's clock` },
+    ]);
     expect((await agentRows(api, env.id)).report).toBeUndefined();
     await post(secret, auditReport({ collectedAt: ahead(AUDIT_REPORT_MAX_AHEAD_SECONDS) }));
     expect((await read(t, env.id)).collectedAt).toBe(ahead(AUDIT_REPORT_MAX_AHEAD_SECONDS));
@@ -94,7 +104,14 @@ describe.each(backends())("POST /agent/v1/audit-report ($name)", (backend) => {
     const tenantId = await api.tenantId(t);
     const poisoned = auditReport({ collectedAt: "9999-12-31T23:59:59.000Z", constraints: [] });
     await api.db.asSystem((tx) =>
-      tx.insert(auditReports).values({ environmentId: env.id, tenantId, report: gzipJson(poisoned), totalViolations: 0, receivedAt: new Date(clock.getTime() - 60_000), collectedAt: new Date(poisoned.collectedAt) }),
+      tx.insert(auditReports).values({
+        environmentId: env.id,
+        tenantId,
+        report: gzipJson(poisoned),
+        totalViolations: 0,
+        receivedAt: new Date(clock.getTime() - 60_000),
+        collectedAt: new Date(poisoned.collectedAt),
+      }),
     );
     const next = auditReport({ collectedAt: clock.toISOString(), constraints: [constraintAudit({}, 2)] });
     await post(secret, next);
@@ -111,14 +128,22 @@ describe.each(backends())("POST /agent/v1/audit-report ($name)", (backend) => {
     const t = "aar-totals";
     const env = await createEnvironment(api, t, { name: "prod" });
     const { secret } = await createAgentCredential(api, t, env.id);
-    await post(secret, auditReport({
-      constraints: [
-        constraintAudit({ totalViolations: 250, truncated: true }, 20),
-        constraintAudit({ kind: "K8sOther", name: "other", control: null, enforcementAction: "dryrun", auditTimestamp: null }, 0),
-        constraintAudit({ name: "privileged-containers-warn", enforcementAction: "warn", totalViolations: 7 }, 7),
-      ],
-    }));
-    expect((await read(t, env.id)).totals).toEqual({ constraints: 3, violations: 257, byControl: { "privileged-containers": 257 }, byEnforcementAction: { deny: 250, dryrun: 0, warn: 7 } });
+    await post(
+      secret,
+      auditReport({
+        constraints: [
+          constraintAudit({ totalViolations: 250, truncated: true }, 20),
+          constraintAudit({ kind: "K8sOther", name: "other", control: null, enforcementAction: "dryrun", auditTimestamp: null }, 0),
+          constraintAudit({ name: "privileged-containers-warn", enforcementAction: "warn", totalViolations: 7 }, 7),
+        ],
+      }),
+    );
+    expect((await read(t, env.id)).totals).toEqual({
+      constraints: 3,
+      violations: 257,
+      byControl: { "privileged-containers": 257 },
+      byEnforcementAction: { deny: 250, dryrun: 0, warn: 7 },
+    });
     expect((await agentRows(api, env.id)).report?.totalViolations).toBe(257);
   });
 

@@ -1,7 +1,15 @@
 // POST /agent/v1/audit-report accepts only a live agent credential, and a credential only ever
 // writes its own environment's report — never another of its tenant's, never another tenant's.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentRows, auditReport, badAgentCredentials, constraintAudit, createAgentCredential, type AgentCredentialJson, type BadAgentCredential } from "../../test/harness/agent-api.ts";
+import {
+  agentRows,
+  auditReport,
+  badAgentCredentials,
+  constraintAudit,
+  createAgentCredential,
+  type AgentCredentialJson,
+  type BadAgentCredential,
+} from "../../test/harness/agent-api.ts";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, type EnvJson } from "../../test/harness/environments.ts";
@@ -25,7 +33,9 @@ describe.each(backends())("POST /agent/v1/audit-report security ($name)", (backe
     envs.c = await createEnvironment(api, OTHER, { name: "env-c" });
     for (const k of KEYS) {
       creds[k] = await createAgentCredential(api, tenantOf(k), envs[k].id);
-      expect((await api.request("POST", URL, { token: creds[k].secret, body: auditReport({ constraints: [constraintAudit({ name: `only-${k}` }, 1)] }) })).status).toBe(204);
+      expect(
+        (await api.request("POST", URL, { token: creds[k].secret, body: auditReport({ constraints: [constraintAudit({ name: `only-${k}` }, 1)] }) })).status,
+      ).toBe(204);
     }
     bad = await badAgentCredentials(api, T, envs.a.id);
   });

@@ -16,10 +16,12 @@ const route = createRoute({
   tags: agentTags,
   security: agentSecurity,
   summary: "Report Gatekeeper's audit results",
-  description:
-    `Replaces the latest audit report of the calling credential's environment and updates its violation history (violations opened, seen, resolved; webhook events queued). A large report is applied in several short transactions, so it does not hold the database; the 204 comes once all of it is applied, and a retry of the same report (same collectedAt) resumes or, when it was applied, changes nothing. A report collected before the stored one (a late retry) is accepted but does not replace it; one collected more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} s ahead of the server's clock is refused (400). Unknown fields are refused. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). Agent credentials only.`,
+  description: `Replaces the latest audit report of the calling credential's environment and updates its violation history (violations opened, seen, resolved; webhook events queued). A large report is applied in several short transactions, so it does not hold the database; the 204 comes once all of it is applied, and a retry of the same report (same collectedAt) resumes or, when it was applied, changes nothing. A report collected before the stored one (a late retry) is accepted but does not replace it; one collected more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} s ahead of the server's clock is refused (400). Unknown fields are refused. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). Agent credentials only.`,
   // No parameters: the credential alone names the environment.
-  request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: z.strictObject(AuditReport.shape).openapi("AuditReport") } } } },
+  request: {
+    query: z.strictObject({}),
+    body: { required: true, content: { "application/json": { schema: z.strictObject(AuditReport.shape).openapi("AuditReport") } } },
+  },
   responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
 });
 
@@ -33,7 +35,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const totalViolations = report.constraints.reduce((n, k) => n + k.totalViolations, 0);
     // Stored as int4: a larger total is a bad report (a 400), not a database error (a 500).
     if (totalViolations > MAX_TOTAL) {
-      throw new ProblemError(400, "The request body is invalid.", { errors: [{ path: "constraints", message: `the total of totalViolations must be at most ${MAX_TOTAL}` }] });
+      throw new ProblemError(400, "The request body is invalid.", {
+        errors: [{ path: "constraints", message: `the total of totalViolations must be at most ${MAX_TOTAL}` }],
+      });
     }
     const receivedAt = c.get("now")();
     if (Date.parse(report.collectedAt) > receivedAt.getTime() + AUDIT_REPORT_MAX_AHEAD_SECONDS * 1000) {

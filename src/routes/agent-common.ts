@@ -36,7 +36,9 @@ export const AgentSummary = z
     lastSeenAt: z.iso.datetime().nullable(),
     appliedRevision: z.int().nullable().openapi({ description: "The revision whose objects the agent last applied completely." }),
     inSync: z.boolean().openapi({ description: "appliedRevision is the environment's current revision." }),
-    degradedReasons: z.array(z.string()).openapi({ description: "Why the state is degraded (Gatekeeper's webhook not ready, its audit stale); empty otherwise." }),
+    degradedReasons: z
+      .array(z.string())
+      .openapi({ description: "Why the state is degraded (Gatekeeper's webhook not ready, its audit stale); empty otherwise." }),
     gatekeeper: z
       .object({ installed: z.boolean(), version: z.string().nullable() })
       .nullable()

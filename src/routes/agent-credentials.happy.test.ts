@@ -52,7 +52,10 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
   /** Whether the stored hash accepts this token's secret: the agent API (a later issue) checks the same way. */
   const accepts = async (tenantId: string, id: string, token: string) => {
     const [row] = await api.db.withTenant(tenantId, (tx) =>
-      tx.select().from(agentCredentials).where(and(eq(agentCredentials.id, id), eq(agentCredentials.tenantId, tenantId))),
+      tx
+        .select()
+        .from(agentCredentials)
+        .where(and(eq(agentCredentials.id, id), eq(agentCredentials.tenantId, tenantId))),
     );
     const cred = parseCredential(token);
     return Boolean(row && cred && cred.kind === "gha" && cred.prefix === row.prefix && !row.revokedAt && secretMatches(cred.secret, row.secretHash));
@@ -88,7 +91,15 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
     const body = JSON.parse(text);
     expect(body.nextCursor).toBeNull();
     expect(body.items).toEqual(
-      made.map((c) => ({ id: c.id, environmentId: env.id, prefix: c.prefix, createdBy: "alice@ac-list", createdAt: c.createdAt, lastUsedAt: null, revokedAt: null })),
+      made.map((c) => ({
+        id: c.id,
+        environmentId: env.id,
+        prefix: c.prefix,
+        createdBy: "alice@ac-list",
+        createdAt: c.createdAt,
+        lastUsedAt: null,
+        revokedAt: null,
+      })),
     );
     const first = await json(await api.request("GET", `${base}?limit=2`, { token }));
     const second = await json(await api.request("GET", `${base}?limit=2&cursor=${first.nextCursor}`, { token }));

@@ -180,9 +180,16 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       if (after) {
         if (!(await findCredential(tx, p.tenantId, environmentId, after.id))) throw invalidCursor();
         // Compared in SQL: created_at has microseconds a JS Date would round away.
-        where.push(sql`(${agentCredentials.createdAt}, ${agentCredentials.id}) < (select a.created_at, a.id from agent_credentials a where a.id = ${after.id} and a.tenant_id = ${p.tenantId})`);
+        where.push(
+          sql`(${agentCredentials.createdAt}, ${agentCredentials.id}) < (select a.created_at, a.id from agent_credentials a where a.id = ${after.id} and a.tenant_id = ${p.tenantId})`,
+        );
       }
-      return tx.select().from(agentCredentials).where(and(...where)).orderBy(desc(agentCredentials.createdAt), desc(agentCredentials.id)).limit(limit + 1);
+      return tx
+        .select()
+        .from(agentCredentials)
+        .where(and(...where))
+        .orderBy(desc(agentCredentials.createdAt), desc(agentCredentials.id))
+        .limit(limit + 1);
     });
     const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ id: last.id }));
     return c.json({ items: items.map(publicView), nextCursor }, 200);
@@ -201,7 +208,13 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         .returning();
       forgetAgentState(tx, p.tenantId, environmentId);
       if (after) {
-        await audit(tx, p, { action: "agent_credential.revoke", targetType: "agent_credential", targetId: credId, before: auditView(before), after: auditView(after) });
+        await audit(tx, p, {
+          action: "agent_credential.revoke",
+          targetType: "agent_credential",
+          targetId: credId,
+          before: auditView(before),
+          after: auditView(after),
+        });
       }
     });
     return c.body(null, 204);

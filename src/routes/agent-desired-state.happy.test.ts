@@ -60,13 +60,19 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
       expect(res.headers.get("etag")).toBe(etag);
     }
     // The user changes a control: revision 2.
-    const patched = await api.request("PATCH", `/v1/environments/${env.id}/settings/controls/privilegedContainers`, { token: admin, body: { enforcementAction: "dryrun" } });
+    const patched = await api.request("PATCH", `/v1/environments/${env.id}/settings/controls/privilegedContainers`, {
+      token: admin,
+      body: { enforcementAction: "dryrun" },
+    });
     expect(patched.status, await patched.text()).toBe(200);
     const second = await api.request("GET", URL, { token: secret, headers: { "if-none-match": etag } });
     expect(second.status).toBe(200);
     const body = await json(second);
     expect(body.revision).toBe(2);
-    expect(body.objects.find((o: { kind: string; metadata: { name: string } }) => o.kind !== "ConstraintTemplate" && o.metadata.name === "privileged-containers")?.spec.enforcementAction).toBe("dryrun");
+    expect(
+      body.objects.find((o: { kind: string; metadata: { name: string } }) => o.kind !== "ConstraintTemplate" && o.metadata.name === "privileged-containers")
+        ?.spec.enforcementAction,
+    ).toBe("dryrun");
     const etag2 = second.headers.get("etag")!;
     expect(etag2).toMatch(/^"2-/);
     // Renaming changes the body (environmentName) at the same revision.
@@ -109,7 +115,13 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
     // Only possible below the API (it always writes revision 1): the renderer's "nothing" case.
     await api.db.asSystem((tx) => tx.update(environments).set({ currentRevision: 0 }).where(eq(environments.id, env.id)));
     const body = await json(await api.request("GET", URL, { token: secret }));
-    expect(body).toEqual({ environmentId: env.id, environmentName: "prod", revision: 0, objects: [], agent: { pollIntervalSeconds: 30, fieldManager: FIELD_MANAGER } });
+    expect(body).toEqual({
+      environmentId: env.id,
+      environmentName: "prod",
+      revision: 0,
+      objects: [],
+      agent: { pollIntervalSeconds: 30, fieldManager: FIELD_MANAGER },
+    });
   });
 
   it("the poll interval comes from AGENT_POLL_INTERVAL_SECONDS", async () => {
@@ -148,7 +160,11 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
 
   it("is documented in the OpenAPI document under the agent credential scheme", async () => {
     const doc = await json(await api.request("GET", "/openapi.json"));
-    for (const [path, method] of [[AGENT_PATHS.desiredState, "get"], [AGENT_PATHS.status, "post"], [AGENT_PATHS.auditReport, "post"]] as const) {
+    for (const [path, method] of [
+      [AGENT_PATHS.desiredState, "get"],
+      [AGENT_PATHS.status, "post"],
+      [AGENT_PATHS.auditReport, "post"],
+    ] as const) {
       expect(doc.paths[path][method].security, path).toEqual([{ agentCredential: [] }]);
     }
     expect(doc.components.securitySchemes.agentCredential).toMatchObject({ type: "http", scheme: "bearer" });

@@ -10,7 +10,11 @@ import { AGENT_NAME, AGENT_NAMESPACE, agentManifest } from "../install/agent-man
 
 const KINDS = ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment"];
 
-type Doc = { kind: string; metadata: { name: string; namespace?: string }; spec?: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } };
+type Doc = {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
+};
 const docs = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as Doc);
 const apiUrlOf = (yaml: string) => {
   const deployment = docs(yaml).find((d) => d.kind === "Deployment")!;

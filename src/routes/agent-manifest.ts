@@ -29,7 +29,9 @@ const route = createRoute({
       description: "The install manifest, without the token Secret",
       content: {
         "application/yaml": {
-          schema: z.string().openapi({ example: '# Gatehouse agent for environment "prod-eu". Requires Gatekeeper in the cluster.\n...\n---\napiVersion: v1\nkind: Namespace\n...' }),
+          schema: z.string().openapi({
+            example: '# Gatehouse agent for environment "prod-eu". Requires Gatekeeper in the cluster.\n...\n---\napiVersion: v1\nkind: Namespace\n...',
+          }),
         },
       },
     },

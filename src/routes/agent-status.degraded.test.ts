@@ -27,7 +27,12 @@ describe.each(backends())("Gatekeeper health in the agent status ($name)", (back
     const env = await createEnvironment(api, t, { name: "prod" });
     const { secret } = await createAgentCredential(api, t, env.id);
     const admin = await api.token(t, "admin");
-    const hook = await json(await api.request("POST", "/v1/webhooks", { token: admin, body: { url: "https://93.184.215.14/hooks", events: ["environment.degraded", "environment.recovered"] } }));
+    const hook = await json(
+      await api.request("POST", "/v1/webhooks", {
+        token: admin,
+        body: { url: "https://93.184.215.14/hooks", events: ["environment.degraded", "environment.recovered"] },
+      }),
+    );
     const report = async (gatekeeper: AgentStatusReport["gatekeeper"]) => {
       clock = new Date(clock.getTime() + 1000); // deliveries list newest first: one report, one moment
       const res = await api.request("POST", AGENT_PATHS.status, { token: secret, body: statusReport({ gatekeeper }) });
@@ -36,7 +41,12 @@ describe.each(backends())("Gatekeeper health in the agent status ($name)", (back
     const agent = async () => json(await api.request("GET", `/v1/environments/${env.id}/agent`, { token: await api.token(t, "viewer") }));
     const summary = async () => (await json(await api.request("GET", `/v1/environments/${env.id}`, { token: await api.token(t, "viewer") }))).agent;
     const events = async () =>
-      ((await json(await api.request("GET", `/v1/webhooks/${hook.id}/deliveries?limit=100`, { token: admin }))).items as { eventType: string; payload: { data: unknown } }[])
+      (
+        (await json(await api.request("GET", `/v1/webhooks/${hook.id}/deliveries?limit=100`, { token: admin }))).items as {
+          eventType: string;
+          payload: { data: unknown };
+        }[]
+      )
         .map((d) => ({ type: d.eventType, data: d.payload.data }))
         .reverse();
     return { env, report, agent, summary, events };
@@ -100,7 +110,10 @@ describe.each(backends())("Gatekeeper health in the agent status ($name)", (back
       [{ installed: true, version: null, audit: { lastAuditAt: "yesterday", staleAfterSeconds: 180, fresh: true } }, "gatekeeper.audit.lastAuditAt"],
       [{ installed: true, version: null, audit: { ...AUDIT_FRESH, since: 1 } }, "gatekeeper.audit"],
     ] as const) {
-      const problem = await expectProblem(await api.request("POST", AGENT_PATHS.status, { token: t.secret, body: statusReport({ gatekeeper: gatekeeper as never }) }), 400);
+      const problem = await expectProblem(
+        await api.request("POST", AGENT_PATHS.status, { token: t.secret, body: statusReport({ gatekeeper: gatekeeper as never }) }),
+        400,
+      );
       expect(problem.errors?.map((e) => e.path)).toEqual([path]);
     }
     expect(await s.events()).toEqual([]);

@@ -20,7 +20,11 @@ const BAD: [string, unknown, string[]][] = [
   ["unknown field in gatekeeper", { ...valid, gatekeeper: { ...valid.gatekeeper, namespace: "x" } }, ["gatekeeper"]],
   ["unknown field in an object result", { ...valid, objects: [{ ...object0, uid: "x" }] }, ["objects[0]"]],
   ["unknown field in a template", { ...valid, templates: [{ ...template0, status: {} }] }, ["templates[0]"]],
-  ["unknown field in a template error", { ...valid, templates: [{ ...template0, errors: [{ pod: "p", code: "c", message: "m", line: 3 }] }] }, ["templates[0].errors[0]"]],
+  [
+    "unknown field in a template error",
+    { ...valid, templates: [{ ...template0, errors: [{ pod: "p", code: "c", message: "m", line: 3 }] }] },
+    ["templates[0].errors[0]"],
+  ],
   ["missing agentVersion", (({ agentVersion: _, ...r }) => r)(valid), ["agentVersion"]],
   ["agentVersion too long", { ...valid, agentVersion: long(101) }, ["agentVersion"]],
   ["kubernetesVersion a number", { ...valid, kubernetesVersion: 1.36 }, ["kubernetesVersion"]],
@@ -37,7 +41,11 @@ const BAD: [string, unknown, string[]][] = [
   ["too many objects", { ...valid, objects: Array.from({ length: 1001 }, () => ({ ...object0, apiVersion: "v1" })) }, ["objects"]],
   ["template error without pod", { ...valid, templates: [{ ...template0, errors: [{ code: "c", message: "m" }] }] }, ["templates[0].errors[0].pod"]],
   ["template crdEstablished null", { ...valid, templates: [{ ...template0, crdEstablished: null }] }, ["templates[0].crdEstablished"]],
-  ["several bad fields at once", { ...valid, agentVersion: 3, appliedRevision: -2, objects: [{ ...object0, kind: "" }] }, ["agentVersion", "appliedRevision", "objects[0].kind"]],
+  [
+    "several bad fields at once",
+    { ...valid, agentVersion: 3, appliedRevision: -2, objects: [{ ...object0, kind: "" }] },
+    ["agentVersion", "appliedRevision", "objects[0].kind"],
+  ],
   ["an array", [valid], ["(root)"]],
   ["null", null, ["(root)"]],
 ];
@@ -66,8 +74,16 @@ describe.each(backends())("POST /agent/v1/status errors ($name)", (backend) => {
   });
 
   it("an unknown field is named in the message, wherever it is", async () => {
-    const problem = await expectProblem(await api.request("POST", URL, { token: secret, body: { ...valid, gatekeeper: { ...valid.gatekeeper, namespace: "x" }, extra: 1 } }), 400);
-    expect(problem.errors).toEqual(expect.arrayContaining([{ path: "(root)", message: expect.stringContaining('"extra"') }, { path: "gatekeeper", message: expect.stringContaining('"namespace"') }]));
+    const problem = await expectProblem(
+      await api.request("POST", URL, { token: secret, body: { ...valid, gatekeeper: { ...valid.gatekeeper, namespace: "x" }, extra: 1 } }),
+      400,
+    );
+    expect(problem.errors).toEqual(
+      expect.arrayContaining([
+        { path: "(root)", message: expect.stringContaining('"extra"') },
+        { path: "gatekeeper", message: expect.stringContaining('"namespace"') },
+      ]),
+    );
   });
 
   it("a revision the environment does not have yet → 400 at that field; nothing written", async () => {
@@ -89,7 +105,10 @@ describe.each(backends())("POST /agent/v1/status errors ($name)", (backend) => {
     expect((await expectProblem(await api.request("POST", URL, { token: secret, body: '{"agentVersion": "0.1.0",' }), 400)).detail).toMatch(/malformed json/i);
     await expectProblem(await api.request("POST", URL, { token: secret }), 400);
     await expectProblem(await api.request("POST", URL, { token: secret, body: JSON.stringify(valid), headers: { "content-type": "text/plain" } }), 415);
-    await expectProblem(await api.request("POST", URL, { token: secret, body: "agentVersion=1", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415);
+    await expectProblem(
+      await api.request("POST", URL, { token: secret, body: "agentVersion=1", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      415,
+    );
     const q = await expectProblem(await api.request("POST", `${URL}?environmentId=${env.id}`, { token: secret, body: valid }), 400);
     expect(q.errors?.[0]?.message).toContain("environmentId");
     expect(await agentRows(api, env.id)).toEqual(before);

@@ -25,7 +25,8 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
     expect(res.status, await res.clone().text()).toBe(204);
     expect(await res.text()).toBe("");
   };
-  const agentView = async (tenant: string, id: string) => json(await api.request("GET", `/v1/environments/${id}/agent`, { token: await api.token(tenant, "viewer") }));
+  const agentView = async (tenant: string, id: string) =>
+    json(await api.request("GET", `/v1/environments/${id}/agent`, { token: await api.token(tenant, "viewer") }));
 
   it("round trip: the agent reports, the row holds it, the environment's users read it, the change is audited", async () => {
     const t = "ast-round";
@@ -93,7 +94,9 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
         error: "apply ConstraintTemplate gatehouseseccomp: connection refused",
         agentVersion: "0.1.1",
         kubernetesVersion: "v1.36.1",
-        objects: [{ apiVersion: "templates.gatekeeper.sh/v1", kind: "ConstraintTemplate", name: "gatehouseseccomp", result: "error", message: "connection refused" }],
+        objects: [
+          { apiVersion: "templates.gatekeeper.sh/v1", kind: "ConstraintTemplate", name: "gatehouseseccomp", result: "error", message: "connection refused" },
+        ],
         templates: [],
       });
       await post(secret, noisy);
@@ -113,9 +116,21 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
       const { audits } = await agentRows(api, env.id);
       expect(audits.map((a) => [a.actor, a.before, a.after])).toEqual([
         [`agent:${prefix}`, null, { appliedRevision: 1, gatekeeper: { installed: true, version: "v3.23.0" }, agentVersion: "0.1.0" }],
-        [`agent:${prefix}`, { appliedRevision: 1, gatekeeper: { installed: true, version: "v3.23.0" } }, { appliedRevision: 2, gatekeeper: { installed: true, version: "v3.23.0" }, agentVersion: "0.1.0" }],
-        [`agent:${prefix}`, { appliedRevision: 2, gatekeeper: { installed: true, version: "v3.23.0" } }, { appliedRevision: 2, gatekeeper: { installed: true, version: "v3.24.0" }, agentVersion: "0.1.0" }],
-        [`agent:${prefix}`, { appliedRevision: 2, gatekeeper: { installed: true, version: "v3.24.0" } }, { appliedRevision: 2, gatekeeper: { installed: false, version: null }, agentVersion: "0.1.0" }],
+        [
+          `agent:${prefix}`,
+          { appliedRevision: 1, gatekeeper: { installed: true, version: "v3.23.0" } },
+          { appliedRevision: 2, gatekeeper: { installed: true, version: "v3.23.0" }, agentVersion: "0.1.0" },
+        ],
+        [
+          `agent:${prefix}`,
+          { appliedRevision: 2, gatekeeper: { installed: true, version: "v3.23.0" } },
+          { appliedRevision: 2, gatekeeper: { installed: true, version: "v3.24.0" }, agentVersion: "0.1.0" },
+        ],
+        [
+          `agent:${prefix}`,
+          { appliedRevision: 2, gatekeeper: { installed: true, version: "v3.24.0" } },
+          { appliedRevision: 2, gatekeeper: { installed: false, version: null }, agentVersion: "0.1.0" },
+        ],
       ]);
     } finally {
       clock = start;
@@ -126,8 +141,28 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
     const t = "ast-first";
     const env = await createEnvironment(api, t, { name: "prod" });
     const { secret } = await createAgentCredential(api, t, env.id);
-    await post(secret, statusReport({ appliedRevision: null, desiredRevision: null, lastSuccessfulSyncAt: null, kubernetesVersion: null, gatekeeper: { installed: false, version: null }, error: "Gatekeeper is not installed", objects: [], templates: [] }));
-    expect(await agentView(t, env.id)).toMatchObject({ state: "online", appliedRevision: null, fetchedRevision: null, lastSyncAt: null, inSync: false, gatekeeper: { installed: false, version: null }, error: "Gatekeeper is not installed" });
+    await post(
+      secret,
+      statusReport({
+        appliedRevision: null,
+        desiredRevision: null,
+        lastSuccessfulSyncAt: null,
+        kubernetesVersion: null,
+        gatekeeper: { installed: false, version: null },
+        error: "Gatekeeper is not installed",
+        objects: [],
+        templates: [],
+      }),
+    );
+    expect(await agentView(t, env.id)).toMatchObject({
+      state: "online",
+      appliedRevision: null,
+      fetchedRevision: null,
+      lastSyncAt: null,
+      inSync: false,
+      gatekeeper: { installed: false, version: null },
+      error: "Gatekeeper is not installed",
+    });
   });
 
   it("one row per environment, whichever of its credentials reports; a rotated credential's new secret reports", async () => {
@@ -140,7 +175,9 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
     const rows = await api.db.asSystem((tx) => tx.select({ n: count() }).from(agentStatus).where(eq(agentStatus.environmentId, env.id)));
     expect(rows[0]!.n).toBe(1);
     expect((await agentRows(api, env.id)).status).toMatchObject({ credentialId: second.id, agentVersion: "0.2.0" });
-    const rotated = await json(await api.request("POST", `/v1/environments/${env.id}/agent-credentials/${first.id}/rotate`, { token: await api.token(t, "admin") }));
+    const rotated = await json(
+      await api.request("POST", `/v1/environments/${env.id}/agent-credentials/${first.id}/rotate`, { token: await api.token(t, "admin") }),
+    );
     await post(rotated.secret, statusReport({ agentVersion: "0.3.0" }));
     expect((await agentRows(api, env.id)).status).toMatchObject({ credentialId: first.id, agentVersion: "0.3.0" });
   });

@@ -1,7 +1,14 @@
 // POST /agent/v1/status accepts only a live agent credential, and a credential only ever writes
 // its own environment's status — never another of its tenant's, never another tenant's.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentRows, badAgentCredentials, createAgentCredential, statusReport, type AgentCredentialJson, type BadAgentCredential } from "../../test/harness/agent-api.ts";
+import {
+  agentRows,
+  badAgentCredentials,
+  createAgentCredential,
+  statusReport,
+  type AgentCredentialJson,
+  type BadAgentCredential,
+} from "../../test/harness/agent-api.ts";
 import { createTestApi, expectProblem, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, type EnvJson } from "../../test/harness/environments.ts";

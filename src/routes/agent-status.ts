@@ -23,12 +23,18 @@ const route = createRoute({
   description:
     "Replaces the last status of the calling credential's environment and marks the agent seen now; a report identical to the last one but for lastSuccessfulSyncAt, less than one poll interval after it, writes nothing (lastSeenAt and lastSyncAt are touched at most once per interval). Unknown fields are refused. A change of the applied revision or of Gatekeeper's installation (installed, version) is recorded in the audit log as agent.status_changed (actor agent:<prefix>); heartbeats themselves are not. Gatekeeper's health (gatekeeper.webhook, gatekeeper.audit) turning bad queues the webhook event environment.degraded, turning good again environment.recovered. Agent credentials only.",
   // No parameters: the credential alone names the environment.
-  request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: z.strictObject(AgentStatusReport.shape).openapi("AgentStatusReport") } } } },
+  request: {
+    query: z.strictObject({}),
+    body: { required: true, content: { "application/json": { schema: z.strictObject(AgentStatusReport.shape).openapi("AgentStatusReport") } } },
+  },
   responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
 });
 
 type Traced = { appliedRevision: number | null; gatekeeper: { installed: boolean; version: string | null } };
-const traced = (r: Traced): Traced => ({ appliedRevision: r.appliedRevision, gatekeeper: { installed: r.gatekeeper.installed, version: r.gatekeeper.version } });
+const traced = (r: Traced): Traced => ({
+  appliedRevision: r.appliedRevision,
+  gatekeeper: { installed: r.gatekeeper.installed, version: r.gatekeeper.version },
+});
 const sameTraced = (a: Traced, b: Traced) =>
   a.appliedRevision === b.appliedRevision && a.gatekeeper.installed === b.gatekeeper.installed && a.gatekeeper.version === b.gatekeeper.version;
 
@@ -70,16 +76,23 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     if (need === "none") return c.body(null, 204);
     if (need === "heartbeat") {
       const sync = report.lastSuccessfulSyncAt;
-      await c.get("db").statement(
-        sql`select gatehouse_agent_heartbeat(${a.tenantId}, ${a.environmentId}, ${a.credentialId}, ${now.toISOString()}::timestamptz, ${sync}::timestamptz)`,
-      );
+      await c
+        .get("db")
+        .statement(
+          sql`select gatehouse_agent_heartbeat(${a.tenantId}, ${a.environmentId}, ${a.credentialId}, ${now.toISOString()}::timestamptz, ${sync}::timestamptz)`,
+        );
       return c.body(null, 204);
     }
     await c.get("db").withTenant(a.tenantId, async (tx) => {
       // Locking the environment row serialises this environment's reports, so of two racing
       // reports each compares against the other's result; settings writes wait a moment at most.
       const [env] = await tx
-        .select({ currentRevision: environments.currentRevision, name: environments.name, previous: agentStatus.report, previousSeenAt: agentStatus.lastSeenAt })
+        .select({
+          currentRevision: environments.currentRevision,
+          name: environments.name,
+          previous: agentStatus.report,
+          previousSeenAt: agentStatus.lastSeenAt,
+        })
         .from(environments)
         .leftJoin(agentStatus, and(eq(agentStatus.environmentId, environments.id), eq(agentStatus.tenantId, environments.tenantId)))
         .where(and(eq(environments.id, a.environmentId), eq(environments.tenantId, a.tenantId)))
@@ -107,24 +120,30 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       // environment.online, if an offline event was sent for the silence this report ends.
       await agentReported(tx, { tenantId: a.tenantId, environmentId: a.environmentId, environmentName: env.name, previousSeenAt: env.previousSeenAt, now });
       if (!env.previous || !sameTraced(env.previous, report)) {
-        await audit(tx, { tenantId: a.tenantId, subject: agentActor(a.prefix) }, {
-          action: "agent.status_changed",
-          targetType: "environment",
-          targetId: a.environmentId,
-          before: env.previous ? traced(env.previous) : null,
-          after: { ...traced(report), agentVersion: report.agentVersion },
-        });
+        await audit(
+          tx,
+          { tenantId: a.tenantId, subject: agentActor(a.prefix) },
+          {
+            action: "agent.status_changed",
+            targetType: "environment",
+            targetId: a.environmentId,
+            before: env.previous ? traced(env.previous) : null,
+            after: { ...traced(report), agentVersion: report.agentVersion },
+          },
+        );
       }
       // Webhook environment.degraded / environment.recovered on each change of Gatekeeper's health
       // (the report before this one is the baseline; a first report is compared with healthy).
       const reasons = gatekeeperProblems(report.gatekeeper);
       const previousReasons = env.previous ? gatekeeperProblems(env.previous.gatekeeper) : [];
-      if ((reasons.length > 0) !== (previousReasons.length > 0)) {
+      if (reasons.length > 0 !== previousReasons.length > 0) {
         const environment = { id: a.environmentId, name: env.name };
         await enqueueEvent(tx, {
           tenantId: a.tenantId,
           environmentId: a.environmentId,
-          ...(reasons.length ? { type: "environment.degraded", data: { environment, reasons } } : { type: "environment.recovered", data: { environment, previousReasons } }),
+          ...(reasons.length
+            ? { type: "environment.degraded", data: { environment, reasons } }
+            : { type: "environment.recovered", data: { environment, previousReasons } }),
           timestamp: now,
           now,
         });

@@ -54,7 +54,16 @@ describe.each(backends())("/v1/api-keys ($name)", (backend) => {
     expect(body.nextCursor).toBeNull();
     expect(body.items).toEqual([
       { id: b.id, name: "b", role: "admin", prefix: b.prefix, createdBy: "alice@ak-list", createdAt: b.createdAt, lastUsedAt: null, revokedAt: null },
-      { id: a.id, name: "a", role: "viewer", prefix: a.prefix, createdBy: "alice@ak-list", createdAt: a.createdAt, lastUsedAt: expect.any(String), revokedAt: null },
+      {
+        id: a.id,
+        name: "a",
+        role: "viewer",
+        prefix: a.prefix,
+        createdBy: "alice@ak-list",
+        createdAt: a.createdAt,
+        lastUsedAt: expect.any(String),
+        revokedAt: null,
+      },
     ]);
   });
 

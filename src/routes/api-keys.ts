@@ -100,7 +100,8 @@ const rotate = createRoute({
   path: "/v1/api-keys/{id}/rotate",
   tags,
   summary: "Rotate an API key's secret",
-  description: "Same id, prefix, name and role; a new secret, shown once. The old secret stops working at once. A revoked key cannot be rotated (409). Requires admin.",
+  description:
+    "Same id, prefix, name and role; a new secret, shown once. The old secret stops working at once. A revoked key cannot be rotated (409). Requires admin.",
   middleware: [requireRole("admin")] as const,
   request: { params: IdParams },
   responses: {
@@ -124,7 +125,12 @@ const publicView = (k: ApiKeyRow) => ({
 const auditView = (k: ApiKeyRow) => ({ name: k.name, role: k.role, prefix: k.prefix, revokedAt: iso(k.revokedAt) });
 
 async function findKey(tx: Db, tenantId: string, id: string): Promise<ApiKeyRow | undefined> {
-  return (await tx.select().from(apiKeys).where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, tenantId))))[0];
+  return (
+    await tx
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, tenantId)))
+  )[0];
 }
 
 const notFound = () => new ProblemError(404, "No such API key.");
@@ -157,9 +163,16 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       if (after) {
         if (!(await findKey(tx, p.tenantId, after.id))) throw invalidCursor();
         // Compared in SQL: created_at has microseconds a JS Date would round away.
-        where.push(sql`(${apiKeys.createdAt}, ${apiKeys.id}) < (select k.created_at, k.id from api_keys k where k.id = ${after.id} and k.tenant_id = ${p.tenantId})`);
+        where.push(
+          sql`(${apiKeys.createdAt}, ${apiKeys.id}) < (select k.created_at, k.id from api_keys k where k.id = ${after.id} and k.tenant_id = ${p.tenantId})`,
+        );
       }
-      return tx.select().from(apiKeys).where(and(...where)).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id)).limit(limit + 1);
+      return tx
+        .select()
+        .from(apiKeys)
+        .where(and(...where))
+        .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+        .limit(limit + 1);
     });
     const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ id: last.id }));
     return c.json({ items: items.map(publicView), nextCursor }, 200);

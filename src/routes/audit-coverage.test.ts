@@ -35,12 +35,19 @@ const CALLS: Record<string, Prepare | { exempt: string }> = {
   "POST /v1/environments": async () => ({ path: "/v1/environments", body: { name: `cov-${Math.random().toString(36).slice(2, 8)}` } }),
   "PATCH /v1/environments/{id}": async ({ env }) => ({ path: `/v1/environments/${await env()}`, body: { description: "changed" } }),
   "DELETE /v1/environments/{id}": async ({ env }) => ({ path: `/v1/environments/${await env()}` }),
-  "PUT /v1/environments/{id}/settings": async ({ env }) => ({ path: `/v1/environments/${await env()}/settings`, headers: { "if-match": '"1"' }, body: { settings: {} } }),
+  "PUT /v1/environments/{id}/settings": async ({ env }) => ({
+    path: `/v1/environments/${await env()}/settings`,
+    headers: { "if-match": '"1"' },
+    body: { settings: {} },
+  }),
   "PATCH /v1/environments/{id}/settings/controls/{control}": async ({ env }) => ({
     path: `/v1/environments/${await env()}/settings/controls/${control}`,
     body: { enabled: true, enforcementAction: "warn" },
   }),
-  "POST /v1/environments/{id}/settings/preset": async ({ env }) => ({ path: `/v1/environments/${await env()}/settings/preset`, body: { preset: "restricted" } }),
+  "POST /v1/environments/{id}/settings/preset": async ({ env }) => ({
+    path: `/v1/environments/${await env()}/settings/preset`,
+    body: { preset: "restricted" },
+  }),
   "POST /v1/environments/{id}/settings/revisions/{revision}/rollback": async ({ env, ok }) => {
     const id = await env();
     await ok("PATCH", `/v1/environments/${id}/settings/controls/${control}`, { enabled: true });
@@ -48,7 +55,9 @@ const CALLS: Record<string, Prepare | { exempt: string }> = {
   },
   "POST /v1/api-keys": async () => ({ path: "/v1/api-keys", body: { name: "cov", role: "viewer" } }),
   "DELETE /v1/api-keys/{id}": async ({ ok }) => ({ path: `/v1/api-keys/${(await ok("POST", "/v1/api-keys", { name: "gone", role: "viewer" })).id}` }),
-  "POST /v1/api-keys/{id}/rotate": async ({ ok }) => ({ path: `/v1/api-keys/${(await ok("POST", "/v1/api-keys", { name: "turn", role: "viewer" })).id}/rotate` }),
+  "POST /v1/api-keys/{id}/rotate": async ({ ok }) => ({
+    path: `/v1/api-keys/${(await ok("POST", "/v1/api-keys", { name: "turn", role: "viewer" })).id}/rotate`,
+  }),
   "POST /v1/environments/{id}/agent-credentials": async ({ env }) => ({ path: `/v1/environments/${await env()}/agent-credentials` }),
   "DELETE /v1/environments/{id}/agent-credentials/{credId}": async ({ api, env }) => {
     const id = await env();
@@ -71,7 +80,10 @@ const CALLS: Record<string, Prepare | { exempt: string }> = {
   "POST /v1/environments/{id}/drafts": async ({ env }) => ({ path: `/v1/environments/${await env()}/drafts`, body: { preset: "restricted" } }),
   "PATCH /v1/environments/{id}/drafts/{draftId}": async ({ env, ok }) => {
     const id = await env();
-    return { path: `/v1/environments/${id}/drafts/${(await ok("POST", `/v1/environments/${id}/drafts`, { preset: "baseline" })).id}`, body: { preset: "restricted" } };
+    return {
+      path: `/v1/environments/${id}/drafts/${(await ok("POST", `/v1/environments/${id}/drafts`, { preset: "baseline" })).id}`,
+      body: { preset: "restricted" },
+    };
   },
   "DELETE /v1/environments/{id}/drafts/{draftId}": async ({ env, ok }) => {
     const id = await env();
@@ -119,7 +131,9 @@ describe.each(backends())("every mutation is audited ($name)", (backend) => {
     api = await createTestApi(backend, { webhooks: { allowHttp: true, allowPrivate: true } });
     const doc = await json(await api.request("GET", "/openapi.json"));
     ops = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
-      Object.keys(item).filter((m) => MUTATING.includes(m)).map((m) => ({ method: m.toUpperCase(), path })),
+      Object.keys(item)
+        .filter((m) => MUTATING.includes(m))
+        .map((m) => ({ method: m.toUpperCase(), path })),
     );
   });
   afterAll(() => api?.close());

@@ -17,7 +17,10 @@ describe.each(backends())("GET /v1/audit-log errors ($name)", (backend) => {
 
   const refused = async (query: string, path: string) => {
     const problem = await expectProblem(await api.request("GET", `/v1/audit-log?${query}`, { token }), 400);
-    expect(problem.errors?.map((e) => e.path), JSON.stringify(problem)).toContain(path);
+    expect(
+      problem.errors?.map((e) => e.path),
+      JSON.stringify(problem),
+    ).toContain(path);
     return problem;
   };
 

@@ -12,10 +12,40 @@ type Seed = { actor: string; action: string; targetType: string; targetId: strin
 
 // Written straight to the table so actions of every kind (and their times) are under test control.
 const SEED: Seed[] = [
-  { actor: "alice", action: "environment.create", targetType: "environment", targetId: "env-1", after: { name: "prod", labels: {} }, createdAt: "2026-01-01T10:00:00Z" },
-  { actor: "alice", action: "settings.update", targetType: "environment", targetId: "env-1", before: { mode: "warn", n: 1 }, after: { mode: "deny", n: 1 }, createdAt: "2026-01-02T10:00:00Z" },
-  { actor: "bob", action: "settings.rollback", targetType: "environment", targetId: "env-1", before: { mode: "deny" }, after: { mode: "warn" }, createdAt: "2026-01-03T10:00:00Z" },
-  { actor: "apikey:0123456789abcdef", action: "api_key.create", targetType: "api_key", targetId: "key-1", after: { name: "ci", role: "editor" }, createdAt: "2026-01-04T10:00:00Z" },
+  {
+    actor: "alice",
+    action: "environment.create",
+    targetType: "environment",
+    targetId: "env-1",
+    after: { name: "prod", labels: {} },
+    createdAt: "2026-01-01T10:00:00Z",
+  },
+  {
+    actor: "alice",
+    action: "settings.update",
+    targetType: "environment",
+    targetId: "env-1",
+    before: { mode: "warn", n: 1 },
+    after: { mode: "deny", n: 1 },
+    createdAt: "2026-01-02T10:00:00Z",
+  },
+  {
+    actor: "bob",
+    action: "settings.rollback",
+    targetType: "environment",
+    targetId: "env-1",
+    before: { mode: "deny" },
+    after: { mode: "warn" },
+    createdAt: "2026-01-03T10:00:00Z",
+  },
+  {
+    actor: "apikey:0123456789abcdef",
+    action: "api_key.create",
+    targetType: "api_key",
+    targetId: "key-1",
+    after: { name: "ci", role: "editor" },
+    createdAt: "2026-01-04T10:00:00Z",
+  },
   { actor: "bob", action: "apiXkey.odd", targetType: "api_key", targetId: "key-2", createdAt: "2026-01-05T10:00:00Z" },
   { actor: "bob", action: "environment.delete", targetType: "environment", targetId: "env-2", before: { name: "old" }, createdAt: "2026-01-06T10:00:00Z" },
 ];
@@ -32,7 +62,8 @@ describe.each(backends())("GET /v1/audit-log ($name)", (backend) => {
     expect((await api.request("GET", "/v1/tenant", { token })).status).toBe(200);
     await api.db.asSystem((tx) => tx.delete(auditLog).where(and(eq(auditLog.tenantId, tenantId), inArray(auditLog.action, SIGN_IN_ACTIONS))));
     await api.db.withTenant(tenantId, async (tx) => {
-      for (const s of SEED) await tx.insert(auditLog).values({ tenantId, ...s, before: s.before ?? null, after: s.after ?? null, createdAt: new Date(s.createdAt) });
+      for (const s of SEED)
+        await tx.insert(auditLog).values({ tenantId, ...s, before: s.before ?? null, after: s.after ?? null, createdAt: new Date(s.createdAt) });
     });
   });
   afterAll(() => api?.close());
@@ -43,7 +74,10 @@ describe.each(backends())("GET /v1/audit-log ($name)", (backend) => {
     return json(res);
   };
   const actions = (body: { items: { action: string }[] }) => body.items.map((e) => e.action);
-  const newestFirst = (pick: (s: Seed) => boolean) => SEED.filter(pick).map((s) => s.action).reverse();
+  const newestFirst = (pick: (s: Seed) => boolean) =>
+    SEED.filter(pick)
+      .map((s) => s.action)
+      .reverse();
 
   it("returns every entry newest first, with before, after and their changes", async () => {
     const body = await get();

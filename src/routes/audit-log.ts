@@ -11,9 +11,7 @@ import { auditLog } from "../db/schema.ts";
 import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { diff, type Change } from "../lib/json-diff.ts";
 
-const ChangeSchema = z
-  .object({ path: z.string(), before: z.unknown().optional(), after: z.unknown().optional() })
-  .openapi("Change");
+const ChangeSchema = z.object({ path: z.string(), before: z.unknown().optional(), after: z.unknown().optional() }).openapi("Change");
 
 const AuditEntry = z
   .object({
@@ -108,7 +106,12 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     if (q.until) where.push(lt(auditLog.createdAt, new Date(q.until)));
 
     const rows = await c.get("db").withTenant(p.tenantId, (tx) =>
-      tx.select().from(auditLog).where(and(...where)).orderBy(desc(auditLog.id)).limit(q.limit + 1),
+      tx
+        .select()
+        .from(auditLog)
+        .where(and(...where))
+        .orderBy(desc(auditLog.id))
+        .limit(q.limit + 1),
     );
     const { items, nextCursor } = keysetPage(rows, q.limit, (last) => ({ id: last.id }));
     return c.json(

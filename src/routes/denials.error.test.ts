@@ -40,13 +40,19 @@ describe.each(backends())("denial routes: errors ($name)", (backend) => {
   ])("400 for %s, naming %s; nothing written", async (_name, body, path) => {
     const before = await rows();
     const p = await expectProblem(await api.request("POST", AGENT_PATHS.admissionEvents, { token: agent, body }), 400);
-    expect(p.errors?.map((e) => e.path).some((e) => e.startsWith(path)), JSON.stringify(p.errors)).toBe(true);
+    expect(
+      p.errors?.map((e) => e.path).some((e) => e.startsWith(path)),
+      JSON.stringify(p.errors),
+    ).toBe(true);
     expect(await rows()).toBe(before);
   });
 
   it("400 for a body that is not JSON, 415 for another content type", async () => {
     await expectProblem(await api.request("POST", AGENT_PATHS.admissionEvents, { token: agent, body: "{not json" }), 400);
-    await expectProblem(await api.request("POST", AGENT_PATHS.admissionEvents, { token: agent, body: "events=1", headers: { "content-type": "text/plain" } }), 415);
+    await expectProblem(
+      await api.request("POST", AGENT_PATHS.admissionEvents, { token: agent, body: "events=1", headers: { "content-type": "text/plain" } }),
+      415,
+    );
   });
 
   it.each([

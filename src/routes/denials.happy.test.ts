@@ -60,13 +60,23 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
     // The agent restarted and sends everything again.
     expect(await send([admissionEvent({ count: 5, lastSeenAt: admissionAt(1) })])).toEqual({ counted: 0, unchanged: 1, shadow: 0 });
     // A rollout: a new ReplicaSet, a new Event, the same Deployment.
-    const newer = admissionEvent({ uid: "6a1c0c1e-0000-4000-8000-000000000002", count: 2, firstSeenAt: admissionAt(2), lastSeenAt: admissionAt(3), resource: { ...admissionEvent().resource, name: "root-web-5f6d7c8b9a-abcde" } });
+    const newer = admissionEvent({
+      uid: "6a1c0c1e-0000-4000-8000-000000000002",
+      count: 2,
+      firstSeenAt: admissionAt(2),
+      lastSeenAt: admissionAt(3),
+      resource: { ...admissionEvent().resource, name: "root-web-5f6d7c8b9a-abcde" },
+    });
     expect(await send([newer, newer])).toEqual({ counted: 1, unchanged: 0, shadow: 0 });
     const { items } = await list("?namespace=team-a");
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ count: 7, firstSeenAt: admissionAt(0), lastSeenAt: admissionAt(3), object: { name: "root-web-5f6d7c8b9a-abcde" } });
     // An older Event arriving late does not overwrite what the row shows.
-    expect(await send([admissionEvent({ uid: "6a1c0c1e-0000-4000-8000-000000000003", message: "older", lastSeenAt: admissionAt(-60), firstSeenAt: admissionAt(-60) })])).toMatchObject({ counted: 1 });
+    expect(
+      await send([
+        admissionEvent({ uid: "6a1c0c1e-0000-4000-8000-000000000003", message: "older", lastSeenAt: admissionAt(-60), firstSeenAt: admissionAt(-60) }),
+      ]),
+    ).toMatchObject({ counted: 1 });
     const [row] = (await list("?namespace=team-a")).items;
     expect(row).toMatchObject({ count: 8, firstSeenAt: admissionAt(-60), lastSeenAt: admissionAt(3), object: { name: "root-web-5f6d7c8b9a-abcde" } });
     expect(row.message).not.toBe("older");
@@ -74,9 +84,29 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
 
   it("warn, a person's Pod without owner, and a CronJob's Job: separate rows; filters and summaries", async () => {
     await send([
-      admissionEvent({ uid: "w-1", action: "warn", constraintKind: "GatehouseHostNamespaces", constraintName: "host-namespaces", count: 3, lastSeenAt: admissionAt(4), message: "hostPID" }),
-      admissionEvent({ uid: "p-1", owner: null, resource: { group: "", version: "v1", kind: "Pod", namespace: "team-b", name: "debug" }, username: "alice@example.com", lastSeenAt: admissionAt(5) }),
-      admissionEvent({ uid: "j-1", owner: { kind: "CronJob", name: "nightly" }, resource: { group: "", version: "v1", kind: "Pod", namespace: "team-b", name: "nightly-29000000-abcde" }, username: "system:serviceaccount:kube-system:job-controller", lastSeenAt: admissionAt(6) }),
+      admissionEvent({
+        uid: "w-1",
+        action: "warn",
+        constraintKind: "GatehouseHostNamespaces",
+        constraintName: "host-namespaces",
+        count: 3,
+        lastSeenAt: admissionAt(4),
+        message: "hostPID",
+      }),
+      admissionEvent({
+        uid: "p-1",
+        owner: null,
+        resource: { group: "", version: "v1", kind: "Pod", namespace: "team-b", name: "debug" },
+        username: "alice@example.com",
+        lastSeenAt: admissionAt(5),
+      }),
+      admissionEvent({
+        uid: "j-1",
+        owner: { kind: "CronJob", name: "nightly" },
+        resource: { group: "", version: "v1", kind: "Pod", namespace: "team-b", name: "nightly-29000000-abcde" },
+        username: "system:serviceaccount:kube-system:job-controller",
+        lastSeenAt: admissionAt(6),
+      }),
     ]);
     const all = (await list()).items;
     expect(all.map((d: { workload: { kind: string; name: string }; action: string }) => `${d.action} ${d.workload.kind}/${d.workload.name}`)).toEqual([
@@ -111,13 +141,25 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
 
   it("events of a draft's shadow constraints are a preview, never a denial", async () => {
     const before = (await list("?limit=100")).items.length;
-    const shadow = admissionEvent({ uid: "shadow-1", action: "dryrun", constraintName: "preview-0123abcd-1-privileged-containers", owner: { kind: "Deployment", name: "would-be-refused" } });
+    const shadow = admissionEvent({
+      uid: "shadow-1",
+      action: "dryrun",
+      constraintName: "preview-0123abcd-1-privileged-containers",
+      owner: { kind: "Deployment", name: "would-be-refused" },
+    });
     expect(await send([shadow])).toEqual({ counted: 0, unchanged: 0, shadow: 1 });
     expect((await list("?limit=100")).items).toHaveLength(before);
   });
 
   it("a time ahead of the server's clock counts as now: it cannot outrank later refusals or escape retention", async () => {
-    await send([admissionEvent({ uid: "future", owner: { kind: "Deployment", name: "clock-skew" }, firstSeenAt: "9999-12-31T23:59:59Z", lastSeenAt: "9999-12-31T23:59:59Z" })]);
+    await send([
+      admissionEvent({
+        uid: "future",
+        owner: { kind: "Deployment", name: "clock-skew" },
+        firstSeenAt: "9999-12-31T23:59:59Z",
+        lastSeenAt: "9999-12-31T23:59:59Z",
+      }),
+    ]);
     const [row] = (await list("?workload=Deployment/clock-skew")).items;
     expect(Date.parse(row.lastSeenAt)).toBeLessThanOrEqual(Date.now());
     expect(row.firstSeenAt).toBe(row.lastSeenAt);

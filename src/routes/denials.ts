@@ -22,12 +22,18 @@ export const DenialSchema = z
     id: z.uuid(),
     environmentId: z.uuid(),
     action: z.enum(ADMISSION_ACTIONS).openapi({ description: "deny: refused; warn: admitted with a warning; dryrun: admitted, recorded only." }),
-    control: z.string().nullable().openapi({ description: "The Gatehouse control of the constraint (null for a constraint without one).", example: "privilegedContainers" }),
+    control: z
+      .string()
+      .nullable()
+      .openapi({ description: "The Gatehouse control of the constraint (null for a constraint without one).", example: "privilegedContainers" }),
     constraint: Ref,
     namespace: z.string(),
     workload: Ref.openapi({ description: "The top-level workload the agent resolved (Deployment, CronJob, …), or the object itself when it has no owner." }),
     object: Ref.openapi({ description: "The object last judged. A Pod's name is the one the API server generated: the Pod was never created when refused." }),
-    username: z.string().openapi({ description: "Who made the request: a person, or a controller's ServiceAccount.", example: "system:serviceaccount:kube-system:replicaset-controller" }),
+    username: z.string().openapi({
+      description: "Who made the request: a person, or a controller's ServiceAccount.",
+      example: "system:serviceaccount:kube-system:replicaset-controller",
+    }),
     message: z.string().openapi({ description: "Gatekeeper's message, from the latest event." }),
     count: z.int().openapi({ description: "How many times admission judged so (Kubernetes' Event counts added up)." }),
     firstSeenAt: Iso,
@@ -53,14 +59,16 @@ const IdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "pat
 const Summary = z
   .object({
     by: z.enum(SUMMARY_GROUPS),
-    groups: z.array(
-      z.object({
-        key: z.string().openapi({ description: "The control (\"(none)\" without one), the namespace, or namespace/Kind/name of the workload." }),
-        denials: z.int().openapi({ description: "Rows (distinct action, constraint, namespace, workload)." }),
-        count: z.int().openapi({ description: "Admission decisions, all actions." }),
-        byAction: z.object({ deny: z.int(), warn: z.int(), dryrun: z.int() }),
-      }),
-    ).openapi({ description: "Largest count first; at most 200." }),
+    groups: z
+      .array(
+        z.object({
+          key: z.string().openapi({ description: 'The control ("(none)" without one), the namespace, or namespace/Kind/name of the workload.' }),
+          denials: z.int().openapi({ description: "Rows (distinct action, constraint, namespace, workload)." }),
+          count: z.int().openapi({ description: "Admission decisions, all actions." }),
+          byAction: z.object({ deny: z.int(), warn: z.int(), dryrun: z.int() }),
+        }),
+      )
+      .openapi({ description: "Largest count first; at most 200." }),
   })
   .openapi("DenialSummary");
 
@@ -71,7 +79,8 @@ const list = createRoute({
   path: "/v1/denials",
   tags,
   summary: "List admission denials",
-  description: "What Gatekeeper's webhook refused (and warned about, and recorded in dryrun) across the tenant's environments, most recently seen first. Requires viewer.",
+  description:
+    "What Gatekeeper's webhook refused (and warned about, and recorded in dryrun) across the tenant's environments, most recently seen first. Requires viewer.",
   middleware: [requireRole("viewer")] as const,
   request: { query: ListQuery },
   responses: { 200: { description: "A page of denials", content: { "application/json": { schema: page } } }, ...problemResponses(400, 401, 403) },
@@ -108,7 +117,6 @@ const envSummary = createRoute({
   responses: { 200: { description: "The summary", content: { "application/json": { schema: Summary } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
-
 export function register(app: OpenAPIHono<AppEnv>): void {
   // The fixed path first: it must not be read as a denial id.
   app.openapi(summary, async (c) => {
@@ -135,14 +143,19 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       );
       return rows.map((r) => r.j);
     });
-    return c.json(keysetPage(items, limit, (last) => ({ id: last.id })), 200);
+    return c.json(
+      keysetPage(items, limit, (last) => ({ id: last.id })),
+      200,
+    );
   });
 
   app.openapi(get, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const { rows } = await tx.execute<{ j: DenialJson }>(sql`select ${denialJson} as j from denials d where d.id = ${id}::uuid and d.tenant_id = ${p.tenantId}::uuid`);
+      const { rows } = await tx.execute<{ j: DenialJson }>(
+        sql`select ${denialJson} as j from denials d where d.id = ${id}::uuid and d.tenant_id = ${p.tenantId}::uuid`,
+      );
       return rows[0]?.j;
     });
     if (!row) throw new ProblemError(404, `No denial ${id}.`);

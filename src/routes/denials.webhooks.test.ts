@@ -32,7 +32,8 @@ describe.each(backends())("denial webhooks ($name)", (backend) => {
   });
   afterAll(() => api?.close());
 
-  const send = async (...events: unknown[]) => expect((await api.request("POST", AGENT_PATHS.admissionEvents, { token: agent, body: { events } })).status).toBe(200);
+  const send = async (...events: unknown[]) =>
+    expect((await api.request("POST", AGENT_PATHS.admissionEvents, { token: agent, body: { events } })).status).toBe(200);
   const deliveries = async () =>
     (
       await api.db.asSystem((tx) =>
@@ -49,13 +50,23 @@ describe.each(backends())("denial webhooks ($name)", (backend) => {
     expect(d.map((x) => x.event_type)).toEqual(["admission.denied"]);
     expect(d[0]!.payload.data).toMatchObject({
       environment: { id: envId, name: "prod" },
-      denial: { action: "deny", control: "privilegedContainers", workload: { kind: "Deployment", name: "root-web" }, message: admissionEvent().message, count: 3, namespace: "team-a" },
+      denial: {
+        action: "deny",
+        control: "privilegedContainers",
+        workload: { kind: "Deployment", name: "root-web" },
+        message: admissionEvent().message,
+        count: 3,
+        namespace: "team-a",
+      },
     });
   });
 
   it("none while the same refusal repeats within the window; one more after it, with the count since", async () => {
     t += 60_000;
-    await send(admissionEvent({ uid: "e1", count: 9, firstSeenAt: at(t - 120_000), lastSeenAt: at(t) }), admissionEvent({ uid: "e2", count: 4, lastSeenAt: at(t) }));
+    await send(
+      admissionEvent({ uid: "e1", count: 9, firstSeenAt: at(t - 120_000), lastSeenAt: at(t) }),
+      admissionEvent({ uid: "e2", count: 4, lastSeenAt: at(t) }),
+    );
     expect(await deliveries()).toHaveLength(1);
     t += 3_600_000;
     await send(admissionEvent({ uid: "e3", count: 1, firstSeenAt: at(t), lastSeenAt: at(t) }));
@@ -67,13 +78,22 @@ describe.each(backends())("denial webhooks ($name)", (backend) => {
   it("none for a retry that differs only in the refused Pod's generated name", async () => {
     t += 1000;
     const name = "root-web-7c9d8f6b5d-zzzzz";
-    await send(admissionEvent({ uid: "e5", lastSeenAt: at(t), resource: { ...admissionEvent().resource, name }, message: admissionEvent().message.replaceAll("root-web-7c9d8f6b5d-x2x7q", name) }));
+    await send(
+      admissionEvent({
+        uid: "e5",
+        lastSeenAt: at(t),
+        resource: { ...admissionEvent().resource, name },
+        message: admissionEvent().message.replaceAll("root-web-7c9d8f6b5d-x2x7q", name),
+      }),
+    );
     expect(await deliveries()).toHaveLength(2);
   });
 
   it("one as soon as the message changes, even within the window", async () => {
     t += 1000;
-    await send(admissionEvent({ uid: "e4", lastSeenAt: at(t), message: "pod team-a/root-web-…: container \"app\": securityContext.privileged is true (new image)" }));
+    await send(
+      admissionEvent({ uid: "e4", lastSeenAt: at(t), message: 'pod team-a/root-web-…: container "app": securityContext.privileged is true (new image)' }),
+    );
     expect((await deliveries()).at(-1)!.payload.data.denial.message).toMatch(/new image/);
     expect(await deliveries()).toHaveLength(3);
   });
@@ -81,7 +101,14 @@ describe.each(backends())("denial webhooks ($name)", (backend) => {
   it("warn is admission.warned; dryrun sends nothing", async () => {
     t += 1000;
     await send(
-      admissionEvent({ uid: "w1", action: "warn", constraintKind: "GatehouseHostNamespaces", constraintName: "host-namespaces", owner: { kind: "Deployment", name: "host-pid" }, lastSeenAt: at(t) }),
+      admissionEvent({
+        uid: "w1",
+        action: "warn",
+        constraintKind: "GatehouseHostNamespaces",
+        constraintName: "host-namespaces",
+        owner: { kind: "Deployment", name: "host-pid" },
+        lastSeenAt: at(t),
+      }),
       admissionEvent({ uid: "d1", action: "dryrun", owner: { kind: "Deployment", name: "trial" }, lastSeenAt: at(t) }),
     );
     const d = await deliveries();

@@ -29,7 +29,10 @@ describe.each(backends())("draft preview events ($name)", (backend) => {
     const admin = await api.token(t, "admin");
     const hook = await api.request("POST", "/v1/webhooks", { token: admin, body: { url: "http://127.0.0.1:9/hook", events: ["draft.previewed"] } });
     expect(hook.status).toBe(201);
-    const res = await api.request("POST", `/v1/environments/${env.id}/drafts`, { token: admin, body: { controls: { privilegedContainers: { enforcementAction: "deny" } } } });
+    const res = await api.request("POST", `/v1/environments/${env.id}/drafts`, {
+      token: admin,
+      body: { controls: { privilegedContainers: { enforcementAction: "deny" } } },
+    });
     expect(res.status).toBe(201);
     const draft = await json(res);
     const tenantId = await api.tenantId(t);
@@ -40,14 +43,23 @@ describe.each(backends())("draft preview events ($name)", (backend) => {
       agent: (path: string, body: unknown) => api.request("POST", path, { token: secret, body }),
       preview: async () => (await json(await api.request("GET", `/v1/environments/${env.id}/drafts/${draft.id}/preview`, { token: admin }))).controls[0],
       hooks: async () =>
-        (await api.db.asSystem((tx) => tx.execute<{ payload: { type: string; data: Record<string, unknown> } }>(sql`select payload from webhook_deliveries where tenant_id = ${tenantId}::uuid order by seq`))).rows.map((r) => r.payload),
+        (
+          await api.db.asSystem((tx) =>
+            tx.execute<{ payload: { type: string; data: Record<string, unknown> } }>(
+              sql`select payload from webhook_deliveries where tenant_id = ${tenantId}::uuid order by seq`,
+            ),
+          )
+        ).rows.map((r) => r.payload),
     };
   }
 
   let seq = 0;
   const report = (name: string, listed: ReturnType<typeof violation>[]) => {
     const at = new Date(clock.getTime() + ++seq * 1000).toISOString();
-    return { collectedAt: at, constraints: [{ ...constraintAudit({ name, enforcementAction: "dryrun", auditTimestamp: at }, 0), totalViolations: listed.length, violations: listed }] };
+    return {
+      collectedAt: at,
+      constraints: [{ ...constraintAudit({ name, enforcementAction: "dryrun", auditTimestamp: at }, 0), totalViolations: listed.length, violations: listed }],
+    };
   };
 
   it("the preview shows each object's owning workload as the agent resolved it (null when it has none)", async () => {
@@ -88,8 +100,19 @@ describe.each(backends())("draft preview events ($name)", (backend) => {
   it("shadow admission events are new objects the draft would refuse: one per workload, counted once per Event, never denials", async () => {
     const s = await setup("dpe-admit");
     const shadow = (uid: string, count: number, name: string, owner: { kind: string; name: string } | null) =>
-      admissionEvent({ uid, count, action: "dryrun", constraintName: s.name, resource: { group: "", version: "v1", kind: "Pod", namespace: "team-a", name }, owner });
-    const batch = [shadow("u1", 2, "api-6b7c8d9f5a-aaaaa", { kind: "Deployment", name: "api" }), shadow("u2", 1, "api-6b7c8d9f5a-bbbbb", { kind: "Deployment", name: "api" }), shadow("u3", 1, "debug", null)];
+      admissionEvent({
+        uid,
+        count,
+        action: "dryrun",
+        constraintName: s.name,
+        resource: { group: "", version: "v1", kind: "Pod", namespace: "team-a", name },
+        owner,
+      });
+    const batch = [
+      shadow("u1", 2, "api-6b7c8d9f5a-aaaaa", { kind: "Deployment", name: "api" }),
+      shadow("u2", 1, "api-6b7c8d9f5a-bbbbb", { kind: "Deployment", name: "api" }),
+      shadow("u3", 1, "debug", null),
+    ];
     const first = await s.agent(AGENT_PATHS.admissionEvents, { events: batch });
     expect(first.status).toBe(200);
     expect(await json(first)).toEqual({ counted: 0, unchanged: 0, shadow: 3 });
@@ -97,7 +120,11 @@ describe.each(backends())("draft preview events ($name)", (backend) => {
     expect((await s.agent(AGENT_PATHS.admissionEvents, { events: [...batch.slice(0, 2), shadow("u3", 4, "debug", null)] })).status).toBe(200);
     const p = await s.preview();
     expect(p.evaluated).toBe(false); // the audit has not run; admissions do not wait for it
-    expect(p.admissions.map((a: { workload: unknown; count: number }) => [a.workload, a.count]).sort((a: unknown[], b: unknown[]) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
+    expect(
+      p.admissions
+        .map((a: { workload: unknown; count: number }) => [a.workload, a.count])
+        .sort((a: unknown[], b: unknown[]) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    ).toEqual([
       [{ kind: "Deployment", name: "api" }, 3],
       [{ kind: "Pod", name: "debug" }, 4],
     ]);
@@ -105,7 +132,10 @@ describe.each(backends())("draft preview events ($name)", (backend) => {
     expect(denials.items).toEqual([]);
     // After a change the draft is another document: what its older shadows recorded is gone.
     const admin = await api.token("dpe-admit", "admin");
-    expect((await api.request("PATCH", `/v1/environments/${s.env.id}/drafts/${s.draft.id}`, { token: admin, body: { controls: { seccomp: { enabled: true } } } })).status).toBe(200);
+    expect(
+      (await api.request("PATCH", `/v1/environments/${s.env.id}/drafts/${s.draft.id}`, { token: admin, body: { controls: { seccomp: { enabled: true } } } }))
+        .status,
+    ).toBe(200);
     expect((await s.agent(AGENT_PATHS.admissionEvents, { events: [shadow("u4", 1, "late", null)] })).status).toBe(200);
     expect((await s.preview()).admissions).toEqual([]);
   });

@@ -76,13 +76,19 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const d = await createDraft(t, env.id, { preset: "baseline" });
     const created = await poll(start.etag);
     expect(created.status).toBe(200);
-    const patched = await api.request("PATCH", `/v1/environments/${env.id}/drafts/${d.id}`, { token: await tokenAt(t, "editor"), body: { controls: { readOnlyRootFilesystem: { enabled: true } } } });
+    const patched = await api.request("PATCH", `/v1/environments/${env.id}/drafts/${d.id}`, {
+      token: await tokenAt(t, "editor"),
+      body: { controls: { readOnlyRootFilesystem: { enabled: true } } },
+    });
     expect(patched.status).toBe(200);
     const updated = await poll(created.etag);
     expect(updated.status).toBe(200);
     expect(updated.objects.some((o) => o.metadata.name === `preview-${d.id.slice(0, 8)}-2-read-only-root-filesystem`)).toBe(true);
     // Even a change the dryrun shadows do not show (an enforcement action) replaces them: new names.
-    await api.request("PATCH", `/v1/environments/${env.id}/drafts/${d.id}`, { token: await tokenAt(t, "editor"), body: { controls: { readOnlyRootFilesystem: { enforcementAction: "warn" } } } });
+    await api.request("PATCH", `/v1/environments/${env.id}/drafts/${d.id}`, {
+      token: await tokenAt(t, "editor"),
+      body: { controls: { readOnlyRootFilesystem: { enforcementAction: "warn" } } },
+    });
     const actionOnly = await poll(updated.etag);
     expect(actionOnly.status).toBe(200);
     expect(actionOnly.objects.some((o) => o.metadata.name === `preview-${d.id.slice(0, 8)}-3-read-only-root-filesystem`)).toBe(true);
@@ -105,14 +111,22 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const env = await createEnvironment(api, t, { name: "prod", settings: CURRENT });
     const { secret } = await createAgentCredential(api, t, env.id);
     const admin = await tokenAt(t, "admin");
-    const hook = await api.request("POST", "/v1/webhooks", { token: admin, body: { url: "http://127.0.0.1:9/hook", events: ["violation.opened"], deliveryMode: "per-violation" } });
+    const hook = await api.request("POST", "/v1/webhooks", {
+      token: admin,
+      body: { url: "http://127.0.0.1:9/hook", events: ["violation.opened"], deliveryMode: "per-violation" },
+    });
     expect(hook.status, await hook.clone().text()).toBe(201);
-    const d = await createDraft(t, env.id, { controls: { privilegedContainers: { enforcementAction: "deny" }, capabilities: { enabled: true, options: { requiredDrop: ["ALL"] } } } });
+    const d = await createDraft(t, env.id, {
+      controls: { privilegedContainers: { enforcementAction: "deny" }, capabilities: { enabled: true, options: { requiredDrop: ["ALL"] } } },
+    });
     const viewer = await tokenAt(t, "viewer");
     const preview = async () => json(await api.request("GET", `/v1/environments/${env.id}/drafts/${d.id}/preview`, { token: viewer }));
     const before = await preview();
     expect(before).toMatchObject({ draftId: d.id, evaluated: false, collectedAt: null });
-    expect(before.controls.map((c: { control: string; evaluated: boolean }) => [c.control, c.evaluated])).toEqual([["privilegedContainers", false], ["capabilities", false]]);
+    expect(before.controls.map((c: { control: string; evaluated: boolean }) => [c.control, c.evaluated])).toEqual([
+      ["privilegedContainers", false],
+      ["capabilities", false],
+    ]);
 
     const prefix = d.shadowPrefix;
     expect(prefix).toBe(`preview-${d.id.slice(0, 8)}-1-`);
@@ -121,8 +135,21 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
       collectedAt: later,
       constraints: [
         constraintAudit({ auditTimestamp: later }, 1), // the current constraint: pod-0 is an open violation
-        constraintAudit({ name: `${prefix}privileged-containers`, enforcementAction: "dryrun", auditTimestamp: later, totalViolations: 30, truncated: true }, 2),
-        constraintAudit({ kind: "GatehouseCapabilities", name: `${prefix}capabilities`, control: "capabilities", enforcementAction: "dryrun", auditTimestamp: null, totalViolations: 0 }, 0),
+        constraintAudit(
+          { name: `${prefix}privileged-containers`, enforcementAction: "dryrun", auditTimestamp: later, totalViolations: 30, truncated: true },
+          2,
+        ),
+        constraintAudit(
+          {
+            kind: "GatehouseCapabilities",
+            name: `${prefix}capabilities`,
+            control: "capabilities",
+            enforcementAction: "dryrun",
+            auditTimestamp: null,
+            totalViolations: 0,
+          },
+          0,
+        ),
       ],
     };
     report.constraints[1]!.violations.push(violation(1, { message: "a second finding on pod-1" }));
@@ -161,10 +188,15 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
 
     // After a change, an audit of the previous version's shadows (other names) is not the preview.
     clock = new Date(clock.getTime() + 120_000);
-    await api.request("PATCH", `/v1/environments/${env.id}/drafts/${d.id}`, { token: await tokenAt(t, "editor"), body: { controls: { seccomp: { enabled: true } } } });
+    await api.request("PATCH", `/v1/environments/${env.id}/drafts/${d.id}`, {
+      token: await tokenAt(t, "editor"),
+      body: { controls: { seccomp: { enabled: true } } },
+    });
     const stale = { ...report, collectedAt: new Date(clock.getTime() + 1000).toISOString() };
     expect((await api.request("POST", AGENT_PATHS.auditReport, { token: secret, body: stale })).status).toBe(204);
-    expect((await json(await api.request("GET", `/v1/environments/${env.id}/drafts/${d.id}/preview`, { token: await tokenAt(t, "viewer") }))).controls[0].evaluated).toBe(false);
+    expect(
+      (await json(await api.request("GET", `/v1/environments/${env.id}/drafts/${d.id}/preview`, { token: await tokenAt(t, "viewer") }))).controls[0].evaluated,
+    ).toBe(false);
   });
 
   it("GET rendered?draft= renders the draft as it would apply once promoted (JSON and YAML)", async () => {

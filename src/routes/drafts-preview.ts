@@ -16,7 +16,10 @@ const PreviewViolation = z
     name: z.string(),
     message: z.string(),
     alreadyViolating: z.boolean(),
-    owner: Workload.nullable().openapi({ description: "The workload that owns the object (a Pod's Deployment, through its ReplicaSet), as the agent resolved it; null when it has no controller or none could be read." }),
+    owner: Workload.nullable().openapi({
+      description:
+        "The workload that owns the object (a Pod's Deployment, through its ReplicaSet), as the agent resolved it; null when it has no controller or none could be read.",
+    }),
   })
   .openapi("DraftPreviewViolation");
 const AdmittedObject = z
@@ -44,7 +47,8 @@ const ControlPreview = z
     new: z.int().openapi({ description: "Listed objects only the draft would catch." }),
     violations: z.array(PreviewViolation),
     admissions: z.array(AdmittedObject).openapi({
-      description: "New objects the draft would refuse (or warn about): admitted since its shadow existed, recorded by the shadow at admission (Gatekeeper's --emit-admission-events), one per workload, newest first. Not denials: the denial history never counts them.",
+      description:
+        "New objects the draft would refuse (or warn about): admitted since its shadow existed, recorded by the shadow at admission (Gatekeeper's --emit-admission-events), one per workload, newest first. Not denials: the denial history never counts them.",
     }),
   })
   .openapi("DraftControlPreview");

@@ -52,7 +52,10 @@ describe.each(backends())("drafts errors ($name)", (backend) => {
     const env = await createEnvironment(api, t, { name: "prod" });
     const before = await state(t, env.id);
     const bad = await expectProblem(
-      await api.request("POST", drafts(env.id), { token: await editor(t), body: { controls: { hostNetworkPorts: { options: { hostPorts: [{ min: 9000, max: 8000 }] } } } } }),
+      await api.request("POST", drafts(env.id), {
+        token: await editor(t),
+        body: { controls: { hostNetworkPorts: { options: { hostPorts: [{ min: 9000, max: 8000 }] } } } },
+      }),
       400,
     );
     expect(bad.errors!.every((e) => e.path.startsWith("controls.hostNetworkPorts.options.hostPorts"))).toBe(true);

@@ -50,15 +50,26 @@ describe.each(backends())("drafts ($name)", (backend) => {
     const settings = await json(await api.request("GET", `/v1/environments/${env.id}/settings`, { token: await tokenAt(t, "viewer") }));
     expect(settings.revision).toBe(1);
     const [row] = (await auditRows(api, t)).filter((r) => r.action === "draft.create");
-    expect(row).toMatchObject({ actor: `editor@${t}`, targetType: "draft", targetId: d.id, after: { environmentId: env.id, baseRevision: 1, source: "preset:restricted" } });
+    expect(row).toMatchObject({
+      actor: `editor@${t}`,
+      targetType: "draft",
+      targetId: d.id,
+      after: { environmentId: env.id, baseRevision: 1, source: "preset:restricted" },
+    });
   });
 
   it("a merge-patch of controls resolves against the base; a whole document stands alone", async () => {
     const t = "dr-patch";
-    const env = await createEnvironment(api, t, { name: "prod", settings: { controls: { privilegedContainers: { enabled: true }, hostPaths: { enabled: true } } } });
+    const env = await createEnvironment(api, t, {
+      name: "prod",
+      settings: { controls: { privilegedContainers: { enabled: true }, hostPaths: { enabled: true } } },
+    });
     const token = await editor(t);
     const patched = await json(
-      await api.request("POST", drafts(env.id), { token, body: { controls: { privilegedContainers: { enforcementAction: "warn" }, hostPaths: null, seccomp: { enabled: true } } } }),
+      await api.request("POST", drafts(env.id), {
+        token,
+        body: { controls: { privilegedContainers: { enforcementAction: "warn" }, hostPaths: null, seccomp: { enabled: true } } },
+      }),
     );
     expect(Object.keys(patched.settings.controls).sort()).toEqual(["privilegedContainers", "seccomp"]);
     expect(patched.settings.controls.privilegedContainers.enforcementAction).toBe("warn");

@@ -69,7 +69,10 @@ describe.each(backends())("drafts security ($name)", (backend) => {
     });
 
     it("401 for a revoked API key", async () => {
-      await expectProblem(await api.request(method, path(envId, await newDraft(consumes)), { token: await api.apiKey(OWNER, "admin", { revoked: true }), body, headers }), 401);
+      await expectProblem(
+        await api.request(method, path(envId, await newDraft(consumes)), { token: await api.apiKey(OWNER, "admin", { revoked: true }), body, headers }),
+        401,
+      );
     });
 
     it.each(ROLES)(`role %s: ${min} or above → allowed, below → 403 and nothing written`, async (role) => {
@@ -92,7 +95,8 @@ describe.each(backends())("drafts security ($name)", (backend) => {
       const intruder = await api.token(OTHER, "admin");
       // The intruder has an environment and a draft of its own, so RLS is not hiding an empty tenant.
       const own = await createEnvironment(api, OTHER, { name: `prod-${Math.random().toString(36).slice(2, 8)}` });
-      const ownDraft = (await json(await api.request("POST", `/v1/environments/${own.id}/drafts`, { token: intruder, body: { preset: "baseline" } }))).id as string;
+      const ownDraft = (await json(await api.request("POST", `/v1/environments/${own.id}/drafts`, { token: intruder, body: { preset: "baseline" } })))
+        .id as string;
       const theirs = await expectProblem(await api.request(method, path(envId, draft), { token: intruder, body, headers }), 404);
       const unknown = "5b0e4c1d-2a3f-4e6b-8c7d-9e0f1a2b3c4d";
       const none = await expectProblem(await api.request(method, path(unknown, unknown), { token: intruder, body, headers }), 404);

@@ -25,7 +25,10 @@ const ControlsPatch = z.record(z.string(), z.record(z.string(), z.unknown()).nul
 const DraftBody = z
   .strictObject({
     settings: SettingsDocument.optional().openapi({ description: "A whole settings document." }),
-    preset: z.enum(PRESET_NAMES as [PresetName, ...PresetName[]]).optional().openapi({ description: "A preset applied to the base revision (its controls; environment-wide knobs kept)." }),
+    preset: z
+      .enum(PRESET_NAMES as [PresetName, ...PresetName[]])
+      .optional()
+      .openapi({ description: "A preset applied to the base revision (its controls; environment-wide knobs kept)." }),
     controls: ControlsPatch.optional(),
     comment: CommentField,
   })
@@ -49,7 +52,12 @@ const DraftJson = z
     expiresAt: z.iso.datetime(),
   })
   .openapi("Draft");
-const DraftList = z.object({ items: z.array(DraftJson), nextCursor: z.null().openapi({ description: "Always null: drafts are capped per environment (DRAFTS_PER_ENVIRONMENT), so one page holds them all." }) }).openapi("DraftList");
+const DraftList = z
+  .object({
+    items: z.array(DraftJson),
+    nextCursor: z.null().openapi({ description: "Always null: drafts are capped per environment (DRAFTS_PER_ENVIRONMENT), so one page holds them all." }),
+  })
+  .openapi("DraftList");
 const PromoteBody = z.strictObject({ comment: CommentField }).openapi("PromoteDraftRequest");
 const PromoteHeaders = z.object({
   "if-match": z.string().optional().openapi({ description: 'Required: the ETag of the current revision, e.g. "3" (428 without).' }),
@@ -186,7 +194,14 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const { id, draftId } = c.req.valid("param");
     const body = c.req.valid("json");
     const draft = await c.get("db").withTenant(p.tenantId, (tx) =>
-      updateDraft(tx, p, { environmentId: id, id: draftId, source: sourceOf(body), comment: body.comment, now: c.get("now")(), config: c.get("config").drafts }),
+      updateDraft(tx, p, {
+        environmentId: id,
+        id: draftId,
+        source: sourceOf(body),
+        comment: body.comment,
+        now: c.get("now")(),
+        config: c.get("config").drafts,
+      }),
     );
     return c.json(draftJson(draft), 200);
   });
@@ -206,7 +221,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       throw new ProblemError(428, 'Promoting a draft requires If-Match with the current revision, e.g. If-Match: "3" (the ETag of GET .../settings).');
     }
     const { comment } = c.req.valid("json");
-    const stored = await c.get("db").withTenant(p.tenantId, (tx) => promoteDraft(tx, p, { environmentId: id, id: draftId, ifMatch, comment, now: c.get("now")() }));
+    const stored = await c
+      .get("db")
+      .withTenant(p.tenantId, (tx) => promoteDraft(tx, p, { environmentId: id, id: draftId, ifMatch, comment, now: c.get("now")() }));
     c.header("etag", revisionEtag(stored.revision));
     c.header("location", `/v1/environments/${id}/settings/revisions/${stored.revision}`);
     return c.json(revisionJson(stored), 201);

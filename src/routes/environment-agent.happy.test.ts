@@ -56,7 +56,13 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
     const at = (seconds: number) => new Date(start.getTime() + seconds * 1000);
     try {
       expect((await api.request("POST", AGENT_PATHS.status, { token: secret, body: statusReport() })).status).toBe(204);
-      for (const [seconds, state] of [[0, "online"], [30, "online"], [31, "offline"], [3000, "offline"], [-60, "online"]] as const) {
+      for (const [seconds, state] of [
+        [0, "online"],
+        [30, "online"],
+        [31, "offline"],
+        [3000, "offline"],
+        [-60, "online"],
+      ] as const) {
         clock = at(seconds);
         expect(await view(t, env.id), `${seconds}s`).toMatchObject({ state, lastSeenAt: start.toISOString() });
       }
@@ -65,7 +71,14 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
       expect(await view(t, env.id)).toMatchObject({ state: "online", lastSeenAt: clock.toISOString() });
       // The environment's own summary agrees.
       const summary = (await json(await api.request("GET", `/v1/environments/${env.id}`, { token: await api.token(t, "viewer") }))).agent;
-      expect(summary).toEqual({ state: "online", lastSeenAt: clock.toISOString(), appliedRevision: 1, inSync: true, degradedReasons: [], gatekeeper: { installed: true, version: "v3.23.0" } });
+      expect(summary).toEqual({
+        state: "online",
+        lastSeenAt: clock.toISOString(),
+        appliedRevision: 1,
+        inSync: true,
+        degradedReasons: [],
+        gatekeeper: { installed: true, version: "v3.23.0" },
+      });
     } finally {
       clock = start;
     }
@@ -78,15 +91,28 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
     const admin = await api.token(t, "admin");
     expect((await api.request("POST", AGENT_PATHS.status, { token: secret, body: statusReport() })).status).toBe(204);
     expect(await view(t, env.id)).toMatchObject({ desiredRevision: 1, fetchedRevision: 1, appliedRevision: 1, inSync: true });
-    const put = await api.request("PUT", `/v1/environments/${env.id}/settings`, { token: admin, headers: { "if-match": '"1"' }, body: { settings: { controls: { seccomp: {} } } } });
+    const put = await api.request("PUT", `/v1/environments/${env.id}/settings`, {
+      token: admin,
+      headers: { "if-match": '"1"' },
+      body: { settings: { controls: { seccomp: {} } } },
+    });
     expect(put.status).toBe(200);
     expect(await view(t, env.id)).toMatchObject({ desiredRevision: 2, fetchedRevision: 1, appliedRevision: 1, inSync: false });
     const failing = statusReport({
       desiredRevision: 2,
       appliedRevision: 1,
       error: "ConstraintTemplate gatehouseseccomp: rego_parse_error",
-      objects: [{ apiVersion: "templates.gatekeeper.sh/v1", kind: "ConstraintTemplate", name: "gatehouseseccomp", result: "error", message: "rego_parse_error" }],
-      templates: [{ name: "gatehouseseccomp", created: false, crdEstablished: false, errors: [{ pod: "gatekeeper-audit-0", code: "rego_parse_error", message: "unexpected eof" }] }],
+      objects: [
+        { apiVersion: "templates.gatekeeper.sh/v1", kind: "ConstraintTemplate", name: "gatehouseseccomp", result: "error", message: "rego_parse_error" },
+      ],
+      templates: [
+        {
+          name: "gatehouseseccomp",
+          created: false,
+          crdEstablished: false,
+          errors: [{ pod: "gatekeeper-audit-0", code: "rego_parse_error", message: "unexpected eof" }],
+        },
+      ],
     });
     expect((await api.request("POST", AGENT_PATHS.status, { token: secret, body: failing })).status).toBe(204);
     expect(await view(t, env.id)).toMatchObject({
@@ -106,7 +132,9 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
     const { secret } = await createAgentCredential(api, t, env.id);
     for (const admissionEvents of [false, true, null]) {
       const report = statusReport();
-      expect((await api.request("POST", AGENT_PATHS.status, { token: secret, body: { ...report, gatekeeper: { ...report.gatekeeper, admissionEvents } } })).status).toBe(204);
+      expect(
+        (await api.request("POST", AGENT_PATHS.status, { token: secret, body: { ...report, gatekeeper: { ...report.gatekeeper, admissionEvents } } })).status,
+      ).toBe(204);
       expect((await view(t, env.id)).gatekeeper.admissionEvents).toBe(admissionEvents);
     }
     // An older agent says nothing of it: unknown, not false.
@@ -130,7 +158,11 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
     const ok = await send(generated);
     expect(ok.gatekeeper.vap).toEqual(generated);
     expect(ok.degradedReasons).toEqual([]);
-    const failed = await send({ generated: false, policies: [{ ...policy, state: "error", message: "no VAP API" }], bindings: [{ ...binding, state: "pending" }] });
+    const failed = await send({
+      generated: false,
+      policies: [{ ...policy, state: "error", message: "no VAP API" }],
+      bindings: [{ ...binding, state: "pending" }],
+    });
     expect(failed.state).toBe("degraded");
     expect(failed.degradedReasons).toEqual([
       "Gatekeeper could not generate gatekeeper-gatehouseprivilegedcontainers for gatehouseprivilegedcontainers (no VAP API): the API server does not enforce it",

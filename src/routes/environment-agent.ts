@@ -26,13 +26,21 @@ const EnvironmentAgent = z
       .object({
         installed: z.boolean(),
         version: z.string().nullable(),
-        webhook: z.strictObject(GatekeeperHealth.webhook.unwrap().unwrap().shape).nullable().openapi({ description: "Gatekeeper's admission webhook endpoints; null when the agent cannot tell." }),
-        audit: z.strictObject(GatekeeperHealth.audit.unwrap().unwrap().shape).nullable().openapi({ description: "How recent Gatekeeper's audit is; null without managed constraints, or from an older agent." }),
+        webhook: z
+          .strictObject(GatekeeperHealth.webhook.unwrap().unwrap().shape)
+          .nullable()
+          .openapi({ description: "Gatekeeper's admission webhook endpoints; null when the agent cannot tell." }),
+        audit: z
+          .strictObject(GatekeeperHealth.audit.unwrap().unwrap().shape)
+          .nullable()
+          .openapi({ description: "How recent Gatekeeper's audit is; null without managed constraints, or from an older agent." }),
         admissionEvents: z.boolean().nullable().openapi({
-          description: "Whether Gatekeeper's controller runs with --emit-admission-events, which the denial history (/v1/denials) needs: false means refusals are not recorded — add the flag to its args. null: the agent cannot read its Deployment.",
+          description:
+            "Whether Gatekeeper's controller runs with --emit-admission-events, which the denial history (/v1/denials) needs: false means refusals are not recorded — add the flag to its args. null: the agent cannot read its Deployment.",
         }),
         vap: GatekeeperHealth.vap.unwrap().unwrap().nullable().openapi({
-          description: "For controls the API server enforces (enforcementPoint apiserver or both): whether Gatekeeper generated their ValidatingAdmissionPolicies and bindings. null: no control asks for the API server, or an older agent.",
+          description:
+            "For controls the API server enforces (enforcementPoint apiserver or both): whether Gatekeeper generated their ValidatingAdmissionPolicies and bindings. null: no control asks for the API server, or an older agent.",
         }),
       })
       .nullable(),
@@ -49,8 +57,7 @@ const route = createRoute({
   path: "/v1/environments/{id}/agent",
   tags: ["Environments"],
   summary: "The environment's agent status",
-  description:
-    `The agent's last status report: online, degraded (reporting, but Gatekeeper's webhook has no ready endpoint or its audit is stale: degradedReasons), offline (no report for more than ${OFFLINE_AFTER_INTERVALS} poll intervals) or never_connected; the applied revision against the current one; Gatekeeper's installation, each object's apply result and each template's health. Requires viewer.`,
+  description: `The agent's last status report: online, degraded (reporting, but Gatekeeper's webhook has no ready endpoint or its audit is stale: degradedReasons), offline (no report for more than ${OFFLINE_AFTER_INTERVALS} poll intervals) or never_connected; the applied revision against the current one; Gatekeeper's installation, each object's apply result and each template's health. Requires viewer.`,
   middleware: [requireRole("viewer")] as const,
   request: { params: EnvParams },
   responses: {
@@ -72,7 +79,12 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     );
     if (!row) throw environmentNotFound(id);
     const s = row.status;
-    const summary = agentSummary(s && { ...s, gatekeeper: s.report.gatekeeper }, row.currentRevision, c.get("now")(), c.get("config").agent.pollIntervalSeconds);
+    const summary = agentSummary(
+      s && { ...s, gatekeeper: s.report.gatekeeper },
+      row.currentRevision,
+      c.get("now")(),
+      c.get("config").agent.pollIntervalSeconds,
+    );
     const body: EnvironmentAgent = {
       state: summary.state,
       lastSeenAt: summary.lastSeenAt,
@@ -83,7 +95,16 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       inSync: summary.inSync,
       agentVersion: s?.agentVersion ?? null,
       kubernetesVersion: s?.report.kubernetesVersion ?? null,
-      gatekeeper: s ? { installed: s.report.gatekeeper.installed, version: s.report.gatekeeper.version, webhook: s.report.gatekeeper.webhook ?? null, audit: s.report.gatekeeper.audit ?? null, admissionEvents: s.report.gatekeeper.admissionEvents ?? null, vap: s.report.gatekeeper.vap ?? null } : null,
+      gatekeeper: s
+        ? {
+            installed: s.report.gatekeeper.installed,
+            version: s.report.gatekeeper.version,
+            webhook: s.report.gatekeeper.webhook ?? null,
+            audit: s.report.gatekeeper.audit ?? null,
+            admissionEvents: s.report.gatekeeper.admissionEvents ?? null,
+            vap: s.report.gatekeeper.vap ?? null,
+          }
+        : null,
       degradedReasons: summary.degradedReasons,
       error: s?.report.error ?? null,
       objects: s?.report.objects ?? [],

@@ -22,15 +22,25 @@ describe.each(backends())("GET /v1/environments/{id}/audit-report errors ($name)
   });
 
   it("an unknown id → 404 naming it; a known one without a report → 404 saying so", async () => {
-    expect((await expectProblem(await api.request("GET", `/v1/environments/${MISSING}/audit-report`, { token }), 404)).detail).toBe(`No environment ${MISSING}.`);
+    expect((await expectProblem(await api.request("GET", `/v1/environments/${MISSING}/audit-report`, { token }), 404)).detail).toBe(
+      `No environment ${MISSING}.`,
+    );
     const env = await createEnvironment(api, T, { name: "quiet" });
-    expect((await expectProblem(await api.request("GET", `/v1/environments/${env.id}/audit-report`, { token }), 404)).detail).toMatch(/not sent an audit report yet/);
+    expect((await expectProblem(await api.request("GET", `/v1/environments/${env.id}/audit-report`, { token }), 404)).detail).toMatch(
+      /not sent an audit report yet/,
+    );
   });
 
   it("users cannot write a report: other methods → 404", async () => {
     const env = await createEnvironment(api, T, { name: "ro" });
     for (const method of ["POST", "PUT", "DELETE"]) {
-      await expectProblem(await api.request(method, `/v1/environments/${env.id}/audit-report`, { token: await api.token(T, "admin"), body: { collectedAt: new Date().toISOString(), constraints: [] } }), 404);
+      await expectProblem(
+        await api.request(method, `/v1/environments/${env.id}/audit-report`, {
+          token: await api.token(T, "admin"),
+          body: { collectedAt: new Date().toISOString(), constraints: [] },
+        }),
+        404,
+      );
     }
     await expectProblem(await api.request("GET", `/v1/environments/${env.id}/audit-report`, { token }), 404);
   });

@@ -22,7 +22,9 @@ describe.each(backends())("GET /v1/environments/{id}/audit-report ($name)", (bac
     const t = "ear-read";
     const env = await createEnvironment(api, t, { name: "prod" });
     const { secret } = await createAgentCredential(api, t, env.id);
-    expect((await expectProblem(await api.request("GET", url(env.id), { token: await api.token(t, "viewer") }), 404)).detail).toMatch(/not sent an audit report yet/);
+    expect((await expectProblem(await api.request("GET", url(env.id), { token: await api.token(t, "viewer") }), 404)).detail).toMatch(
+      /not sent an audit report yet/,
+    );
     const report = auditReport({
       constraints: [
         constraintAudit({ totalViolations: 40, truncated: true }, 20),
@@ -38,7 +40,12 @@ describe.each(backends())("GET /v1/environments/{id}/audit-report ($name)", (bac
         environmentId: env.id,
         receivedAt: clock.toISOString(),
         collectedAt: report.collectedAt,
-        totals: { constraints: 3, violations: 44, byControl: { "privileged-containers": 40, seccomp: 4 }, byEnforcementAction: { deny: 40, warn: 3, dryrun: 1 } },
+        totals: {
+          constraints: 3,
+          violations: 44,
+          byControl: { "privileged-containers": 40, seccomp: 4 },
+          byEnforcementAction: { deny: 40, warn: 3, dryrun: 1 },
+        },
         constraints: report.constraints,
       });
     }
@@ -51,7 +58,10 @@ describe.each(backends())("GET /v1/environments/{id}/audit-report ($name)", (bac
     const c1 = await createAgentCredential(api, t, one.id);
     const c2 = await createAgentCredential(api, t, two.id);
     const post = async (secret: string, collectedAt: string, name: string) =>
-      expect((await api.request("POST", AGENT_PATHS.auditReport, { token: secret, body: auditReport({ collectedAt, constraints: [constraintAudit({ name }, 1)] }) })).status).toBe(204);
+      expect(
+        (await api.request("POST", AGENT_PATHS.auditReport, { token: secret, body: auditReport({ collectedAt, constraints: [constraintAudit({ name }, 1)] }) }))
+          .status,
+      ).toBe(204);
     await post(c1.secret, "2026-01-01T00:00:00.000Z", "first");
     await post(c1.secret, "2026-01-01T00:05:00.000Z", "second");
     await post(c2.secret, "2026-01-01T00:01:00.000Z", "other");

@@ -92,7 +92,10 @@ describe.each(backends())("/v1/environments errors ($name)", (backend) => {
     await unchanged(async () => {
       await expectProblem(await api.request("POST", "/v1/environments", { token: admin, body: '{"name": "x"' }), 400);
       await expectProblem(await api.request("POST", "/v1/environments", { token: admin }), 400);
-      await expectProblem(await api.request("POST", "/v1/environments", { token: admin, body: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415);
+      await expectProblem(
+        await api.request("POST", "/v1/environments", { token: admin, body: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+        415,
+      );
       await expectProblem(await api.request("POST", "/v1/environments", { token: admin, body: "null" }), 400);
     });
   });

@@ -163,16 +163,37 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
       const list = (await json<{ items: EnvJson[] }>(await api.request("GET", "/v1/environments", { token: viewer }))).items;
       expect(list.map((e) => e.name)).toEqual(["watched", "zz-quiet"]);
       expect(list[0]!.agent).toEqual(one);
-      expect(list[1]!.agent).toEqual({ state: "never_connected", lastSeenAt: null, appliedRevision: null, inSync: false, degradedReasons: [], gatekeeper: null });
+      expect(list[1]!.agent).toEqual({
+        state: "never_connected",
+        lastSeenAt: null,
+        appliedRevision: null,
+        inSync: false,
+        degradedReasons: [],
+        gatekeeper: null,
+      });
       return one;
     };
-    expect(await summaries()).toEqual({ state: "never_connected", lastSeenAt: null, appliedRevision: null, inSync: false, degradedReasons: [], gatekeeper: null });
+    expect(await summaries()).toEqual({
+      state: "never_connected",
+      lastSeenAt: null,
+      appliedRevision: null,
+      inSync: false,
+      degradedReasons: [],
+      gatekeeper: null,
+    });
 
     const cred = await createAgentCredential(api, t, env.id);
     const sent = await api.request("POST", "/agent/v1/status", { token: cred.secret, body: statusReport({ appliedRevision: 1 }) });
     expect(sent.status, await sent.text()).toBe(204);
     const online = await summaries();
-    expect(online).toEqual({ state: "online", lastSeenAt: start.toISOString(), appliedRevision: 1, inSync: true, degradedReasons: [], gatekeeper: { installed: true, version: "v3.23.0" } });
+    expect(online).toEqual({
+      state: "online",
+      lastSeenAt: start.toISOString(),
+      appliedRevision: 1,
+      inSync: true,
+      degradedReasons: [],
+      gatekeeper: { installed: true, version: "v3.23.0" },
+    });
     const patched = await json<EnvJson>(await api.request("PATCH", `/v1/environments/${env.id}`, { token: admin, body: { description: "x" } }));
     expect(patched.agent).toEqual(online);
 

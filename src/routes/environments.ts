@@ -10,7 +10,13 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../policies/index.ts";
 import {
-  createEnvironment, deleteEnvironment, environmentFields, getEnvironment, listEnvironments, updateEnvironment, type EnvironmentWithAgent,
+  createEnvironment,
+  deleteEnvironment,
+  environmentFields,
+  getEnvironment,
+  listEnvironments,
+  updateEnvironment,
+  type EnvironmentWithAgent,
 } from "../services/environments.ts";
 import { agentSummary, AgentSummary } from "./agent-common.ts";
 import { SettingsDocument } from "./settings-common.ts";
@@ -71,7 +77,10 @@ const CreateBody = z
     labels: Labels.default({}),
     // Optional rather than .prefault({}) so the docs reference the EnvironmentSettings schema.
     settings: SettingsDocument.optional(),
-    preset: z.enum(PRESET_NAMES).optional().openapi({ description: "Replaces settings.controls with a Pod Security Standards preset; environment-wide knobs are kept." }),
+    preset: z
+      .enum(PRESET_NAMES)
+      .optional()
+      .openapi({ description: "Replaces settings.controls with a Pod Security Standards preset; environment-wide knobs are kept." }),
     comment: Description.default("").openapi({ description: "Recorded on revision 1." }),
   })
   .openapi("EnvironmentCreate");
@@ -173,9 +182,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       throw new ProblemError(400, "The settings document is invalid.", { errors });
     }
     const { name, description, labels, comment } = body;
-    const created = await c.get("db").withTenant(p.tenantId, (tx) =>
-      createEnvironment(tx, p, { name, description, labels, settings: parsed.data, comment }, c.get("config").quotas),
-    );
+    const created = await c
+      .get("db")
+      .withTenant(p.tenantId, (tx) => createEnvironment(tx, p, { name, description, labels, settings: parsed.data, comment }, c.get("config").quotas));
     c.header("Location", `/v1/environments/${created.id}`);
     return c.json(environmentJson(c, { env: created, agent: null }), 201);
   });

@@ -62,7 +62,12 @@ describe.each(backends())("presets ($name)", (backend) => {
     const stored = await json(await api.request("GET", `/v1/environments/${env.id}/settings/revisions/2`, { token: await api.token("acme-pa", "viewer") }));
     expect(stored).toEqual(body);
     const [entry] = (await auditRows(api, "acme-pa")).filter((a) => a.action === "settings.preset");
-    expect(entry).toMatchObject({ actor: "erin", targetType: "environment", targetId: env.id, before: { revision: 1, settings: EnvironmentSettings.parse(CUSTOM) } });
+    expect(entry).toMatchObject({
+      actor: "erin",
+      targetType: "environment",
+      targetId: env.id,
+      before: { revision: 1, settings: EnvironmentSettings.parse(CUSTOM) },
+    });
     expect(entry!.after).toEqual({ revision: 2, preset: "restricted", settings: body.settings });
     const log = await json(await api.request("GET", "/v1/audit-log?action=settings.preset", { token: await api.token("acme-pa", "admin") }));
     expect(log.items[0].changes).toEqual(expect.arrayContaining([{ path: "settings.controls.readOnlyRootFilesystem", before: expect.any(Object) }]));
@@ -85,7 +90,9 @@ describe.each(backends())("presets ($name)", (backend) => {
     expect(again.settings.pssVersion).toBe("v1.33");
     expect(again.settings.controls.usersAndGroups.options.runAsUser.exemptUserNamespaces).toBe(false);
 
-    const latest = await json(await api.request("POST", `/v1/environments/${env.id}/settings/preset`, { token, body: { preset: "restricted", pssVersion: "latest" } }));
+    const latest = await json(
+      await api.request("POST", `/v1/environments/${env.id}/settings/preset`, { token, body: { preset: "restricted", pssVersion: "latest" } }),
+    );
     expect(latest.settings.pssVersion).toBe("latest");
     expect(latest.settings.controls.probeHosts.enabled).toBe(true);
     expect(latest.settings.controls.usersAndGroups.options.runAsUser.exemptUserNamespaces).toBe(true);

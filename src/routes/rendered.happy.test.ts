@@ -52,7 +52,11 @@ describe.each(backends())("GET /v1/environments/{id}/rendered ($name)", (backend
     const token = await api.token("acme-ry", "viewer");
     const { objects, summary } = expected(settings);
     const want = `# revision 1\n${summary.map((l) => `# ${l}\n`).join("")}${toYaml(objects)}`;
-    for (const opts of [{ qs: "?format=yaml" }, { headers: { accept: "application/yaml" } }, { headers: { accept: "text/yaml;q=0.9, application/json;q=0.5" } }]) {
+    for (const opts of [
+      { qs: "?format=yaml" },
+      { headers: { accept: "application/yaml" } },
+      { headers: { accept: "text/yaml;q=0.9, application/json;q=0.5" } },
+    ]) {
       const res = await api.request("GET", url(env.id, opts.qs), { token, headers: opts.headers });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe("application/yaml; charset=utf-8");

@@ -27,7 +27,9 @@ const Rendered = z
   .object({
     revision: z.int().min(0).openapi({ description: "The revision rendered; with ?draft=, the revision the draft is based on." }),
     draft: z.uuid().optional(),
-    objects: z.array(z.record(z.string(), z.unknown())).openapi({ description: "Kubernetes objects in apply order: templates, constraints, expansion templates." }),
+    objects: z
+      .array(z.record(z.string(), z.unknown()))
+      .openapi({ description: "Kubernetes objects in apply order: templates, constraints, expansion templates." }),
     summary: z.array(z.string()),
   })
   .openapi("RenderedEnvironment");
@@ -47,7 +49,9 @@ const route = createRoute({
       headers: { ETag: { schema: { type: "string" } } },
       content: {
         "application/json": { schema: Rendered },
-        "application/yaml": { schema: z.string().openapi({ example: "# revision 3\n# 12 of 17 controls enabled\n---\napiVersion: templates.gatekeeper.sh/v1\n..." }) },
+        "application/yaml": {
+          schema: z.string().openapi({ example: "# revision 3\n# 12 of 17 controls enabled\n---\napiVersion: templates.gatekeeper.sh/v1\n..." }),
+        },
       },
     },
     304: { description: "Unchanged since the ETag in If-None-Match" },
@@ -61,7 +65,8 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     const query = c.req.valid("query");
     // ?format wins; else Hono's negotiation of Accept (by q, then specificity); else JSON.
-    const format = query.format ?? (accepts(c, { header: "Accept", supports: MEDIA_TYPES, default: "application/json" }) === "application/json" ? "json" : "yaml");
+    const format =
+      query.format ?? (accepts(c, { header: "Accept", supports: MEDIA_TYPES, default: "application/json" }) === "application/json" ? "json" : "yaml");
     const now = c.get("now")();
     const current = await c.get("db").withTenant(p.tenantId, async (tx) => {
       if (query.draft !== undefined) {
@@ -81,7 +86,9 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     c.header("vary", "Accept");
     if (notModified(c, hashEtag(label, contentHash({ objects, summary }), format === "yaml" ? "-yaml" : ""))) return c.body(null, 304);
     if (format === "yaml") {
-      const header = [draft ? `draft ${draft} (based on revision ${current.revision})` : `revision ${current.revision}`, ...summary].map((l) => `# ${l}\n`).join("");
+      const header = [draft ? `draft ${draft} (based on revision ${current.revision})` : `revision ${current.revision}`, ...summary]
+        .map((l) => `# ${l}\n`)
+        .join("");
       return c.body(header + toYaml(objects), 200, { "content-type": "application/yaml; charset=utf-8" });
     }
     return c.json({ revision: current.revision, ...(draft ? { draft } : {}), objects, summary }, 200);

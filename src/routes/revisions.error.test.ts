@@ -48,7 +48,10 @@ describe.each(backends())("settings revisions errors ($name)", (backend) => {
   it.each(["0", "-1", "abc", "1.5", "1e3", "0x10", "%201", "01", "2147483648", "99999999999"])(
     "revision %j is a 400 at path revision (read and rollback)",
     async (rev) => {
-      for (const [method, suffix] of [["GET", ""], ["POST", "/rollback"]] as const) {
+      for (const [method, suffix] of [
+        ["GET", ""],
+        ["POST", "/rollback"],
+      ] as const) {
         const body = await expectProblem(await api.request(method, `${base(env.id)}/revisions/${rev}${suffix}`, { token: editor }), 400);
         expect(paths(body)).toEqual(["revision"]);
       }
@@ -135,7 +138,13 @@ describe.each(backends())("settings revisions errors ($name)", (backend) => {
       const e2 = await createEnvironment(api, T, { name: "legacy" });
       // A revision written under an older catalogue: a control this one does not know.
       await api.db.withTenant(await api.tenantId(T), (tx) =>
-        appendRevision(tx, { tenantId: e2.tenantId, environmentId: e2.id, document: { controls: { retiredControl: {} } } as never, author: "old", comment: "" }),
+        appendRevision(tx, {
+          tenantId: e2.tenantId,
+          environmentId: e2.id,
+          document: { controls: { retiredControl: {} } } as never,
+          author: "old",
+          comment: "",
+        }),
       );
       await setSettings(api, T, e2.id, {});
       const was = await snapshot(api, T, e2.id);

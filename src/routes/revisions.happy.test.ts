@@ -99,7 +99,13 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
     expect(res.headers.get("etag")).toBe('"3"');
     expect(res.headers.get("location")).toBe(`${base(env.id)}/revisions/3`);
     const body = await json(res);
-    expect(body).toEqual({ revision: 3, settings: EnvironmentSettings.parse({}), author: "eddie", comment: "rollback to revision 1", createdAt: expect.any(String) });
+    expect(body).toEqual({
+      revision: 3,
+      settings: EnvironmentSettings.parse({}),
+      author: "eddie",
+      comment: "rollback to revision 1",
+      createdAt: expect.any(String),
+    });
 
     const viewer = await api.token("acme-rb", "viewer");
     const list = await json(await api.request("GET", `${base(env.id)}/revisions`, { token: viewer }));
@@ -110,10 +116,20 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
 
     const [entry] = (await auditRows(api, "acme-rb")).filter((a) => a.action === "settings.rollback");
     // Whole documents, as every settings.* entry; the audit log diffs them on read.
-    expect(entry).toMatchObject({ actor: "eddie", targetType: "environment", targetId: env.id, before: { revision: 2, settings: EnvironmentSettings.parse(WARN) } });
+    expect(entry).toMatchObject({
+      actor: "eddie",
+      targetType: "environment",
+      targetId: env.id,
+      before: { revision: 2, settings: EnvironmentSettings.parse(WARN) },
+    });
     expect(entry!.after).toEqual({ revision: 3, rolledBackTo: 1, settings: body.settings });
     const log = await json(await api.request("GET", "/v1/audit-log?action=settings.rollback", { token: await api.token("acme-rb", "admin") }));
-    expect(log.items[0].changes).toEqual(expect.arrayContaining([{ path: "rolledBackTo", after: 1 }, { path: "settings.enforcementAction", before: "warn", after: "deny" }]));
+    expect(log.items[0].changes).toEqual(
+      expect.arrayContaining([
+        { path: "rolledBackTo", after: 1 },
+        { path: "settings.enforcementAction", before: "warn", after: "deny" },
+      ]),
+    );
   });
 
   it("takes a comment and a matching If-Match; an API key is the author by its prefix", async () => {

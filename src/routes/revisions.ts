@@ -12,7 +12,15 @@ import { diff } from "../lib/json-diff.ts";
 import { requireEnvironment } from "../services/environments.ts";
 import { commitDerivedRevision, loadRevision, revisionNotFound } from "../services/settings.ts";
 import {
-  CommentField, EnvParams, IfMatchHeaders, MAX_REVISION, RevisionDetail, NewRevisionResponse, revisionJson, RevisionNumber, RevisionParams,
+  CommentField,
+  EnvParams,
+  IfMatchHeaders,
+  MAX_REVISION,
+  RevisionDetail,
+  NewRevisionResponse,
+  revisionJson,
+  RevisionNumber,
+  RevisionParams,
 } from "./settings-common.ts";
 
 const RevisionSummary = z
@@ -108,7 +116,12 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       const where = [eq(settingsRevisions.tenantId, p.tenantId), eq(settingsRevisions.environmentId, id)];
       if (key) where.push(lt(settingsRevisions.revision, key.before));
       return tx
-        .select({ revision: settingsRevisions.revision, author: settingsRevisions.author, comment: settingsRevisions.comment, createdAt: settingsRevisions.createdAt })
+        .select({
+          revision: settingsRevisions.revision,
+          author: settingsRevisions.author,
+          comment: settingsRevisions.comment,
+          createdAt: settingsRevisions.createdAt,
+        })
         .from(settingsRevisions)
         .where(and(...where))
         .orderBy(desc(settingsRevisions.revision))

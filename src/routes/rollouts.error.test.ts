@@ -49,20 +49,34 @@ describe.each(backends())("rollout plan errors ($name)", (backend) => {
     const before = await state();
     const p = await expectProblem(await api.request("POST", base, { token: editor, body }), 400);
     const paths = (p.errors as { path: string }[]).map((e) => e.path);
-    expect(paths.some((x) => x === path || x.startsWith(`${path}.`)), paths.join(", ")).toBe(true);
+    expect(
+      paths.some((x) => x === path || x.startsWith(`${path}.`)),
+      paths.join(", "),
+    ).toBe(true);
     expect(await state()).toEqual(before);
   });
 
   it("400 for a body that is not JSON, and 415 for another content type", async () => {
     await expectProblem(await api.request("POST", base, { token: editor, body: "{not json" }), 400);
-    await expectProblem(await api.request("POST", base, { token: editor, body: "control=x", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415);
+    await expectProblem(
+      await api.request("POST", base, { token: editor, body: "control=x", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      415,
+    );
   });
 
   it("409 for a control that is not enabled, or already at the first step's action", async () => {
     const before = await state();
-    expect((await expectProblem(await api.request("POST", base, { token: editor, body: { control: "seccomp", steps: [warnStep] } }), 409)).detail).toMatch(/seccomp is not enabled/);
+    expect((await expectProblem(await api.request("POST", base, { token: editor, body: { control: "seccomp", steps: [warnStep] } }), 409)).detail).toMatch(
+      /seccomp is not enabled/,
+    );
     const deny = await createEnvironment(api, T, { name: "denying", settings: { controls: { privilegedContainers: { enabled: true } } } });
-    const p = await expectProblem(await api.request("POST", `/v1/environments/${deny.id}/rollouts`, { token: editor, body: { control: "privilegedContainers", steps: [{ to: "deny", when: { manual: true } }] } }), 409);
+    const p = await expectProblem(
+      await api.request("POST", `/v1/environments/${deny.id}/rollouts`, {
+        token: editor,
+        body: { control: "privilegedContainers", steps: [{ to: "deny", when: { manual: true } }] },
+      }),
+      409,
+    );
     expect(p.detail).toMatch(/already at deny/);
     expect(await state()).toEqual(before);
   });
@@ -72,11 +86,15 @@ describe.each(backends())("rollout plan errors ($name)", (backend) => {
     expect(res.status).toBe(201);
     const plan = await json(res);
     const before = await state();
-    expect((await expectProblem(await api.request("POST", base, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } }), 409)).detail).toMatch(/already has an active rollout plan/);
+    expect(
+      (await expectProblem(await api.request("POST", base, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } }), 409)).detail,
+    ).toMatch(/already has an active rollout plan/);
     expect(await state()).toEqual(before);
     expect((await api.request("POST", `${base}/${plan.id}/cancel`, { token: editor })).status).toBe(200);
     const cancelled = await state();
-    expect((await expectProblem(await api.request("POST", `${base}/${plan.id}/cancel`, { token: editor }), 409)).detail).toBe(`Rollout plan ${plan.id} is cancelled.`);
+    expect((await expectProblem(await api.request("POST", `${base}/${plan.id}/cancel`, { token: editor }), 409)).detail).toBe(
+      `Rollout plan ${plan.id} is cancelled.`,
+    );
     await expectProblem(await api.request("POST", `${base}/${plan.id}/advance`, { token: editor }), 409);
     expect(await state()).toEqual(cancelled);
   });
@@ -98,8 +116,12 @@ describe.each(backends())("rollout plan errors ($name)", (backend) => {
   it("a step at a time past waits, and says why, when the control was disabled meanwhile (no failed pass)", async () => {
     const env = await createEnvironment(api, T, { name: "disabled-at", settings: DRYRUN });
     const b = `/v1/environments/${env.id}/rollouts`;
-    const plan = await json(await api.request("POST", b, { token: editor, body: { control: "privilegedContainers", steps: [{ to: "warn", when: { at: "2020-01-01T00:00:00Z" } }] } }));
-    expect((await api.request("PATCH", `/v1/environments/${env.id}/settings/controls/privilegedContainers`, { token: editor, body: { enabled: false } })).status).toBe(200);
+    const plan = await json(
+      await api.request("POST", b, { token: editor, body: { control: "privilegedContainers", steps: [{ to: "warn", when: { at: "2020-01-01T00:00:00Z" } }] } }),
+    );
+    expect(
+      (await api.request("PATCH", `/v1/environments/${env.id}/settings/controls/privilegedContainers`, { token: editor, body: { enabled: false } })).status,
+    ).toBe(200);
     const before = await snapshot(api, T, env.id);
     expect(await runRolloutPass({ db: api.db, now: () => new Date(), pollIntervalSeconds: 30 })).toMatchObject({ failed: 0 });
     expect(await snapshot(api, T, env.id)).toEqual(before);
@@ -129,7 +151,10 @@ describe.each(backends())("rollout plan errors ($name)", (backend) => {
     await expectProblem(await api.request("GET", `${base}/${unknown}`, { token: editor }), 404);
     await expectProblem(await api.request("POST", `${base}/${unknown}/advance`, { token: editor }), 404);
     await expectProblem(await api.request("GET", `/v1/environments/${unknown}/rollouts`, { token: editor }), 404);
-    await expectProblem(await api.request("POST", `/v1/environments/${unknown}/rollouts`, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } }), 404);
+    await expectProblem(
+      await api.request("POST", `/v1/environments/${unknown}/rollouts`, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } }),
+      404,
+    );
     const bad = await expectProblem(await api.request("GET", `${base}/not-a-uuid`, { token: editor }), 400);
     expect((bad.errors as { path: string }[]).map((e) => e.path)).toContain("planId");
   });

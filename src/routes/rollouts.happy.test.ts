@@ -44,11 +44,18 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
       base: `/v1/environments/${env.id}/rollouts`,
       /** The agent's heartbeat: it applied `applied`, Gatekeeper audited just now. */
       async status(applied: number) {
-        const body = statusReport({ appliedRevision: applied, desiredRevision: applied, gatekeeper: { installed: true, version: "v3.23.0", audit: { lastAuditAt: clock.toISOString(), staleAfterSeconds: 180, fresh: true } } });
+        const body = statusReport({
+          appliedRevision: applied,
+          desiredRevision: applied,
+          gatekeeper: { installed: true, version: "v3.23.0", audit: { lastAuditAt: clock.toISOString(), staleAfterSeconds: 180, fresh: true } },
+        });
         expect((await api.request("POST", AGENT_PATHS.status, { token: agent, body })).status).toBe(204);
       },
       async audit(violations: number) {
-        const body = { collectedAt: clock.toISOString(), constraints: [constraintAudit({ enforcementAction: "dryrun", auditTimestamp: clock.toISOString() }, violations)] };
+        const body = {
+          collectedAt: clock.toISOString(),
+          constraints: [constraintAudit({ enforcementAction: "dryrun", auditTimestamp: clock.toISOString() }, violations)],
+        };
         expect((await api.request("POST", AGENT_PATHS.auditReport, { token: agent, body })).status).toBe(204);
       },
       async get(id: string) {
@@ -69,10 +76,19 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     const t = "ro-clean";
     const admin = await tokenAt(t, "admin");
     const a = await setup(t);
-    expect((await api.request("POST", "/v1/webhooks", { token: admin, body: { url: "http://127.0.0.1:9/hook", events: ["rollout.promoted"] } })).status).toBe(201);
+    expect((await api.request("POST", "/v1/webhooks", { token: admin, body: { url: "http://127.0.0.1:9/hook", events: ["rollout.promoted"] } })).status).toBe(
+      201,
+    );
     const created = await api.request("POST", a.base, {
       token: await tokenAt(t, "editor"),
-      body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 3600 } }, { to: "deny", when: { cleanForSeconds: 3600 } }], comment: "adopt" },
+      body: {
+        control: "privilegedContainers",
+        steps: [
+          { to: "warn", when: { cleanForSeconds: 3600 } },
+          { to: "deny", when: { cleanForSeconds: 3600 } },
+        ],
+        comment: "adopt",
+      },
     });
     expect(created.status, await created.clone().text()).toBe(201);
     const plan = await json(created);
@@ -84,7 +100,10 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
       currentAction: "dryrun",
       comment: "adopt",
       createdBy: `editor@${t}`,
-      steps: [{ to: "warn", when: { cleanForSeconds: 3600 }, takenAt: null, revision: null, by: null }, { to: "deny", takenAt: null }],
+      steps: [
+        { to: "warn", when: { cleanForSeconds: 3600 }, takenAt: null, revision: null, by: null },
+        { to: "deny", takenAt: null },
+      ],
       next: { step: 0, to: "warn", due: false, cleanSince: start, dueAt: new Date(clock.getTime() + HOUR).toISOString(), evidenceMissing: false },
     });
     expect(plan.next.waiting).toEqual([`clean since ${start}; due at ${plan.next.dueAt}`]);
@@ -134,7 +153,10 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     expect((await a.get(plan.id)).checkedAt).toBe(p.checkedAt);
 
     const rows = await auditRows(api, t);
-    expect(rows.filter((r) => r.action === "settings.rollout_step").map((r) => [r.actor, (r.after as { to: string }).to])).toEqual([[ROLLOUT_ACTOR, "warn"], [ROLLOUT_ACTOR, "deny"]]);
+    expect(rows.filter((r) => r.action === "settings.rollout_step").map((r) => [r.actor, (r.after as { to: string }).to])).toEqual([
+      [ROLLOUT_ACTOR, "warn"],
+      [ROLLOUT_ACTOR, "deny"],
+    ]);
     expect(rows.filter((r) => r.action === "rollout.step").map((r) => (r.after as { reason: string }).reason)).toEqual(["clean", "clean"]);
     expect(rows.filter((r) => r.action === "rollout.create")).toHaveLength(1);
     const tenantId = await api.tenantId(t);
@@ -154,7 +176,12 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("an agent gone offline holds the step, says so, and the clean window restarts after the gap", async () => {
     const t = "ro-offline";
     const a = await setup(t);
-    const plan = await json(await api.request("POST", a.base, { token: await tokenAt(t, "editor"), body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 3600 } }] } }));
+    const plan = await json(
+      await api.request("POST", a.base, {
+        token: await tokenAt(t, "editor"),
+        body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 3600 } }] },
+      }),
+    );
     tick(2 * HOUR); // no heartbeat meanwhile
     const p = await a.get(plan.id);
     expect(p.next.due).toBe(false);
@@ -174,7 +201,12 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("a new object admitted with a warning of the control restarts the clean window (the next step would refuse it)", async () => {
     const t = "ro-admitted";
     const a = await setup(t);
-    const plan = await json(await api.request("POST", a.base, { token: await tokenAt(t, "editor"), body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 3600 } }] } }));
+    const plan = await json(
+      await api.request("POST", a.base, {
+        token: await tokenAt(t, "editor"),
+        body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 3600 } }] },
+      }),
+    );
     tick(30 * 60_000);
     const agent = await credential(t, a.env.id);
     const event = admissionEvent({ action: "dryrun", firstSeenAt: clock.toISOString(), lastSeenAt: clock.toISOString() });
@@ -189,10 +221,17 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("a Gatekeeper audit the agent reports stale holds the step", async () => {
     const t = "ro-stale";
     const a = await setup(t);
-    const plan = await json(await api.request("POST", a.base, { token: await tokenAt(t, "editor"), body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 60 } }] } }));
+    const plan = await json(
+      await api.request("POST", a.base, {
+        token: await tokenAt(t, "editor"),
+        body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 60 } }] },
+      }),
+    );
     tick(HOUR);
     const agent = await credential(t, a.env.id);
-    const body = statusReport({ gatekeeper: { installed: true, version: "v3.23.0", audit: { lastAuditAt: "2030-01-01T00:00:00.000Z", staleAfterSeconds: 180, fresh: false } } });
+    const body = statusReport({
+      gatekeeper: { installed: true, version: "v3.23.0", audit: { lastAuditAt: "2030-01-01T00:00:00.000Z", staleAfterSeconds: 180, fresh: false } },
+    });
     expect((await api.request("POST", AGENT_PATHS.status, { token: agent, body })).status).toBe(204);
     const p = await a.get(plan.id);
     expect(p.next.waiting).toEqual(["Gatekeeper's audit is stale (newest 2030-01-01T00:00:00.000Z)"]);
@@ -205,7 +244,16 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     await a.audit(1); // not clean, and it does not matter for these
     const at = new Date(clock.getTime() + HOUR).toISOString();
     const plan = await json(
-      await api.request("POST", a.base, { token: await tokenAt(t, "editor"), body: { control: "privilegedContainers", steps: [{ to: "warn", when: { at } }, { to: "deny", when: { manual: true } }] } }),
+      await api.request("POST", a.base, {
+        token: await tokenAt(t, "editor"),
+        body: {
+          control: "privilegedContainers",
+          steps: [
+            { to: "warn", when: { at } },
+            { to: "deny", when: { manual: true } },
+          ],
+        },
+      }),
     );
     expect(plan.next).toMatchObject({ due: false, dueAt: at, waiting: [`scheduled for ${at}`] });
     expect(await pass()).toMatchObject({ promoted: 0 });
@@ -223,14 +271,25 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     expect(p.steps[1]).toMatchObject({ by: `editor@${t}`, revision: 3 });
     expect(await a.settings()).toMatchObject({ revision: 3, author: `editor@${t}` });
     const steps = (await auditRows(api, t)).filter((r) => r.action === "rollout.step").map((r) => [r.actor, (r.after as { reason: string }).reason]);
-    expect(steps).toEqual([[ROLLOUT_ACTOR, "scheduled"], [`editor@${t}`, "manual"]]);
+    expect(steps).toEqual([
+      [ROLLOUT_ACTOR, "scheduled"],
+      [`editor@${t}`, "manual"],
+    ]);
   });
 
   it("a control already made stricter by hand: the step records it without a revision", async () => {
     const t = "ro-ahead";
     const a = await setup(t);
-    const plan = await json(await api.request("POST", a.base, { token: await tokenAt(t, "editor"), body: { control: "privilegedContainers", steps: [{ to: "warn", when: { manual: true } }] } }));
-    const patch = await api.request("PATCH", `/v1/environments/${a.env.id}/settings/controls/privilegedContainers`, { token: await tokenAt(t, "editor"), body: { enforcementAction: "deny" } });
+    const plan = await json(
+      await api.request("POST", a.base, {
+        token: await tokenAt(t, "editor"),
+        body: { control: "privilegedContainers", steps: [{ to: "warn", when: { manual: true } }] },
+      }),
+    );
+    const patch = await api.request("PATCH", `/v1/environments/${a.env.id}/settings/controls/privilegedContainers`, {
+      token: await tokenAt(t, "editor"),
+      body: { enforcementAction: "deny" },
+    });
     expect(patch.status, await patch.clone().text()).toBe(200);
     const p = await json(await api.request("POST", `${a.base}/${plan.id}/advance`, { token: await tokenAt(t, "editor") }));
     expect(p).toMatchObject({ state: "completed", currentAction: "deny", steps: [{ revision: null, by: `editor@${t}` }] });
@@ -252,7 +311,10 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     expect(await a.get(first.id)).toMatchObject({ state: "cancelled", checkedAt: null, currentAction: "dryrun" });
     const second = await json(await api.request("POST", a.base, { token: await tokenAt(t, "editor"), body }));
     const list = await json(await api.request("GET", a.base, { token: await tokenAt(t, "viewer") }));
-    expect(list.items.map((p: { id: string; state: string }) => [p.id, p.state])).toEqual([[second.id, "active"], [first.id, "cancelled"]]);
+    expect(list.items.map((p: { id: string; state: string }) => [p.id, p.state])).toEqual([
+      [second.id, "active"],
+      [first.id, "cancelled"],
+    ]);
     expect((await auditRows(api, t)).filter((r) => r.action === "rollout.cancel")).toMatchObject([{ actor: `editor@${t}`, targetId: first.id }]);
   });
 });

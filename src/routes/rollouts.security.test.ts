@@ -101,7 +101,8 @@ describe.each(backends())("rollout plans security ($name)", (backend) => {
       expect(await state(t.env)).toEqual(before);
       expect(await json(await api.request("GET", one(t.env, t.plan), { token: owner }))).toEqual(seen);
       // And the owner cannot reach the intruder's plan either.
-      if (path("E", "P").includes("P")) await expectProblem(await api.request(method, path(own.env, own.plan), { token: await api.token(OWNER, "admin"), body }), 404);
+      if (path("E", "P").includes("P"))
+        await expectProblem(await api.request(method, path(own.env, own.plan), { token: await api.token(OWNER, "admin"), body }), 404);
     });
   });
 

@@ -16,11 +16,14 @@ const When = z
   .union([
     z.strictObject({
       cleanForSeconds: z.int().min(1).max(MAX_CLEAN_SECONDS).openapi({
-        description: "Taken once the control's audit has shown no violation (and admission no warning or dryrun record of it) for this long, on fresh evidence. 604800 is 7 days; the floor is 1 s, but the evidence is only as fine as Gatekeeper's --audit-interval and the scheduler's ROLLOUT_INTERVAL_MS.",
+        description:
+          "Taken once the control's audit has shown no violation (and admission no warning or dryrun record of it) for this long, on fresh evidence. 604800 is 7 days; the floor is 1 s, but the evidence is only as fine as Gatekeeper's --audit-interval and the scheduler's ROLLOUT_INTERVAL_MS.",
         example: 604800,
       }),
     }),
-    z.strictObject({ at: z.iso.datetime({ offset: true }).openapi({ description: "Taken at (after) this time, whatever the audit shows.", example: "2030-01-08T09:00:00Z" }) }),
+    z.strictObject({
+      at: z.iso.datetime({ offset: true }).openapi({ description: "Taken at (after) this time, whatever the audit shows.", example: "2030-01-08T09:00:00Z" }),
+    }),
     z.strictObject({ manual: z.literal(true).openapi({ description: "Taken only by hand (POST …/advance)." }) }),
   ])
   .openapi("RolloutWhen");
@@ -28,7 +31,17 @@ const Step = z.strictObject({ to: z.enum(["warn", "deny"]), when: When }).openap
 const CreateBody = z
   .strictObject({
     control: z.string().min(1).max(100).openapi({ example: "privilegedContainers" }),
-    steps: z.array(Step).min(1).max(2).openapi({ description: "Each stricter than the one before, the first stricter than the control's current action.", example: [{ to: "warn", when: { cleanForSeconds: 604800 } }, { to: "deny", when: { cleanForSeconds: 604800 } }] }),
+    steps: z
+      .array(Step)
+      .min(1)
+      .max(2)
+      .openapi({
+        description: "Each stricter than the one before, the first stricter than the control's current action.",
+        example: [
+          { to: "warn", when: { cleanForSeconds: 604800 } },
+          { to: "deny", when: { cleanForSeconds: 604800 } },
+        ],
+      }),
     comment: z.string().max(500).optional(),
   })
   .openapi("RolloutPlanRequest");
@@ -48,7 +61,9 @@ const NextJson = z
     step: z.int(),
     to: z.enum(["warn", "deny"]),
     due: z.boolean().openapi({ description: "The scheduler takes it on its next pass." }),
-    waiting: z.array(z.string()).openapi({ description: "Why it is not due: violations, missing evidence (agent offline, audit stale, revision not applied), the clean window still running." }),
+    waiting: z.array(z.string()).openapi({
+      description: "Why it is not due: violations, missing evidence (agent offline, audit stale, revision not applied), the clean window still running.",
+    }),
     cleanSince: Iso.nullable(),
     dueAt: Iso.nullable(),
     evidenceMissing: z.boolean(),
@@ -60,7 +75,10 @@ const PlanJson = z
     environmentId: z.uuid(),
     control: z.string(),
     state: z.enum(["active", "completed", "cancelled"]),
-    currentAction: z.enum(["dryrun", "warn", "deny"]).nullable().openapi({ description: "The control's action in the current revision; null when it is not enabled." }),
+    currentAction: z
+      .enum(["dryrun", "warn", "deny"])
+      .nullable()
+      .openapi({ description: "The control's action in the current revision; null when it is not enabled." }),
     steps: z.array(StepJson),
     next: NextJson.nullable().openapi({ description: "The next step, evaluated at this request; null once the plan is completed or cancelled." }),
     comment: z.string(),
@@ -113,7 +131,10 @@ const listRoute = createRoute({
   description: "The environment's plans, newest first (at most 100), each with its next step evaluated now. Requires viewer.",
   middleware: [requireRole("viewer")] as const,
   request: { params: EnvParams },
-  responses: { 200: { description: "The plans", content: { "application/json": { schema: z.object({ items: z.array(PlanJson) }).openapi("RolloutPlanList") } } }, ...problemResponses(400, 401, 403, 404) },
+  responses: {
+    200: { description: "The plans", content: { "application/json": { schema: z.object({ items: z.array(PlanJson) }).openapi("RolloutPlanList") } } },
+    ...problemResponses(400, 401, 403, 404),
+  },
 });
 const getRoute = createRoute({
   method: "get",
@@ -154,7 +175,14 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const v = await c.get("db").withTenant(p.tenantId, (tx) =>
-      createPlan(tx, p, { environmentId: id, control: body.control, steps: body.steps, comment: body.comment, now: c.get("now")(), pollIntervalSeconds: poll(c) }),
+      createPlan(tx, p, {
+        environmentId: id,
+        control: body.control,
+        steps: body.steps,
+        comment: body.comment,
+        now: c.get("now")(),
+        pollIntervalSeconds: poll(c),
+      }),
     );
     c.header("location", `/v1/environments/${id}/rollouts/${v.plan.id}`);
     return c.json(planJson(v), 201);

@@ -20,10 +20,7 @@ export const RevisionNumber = z
 export const RevisionParams = z.object({ id: EnvironmentId, revision: RevisionNumber });
 
 export const IfMatchHeaders = z.object({
-  "if-match": z
-    .string()
-    .optional()
-    .openapi({ description: 'Optional: the ETag of the current revision (e.g. "3") or *; 412 when another change came first.' }),
+  "if-match": z.string().optional().openapi({ description: 'Optional: the ETag of the current revision (e.g. "3") or *; 412 when another change came first.' }),
 });
 
 export const SettingsDocument = EnvironmentSettings.openapi("EnvironmentSettings");
@@ -50,5 +47,11 @@ export const CommentField = z.string().max(500).optional().openapi({ description
 
 export function revisionJson(r: StoredRevision): RevisionDetail {
   // Stored documents are already normalised; returned as stored so history shows what applied.
-  return { revision: r.revision, settings: r.document as RevisionDetail["settings"], author: r.author, comment: r.comment, createdAt: r.createdAt.toISOString() };
+  return {
+    revision: r.revision,
+    settings: r.document as RevisionDetail["settings"],
+    author: r.author,
+    comment: r.comment,
+    createdAt: r.createdAt.toISOString(),
+  };
 }

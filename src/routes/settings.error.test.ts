@@ -20,10 +20,18 @@ const badDocuments: [string, unknown, string][] = [
   ["bad exemption", { settings: { exemptions: { namespaces: [{ pattern: "Kube System" }] } } }, "settings.exemptions.namespaces[0].pattern"],
   ["unknown control", { settings: { controls: { rootless: {} } } }, "settings.controls"],
   ["unknown control field", { settings: { controls: { seccomp: { strict: true } } } }, "settings.controls.seccomp"],
-  ["bad capability", { settings: { controls: { capabilities: { options: { allowedAdd: ["NET ADMIN"] } } } } }, "settings.controls.capabilities.options.allowedAdd[0]"],
+  [
+    "bad capability",
+    { settings: { controls: { capabilities: { options: { allowedAdd: ["NET ADMIN"] } } } } },
+    "settings.controls.capabilities.options.allowedAdd[0]",
+  ],
   ["enabled not a boolean", { settings: { controls: { seccomp: { enabled: "yes" } } } }, "settings.controls.seccomp.enabled"],
   ["bad enforcement point", { settings: { enforcementPoint: "kubelet" } }, "settings.enforcementPoint"],
-  ["API server for a Rego-only control", { settings: { controls: { sysctls: { enforcementPoint: "apiserver" } } } }, "settings.controls.sysctls.enforcementPoint"],
+  [
+    "API server for a Rego-only control",
+    { settings: { controls: { sysctls: { enforcementPoint: "apiserver" } } } },
+    "settings.controls.sysctls.enforcementPoint",
+  ],
 ];
 
 const badPatches: [string, unknown, string][] = [
@@ -52,7 +60,11 @@ describe.each(backends())("settings errors ($name)", (backend) => {
 
   /** Runs fn and proves it wrote nothing: same revisions, same audit log, same document. */
   async function nothingWritten(fn: () => Promise<void>): Promise<void> {
-    const before = { revisions: await revisionNumbers(api, env.id), audits: await auditCount(api, T), doc: await json(await api.request("GET", url(env.id), { token: editor })) };
+    const before = {
+      revisions: await revisionNumbers(api, env.id),
+      audits: await auditCount(api, T),
+      doc: await json(await api.request("GET", url(env.id), { token: editor })),
+    };
     await fn();
     expect(await revisionNumbers(api, env.id)).toEqual(before.revisions);
     expect(await auditCount(api, T)).toBe(before.audits);
@@ -69,7 +81,10 @@ describe.each(backends())("settings errors ($name)", (backend) => {
 
   it.each(["3", '"abc"', '"-1"', "*", '"1", "2"', '""', '"1'])("PUT with If-Match %s → 400 at If-Match", async (ifMatch) => {
     await nothingWritten(async () => {
-      const problem = await expectProblem(await api.request("PUT", url(env.id), { token: editor, headers: { "if-match": ifMatch }, body: { settings: {} } }), 400);
+      const problem = await expectProblem(
+        await api.request("PUT", url(env.id), { token: editor, headers: { "if-match": ifMatch }, body: { settings: {} } }),
+        400,
+      );
       expect(problem.errors).toEqual([{ path: "If-Match", message: expect.any(String) }]);
     });
   });
@@ -98,7 +113,11 @@ describe.each(backends())("settings errors ($name)", (backend) => {
 
   it("PUT/GET/PATCH on a malformed id → 400 at id; on an unknown id → 404", async () => {
     await nothingWritten(async () => {
-      for (const [method, suffix, body] of [["GET", "", undefined], ["PUT", "", { settings: {} }], ["PATCH", "/controls/seccomp", {}]] as const) {
+      for (const [method, suffix, body] of [
+        ["GET", "", undefined],
+        ["PUT", "", { settings: {} }],
+        ["PATCH", "/controls/seccomp", {}],
+      ] as const) {
         const headers = { "if-match": '"1"' };
         const bad = await expectProblem(await api.request(method, `${url("nope")}${suffix}`, { token: editor, headers, body }), 400);
         expect(bad.errors?.map((e) => e.path)).toContain("id");

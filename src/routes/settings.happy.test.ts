@@ -100,11 +100,19 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
     expect(added.etag).toBe('"2"');
     expect(added.body).toMatchObject({ revision: 2, author: "pat", comment: "Changed control capabilities" });
     expect(added.body.settings.controls).toEqual({
-      capabilities: { enabled: true, exemptions: { namespaces: [], images: [] }, options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: ["ALL"], names: "normalised" } },
+      capabilities: {
+        enabled: true,
+        exemptions: { namespaces: [], images: [] },
+        options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: ["ALL"], names: "normalised" },
+      },
     });
 
     const disabled = await patch({ enabled: false, enforcementAction: "warn" }, { "if-match": '"2"' });
-    expect(disabled.body.settings.controls.capabilities).toMatchObject({ enabled: false, enforcementAction: "warn", options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: ["ALL"] } });
+    expect(disabled.body.settings.controls.capabilities).toMatchObject({
+      enabled: false,
+      enforcementAction: "warn",
+      options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: ["ALL"] },
+    });
 
     const merged = await patch({ enforcementAction: null, options: { requiredDrop: [] } });
     expect(merged.body.settings.controls.capabilities.enforcementAction).toBeUndefined();
@@ -128,7 +136,10 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
     const t = "acme-settings-patch2";
     const env = await createEnvironment(api, t, { preset: "baseline", settings: { enforcementAction: "dryrun" } });
     const before = (await json(await api.request("GET", url(env.id), { token: await api.token(t, "viewer") }))).settings;
-    const res = await api.request("PATCH", `${url(env.id)}/controls/seccomp`, { token: await api.token(t, "editor"), body: { options: { allowUnset: false } } });
+    const res = await api.request("PATCH", `${url(env.id)}/controls/seccomp`, {
+      token: await api.token(t, "editor"),
+      body: { options: { allowUnset: false } },
+    });
     expect(res.status).toBe(200);
     const after = (await json(res)).settings;
     expect(after.controls.seccomp.options).toEqual({ ...before.controls.seccomp.options, allowUnset: false });

@@ -53,23 +53,31 @@ describe.each(backends())("settings security ($name)", (backend) => {
 
   it("401 for a revoked API key, even an admin one", async () => {
     const key = await api.apiKey(OWNER, "admin", { revoked: true });
-    for (const call of CALLS) await expectProblem(await api.request(call.method, call.path(env.id), { token: key, headers: { "if-match": '"1"' }, body: call.body }), 401);
+    for (const call of CALLS)
+      await expectProblem(await api.request(call.method, call.path(env.id), { token: key, headers: { "if-match": '"1"' }, body: call.body }), 401);
     await ownerUnchanged();
   });
 
-  it.each(CALLS.flatMap((call) => ROLES.map((role) => ({ ...call, role }))))("$name as $role: $min or above → 200, below → 403 and nothing written", async (call) => {
-    const t = `acme-setsec-${call.role}-${call.method.toLowerCase()}`;
-    const target = await createEnvironment(api, t);
-    const audits = await auditCount(api, t);
-    const res = await api.request(call.method, call.path(target.id), { token: await api.token(t, call.role), headers: { "if-match": '"1"' }, body: call.body });
-    if (hasRole({ role: call.role } as never, call.min)) {
-      expect(res.status).toBe(200);
-    } else {
-      expect((await expectProblem(res, 403)).detail).toContain(call.min);
-      expect(await revisionNumbers(api, target.id)).toEqual([1]);
-      expect(await auditCount(api, t)).toBe(audits);
-    }
-  });
+  it.each(CALLS.flatMap((call) => ROLES.map((role) => ({ ...call, role }))))(
+    "$name as $role: $min or above → 200, below → 403 and nothing written",
+    async (call) => {
+      const t = `acme-setsec-${call.role}-${call.method.toLowerCase()}`;
+      const target = await createEnvironment(api, t);
+      const audits = await auditCount(api, t);
+      const res = await api.request(call.method, call.path(target.id), {
+        token: await api.token(t, call.role),
+        headers: { "if-match": '"1"' },
+        body: call.body,
+      });
+      if (hasRole({ role: call.role } as never, call.min)) {
+        expect(res.status).toBe(200);
+      } else {
+        expect((await expectProblem(res, 403)).detail).toContain(call.min);
+        expect(await revisionNumbers(api, target.id)).toEqual([1]);
+        expect(await auditCount(api, t)).toBe(audits);
+      }
+    },
+  );
 
   it("another tenant's admin (token or API key) gets 404 for every verb, even with the right If-Match", async () => {
     const ownerAudits = await auditCount(api, OWNER);

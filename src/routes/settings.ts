@@ -14,9 +14,7 @@ import { commitDerivedRevision, type StoredRevision } from "../services/settings
 import { EnvParams, RevisionDetail, revisionJson, SettingsDocument } from "./settings-common.ts";
 import { mergePatch } from "../lib/merge-patch.ts";
 
-const PutBody = z
-  .strictObject({ settings: SettingsDocument, comment: z.string().max(500).default("") })
-  .openapi("SettingsUpdate");
+const PutBody = z.strictObject({ settings: SettingsDocument, comment: z.string().max(500).default("") }).openapi("SettingsUpdate");
 
 // RFC 7396 merge patch of one control: given fields replace, null removes, absent keep.
 const ControlPatch = z
@@ -82,7 +80,8 @@ const patchControl = createRoute({
   path: "/v1/environments/{id}/settings/controls/{control}",
   tags,
   summary: "Change one control",
-  description: "Merge-patches one control's settings into the current document and writes a new revision. If-Match is optional (412 when stale). Requires editor.",
+  description:
+    "Merge-patches one control's settings into the current document and writes a new revision. If-Match is optional (412 when stale). Requires editor.",
   middleware: [requireRole("editor")] as const,
   request: { params: ControlParams, headers: IfMatch, body: { ...json(ControlPatch), required: true } },
   responses: {
@@ -131,7 +130,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const { settings, comment } = c.req.valid("json");
     const expected = ifMatchRevision(c.req.valid("header")["if-match"], { star: false });
     if (expected === undefined) {
-      throw new ProblemError(428, 'Replacing the settings requires If-Match with the revision the change is based on, e.g. If-Match: "3" (the ETag of GET .../settings).');
+      throw new ProblemError(
+        428,
+        'Replacing the settings requires If-Match with the revision the change is based on, e.g. If-Match: "3" (the ETag of GET .../settings).',
+      );
     }
     const stored = await c.get("db").withTenant(p.tenantId, (tx) =>
       commitDerivedRevision(tx, p, {

@@ -23,7 +23,7 @@ describe.each(backends())("tenant provisioning ($name)", (backend) => {
     await closed?.close();
   });
 
-  const tenantRows = async (api: TestApi, slug: string) => (await api.db.asSystem((tx) => tx.select().from(tenants).where(eq(tenants.slug, slug))));
+  const tenantRows = async (api: TestApi, slug: string) => await api.db.asSystem((tx) => tx.select().from(tenants).where(eq(tenants.slug, slug)));
   const log = async (api: TestApi, slug: string, query = ""): Promise<Entry[]> => {
     const res = await api.request("GET", `/v1/audit-log${query}`, { token: await api.token(slug, "admin", { sub: "auditor" }) });
     expect(res.status, await res.clone().text()).toBe(200);
@@ -39,7 +39,12 @@ describe.each(backends())("tenant provisioning ($name)", (backend) => {
       expect(more).toEqual([]);
       const created = await log(auto, "pv-race", "?action=tenant.create");
       expect(created).toHaveLength(1);
-      expect(created[0]).toMatchObject({ targetType: "tenant", targetId: row!.id, before: null, after: { slug: "pv-race", name: "pv-race", provisioning: "auto" } });
+      expect(created[0]).toMatchObject({
+        targetType: "tenant",
+        targetId: row!.id,
+        before: null,
+        after: { slug: "pv-race", name: "pv-race", provisioning: "auto" },
+      });
       expect(subs).toContain(created[0]!.actor);
     });
 
@@ -56,8 +61,18 @@ describe.each(backends())("tenant provisioning ($name)", (backend) => {
       const rows = (await log(auto, "pv-members", "?action=member.*")).filter((e) => e.targetId === "mia").reverse();
       expect(rows).toEqual([
         expect.objectContaining({ action: "member.create", actor: "mia", targetType: "member", before: null, after: { subject: "mia", role: "viewer" } }),
-        expect.objectContaining({ action: "member.role_change", actor: "mia", before: { subject: "mia", role: "viewer" }, after: { subject: "mia", role: "admin" } }),
-        expect.objectContaining({ action: "member.role_change", actor: "mia", before: { subject: "mia", role: "admin" }, after: { subject: "mia", role: "viewer" } }),
+        expect.objectContaining({
+          action: "member.role_change",
+          actor: "mia",
+          before: { subject: "mia", role: "viewer" },
+          after: { subject: "mia", role: "admin" },
+        }),
+        expect.objectContaining({
+          action: "member.role_change",
+          actor: "mia",
+          before: { subject: "mia", role: "admin" },
+          after: { subject: "mia", role: "viewer" },
+        }),
       ]);
     });
   });
@@ -85,7 +100,9 @@ describe.each(backends())("tenant provisioning ($name)", (backend) => {
       const body = await json(await closed.request("GET", "/v1/tenant", { token }));
       expect(body).toMatchObject({ id: made.id, slug: "pv-made", name: "Made Corp", role: "admin", members: [{ subject: "owner", role: "admin" }] });
       const created = await log(closed, "pv-made", "?action=tenant.create");
-      expect(created).toEqual([expect.objectContaining({ actor: "cli:operator", targetId: made.id, after: { slug: "pv-made", name: "Made Corp", provisioning: "cli" } })]);
+      expect(created).toEqual([
+        expect.objectContaining({ actor: "cli:operator", targetId: made.id, after: { slug: "pv-made", name: "Made Corp", provisioning: "cli" } }),
+      ]);
     });
   });
 });

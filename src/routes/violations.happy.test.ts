@@ -15,9 +15,21 @@ const dayName = (d: number) => new Date(T0 + d * 86_400_000).toISOString().slice
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
 /** A privileged-containers constraint listing pods `names` (violation(i) for each i). */
-const priv = (ids: number[], o: Partial<ConstraintAudit> = {}) => ({ ...constraintAudit(o, 0), totalViolations: ids.length, violations: ids.map((i) => violation(i)), ...o });
+const priv = (ids: number[], o: Partial<ConstraintAudit> = {}) => ({
+  ...constraintAudit(o, 0),
+  totalViolations: ids.length,
+  violations: ids.map((i) => violation(i)),
+  ...o,
+});
 const caps = (ids: number[], o: Partial<ConstraintAudit> = {}) =>
-  priv(ids, { kind: "GatehouseCapabilities", name: "capabilities", control: "capabilities", enforcementAction: "warn", ...o, violations: ids.map((i) => violation(i, { enforcementAction: "warn", message: `caps ${i}` })) });
+  priv(ids, {
+    kind: "GatehouseCapabilities",
+    name: "capabilities",
+    control: "capabilities",
+    enforcementAction: "warn",
+    ...o,
+    violations: ids.map((i) => violation(i, { enforcementAction: "warn", message: `caps ${i}` })),
+  });
 
 describe.each(backends())("violation history ($name)", (backend) => {
   let api: TestApi;
@@ -40,7 +52,17 @@ describe.each(backends())("violation history ($name)", (backend) => {
       expect(res.status, await res.clone().text()).toBe(200);
       return json(res);
     };
-    const all = async (query = "") => (await get(`/v1/violations?environment=${env.id}&limit=100${query}`)).items as { id: string; state: string; resource: { name: string }; occurrences: number; openedAt: string; resolvedAt: string | null; lastSeenAt: string; firstSeenAt: string }[];
+    const all = async (query = "") =>
+      (await get(`/v1/violations?environment=${env.id}&limit=100${query}`)).items as {
+        id: string;
+        state: string;
+        resource: { name: string };
+        occurrences: number;
+        openedAt: string;
+        resolvedAt: string | null;
+        lastSeenAt: string;
+        firstSeenAt: string;
+      }[];
     const byName = async () => Object.fromEntries((await all()).map((v) => [`${v.resource.name}`, v]));
     return { env, cred, viewer, send, get, all, byName };
   }
@@ -60,8 +82,14 @@ describe.each(backends())("violation history ($name)", (backend) => {
     let v = await s.byName();
     expect(Object.keys(v).sort()).toEqual(["pod-1", "pod-2", "pod-3"]);
     expect(v["pod-1"]).toMatchObject({
-      state: "open", firstSeenAt: at(0), openedAt: at(0), lastSeenAt: at(0), resolvedAt: null, occurrences: 1,
-      control: "privileged-containers", enforcementAction: "deny",
+      state: "open",
+      firstSeenAt: at(0),
+      openedAt: at(0),
+      lastSeenAt: at(0),
+      resolvedAt: null,
+      occurrences: 1,
+      control: "privileged-containers",
+      enforcementAction: "deny",
       constraint: { kind: "GatehousePrivilegedContainers", name: "privileged-containers" },
       resource: { group: "", version: "v1", kind: "Pod", namespace: "team-1", name: "pod-1" },
     });
@@ -109,7 +137,10 @@ describe.each(backends())("violation history ($name)", (backend) => {
     await s.send(0, [priv([1, 2])]);
     const before = await s.byName();
     const events = (await tables(tenantId)).e.length;
-    await s.send(10, [priv([1, 2], { enforcementAction: "warn" })].map((k) => ({ ...k, violations: k.violations.map((v) => ({ ...v, enforcementAction: "warn" })) })));
+    await s.send(
+      10,
+      [priv([1, 2], { enforcementAction: "warn" })].map((k) => ({ ...k, violations: k.violations.map((v) => ({ ...v, enforcementAction: "warn" })) })),
+    );
     const after = await s.byName();
     for (const n of ["pod-1", "pod-2"]) {
       expect(after[n]).toMatchObject({ id: before[n]!.id, state: "open", enforcementAction: "warn", openedAt: at(0), lastSeenAt: at(10), occurrences: 1 });
@@ -148,7 +179,14 @@ describe.each(backends())("violation history ($name)", (backend) => {
     await s.send(10, [priv([0, 1, 2, 3, 4, 5, 6]), caps([1, 2, 3])]);
     expect((await api.request("POST", AGENT_PATHS.auditReport, { token: otherCred.secret, body: auditReport() })).status).toBe(204);
 
-    const q = async (query: string) => ((await s.get(`/v1/violations?limit=100&${query}`)).items as { resource: { name: string; namespace: string }; state: string; environmentId: string; control: string; enforcementAction: string }[]);
+    const q = async (query: string) =>
+      (await s.get(`/v1/violations?limit=100&${query}`)).items as {
+        resource: { name: string; namespace: string };
+        state: string;
+        environmentId: string;
+        control: string;
+        enforcementAction: string;
+      }[];
     expect((await q("")).length).toBe(11 + 5);
     expect((await q(`environment=${s.env.id}`)).length).toBe(11);
     expect((await q(`environment=${other.id}`)).every((v) => v.environmentId === other.id)).toBe(true);
@@ -179,11 +217,21 @@ describe.each(backends())("violation history ($name)", (backend) => {
     const fresh = await a.get(`/v1/environments/${a.env.id}/violations/summary`);
     expect(fresh).toEqual({ environmentId: a.env.id, lastReportAt: null, compliant: null, open: 0, byControl: {}, byEnforcementAction: {} });
 
-    await a.send(0, [priv([1, 2]), caps([3, 4, 5]), { ...priv([9], { kind: "K8sOther", name: "other", control: null, enforcementAction: "dryrun" }), violations: [violation(9, { enforcementAction: "dryrun" })] }]);
+    await a.send(0, [
+      priv([1, 2]),
+      caps([3, 4, 5]),
+      {
+        ...priv([9], { kind: "K8sOther", name: "other", control: null, enforcementAction: "dryrun" }),
+        violations: [violation(9, { enforcementAction: "dryrun" })],
+      },
+    ]);
     await b.send(0, [priv([1])]);
     await b.send(10, [priv([])]);
     expect(await a.get(`/v1/environments/${a.env.id}/violations/summary`)).toEqual({
-      environmentId: a.env.id, lastReportAt: at(0), compliant: false, open: 6,
+      environmentId: a.env.id,
+      lastReportAt: at(0),
+      compliant: false,
+      open: 6,
       byControl: { "privileged-containers": 2, capabilities: 3, "(none)": 1 },
       byEnforcementAction: { deny: 2, warn: 3, dryrun: 1 },
     });
@@ -199,7 +247,7 @@ describe.each(backends())("violation history ($name)", (backend) => {
   it("trend: daily opened, resolved and open at the end of each day", async () => {
     {
       const s = await setup("vh-trend");
-      const day = (d: number, m = 0) => (d * 24 * 60) + m;
+      const day = (d: number, m = 0) => d * 24 * 60 + m;
       await s.send(day(0, 60), [priv([1, 2, 3])]);
       await s.send(day(1, 60), [priv([1, 4])]);
       await s.send(day(1, 120), [priv([1, 4, 5])]);

@@ -46,7 +46,10 @@ const ListQuery = PageQuery.extend({
   state: z.enum(VIOLATION_STATES).optional(),
   enforcementAction: z.string().min(1).max(100).optional().openapi({ example: "deny" }),
   since: z.iso.datetime({ offset: true }).optional().openapi({ description: "Only violations opened (first or again) at or after this instant." }),
-  changedAt: z.iso.datetime({ offset: true }).optional().openapi({ description: "Only violations the audit report collected at this instant opened, resolved or updated (and no later report changed since): a violations.changed digest links here for what it did not list." }),
+  changedAt: z.iso.datetime({ offset: true }).optional().openapi({
+    description:
+      "Only violations the audit report collected at this instant opened, resolved or updated (and no later report changed since): a violations.changed digest links here for what it did not list.",
+  }),
 });
 const Cursor = z.strictObject({ id: z.uuid() });
 const IdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
@@ -54,7 +57,7 @@ const IdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "pat
 const Counts = z.record(z.string(), z.int());
 const OpenCounts = z.object({
   open: z.int(),
-  byControl: Counts.openapi({ description: "Open violations per control (constraints without a control under \"(none)\")." }),
+  byControl: Counts.openapi({ description: 'Open violations per control (constraints without a control under "(none)").' }),
   byEnforcementAction: Counts,
 });
 
@@ -79,12 +82,14 @@ const TrendQuery = z.strictObject({
 });
 const Trend = z
   .object({
-    days: z.array(z.object({
-      date: z.string().openapi({ example: "2030-01-01", description: "A UTC day." }),
-      opened: z.int().openapi({ description: "Violations opened (first or again) that day." }),
-      resolved: z.int(),
-      open: z.int().openapi({ description: "Violations open at the end of the day (now, for today)." }),
-    })),
+    days: z.array(
+      z.object({
+        date: z.string().openapi({ example: "2030-01-01", description: "A UTC day." }),
+        opened: z.int().openapi({ description: "Violations opened (first or again) that day." }),
+        resolved: z.int(),
+        open: z.int().openapi({ description: "Violations open at the end of the day (now, for today)." }),
+      }),
+    ),
   })
   .openapi("ViolationTrend");
 
@@ -97,7 +102,10 @@ const list = createRoute({
   middleware: [requireRole("viewer")] as const,
   request: { query: ListQuery },
   responses: {
-    200: { description: "A page of violations", content: { "application/json": { schema: z.object({ items: z.array(ViolationSchema), nextCursor: z.string().nullable() }).openapi("ViolationPage") } } },
+    200: {
+      description: "A page of violations",
+      content: { "application/json": { schema: z.object({ items: z.array(ViolationSchema), nextCursor: z.string().nullable() }).openapi("ViolationPage") } },
+    },
     ...problemResponses(400, 401, 403),
   },
 });
@@ -111,7 +119,10 @@ const get = createRoute({
   middleware: [requireRole("viewer")] as const,
   request: { params: IdParams },
   responses: {
-    200: { description: "The violation", content: { "application/json": { schema: ViolationSchema.extend({ history: z.array(ViolationEventSchema) }).openapi("ViolationDetail") } } },
+    200: {
+      description: "The violation",
+      content: { "application/json": { schema: ViolationSchema.extend({ history: z.array(ViolationEventSchema) }).openapi("ViolationDetail") } },
+    },
     ...problemResponses(400, 401, 403, 404),
   },
 });
@@ -132,7 +143,8 @@ const tenantSummary = createRoute({
   path: "/v1/violations/summary",
   tags,
   summary: "The fleet's open violations at a glance",
-  description: "Open violations of every environment by control and by enforcement action, and the share of compliant environments (those with an audit report and no open violation). Requires viewer.",
+  description:
+    "Open violations of every environment by control and by enforcement action, and the share of compliant environments (those with an audit report and no open violation). Requires viewer.",
   middleware: [requireRole("viewer")] as const,
   request: { query: z.strictObject({}) },
   responses: { 200: { description: "The summary", content: { "application/json": { schema: TenantSummary } } }, ...problemResponses(400, 401, 403) },
@@ -143,12 +155,12 @@ const trend = createRoute({
   path: "/v1/violations/trend",
   tags,
   summary: "Daily opened, resolved and open violations",
-  description: "For each of the last `days` UTC days up to today: violations opened and resolved that day (by report time) and open at its end. Requires viewer.",
+  description:
+    "For each of the last `days` UTC days up to today: violations opened and resolved that day (by report time) and open at its end. Requires viewer.",
   middleware: [requireRole("viewer")] as const,
   request: { query: TrendQuery },
   responses: { 200: { description: "The trend, oldest day first", content: { "application/json": { schema: Trend } } }, ...problemResponses(400, 401, 403) },
 });
-
 
 async function openCounts(tx: Db, where: SQL) {
   const { rows } = await tx.execute<{ k: string; control: string | null; action: string | null; n: number }>(sql`
@@ -239,7 +251,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       );
       return rows.map((r) => r.j);
     });
-    return c.json(keysetPage(items, q.limit, (last) => ({ id: last.id })), 200);
+    return c.json(
+      keysetPage(items, q.limit, (last) => ({ id: last.id })),
+      200,
+    );
   });
 
   app.openapi(get, async (c) => {

@@ -21,11 +21,21 @@ export const Endpoint = z
     events: z.array(EventType),
     environmentIds: z.array(z.uuid()).nullable().openapi({ description: "Only events of these environments; null: every environment." }),
     enabled: z.boolean(),
-    deliveryMode: z.enum(DELIVERY_MODES).openapi({ description: "digest: one violations.changed per audit report; per-violation: one violation.opened / .resolved / .updated each." }),
-    format: z.enum(WEBHOOK_FORMATS).openapi({ description: "standard: the signed JSON envelope (WebhookPayload); slack: a Slack incoming-webhook message {text, blocks}." }),
-    controls: z.array(z.string()).nullable().openapi({ description: "Only violations of these controls (slugs, as violations name them); null: all.", example: ["privileged-containers"] }),
+    deliveryMode: z
+      .enum(DELIVERY_MODES)
+      .openapi({ description: "digest: one violations.changed per audit report; per-violation: one violation.opened / .resolved / .updated each." }),
+    format: z
+      .enum(WEBHOOK_FORMATS)
+      .openapi({ description: "standard: the signed JSON envelope (WebhookPayload); slack: a Slack incoming-webhook message {text, blocks}." }),
+    controls: z
+      .array(z.string())
+      .nullable()
+      .openapi({ description: "Only violations of these controls (slugs, as violations name them); null: all.", example: ["privileged-containers"] }),
     enforcementActions: z.array(z.enum(enforcementActions)).nullable().openapi({ description: "Only violations with these enforcement actions; null: all." }),
-    rateLimitPerSecond: z.number().nullable().openapi({ description: "At most this many requests per second to this endpoint; more wait in the queue (never dropped, order kept). null: no limit." }),
+    rateLimitPerSecond: z
+      .number()
+      .nullable()
+      .openapi({ description: "At most this many requests per second to this endpoint; more wait in the queue (never dropped, order kept). null: no limit." }),
     failing: z.boolean().openapi({ description: "Several consecutive attempts failed; clears with the next success." }),
     failingSince: Iso.nullable(),
     consecutiveFailures: z.int(),
@@ -36,31 +46,64 @@ export const Endpoint = z
   .openapi("WebhookEndpoint");
 
 export const NewEndpoint = Endpoint.extend({
-  secret: z.string().openapi({ description: "The Standard Webhooks signing secret (whsec_<base64>). Shown once.", example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
+  secret: z
+    .string()
+    .openapi({ description: "The Standard Webhooks signing secret (whsec_<base64>). Shown once.", example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
 }).openapi("NewWebhookEndpoint");
 
 const Name = plainText(500);
 /** Violations name their control by its slug (the constraint's gatehouse.dev/control label). */
 const CONTROL_SLUGS = new Set(catalogue.map((c) => c.slug));
 const Fields = {
-  url: z.string().trim().min(1).max(2048).openapi({ description: "https:// (http:// only where WEBHOOK_ALLOW_HTTP=true); not a private, loopback or link-local address.", example: "https://hooks.example.com/gatehouse" }),
+  url: z.string().trim().min(1).max(2048).openapi({
+    description: "https:// (http:// only where WEBHOOK_ALLOW_HTTP=true); not a private, loopback or link-local address.",
+    example: "https://hooks.example.com/gatehouse",
+  }),
   description: Name.optional(),
-  events: z.array(EventType).min(1).max(WEBHOOK_EVENT_TYPES.length).refine((a) => new Set(a).size === a.length, "must not repeat an event"),
+  events: z
+    .array(EventType)
+    .min(1)
+    .max(WEBHOOK_EVENT_TYPES.length)
+    .refine((a) => new Set(a).size === a.length, "must not repeat an event"),
   environmentIds: z.array(z.uuid()).min(1).max(100).nullable().optional(),
   enabled: z.boolean().optional(),
   deliveryMode: z.enum(DELIVERY_MODES).optional().openapi({ description: "Default on create: digest." }),
   format: z.enum(WEBHOOK_FORMATS).optional().openapi({ description: "Default on create: standard." }),
   controls: z
     .array(z.string().refine((slug) => CONTROL_SLUGS.has(slug), "not a Gatehouse control (its slug, e.g. privileged-containers)"))
-    .min(1).max(100).refine((a) => new Set(a).size === a.length, "must not repeat a control").nullable().optional(),
-  enforcementActions: z.array(z.enum(enforcementActions)).min(1).max(enforcementActions.length).refine((a) => new Set(a).size === a.length, "must not repeat an action").nullable().optional(),
-  rateLimitPerSecond: z.number().positive().max(1000).nullable().optional().openapi({ description: "Default on create: 1 for the slack format (Slack accepts about one message a second), none otherwise.", example: 1 }),
+    .min(1)
+    .max(100)
+    .refine((a) => new Set(a).size === a.length, "must not repeat a control")
+    .nullable()
+    .optional(),
+  enforcementActions: z
+    .array(z.enum(enforcementActions))
+    .min(1)
+    .max(enforcementActions.length)
+    .refine((a) => new Set(a).size === a.length, "must not repeat an action")
+    .nullable()
+    .optional(),
+  rateLimitPerSecond: z
+    .number()
+    .positive()
+    .max(1000)
+    .nullable()
+    .optional()
+    .openapi({ description: "Default on create: 1 for the slack format (Slack accepts about one message a second), none otherwise.", example: 1 }),
 };
 export const CreateEndpoint = z.strictObject(Fields).openapi("CreateWebhookEndpoint");
 export const UpdateEndpoint = z
   .strictObject({
-    url: Fields.url.optional(), description: Fields.description, events: Fields.events.optional(), environmentIds: Fields.environmentIds, enabled: Fields.enabled,
-    deliveryMode: Fields.deliveryMode, format: Fields.format, controls: Fields.controls, enforcementActions: Fields.enforcementActions, rateLimitPerSecond: Fields.rateLimitPerSecond,
+    url: Fields.url.optional(),
+    description: Fields.description,
+    events: Fields.events.optional(),
+    environmentIds: Fields.environmentIds,
+    enabled: Fields.enabled,
+    deliveryMode: Fields.deliveryMode,
+    format: Fields.format,
+    controls: Fields.controls,
+    enforcementActions: Fields.enforcementActions,
+    rateLimitPerSecond: Fields.rateLimitPerSecond,
   })
   .openapi("UpdateWebhookEndpoint");
 
@@ -108,12 +151,19 @@ export const WebhookPayload = z
       z.object({
         environment: EnvRef,
         collectedAt: Iso.openapi({ description: "The audit report's collectedAt." }),
-        counts: z.object({ opened: z.int(), resolved: z.int(), updated: z.int() }).openapi({ description: "Everything the report changed that this endpoint hears of (after its events and filters)." }),
+        counts: z
+          .object({ opened: z.int(), resolved: z.int(), updated: z.int() })
+          .openapi({ description: "Everything the report changed that this endpoint hears of (after its events and filters)." }),
         opened: z.array(ViolationSchema).openapi({ description: `At most ${DIGEST_LIMIT}, newest opened first.` }),
         resolved: z.array(ViolationSchema).openapi({ description: `At most ${DIGEST_LIMIT}.` }),
-        updated: z.array(ViolationSchema).openapi({ description: `At most ${DIGEST_LIMIT}: open violations whose enforcement action, control or resource version changed.` }),
+        updated: z
+          .array(ViolationSchema)
+          .openapi({ description: `At most ${DIGEST_LIMIT}: open violations whose enforcement action, control or resource version changed.` }),
         truncated: z.boolean(),
-        more: z.string().nullable().openapi({ description: "When truncated: GET /v1/violations filtered to this report's changes (environment, changedAt), to page through the rest." }),
+        more: z
+          .string()
+          .nullable()
+          .openapi({ description: "When truncated: GET /v1/violations filtered to this report's changes (environment, changedAt), to page through the rest." }),
       }),
       "ViolationsChangedEvent",
     ),

@@ -20,12 +20,21 @@ describe.each(backends())("/v1/webhooks errors ($name)", (backend) => {
     api = await createTestApi(backend);
     token = await api.token(T, "admin");
     tenantId = await api.tenantId(T);
-    existing = (await json(await api.request("POST", "/v1/webhooks", { token, body: { url: "https://93.184.215.14/hooks", events: ["violation.opened"] } }))).id;
+    existing = (await json(await api.request("POST", "/v1/webhooks", { token, body: { url: "https://93.184.215.14/hooks", events: ["violation.opened"] } })))
+      .id;
   });
   afterAll(() => api?.close());
 
   const counts = () =>
-    api.db.withTenant(tenantId, async (tx) => (await tx.execute(sql`select (select count(*)::int from webhook_endpoints) as e, (select count(*)::int from audit_log) as a, (select string_agg(url, ',') from webhook_endpoints) as urls`)).rows[0]);
+    api.db.withTenant(
+      tenantId,
+      async (tx) =>
+        (
+          await tx.execute(
+            sql`select (select count(*)::int from webhook_endpoints) as e, (select count(*)::int from audit_log) as a, (select string_agg(url, ',') from webhook_endpoints) as urls`,
+          )
+        ).rows[0],
+    );
 
   const ok = { events: ["violation.opened"] };
   it.each([
@@ -56,7 +65,12 @@ describe.each(backends())("/v1/webhooks errors ($name)", (backend) => {
     ["description with a control character", { ...ok, url: "https://93.184.215.14/x", description: "a\nb" }, "description", /control/],
     ["unknown delivery mode", { ...ok, url: "https://93.184.215.14/x", deliveryMode: "batch" }, "deliveryMode", /./],
     ["unknown format", { ...ok, url: "https://93.184.215.14/x", format: "teams" }, "format", /./],
-    ["unknown control in the filter", { ...ok, url: "https://93.184.215.14/x", controls: ["privileged-containers", "no-such-control"] }, "controls[1]", /not a Gatehouse control/],
+    [
+      "unknown control in the filter",
+      { ...ok, url: "https://93.184.215.14/x", controls: ["privileged-containers", "no-such-control"] },
+      "controls[1]",
+      /not a Gatehouse control/,
+    ],
     ["a control by its camelCase id", { ...ok, url: "https://93.184.215.14/x", controls: ["privilegedContainers"] }, "controls[0]", /slug/],
     ["repeated control", { ...ok, url: "https://93.184.215.14/x", controls: ["seccomp", "seccomp"] }, "controls", /repeat/],
     ["empty control filter", { ...ok, url: "https://93.184.215.14/x", controls: [] }, "controls", /./],
@@ -75,10 +89,26 @@ describe.each(backends())("/v1/webhooks errors ($name)", (backend) => {
 
   it("the special-purpose addresses the issue 13 probe got accepted → 400 at create and at PATCH; nothing written", async () => {
     const before = await counts();
-    for (const url of ["https://[::127.0.0.1]/", "https://[::169.254.169.254]/", "https://[::ffff:0:7f00:1]/", "https://[2002:7f00:1::]/", "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "https://[100::1]/", "https://[::2]/", "https://192.0.2.1/", "https://198.51.100.7/", "https://203.0.113.200/"]) {
-      for (const [method, path] of [["POST", "/v1/webhooks"], ["PATCH", `/v1/webhooks/${existing}`]] as const) {
+    for (const url of [
+      "https://[::127.0.0.1]/",
+      "https://[::169.254.169.254]/",
+      "https://[::ffff:0:7f00:1]/",
+      "https://[2002:7f00:1::]/",
+      "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+      "https://[100::1]/",
+      "https://[::2]/",
+      "https://192.0.2.1/",
+      "https://198.51.100.7/",
+      "https://203.0.113.200/",
+    ]) {
+      for (const [method, path] of [
+        ["POST", "/v1/webhooks"],
+        ["PATCH", `/v1/webhooks/${existing}`],
+      ] as const) {
         const problem = await expectProblem(await api.request(method, path, { token, body: method === "POST" ? { ...ok, url } : { url } }), 400);
-        expect(problem.errors, `${method} ${url}`).toEqual([{ path: "url", message: expect.stringMatching(/^must not point at a private, loopback, link-local or reserved address/) }]);
+        expect(problem.errors, `${method} ${url}`).toEqual([
+          { path: "url", message: expect.stringMatching(/^must not point at a private, loopback, link-local or reserved address/) },
+        ]);
       }
     }
     expect(await counts()).toEqual(before);
@@ -86,8 +116,16 @@ describe.each(backends())("/v1/webhooks errors ($name)", (backend) => {
 
   it("PATCH applies the same rules; nothing changed", async () => {
     const before = await counts();
-    for (const [body, path] of [[{ url: "https://10.0.0.1/x" }, "url"], [{ events: [] }, "events"], [{ enabled: "yes" }, "enabled"], [{ id: MISSING }, "(root)"],
-      [{ deliveryMode: "digests" }, "deliveryMode"], [{ controls: ["nope"] }, "controls[0]"], [{ enforcementActions: ["deny", "deny"] }, "enforcementActions"], [{ rateLimitPerSecond: -1 }, "rateLimitPerSecond"]] as const) {
+    for (const [body, path] of [
+      [{ url: "https://10.0.0.1/x" }, "url"],
+      [{ events: [] }, "events"],
+      [{ enabled: "yes" }, "enabled"],
+      [{ id: MISSING }, "(root)"],
+      [{ deliveryMode: "digests" }, "deliveryMode"],
+      [{ controls: ["nope"] }, "controls[0]"],
+      [{ enforcementActions: ["deny", "deny"] }, "enforcementActions"],
+      [{ rateLimitPerSecond: -1 }, "rateLimitPerSecond"],
+    ] as const) {
       const problem = await expectProblem(await api.request("PATCH", `/v1/webhooks/${existing}`, { token, body }), 400);
       expect(problem.errors?.map((e) => e.path)).toContain(path);
     }

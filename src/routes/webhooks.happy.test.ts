@@ -30,11 +30,30 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
   it("create → 201 with the secret once; list and get never show it; update, rotate, delete; all audited without secrets", async () => {
     const token = await api.token("wh-crud", "admin", { sub: "alice@wh-crud" });
     const env = await createEnvironment(api, "wh-crud", { name: "prod" });
-    const made = await create(token, { url: receiver.url, description: "  pager  ", events: ["violation.opened", "settings.applied"], environmentIds: [env.id] });
+    const made = await create(token, {
+      url: receiver.url,
+      description: "  pager  ",
+      events: ["violation.opened", "settings.applied"],
+      environmentIds: [env.id],
+    });
     expect(made).toEqual({
-      id: expect.any(String), url: receiver.url, description: "pager", events: ["violation.opened", "settings.applied"], environmentIds: [env.id],
-      enabled: true, deliveryMode: "digest", format: "standard", controls: null, enforcementActions: null, rateLimitPerSecond: null,
-      failing: false, failingSince: null, consecutiveFailures: 0, createdBy: "alice@wh-crud", createdAt: expect.any(String), updatedAt: expect.any(String),
+      id: expect.any(String),
+      url: receiver.url,
+      description: "pager",
+      events: ["violation.opened", "settings.applied"],
+      environmentIds: [env.id],
+      enabled: true,
+      deliveryMode: "digest",
+      format: "standard",
+      controls: null,
+      enforcementActions: null,
+      rateLimitPerSecond: null,
+      failing: false,
+      failingSince: null,
+      consecutiveFailures: 0,
+      createdBy: "alice@wh-crud",
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
     });
     const { secret, ...shown } = made;
@@ -44,13 +63,25 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     expect(JSON.parse(listText)).toEqual({ items: [shown], nextCursor: null });
     expect(await json(await api.request("GET", `/v1/webhooks/${made.id}`, { token }))).toEqual(shown);
 
-    const patched = await json(await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: { enabled: false, environmentIds: null, events: ["environment.offline"] } }));
+    const patched = await json(
+      await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: { enabled: false, environmentIds: null, events: ["environment.offline"] } }),
+    );
     expect(patched).toMatchObject({ enabled: false, environmentIds: null, events: ["environment.offline"], url: receiver.url, description: "pager" });
     // Delivery mode, format, filters and rate limit change and clear like the rest.
-    const tuned = { deliveryMode: "per-violation", format: "slack", controls: ["seccomp", "capabilities"], enforcementActions: ["deny"], rateLimitPerSecond: 0.5 };
+    const tuned = {
+      deliveryMode: "per-violation",
+      format: "slack",
+      controls: ["seccomp", "capabilities"],
+      enforcementActions: ["deny"],
+      rateLimitPerSecond: 0.5,
+    };
     expect(await json(await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: tuned }))).toMatchObject({ ...tuned, enabled: false });
     const cleared = { controls: null, enforcementActions: null, rateLimitPerSecond: null };
-    expect(await json(await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: cleared }))).toMatchObject({ ...cleared, deliveryMode: "per-violation", format: "slack" });
+    expect(await json(await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: cleared }))).toMatchObject({
+      ...cleared,
+      deliveryMode: "per-violation",
+      format: "slack",
+    });
 
     const rotated = await json(await api.request("POST", `/v1/webhooks/${made.id}/rotate-secret`, { token }));
     expect(rotated.secret).toMatch(/^whsec_/);
@@ -63,7 +94,14 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     const auditText = await audit.text();
     expect(auditText).not.toContain(secret.slice(6));
     expect(auditText).not.toContain(rotated.secret.slice(6));
-    expect(JSON.parse(auditText).items.map((e: { action: string }) => e.action)).toEqual(["webhook.delete", "webhook.rotate_secret", "webhook.update", "webhook.update", "webhook.update", "webhook.create"]);
+    expect(JSON.parse(auditText).items.map((e: { action: string }) => e.action)).toEqual([
+      "webhook.delete",
+      "webhook.rotate_secret",
+      "webhook.update",
+      "webhook.update",
+      "webhook.update",
+      "webhook.create",
+    ]);
   });
 
   it("pages through endpoints with the cursor", async () => {
@@ -73,7 +111,9 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: { id: string }[]; nextCursor: string | null } = await json(await api.request("GET", `/v1/webhooks?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token }));
+      const page: { items: { id: string }[]; nextCursor: string | null } = await json(
+        await api.request("GET", `/v1/webhooks?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token }),
+      );
       seen.push(...page.items.map((e: { id: string }) => e.id));
       cursor = page.nextCursor;
     } while (cursor);
@@ -87,11 +127,24 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     const res = await api.request("POST", `/v1/webhooks/${ep.id}/ping`, { token });
     expect(res.status).toBe(202);
     const queued = await json(res);
-    expect(queued).toMatchObject({ endpointId: ep.id, eventType: "webhook.ping", state: "pending", attempts: 0, payload: { type: "webhook.ping", version: 1, data: { endpointId: ep.id } } });
+    expect(queued).toMatchObject({
+      endpointId: ep.id,
+      eventType: "webhook.ping",
+      state: "pending",
+      attempts: 0,
+      payload: { type: "webhook.ping", version: 1, data: { endpointId: ep.id } },
+    });
     const before = receiver.received.length;
     await dispatcher().runOnce();
     const got = receiver.received.slice(before);
-    expect(got).toEqual([{ id: queued.id, timestamp: expect.any(String), verified: true, body: { type: "webhook.ping", version: 1, timestamp: queued.payload.timestamp, data: { endpointId: ep.id } } }]);
+    expect(got).toEqual([
+      {
+        id: queued.id,
+        timestamp: expect.any(String),
+        verified: true,
+        body: { type: "webhook.ping", version: 1, timestamp: queued.payload.timestamp, data: { endpointId: ep.id } },
+      },
+    ]);
 
     const detail = await json(await api.request("GET", `/v1/webhooks/${ep.id}/deliveries/${queued.id}`, { token }));
     expect(detail).toMatchObject({ state: "succeeded", attempts: 1, lastStatus: 204, lastError: null, nextAttemptAt: null, completedAt: expect.any(String) });
@@ -103,7 +156,10 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     expect(again.status).toBe(202);
     expect(await json(again)).toMatchObject({ id: queued.id, state: "pending" });
     await dispatcher().runOnce();
-    expect(receiver.received.slice(before).map((r) => [r.id, r.verified])).toEqual([[queued.id, true], [queued.id, true]]);
+    expect(receiver.received.slice(before).map((r) => [r.id, r.verified])).toEqual([
+      [queued.id, true],
+      [queued.id, true],
+    ]);
     expect(receiver.processed().has(queued.id)).toBe(true);
     const after = await json(await api.request("GET", `/v1/webhooks/${ep.id}/deliveries/${queued.id}`, { token }));
     expect(after.attemptLog.map((a: { attempt: number }) => a.attempt)).toEqual([1, 2]);
@@ -120,14 +176,30 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     const off = await create(token, { url: `${receiver.url}/off`, events: ["settings.applied"], enabled: false });
     for (const env of [prod, dev]) {
       const cred = await createAgentCredential(api, t, env.id);
-      const status = { agentVersion: "0.1.0", kubernetesVersion: null, gatekeeper: { installed: true, version: null }, appliedRevision: 1, desiredRevision: 1, lastSuccessfulSyncAt: null, error: null, objects: [], templates: [] };
+      const status = {
+        agentVersion: "0.1.0",
+        kubernetesVersion: null,
+        gatekeeper: { installed: true, version: null },
+        appliedRevision: 1,
+        desiredRevision: 1,
+        lastSuccessfulSyncAt: null,
+        error: null,
+        objects: [],
+        templates: [],
+      };
       expect((await api.request("POST", "/agent/v1/status", { token: cred.secret, body: status })).status).toBe(204);
       // The same applied revision again is not a new event.
       expect((await api.request("POST", "/agent/v1/status", { token: cred.secret, body: status })).status).toBe(204);
     }
-    const count = async (id: string) => (await json(await api.request("GET", `/v1/webhooks/${id}/deliveries`, { token }))).items as { eventType: string; payload: { data: { environment: { name: string }; revision: number; previousRevision: number | null } } }[];
+    const count = async (id: string) =>
+      (await json(await api.request("GET", `/v1/webhooks/${id}/deliveries`, { token }))).items as {
+        eventType: string;
+        payload: { data: { environment: { name: string }; revision: number; previousRevision: number | null } };
+      }[];
     expect((await count(all.id)).map((d) => d.payload.data.environment.name).sort()).toEqual(["dev", "prod"]);
-    expect((await count(prodOnly.id)).map((d) => [d.eventType, d.payload.data.environment.name, d.payload.data.revision, d.payload.data.previousRevision])).toEqual([["settings.applied", "prod", 1, null]]);
+    expect(
+      (await count(prodOnly.id)).map((d) => [d.eventType, d.payload.data.environment.name, d.payload.data.revision, d.payload.data.previousRevision]),
+    ).toEqual([["settings.applied", "prod", 1, null]]);
     expect(await count(otherEvent.id)).toEqual([]);
     expect(await count(off.id)).toEqual([]);
   });

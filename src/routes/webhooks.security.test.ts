@@ -15,7 +15,11 @@ const routes = (id: string, deliveryId: string): [string, string, unknown?][] =>
   ["POST", "/v1/webhooks", { url: "http://127.0.0.1:9/x", events: ["violation.opened"] }],
   ["GET", `/v1/webhooks/${id}`],
   ["PATCH", `/v1/webhooks/${id}`, { description: "changed" }],
-  ["PATCH", `/v1/webhooks/${id}`, { deliveryMode: "per-violation", format: "slack", controls: ["seccomp"], enforcementActions: ["deny"], rateLimitPerSecond: 1000 }],
+  [
+    "PATCH",
+    `/v1/webhooks/${id}`,
+    { deliveryMode: "per-violation", format: "slack", controls: ["seccomp"], enforcementActions: ["deny"], rateLimitPerSecond: 1000 },
+  ],
   ["POST", `/v1/webhooks/${id}/rotate-secret`],
   ["POST", `/v1/webhooks/${id}/ping`],
   ["GET", `/v1/webhooks/${id}/deliveries`],
@@ -54,7 +58,10 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
     const owner = await api.token("wh-acme", "admin");
     const ep = await json(await api.request("POST", "/v1/webhooks", { token: owner, body: { url: "http://127.0.0.1:9/acme", events: ["violation.opened"] } }));
     const ping = await json(await api.request("POST", `/v1/webhooks/${ep.id}/ping`, { token: owner }));
-    const before = { ep: await json(await api.request("GET", `/v1/webhooks/${ep.id}`, { token: owner })), d: await json(await api.request("GET", `/v1/webhooks/${ep.id}/deliveries`, { token: owner })) };
+    const before = {
+      ep: await json(await api.request("GET", `/v1/webhooks/${ep.id}`, { token: owner })),
+      d: await json(await api.request("GET", `/v1/webhooks/${ep.id}/deliveries`, { token: owner })),
+    };
     // The intruder also has an endpoint of its own, to try the owner's delivery under it.
     for (const token of [await api.token("wh-other", "admin"), await api.apiKey("wh-other", "admin")]) {
       const mine = await json(await api.request("POST", "/v1/webhooks", { token, body: { url: "http://127.0.0.1:9/mine", events: ["violation.opened"] } }));
@@ -68,7 +75,10 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
       }
       // Targeting the owner's environment from an endpoint is refused too.
       const env = await createEnvironment(api, "wh-acme", { name: `prod-${mine.id.slice(0, 4)}` });
-      const refused = await expectProblem(await api.request("POST", "/v1/webhooks", { token, body: { url: "http://127.0.0.1:9/x", events: ["settings.applied"], environmentIds: [env.id] } }), 400);
+      const refused = await expectProblem(
+        await api.request("POST", "/v1/webhooks", { token, body: { url: "http://127.0.0.1:9/x", events: ["settings.applied"], environmentIds: [env.id] } }),
+        400,
+      );
       expect(refused.errors).toEqual([{ path: "environmentIds[0]", message: `no environment ${env.id}` }]);
     }
     expect(await json(await api.request("GET", `/v1/webhooks/${ep.id}`, { token: owner }))).toEqual(before.ep);
@@ -77,7 +87,8 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
 
   it("another tenant's cursors are refused (400), not followed", async () => {
     const owner = await api.token("wh-acme2", "admin");
-    for (let i = 0; i < 2; i++) await api.request("POST", "/v1/webhooks", { token: owner, body: { url: `http://127.0.0.1:9/${i}`, events: ["violation.opened"] } });
+    for (let i = 0; i < 2; i++)
+      await api.request("POST", "/v1/webhooks", { token: owner, body: { url: `http://127.0.0.1:9/${i}`, events: ["violation.opened"] } });
     const { nextCursor } = await json(await api.request("GET", "/v1/webhooks?limit=1", { token: owner }));
     await expectProblem(await api.request("GET", `/v1/webhooks?cursor=${nextCursor}`, { token: await api.token("wh-other2", "admin") }), 400);
   });

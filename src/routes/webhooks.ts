@@ -39,61 +39,110 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 
 const routes = {
   create: createRoute({
-    method: "post", path: "/v1/webhooks", tags, middleware: [admin] as const,
+    method: "post",
+    path: "/v1/webhooks",
+    tags,
+    middleware: [admin] as const,
     summary: "Create a webhook endpoint",
-    description: "The response carries the signing secret, once. New endpoints get violation events as digests (deliveryMode, default digest: one violations.changed per audit report) in the standard signed format unless they ask for per-violation events or the slack format. Requires admin. Payloads: see the WebhookPayload schema.",
+    description:
+      "The response carries the signing secret, once. New endpoints get violation events as digests (deliveryMode, default digest: one violations.changed per audit report) in the standard signed format unless they ask for per-violation events or the slack format. Requires admin. Payloads: see the WebhookPayload schema.",
     request: { body: { required: true, content: { "application/json": { schema: CreateEndpoint } } } },
     responses: { 201: json(NewEndpoint, "The endpoint and its secret"), ...problemResponses(400, 401, 403, 409, 413, 415) },
   }),
   list: createRoute({
-    method: "get", path: "/v1/webhooks", tags, middleware: [admin] as const, summary: "List webhook endpoints",
+    method: "get",
+    path: "/v1/webhooks",
+    tags,
+    middleware: [admin] as const,
+    summary: "List webhook endpoints",
     description: "Newest first, never the secrets. Requires admin.",
     request: { query: PageQuery },
-    responses: { 200: json(z.object({ items: z.array(Endpoint), nextCursor: z.string().nullable() }).openapi("WebhookEndpointPage"), "A page"), ...problemResponses(400, 401, 403) },
+    responses: {
+      200: json(z.object({ items: z.array(Endpoint), nextCursor: z.string().nullable() }).openapi("WebhookEndpointPage"), "A page"),
+      ...problemResponses(400, 401, 403),
+    },
   }),
   get: createRoute({
-    method: "get", path: "/v1/webhooks/{id}", tags, middleware: [admin] as const, summary: "One webhook endpoint", description: "Requires admin.",
+    method: "get",
+    path: "/v1/webhooks/{id}",
+    tags,
+    middleware: [admin] as const,
+    summary: "One webhook endpoint",
+    description: "Requires admin.",
     request: { params: IdParams },
     responses: { 200: json(Endpoint, "The endpoint"), ...problemResponses(400, 401, 403, 404) },
   }),
   update: createRoute({
-    method: "patch", path: "/v1/webhooks/{id}", tags, middleware: [admin] as const, summary: "Change a webhook endpoint",
-    description: "Only the fields given change; environmentIds, controls and enforcementActions null mean all, rateLimitPerSecond null no limit. Requires admin.",
+    method: "patch",
+    path: "/v1/webhooks/{id}",
+    tags,
+    middleware: [admin] as const,
+    summary: "Change a webhook endpoint",
+    description:
+      "Only the fields given change; environmentIds, controls and enforcementActions null mean all, rateLimitPerSecond null no limit. Requires admin.",
     request: { params: IdParams, body: { required: true, content: { "application/json": { schema: UpdateEndpoint } } } },
     responses: { 200: json(Endpoint, "The endpoint"), ...problemResponses(400, 401, 403, 404, 413, 415) },
   }),
   remove: createRoute({
-    method: "delete", path: "/v1/webhooks/{id}", tags, middleware: [admin] as const, summary: "Delete a webhook endpoint",
+    method: "delete",
+    path: "/v1/webhooks/{id}",
+    tags,
+    middleware: [admin] as const,
+    summary: "Delete a webhook endpoint",
     description: "Its pending deliveries are dropped with it. Requires admin.",
     request: { params: IdParams },
     responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
   }),
   rotate: createRoute({
-    method: "post", path: "/v1/webhooks/{id}/rotate-secret", tags, middleware: [admin] as const, summary: "Rotate the signing secret",
-    description: "A new secret, shown once; every later attempt (retries included) is signed with it. For WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h) after the rotation the old secret signs too: webhook-signature carries both signatures (space-separated), so a receiver with either verifies. Requires admin.",
+    method: "post",
+    path: "/v1/webhooks/{id}/rotate-secret",
+    tags,
+    middleware: [admin] as const,
+    summary: "Rotate the signing secret",
+    description:
+      "A new secret, shown once; every later attempt (retries included) is signed with it. For WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h) after the rotation the old secret signs too: webhook-signature carries both signatures (space-separated), so a receiver with either verifies. Requires admin.",
     request: { params: IdParams },
     responses: { 200: json(NewEndpoint, "The endpoint and its new secret"), ...problemResponses(400, 401, 403, 404) },
   }),
   ping: createRoute({
-    method: "post", path: "/v1/webhooks/{id}/ping", tags, middleware: [admin] as const, summary: "Send a test event",
+    method: "post",
+    path: "/v1/webhooks/{id}/ping",
+    tags,
+    middleware: [admin] as const,
+    summary: "Send a test event",
     description: "Queues a webhook.ping delivery to this endpoint (sent by the dispatcher like any other; watch it under deliveries). Requires admin.",
     request: { params: IdParams },
     responses: { 202: json(Delivery, "The queued delivery"), ...problemResponses(400, 401, 403, 404) },
   }),
   deliveries: createRoute({
-    method: "get", path: "/v1/webhooks/{id}/deliveries", tags, middleware: [admin] as const, summary: "The endpoint's deliveries",
+    method: "get",
+    path: "/v1/webhooks/{id}/deliveries",
+    tags,
+    middleware: [admin] as const,
+    summary: "The endpoint's deliveries",
     description: "Newest first, with their payloads. Requires admin.",
     request: { params: IdParams, query: PageQuery.extend({ state: z.enum(DELIVERY_STATES).optional() }) },
-    responses: { 200: json(z.object({ items: z.array(Delivery), nextCursor: z.string().nullable() }).openapi("WebhookDeliveryPage"), "A page"), ...problemResponses(400, 401, 403, 404) },
+    responses: {
+      200: json(z.object({ items: z.array(Delivery), nextCursor: z.string().nullable() }).openapi("WebhookDeliveryPage"), "A page"),
+      ...problemResponses(400, 401, 403, 404),
+    },
   }),
   delivery: createRoute({
-    method: "get", path: "/v1/webhooks/{id}/deliveries/{deliveryId}", tags, middleware: [admin] as const, summary: "One delivery and its attempts",
+    method: "get",
+    path: "/v1/webhooks/{id}/deliveries/{deliveryId}",
+    tags,
+    middleware: [admin] as const,
+    summary: "One delivery and its attempts",
     description: "Every attempt: when, the HTTP status (null when none came), latency, error. Requires admin.",
     request: { params: DeliveryParams },
     responses: { 200: json(DeliveryDetail, "The delivery"), ...problemResponses(400, 401, 403, 404) },
   }),
   redeliver: createRoute({
-    method: "post", path: "/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver", tags, middleware: [admin] as const, summary: "Send a delivery again",
+    method: "post",
+    path: "/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+    tags,
+    middleware: [admin] as const,
+    summary: "Send a delivery again",
     description: "Makes the delivery due now (same webhook-id, so a receiver that already has it can tell). 409 while an attempt is in flight. Requires admin.",
     request: { params: DeliveryParams },
     responses: { 202: json(Delivery, "The delivery, due now"), ...problemResponses(400, 401, 403, 404, 409) },
@@ -123,7 +172,14 @@ const filterView = (e: WebhookEndpoint) => ({
   enforcementActions: e.enforcementActions ?? null,
   rateLimitPerSecond: e.rateLimitPerSecond ?? null,
 });
-const auditView = (e: WebhookEndpoint) => ({ url: e.url, description: e.description, events: e.events, environmentIds: e.environmentIds ?? null, enabled: e.enabled, ...filterView(e) });
+const auditView = (e: WebhookEndpoint) => ({
+  url: e.url,
+  description: e.description,
+  events: e.events,
+  environmentIds: e.environmentIds ?? null,
+  enabled: e.enabled,
+  ...filterView(e),
+});
 const deliveryView = (d: WebhookDelivery) => ({
   id: d.id,
   endpointId: d.endpointId,
@@ -147,7 +203,12 @@ export function generateWebhookSecret(): string {
 const notFound = () => new ProblemError(404, "No such webhook endpoint.");
 
 async function findEndpoint(tx: Db, tenantId: string, id: string) {
-  return (await tx.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, tenantId))))[0];
+  return (
+    await tx
+      .select()
+      .from(webhookEndpoints)
+      .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, tenantId)))
+  )[0];
 }
 
 async function findDelivery(tx: Db, tenantId: string, endpointId: string, id: string) {
@@ -169,7 +230,10 @@ async function validate(config: AppConfig, tx: Db, tenantId: string, body: { url
   }
   if (body.environmentIds) {
     const ids = [...new Set(body.environmentIds)];
-    const found = await tx.select({ id: environments.id }).from(environments).where(and(eq(environments.tenantId, tenantId), inArray(environments.id, ids)));
+    const found = await tx
+      .select({ id: environments.id })
+      .from(environments)
+      .where(and(eq(environments.tenantId, tenantId), inArray(environments.id, ids)));
     const known = new Set(found.map((r) => r.id));
     body.environmentIds.forEach((id, i) => {
       if (!known.has(id)) errors.push({ path: `environmentIds[${i}]`, message: `no environment ${id}` });
@@ -191,14 +255,23 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       const [e] = await tx
         .insert(webhookEndpoints)
         .values({
-          tenantId: p.tenantId, url: body.url, description: body.description ?? "", events: body.events,
-          environmentIds: body.environmentIds ?? null, enabled: body.enabled ?? true, secret, createdBy: p.subject,
+          tenantId: p.tenantId,
+          url: body.url,
+          description: body.description ?? "",
+          events: body.events,
+          environmentIds: body.environmentIds ?? null,
+          enabled: body.enabled ?? true,
+          secret,
+          createdBy: p.subject,
           // New endpoints get digests (one request per audit report); the column's default keeps
           // endpoints from before on per-violation. Slack takes about one message a second.
-          deliveryMode: body.deliveryMode ?? "digest", format: body.format ?? "standard",
-          controls: body.controls ?? null, enforcementActions: body.enforcementActions ?? null,
+          deliveryMode: body.deliveryMode ?? "digest",
+          format: body.format ?? "standard",
+          controls: body.controls ?? null,
+          enforcementActions: body.enforcementActions ?? null,
           rateLimitPerSecond: body.rateLimitPerSecond !== undefined ? body.rateLimitPerSecond : body.format === "slack" ? 1 : null,
-          createdAt: c.get("now")(), updatedAt: c.get("now")(),
+          createdAt: c.get("now")(),
+          updatedAt: c.get("now")(),
         })
         .returning();
       await audit(tx, p, { action: "webhook.create", targetType: "webhook", targetId: e!.id, after: auditView(e!) });
@@ -215,9 +288,16 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       const where = [eq(webhookEndpoints.tenantId, p.tenantId)];
       if (after) {
         if (!(await findEndpoint(tx, p.tenantId, after.id))) throw invalidCursor();
-        where.push(sql`(${webhookEndpoints.createdAt}, ${webhookEndpoints.id}) < (select w.created_at, w.id from webhook_endpoints w where w.id = ${after.id})`);
+        where.push(
+          sql`(${webhookEndpoints.createdAt}, ${webhookEndpoints.id}) < (select w.created_at, w.id from webhook_endpoints w where w.id = ${after.id})`,
+        );
       }
-      return tx.select().from(webhookEndpoints).where(and(...where)).orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id)).limit(limit + 1);
+      return tx
+        .select()
+        .from(webhookEndpoints)
+        .where(and(...where))
+        .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id))
+        .limit(limit + 1);
     });
     const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ id: last.id }));
     return c.json({ items: items.map(view), nextCursor }, 200);
@@ -250,7 +330,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       if (body.controls !== undefined) set.controls = body.controls;
       if (body.enforcementActions !== undefined) set.enforcementActions = body.enforcementActions;
       if (body.rateLimitPerSecond !== undefined) set.rateLimitPerSecond = body.rateLimitPerSecond;
-      const [after] = await tx.update(webhookEndpoints).set(set).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId))).returning();
+      const [after] = await tx
+        .update(webhookEndpoints)
+        .set(set)
+        .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId)))
+        .returning();
       await audit(tx, p, { action: "webhook.update", targetType: "webhook", targetId: id, before: auditView(before), after: auditView(after!) });
       return after!;
     });
@@ -261,7 +345,10 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const [gone] = await tx.delete(webhookEndpoints).where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId))).returning();
+      const [gone] = await tx
+        .delete(webhookEndpoints)
+        .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId)))
+        .returning();
       if (!gone) throw notFound();
       await audit(tx, p, { action: "webhook.delete", targetType: "webhook", targetId: id, before: auditView(gone) });
     });
@@ -288,7 +375,12 @@ export function register(app: OpenAPIHono<AppEnv>): void {
         .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.tenantId, p.tenantId)))
         .returning();
       if (!after) throw notFound();
-      await audit(tx, p, { action: "webhook.rotate_secret", targetType: "webhook", targetId: id, after: { ...auditView(after), secretRotatedAt: now.toISOString(), previousSecretUntil: after.previousSecretUntil?.toISOString() ?? null } });
+      await audit(tx, p, {
+        action: "webhook.rotate_secret",
+        targetType: "webhook",
+        targetId: id,
+        after: { ...auditView(after), secretRotatedAt: now.toISOString(), previousSecretUntil: after.previousSecretUntil?.toISOString() ?? null },
+      });
       return after;
     });
     return c.json({ ...view(row), secret }, 200);
@@ -303,9 +395,12 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       const [d] = await tx
         .insert(webhookDeliveries)
         .values({
-          tenantId: p.tenantId, endpointId: id, eventType: "webhook.ping",
+          tenantId: p.tenantId,
+          endpointId: id,
+          eventType: "webhook.ping",
           payload: { type: "webhook.ping", version: PAYLOAD_VERSION, timestamp: now.toISOString(), data: { endpointId: id } },
-          nextAttemptAt: now, createdAt: now,
+          nextAttemptAt: now,
+          createdAt: now,
         })
         .returning();
       await audit(tx, p, { action: "webhook.ping", targetType: "webhook", targetId: id, after: { deliveryId: d!.id } });
@@ -325,9 +420,16 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       if (state) where.push(eq(webhookDeliveries.state, state));
       if (after) {
         if (!(await findDelivery(tx, p.tenantId, id, after.id))) throw invalidCursor();
-        where.push(sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) < (select w.created_at, w.id from webhook_deliveries w where w.id = ${after.id})`);
+        where.push(
+          sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) < (select w.created_at, w.id from webhook_deliveries w where w.id = ${after.id})`,
+        );
       }
-      return tx.select().from(webhookDeliveries).where(and(...where)).orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id)).limit(limit + 1);
+      return tx
+        .select()
+        .from(webhookDeliveries)
+        .where(and(...where))
+        .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+        .limit(limit + 1);
     });
     const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ id: last.id }));
     return c.json({ items: items.map(deliveryView), nextCursor }, 200);
@@ -339,7 +441,11 @@ export function register(app: OpenAPIHono<AppEnv>): void {
     const body = await c.get("db").withTenant(p.tenantId, async (tx) => {
       const d = await findDelivery(tx, p.tenantId, id, deliveryId);
       if (!d) throw new ProblemError(404, "No such delivery.");
-      const attempts = await tx.select().from(webhookAttempts).where(and(eq(webhookAttempts.deliveryId, deliveryId), eq(webhookAttempts.tenantId, p.tenantId))).orderBy(webhookAttempts.attempt);
+      const attempts = await tx
+        .select()
+        .from(webhookAttempts)
+        .where(and(eq(webhookAttempts.deliveryId, deliveryId), eq(webhookAttempts.tenantId, p.tenantId)))
+        .orderBy(webhookAttempts.attempt);
       return {
         ...deliveryView(d),
         attemptLog: attempts.map((a) => ({ attempt: a.attempt, at: a.at.toISOString(), statusCode: a.statusCode, latencyMs: a.latencyMs, error: a.error })),
@@ -358,10 +464,22 @@ export function register(app: OpenAPIHono<AppEnv>): void {
       const [after] = await tx
         .update(webhookDeliveries)
         .set({ state: "pending", nextAttemptAt: now, completedAt: null })
-        .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.tenantId, p.tenantId), sql`(lease_until is null or lease_until <= ${now.toISOString()}::timestamptz)`))
+        .where(
+          and(
+            eq(webhookDeliveries.id, deliveryId),
+            eq(webhookDeliveries.tenantId, p.tenantId),
+            sql`(lease_until is null or lease_until <= ${now.toISOString()}::timestamptz)`,
+          ),
+        )
         .returning();
       if (!after) throw new ProblemError(409, "An attempt of this delivery is in flight; try again in a moment.");
-      await audit(tx, p, { action: "webhook.redeliver", targetType: "webhook_delivery", targetId: deliveryId, before: { state: d.state, attempts: d.attempts }, after: { state: "pending" } });
+      await audit(tx, p, {
+        action: "webhook.redeliver",
+        targetType: "webhook_delivery",
+        targetId: deliveryId,
+        before: { state: d.state, attempts: d.attempts },
+        after: { state: "pending" },
+      });
       return after;
     });
     return c.json(deliveryView(row), 202);

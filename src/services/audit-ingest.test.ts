@@ -52,7 +52,12 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
     const token = await api.token(tenant, "admin");
     const hooks = await Promise.all(
       (["digest", "per-violation"] as const).map(async (deliveryMode) =>
-        json(await api.request("POST", "/v1/webhooks", { token, body: { url: "http://127.0.0.1:9/h", events: ["violation.opened", "violation.resolved"], deliveryMode } })),
+        json(
+          await api.request("POST", "/v1/webhooks", {
+            token,
+            body: { url: "http://127.0.0.1:9/h", events: ["violation.opened", "violation.resolved"], deliveryMode },
+          }),
+        ),
       ),
     );
     const post = (r: AuditReport) => api.request("POST", AGENT_PATHS.auditReport, { token: cred.secret, body: r });
@@ -60,7 +65,7 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
   }
   const state = (environmentId: string) =>
     api.db.asSystem(async (tx) => {
-      const q = async (query: ReturnType<typeof sql>) => ((await tx.execute<{ n: number }>(query)).rows[0]?.n ?? 0);
+      const q = async (query: ReturnType<typeof sql>) => (await tx.execute<{ n: number }>(query)).rows[0]?.n ?? 0;
       return {
         open: await q(sql`select count(*)::int as n from violations where environment_id = ${environmentId}::uuid and state = 'open'`),
         events: await q(sql`select count(*)::int as n from violation_events where environment_id = ${environmentId}::uuid`),
@@ -136,11 +141,20 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
     };
     expect((await s.post(older)).status).toBe(204);
     expect(newerStatus).toBe(204);
-    const stored = await api.db.asSystem(async (tx) => (await tx.execute<{ at: string }>(sql`
-      select to_char(collected_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from audit_reports where environment_id = ${s.env.id}::uuid`)).rows);
+    const stored = await api.db.asSystem(
+      async (tx) =>
+        (
+          await tx.execute<{ at: string }>(sql`
+      select to_char(collected_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from audit_reports where environment_id = ${s.env.id}::uuid`)
+        ).rows,
+    );
     expect(stored).toEqual([{ at: newer.collectedAt }]);
-    const open = await api.db.asSystem(async (tx) => (await tx.execute<{ name: string }>(sql`
-      select name from violations where environment_id = ${s.env.id}::uuid and state = 'open' order by name`)).rows.map((r) => r.name));
+    const open = await api.db.asSystem(async (tx) =>
+      (
+        await tx.execute<{ name: string }>(sql`
+      select name from violations where environment_id = ${s.env.id}::uuid and state = 'open' order by name`)
+      ).rows.map((r) => r.name),
+    );
     expect(open).toEqual(["pod-1000", "pod-1001", "pod-1002"]);
     // One digest, the newer report's (it resolved what the older one's first chunk opened).
     const st = await state(s.env.id);

@@ -86,7 +86,10 @@ export async function ingestInChunks(
   const listedCount = report.constraints.reduce((n, c) => n + c.violations.length, 0);
 
   const first = await db.withTenant(tenantId, async (tx) => {
-    const [env] = await tx.select({ id: environments.id }).from(environments).where(and(eq(environments.id, environmentId), eq(environments.tenantId, tenantId)));
+    const [env] = await tx
+      .select({ id: environments.id })
+      .from(environments)
+      .where(and(eq(environments.id, environmentId), eq(environments.tenantId, tenantId)));
     if (!env) return { kind: "environment-gone" as const };
     // Violation history moves only with a report that was stored: a late retry of an older one
     // must not resolve what a newer one saw.
@@ -139,7 +142,8 @@ async function fingerprintsInSlices(environmentId: string, report: AuditReport, 
   while (from < report.constraints.length) {
     let to = from;
     let n = 0;
-    while (to < report.constraints.length && (n === 0 || n + report.constraints[to]!.violations.length <= sliceSize)) n += report.constraints[to++]!.violations.length;
+    while (to < report.constraints.length && (n === 0 || n + report.constraints[to]!.violations.length <= sliceSize))
+      n += report.constraints[to++]!.violations.length;
     for (const l of listedViolations(environmentId, report, from, to)) out.push(l);
     from = to;
     await yieldNow();

@@ -60,7 +60,10 @@ export async function recordAdmissionEvents(
   const seen = new Map<string, number>();
   const found = await tx.execute<{ event_uid: string; count: number }>(
     sql`select event_uid, count from admission_events_seen
-        where environment_id = ${ids.environmentId}::uuid and event_uid in (${sql.join(uids.map((u) => sql`${u}`), sql`, `)})`,
+        where environment_id = ${ids.environmentId}::uuid and event_uid in (${sql.join(
+          uids.map((u) => sql`${u}`),
+          sql`, `,
+        )})`,
   );
   for (const r of found.rows) seen.set(r.event_uid, r.count);
 
@@ -123,7 +126,10 @@ async function notifyDenials(tx: Db, ids: { tenantId: string; environmentId: str
   const { rows } = await tx.execute<{ id: string; action: "deny" | "warn"; j: Record<string, unknown>; env_name: string }>(sql`
     select d.id, d.action, ${denialJson} as j, e.name as env_name
     from denials d join environments e on e.id = d.environment_id and e.tenant_id = d.tenant_id
-    where d.tenant_id = ${ids.tenantId}::uuid and d.id in (${sql.join(denialIds.map((id) => sql`${id}::uuid`), sql`, `)})
+    where d.tenant_id = ${ids.tenantId}::uuid and d.id in (${sql.join(
+      denialIds.map((id) => sql`${id}::uuid`),
+      sql`, `,
+    )})
       and d.action in ('deny', 'warn')
       and (d.notified_at is null
            or ${messageGist} is distinct from d.notified_message
@@ -143,7 +149,10 @@ async function notifyDenials(tx: Db, ids: { tenantId: string; environmentId: str
   if (rows.length === 0) return;
   await tx.execute(sql`
     update denials d set notified_at = ${now.toISOString()}::timestamptz, notified_message = ${messageGist}, notified_count = count
-    where tenant_id = ${ids.tenantId}::uuid and id in (${sql.join(rows.map((r) => sql`${r.id}::uuid`), sql`, `)})`);
+    where tenant_id = ${ids.tenantId}::uuid and id in (${sql.join(
+      rows.map((r) => sql`${r.id}::uuid`),
+      sql`, `,
+    )})`);
 }
 
 /** Deletes the environment's denials not seen for `days` (their seen-event rows go with them). */
@@ -194,7 +203,11 @@ export type SummaryGroup = (typeof SUMMARY_GROUPS)[number];
 
 /** Refusal counts (sum of counts) and rows per group, largest first. */
 export async function denialSummary(tx: Db, where: SQL[], by: SummaryGroup) {
-  const key = { control: sql`coalesce(d.control, '(none)')`, namespace: sql`d.namespace`, workload: sql`d.namespace || '/' || d.workload_kind || '/' || d.workload_name` }[by];
+  const key = {
+    control: sql`coalesce(d.control, '(none)')`,
+    namespace: sql`d.namespace`,
+    workload: sql`d.namespace || '/' || d.workload_kind || '/' || d.workload_name`,
+  }[by];
   const { rows } = await tx.execute<{ key: string; denials: number; count: number; deny: number; warn: number; dryrun: number }>(sql`
     select ${key} as key, count(*)::int as denials, sum(d.count)::int as count,
            coalesce(sum(d.count) filter (where d.action = 'deny'), 0)::int as deny,

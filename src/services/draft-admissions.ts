@@ -20,7 +20,12 @@ export interface StoredAdmissions {
 export const isShadowEvent = (e: AdmissionEvent) => e.constraintName.startsWith(SHADOW_NAME_PREFIX);
 
 /** Files each shadow Event under the open draft whose current version's shadow it names. Returns how many were filed. */
-export async function recordShadowAdmissions(tx: Db, ids: { tenantId: string; environmentId: string }, events: readonly AdmissionEvent[], now: Date): Promise<number> {
+export async function recordShadowAdmissions(
+  tx: Db,
+  ids: { tenantId: string; environmentId: string },
+  events: readonly AdmissionEvent[],
+  now: Date,
+): Promise<number> {
   const shadow = events.filter(isShadowEvent);
   if (shadow.length === 0) return 0;
   const open = await tx
@@ -40,7 +45,10 @@ export async function recordShadowAdmissions(tx: Db, ids: { tenantId: string; en
       if (!prev || e.count >= prev.count) byUid.set(e.uid, e);
     }
     const kept = [...byUid.values()].sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt)).slice(0, MAX_KEPT);
-    await tx.update(drafts).set({ previewAdmissions: { events: kept } satisfies StoredAdmissions }).where(and(eq(drafts.tenantId, ids.tenantId), eq(drafts.id, d.id)));
+    await tx
+      .update(drafts)
+      .set({ previewAdmissions: { events: kept } satisfies StoredAdmissions })
+      .where(and(eq(drafts.tenantId, ids.tenantId), eq(drafts.id, d.id)));
   }
   return filed;
 }
@@ -66,7 +74,16 @@ export function admittedObjects(draft: Pick<Draft, "previewAdmissions">, constra
     const w = workloadOf(e);
     const k = JSON.stringify([e.resource.namespace, w.kind, w.name]);
     const prev = byWorkload.get(k);
-    const item: AdmittedObject = { kind: e.resource.kind, namespace: e.resource.namespace, name: e.resource.name, workload: w, username: e.username, message: e.message, count: e.count, lastSeenAt: e.lastSeenAt };
+    const item: AdmittedObject = {
+      kind: e.resource.kind,
+      namespace: e.resource.namespace,
+      name: e.resource.name,
+      workload: w,
+      username: e.username,
+      message: e.message,
+      count: e.count,
+      lastSeenAt: e.lastSeenAt,
+    };
     if (!prev) byWorkload.set(k, item);
     else byWorkload.set(k, { ...(prev.lastSeenAt >= item.lastSeenAt ? prev : item), count: prev.count + item.count });
   }

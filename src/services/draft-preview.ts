@@ -62,11 +62,20 @@ export async function recordPreviews(
   return recorded;
 }
 
-async function notifyPreviewed(tx: Db, args: { tenantId: string; environmentId: string; now: Date }, draft: { id: string; version: number }, before: Map<string, number>, after: Map<string, number>) {
+async function notifyPreviewed(
+  tx: Db,
+  args: { tenantId: string; environmentId: string; now: Date },
+  draft: { id: string; version: number },
+  before: Map<string, number>,
+  after: Map<string, number>,
+) {
   if (after.size === 0) return;
   const changed = after.size !== before.size || [...after].some(([k, n]) => before.get(k) !== n);
   if (!changed) return;
-  const [env] = await tx.select({ name: environments.name }).from(environments).where(and(eq(environments.tenantId, args.tenantId), eq(environments.id, args.environmentId)));
+  const [env] = await tx
+    .select({ name: environments.name })
+    .from(environments)
+    .where(and(eq(environments.tenantId, args.tenantId), eq(environments.id, args.environmentId)));
   await enqueueEvent(tx, {
     tenantId: args.tenantId,
     environmentId: args.environmentId,
@@ -78,7 +87,9 @@ async function notifyPreviewed(tx: Db, args: { tenantId: string; environmentId: 
       draft,
       environment: { id: args.environmentId, name: env?.name ?? "" },
       first: before.size === 0,
-      controls: [...after].sort(([a], [b]) => a.localeCompare(b)).map(([control, totalViolations]) => ({ control, totalViolations, previous: before.get(control) ?? null })),
+      controls: [...after]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([control, totalViolations]) => ({ control, totalViolations, previous: before.get(control) ?? null })),
     },
   });
 }
@@ -129,26 +140,51 @@ export async function draftPreview(tx: Db, draft: Draft): Promise<DraftPreview> 
   const settings = EnvironmentSettings.parse(draft.document);
   const enabled = enabledControls(settings);
   const slugs = enabled.map((e) => e.control.slug);
-  const open = slugs.length === 0
-    ? []
-    : await tx
-        .select({ control: violations.control, kind: violations.resourceKind, namespace: violations.namespace, name: violations.name })
-        .from(violations)
-        .where(
-          and(eq(violations.tenantId, draft.tenantId), eq(violations.environmentId, draft.environmentId), eq(violations.state, "open"), inArray(violations.control, slugs)),
-        );
+  const open =
+    slugs.length === 0
+      ? []
+      : await tx
+          .select({ control: violations.control, kind: violations.resourceKind, namespace: violations.namespace, name: violations.name })
+          .from(violations)
+          .where(
+            and(
+              eq(violations.tenantId, draft.tenantId),
+              eq(violations.environmentId, draft.environmentId),
+              eq(violations.state, "open"),
+              inArray(violations.control, slugs),
+            ),
+          );
   const existing = new Set(open.map((v) => `${v.control}|${key(v.kind, v.namespace, v.name)}`));
   const controls = enabled.map(({ control, settings: s }): ControlPreview => {
     const name = shadowName(draft.id, draft.version, control.slug);
     const audit = stored?.constraints.find((c) => c.name === name && c.kind === control.kind);
     const base = { control: control.id, constraint: { kind: control.kind, name }, enforcementAction: s.enforcementAction ?? settings.enforcementAction };
     const admissions = admittedObjects(draft, name);
-    if (!audit) return { ...base, evaluated: false, auditTimestamp: null, totalViolations: null, truncated: false, alreadyViolating: 0, new: 0, violations: [], admissions };
+    if (!audit)
+      return {
+        ...base,
+        evaluated: false,
+        auditTimestamp: null,
+        totalViolations: null,
+        truncated: false,
+        alreadyViolating: 0,
+        new: 0,
+        violations: [],
+        admissions,
+      };
     // One entry per object: a pod with several findings is one object the control would refuse.
     const seen = new Map<string, PreviewViolation>();
     for (const v of audit.violations) {
       const k = key(v.kind, v.namespace, v.name);
-      if (!seen.has(k)) seen.set(k, { kind: v.kind, namespace: v.namespace, name: v.name, message: v.message, alreadyViolating: existing.has(`${control.slug}|${k}`), owner: v.owner ?? null });
+      if (!seen.has(k))
+        seen.set(k, {
+          kind: v.kind,
+          namespace: v.namespace,
+          name: v.name,
+          message: v.message,
+          alreadyViolating: existing.has(`${control.slug}|${k}`),
+          owner: v.owner ?? null,
+        });
     }
     const list = [...seen.values()];
     const already = list.filter((v) => v.alreadyViolating).length;

@@ -22,10 +22,7 @@ import { commitDerivedRevision, loadRevision, type StoredRevision } from "./sett
 import { mergePatch } from "../lib/merge-patch.ts";
 
 /** What a draft is made from; exactly one of the three. */
-export type DraftSource =
-  | { settings: EnvironmentSettingsInput }
-  | { preset: PresetName }
-  | { controls: Record<string, Record<string, unknown> | null> };
+export type DraftSource = { settings: EnvironmentSettingsInput } | { preset: PresetName } | { controls: Record<string, Record<string, unknown> | null> };
 
 const DAY_MS = 86_400_000;
 
@@ -63,7 +60,10 @@ export function resolveDocument(base: unknown, source: DraftSource): Environment
 }
 
 async function loadDraft(tx: Db, tenantId: string, environmentId: string, id: string, now: Date, lock = false): Promise<Draft> {
-  const q = tx.select().from(drafts).where(and(eq(drafts.tenantId, tenantId), eq(drafts.environmentId, environmentId), eq(drafts.id, id)));
+  const q = tx
+    .select()
+    .from(drafts)
+    .where(and(eq(drafts.tenantId, tenantId), eq(drafts.environmentId, environmentId), eq(drafts.id, id)));
   const [row] = lock ? await q.for("update") : await q;
   if (!row) throw notFound(id);
   if (row.expiresAt.getTime() <= now.getTime()) throw expired(row);
@@ -105,7 +105,10 @@ export async function createDraft(tx: Db, who: Principal, input: DraftWrite): Pr
     .from(drafts)
     .where(and(eq(drafts.tenantId, who.tenantId), eq(drafts.environmentId, environmentId), gt(drafts.expiresAt, now)));
   if ((open?.n ?? 0) >= config.perEnvironment) {
-    throw new ProblemError(409, `Environment ${environmentId} already has ${open?.n} open drafts, the limit (DRAFTS_PER_ENVIRONMENT) is ${config.perEnvironment}: promote or delete one first.`);
+    throw new ProblemError(
+      409,
+      `Environment ${environmentId} already has ${open?.n} open drafts, the limit (DRAFTS_PER_ENVIRONMENT) is ${config.perEnvironment}: promote or delete one first.`,
+    );
   }
   const base = await revisionDocument(tx, who.tenantId, environmentId, env.currentRevision);
   const document = resolveDocument(base?.document ?? null, input.source);
@@ -169,7 +172,7 @@ export async function updateDraft(tx: Db, who: Principal, input: DraftWrite & { 
   const draft = await loadDraft(tx, who.tenantId, environmentId, id, now, true);
   const rebase = !("controls" in input.source);
   const baseRevision = rebase ? env.currentRevision : draft.baseRevision;
-  const base = rebase ? (await revisionDocument(tx, who.tenantId, environmentId, baseRevision))?.document ?? null : draft.document;
+  const base = rebase ? ((await revisionDocument(tx, who.tenantId, environmentId, baseRevision))?.document ?? null) : draft.document;
   const document = resolveDocument(base, input.source);
   forgetAgentState(tx, who.tenantId, environmentId);
   const [row] = await tx
@@ -202,7 +205,12 @@ export async function deleteDraft(tx: Db, who: Principal, environmentId: string,
   const draft = await loadDraft(tx, who.tenantId, environmentId, id, now, true);
   await tx.delete(drafts).where(and(eq(drafts.tenantId, who.tenantId), eq(drafts.id, id)));
   forgetAgentState(tx, who.tenantId, environmentId);
-  await audit(tx, who, { action: "draft.delete", targetType: "draft", targetId: id, before: { environmentId, baseRevision: draft.baseRevision, document: draft.document } });
+  await audit(tx, who, {
+    action: "draft.delete",
+    targetType: "draft",
+    targetId: id,
+    before: { environmentId, baseRevision: draft.baseRevision, document: draft.document },
+  });
 }
 
 /**
@@ -227,10 +235,14 @@ export async function promoteDraft(
       const currentRevision = current?.revision ?? 0;
       if (draft.baseRevision !== currentRevision) {
         const base = await revisionDocument(tx, who.tenantId, environmentId, draft.baseRevision);
-        throw new ProblemError(412, `Draft ${id} is based on revision ${draft.baseRevision}, but the current revision is ${currentRevision}; \`changes\` lists what changed since.`, {
-          headers: { etag: revisionEtag(currentRevision) },
-          extensions: { baseRevision: draft.baseRevision, currentRevision, changes: diff(base?.document ?? null, current?.document ?? null) },
-        });
+        throw new ProblemError(
+          412,
+          `Draft ${id} is based on revision ${draft.baseRevision}, but the current revision is ${currentRevision}; \`changes\` lists what changed since.`,
+          {
+            headers: { etag: revisionEtag(currentRevision) },
+            extensions: { baseRevision: draft.baseRevision, currentRevision, changes: diff(base?.document ?? null, current?.document ?? null) },
+          },
+        );
       }
       return { document: draft.document, comment: input.comment ?? (draft.comment || `promote draft ${id}`), detail: { draft: id } };
     },

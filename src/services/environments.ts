@@ -111,7 +111,12 @@ export async function createEnvironment(tx: Db, who: Principal, input: NewEnviro
   });
   if (!appended.ok) throw new Error(`revision 1 of a new environment refused: ${appended.reason}`);
   const created = { ...row!, currentRevision: appended.revision };
-  await audit(tx, who, { action: "environment.create", targetType: "environment", targetId: row!.id, after: { ...environmentFields(created), settings: input.settings } });
+  await audit(tx, who, {
+    action: "environment.create",
+    targetType: "environment",
+    targetId: row!.id,
+    after: { ...environmentFields(created), settings: input.settings },
+  });
   return created;
 }
 
@@ -147,10 +152,20 @@ export async function updateEnvironment(
   const [locked] = await tx.select().from(environments).where(scoped(who.tenantId, id)).for("update");
   if (!locked) throw environmentNotFound(id);
   const [row] = await uniqueName(changes.name, () =>
-    tx.update(environments).set({ ...changes, updatedAt: sql`now()` }).where(scoped(who.tenantId, id)).returning(),
+    tx
+      .update(environments)
+      .set({ ...changes, updatedAt: sql`now()` })
+      .where(scoped(who.tenantId, id))
+      .returning(),
   );
   forgetAgentState(tx, who.tenantId, id); // a new name is in the desired state
-  await audit(tx, who, { action: "environment.update", targetType: "environment", targetId: id, before: environmentFields(locked), after: environmentFields(row!) });
+  await audit(tx, who, {
+    action: "environment.update",
+    targetType: "environment",
+    targetId: id,
+    before: environmentFields(locked),
+    after: environmentFields(row!),
+  });
   const [status] = await tx
     .select({ lastSeenAt: agentStatus.lastSeenAt, appliedRevision: agentStatus.appliedRevision, gatekeeper: agentGatekeeper })
     .from(agentStatus)

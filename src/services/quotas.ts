@@ -54,6 +54,9 @@ export async function enforceQuota(tx: Db, tenantId: string, kind: QuotaKind, qu
   const { rows } = await tx.execute<{ n: number }>(COUNTS[kind](tenantId));
   const limit = quotas[kind];
   if ((rows[0]?.n ?? 0) >= limit) {
-    throw new ProblemError(409, `This tenant has reached its limit of ${limit} ${NOUNS[kind]} (${QUOTA_VARIABLES[kind]}). Delete or revoke one, or ask the operator to raise the limit.`);
+    throw new ProblemError(
+      409,
+      `This tenant has reached its limit of ${limit} ${NOUNS[kind]} (${QUOTA_VARIABLES[kind]}). Delete or revoke one, or ask the operator to raise the limit.`,
+    );
   }
 }

@@ -10,7 +10,10 @@ const T0 = Date.parse("2030-01-01T00:00:00Z");
 const at = (minutes: number) => new Date(T0 + minutes * 60_000);
 const doc = EnvironmentSettings.parse({
   exemptions: { images: [{ pattern: "registry.example.com/legacy/*", expiresAt: "2030-01-01T00:30:00Z" }] },
-  controls: { ...presets.baseline.controls, privilegedContainers: { exemptions: { namespaces: [{ pattern: "batch-*", expiresAt: "2030-01-01T03:00:00+02:00" }] } } },
+  controls: {
+    ...presets.baseline.controls,
+    privilegedContainers: { exemptions: { namespaces: [{ pattern: "batch-*", expiresAt: "2030-01-01T03:00:00+02:00" }] } },
+  },
 });
 
 describe("nextExpiry", () => {

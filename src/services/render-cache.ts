@@ -79,7 +79,11 @@ export function renderedObjects(
   if (hit && hit.version === version && t >= hit.from && t < hit.until) return hit;
   const current = revision > 0 && document !== null ? renderEnvironment(EnvironmentSettings.parse(document), now).objects : [];
   const open = drafts.filter((d) => d.expiresAt.getTime() > t);
-  const objects = withShadows(current, open.map((d) => ({ id: d.id, version: d.version, document: EnvironmentSettings.parse(d.document) })), now);
+  const objects = withShadows(
+    current,
+    open.map((d) => ({ id: d.id, version: d.version, document: EnvironmentSettings.parse(d.document) })),
+    now,
+  );
   let until = revision > 0 ? nextExpiry(document, t) : Infinity;
   for (const d of open) until = Math.min(until, nextExpiry(d.document, t), d.expiresAt.getTime());
   const entry: Entry = { objects, hash: contentHash(objects), version, from: t, until };

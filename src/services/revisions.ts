@@ -7,10 +7,7 @@ import type { Db } from "../db/client.ts";
 import { environments, settingsRevisions } from "../db/schema.ts";
 import { EnvironmentSettings } from "../policies/index.ts";
 
-type AppendResult =
-  | { ok: true; revision: number }
-  | { ok: false; reason: "not-found" }
-  | { ok: false; reason: "stale"; current: number };
+type AppendResult = { ok: true; revision: number } | { ok: false; reason: "not-found" } | { ok: false; reason: "stale"; current: number };
 
 interface AppendInput {
   tenantId: string;
@@ -73,10 +70,7 @@ export async function currentSettings(tx: Db, tenantId: string, environmentId: s
   const [row] = await tx
     .select(revisionColumns)
     .from(environments)
-    .innerJoin(
-      settingsRevisions,
-      and(eq(settingsRevisions.environmentId, environments.id), eq(settingsRevisions.revision, environments.currentRevision)),
-    )
+    .innerJoin(settingsRevisions, and(eq(settingsRevisions.environmentId, environments.id), eq(settingsRevisions.revision, environments.currentRevision)))
     .where(and(eq(environments.id, environmentId), eq(environments.tenantId, tenantId)));
   return row ? { ...row, document: EnvironmentSettings.parse(row.document) } : null;
 }

@@ -33,11 +33,15 @@ export interface Evidence {
   lastAdmissionAt: Date | null;
 }
 
-const maxDate = (...ds: (Date | null | undefined)[]) =>
-  ds.reduce<Date | null>((m, d) => (d && (!m || d.getTime() > m.getTime()) ? d : m), null);
+const maxDate = (...ds: (Date | null | undefined)[]) => ds.reduce<Date | null>((m, d) => (d && (!m || d.getTime() > m.getTime()) ? d : m), null);
 const at = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 
-export async function gatherEvidence(tx: Db, plan: Pick<RolloutPlan, "tenantId" | "environmentId" | "control">, now: Date, pollIntervalSeconds: number): Promise<Evidence> {
+export async function gatherEvidence(
+  tx: Db,
+  plan: Pick<RolloutPlan, "tenantId" | "environmentId" | "control">,
+  now: Date,
+  pollIntervalSeconds: number,
+): Promise<Evidence> {
   const control = controlById.get(plan.control)!;
   const current = await currentSettings(tx, plan.tenantId, plan.environmentId);
   const doc = current ? EnvironmentSettings.parse(current.document) : null;
@@ -50,7 +54,14 @@ export async function gatherEvidence(tx: Db, plan: Pick<RolloutPlan, "tenantId" 
   const [audited] = await tx
     .select({ completeAt: constraintAudits.completeAt })
     .from(constraintAudits)
-    .where(and(eq(constraintAudits.tenantId, plan.tenantId), eq(constraintAudits.environmentId, plan.environmentId), eq(constraintAudits.constraintKind, control.kind), eq(constraintAudits.constraintName, control.slug)));
+    .where(
+      and(
+        eq(constraintAudits.tenantId, plan.tenantId),
+        eq(constraintAudits.environmentId, plan.environmentId),
+        eq(constraintAudits.constraintKind, control.kind),
+        eq(constraintAudits.constraintName, control.slug),
+      ),
+    );
   // Violations carry the control's slug (the constraint's label); denials its id.
   const { rows } = await tx.execute<{ open: number; example: string | null; last_resolved: string | null; last_admission: string | null }>(sql`
     select
@@ -109,20 +120,32 @@ export function stepStatus(plan: Pick<RolloutPlan, "steps" | "nextStep" | "stepS
   if (ev.action === null) lack(disabled);
   if (ev.agent.state === "never_connected") lack("the environment's agent has never reported");
   else if (ev.agent.state === "offline") lack(`the environment's agent is offline (last seen ${ev.agent.lastSeenAt!.toISOString()})`);
-  else if (ev.agent.appliedRevision !== ev.revision) lack(`the agent has not applied revision ${ev.revision} yet (applied: ${ev.agent.appliedRevision ?? "none"})`);
+  else if (ev.agent.appliedRevision !== ev.revision)
+    lack(`the agent has not applied revision ${ev.revision} yet (applied: ${ev.agent.appliedRevision ?? "none"})`);
   if (ev.agent.state !== "never_connected") {
     if (!ev.audit) lack("the agent reports no Gatekeeper audit (no managed constraint audited)");
     else if (!ev.audit.fresh) lack(`Gatekeeper's audit is stale (newest ${ev.audit.lastAuditAt?.toISOString() ?? "never"})`);
   }
   if (ev.openViolations === 0 && !ev.constraintAuditedAt) lack(`no audit report has covered ${plan.control}'s constraint yet`);
-  if (ev.openViolations > 0) waiting.push(`${ev.openViolations} open violation${ev.openViolations === 1 ? "" : "s"} of ${plan.control} (${ev.example}): the clean window starts when they resolve`);
+  if (ev.openViolations > 0)
+    waiting.push(
+      `${ev.openViolations} open violation${ev.openViolations === 1 ? "" : "s"} of ${plan.control} (${ev.example}): the clean window starts when they resolve`,
+    );
   const cleanSince = ev.openViolations > 0 ? null : maxDate(plan.stepStartedAt, plan.evidenceGapAt, ev.lastResolvedAt, ev.lastAdmissionAt)!;
   let dueAt: Date | null = null;
   if (cleanSince) {
     dueAt = new Date(cleanSince.getTime() + step.when.cleanForSeconds * 1000);
     if (now.getTime() < dueAt.getTime()) waiting.push(`clean since ${cleanSince.toISOString()}; due at ${dueAt.toISOString()}`);
     // The audit that proves the end of the window must come after it (not a gap: the window stands).
-    else if (ev.audit?.fresh && ev.audit.lastAuditAt && ev.audit.lastAuditAt.getTime() < dueAt.getTime()) waiting.push(`waiting for an audit after ${dueAt.toISOString()} (newest ${ev.audit.lastAuditAt.toISOString()})`);
+    else if (ev.audit?.fresh && ev.audit.lastAuditAt && ev.audit.lastAuditAt.getTime() < dueAt.getTime())
+      waiting.push(`waiting for an audit after ${dueAt.toISOString()} (newest ${ev.audit.lastAuditAt.toISOString()})`);
   }
-  return { ...base, due: waiting.length === 0, waiting, cleanSince: cleanSince?.toISOString() ?? null, dueAt: dueAt?.toISOString() ?? null, evidenceMissing: missing };
+  return {
+    ...base,
+    due: waiting.length === 0,
+    waiting,
+    cleanSince: cleanSince?.toISOString() ?? null,
+    dueAt: dueAt?.toISOString() ?? null,
+    evidenceMissing: missing,
+  };
 }

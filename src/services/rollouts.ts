@@ -27,7 +27,10 @@ const invalid = (path: string, message: string) => new ProblemError(400, "The re
 const requireEnvironment = (tx: Db, tenantId: string, environmentId: string, lock = false) => lookUpEnvironment(tx, tenantId, environmentId, { lock });
 
 async function loadPlan(tx: Db, tenantId: string, environmentId: string, id: string, lock = false): Promise<RolloutPlan> {
-  const q = tx.select().from(rolloutPlans).where(and(eq(rolloutPlans.tenantId, tenantId), eq(rolloutPlans.environmentId, environmentId), eq(rolloutPlans.id, id)));
+  const q = tx
+    .select()
+    .from(rolloutPlans)
+    .where(and(eq(rolloutPlans.tenantId, tenantId), eq(rolloutPlans.environmentId, environmentId), eq(rolloutPlans.id, id)));
   const [row] = lock ? await q.for("update") : await q;
   if (!row) throw notFound(id);
   return row;
@@ -60,30 +63,57 @@ export async function createPlan(tx: Db, who: Principal, input: CreatePlanInput)
   const { environmentId, control, steps, now } = input;
   if (!controlById.has(control)) throw invalid("control", `no such control; controls: ${[...controlById.keys()].join(", ")}`);
   for (let i = 1; i < steps.length; i++) {
-    if (ACTION_ORDER[steps[i]!.to] <= ACTION_ORDER[steps[i - 1]!.to]) throw invalid(`steps[${i}].to`, `must be stricter than steps[${i - 1}].to (${steps[i - 1]!.to})`);
+    if (ACTION_ORDER[steps[i]!.to] <= ACTION_ORDER[steps[i - 1]!.to])
+      throw invalid(`steps[${i}].to`, `must be stricter than steps[${i - 1}].to (${steps[i - 1]!.to})`);
   }
   await requireEnvironment(tx, who.tenantId, environmentId, true);
   const ev = await gatherEvidence(tx, { tenantId: who.tenantId, environmentId, control }, now, input.pollIntervalSeconds);
-  if (ev.action === null) throw new ProblemError(409, `${control} is not enabled in the current revision (${ev.revision}): enable it (in dryrun, say) before planning its rollout.`);
+  if (ev.action === null)
+    throw new ProblemError(409, `${control} is not enabled in the current revision (${ev.revision}): enable it (in dryrun, say) before planning its rollout.`);
   if (ACTION_ORDER[steps[0]!.to] <= ACTION_ORDER[ev.action]) {
-    throw new ProblemError(409, `${control} is already at ${ev.action} in revision ${ev.revision}; the first step must be stricter (steps[0].to is ${steps[0]!.to}).`);
+    throw new ProblemError(
+      409,
+      `${control} is already at ${ev.action} in revision ${ev.revision}; the first step must be stricter (steps[0].to is ${steps[0]!.to}).`,
+    );
   }
   // The environment row is locked: concurrent creates for one control see each other here (the
   // unique index is the second lock).
   const [active] = await tx
     .select({ id: rolloutPlans.id })
     .from(rolloutPlans)
-    .where(and(eq(rolloutPlans.tenantId, who.tenantId), eq(rolloutPlans.environmentId, environmentId), eq(rolloutPlans.control, control), eq(rolloutPlans.state, "active")));
+    .where(
+      and(
+        eq(rolloutPlans.tenantId, who.tenantId),
+        eq(rolloutPlans.environmentId, environmentId),
+        eq(rolloutPlans.control, control),
+        eq(rolloutPlans.state, "active"),
+      ),
+    );
   if (active) throw new ProblemError(409, `${control} already has an active rollout plan (${active.id}) in this environment: cancel it first.`);
   const [row] = await tx
     .insert(rolloutPlans)
-    .values({ tenantId: who.tenantId, environmentId, control, steps: steps.map((s) => ({ to: s.to, when: s.when })), stepStartedAt: now, comment: input.comment ?? "", createdBy: who.subject, createdAt: now, updatedAt: now })
+    .values({
+      tenantId: who.tenantId,
+      environmentId,
+      control,
+      steps: steps.map((s) => ({ to: s.to, when: s.when })),
+      stepStartedAt: now,
+      comment: input.comment ?? "",
+      createdBy: who.subject,
+      createdAt: now,
+      updatedAt: now,
+    })
     .returning();
   // Finished plans beyond the newest MAX_PLANS go (the audit log keeps their history), so a loop
   // of create and cancel cannot grow the table without bound.
   await tx.execute(sql`delete from rollout_plans where tenant_id = ${who.tenantId}::uuid and environment_id = ${environmentId}::uuid and state <> 'active'
     and id not in (select id from rollout_plans where tenant_id = ${who.tenantId}::uuid and environment_id = ${environmentId}::uuid order by created_at desc, id desc limit ${MAX_PLANS})`);
-  await audit(tx, who, { action: "rollout.create", targetType: "rollout_plan", targetId: row!.id, after: { environmentId, control, from: ev.action, steps: row!.steps } });
+  await audit(tx, who, {
+    action: "rollout.create",
+    targetType: "rollout_plan",
+    targetId: row!.id,
+    after: { environmentId, control, from: ev.action, steps: row!.steps },
+  });
   return view(tx, row!, now, input.pollIntervalSeconds);
 }
 
@@ -112,8 +142,18 @@ export async function cancelPlan(tx: Db, who: Principal, environmentId: string, 
   await requireEnvironment(tx, who.tenantId, environmentId);
   const plan = await loadPlan(tx, who.tenantId, environmentId, id, true);
   if (plan.state !== "active") throw notActive(plan);
-  const [row] = await tx.update(rolloutPlans).set({ state: "cancelled", updatedAt: now }).where(and(eq(rolloutPlans.tenantId, who.tenantId), eq(rolloutPlans.id, id))).returning();
-  await audit(tx, who, { action: "rollout.cancel", targetType: "rollout_plan", targetId: id, before: { state: "active", nextStep: plan.nextStep }, after: { state: "cancelled" } });
+  const [row] = await tx
+    .update(rolloutPlans)
+    .set({ state: "cancelled", updatedAt: now })
+    .where(and(eq(rolloutPlans.tenantId, who.tenantId), eq(rolloutPlans.id, id)))
+    .returning();
+  await audit(tx, who, {
+    action: "rollout.cancel",
+    targetType: "rollout_plan",
+    targetId: id,
+    before: { state: "active", nextStep: plan.nextStep },
+    after: { state: "cancelled" },
+  });
   return view(tx, row!, now, pollIntervalSeconds);
 }
 
@@ -139,7 +179,8 @@ async function takeStep(tx: Db, who: Actor, plan: RolloutPlan, now: Date, reason
   const principal = { kind: "user", subject: who.subject, tenantId: who.tenantId, tenantSlug: "", role: "editor" } satisfies Principal;
   // Derive from the current revision inside commitDerivedRevision (it locks and re-reads), unless nothing would change.
   const probe = await gatherEvidence(tx, plan, now, 1);
-  if (probe.action === null) throw new ProblemError(409, `${plan.control} is not enabled in the current revision (${probe.revision}): enable it to continue the rollout.`);
+  if (probe.action === null)
+    throw new ProblemError(409, `${plan.control} is not enabled in the current revision (${probe.revision}): enable it to continue the rollout.`);
   from = probe.action;
   if (ACTION_ORDER[probe.action] < ACTION_ORDER[step.to]) {
     const stored = await commitDerivedRevision(tx, principal, {
@@ -149,7 +190,11 @@ async function takeStep(tx: Db, who: Actor, plan: RolloutPlan, now: Date, reason
       async derive(current) {
         const doc = structuredClone(current!.document) as { controls: Record<string, Record<string, unknown>> };
         doc.controls[plan.control] = { ...doc.controls[plan.control], enforcementAction: step.to };
-        return { document: doc, comment: `rollout ${plan.id}: ${plan.control} ${from} → ${step.to} (${reason})`, detail: { rolloutPlan: plan.id, control: plan.control, from, to: step.to, step: i } };
+        return {
+          document: doc,
+          comment: `rollout ${plan.id}: ${plan.control} ${from} → ${step.to} (${reason})`,
+          detail: { rolloutPlan: plan.id, control: plan.control, from, to: step.to, step: i },
+        };
       },
     });
     revision = stored.revision;
@@ -161,8 +206,16 @@ async function takeStep(tx: Db, who: Actor, plan: RolloutPlan, now: Date, reason
     .set({ steps, nextStep: i + 1, state: done ? "completed" : "active", stepStartedAt: now, evidenceGapAt: null, waiting: [], checkedAt: now, updatedAt: now })
     .where(and(eq(rolloutPlans.tenantId, who.tenantId), eq(rolloutPlans.id, plan.id)))
     .returning();
-  await audit(tx, who, { action: "rollout.step", targetType: "rollout_plan", targetId: plan.id, after: { environmentId: plan.environmentId, control: plan.control, step: i, from, to: step.to, revision, reason, completed: done } });
-  const [e] = await tx.select({ name: environments.name }).from(environments).where(and(eq(environments.tenantId, who.tenantId), eq(environments.id, plan.environmentId)));
+  await audit(tx, who, {
+    action: "rollout.step",
+    targetType: "rollout_plan",
+    targetId: plan.id,
+    after: { environmentId: plan.environmentId, control: plan.control, step: i, from, to: step.to, revision, reason, completed: done },
+  });
+  const [e] = await tx
+    .select({ name: environments.name })
+    .from(environments)
+    .where(and(eq(environments.tenantId, who.tenantId), eq(environments.id, plan.environmentId)));
   await enqueueEvent(tx, {
     tenantId: who.tenantId,
     environmentId: plan.environmentId,
@@ -170,7 +223,11 @@ async function takeStep(tx: Db, who: Actor, plan: RolloutPlan, now: Date, reason
     timestamp: now,
     now,
     orderingKey: `rollout:${plan.id}`,
-    data: { plan: { id: plan.id, control: plan.control, state: row!.state }, step: { index: i, from, to: step.to, revision, reason, by: who.subject }, environment: { id: plan.environmentId, name: e?.name ?? "" } },
+    data: {
+      plan: { id: plan.id, control: plan.control, state: row!.state },
+      step: { index: i, from, to: step.to, revision, reason, by: who.subject },
+      environment: { id: plan.environmentId, name: e?.name ?? "" },
+    },
   });
   return row!;
 }
@@ -186,15 +243,29 @@ export interface RolloutPassResult {
  * one records why (and a gap in its evidence). One transaction per plan, its row locked with SKIP
  * LOCKED, so two API processes never take the same step twice, and one failing plan stops no other.
  */
-export async function runRolloutPass(deps: { db: Database; now: () => Date; pollIntervalSeconds: number; onError?: (err: unknown, planId: string) => void }): Promise<RolloutPassResult> {
+export async function runRolloutPass(deps: {
+  db: Database;
+  now: () => Date;
+  pollIntervalSeconds: number;
+  onError?: (err: unknown, planId: string) => void;
+}): Promise<RolloutPassResult> {
   const active = await deps.db.asSystem((tx) =>
-    tx.select({ id: rolloutPlans.id, tenantId: rolloutPlans.tenantId }).from(rolloutPlans).where(eq(rolloutPlans.state, "active")).orderBy(rolloutPlans.checkedAt).limit(1000),
+    tx
+      .select({ id: rolloutPlans.id, tenantId: rolloutPlans.tenantId })
+      .from(rolloutPlans)
+      .where(eq(rolloutPlans.state, "active"))
+      .orderBy(rolloutPlans.checkedAt)
+      .limit(1000),
   );
   const result: RolloutPassResult = { checked: 0, promoted: 0, failed: 0 };
   for (const { id, tenantId } of active) {
     try {
       await deps.db.withTenant(tenantId, async (tx) => {
-        const [plan] = await tx.select().from(rolloutPlans).where(and(eq(rolloutPlans.tenantId, tenantId), eq(rolloutPlans.id, id), eq(rolloutPlans.state, "active"))).for("update", { skipLocked: true });
+        const [plan] = await tx
+          .select()
+          .from(rolloutPlans)
+          .where(and(eq(rolloutPlans.tenantId, tenantId), eq(rolloutPlans.id, id), eq(rolloutPlans.state, "active")))
+          .for("update", { skipLocked: true });
         if (!plan) return;
         const now = deps.now();
         result.checked++;
@@ -206,7 +277,11 @@ export async function runRolloutPass(deps: { db: Database; now: () => Date; poll
         }
         await tx
           .update(rolloutPlans)
-          .set({ waiting: st.waiting, checkedAt: now, ...(st.evidenceMissing && "cleanForSeconds" in plan.steps[plan.nextStep]!.when ? { evidenceGapAt: now } : {}) })
+          .set({
+            waiting: st.waiting,
+            checkedAt: now,
+            ...(st.evidenceMissing && "cleanForSeconds" in plan.steps[plan.nextStep]!.when ? { evidenceGapAt: now } : {}),
+          })
           .where(and(eq(rolloutPlans.tenantId, tenantId), eq(rolloutPlans.id, id)));
       });
     } catch (err) {
@@ -216,4 +291,3 @@ export async function runRolloutPass(deps: { db: Database; now: () => Date; poll
   }
   return result;
 }
-

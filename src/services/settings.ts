@@ -27,13 +27,7 @@ export async function loadRevision(tx: Db, tenantId: string, environmentId: stri
   const [row] = await tx
     .select(revisionColumns)
     .from(settingsRevisions)
-    .where(
-      and(
-        eq(settingsRevisions.tenantId, tenantId),
-        eq(settingsRevisions.environmentId, environmentId),
-        eq(settingsRevisions.revision, revision),
-      ),
-    );
+    .where(and(eq(settingsRevisions.tenantId, tenantId), eq(settingsRevisions.environmentId, environmentId), eq(settingsRevisions.revision, revision)));
   return row ?? null;
 }
 
@@ -64,7 +58,12 @@ interface DerivedChange {
 export async function commitDerivedRevision(
   tx: Db,
   who: Principal,
-  input: { environmentId: string; expected: number | undefined; action: string; derive(current: StoredRevision | null): Promise<DerivedChange> | DerivedChange },
+  input: {
+    environmentId: string;
+    expected: number | undefined;
+    action: string;
+    derive(current: StoredRevision | null): Promise<DerivedChange> | DerivedChange;
+  },
 ): Promise<StoredRevision> {
   const { environmentId: id, expected } = input;
   const env = await requireEnvironment(tx, who.tenantId, id, { lock: true });

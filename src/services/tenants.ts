@@ -30,7 +30,11 @@ export async function createTenant(db: Database, slug: string, opts: CreateTenan
     const name = opts.name ?? slug;
     const [row] = await tx.insert(tenants).values({ slug, name }).onConflictDoNothing({ target: tenants.slug }).returning({ id: tenants.id });
     if (row) {
-      await audit(tx, { tenantId: row.id, subject: opts.actor }, { action: "tenant.create", targetType: "tenant", targetId: row.id, after: { slug, name, provisioning: opts.provisioning } });
+      await audit(
+        tx,
+        { tenantId: row.id, subject: opts.actor },
+        { action: "tenant.create", targetType: "tenant", targetId: row.id, after: { slug, name, provisioning: opts.provisioning } },
+      );
       return { id: row.id, created: true };
     }
     // Another request created it between our look-up and the insert; it wrote the audit row.
@@ -52,7 +56,11 @@ export async function recordSignIn(tx: Db, m: { tenantId: string; subject: strin
   const where = and(eq(memberships.tenantId, tenantId), eq(memberships.subject, subject));
   let [prev] = await tx.select({ role: memberships.role, lastSeenAt: memberships.lastSeenAt }).from(memberships).where(where).for("update");
   if (!prev) {
-    const [made] = await tx.insert(memberships).values({ tenantId, subject, role, lastSeenAt: now }).onConflictDoNothing().returning({ role: memberships.role });
+    const [made] = await tx
+      .insert(memberships)
+      .values({ tenantId, subject, role, lastSeenAt: now })
+      .onConflictDoNothing()
+      .returning({ role: memberships.role });
     if (made) {
       await audit(tx, who, { action: "member.create", targetType: "member", targetId: subject, after: { subject, role } });
       return;
@@ -63,7 +71,13 @@ export async function recordSignIn(tx: Db, m: { tenantId: string; subject: strin
   }
   if (prev.role !== role) {
     await tx.update(memberships).set({ role, lastSeenAt: now }).where(where);
-    await audit(tx, who, { action: "member.role_change", targetType: "member", targetId: subject, before: { subject, role: prev.role }, after: { subject, role } });
+    await audit(tx, who, {
+      action: "member.role_change",
+      targetType: "member",
+      targetId: subject,
+      before: { subject, role: prev.role },
+      after: { subject, role },
+    });
   } else if (now.getTime() - prev.lastSeenAt.getTime() >= m.touchMs || now < prev.lastSeenAt) {
     // Bookkeeping, not a change anyone made: no audit row.
     await tx.update(memberships).set({ lastSeenAt: now }).where(where);

@@ -37,9 +37,10 @@ export function queuePerViolation(
   from: string,
   extraData: SQL = sql``,
 ): SQL {
-  const filters = type === "violation.updated"
-    ? sql`(${filtersMatch(sql`v.control`, sql`v.enforcement_action`)} or ${filtersMatch(sql`v.was_ctl`, sql`v.was_ea`)})`
-    : filtersMatch(sql`v.control`, sql`v.enforcement_action`);
+  const filters =
+    type === "violation.updated"
+      ? sql`(${filtersMatch(sql`v.control`, sql`v.enforcement_action`)} or ${filtersMatch(sql`v.was_ctl`, sql`v.was_ea`)})`
+      : filtersMatch(sql`v.control`, sql`v.enforcement_action`);
   // Ordered per violation: an endpoint gets its opened, updated and resolved in that order.
   return sql`
     insert into webhook_deliveries (tenant_id, endpoint_id, event_type, ordering_key, payload, next_attempt_at, created_at)

@@ -111,23 +111,27 @@ export async function storeReport(
  * PostgreSQL computes the same from a row (migrations/0006):
  * encode(sha256(convert_to(array_to_json(array[...])::text, 'UTF8')), 'hex').
  */
-export function violationFingerprint(environmentId: string, constraintKind: string, constraintName: string, v: Pick<AuditViolation, "group" | "kind" | "namespace" | "name" | "message">): string {
+export function violationFingerprint(
+  environmentId: string,
+  constraintKind: string,
+  constraintName: string,
+  v: Pick<AuditViolation, "group" | "kind" | "namespace" | "name" | "message">,
+): string {
   return sha256Hex(JSON.stringify([environmentId.toLowerCase(), constraintKind, constraintName, v.group, v.kind, v.namespace, v.name, v.message]));
 }
 
 // crypto.hash (Node >= 21.7) is the one-shot form, twice as fast on short inputs; Workers'
 // node:crypto may only have createHash.
 const sha256Hex: (s: string) => string =
-  typeof nodeCrypto.hash === "function"
-    ? (s) => nodeCrypto.hash("sha256", s, "hex")
-    : (s) => nodeCrypto.createHash("sha256").update(s).digest("hex");
+  typeof nodeCrypto.hash === "function" ? (s) => nodeCrypto.hash("sha256", s, "hex") : (s) => nodeCrypto.createHash("sha256").update(s).digest("hex");
 
 /** The report's listed violations, one per identity, with their fingerprints (see ListedViolation). */
 export function listedViolations(environmentId: string, report: AuditReport, from = 0, to = report.constraints.length): ListedViolation[] {
   const out: ListedViolation[] = [];
   for (let i = from; i < to; i++) {
     const c = report.constraints[i]!;
-    for (const v of c.violations) out.push({ fp: violationFingerprint(environmentId, c.kind, c.name, v), c: i + 1, ea: v.enforcementAction || c.enforcementAction, v });
+    for (const v of c.violations)
+      out.push({ fp: violationFingerprint(environmentId, c.kind, c.name, v), c: i + 1, ea: v.enforcementAction || c.enforcementAction, v });
   }
   return out;
 }
@@ -154,7 +158,10 @@ export const WHOLE_RANGE: FingerprintRange = { lo: null, hi: null };
 
 /** `n` even slices of the fingerprint space (n >= 1). */
 export function fingerprintRanges(n: number): FingerprintRange[] {
-  const bound = (i: number) => Math.floor((i * 0x1_0000_0000) / n).toString(16).padStart(8, "0");
+  const bound = (i: number) =>
+    Math.floor((i * 0x1_0000_0000) / n)
+      .toString(16)
+      .padStart(8, "0");
   return Array.from({ length: n }, (_, i) => ({ lo: i === 0 ? null : bound(i), hi: i === n - 1 ? null : bound(i + 1) }));
 }
 export const inRange = (fp: string, r: FingerprintRange) => (r.lo === null || fp >= r.lo) && (r.hi === null || fp < r.hi);
@@ -182,21 +189,46 @@ export async function diffRange(tx: Db, ctx: DiffContext, listedInRange: ListedV
   const k = report.constraints;
   const inRangeSql = sql`${range.lo === null ? sql`true` : sql`v.fingerprint >= ${range.lo}`} and ${range.hi === null ? sql`true` : sql`v.fingerprint < ${range.hi}`}`;
 
-  const a = (await tx.execute<{ stored: number; seen: number; resolved: number; queued: number; fresh: number[] | null }>(sql`
+  const a = (
+    await tx.execute<{ stored: number; seen: number; resolved: number; queued: number; fresh: number[] | null }>(sql`
     with stored as (
       select 1 from audit_reports ar
       where ar.environment_id = ${env} and ar.tenant_id = ${tenant} and ar.collected_at = ${at} and ar.ingested_at is null
     ),
     k as (
       select x.i, x.ck, x.cn, x.ctl, x.blind
-      from unnest(${arr(k.map((c) => c.kind), "text[]")}, ${arr(k.map((c) => c.name), "text[]")}, ${arr(k.map((c) => c.control), "text[]")},
-                  ${arr(k.map((c) => c.truncated || c.auditTimestamp === null), "boolean[]")}) with ordinality as x(ck, cn, ctl, blind, i)
+      from unnest(${arr(
+        k.map((c) => c.kind),
+        "text[]",
+      )}, ${arr(
+        k.map((c) => c.name),
+        "text[]",
+      )}, ${arr(
+        k.map((c) => c.control),
+        "text[]",
+      )},
+                  ${arr(
+                    k.map((c) => c.truncated || c.auditTimestamp === null),
+                    "boolean[]",
+                  )}) with ordinality as x(ck, cn, ctl, blind, i)
       where exists (select 1 from stored)
     ),
     input as (
       select x.ord, x.fp, x.ea, x.ver, k.ctl, k.blind
-      from unnest(${arr(rows.map((r) => r.fp), "text[]")}, ${arr(rows.map((r) => r.c), "int[]")}, ${arr(rows.map((r) => r.ea), "text[]")},
-                  ${arr(rows.map((r) => r.v.version), "text[]")}) with ordinality as x(fp, c, ea, ver, ord)
+      from unnest(${arr(
+        rows.map((r) => r.fp),
+        "text[]",
+      )}, ${arr(
+        rows.map((r) => r.c),
+        "int[]",
+      )}, ${arr(
+        rows.map((r) => r.ea),
+        "text[]",
+      )},
+                  ${arr(
+                    rows.map((r) => r.v.version),
+                    "text[]",
+                  )}) with ordinality as x(fp, c, ea, ver, ord)
       join k on k.i = x.c
     ),
     cur as (
@@ -238,24 +270,39 @@ export async function diffRange(tx: Db, ctx: DiffContext, listedInRange: ListedV
     ev as (insert into violation_events (tenant_id, environment_id, violation_id, type, at) select ${tenant}, ${env}, id, 'resolved', ${at} from resolved returning 1),
     wh as (${queuePerViolation(ids, "violation.resolved", "resolved")} returning 1),
     -- What an open violation shows changed (a constraint switched from warn to deny, say).
-    wu as (${queuePerViolation(ids, "violation.updated", "(select * from refreshed where changed)",
-      sql`, 'previous', jsonb_build_object('control', v.was_ctl, 'enforcementAction', v.was_ea, 'resourceVersion', v.was_ver)`)} returning 1)
+    wu as (${queuePerViolation(
+      ids,
+      "violation.updated",
+      "(select * from refreshed where changed)",
+      sql`, 'previous', jsonb_build_object('control', v.was_ctl, 'enforcementAction', v.was_ea, 'resourceVersion', v.was_ver)`,
+    )} returning 1)
     select (select count(*)::int from stored) as stored, (select count(*)::int from input) as seen,
            (select count(*)::int from resolved) as resolved, (select count(*)::int from wh) + (select count(*)::int from wu) as queued,
-           (select array_agg(ord) from diff where listed and id is null) as fresh`)).rows[0]!;
+           (select array_agg(ord) from diff where listed and id is null) as fresh`)
+  ).rows[0]!;
   if (a.stored !== 1) throw new Error(`diffRange: no stored report (unfinished) of environment ${environmentId} collected at ${report.collectedAt}`);
 
   const fresh = (a.fresh ?? []).map((ord) => rows[ord - 1]!);
   let b = { opened: 0, queued: 0 };
   if (fresh.length) {
     const col = <T>(f: (r: ListedViolation) => T, type: string) => arr(fresh.map(f), type);
-    b = (await tx.execute<{ opened: number; queued: number }>(sql`
+    b = (
+      await tx.execute<{ opened: number; queued: number }>(sql`
       with input as (
         select x.*, k.ck, k.cn, k.ctl
         from unnest(${col((r) => r.fp, "text[]")}, ${col((r) => r.c, "int[]")}, ${col((r) => r.ea, "text[]")}, ${col((r) => r.v.group, "text[]")},
                     ${col((r) => r.v.version, "text[]")}, ${col((r) => r.v.kind, "text[]")}, ${col((r) => r.v.namespace, "text[]")},
                     ${col((r) => r.v.name, "text[]")}, ${col((r) => r.v.message, "text[]")}) as x(fp, c, ea, g, ver, rk, ns, n, m)
-        join unnest(${arr(k.map((c) => c.kind), "text[]")}, ${arr(k.map((c) => c.name), "text[]")}, ${arr(k.map((c) => c.control), "text[]")})
+        join unnest(${arr(
+          k.map((c) => c.kind),
+          "text[]",
+        )}, ${arr(
+          k.map((c) => c.name),
+          "text[]",
+        )}, ${arr(
+          k.map((c) => c.control),
+          "text[]",
+        )})
              with ordinality as k(ck, cn, ctl, i) on k.i = x.c
       ),
       opened as (
@@ -271,7 +318,8 @@ export async function diffRange(tx: Db, ctx: DiffContext, listedInRange: ListedV
       ),
       ev as (insert into violation_events (tenant_id, environment_id, violation_id, type, at) select ${tenant}, ${env}, id, 'opened', ${at} from opened returning 1),
       wh as (${queuePerViolation(ids, "violation.opened", "opened")} returning 1)
-      select (select count(*)::int from opened) as opened, (select count(*)::int from wh) as queued`)).rows[0]!;
+      select (select count(*)::int from opened) as opened, (select count(*)::int from wh) as queued`)
+    ).rows[0]!;
   }
   return { seen: a.seen, opened: b.opened, resolved: a.resolved, queued: a.queued + b.queued };
 }
@@ -297,7 +345,13 @@ export async function finishReport(tx: Db, ctx: DiffContext & { linkBase: string
     await tx.execute(sql`
       insert into constraint_audits as a (environment_id, tenant_id, constraint_kind, constraint_name, complete_at)
       select distinct on (k.ck, k.cn) ${environmentId}::uuid, ${tenantId}::uuid, k.ck, k.cn, ${at}
-      from unnest(${arr(complete.map((c) => c.kind), "text[]")}, ${arr(complete.map((c) => c.name), "text[]")}) as k(ck, cn)
+      from unnest(${arr(
+        complete.map((c) => c.kind),
+        "text[]",
+      )}, ${arr(
+        complete.map((c) => c.name),
+        "text[]",
+      )}) as k(ck, cn)
       on conflict (environment_id, constraint_kind, constraint_name) do update set complete_at = excluded.complete_at
       where a.complete_at < excluded.complete_at`);
   }
@@ -321,7 +375,12 @@ export async function ingestAuditReport(tx: Db, args: DiffContext & { linkBase?:
 }
 
 /** One listed violation: its fingerprint, its constraint's 1-based index, its enforcement action. */
-export interface ListedViolation { fp: string; c: number; ea: string; v: AuditViolation }
+export interface ListedViolation {
+  fp: string;
+  c: number;
+  ea: string;
+  v: AuditViolation;
+}
 
 /**
  * One array parameter of `type` (text[], int[], boolean[]), sent as JSON: stringifying it is

@@ -45,8 +45,14 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     return claimed;
   };
   const deliveries = (endpointId: string) =>
-    api.db.asSystem(async (tx) => (await tx.execute<{ id: string; state: string; attempts: number; event_type: string; payload: { data: Record<string, unknown> } }>(
-      sql`select id, state, attempts, event_type, payload from webhook_deliveries where endpoint_id = ${endpointId}::uuid order by created_at, id`)).rows);
+    api.db.asSystem(
+      async (tx) =>
+        (
+          await tx.execute<{ id: string; state: string; attempts: number; event_type: string; payload: { data: Record<string, unknown> } }>(
+            sql`select id, state, attempts, event_type, payload from webhook_deliveries where endpoint_id = ${endpointId}::uuid order by created_at, id`,
+          )
+        ).rows,
+    );
   const audited = (i: number) => constraintAudit({ auditTimestamp: ago(120_000 - i * 1000) }, 0);
 
   // 400 claims and records on PGlite, which shares the test's event loop: minutes on a busy machine.
@@ -164,7 +170,9 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     receivers.push(receiver);
     {
       const token = await cutover.token("wd-cutover", "admin");
-      const ep = await json(await cutover.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events: ["violation.opened"], deliveryMode: "per-violation" } }));
+      const ep = await json(
+        await cutover.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events: ["violation.opened"], deliveryMode: "per-violation" } }),
+      );
       const rotated = await json(await cutover.request("POST", `/v1/webhooks/${ep.id}/rotate-secret`, { token }));
       receiver.secret = rotated.secret;
       await cutover.request("POST", `/v1/webhooks/${ep.id}/ping`, { token });
@@ -176,8 +184,10 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
 
   it("violation.updated when an open violation's enforcement action changes (warn → deny), once, in order after its opened", async () => {
     const s = await setup("wd-updated", ["violation.opened", "violation.updated"]);
-    const warn = (at: string) => constraintAudit({ auditTimestamp: at, enforcementAction: "warn", violations: [violation(0, { enforcementAction: "warn" })] }, 1);
-    const deny = (at: string) => constraintAudit({ auditTimestamp: at, enforcementAction: "deny", violations: [violation(0, { enforcementAction: "deny" })] }, 1);
+    const warn = (at: string) =>
+      constraintAudit({ auditTimestamp: at, enforcementAction: "warn", violations: [violation(0, { enforcementAction: "warn" })] }, 1);
+    const deny = (at: string) =>
+      constraintAudit({ auditTimestamp: at, enforcementAction: "deny", violations: [violation(0, { enforcementAction: "deny" })] }, 1);
     await s.report(ago(90_000), [warn(ago(91_000))]);
     await s.report(ago(60_000), [warn(ago(61_000))]); // unchanged: nothing
     await s.report(ago(30_000), [deny(ago(31_000))]);
@@ -202,4 +212,3 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     expect(doc.components.schemas.ViolationUpdatedEvent.properties.type).toMatchObject({ enum: ["violation.updated"] });
   });
 });
-

@@ -63,8 +63,14 @@ describe.each(backends())("webhook digests, filters, rate limits, Slack ($name)"
     return { token, env, eps: eps as unknown as [Ep, Ep, Ep, Ep], report };
   }
   const deliveries = (endpointId: string) =>
-    api.db.asSystem(async (tx) => (await tx.execute<{ id: string; state: string; event_type: string; payload: { data: Record<string, any> } }>(
-      sql`select id, state, event_type, payload from webhook_deliveries where endpoint_id = ${endpointId}::uuid order by seq`)).rows);
+    api.db.asSystem(
+      async (tx) =>
+        (
+          await tx.execute<{ id: string; state: string; event_type: string; payload: { data: Record<string, any> } }>(
+            sql`select id, state, event_type, payload from webhook_deliveries where endpoint_id = ${endpointId}::uuid order by seq`,
+          )
+        ).rows,
+    );
   const drain = async (clock = () => new Date()) => {
     const d = createDispatcher({ db: api.db, config: { ...api.config.webhooks!, timeoutMs: 10_000 }, now: clock, pollIntervalSeconds: 30 });
     let claimed = 0;
@@ -72,7 +78,9 @@ describe.each(backends())("webhook digests, filters, rate limits, Slack ($name)"
     return claimed;
   };
 
-  it("digest: one violations.changed per report and endpoint, capped, with a link to the rest; per-violation: one event each", { timeout: 120_000 }, async () => {
+  it("digest: one violations.changed per report and endpoint, capped, with a link to the rest; per-violation: one event each", {
+    timeout: 120_000,
+  }, async () => {
     const s = await setup("dg-one", [{}, { deliveryMode: "per-violation" }]);
     const [digest, each] = s.eps;
     expect([digest.deliveryMode, each.deliveryMode]).toEqual(["digest", "per-violation"]);
@@ -133,7 +141,9 @@ describe.each(backends())("webhook digests, filters, rate limits, Slack ($name)"
     // capabilities switches from warn to deny: the warn-only endpoint hears of it (it was warn).
     await s.report(ago(30_000), [listing(range(0, 3)), listing(range(0, 4), { ...capabilities, enforcementAction: "deny" }, () => "deny")]);
     await drain();
-    expect(perViolation.receiver.received.slice(4).map((r) => [r.body.type, (r.body.data as any).previous.enforcementAction])).toEqual(Array(4).fill(["violation.updated", "warn"]));
+    expect(perViolation.receiver.received.slice(4).map((r) => [r.body.type, (r.body.data as any).previous.enforcementAction])).toEqual(
+      Array(4).fill(["violation.updated", "warn"]),
+    );
     expect((byAction.receiver.received[1]!.body.data as any).counts).toEqual({ opened: 0, resolved: 0, updated: 4 });
     expect(otherEnv.receiver.received).toEqual([]);
   });
@@ -141,7 +151,10 @@ describe.each(backends())("webhook digests, filters, rate limits, Slack ($name)"
   it("a 10,000-violation report: one delivery per digest endpoint (at most 10 required)", { timeout: 240_000 }, async () => {
     api.config.ingest = { chunkSize: 2000 };
     const s = await setup("dg-10k", [{}, { controls: ["privileged-containers"] }]);
-    await s.report(ago(60_000), Array.from({ length: 10 }, (_, c) => listing(range(c * 1000, (c + 1) * 1000), { name: `privileged-${c}` })));
+    await s.report(
+      ago(60_000),
+      Array.from({ length: 10 }, (_, c) => listing(range(c * 1000, (c + 1) * 1000), { name: `privileged-${c}` })),
+    );
     for (const ep of s.eps) {
       const d = await deliveries(ep.id);
       expect(d.length).toBeLessThanOrEqual(10);

@@ -25,22 +25,40 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
   const dispatcher = (clock: () => Date, o: Partial<DispatcherOptions> = {}, timeoutMs = 10_000) =>
     createDispatcher({ db: api.db, config: { ...api.config.webhooks!, timeoutMs }, now: clock, pollIntervalSeconds: 30, ...o });
   const deliveries = (endpointId: string) =>
-    api.db.asSystem(async (tx) => (await tx.execute<{ id: string; state: string; attempts: number; next_attempt_at: Date; lease_until: Date | null; event_type: string }>(
-      sql`select id, state, attempts, next_attempt_at, lease_until, event_type, last_error from webhook_deliveries where endpoint_id = ${endpointId}::uuid order by created_at, id`)).rows
-      .map((d) => ({ ...d, next_attempt_at: new Date(d.next_attempt_at), lease_until: d.lease_until && new Date(d.lease_until) })));
+    api.db.asSystem(async (tx) =>
+      (
+        await tx.execute<{ id: string; state: string; attempts: number; next_attempt_at: Date; lease_until: Date | null; event_type: string }>(
+          sql`select id, state, attempts, next_attempt_at, lease_until, event_type, last_error from webhook_deliveries where endpoint_id = ${endpointId}::uuid order by created_at, id`,
+        )
+      ).rows.map((d) => ({ ...d, next_attempt_at: new Date(d.next_attempt_at), lease_until: d.lease_until && new Date(d.lease_until) })),
+    );
   const attemptLog = (deliveryId: string) =>
-    api.db.asSystem(async (tx) => (await tx.execute<{ attempt: number; status_code: number | null; error: string | null; at: Date }>(
-      sql`select attempt, status_code, error, at from webhook_attempts where delivery_id = ${deliveryId}::uuid order by attempt`)).rows
-      .map((a) => ({ ...a, at: new Date(a.at) })));
+    api.db.asSystem(async (tx) =>
+      (
+        await tx.execute<{ attempt: number; status_code: number | null; error: string | null; at: Date }>(
+          sql`select attempt, status_code, error, at from webhook_attempts where delivery_id = ${deliveryId}::uuid order by attempt`,
+        )
+      ).rows.map((a) => ({ ...a, at: new Date(a.at) })),
+    );
   const endpointRow = (id: string) =>
-    api.db.asSystem(async (tx) => (await tx.execute<{ consecutive_failures: number; failing_since: Date | null }>(sql`select consecutive_failures, failing_since from webhook_endpoints where id = ${id}::uuid`)).rows[0]!);
+    api.db.asSystem(
+      async (tx) =>
+        (
+          await tx.execute<{ consecutive_failures: number; failing_since: Date | null }>(
+            sql`select consecutive_failures, failing_since from webhook_endpoints where id = ${id}::uuid`,
+          )
+        ).rows[0]!,
+    );
 
   it("receiver down, then up: every event delivered, each exactly once as the receiver sees it, every signature valid", async () => {
     const s = await setup("wd-down");
     try {
       await s.report(auditReport({ collectedAt: "2026-01-01T00:00:00.000Z", constraints: [constraintAudit({}, 5)] }));
       await s.report(auditReport({ collectedAt: "2026-01-01T00:01:00.000Z", constraints: [constraintAudit({}, 3)] }));
-      expect((await deliveries(s.ep.id)).map((d) => d.event_type).sort()).toEqual([...Array(5).fill("violation.opened"), ...Array(2).fill("violation.resolved")]);
+      expect((await deliveries(s.ep.id)).map((d) => d.event_type).sort()).toEqual([
+        ...Array(5).fill("violation.opened"),
+        ...Array(2).fill("violation.resolved"),
+      ]);
       await s.receiver.down();
       const t0 = Date.now() + 1000;
       // The 2 resolved wait behind their violations' opened (one violation's events in order).
@@ -59,10 +77,21 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
       ]);
       expect([...s.receiver.processed().keys()].sort()).toEqual(rows.map((d) => d.id).sort());
       const resolved = [...s.receiver.processed().values()].filter((r) => r.body.type === "violation.resolved");
-      expect(resolved.map((r) => (r.body.data as { violation: { state: string; resource: { name: string } } }).violation).map((v) => [v.state, v.resource.name]).sort()).toEqual([["resolved", "pod-3"], ["resolved", "pod-4"]]);
+      expect(
+        resolved
+          .map((r) => (r.body.data as { violation: { state: string; resource: { name: string } } }).violation)
+          .map((v) => [v.state, v.resource.name])
+          .sort(),
+      ).toEqual([
+        ["resolved", "pod-3"],
+        ["resolved", "pod-4"],
+      ]);
       expect(resolved[0]!.body).toMatchObject({ version: 1, timestamp: "2026-01-01T00:01:00.000Z", data: { environment: { id: s.env.id, name: "prod" } } });
       const log = await attemptLog(rows[0]!.id);
-      expect(log.map((a) => [a.attempt, a.status_code])).toEqual([[1, null], [2, 204]]);
+      expect(log.map((a) => [a.attempt, a.status_code])).toEqual([
+        [1, null],
+        [2, 204],
+      ]);
       expect(log[0]!.error).toMatch(/fetch failed|ECONNREFUSED/);
     } finally {
       await s.receiver.close();
@@ -91,7 +120,9 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
       const [d] = await deliveries(s.ep.id);
       expect(d!.state).toBe("failed");
       // Nothing more, ever (with a retention long enough to keep the log for the checks below).
-      expect(await dispatcher(() => new Date(t + 365 * 86_400_000), { config: { ...api.config.webhooks!, retentionDays: 3650 } }).runOnce()).toMatchObject({ claimed: 0 });
+      expect(await dispatcher(() => new Date(t + 365 * 86_400_000), { config: { ...api.config.webhooks!, retentionDays: 3650 } }).runOnce()).toMatchObject({
+        claimed: 0,
+      });
       const log = await attemptLog(ping.id);
       expect(log.map((a) => a.status_code)).toEqual([500, 500, 500, null, null, null, null, null]);
       expect(log.slice(3).every((a) => /timed out after 500 ms/.test(a.error!))).toBe(true);
@@ -106,7 +137,11 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
       s.receiver.mode = "ok";
       expect((await api.request("POST", `/v1/webhooks/${s.ep.id}/deliveries/${ping.id}/redeliver`, { token: s.token })).status).toBe(202);
       expect(await dispatcher(() => new Date(Date.now() + 1000)).runOnce()).toMatchObject({ claimed: 1, succeeded: 1 });
-      expect(await json(await api.request("GET", `/v1/webhooks/${s.ep.id}`, { token: s.token }))).toMatchObject({ failing: false, consecutiveFailures: 0, failingSince: null });
+      expect(await json(await api.request("GET", `/v1/webhooks/${s.ep.id}`, { token: s.token }))).toMatchObject({
+        failing: false,
+        consecutiveFailures: 0,
+        failingSince: null,
+      });
       expect(s.receiver.processed().size).toBe(1);
     } finally {
       await s.receiver.close();
@@ -121,7 +156,13 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
       const leaseMs = 60_000;
       let sent = 0;
       // The dying dispatcher: it claims, then its send never returns (the process is gone).
-      const dead = dispatcher(() => new Date(t0), { leaseMs, fetch: () => { sent++; return new Promise<Response>(() => {}); } });
+      const dead = dispatcher(() => new Date(t0), {
+        leaseMs,
+        fetch: () => {
+          sent++;
+          return new Promise<Response>(() => {});
+        },
+      });
       void dead.runOnce();
       for (let i = 0; i < 100 && sent === 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(sent).toBe(1);
@@ -169,7 +210,9 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
     const s = await setup("wd-outbox", ["violation.opened", "violation.resolved", "settings.applied"]);
     try {
       // A status naming a revision the environment does not have is refused (400): no settings.applied.
-      expect((await api.request("POST", AGENT_PATHS.status, { token: s.cred.secret, body: statusReport({ appliedRevision: 9, desiredRevision: 9 }) })).status).toBe(400);
+      expect(
+        (await api.request("POST", AGENT_PATHS.status, { token: s.cred.secret, body: statusReport({ appliedRevision: 9, desiredRevision: 9 }) })).status,
+      ).toBe(400);
       expect(await deliveries(s.ep.id)).toEqual([]);
       // A malformed audit report: nothing.
       expect((await api.request("POST", AGENT_PATHS.auditReport, { token: s.cred.secret, body: { collectedAt: "x", constraints: [] } })).status).toBe(400);
@@ -199,9 +242,11 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
       expect(done.map((d) => d.state)).toEqual(["succeeded", "succeeded"]);
       // A delivery still pending (its next attempt far away) is never a candidate, however old.
       const tenantId = await api.tenantId("wd-retention");
-      await api.db.asSystem((tx) => tx.execute(sql`
+      await api.db.asSystem((tx) =>
+        tx.execute(sql`
         insert into webhook_deliveries (tenant_id, endpoint_id, event_type, payload, next_attempt_at, created_at)
-        values (${tenantId}::uuid, ${s.ep.id}::uuid, 'violation.opened', '{}'::jsonb, ${new Date(t0 + 365 * day).toISOString()}::timestamptz, ${new Date(t0 - 365 * day).toISOString()}::timestamptz)`));
+        values (${tenantId}::uuid, ${s.ep.id}::uuid, 'violation.opened', '{}'::jsonb, ${new Date(t0 + 365 * day).toISOString()}::timestamptz, ${new Date(t0 - 365 * day).toISOString()}::timestamptz)`),
+      );
 
       await week(() => new Date(t0 + 7 * day - 1000)).runOnce();
       expect((await deliveries(s.ep.id)).map((d) => d.state).sort()).toEqual(["pending", "succeeded", "succeeded"]);

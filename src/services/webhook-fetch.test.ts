@@ -22,7 +22,11 @@ function dnsAnswering(address: string) {
 }
 
 /** Why a fetch failed: undici puts the connect error in `cause`. */
-const failure = (p: Promise<unknown>) => p.then(() => "no error", (e: Error & { cause?: Error & { code?: string } }) => `${e.cause?.code}: ${e.cause?.message}`);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => "no error",
+    (e: Error & { cause?: Error & { code?: string } }) => `${e.cause?.code}: ${e.cause?.message}`,
+  );
 
 describe("publicOnlyFetch", () => {
   let receiver: Receiver;
@@ -35,7 +39,9 @@ describe("publicOnlyFetch", () => {
 
   it("a name resolving to loopback is refused at connect time; nothing reaches the receiver", async () => {
     const f = publicOnlyFetch({ allowPrivate: false });
-    expect(await failure(f(`http://localhost:${port}/hooks`, { method: "POST", body: "{}" }))).toMatch(/^EPRIVATEADDRESS: host localhost resolves to a private, loopback, link-local or reserved address \((127\.0\.0\.1|::1): loopback\)$/);
+    expect(await failure(f(`http://localhost:${port}/hooks`, { method: "POST", body: "{}" }))).toMatch(
+      /^EPRIVATEADDRESS: host localhost resolves to a private, loopback, link-local or reserved address \((127\.0\.0\.1|::1): loopback\)$/,
+    );
     expect(receiver.received).toHaveLength(0);
   });
 
@@ -46,7 +52,9 @@ describe("publicOnlyFetch", () => {
     // At connect time it answers loopback.
     const dns = dnsAnswering("127.0.0.1");
     const f = publicOnlyFetch({ allowPrivate: false, lookup: dns.lookup });
-    expect(await failure(f(url, { method: "POST", body: "{}" }))).toBe("EPRIVATEADDRESS: host hooks.rebind.example resolves to a private, loopback, link-local or reserved address (127.0.0.1: loopback)");
+    expect(await failure(f(url, { method: "POST", body: "{}" }))).toBe(
+      "EPRIVATEADDRESS: host hooks.rebind.example resolves to a private, loopback, link-local or reserved address (127.0.0.1: loopback)",
+    );
     expect(dns.asked).toEqual(["hooks.rebind.example"]);
     expect(receiver.received).toHaveLength(0);
   });
@@ -54,7 +62,11 @@ describe("publicOnlyFetch", () => {
   it("the same connection goes through when private addresses are allowed (WEBHOOK_ALLOW_PRIVATE), so the refusal is the guard's", async () => {
     const dns = dnsAnswering("127.0.0.1");
     const f = publicOnlyFetch({ allowPrivate: true, lookup: dns.lookup });
-    const res = await f(`http://hooks.rebind.example:${port}/hooks`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "x", version: 1, timestamp: "t", data: {} }) });
+    const res = await f(`http://hooks.rebind.example:${port}/hooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "x", version: 1, timestamp: "t", data: {} }),
+    });
     // It reached the receiver, which refuses an unsigned request.
     expect(res.status).toBe(401);
     expect(receiver.received).toMatchObject([{ verified: false }]);
@@ -84,7 +96,21 @@ describe("publicOnlyFetch", () => {
 
   it("an IPv6 loopback, a wrapped private IPv4 or a reserved answer is refused too (the forms issue 13 found)", async () => {
     const before = receiver.received.length;
-    for (const address of ["::1", "::ffff:10.0.0.1", "169.254.169.254", "::7f00:1", "::a9fe:a9fe", "::ffff:0:7f00:1", "2002:7f00:1::", "2001:0:4136:e378:8000:63bf:80ff:fffe", "100::1", "::2", "192.0.2.1", "198.51.100.7", "203.0.113.200"]) {
+    for (const address of [
+      "::1",
+      "::ffff:10.0.0.1",
+      "169.254.169.254",
+      "::7f00:1",
+      "::a9fe:a9fe",
+      "::ffff:0:7f00:1",
+      "2002:7f00:1::",
+      "2001:0:4136:e378:8000:63bf:80ff:fffe",
+      "100::1",
+      "::2",
+      "192.0.2.1",
+      "198.51.100.7",
+      "203.0.113.200",
+    ]) {
       const f = publicOnlyFetch({ allowPrivate: false, lookup: dnsAnswering(address).lookup });
       expect(await failure(f(`http://metadata.rebind.example:${port}/`, {}))).toContain(`(${address}: `);
     }

@@ -22,7 +22,9 @@ export function publicOnlyFetch(opts: { allowPrivate: boolean; lookup?: Lookup }
       const all = addresses as LookupAddress[];
       const refused = opts.allowPrivate ? undefined : all.map((a) => ({ address: a.address, why: refusedRange(a.address) })).find((a) => a.why);
       if (refused) {
-        const e: NodeJS.ErrnoException = new Error(`host ${hostname} resolves to a private, loopback, link-local or reserved address (${refused.address}: ${refused.why})`);
+        const e: NodeJS.ErrnoException = new Error(
+          `host ${hostname} resolves to a private, loopback, link-local or reserved address (${refused.address}: ${refused.why})`,
+        );
         e.code = "EPRIVATEADDRESS";
         return callback(e, "");
       }

@@ -32,7 +32,10 @@ describe.each(backends())("environment liveness webhooks ($name)", { timeout: 18
     const token = await a.token(tenant, "admin");
     const env = await createEnvironment(a, tenant, { name: "prod" });
     const cred = await createAgentCredential(a, tenant, env.id);
-    const res = await a.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events: ["environment.offline", "environment.online", "settings.applied"] } });
+    const res = await a.request("POST", "/v1/webhooks", {
+      token,
+      body: { url: receiver.url, events: ["environment.offline", "environment.online", "settings.applied"] },
+    });
     expect(res.status).toBe(201);
     const ep = await json(res);
     receiver.secret = ep.secret;
@@ -91,7 +94,10 @@ describe.each(backends())("environment liveness webhooks ($name)", { timeout: 18
     expect(await s.upFrom(again + 10_000, again + THRESHOLD_MS + 10_000)).toBe(1);
     expect(s.types()).toEqual(["settings.applied", "environment.offline", "environment.online", "environment.offline"]);
     const online = [...s.receiver.processed().values()][2]!.body;
-    expect(online).toMatchObject({ version: 1, data: { environment: { id: s.env.id, name: "prod" }, silentSince: expect.any(String), lastSeenAt: expect.any(String) } });
+    expect(online).toMatchObject({
+      version: 1,
+      data: { environment: { id: s.env.id, name: "prod" }, silentSince: expect.any(String), lastSeenAt: expect.any(String) },
+    });
     expect(Date.parse(online.data.lastSeenAt as string)).toBeGreaterThan(Date.parse(online.data.silentSince as string));
   });
 

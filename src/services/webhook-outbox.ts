@@ -28,7 +28,8 @@ export async function enqueueEvent(
   ev: { tenantId: string; environmentId: string | null; type: WebhookEventType; timestamp: Date; data: unknown; now: Date; orderingKey?: string },
 ): Promise<number> {
   const payload = JSON.stringify({ type: ev.type, version: PAYLOAD_VERSION, timestamp: ev.timestamp.toISOString(), data: ev.data });
-  const envCond = ev.environmentId === null ? sql`e.enabled and e.events @> ${JSON.stringify([ev.type])}::jsonb` : endpointMatches(ev.type, sql`${ev.environmentId}`);
+  const envCond =
+    ev.environmentId === null ? sql`e.enabled and e.events @> ${JSON.stringify([ev.type])}::jsonb` : endpointMatches(ev.type, sql`${ev.environmentId}`);
   const { rows } = await tx.execute<{ n: number }>(sql`
     with q as (
       insert into webhook_deliveries (tenant_id, endpoint_id, event_type, ordering_key, payload, next_attempt_at, created_at)

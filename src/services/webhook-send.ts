@@ -70,7 +70,10 @@ export async function sendWebhook(d: Outgoing, o: SendOptions): Promise<Outcome>
     return { status: res.status, error: ok ? null : `HTTP ${res.status}`, latencyMs: Math.round(performance.now() - start) };
   } catch (err) {
     const e = err as Error;
-    const error = e.name === "TimeoutError" ? `timed out after ${o.config.timeoutMs} ms` : `${e.message}${(e.cause as Error | undefined)?.message ? `: ${(e.cause as Error).message}` : ""}`;
+    const error =
+      e.name === "TimeoutError"
+        ? `timed out after ${o.config.timeoutMs} ms`
+        : `${e.message}${(e.cause as Error | undefined)?.message ? `: ${(e.cause as Error).message}` : ""}`;
     return { status: null, error: error.slice(0, 1000), latencyMs: Math.round(performance.now() - start) };
   }
 }

@@ -19,7 +19,11 @@ export interface SlackMessage {
   blocks: Obj[];
 }
 
-const esc = (s: unknown) => String(s ?? "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const esc = (s: unknown) =>
+  String(s ?? "")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;");
 const section = (text: string): Obj => ({ type: "section", text: { type: "mrkdwn", text: text.slice(0, 3000) } });
 const context = (text: string): Obj => ({ type: "context", elements: [{ type: "mrkdwn", text: text.slice(0, 3000) }] });
 

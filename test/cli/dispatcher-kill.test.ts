@@ -80,9 +80,34 @@ describe("npm start killed mid-dispatch", () => {
     const cred = await post(`/v1/environments/${environment!.id}/agent-credentials`, {});
     receiver.mode = "hang";
     const at = new Date().toISOString();
-    const violations = [1, 2, 3].map((i) => ({ group: "", version: "v1", kind: "Pod", namespace: "team-a", name: `web-${i}`, enforcementAction: "deny", message: `pod team-a/web-${i}: privileged` }));
-    await post("/agent/v1/audit-report", { collectedAt: at, constraints: [{ kind: "GatehousePrivilegedContainers", name: "privileged-containers", control: "privileged-containers", enforcementAction: "deny", auditTimestamp: at, totalViolations: 3, truncated: false, violations }] },
-      { authorization: `Bearer ${cred!.secret}`, "content-type": "application/json" });
+    const violations = [1, 2, 3].map((i) => ({
+      group: "",
+      version: "v1",
+      kind: "Pod",
+      namespace: "team-a",
+      name: `web-${i}`,
+      enforcementAction: "deny",
+      message: `pod team-a/web-${i}: privileged`,
+    }));
+    await post(
+      "/agent/v1/audit-report",
+      {
+        collectedAt: at,
+        constraints: [
+          {
+            kind: "GatehousePrivilegedContainers",
+            name: "privileged-containers",
+            control: "privileged-containers",
+            enforcementAction: "deny",
+            auditTimestamp: at,
+            totalViolations: 3,
+            truncated: false,
+            violations,
+          },
+        ],
+      },
+      { authorization: `Bearer ${cred!.secret}`, "content-type": "application/json" },
+    );
 
     // The dispatcher has sent and is waiting on the receiver: kill the process there.
     await until("the first requests to arrive", () => receiver.received.length >= 1, 20_000);
@@ -97,7 +122,11 @@ describe("npm start killed mid-dispatch", () => {
     const processed = [...receiver.processed().values()];
     expect(beforeRestart).toBe(0);
     expect(processed.every((r) => r.verified && r.body.type === "violation.opened")).toBe(true);
-    expect(processed.map((r) => (r.body.data as { violation: { resource: { name: string } } }).violation.resource.name).sort()).toEqual(["web-1", "web-2", "web-3"]);
+    expect(processed.map((r) => (r.body.data as { violation: { resource: { name: string } } }).violation.resource.name).sort()).toEqual([
+      "web-1",
+      "web-2",
+      "web-3",
+    ]);
     // Retries kept their webhook-id: every request the receiver ever saw is one of the three.
     expect(new Set(receiver.received.map((r) => r.id))).toEqual(new Set(receiver.processed().keys()));
   });

@@ -23,8 +23,12 @@ describe("npm run render", () => {
     const docs = parseAllDocuments(out.stdout, { version: "1.1" }).map((d) => d.toJS());
     expect(docs.map((d) => d.kind)).toEqual([
       ...Array(4).fill("ConstraintTemplate"),
-      "GatehousePrivilegedContainers", "GatehouseHostNamespaces", "GatehouseHostNetworkPorts", "GatehouseCapabilities",
-      "ExpansionTemplate", "ExpansionTemplate",
+      "GatehousePrivilegedContainers",
+      "GatehouseHostNamespaces",
+      "GatehouseHostNetworkPorts",
+      "GatehouseCapabilities",
+      "ExpansionTemplate",
+      "ExpansionTemplate",
     ]);
   });
 

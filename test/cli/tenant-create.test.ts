@@ -16,7 +16,10 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 
 function tenantCreate(env: Record<string, string>, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, "src/cli/tenant-create.ts"), ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(root, "src/cli/tenant-create.ts"), ...args], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -86,7 +89,12 @@ describe.each(backends())("npm run tenant:create ($name)", ({ name }) => {
     expect(tenant).toMatchObject({ id: made.id, slug: "cli-made", name: "CLI Made", role: "admin" });
     const log = await json(await api.request("GET", "/v1/audit-log?action=tenant.create", { token }));
     expect(log.items).toEqual([
-      expect.objectContaining({ actor: `cli:${userInfo().username}`, targetType: "tenant", targetId: made.id, after: { slug: "cli-made", name: "CLI Made", provisioning: "cli" } }),
+      expect.objectContaining({
+        actor: `cli:${userInfo().username}`,
+        targetType: "tenant",
+        targetId: made.id,
+        after: { slug: "cli-made", name: "CLI Made", provisioning: "cli" },
+      }),
     ]);
     await expectProblem(await api.request("GET", "/v1/tenant", { token: await api.token("cli-never-made", "admin") }), 403);
   }, 120_000);

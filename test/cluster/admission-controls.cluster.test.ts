@@ -43,34 +43,50 @@ import { samples as probeHosts } from "../../src/policies/probe-hosts/samples.ts
 import pLimit from "p-limit";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import type { RunResult } from "../harness/cluster-process.ts";
-import {
-  DENIED,
-  create,
-  createNamespaces,
-  denialLines,
-  placed,
-  podSpecOf,
-  putSettings,
-  waitEnforced,
-  type Obj,
-} from "../harness/admission.ts";
+import { DENIED, create, createNamespaces, denialLines, placed, podSpecOf, putSettings, waitEnforced, type Obj } from "../harness/admission.ts";
 
 const fileStart = Date.now();
 
 const SAMPLES: Record<string, readonly Sample[]> = {
-  privilegedContainers, hostNamespaces, hostNetworkPorts, volumeTypes, hostPaths, flexVolumeDrivers,
-  readOnlyRootFilesystem, usersAndGroups, privilegeEscalation, capabilities, seLinux, procMount,
-  appArmor, seccomp, sysctls, windowsHostProcess, probeHosts,
+  privilegedContainers,
+  hostNamespaces,
+  hostNetworkPorts,
+  volumeTypes,
+  hostPaths,
+  flexVolumeDrivers,
+  readOnlyRootFilesystem,
+  usersAndGroups,
+  privilegeEscalation,
+  capabilities,
+  seLinux,
+  procMount,
+  appArmor,
+  seccomp,
+  sysctls,
+  windowsHostProcess,
+  probeHosts,
 };
 /** Namespace code per control: its samples run in team-<code>-… */
 const CODE: Record<string, string> = {
-  privilegedContainers: "pc", hostNamespaces: "hn", hostNetworkPorts: "hnp", volumeTypes: "vt", hostPaths: "hpa",
-  flexVolumeDrivers: "fv", readOnlyRootFilesystem: "ro", usersAndGroups: "ug", privilegeEscalation: "pe",
-  capabilities: "cap", seLinux: "se", procMount: "pm", appArmor: "aa", seccomp: "sc", sysctls: "sy",
-  windowsHostProcess: "wh", probeHosts: "ph",
+  privilegedContainers: "pc",
+  hostNamespaces: "hn",
+  hostNetworkPorts: "hnp",
+  volumeTypes: "vt",
+  hostPaths: "hpa",
+  flexVolumeDrivers: "fv",
+  readOnlyRootFilesystem: "ro",
+  usersAndGroups: "ug",
+  privilegeEscalation: "pe",
+  capabilities: "cap",
+  seLinux: "se",
+  procMount: "pm",
+  appArmor: "aa",
+  seccomp: "sc",
+  sysctls: "sy",
+  windowsHostProcess: "wh",
+  probeHosts: "ph",
 };
-const isolation = (c: AnyControl) =>
-  catalogue.filter((o) => o.id !== c.id).map((o) => ({ pattern: `team-${CODE[o.id]}-*`, reason: "test isolation" }));
+const isolation = (c: AnyControl) => catalogue.filter((o) => o.id !== c.id).map((o) => ({ pattern: `team-${CODE[o.id]}-*`, reason: "test isolation" }));
 
 /**
  * Samples the API server itself refuses, before any admission webhook is asked (Pod validation),
@@ -83,7 +99,8 @@ const API_INVALID: Record<string, RegExp> = {
   "host-paths/dot-dot-escape-refused": /spec\.volumes\[0\]\.hostPath\.path: Invalid value: "\/data\/\.\.\/etc": must not contain '\.\.'/,
   "flexvolume-drivers/unlisted-driver": /spec\.volumes\[2\]\.flexVolume\.driver: Required value/,
   "proc-mount/procmount-unknown-type": /securityContext\.procMount: Unsupported value: "Masked": supported values: "Default", "Unmasked"/,
-  "proc-mount/procmount-unmasked-init-ephemeral": /spec\.initContainers\[0\]\.securityContext\.procMount: Invalid value: "Unmasked": `hostUsers` must be false to use `Unmasked`/,
+  "proc-mount/procmount-unmasked-init-ephemeral":
+    /spec\.initContainers\[0\]\.securityContext\.procMount: Invalid value: "Unmasked": `hostUsers` must be false to use `Unmasked`/,
   "apparmor/precedence-field-then-annotation": /appArmorProfile\.type: Forbidden: apparmor type in annotation and field must match/,
   "windows-host-process/init-and-ephemeral-host-process": /If pod contains any hostProcess containers then all containers must be HostProcess containers/,
 };
@@ -228,7 +245,17 @@ async function runSample(c: AnyControl, s: Sample, ns: string): Promise<Outcome>
   const obj = asSubmitted(s, ns);
   if (hasEphemeral(obj) && ephemeralBase.has(`${ns}/${s.name}`)) {
     const patch = { spec: { ephemeralContainers: obj.spec.ephemeralContainers } };
-    const result = await cluster.kubectl(["patch", "pod", s.name, "-n", ns, "--subresource=ephemeralcontainers", "--type=strategic", "-p", JSON.stringify(patch)]);
+    const result = await cluster.kubectl([
+      "patch",
+      "pod",
+      s.name,
+      "-n",
+      ns,
+      "--subresource=ephemeralcontainers",
+      "--type=strategic",
+      "-p",
+      JSON.stringify(patch),
+    ]);
     return { control: c, sample: s, namespace: ns, via: "ephemeral", result };
   }
   return { control: c, sample: s, namespace: ns, via: "create", result: await create(cluster, obj) };
@@ -251,10 +278,15 @@ describe("every control's samples through the real Gatekeeper webhook (kubectl a
           todo.push({ c, s, ns: nsFor(c, r, i) });
         });
       }
-      await createNamespaces(cluster, todo.filter((x) => !hasEphemeral(x.s.object)).map((x) => x.ns));
+      await createNamespaces(
+        cluster,
+        todo.filter((x) => !hasEphemeral(x.s.object)).map((x) => x.ns),
+      );
 
       outcomes.push(...(await pLimit(4).map(todo, (x) => runSample(x.c, x.s, x.ns))));
-      console.log(`round ${r}: ${pass.writes} writes, pass ${tPass - t} ms, enforced +${tEnforced - tPass} ms, ${todo.length} samples +${Date.now() - tEnforced} ms`);
+      console.log(
+        `round ${r}: ${pass.writes} writes, pass ${tPass - t} ms, enforced +${tEnforced - tPass} ms, ${todo.length} samples +${Date.now() - tEnforced} ms`,
+      );
     }
     const webhook = outcomes.filter((o) => o.result.stderr.includes(DENIED));
     const viaEphemeral = webhook.filter((o) => o.via === "ephemeral");
@@ -262,7 +294,8 @@ describe("every control's samples through the real Gatekeeper webhook (kubectl a
       `${outcomes.length} samples: ${outcomes.filter((o) => o.result.code === 0).length} admitted, ${webhook.length} refused by the webhook ` +
         `(${viaEphemeral.length} through pods/ephemeralcontainers), ${Object.keys(API_INVALID).length} refused by the API server's own validation`,
     );
-    if (viaEphemeral[0]) console.log(`DENIAL ephemeral (${viaEphemeral[0].control.slug}/${viaEphemeral[0].sample.name}):\n${viaEphemeral[0].result.stderr.trim()}`);
+    if (viaEphemeral[0])
+      console.log(`DENIAL ephemeral (${viaEphemeral[0].control.slug}/${viaEphemeral[0].sample.name}):\n${viaEphemeral[0].result.stderr.trim()}`);
     const all = outcomes.flatMap(problems);
     if (all.length > 0) console.log(all.join("\n---\n"));
     expect(outcomes.length).toBe(Object.values(SAMPLES).reduce((n, l) => n + l.length, 0));

@@ -12,18 +12,7 @@ import { container, pod, workload, IMAGE } from "../../src/policies/sample.ts";
 import { startCluster, WEBHOOK_CONFIGURATION_NAME, type Cluster } from "../harness/cluster.ts";
 import { sleep, waitUntil } from "../harness/cluster-process.ts";
 import { json } from "../harness/api.ts";
-import {
-  DENIED,
-  auditReport,
-  converge,
-  create,
-  createNamespaces,
-  denialLines,
-  patchControl,
-  placed,
-  warningLines,
-  type Obj,
-} from "../harness/admission.ts";
+import { DENIED, auditReport, converge, create, createNamespaces, denialLines, patchControl, placed, warningLines, type Obj } from "../harness/admission.ts";
 
 const T = 240_000;
 const fileStart = Date.now();
@@ -77,7 +66,9 @@ afterAll(async () => {
 });
 
 describe("enforcement actions, switched through the API", () => {
-  it("deny: a privileged pod and every workload kind with a privileged template are refused, naming control, container, field, value and the exemptions", { timeout: T }, async () => {
+  it("deny: a privileged pod and every workload kind with a privileged template are refused, naming control, container, field, value and the exemptions", {
+    timeout: T,
+  }, async () => {
     const ns = "modes-deny";
     await createNamespaces(cluster, [ns]);
     const p = await create(cluster, privilegedPod(ns));
@@ -162,7 +153,10 @@ describe("exemptions", () => {
     });
     expect(inner.status).toBe(400);
     const problem = await json(inner);
-    expect(problem.errors).toContainEqual({ path: expect.stringMatching(/namespaces.*0.*pattern$/), message: expect.stringContaining("optionally ending in * to match a prefix") });
+    expect(problem.errors).toContainEqual({
+      path: expect.stringMatching(/namespaces.*0.*pattern$/),
+      message: expect.stringContaining("optionally ending in * to match a prefix"),
+    });
     await patchControl(bed, "privilegedContainers", {
       exemptions: {
         namespaces: [{ pattern: "sandbox-*", reason: "teams' experiments" }],
@@ -179,7 +173,11 @@ describe("exemptions", () => {
     const cni = await create(cluster, privilegedPod("team-a-prod", "cni", CNI_IMAGE));
     expect(cni.code, cni.stderr).toBe(0);
     // Only the exempt image: a privileged sidecar in the same pod is refused, by name.
-    const both = placed(pod({ containers: [container("cni", { image: CNI_IMAGE, ...privileged }), container("sidecar", privileged)] }), "cni-and-sidecar", "team-a-prod");
+    const both = placed(
+      pod({ containers: [container("cni", { image: CNI_IMAGE, ...privileged }), container("sidecar", privileged)] }),
+      "cni-and-sidecar",
+      "team-a-prod",
+    );
     const r = await create(cluster, both);
     expect(r.code).not.toBe(0);
     expect(denialLines(r.stderr)).toEqual([
@@ -219,7 +217,9 @@ describe("exemptions", () => {
 });
 
 describe("Pod Security Standards presets", () => {
-  it("restricted: a compliant Deployment is admitted, a baseline-only one is refused listing every failing check, and every corpus pod gets exactly its PSS verdict", { timeout: T }, async () => {
+  it("restricted: a compliant Deployment is admitted, a baseline-only one is refused listing every failing check, and every corpus pod gets exactly its PSS verdict", {
+    timeout: T,
+  }, async () => {
     const res = await bed.call("POST", `/v1/environments/${bed.envId}/settings/preset`, { preset: "restricted" });
     expect(res.status).toBe(201);
     await converge(bed, cluster);
@@ -232,13 +232,20 @@ describe("Pod Security Standards presets", () => {
     expect(ok.stderr).toBe("");
 
     // An ordinary app: what PSS baseline admits, with no securityContext at all.
-    const plain = placed(workload("Deployment", { containers: [container("web", { image: "nginx:1.27", ports: [{ containerPort: 80 }] })] }), "baseline-only", ns);
+    const plain = placed(
+      workload("Deployment", { containers: [container("web", { image: "nginx:1.27", ports: [{ containerPort: 80 }] })] }),
+      "baseline-only",
+      ns,
+    );
     const refused = await create(cluster, plain);
     expect(refused.code).not.toBe(0);
     const lines = denialLines(refused.stderr);
     expect([...new Set(lines.map((l) => l.constraint))].sort()).toEqual(["capabilities", "privilege-escalation", "seccomp", "users-and-groups"]);
     expect(lines).toHaveLength(4);
-    for (const l of lines) expect(l.message).toMatch(/^\[Implied by gatehouse-pod-templates\] pod preset-restricted\/baseline-only-pod: container "web" \(containers\[0\], image nginx:1\.27\): /);
+    for (const l of lines)
+      expect(l.message).toMatch(
+        /^\[Implied by gatehouse-pod-templates\] pod preset-restricted\/baseline-only-pod: container "web" \(containers\[0\], image nginx:1\.27\): /,
+      );
     console.log(`DENIAL restricted preset (Deployment):\n${refused.stderr.trim()}`);
 
     // The whole corpus, each in its own namespace: exactly the controls PSS restricted fails. Two
@@ -256,20 +263,24 @@ describe("Pod Security Standards presets", () => {
       const r = await create(cluster, obj);
       const invalid = apiInvalid[e.name];
       if (invalid) {
-        if (r.code === 0 || r.stderr.includes(DENIED) || !invalid.test(r.stderr)) wrong.push(`${e.name}: expected the API's own refusal ${invalid}, got ${r.stderr.trim() || "admitted"}`);
+        if (r.code === 0 || r.stderr.includes(DENIED) || !invalid.test(r.stderr))
+          wrong.push(`${e.name}: expected the API's own refusal ${invalid}, got ${r.stderr.trim() || "admitted"}`);
         continue;
       }
       const got = [...new Set(denialLines(r.stderr).map((l) => l.constraint))].sort();
       const want = [...e.restricted].sort();
       if (want.length === 0 && r.code !== 0) wrong.push(`${e.name}: expected admitted, got ${r.stderr.trim()}`);
-      if (want.length > 0 && JSON.stringify(got) !== JSON.stringify(want)) wrong.push(`${e.name}: expected ${want.join(",")}, got ${got.join(",") || r.stderr.trim() || "admitted"}`);
+      if (want.length > 0 && JSON.stringify(got) !== JSON.stringify(want))
+        wrong.push(`${e.name}: expected ${want.join(",")}, got ${got.join(",") || r.stderr.trim() || "admitted"}`);
     }
     expect(wrong).toEqual([]);
   });
 });
 
 describe("out of scope stays untouched", () => {
-  it("kube-system, gatekeeper-system and gatehouse-system are not checked by default; the agent's Deployment passes restricted in its namespace and in any other", { timeout: T }, async () => {
+  it("kube-system, gatekeeper-system and gatehouse-system are not checked by default; the agent's Deployment passes restricted in its namespace and in any other", {
+    timeout: T,
+  }, async () => {
     // Still the restricted preset from the previous test; environment exemptions at their default.
     const settings = await json(await bed.call("GET", `/v1/environments/${bed.envId}/settings`));
     expect(settings.settings.exemptions.namespaces.map((n: Obj) => n.pattern).sort()).toEqual(["gatehouse-system", "gatekeeper-system", "kube-system"]);
@@ -295,7 +306,9 @@ describe("out of scope stays untouched", () => {
 });
 
 describe("Gatekeeper down", () => {
-  it("failurePolicy Ignore (Gatekeeper's Helm default) fails open — audit reports what slipped in; Fail refuses everything the webhook matches, kube-system included", { timeout: 300_000 }, async () => {
+  it("failurePolicy Ignore (Gatekeeper's Helm default) fails open — audit reports what slipped in; Fail refuses everything the webhook matches, kube-system included", {
+    timeout: 300_000,
+  }, async () => {
     await bed.call("POST", `/v1/environments/${bed.envId}/settings/preset`, { preset: "baseline" });
     await converge(bed, cluster);
     const ns = "while-down";
@@ -310,12 +323,21 @@ describe("Gatekeeper down", () => {
     expect(slipped.code, slipped.stderr).toBe(0);
     expect(slipped.stderr).toBe("");
 
-    await cluster.kubectlOk(["patch", "validatingwebhookconfiguration", WEBHOOK_CONFIGURATION_NAME, "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/webhooks/0/failurePolicy", value: "Fail" }])]);
+    await cluster.kubectlOk([
+      "patch",
+      "validatingwebhookconfiguration",
+      WEBHOOK_CONFIGURATION_NAME,
+      "--type=json",
+      "-p",
+      JSON.stringify([{ op: "replace", path: "/webhooks/0/failurePolicy", value: "Fail" }]),
+    ]);
     const t1 = Date.now();
     const refused = await create(cluster, privilegedPod(ns, "refused"));
     console.log(`WEBHOOK DOWN (Fail), ${Date.now() - t1} ms: code ${refused.code}\n${refused.stderr}`);
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toMatch(/Internal error occurred: failed calling webhook "validation\.gatekeeper\.sh": failed to call webhook: Post "https:\/\/127\.0\.0\.1:\d+\/v1\/admit\?timeout=3s": dial tcp 127\.0\.0\.1:\d+: connect: connection refused/);
+    expect(refused.stderr).toMatch(
+      /Internal error occurred: failed calling webhook "validation\.gatekeeper\.sh": failed to call webhook: Post "https:\/\/127\.0\.0\.1:\d+\/v1\/admit\?timeout=3s": dial tcp 127\.0\.0\.1:\d+: connect: connection refused/,
+    );
     // Fail also blocks what no constraint checks: a plain pod in kube-system (exempt from every
     // control, but the webhook is still called) …
     const system = await create(cluster, placed(pod(), "system-plain", "kube-system"));
@@ -325,7 +347,14 @@ describe("Gatekeeper down", () => {
     const repair = await create(cluster, placed(pod(), "repair", "gatekeeper-system"));
     expect(repair.code, repair.stderr).toBe(0);
 
-    await cluster.kubectlOk(["patch", "validatingwebhookconfiguration", WEBHOOK_CONFIGURATION_NAME, "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/webhooks/0/failurePolicy", value: "Ignore" }])]);
+    await cluster.kubectlOk([
+      "patch",
+      "validatingwebhookconfiguration",
+      WEBHOOK_CONFIGURATION_NAME,
+      "--type=json",
+      "-p",
+      JSON.stringify([{ op: "replace", path: "/webhooks/0/failurePolicy", value: "Ignore" }]),
+    ]);
     await cluster.startGatekeeper();
     await waitUntil(
       "the webhook to deny again",

@@ -54,7 +54,10 @@ async function passUntil(ok: (view: any) => boolean, seconds = 90) {
 
 beforeAll(async () => {
   cluster = await startCluster({ auditIntervalSeconds: AUDIT_INTERVAL });
-  bed = await startAgentTestbed(cluster, { tenant: "cluster-health", settings: { enforcementAction: "deny", controls: { privilegedContainers: {}, sysctls: {} } } });
+  bed = await startAgentTestbed(cluster, {
+    tenant: "cluster-health",
+    settings: { enforcementAction: "deny", controls: { privilegedContainers: {}, sysctls: {} } },
+  });
   bed.deps.api = withoutLegacySchema(bed.deps.api);
   bed.deps.gatekeeperAuditIntervalSeconds = AGENT_AUDIT_INTERVAL;
 }, 900_000);
@@ -89,18 +92,29 @@ describe("agent health against a real kube-apiserver with Gatekeeper", () => {
   });
 
   it("15b. Gatekeeper stopped: degraded (audit stale) and environment.degraded; restarted: online and environment.recovered", { timeout: T }, async () => {
-    const hook = await json(await bed.call("POST", "/v1/webhooks", { url: "https://93.184.215.14/hooks", events: ["environment.degraded", "environment.recovered"] }));
+    const hook = await json(
+      await bed.call("POST", "/v1/webhooks", { url: "https://93.184.215.14/hooks", events: ["environment.degraded", "environment.recovered"] }),
+    );
     const events = async () =>
-      ((await json(await bed.call("GET", `/v1/webhooks/${hook.id}/deliveries?limit=100`))).items as { eventType: string; payload: any }[]).map((d) => d.eventType).reverse();
+      ((await json(await bed.call("GET", `/v1/webhooks/${hook.id}/deliveries?limit=100`))).items as { eventType: string; payload: any }[])
+        .map((d) => d.eventType)
+        .reverse();
 
     // Healthy first: Gatekeeper has audited the constraints, recently.
     const healthy = await passUntil((v) => v.state === "online" && v.gatekeeper?.audit?.lastAuditAt);
-    expect(healthy).toMatchObject({ state: "online", inSync: true, degradedReasons: [], gatekeeper: { installed: true, audit: { fresh: true, staleAfterSeconds: 3 * AGENT_AUDIT_INTERVAL }, webhook: null } });
+    expect(healthy).toMatchObject({
+      state: "online",
+      inSync: true,
+      degradedReasons: [],
+      gatekeeper: { installed: true, audit: { fresh: true, staleAfterSeconds: 3 * AGENT_AUDIT_INTERVAL }, webhook: null },
+    });
 
     await cluster.stopGatekeeper();
     const degraded = await passUntil((v) => v.state === "degraded");
     expect(degraded).toMatchObject({ state: "degraded", inSync: true, error: null, gatekeeper: { audit: { fresh: false } } });
-    expect(degraded.degradedReasons).toEqual([expect.stringMatching(/^Gatekeeper's audit is stale: the newest constraint audit is from .+, more than 15 s ago$/)]);
+    expect(degraded.degradedReasons).toEqual([
+      expect.stringMatching(/^Gatekeeper's audit is stale: the newest constraint audit is from .+, more than 15 s ago$/),
+    ]);
     const env = json(await bed.call("GET", `/v1/environments/${bed.envId}`));
     expect((await env).agent).toMatchObject({ state: "degraded", degradedReasons: degraded.degradedReasons });
 
@@ -110,7 +124,9 @@ describe("agent health against a real kube-apiserver with Gatekeeper", () => {
     expect(await events()).toEqual(["environment.degraded", "environment.recovered"]);
   });
 
-  it("15b. a webhook Service whose EndpointSlice has no ready endpoint is degraded; ready again, online (read with the agent's own RBAC)", { timeout: T }, async () => {
+  it("15b. a webhook Service whose EndpointSlice has no ready endpoint is degraded; ready again, online (read with the agent's own RBAC)", {
+    timeout: T,
+  }, async () => {
     const slice = (ready: boolean) => `apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
@@ -124,7 +140,9 @@ endpoints: [{ addresses: ["10.0.0.10"], conditions: { ready: ${ready} } }]
     await cluster.applyYaml(slice(false));
     const down = await passUntil((v) => v.state === "degraded");
     expect(down).toMatchObject({ gatekeeper: { webhook: { service: "gatekeeper-webhook-service", readyEndpoints: 0, ready: false } } });
-    expect(down.degradedReasons).toContain("Gatekeeper's admission webhook has no ready endpoint (Service gatekeeper-webhook-service): admission requests are not checked");
+    expect(down.degradedReasons).toContain(
+      "Gatekeeper's admission webhook has no ready endpoint (Service gatekeeper-webhook-service): admission requests are not checked",
+    );
 
     await cluster.applyYaml(slice(true));
     const up = await passUntil((v) => v.state === "online");

@@ -35,16 +35,28 @@ async function enforceRestricted(): Promise<void> {
   await cluster.applyYaml(templates.map((o) => JSON.stringify(o)).join("\n---\n"));
   for (const t of templates) {
     const name = (t.metadata as { name: string }).name;
-    await waitUntil(`template ${name} created`, async () => (await cluster.kubectlJson(["get", "constrainttemplate", name])).status?.created === true, { timeoutMs: 90_000, intervalMs: 500 });
+    await waitUntil(`template ${name} created`, async () => (await cluster.kubectlJson(["get", "constrainttemplate", name])).status?.created === true, {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
     await cluster.kubectlOk(["wait", "--for=condition=established", "--timeout=60s", `crd/${name}.constraints.gatekeeper.sh`]);
   }
-  await cluster.applyYaml(objects.filter((o) => o.kind !== "ConstraintTemplate").map((o) => JSON.stringify(o)).join("\n---\n"));
+  await cluster.applyYaml(
+    objects
+      .filter((o) => o.kind !== "ConstraintTemplate")
+      .map((o) => JSON.stringify(o))
+      .join("\n---\n"),
+  );
   // Enforced once the webhook refuses the weakened Pod for both container controls it breaks
   // (asked of the webhook itself: Gatekeeper's byPod "enforced" status lags on a busy machine).
-  await waitUntil("the webhook enforcing the controls", async () => {
-    const denied = new Set(denialLines((await createWeakPod()).stderr).map((d) => d.constraint));
-    return WEAK_DENIED.every((c) => denied.has(c));
-  }, { timeoutMs: 300_000, intervalMs: 1000 });
+  await waitUntil(
+    "the webhook enforcing the controls",
+    async () => {
+      const denied = new Set(denialLines((await createWeakPod()).stderr).map((d) => d.constraint));
+      return WEAK_DENIED.every((c) => denied.has(c));
+    },
+    { timeoutMs: 300_000, intervalMs: 1000 },
+  );
 }
 
 // The agent's Pod without its container securityContext: privilege escalation allowed, nothing dropped.
@@ -63,7 +75,13 @@ beforeAll(async () => {
   await enforceRestricted();
   // The PolicyReport CRDs too, so kubectl resolves every resource the chart's rules name.
   await cluster.kubectlOk(["apply", "--server-side", "-f", toolPath("policyreport-crds")]);
-  await cluster.kubectlOk(["wait", "--for=condition=established", "--timeout=60s", "crd/policyreports.wgpolicyk8s.io", "crd/clusterpolicyreports.wgpolicyk8s.io"]);
+  await cluster.kubectlOk([
+    "wait",
+    "--for=condition=established",
+    "--timeout=60s",
+    "crd/policyreports.wgpolicyk8s.io",
+    "crd/clusterpolicyreports.wgpolicyk8s.io",
+  ]);
 }, 900_000);
 
 afterAll(async () => {
@@ -78,14 +96,30 @@ describe("the agent's Helm chart in a real cluster", () => {
     await cluster.applyYaml(rendered.map((o) => JSON.stringify(o)).join("\n---\n"), { fieldManager: "helm" });
     for (const o of rendered) {
       const ns = o.metadata.namespace ? ["-n", o.metadata.namespace] : [];
-      const got = await cluster.kubectlJson<{ metadata: { name: string } }>(["get", `${o.kind.toLowerCase()}.${o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : ""}`.replace(/\.$/, ""), o.metadata.name, ...ns]);
+      const got = await cluster.kubectlJson<{ metadata: { name: string } }>([
+        "get",
+        `${o.kind.toLowerCase()}.${o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : ""}`.replace(/\.$/, ""),
+        o.metadata.name,
+        ...ns,
+      ]);
       expect(got.metadata.name, `${o.kind} ${o.metadata.name}`).toBe(o.metadata.name);
     }
     // The Deployment's ReplicaSet made the Pod: the webhook admitted it (failurePolicy Fail).
-    const pods = await waitUntil("the agent's Pod", async () => {
-      const list = await cluster.kubectlJson<{ items: { metadata: { name: string }; spec: { serviceAccountName: string }; status: { phase: string } }[] }>(["get", "pods", "-n", AGENT_NAMESPACE, "-l", `app.kubernetes.io/name=${AGENT_NAME}`]);
-      return list.items.length > 0 ? list.items : undefined;
-    }, { timeoutMs: 90_000, intervalMs: 500 });
+    const pods = await waitUntil(
+      "the agent's Pod",
+      async () => {
+        const list = await cluster.kubectlJson<{ items: { metadata: { name: string }; spec: { serviceAccountName: string }; status: { phase: string } }[] }>([
+          "get",
+          "pods",
+          "-n",
+          AGENT_NAMESPACE,
+          "-l",
+          `app.kubernetes.io/name=${AGENT_NAME}`,
+        ]);
+        return list.items.length > 0 ? list.items : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
     expect(pods).toHaveLength(1);
     expect(pods[0]?.spec.serviceAccountName).toBe(AGENT_NAME);
     expect(pods[0]?.status.phase).toBe("Pending"); // no kubelet here
@@ -104,7 +138,9 @@ describe("the agent's Helm chart in a real cluster", () => {
       for (const r of rule.resources) for (const verb of rule.verbs) expect(await can(verb, resource(r, rule.apiGroups[0])), `${verb} ${r}`).toBe("yes");
     }
     for (const rule of role.rules) {
-      for (const r of rule.resources) for (const verb of rule.verbs) expect(await can(verb, resource(r, rule.apiGroups[0]), GATEKEEPER_NAMESPACE), `${verb} ${r} in ${GATEKEEPER_NAMESPACE}`).toBe("yes");
+      for (const r of rule.resources)
+        for (const verb of rule.verbs)
+          expect(await can(verb, resource(r, rule.apiGroups[0]), GATEKEEPER_NAMESPACE), `${verb} ${r} in ${GATEKEEPER_NAMESPACE}`).toBe("yes");
     }
     // The writes and watches the agent makes: PolicyReports and the watched kinds.
     expect(await can("patch", "policyreports.wgpolicyk8s.io", "team-a")).toBe("yes");

@@ -64,7 +64,12 @@ describe("agent against a real kube-apiserver with Gatekeeper", () => {
     const pass = await bed.pass();
     expect(pass.error).toBeNull();
     expect(pass.ok).toBe(true);
-    expect(pass.results.filter((r) => r.result === "applied").map((r) => `${r.kind}/${r.name}`).sort()).toEqual(
+    expect(
+      pass.results
+        .filter((r) => r.result === "applied")
+        .map((r) => `${r.kind}/${r.name}`)
+        .sort(),
+    ).toEqual(
       [
         "ConstraintTemplate/gatehousehostnamespaces",
         "ConstraintTemplate/gatehouseprivilegedcontainers",
@@ -127,7 +132,9 @@ spec:
     expect(report.constraints.find((x: { name: string }) => x.name === "sysctls")).toMatchObject({ totalViolations: 0 });
   });
 
-  it("3. a changed setting reaches the cluster; a disabled control prunes exactly its objects; unlabelled objects are never touched", { timeout: T }, async () => {
+  it("3. a changed setting reaches the cluster; a disabled control prunes exactly its objects; unlabelled objects are never touched", {
+    timeout: T,
+  }, async () => {
     // Someone's own Gatekeeper objects, without our label, one of them of a kind we manage.
     await cluster.applyYaml(`apiVersion: expansion.gatekeeper.sh/v1beta1
 kind: ExpansionTemplate
@@ -226,8 +233,12 @@ spec:
   it("4. drift — a hand edit and a hand delete — is repaired within one pass", { timeout: T }, async () => {
     // Edit: a value we own changed, and a field we never set added (kubectl edit would do both).
     await cluster.kubectlOk([
-      "patch", "gatehousehostnamespaces.constraints.gatekeeper.sh", "host-namespaces", "--type=merge",
-      "-p", JSON.stringify({ spec: { enforcementAction: "dryrun", match: { namespaces: ["only-this-one"] } } }),
+      "patch",
+      "gatehousehostnamespaces.constraints.gatekeeper.sh",
+      "host-namespaces",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { enforcementAction: "dryrun", match: { namespaces: ["only-this-one"] } } }),
     ]);
     // Our label removed by hand: the object is still ours (our field manager applied it).
     await cluster.kubectlOk(["label", "expansiontemplate.expansion.gatekeeper.sh", "gatehouse-pod-templates", `${MANAGED_BY_LABEL}-`]);
@@ -251,7 +262,9 @@ spec:
     // removing the CRD before the template came back; either way its spec is ours, as checked.)
     const applied = pass.results.filter((r) => r.result === "applied").map((r) => r.name);
     expect(applied).toEqual(expect.arrayContaining(["gatehouse-pod-templates", "gatehouseprivilegedcontainers", "host-namespaces"]));
-    expect(applied.filter((n) => !["gatehouse-pod-templates", "gatehouseprivilegedcontainers", "host-namespaces", "privileged-containers"].includes(n))).toEqual([]);
+    expect(
+      applied.filter((n) => !["gatehouse-pod-templates", "gatehouseprivilegedcontainers", "host-namespaces", "privileged-containers"].includes(n)),
+    ).toEqual([]);
 
     bed.proxy.reset();
     expect(await bed.pass()).toMatchObject({ ok: true, writes: 0 });
@@ -264,7 +277,10 @@ spec:
     // Meanwhile, in the database: a new revision the agent cannot see yet.
     const tenantId = await bed.api.tenantId(bed.tenant);
     const { setSettings } = await import("../harness/fixtures.ts");
-    const revision = await setSettings(bed.api, bed.tenant, bed.envId, { ...SETTINGS, controls: { privilegedContainers: { enforcementAction: "warn" }, hostNamespaces: {}, procMount: {} } });
+    const revision = await setSettings(bed.api, bed.tenant, bed.envId, {
+      ...SETTINGS,
+      controls: { privilegedContainers: { enforcementAction: "warn" }, hostNamespaces: {}, procMount: {} },
+    });
     expect(tenantId).toBeTruthy();
 
     bed.proxy.reset();
@@ -276,7 +292,12 @@ spec:
     await bed.startApi();
     const pass = await bed.pass();
     expect(pass).toMatchObject({ ok: true, revision });
-    expect(pass.results.filter((r) => r.result === "applied").map((r) => r.name).sort()).toEqual(["gatehouseprocmount", "proc-mount"]);
+    expect(
+      pass.results
+        .filter((r) => r.result === "applied")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["gatehouseprocmount", "proc-mount"]);
     expect(await agentView()).toMatchObject({ appliedRevision: revision, inSync: true, state: "online" });
   });
 
@@ -310,7 +331,9 @@ spec:
     expect((await agentView()).inSync).toBe(true);
   });
 
-  it("the agent process: readiness after its first sync, a setting change picked up by its own loop, metrics, and a clean stop on SIGTERM", { timeout: T }, async () => {
+  it("the agent process: readiness after its first sync, a setting change picked up by its own loop, metrics, and a clean stop on SIGTERM", {
+    timeout: T,
+  }, async () => {
     const [port] = await freePorts(1);
     const child = spawn(process.execPath, [fileURLToPath(new URL("../../agent/main.ts", import.meta.url))], {
       env: {
@@ -354,10 +377,19 @@ spec:
       });
       await until("the applied revision in the metrics", async () => (await get("/metrics")).body.includes(`gatehouse_agent_applied_revision ${revision}`));
       const metrics = (await get("/metrics")).body;
-      for (const name of ["gatehouse_agent_sync_duration_seconds_bucket", "gatehouse_agent_last_success_timestamp_seconds", "gatehouse_agent_objects_applied_total", "gatehouse_agent_audit_violations", "gatehouse_agent_errors_total"]) {
+      for (const name of [
+        "gatehouse_agent_sync_duration_seconds_bucket",
+        "gatehouse_agent_last_success_timestamp_seconds",
+        "gatehouse_agent_objects_applied_total",
+        "gatehouse_agent_audit_violations",
+        "gatehouse_agent_errors_total",
+      ]) {
         expect(metrics, name).toContain(name);
       }
-      const logs = output.trim().split("\n").map((l) => JSON.parse(l) as { msg: string; component: string });
+      const logs = output
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { msg: string; component: string });
       expect(logs.every((l) => l.component === "gatehouse-agent")).toBe(true);
       expect(logs.map((l) => l.msg)).toContain("applied");
     } finally {

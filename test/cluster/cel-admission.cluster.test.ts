@@ -136,7 +136,11 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
     expect(r.stderr).toContain(
       `${vapDenied("gatekeeper-gatehousecapabilities", "gatekeeper-gatehousecapabilities-capabilities")}${at("net-admin")}securityContext.capabilities.add is "cap_net_admin"; capabilities that may be added: NET_BIND_SERVICE. ${exempt} capabilities.`,
     );
-    const unconfined = placed(pod({ containers: [container("app", { securityContext: { ...hardened, seccompProfile: { type: "Unconfined" } } })] }), "unconfined", ns);
+    const unconfined = placed(
+      pod({ containers: [container("app", { securityContext: { ...hardened, seccompProfile: { type: "Unconfined" } } })] }),
+      "unconfined",
+      ns,
+    );
     const u = await create(cluster, unconfined);
     expect(u.code).not.toBe(0);
     expect(u.stderr).toContain(
@@ -146,7 +150,9 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
 
   it("honours the exemptions as the webhook does: namespace glob, image prefix, and the default system namespaces", { timeout: T }, async () => {
     expect(cluster.gatekeeperRunning()).toBe(false);
-    const sandbox = (await cluster.kubectlJson<{ items: Obj[] }>(["get", "namespaces"])).items.map((n) => n.metadata.name).find((n: string) => n.startsWith("sandbox-"))!;
+    const sandbox = (await cluster.kubectlJson<{ items: Obj[] }>(["get", "namespaces"])).items
+      .map((n) => n.metadata.name)
+      .find((n: string) => n.startsWith("sandbox-"))!;
     for (const obj of [privilegedPod(sandbox, "exempt-ns"), privilegedPod(ns, "exempt-image", CNI_IMAGE), privilegedPod("kube-system", unique("system"))]) {
       const r = await create(cluster, obj);
       expect(r.stderr, `${obj.metadata.namespace}/${obj.metadata.name}`).toBe("");
@@ -179,7 +185,11 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
       { timeoutMs: 120_000, intervalMs: 500 },
     );
     expect(failure).toContain(vapDenied(POLICY, BINDING));
-    expect(failure).toMatch(new RegExp(`pod ${ns}/web-[a-z0-9]+-\\*?[a-z0-9]*: container "app" \\(containers\\[0\\], image ${IMAGE.replaceAll(".", "\\.")}\\): securityContext\\.privileged is true`));
+    expect(failure).toMatch(
+      new RegExp(
+        `pod ${ns}/web-[a-z0-9]+-\\*?[a-z0-9]*: container "app" \\(containers\\[0\\], image ${IMAGE.replaceAll(".", "\\.")}\\): securityContext\\.privileged is true`,
+      ),
+    );
     expect((await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns, "-l", "app=s"])).items).toEqual([]);
   });
 });

@@ -50,16 +50,26 @@ async function enforce(settings: unknown): Promise<void> {
   await cluster.applyYaml(templates.map((o) => JSON.stringify(o)).join("\n---\n"));
   for (const t of templates) {
     const name = (t.metadata as { name: string }).name;
-    await waitUntil(`template ${name} created`, async () => (await cluster.kubectlJson(["get", "constrainttemplate", name])).status?.created === true, { timeoutMs: 60_000, intervalMs: 500 });
+    await waitUntil(`template ${name} created`, async () => (await cluster.kubectlJson(["get", "constrainttemplate", name])).status?.created === true, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
     await cluster.kubectlOk(["wait", "--for=condition=established", "--timeout=60s", `crd/${name}.constraints.gatekeeper.sh`]);
   }
-  await cluster.applyYaml(objects.filter((o) => o.kind !== "ConstraintTemplate").map((o) => JSON.stringify(o)).join("\n---\n"));
+  await cluster.applyYaml(
+    objects
+      .filter((o) => o.kind !== "ConstraintTemplate")
+      .map((o) => JSON.stringify(o))
+      .join("\n---\n"),
+  );
   await waitEnforced(cluster);
 }
 
 beforeAll(async () => {
   cluster = await startCluster({ webhook: true, controllers: true, admissionEvents: true });
-  await enforce({ controls: { privilegedContainers: { enabled: true, enforcementAction: "deny" }, hostNamespaces: { enabled: true, enforcementAction: "warn" } } });
+  await enforce({
+    controls: { privilegedContainers: { enabled: true, enforcementAction: "deny" }, hostNamespaces: { enabled: true, enforcementAction: "warn" } },
+  });
 }, 600_000);
 afterAll(() => cluster?.stop());
 
@@ -99,7 +109,11 @@ describe("kube-controller-manager and admission events", () => {
     expect(failure.message).toContain("[privileged-containers]");
     expect((await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns])).items).toHaveLength(0);
 
-    const events = await waitUntil("a FailedAdmission Event", async () => ((await gatekeeperEvents("FailedAdmission", ns)).length ? gatekeeperEvents("FailedAdmission", ns) : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+    const events = await waitUntil(
+      "a FailedAdmission Event",
+      async () => ((await gatekeeperEvents("FailedAdmission", ns)).length ? gatekeeperEvents("FailedAdmission", ns) : undefined),
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     const a = events[0]!.metadata.annotations!;
     expect(a).toMatchObject({
       process: "admission",
@@ -124,8 +138,15 @@ describe("kube-controller-manager and admission events", () => {
     const d = deployment(ns, "host-pid");
     d.spec.template.spec.hostPID = true;
     await cluster.applyYaml(JSON.stringify(d));
-    const events = await waitUntil("a WarningAdmission Event", async () => ((await gatekeeperEvents("WarningAdmission", ns)).length ? gatekeeperEvents("WarningAdmission", ns) : undefined), { timeoutMs: 90_000, intervalMs: 500 });
+    const events = await waitUntil(
+      "a WarningAdmission Event",
+      async () => ((await gatekeeperEvents("WarningAdmission", ns)).length ? gatekeeperEvents("WarningAdmission", ns) : undefined),
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
     expect(events[0]!.metadata.annotations).toMatchObject({ constraint_action: "warn", constraint_name: "host-namespaces", resource_kind: "Pod" });
-    await waitUntil("the warned Pod", async () => (await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns])).items.length === 1, { timeoutMs: 60_000, intervalMs: 500 });
+    await waitUntil("the warned Pod", async () => (await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns])).items.length === 1, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
   });
 });

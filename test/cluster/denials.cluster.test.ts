@@ -28,7 +28,16 @@ const deployment = (ns: string, name: string, spec: Obj): Obj => ({
   spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec } },
 });
 
-interface DenialJson { action: string; control: string | null; namespace: string; workload: { kind: string; name: string }; object: { kind: string; name: string }; username: string; message: string; count: number }
+interface DenialJson {
+  action: string;
+  control: string | null;
+  namespace: string;
+  workload: { kind: string; name: string };
+  object: { kind: string; name: string };
+  username: string;
+  message: string;
+  count: number;
+}
 const denials = async (query: string): Promise<DenialJson[]> => (await json(await bed.call("GET", `/v1/denials?environment=${bed.envId}&${query}`))).items;
 
 /** Agent passes until the API shows a denial matching `query` that satisfies `ok`. */
@@ -57,18 +66,31 @@ beforeAll(async () => {
   ns = unique("den");
   await createNamespaces(cluster, [ns]);
   // Created while nothing is enforced: the Deployment and its first Pod are admitted.
-  await cluster.applyYaml(JSON.stringify(deployment(ns, "root-web", { containers: [container("app", { image: IMAGE, securityContext: { privileged: true } })] })));
+  await cluster.applyYaml(
+    JSON.stringify(deployment(ns, "root-web", { containers: [container("app", { image: IMAGE, securityContext: { privileged: true } })] })),
+  );
   // A CronJob, admitted likewise: each Job it makes from now on is refused (through expansion).
   await cluster.applyYaml(
     JSON.stringify({
       apiVersion: "batch/v1",
       kind: "CronJob",
       metadata: { name: "nightly", namespace: ns },
-      spec: { schedule: "* * * * *", jobTemplate: { spec: { template: { spec: { restartPolicy: "Never", containers: [container("job", { image: IMAGE, securityContext: { privileged: true } })] } } } } },
+      spec: {
+        schedule: "* * * * *",
+        jobTemplate: {
+          spec: { template: { spec: { restartPolicy: "Never", containers: [container("job", { image: IMAGE, securityContext: { privileged: true } })] } } },
+        },
+      },
     }),
   );
-  await waitUntil("root-web's first Pod", async () => (await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns, "-l", "app=root-web"])).items.length === 1, { timeoutMs: 90_000, intervalMs: 500 });
-  await putSettings(bed, { controls: { privilegedContainers: { enabled: true, enforcementAction: "deny" }, hostNamespaces: { enabled: true, enforcementAction: "warn" } } });
+  await waitUntil(
+    "root-web's first Pod",
+    async () => (await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns, "-l", "app=root-web"])).items.length === 1,
+    { timeoutMs: 90_000, intervalMs: 500 },
+  );
+  await putSettings(bed, {
+    controls: { privilegedContainers: { enabled: true, enforcementAction: "deny" }, hostNamespaces: { enabled: true, enforcementAction: "warn" } },
+  });
   await converge(bed, cluster);
 }, 600_000);
 afterAll(async () => {
@@ -121,7 +143,13 @@ describe("admission-denial history (kube-controller-manager, Gatekeeper's webhoo
     expect(verifyWith(denied[0]!, hookSecret)).toBe(true);
     expect(denied[0]!.body.data).toMatchObject({
       environment: { id: bed.envId },
-      denial: { action: "deny", control: "privilegedContainers", namespace: ns, workload: { kind: "Deployment", name: "root-web" }, username: "system:serviceaccount:kube-system:replicaset-controller" },
+      denial: {
+        action: "deny",
+        control: "privilegedContainers",
+        namespace: ns,
+        workload: { kind: "Deployment", name: "root-web" },
+        username: "system:serviceaccount:kube-system:replicaset-controller",
+      },
     });
   });
 
@@ -129,13 +157,21 @@ describe("admission-denial history (kube-controller-manager, Gatekeeper's webhoo
     const r = await create(cluster, placed(pod({ containers: [container("app", { securityContext: { privileged: true } })] }), "debug-shell", ns));
     expect(r.code).not.toBe(0);
     const mine = await passUntil(`namespace=${ns}&workload=Pod/debug-shell`, () => true, "the user's denial");
-    expect(mine).toMatchObject({ action: "deny", username: "gatehouse-admin", workload: { kind: "Pod", name: "debug-shell" }, object: { kind: "Pod", name: "debug-shell" }, count: 1 });
+    expect(mine).toMatchObject({
+      action: "deny",
+      username: "gatehouse-admin",
+      workload: { kind: "Pod", name: "debug-shell" },
+      object: { kind: "Pod", name: "debug-shell" },
+      count: 1,
+    });
 
     await cluster.applyYaml(JSON.stringify(deployment(ns, "host-pid", { hostPID: true, containers: [container("app", { image: IMAGE })] })));
     const warned = await passUntil(`namespace=${ns}&action=warn`, (d) => d.workload.name === "host-pid", "the warn row");
     expect(warned).toMatchObject({ control: "hostNamespaces", workload: { kind: "Deployment", name: "host-pid" } });
     const summary = await json(await bed.call("GET", `/v1/environments/${bed.envId}/denials/summary?by=workload`));
-    expect(summary.groups.map((g: { key: string }) => g.key)).toEqual(expect.arrayContaining([`${ns}/Deployment/root-web`, `${ns}/Pod/debug-shell`, `${ns}/Deployment/host-pid`]));
+    expect(summary.groups.map((g: { key: string }) => g.key)).toEqual(
+      expect.arrayContaining([`${ns}/Deployment/root-web`, `${ns}/Pod/debug-shell`, `${ns}/Deployment/host-pid`]),
+    );
   });
   it("a CronJob's refused Jobs are one row under the CronJob, naming its controller", { timeout: T }, async () => {
     // The schedule fires at the next minute; its Job (or that Job's Pod) is refused.

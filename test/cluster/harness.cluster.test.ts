@@ -107,27 +107,17 @@ afterAll(async () => {
 describe("cluster harness (real kube-apiserver + Gatekeeper)", () => {
   it("compiles a ConstraintTemplate, establishes its constraint CRD and enforces the constraint", { timeout: 180_000 }, async () => {
     await cluster.applyYaml(json(template));
-    await waitUntil(
-      "template status.created",
-      async () => (await cluster.kubectlJson(["get", "constrainttemplate", TEMPLATE_NAME])).status?.created === true,
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
-    await cluster.kubectlOk([
-      "wait",
-      "--for=condition=established",
-      "--timeout=60s",
-      `crd/${TEMPLATE_NAME}.constraints.gatekeeper.sh`,
-    ]);
+    await waitUntil("template status.created", async () => (await cluster.kubectlJson(["get", "constrainttemplate", TEMPLATE_NAME])).status?.created === true, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+    await cluster.kubectlOk(["wait", "--for=condition=established", "--timeout=60s", `crd/${TEMPLATE_NAME}.constraints.gatekeeper.sh`]);
     await cluster.applyYaml(json(constraint));
     // Loaded into the webhook's engine once Gatekeeper reports it enforced.
     await waitUntil(
       "constraint status.byPod[].enforced",
       async () => {
-        const c = await cluster.kubectlJson([
-          "get",
-          `${CONSTRAINT_KIND.toLowerCase()}.constraints.gatekeeper.sh`,
-          CONSTRAINT_NAME,
-        ]);
+        const c = await cluster.kubectlJson(["get", `${CONSTRAINT_KIND.toLowerCase()}.constraints.gatekeeper.sh`, CONSTRAINT_NAME]);
         const byPod = (c.status?.byPod ?? []) as { enforced?: boolean }[];
         return byPod.length > 0 && byPod.every((p) => p.enforced === true);
       },
@@ -153,11 +143,7 @@ describe("cluster harness (real kube-apiserver + Gatekeeper)", () => {
     const violations = await waitUntil(
       "the early pod in status.violations",
       async () => {
-        const c = await cluster.kubectlJson([
-          "get",
-          `${CONSTRAINT_KIND.toLowerCase()}.constraints.gatekeeper.sh`,
-          CONSTRAINT_NAME,
-        ]);
+        const c = await cluster.kubectlJson(["get", `${CONSTRAINT_KIND.toLowerCase()}.constraints.gatekeeper.sh`, CONSTRAINT_NAME]);
         const v = (c.status?.violations ?? []) as { name: string; namespace: string; kind: string; message: string; enforcementAction: string }[];
         return v.some((x) => x.name === "early-privileged") ? v : undefined;
       },

@@ -22,12 +22,20 @@ let cluster: Cluster;
 let bed: AgentTestbed;
 
 interface Report {
-  metadata: { name: string; namespace: string; labels?: Record<string, string>; managedFields?: { manager: string; operation: string }[]; uid: string; resourceVersion: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    managedFields?: { manager: string; operation: string }[];
+    uid: string;
+    resourceVersion: string;
+  };
   summary: { fail: number; warn: number };
   results: { policy: string; result: string; message: string; resources: { kind: string; namespace: string; name: string }[] }[];
 }
 
-const reports = async (ns: string) => (await cluster.kubectlJson<{ items: Report[] }>(["get", "policyreports.wgpolicyk8s.io", "-n", ns, "--show-managed-fields"])).items;
+const reports = async (ns: string) =>
+  (await cluster.kubectlJson<{ items: Report[] }>(["get", "policyreports.wgpolicyk8s.io", "-n", ns, "--show-managed-fields"])).items;
 const ours = async (ns: string) => (await reports(ns)).find((r) => r.metadata.name === POLICY_REPORT_NAME);
 
 /** The audit report the API holds, as namespace → sorted "control|pod|message" lines. */
@@ -49,7 +57,11 @@ async function passUntilReportsMatch(namespaces: string[], seconds = 120): Promi
     await bed.pass();
     audit = await auditByNamespace();
     const ready = namespaces.every((ns) => (audit.get(ns)?.length ?? 0) > 0);
-    if (ready && (await Promise.all(namespaces.map(async (ns) => JSON.stringify(reportLines(await ours(ns))) === JSON.stringify(audit.get(ns))))).every(Boolean)) return audit;
+    if (
+      ready &&
+      (await Promise.all(namespaces.map(async (ns) => JSON.stringify(reportLines(await ours(ns))) === JSON.stringify(audit.get(ns))))).every(Boolean)
+    )
+      return audit;
   }
   return audit;
 }
@@ -74,7 +86,10 @@ kind: Pod
 metadata: { name: host-pid, namespace: team-b }
 spec: { hostPID: true, containers: [{ name: c, image: busybox:1.36 }] }
 `);
-  bed = await startAgentTestbed(cluster, { tenant: "cluster-policy-reports", settings: { enforcementAction: "deny", controls: { privilegedContainers: {}, hostNamespaces: { enforcementAction: "warn" } } } });
+  bed = await startAgentTestbed(cluster, {
+    tenant: "cluster-policy-reports",
+    settings: { enforcementAction: "deny", controls: { privilegedContainers: {}, hostNamespaces: { enforcementAction: "warn" } } },
+  });
 }, 900_000);
 
 afterAll(async () => {
@@ -91,7 +106,13 @@ describe("PolicyReports from Gatekeeper's audit", () => {
 
   it("once installed: one report per namespace, matching the audit the API received, readable with kubectl", { timeout: T }, async () => {
     await cluster.kubectlOk(["apply", "--server-side", "-f", toolPath("policyreport-crds")]);
-    await cluster.kubectlOk(["wait", "--for=condition=established", "--timeout=60s", "crd/policyreports.wgpolicyk8s.io", "crd/clusterpolicyreports.wgpolicyk8s.io"]);
+    await cluster.kubectlOk([
+      "wait",
+      "--for=condition=established",
+      "--timeout=60s",
+      "crd/policyreports.wgpolicyk8s.io",
+      "crd/clusterpolicyreports.wgpolicyk8s.io",
+    ]);
     // Someone else's report in the same namespace (Kyverno's, say): never touched.
     await cluster.applyYaml(`apiVersion: wgpolicyk8s.io/v1alpha2
 kind: PolicyReport
@@ -106,7 +127,11 @@ summary: { pass: 1 }
     const b = await ours("team-b");
     expect(reportLines(a)).toEqual(audit.get("team-a"));
     expect(reportLines(b)).toEqual(audit.get("team-b"));
-    expect(a?.results.find((r) => r.resources[0]?.name === "root-shell")).toMatchObject({ policy: "privileged-containers", result: "fail", resources: [{ kind: "Pod", namespace: "team-a", name: "root-shell" }] });
+    expect(a?.results.find((r) => r.resources[0]?.name === "root-shell")).toMatchObject({
+      policy: "privileged-containers",
+      result: "fail",
+      resources: [{ kind: "Pod", namespace: "team-a", name: "root-shell" }],
+    });
     expect(b?.results.find((r) => r.resources[0]?.name === "host-pid")).toMatchObject({ policy: "host-namespaces", result: "warn" });
     expect(a?.results.map((r) => r.resources[0]?.name).sort()).toEqual(["host-pid-a", "root-shell"]);
     expect(a?.summary).toMatchObject({ fail: a?.results.filter((r) => r.result === "fail").length });
@@ -130,7 +155,12 @@ summary: { pass: 1 }
     expect(res.status).toBe(200);
     const pass = await bed.pass();
     expect(pass.ok).toBe(true);
-    expect(pass.results.filter((r) => r.result === "pruned").map((r) => r.kind).sort()).toEqual(["ConstraintTemplate", "GatehouseHostNamespaces"]);
+    expect(
+      pass.results
+        .filter((r) => r.result === "pruned")
+        .map((r) => r.kind)
+        .sort(),
+    ).toEqual(["ConstraintTemplate", "GatehouseHostNamespaces"]);
     expect(await ours("team-b")).toBeUndefined();
     const a = await ours("team-a");
     expect(a?.results.map((r) => r.resources[0]?.name)).toEqual(["root-shell"]);

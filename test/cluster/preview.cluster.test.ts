@@ -28,9 +28,17 @@ const hardened = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"
 const privilegedPod = (name: string) => placed(pod({ containers: [container("app", { securityContext: { privileged: true } })] }), name, ns);
 // Hardened in every way but one: it runs as root.
 const rootPod = (name: string) =>
-  placed(pod({ securityContext: { runAsUser: 0, seccompProfile: { type: "RuntimeDefault" } }, containers: [container("app", { securityContext: hardened })] }), name, ns);
+  placed(
+    pod({ securityContext: { runAsUser: 0, seccompProfile: { type: "RuntimeDefault" } }, containers: [container("app", { securityContext: hardened })] }),
+    name,
+    ns,
+  );
 const compliantPod = (name: string) =>
-  placed(pod({ securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }, containers: [container("app", { securityContext: hardened })] }), name, ns);
+  placed(
+    pod({ securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }, containers: [container("app", { securityContext: hardened })] }),
+    name,
+    ns,
+  );
 
 async function preview(id: string): Promise<Obj> {
   const res = await bed.call("GET", `/v1/environments/${bed.envId}/drafts/${id}/preview`);
@@ -121,7 +129,9 @@ describe("impact preview with shadow constraints", () => {
     expect((await bed.call("DELETE", `/v1/environments/${bed.envId}/drafts/${other.id}`)).status).toBe(204);
     const pass = await bed.pass();
     expect(pass.error).toBeNull();
-    expect(pass.results.filter((x) => x.result === "pruned" && x.name.startsWith(other.shadowPrefix)).length).toBe(Object.keys(presets.baseline.controls).length);
+    expect(pass.results.filter((x) => x.result === "pruned" && x.name.startsWith(other.shadowPrefix)).length).toBe(
+      Object.keys(presets.baseline.controls).length,
+    );
     expect(await shadowsOf(other)).toEqual([]);
     expect((await shadowsOf(draft)).length).toBe(Object.keys(presets.restricted.controls).length);
   });

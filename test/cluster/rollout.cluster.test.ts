@@ -59,7 +59,11 @@ beforeAll(async () => {
   // Admitted: privilegedContainers is only recorded (dryrun). The ReplicaSet controller makes its Pod.
   const r = await create(cluster, deployment("web"));
   expect(r.code, r.stderr).toBe(0);
-  await waitUntil("the Deployment's Pod", async () => ((await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns])).items.length === 1 ? true : undefined), { timeoutMs: 90_000, intervalMs: 500 });
+  await waitUntil(
+    "the Deployment's Pod",
+    async () => ((await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns])).items.length === 1 ? true : undefined),
+    { timeoutMs: 90_000, intervalMs: 500 },
+  );
 }, 900_000);
 
 afterAll(async () => {
@@ -107,7 +111,10 @@ describe("preview owners and admissions, then a staged rollout", () => {
   it("a staged plan does not move while a violating Pod exists, then goes dryrun → warn → deny once the audit is clean", { timeout: T }, async () => {
     const res = await bed.call("POST", `/v1/environments/${bed.envId}/rollouts`, {
       control: "privilegedContainers",
-      steps: [{ to: "warn", when: { cleanForSeconds: CLEAN_SECONDS } }, { to: "deny", when: { cleanForSeconds: CLEAN_SECONDS } }],
+      steps: [
+        { to: "warn", when: { cleanForSeconds: CLEAN_SECONDS } },
+        { to: "deny", when: { cleanForSeconds: CLEAN_SECONDS } },
+      ],
     });
     expect(res.status, await res.clone().text()).toBe(201);
     const plan = await json(res);
@@ -128,7 +135,8 @@ describe("preview owners and admissions, then a staged rollout", () => {
 
     // The team removes the workload (its Deployment and ReplicaSet are audited too, through the
     // expansion template: each is deleted, not left to the garbage collector); the audit comes back clean.
-    for (const kind of ["deployment", "replicaset", "pod"]) expect((await cluster.kubectl(["delete", kind, "-n", ns, "-l", "app=web", "--cascade=orphan"])).code).toBe(0);
+    for (const kind of ["deployment", "replicaset", "pod"])
+      expect((await cluster.kubectl(["delete", kind, "-n", ns, "-l", "app=web", "--cascade=orphan"])).code).toBe(0);
     const seen: string[] = [];
     const deadline = Date.now() + 180_000;
     let p: Obj;

@@ -96,7 +96,10 @@ describe.each(backends())("administration on $name", ({ name }) => {
     const rows = page.locator("tbody tr");
     await expect.poll(() => rows.count()).toBe(25);
     expect(await rows.first().textContent()).toContain("environment.update");
-    await rows.first().getByRole("button", { name: /^Show \d+ changes?$/ }).click();
+    await rows
+      .first()
+      .getByRole("button", { name: /^Show \d+ changes?$/ })
+      .click();
     await expect.poll(() => rows.first().textContent()).toContain('description: "take 28" → "take 29"');
 
     await page.getByLabel("Action").fill("agent_credential.*");

@@ -19,7 +19,8 @@ describe.each(backends())("the console on $name", ({ name }) => {
   let envId: string;
   let admin: string;
   const shot = (p: Page, n: string, fullPage = true) => screenshot(p, `${name}-${n}`, fullPage);
-  const settingsOf = async (id: string) => (await (await server.api("GET", `/v1/environments/${id}/settings`, admin)).json()) as { revision: number; settings: any };
+  const settingsOf = async (id: string) =>
+    (await (await server.api("GET", `/v1/environments/${id}/settings`, admin)).json()) as { revision: number; settings: any };
 
   beforeAll(async () => {
     [server, browser] = await Promise.all([startConsoleServer(name), launchBrowser()]);
@@ -82,7 +83,13 @@ describe.each(backends())("the console on $name", ({ name }) => {
 
   it("a concurrent save through the API: the page shows what changed and reapplies the user's edit on top", async () => {
     await page.getByLabel("Default mode for every control").selectOption("warn");
-    const other = await server.api("PATCH", `/v1/environments/${envId}/settings/controls/hostNamespaces`, admin, { options: { allowHostPID: true } }, { "if-match": '"2"' });
+    const other = await server.api(
+      "PATCH",
+      `/v1/environments/${envId}/settings/controls/hostNamespaces`,
+      admin,
+      { options: { allowHostPID: true } },
+      { "if-match": '"2"' },
+    );
     expect(other.status).toBe(200);
     await page.getByRole("button", { name: "Save settings" }).click();
     const conflict = page.getByRole("region", { name: "Someone else saved first" });
@@ -156,9 +163,35 @@ describe.each(backends())("the console on $name", ({ name }) => {
     // What the in-cluster agent does: authenticate with its credential and post Gatekeeper's audit.
     const cred = (await (await server.api("POST", `/v1/environments/${envId}/agent-credentials`, admin, {})).json()) as { secret: string };
     const at = new Date().toISOString();
-    const violation = { group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "web-1", enforcementAction: "deny", message: "pod team-a/web-1: privileged" };
-    const report = { collectedAt: at, constraints: [{ kind: "GatehousePrivilegedContainers", name: "privileged-containers", control: "privileged-containers", enforcementAction: "deny", auditTimestamp: at, totalViolations: 1, truncated: false, violations: [violation] }] };
-    const posted = await fetch(`${server.base}/agent/v1/audit-report`, { method: "POST", headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" }, body: JSON.stringify(report) });
+    const violation = {
+      group: "",
+      version: "v1",
+      kind: "Pod",
+      namespace: "team-a",
+      name: "web-1",
+      enforcementAction: "deny",
+      message: "pod team-a/web-1: privileged",
+    };
+    const report = {
+      collectedAt: at,
+      constraints: [
+        {
+          kind: "GatehousePrivilegedContainers",
+          name: "privileged-containers",
+          control: "privileged-containers",
+          enforcementAction: "deny",
+          auditTimestamp: at,
+          totalViolations: 1,
+          truncated: false,
+          violations: [violation],
+        },
+      ],
+    };
+    const posted = await fetch(`${server.base}/agent/v1/audit-report`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" },
+      body: JSON.stringify(report),
+    });
     expect(posted.status).toBe(204);
 
     await page.getByRole("link", { name: "Violations" }).click();
@@ -184,14 +217,23 @@ describe.each(backends())("the console on $name", ({ name }) => {
     const cred = (await (await server.api("POST", `/v1/environments/${envId}/agent-credentials`, admin, {})).json()) as { secret: string };
     const at = new Date().toISOString();
     const event = {
-      uid: "console-event-1", count: 4, firstSeenAt: at, lastSeenAt: at, action: "deny",
-      constraintKind: "GatehousePrivilegedContainers", constraintName: "privileged-containers",
+      uid: "console-event-1",
+      count: 4,
+      firstSeenAt: at,
+      lastSeenAt: at,
+      action: "deny",
+      constraintKind: "GatehousePrivilegedContainers",
+      constraintName: "privileged-containers",
       resource: { group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "root-web-7c9d8f6b5d-x2x7q" },
       owner: { kind: "Deployment", name: "root-web" },
       username: "system:serviceaccount:kube-system:replicaset-controller",
       message: "pod team-a/root-web-7c9d8f6b5d-x2x7q: privileged",
     };
-    const posted = await fetch(`${server.base}/agent/v1/admission-events`, { method: "POST", headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" }, body: JSON.stringify({ events: [event] }) });
+    const posted = await fetch(`${server.base}/agent/v1/admission-events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ events: [event] }),
+    });
     expect(posted.status).toBe(200);
 
     await page.getByRole("link", { name: "Denials" }).click();
@@ -199,7 +241,8 @@ describe.each(backends())("the console on $name", ({ name }) => {
     const row = page.getByRole("row", { name: /Deployment team-a\/root-web/ });
     await row.waitFor();
     const text = await row.textContent();
-    for (const part of ["prod-eu", "privilegedContainers", "deny", "4", "replicaset-controller", "pod team-a/root-web-7c9d8f6b5d-x2x7q: privileged"]) expect(text).toContain(part);
+    for (const part of ["prod-eu", "privilegedContainers", "deny", "4", "replicaset-controller", "pod team-a/root-web-7c9d8f6b5d-x2x7q: privileged"])
+      expect(text).toContain(part);
     await page.getByLabel("Action").selectOption("warn");
     await page.getByRole("button", { name: "Apply filters" }).click();
     await page.getByText("No denials match.").waitFor();
@@ -279,7 +322,9 @@ describe.each(backends())("the console on $name", ({ name }) => {
     await p.getByText("The caller's tenant").first().waitFor({ timeout: 30_000 });
     for (const tag of ["Settings", "Environments", "Violations", "Webhooks"]) expect(await p.getByText(tag, { exact: true }).count()).toBeGreaterThan(0);
     // No axe here: the page is Scalar's own UI (its findings belong upstream); the console's pages are checked.
-    expect(await p.locator("script[src]").evaluateAll((s) => s.map((e) => (e as unknown as { src: string }).src))).toEqual([`${server.base}/console/vendor/scalar.js`]);
+    expect(await p.locator("script[src]").evaluateAll((s) => s.map((e) => (e as unknown as { src: string }).src))).toEqual([
+      `${server.base}/console/vendor/scalar.js`,
+    ]);
     await shot(p, "docs");
     // What Scalar asks the internet for (its registry search) is aborted and the page works without it.
     expect(docsBlocked.every((u) => !u.startsWith(server.base))).toBe(true);

@@ -38,7 +38,11 @@ describe("the console's development sign-in", () => {
 
   it("is served to loopback clients only: a peer on the network gets 403 and no token", async () => {
     const from = (remoteAddress: string) =>
-      api.app.request("/dev/token", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant: "acme", role: "admin" }) }, { incoming: { socket: { remoteAddress } } });
+      api.app.request(
+        "/dev/token",
+        { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tenant: "acme", role: "admin" }) },
+        { incoming: { socket: { remoteAddress } } },
+      );
     for (const peer of ["10.0.0.7", "192.168.1.20", "2001:db8::1", "::ffff:10.0.0.7"]) {
       const p = await expectProblem(await from(peer), 403);
       expect(p.detail).toMatch(/only served to this machine/);

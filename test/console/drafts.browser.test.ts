@@ -47,7 +47,10 @@ describe.each(backends())("drafts and preview on $name", ({ name }) => {
     await page.goto(`${server.base}/#/environments/${envId}`);
     await page.getByRole("heading", { name: "Security constraints: staging" }).waitFor();
     await page.getByRole("checkbox", { name: "Capabilities" }).check();
-    await page.getByRole("region", { name: "Capabilities" }).getByLabel(/Required drop/).fill("ALL");
+    await page
+      .getByRole("region", { name: "Capabilities" })
+      .getByLabel(/Required drop/)
+      .fill("ALL");
     await page.getByLabel("Comment").fill("drop all capabilities");
     await page.getByRole("button", { name: "Save as draft" }).click();
     await page.getByRole("heading", { name: "Drafts: staging" }).waitFor();
@@ -61,10 +64,17 @@ describe.each(backends())("drafts and preview on $name", ({ name }) => {
       const s = shadows.find((o) => o.metadata.labels[CONTROL_LABEL] === slug)!;
       return { kind: s.kind, name: s.metadata.name, control: slug, enforcementAction: "dryrun", auditTimestamp: at() };
     };
-    const newOnes = [violation(2, { namespace: "team-b", name: "api-1", message: "pod team-b/api-1: capabilities not dropped" }), violation(3, { namespace: "team-b", name: "api-2" })];
+    const newOnes = [
+      violation(2, { namespace: "team-b", name: "api-1", message: "pod team-b/api-1: capabilities not dropped" }),
+      violation(3, { namespace: "team-b", name: "api-2" }),
+    ];
     await agent.post("/agent/v1/audit-report", {
       collectedAt: at(),
-      constraints: [current(), constraintAudit({ ...audit("privileged-containers"), totalViolations: 1, violations: [webOne] }), constraintAudit({ ...audit("capabilities"), totalViolations: 25, truncated: true, violations: newOnes })],
+      constraints: [
+        current(),
+        constraintAudit({ ...audit("privileged-containers"), totalViolations: 1, violations: [webOne] }),
+        constraintAudit({ ...audit("capabilities"), totalViolations: 25, truncated: true, violations: newOnes }),
+      ],
     });
     await draft.getByRole("button", { name: "Refresh preview" }).click();
     const caps = draft.getByRole("region", { name: "Preview of Capabilities" });
@@ -81,7 +91,13 @@ describe.each(backends())("drafts and preview on $name", ({ name }) => {
   });
 
   it("promoting over a revision saved meanwhile: the 412 lists what changed, rebase keeps both, then it promotes", async () => {
-    const other = await server.api("PATCH", `/v1/environments/${envId}/settings/controls/hostNamespaces`, admin, { enabled: true, options: { allowHostPID: true } }, { "if-match": '"1"' });
+    const other = await server.api(
+      "PATCH",
+      `/v1/environments/${envId}/settings/controls/hostNamespaces`,
+      admin,
+      { enabled: true, options: { allowHostPID: true } },
+      { "if-match": '"1"' },
+    );
     expect(other.status, await other.clone().text()).toBe(200);
     const draft = page.getByRole("article", { name: "drop all capabilities" });
     await draft.getByRole("button", { name: "Promote “drop all capabilities”" }).click();

@@ -46,9 +46,13 @@ describe.each(backends())("fleet and violations on $name", ({ name }) => {
     await labels.fill("region=eu, tier=prod");
     await page.getByRole("button", { name: "Create environment" }).click();
     await page.getByRole("heading", { name: "Agent install manifest: prod-eu" }).waitFor();
-    const list = (await (await server.api("GET", "/v1/environments", admin)).json()) as { items: { id: string; name: string; labels: Record<string, string>; currentRevision: number }[] };
+    const list = (await (await server.api("GET", "/v1/environments", admin)).json()) as {
+      items: { id: string; name: string; labels: Record<string, string>; currentRevision: number }[];
+    };
     expect(list.items).toEqual([expect.objectContaining({ name: "prod-eu", labels: { region: "eu", tier: "prod" } })]);
-    const settings = (await (await server.api("GET", `/v1/environments/${list.items[0]!.id}/settings`, admin)).json()) as { settings: { controls: Record<string, unknown> } };
+    const settings = (await (await server.api("GET", `/v1/environments/${list.items[0]!.id}/settings`, admin)).json()) as {
+      settings: { controls: Record<string, unknown> };
+    };
     expect(Object.keys(settings.settings.controls)).toContain("seccomp"); // restricted, not baseline
   });
 
@@ -58,8 +62,16 @@ describe.each(backends())("fleet and violations on $name", ({ name }) => {
     expect(us.status).toBe(201);
     eu = await consoleAgent(server, admin, envs[0]!.id);
     const usAgent = await consoleAgent(server, admin, ((await us.json()) as { id: string }).id);
-    await eu.post("/agent/v1/status", statusReport({ gatekeeper: { installed: true, version: "v3.17.1", webhook: { service: "gatekeeper-webhook-service", readyEndpoints: 2, ready: true } } }));
-    await usAgent.post("/agent/v1/status", statusReport({ gatekeeper: { installed: true, version: "v3.16.0", webhook: { service: "gatekeeper-webhook-service", readyEndpoints: 0, ready: false } } }));
+    await eu.post(
+      "/agent/v1/status",
+      statusReport({ gatekeeper: { installed: true, version: "v3.17.1", webhook: { service: "gatekeeper-webhook-service", readyEndpoints: 2, ready: true } } }),
+    );
+    await usAgent.post(
+      "/agent/v1/status",
+      statusReport({
+        gatekeeper: { installed: true, version: "v3.16.0", webhook: { service: "gatekeeper-webhook-service", readyEndpoints: 0, ready: false } },
+      }),
+    );
 
     await page.getByRole("link", { name: "Violations" }).click(); // away and back: the fleet loads afresh
     await page.getByRole("link", { name: "Fleet" }).click();
@@ -83,14 +95,19 @@ describe.each(backends())("fleet and violations on $name", ({ name }) => {
 
   it("a violation opened, resolved and opened again: the trend over days and its openings and resolutions", async () => {
     const web = violation(1, { namespace: "team-a", name: "web-1", message: "pod team-a/web-1: privileged" });
-    const report = (violations: ReturnType<typeof violation>[]) => ({ collectedAt: at(), constraints: [constraintAudit({ auditTimestamp: at(), totalViolations: violations.length, violations })] });
+    const report = (violations: ReturnType<typeof violation>[]) => ({
+      collectedAt: at(),
+      constraints: [constraintAudit({ auditTimestamp: at(), totalViolations: violations.length, violations })],
+    });
     await eu.post("/agent/v1/audit-report", report([web]));
     await eu.post("/agent/v1/audit-report", report([]));
     await eu.post("/agent/v1/audit-report", report([web]));
 
     await page.getByRole("link", { name: "Violations" }).click();
     const trend = page.getByRole("region", { name: "Trend" });
-    await expect.poll(() => trend.getByRole("img").getAttribute("aria-label")).toBe("Open violations per day over the last 30 days: 1 open today, 2 opened and 1 resolved in that time.");
+    await expect
+      .poll(() => trend.getByRole("img").getAttribute("aria-label"))
+      .toBe("Open violations per day over the last 30 days: 1 open today, 2 opened and 1 resolved in that time.");
     await trend.getByText("The numbers per day").click();
     const today = new Date().toISOString().slice(0, 10);
     expect(await trend.getByRole("row", { name: today }).textContent()).toBe(`${today}211`);
@@ -114,7 +131,11 @@ describe.each(backends())("fleet and violations on $name", ({ name }) => {
   it("the fleet, the violations with their trend and one violation fit a narrow window", async () => {
     const { page: p } = await openPage(browser.browser, 390);
     await signIn(p, server.base, "fleet-co", "viewer");
-    const pages = [["#/", "Fleet", "text=prod-us"], ["#/violations", "Violations", "text=pod team-a/web-1: privileged"], [`#/violations/${violationId}`, "Violation: Pod team-a/web-1", "ol.timeline li"]] as const;
+    const pages = [
+      ["#/", "Fleet", "text=prod-us"],
+      ["#/violations", "Violations", "text=pod team-a/web-1: privileged"],
+      [`#/violations/${violationId}`, "Violation: Pod team-a/web-1", "ol.timeline li"],
+    ] as const;
     for (const [hash, heading, loaded] of pages) {
       await p.goto(`${server.base}/${hash}`);
       await p.getByRole("heading", { name: heading }).waitFor();

@@ -44,7 +44,13 @@ export interface ConsoleServer {
 export async function startConsoleServer(backend: BackendName, extraEnv: Record<string, string> = {}): Promise<ConsoleServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), PORT: String(port), DEV_JWT_SECRET: SECRET, LOG_LEVEL: "warn", WEBHOOK_DISPATCH_INTERVAL_MS: "0" };
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    PORT: String(port),
+    DEV_JWT_SECRET: SECRET,
+    LOG_LEVEL: "warn",
+    WEBHOOK_DISPATCH_INTERVAL_MS: "0",
+  };
   delete env.JWKS_URL;
   Object.assign(env, extraEnv);
   let cleanup = async () => {};
@@ -71,7 +77,8 @@ export async function startConsoleServer(backend: BackendName, extraEnv: Record<
   const key = devKeyFromSecret(SECRET);
   return {
     base,
-    token: (tenant, role, sub = `${role}@${tenant}`) => mintDevToken(key, { sub, tenant, role }, { issuer: "gatehouse-dev", audience: "gatehouse", ttlSeconds: 3600 }),
+    token: (tenant, role, sub = `${role}@${tenant}`) =>
+      mintDevToken(key, { sub, tenant, role }, { issuer: "gatehouse-dev", audience: "gatehouse", ttlSeconds: 3600 }),
     api: (method, path, token, body, headers = {}) =>
       fetch(base + path, {
         method,
@@ -94,7 +101,16 @@ export async function launchBrowser(): Promise<{ browser: Browser; close(): Prom
   // playwright gives every launch a fresh temporary profile (it refuses --user-data-dir here).
   const browser = await chromium.launch({
     executablePath: process.env.GATEHOUSE_CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   return { browser, close: () => browser.close() };
 }
@@ -122,7 +138,15 @@ export async function expectAccessible(page: Page, name: string): Promise<void> 
     violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
   };
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+  expect(
+    bad.map(
+      (v) =>
+        `${name}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes
+          .slice(0, 3)
+          .map((n) => n.target.join(" "))
+          .join(", ")}`,
+    ),
+  ).toEqual([]);
 }
 
 /** The whole page, or (fullPage false) what a 1280×900 window shows. */
@@ -147,7 +171,11 @@ export async function consoleAgent(server: ConsoleServer, adminToken: string, en
   expect(res.status).toBe(201);
   const { secret } = (await res.json()) as { secret: string };
   const call = (method: string, path: string, body?: unknown) =>
-    fetch(server.base + path, { method, headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(server.base + path, {
+      method,
+      headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   return {
     secret,
     async post(path: string, body: unknown): Promise<void> {

@@ -30,19 +30,34 @@ export async function startOidcProvider(audience: string): Promise<TestOidcProvi
   const { key } = await generateDevKey();
   if (key.alg !== "EdDSA") throw new Error("unreachable");
   const codes = new Map<string, { challenge: string; redirectUri: string; clientId: string }>();
-  const provider = { clientId: "gatehouse-console", user: { sub: "oidc-user", tenant: "acme-oidc", role: "editor" }, exchanges: [] as TestOidcProvider["exchanges"] };
+  const provider = {
+    clientId: "gatehouse-console",
+    user: { sub: "oidc-user", tenant: "acme-oidc", role: "editor" },
+    exchanges: [] as TestOidcProvider["exchanges"],
+  };
   const server = createServer(async (req, res) => {
     const url = new URL(req.url!, issuer);
     // The console calls discovery and the token endpoint from its own origin.
     res.setHeader("access-control-allow-origin", "*");
     const send = (status: number, json: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(json));
     if (url.pathname === "/.well-known/openid-configuration") {
-      return send(200, { issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks.json`, code_challenge_methods_supported: ["S256"] });
+      return send(200, {
+        issuer,
+        authorization_endpoint: `${issuer}/authorize`,
+        token_endpoint: `${issuer}/token`,
+        jwks_uri: `${issuer}/jwks.json`,
+        code_challenge_methods_supported: ["S256"],
+      });
     }
     if (url.pathname === "/jwks.json") return send(200, { keys: [key.publicJwk] });
     if (url.pathname === "/authorize") {
       const q = url.searchParams;
-      if (q.get("response_type") !== "code" || q.get("client_id") !== provider.clientId || q.get("code_challenge_method") !== "S256" || !q.get("code_challenge")) {
+      if (
+        q.get("response_type") !== "code" ||
+        q.get("client_id") !== provider.clientId ||
+        q.get("code_challenge_method") !== "S256" ||
+        !q.get("code_challenge")
+      ) {
         return send(400, { error: "invalid_request" });
       }
       const code = randomBytes(16).toString("hex");
@@ -56,8 +71,13 @@ export async function startOidcProvider(audience: string): Promise<TestOidcProvi
       const form = new URLSearchParams(await body(req));
       const grant = codes.get(form.get("code") ?? "");
       codes.delete(form.get("code") ?? "");
-      const pkce = !!grant && createHash("sha256").update(form.get("code_verifier") ?? "").digest("base64url") === grant.challenge;
-      const ok = pkce && grant.clientId === form.get("client_id") && grant.redirectUri === form.get("redirect_uri") && form.get("grant_type") === "authorization_code";
+      const pkce =
+        !!grant &&
+        createHash("sha256")
+          .update(form.get("code_verifier") ?? "")
+          .digest("base64url") === grant.challenge;
+      const ok =
+        pkce && grant.clientId === form.get("client_id") && grant.redirectUri === form.get("redirect_uri") && form.get("grant_type") === "authorization_code";
       provider.exchanges.push({ pkce, status: ok ? 200 : 400 });
       if (!ok) return send(400, { error: "invalid_grant" });
       const token = await new SignJWT({ tenant: provider.user.tenant, role: provider.user.role })

@@ -51,6 +51,9 @@ describe("OpenID Connect sign-in (authorization code + PKCE)", () => {
   });
 
   it("has no development sign-in route", async () => {
-    expect((await fetch(`${server.base}/dev/token`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"tenant":"acme","role":"admin"}' })).status).toBe(404);
+    expect(
+      (await fetch(`${server.base}/dev/token`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"tenant":"acme","role":"admin"}' }))
+        .status,
+    ).toBe(404);
   });
 });

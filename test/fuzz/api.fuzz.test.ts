@@ -47,7 +47,11 @@ function pathValue(p: Parameter, collection: string, world: FuzzWorld): fc.Arbit
   const own = world.idsOf[collection] ?? world.ids;
   const base =
     p.schema?.format === "uuid" || /id$/i.test(p.name)
-      ? fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...own) }, { weight: 1, arbitrary: fc.constantFrom(...world.ids) }, { weight: 1, arbitrary: fc.uuid() })
+      ? fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom(...own) },
+          { weight: 1, arbitrary: fc.constantFrom(...world.ids) },
+          { weight: 1, arbitrary: fc.uuid() },
+        )
       : p.schema?.type === "integer" || /rev/i.test(p.name)
         ? fc.oneof(fc.constantFrom(...world.revisions).map(String), fromSchema(contract, p.schema).map(String))
         : fromSchema(contract, p.schema).map(String);
@@ -143,17 +147,15 @@ describe.each(backends())("OpenAPI fuzz ($name)", (backend) => {
 
   it.each(operations.map((o, i) => [`${o.method} ${o.path}`, o, i] as const))("%s", async (name, op, i) => {
     const statuses = new Map<number, number>();
-    const property = fc.asyncProperty(
-      requestFor(op, world),
-      async (r) => {
-        const t = token(r.who);
-        const res = await api.app.request(r.url, { method: op.method, headers: { ...r.headers, ...(t ? { authorization: `Bearer ${t}` } : {}) }, body: r.body });
-        const text = await res.text();
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        const wrong = violations(op, res.status, res.headers.get("content-type"), text);
-        if (wrong.length) throw new Error(`${op.method} ${r.url} as ${r.who} (body ${r.body ?? "none"}) → ${res.status} ${text.slice(0, 500)}: ${wrong.join("; ")}`);
-      },
-    );
+    const property = fc.asyncProperty(requestFor(op, world), async (r) => {
+      const t = token(r.who);
+      const res = await api.app.request(r.url, { method: op.method, headers: { ...r.headers, ...(t ? { authorization: `Bearer ${t}` } : {}) }, body: r.body });
+      const text = await res.text();
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      const wrong = violations(op, res.status, res.headers.get("content-type"), text);
+      if (wrong.length)
+        throw new Error(`${op.method} ${r.url} as ${r.who} (body ${r.body ?? "none"}) → ${res.status} ${text.slice(0, 500)}: ${wrong.join("; ")}`);
+    });
     try {
       await fc.assert(property, { seed: SEED + i, numRuns: RUNS });
     } catch (err) {

@@ -55,7 +55,11 @@ function integer(schema: Schema): fc.Arbitrary<number> {
   const hi = Math.min(max, Number.MAX_SAFE_INTEGER);
   // Small values are the ones that name real things (revisions, limits, days).
   const small = fc.integer({ min: Math.max(lo, Math.min(0, hi)), max: Math.min(hi, Math.max(lo, 0) + 5) });
-  return fc.oneof({ weight: 1, arbitrary: fc.constantFrom(lo, hi) }, { weight: 3, arbitrary: small }, { weight: 1, arbitrary: fc.integer({ min: Math.max(lo, -(2 ** 31)), max: Math.min(hi, 2 ** 31 - 1) }) });
+  return fc.oneof(
+    { weight: 1, arbitrary: fc.constantFrom(lo, hi) },
+    { weight: 3, arbitrary: small },
+    { weight: 1, arbitrary: fc.integer({ min: Math.max(lo, -(2 ** 31)), max: Math.min(hi, 2 ** 31 - 1) }) },
+  );
 }
 
 function string(schema: Schema): fc.Arbitrary<string> {
@@ -68,7 +72,9 @@ function string(schema: Schema): fc.Arbitrary<string> {
     case "date-time":
       return fc.date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }).map((d) => d.toISOString());
     case "date":
-      return fc.date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+      return fc
+        .date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true })
+        .map((d) => d.toISOString().slice(0, 10));
     case "uri":
     case "url":
       return fc.webUrl({ validSchemes: ["https", "http"] });
@@ -79,7 +85,9 @@ function string(schema: Schema): fc.Arbitrary<string> {
     const re = new RegExp(schema.pattern, "u");
     return fc.stringMatching(re, { size: "small" }).filter(fits);
   }
-  return fc.string({ minLength, maxLength, unit: fc.oneof(fc.constantFrom(..."abcz09-_./:=* "), fc.string({ unit: "binary", minLength: 1, maxLength: 1 })) }).filter(fits);
+  return fc
+    .string({ minLength, maxLength, unit: fc.oneof(fc.constantFrom(..."abcz09-_./:=* "), fc.string({ unit: "binary", minLength: 1, maxLength: 1 })) })
+    .filter(fits);
 }
 
 function object(oa: OpenApiContract, schema: Schema, depth: number): fc.Arbitrary<Record<string, unknown>> {

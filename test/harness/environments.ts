@@ -37,7 +37,11 @@ export async function createEnvironment(api: TestApi, tenant: string, body: Reco
 
 export async function revisionNumbers(api: TestApi, environmentId: string): Promise<number[]> {
   const rows = await api.db.asSystem((tx) =>
-    tx.select({ r: settingsRevisions.revision }).from(settingsRevisions).where(eq(settingsRevisions.environmentId, environmentId)).orderBy(asc(settingsRevisions.revision)),
+    tx
+      .select({ r: settingsRevisions.revision })
+      .from(settingsRevisions)
+      .where(eq(settingsRevisions.environmentId, environmentId))
+      .orderBy(asc(settingsRevisions.revision)),
   );
   return rows.map((r) => r.r);
 }

@@ -22,7 +22,11 @@ function vitestOn(fixture: string): Promise<{ code: number | null; output: strin
     // The run's own PostgreSQL is started by the nested global setup: not this run's.
     const env: NodeJS.ProcessEnv = { ...process.env, GATEHOUSE_TEST_BACKENDS: "postgres" };
     delete env.GATEHOUSE_TEST_PG_RUN;
-    const child = spawn(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", "--config", config], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", "--config", config], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));

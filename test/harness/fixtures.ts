@@ -29,13 +29,7 @@ export async function createEnvironment(
 }
 
 /** Appends a revision (on top of whatever is current) and returns its number. */
-export async function setSettings(
-  api: TestApi,
-  tenantSlug: string,
-  envId: string,
-  document: EnvironmentSettingsInput,
-  comment?: string,
-): Promise<number> {
+export async function setSettings(api: TestApi, tenantSlug: string, envId: string, document: EnvironmentSettingsInput, comment?: string): Promise<number> {
   const tenantId = await api.tenantId(tenantSlug);
   const parsed = EnvironmentSettings.parse(document);
   const r = await api.db.withTenant(tenantId, (tx) =>
@@ -71,7 +65,5 @@ export async function snapshot(api: TestApi, tenantSlug: string, envId: string) 
 /** The tenant's audit rows that routes wrote (not sign-in bookkeeping), oldest first. */
 export async function auditRows(api: TestApi, tenantSlug: string) {
   const tenantId = await api.tenantId(tenantSlug);
-  return api.db.withTenant(tenantId, (tx) =>
-    tx.select().from(auditLog).where(routeAuditRows(tenantId)).orderBy(asc(auditLog.id)),
-  );
+  return api.db.withTenant(tenantId, (tx) => tx.select().from(auditLog).where(routeAuditRows(tenantId)).orderBy(asc(auditLog.id)));
 }

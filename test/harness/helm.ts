@@ -21,5 +21,7 @@ export function renderAgentChart(values: Record<string, string>, namespace: stri
   const sets = Object.entries(values).flatMap(([k, v]) => ["--set-string", `${k}=${v}`]);
   const r = helm(["template", "gatehouse-agent", AGENT_CHART, "--namespace", namespace, ...sets]);
   if (r.code !== 0) throw new Error(`helm template failed: ${r.stderr}`);
-  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, any>).filter((o) => o);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as Record<string, any>)
+    .filter((o) => o);
 }

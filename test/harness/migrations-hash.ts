@@ -8,9 +8,14 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.
 
 export function migrationsHash(): string {
   const h = createHash("sha256");
-  const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
   for (const f of [...files, "meta/_journal.json"]) {
-    h.update(f).update("\0").update(readFileSync(MIGRATIONS_DIR + f)).update("\0");
+    h.update(f)
+      .update("\0")
+      .update(readFileSync(MIGRATIONS_DIR + f))
+      .update("\0");
   }
   return h.digest("hex").slice(0, 12);
 }

@@ -95,13 +95,15 @@ describe("embedded PostgreSQL", () => {
     const next = await startEmbeddedPostgres();
     await next.stop();
     expect(existsSync(orphan.dir)).toBe(false);
-    await expect.poll(() => {
-      try {
-        process.kill(orphan.pid, 0);
-        return "running";
-      } catch {
-        return "gone";
-      }
-    }).toBe("gone");
+    await expect
+      .poll(() => {
+        try {
+          process.kill(orphan.pid, 0);
+          return "running";
+        } catch {
+          return "gone";
+        }
+      })
+      .toBe("gone");
   });
 });

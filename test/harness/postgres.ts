@@ -142,7 +142,8 @@ const isObjectInUse = (err: unknown) => (err as { code?: string }).code === "550
 // DROP DATABASE ... WITH (FORCE) as the test role may not terminate a session of another role on
 // it — an autovacuum worker that just started there — and says "permission denied to terminate
 // process" (42501); the worker is gone a moment later.
-const isOthersSession = (err: unknown) => (err as { code?: string; message?: string }).code === "42501" && /terminate process/.test((err as Error).message ?? "");
+const isOthersSession = (err: unknown) =>
+  (err as { code?: string; message?: string }).code === "42501" && /terminate process/.test((err as Error).message ?? "");
 
 /** CREATE/ALTER/DROP DATABASE fail while a just-closed (or someone else's) session on it is still exiting. */
 async function retryInUse<T>(fn: () => Promise<T>): Promise<T> {
@@ -203,17 +204,13 @@ async function start(): Promise<TestPostgres> {
     const client = await connectAdmin(pool, server);
     try {
       // RLS is what the suites prove: a role that bypasses it would pass them vacuously.
-      const role = await client.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
-        "select rolsuper, rolbypassrls from pg_roles where rolname = current_user",
-      );
+      const role = await client.query<{ rolsuper: boolean; rolbypassrls: boolean }>("select rolsuper, rolbypassrls from pg_roles where rolname = current_user");
       if (role.rows[0]?.rolsuper || role.rows[0]?.rolbypassrls) {
         throw new Error(`${ROLE} on ${host}:${port} bypasses row-level security; it must be NOSUPERUSER NOBYPASSRLS`);
       }
       await client.query("select pg_advisory_lock($1)", [TEMPLATE_LOCK]);
       try {
-        const existing = await client.query<{ datname: string }>(
-          "select datname from pg_database where datname like 'gatehouse\\_%'",
-        );
+        const existing = await client.query<{ datname: string }>("select datname from pg_database where datname like 'gatehouse\\_%'");
         const names = existing.rows.map((r) => r.datname);
         // Databases left by crashed test processes on a shared (opted-in) server.
         for (const name of names) {

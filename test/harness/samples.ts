@@ -40,7 +40,10 @@ export function verifyControlSamples(control: AnyControl, samples: readonly Samp
         const objects = group.map((s) => ({ ...s.object, metadata: { ...(s.object.metadata as object), name: s.name } }));
         const found = gatorTest(policy, objects);
         for (const s of group) {
-          results.set(s.name, found.filter((r) => r.violatingObject.metadata.name === s.name));
+          results.set(
+            s.name,
+            found.filter((r) => r.violatingObject.metadata.name === s.name),
+          );
         }
       }
     });

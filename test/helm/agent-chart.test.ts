@@ -48,14 +48,17 @@ describe("the agent's Helm chart", () => {
   });
 
   it("takes the poll interval, resources, image and Gatekeeper's namespace from values", () => {
-    const rendered = renderChart({
-      apiUrl: API,
-      pollIntervalSeconds: "15",
-      "resources.limits.memory": "256Mi",
-      "image.repository": "registry.example/agent",
-      "image.tag": "9.9.9",
-      "gatekeeper.namespace": "policy-system",
-    }, "platform-agents");
+    const rendered = renderChart(
+      {
+        apiUrl: API,
+        pollIntervalSeconds: "15",
+        "resources.limits.memory": "256Mi",
+        "image.repository": "registry.example/agent",
+        "image.tag": "9.9.9",
+        "gatekeeper.namespace": "policy-system",
+      },
+      "platform-agents",
+    );
     const deployment = rendered.find((o) => o.kind === "Deployment")!;
     const c = deployment.spec.template.spec.containers[0];
     expect(deployment.metadata.namespace).toBe("platform-agents");

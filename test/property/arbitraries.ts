@@ -28,9 +28,9 @@ const ranges = (min: number, max: number, minLength = 0) =>
 
 const MAX_ID = 2_147_483_647;
 const idRule = (rules: string[]) =>
-  fc.constantFrom(...rules).chain((rule) =>
-    ["MustRunAs", "MayRunAs"].includes(rule) ? fc.record({ rule: fc.constant(rule), ranges: ranges(0, MAX_ID, 1) }) : fc.constant({ rule }),
-  );
+  fc
+    .constantFrom(...rules)
+    .chain((rule) => (["MustRunAs", "MayRunAs"].includes(rule) ? fc.record({ rule: fc.constant(rule), ranges: ranges(0, MAX_ID, 1) }) : fc.constant({ rule })));
 const groupRule = idRule(["MustRunAs", "MayRunAs", "RunAsAny"]);
 
 const capability = fc.constantFrom("NET_ADMIN", "cap_sys_time", "CAP_CHOWN", "net_bind_service", "SYS_PTRACE", "KILL", "ALL", "setuid");
@@ -45,12 +45,14 @@ const selinuxValue = fc.constantFrom("*", "container_t", "system_u", "s0:c1,c2",
 const options: Record<string, fc.Arbitrary<unknown>> = {
   hostNamespaces: fc.record({ allowHostPID: fc.boolean(), allowHostIPC: fc.boolean() }, { requiredKeys: [] }),
   hostNetworkPorts: fc.record({ allowHostNetwork: fc.boolean(), hostPorts: ranges(1, 65535) }, { requiredKeys: [] }),
-  volumeTypes: fc.record(
-    { allowed: fc.oneof(fc.constant(["*"]), fc.shuffledSubarray([...VOLUME_SOURCES], { maxLength: 10 })) },
-    { requiredKeys: [] },
-  ),
+  volumeTypes: fc.record({ allowed: fc.oneof(fc.constant(["*"]), fc.shuffledSubarray([...VOLUME_SOURCES], { maxLength: 10 })) }, { requiredKeys: [] }),
   hostPaths: fc.record(
-    { allowed: fc.uniqueArray(fc.record({ pathPrefix: path, readOnly: fc.boolean() }, { requiredKeys: ["pathPrefix"] }), { maxLength: 4, selector: (e) => e.pathPrefix }) },
+    {
+      allowed: fc.uniqueArray(fc.record({ pathPrefix: path, readOnly: fc.boolean() }, { requiredKeys: ["pathPrefix"] }), {
+        maxLength: 4,
+        selector: (e) => e.pathPrefix,
+      }),
+    },
     { requiredKeys: [] },
   ),
   flexVolumeDrivers: fc.record({ allowed: fc.uniqueArray(fc.stringMatching(/^[a-z0-9][a-z0-9./-]{0,15}$/), { maxLength: 4 }) }, { requiredKeys: [] }),
@@ -63,7 +65,11 @@ const options: Record<string, fc.Arbitrary<unknown>> = {
     { requiredKeys: [] },
   ),
   seLinux: fc.record(
-    { allowed: fc.uniqueArray(fc.record({ user: selinuxValue, role: selinuxValue, type: selinuxValue, level: selinuxValue }, { requiredKeys: ["type"] }), { maxLength: 4 }) },
+    {
+      allowed: fc.uniqueArray(fc.record({ user: selinuxValue, role: selinuxValue, type: selinuxValue, level: selinuxValue }, { requiredKeys: ["type"] }), {
+        maxLength: 4,
+      }),
+    },
     { requiredKeys: [] },
   ),
   procMount: fc.record({ allowed: fc.constantFrom("Default", "Unmasked") }, { requiredKeys: [] }),
@@ -72,7 +78,10 @@ const options: Record<string, fc.Arbitrary<unknown>> = {
     { allowed: fc.shuffledSubarray(["RuntimeDefault", "Unconfined", "Localhost/*"], { minLength: 1 }), allowUnset: fc.boolean() },
     { requiredKeys: [] },
   ),
-  sysctls: fc.record({ forbidden: fc.uniqueArray(sysctlGlob, { maxLength: 3 }), allowedUnsafe: fc.uniqueArray(sysctlGlob, { maxLength: 3 }) }, { requiredKeys: [] }),
+  sysctls: fc.record(
+    { forbidden: fc.uniqueArray(sysctlGlob, { maxLength: 3 }), allowedUnsafe: fc.uniqueArray(sysctlGlob, { maxLength: 3 }) },
+    { requiredKeys: [] },
+  ),
   probeHosts: fc.record({ allowedHosts: fc.uniqueArray(fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,12}$/), { maxLength: 3 }) }, { requiredKeys: [] }),
 };
 
@@ -86,10 +95,7 @@ export const settingsDocument = fc.record(
       Object.fromEntries(
         catalogue.map((c) => [
           c.id,
-          fc.record(
-            { enabled: fc.boolean(), enforcementAction: action, exemptions, options: options[c.id] ?? fc.constant({}) },
-            { requiredKeys: [] },
-          ),
+          fc.record({ enabled: fc.boolean(), enforcementAction: action, exemptions, options: options[c.id] ?? fc.constant({}) }, { requiredKeys: [] }),
         ]),
       ),
       { requiredKeys: [] },

@@ -97,17 +97,45 @@ const mutations: { name: string; apply: (d: Doc) => string }[] = [
     },
   },
   { name: "bad expiry", apply: (d) => ((d.exemptions = { images: [{ pattern: "x", expiresAt: "soon" }] }), "exemptions.images[0].expiresAt") },
-  { name: "port out of range", apply: (d) => ((opts(d, "hostNetworkPorts").hostPorts = [{ min: 80, max: 70000 }]), "controls.hostNetworkPorts.options.hostPorts[0].max") },
-  { name: "min > max", apply: (d) => ((opts(d, "usersAndGroups").runAsUser = { rule: "MustRunAs", ranges: [{ min: 10, max: 5 }] }), "controls.usersAndGroups.options.runAsUser.ranges[0].max") },
-  { name: "negative id", apply: (d) => ((opts(d, "usersAndGroups").fsGroup = { rule: "MayRunAs", ranges: [{ min: -1, max: 5 }] }), "controls.usersAndGroups.options.fsGroup.ranges[0].min") },
+  {
+    name: "port out of range",
+    apply: (d) => ((opts(d, "hostNetworkPorts").hostPorts = [{ min: 80, max: 70000 }]), "controls.hostNetworkPorts.options.hostPorts[0].max"),
+  },
+  {
+    name: "min > max",
+    apply: (d) => (
+      (opts(d, "usersAndGroups").runAsUser = { rule: "MustRunAs", ranges: [{ min: 10, max: 5 }] }), "controls.usersAndGroups.options.runAsUser.ranges[0].max"
+    ),
+  },
+  {
+    name: "negative id",
+    apply: (d) => (
+      (opts(d, "usersAndGroups").fsGroup = { rule: "MayRunAs", ranges: [{ min: -1, max: 5 }] }), "controls.usersAndGroups.options.fsGroup.ranges[0].min"
+    ),
+  },
   {
     name: "overlapping ranges",
-    apply: (d) => ((opts(d, "usersAndGroups").runAsGroup = { rule: "MustRunAs", ranges: [{ min: 0, max: 10 }, { min: 5, max: 20 }] }), "controls.usersAndGroups.options.runAsGroup.ranges[1]"),
+    apply: (d) => (
+      (opts(d, "usersAndGroups").runAsGroup = {
+        rule: "MustRunAs",
+        ranges: [
+          { min: 0, max: 10 },
+          { min: 5, max: 20 },
+        ],
+      }),
+      "controls.usersAndGroups.options.runAsGroup.ranges[1]"
+    ),
   },
-  { name: "capability with a space", apply: (d) => ((opts(d, "capabilities").allowedAdd = ["CHOWN", "NET ADMIN"]), "controls.capabilities.options.allowedAdd[1]") },
+  {
+    name: "capability with a space",
+    apply: (d) => ((opts(d, "capabilities").allowedAdd = ["CHOWN", "NET ADMIN"]), "controls.capabilities.options.allowedAdd[1]"),
+  },
   { name: "invalid sysctl glob", apply: (d) => ((opts(d, "sysctls").forbidden = ["ker*nel"]), "controls.sysctls.options.forbidden[0]") },
   { name: "empty string", apply: (d) => ((opts(d, "flexVolumeDrivers").allowed = [""]), "controls.flexVolumeDrivers.options.allowed[0]") },
-  { name: "relative host path", apply: (d) => ((opts(d, "hostPaths").allowed = [{ pathPrefix: "var/log" }]), "controls.hostPaths.options.allowed[0].pathPrefix") },
+  {
+    name: "relative host path",
+    apply: (d) => ((opts(d, "hostPaths").allowed = [{ pathPrefix: "var/log" }]), "controls.hostPaths.options.allowed[0].pathPrefix"),
+  },
   { name: "unknown volume type", apply: (d) => ((opts(d, "volumeTypes").allowed = ["emptyDir", "tmpfs"]), "controls.volumeTypes.options.allowed[1]") },
   { name: "wrong type", apply: (d) => ((control(d, "procMount").enabled = "yes"), "controls.procMount.enabled") },
 ];
@@ -120,7 +148,10 @@ describe("random invalid settings documents", () => {
         const path = mutation.apply(broken);
         const result = EnvironmentSettings.safeParse(broken);
         expect(result.success, mutation.name).toBe(false);
-        expect(fieldIssues(result.error!).map((i) => i.path), mutation.name).toContain(path);
+        expect(
+          fieldIssues(result.error!).map((i) => i.path),
+          mutation.name,
+        ).toContain(path);
       }),
       { numRuns: 1_000, seed: 20261127 },
     );

@@ -11,7 +11,6 @@
 // namespaces; workloads' pod templates have no ephemeral containers.
 import fc from "fast-check";
 
-// biome-ignore lint/suspicious/noExplicitAny: pods are free-form JSON here
 type Json = any;
 type Mutation = (pod: Json) => void;
 
@@ -20,8 +19,21 @@ const UNSET = Symbol("unset");
 const opt = <T>(...values: T[]) => fc.constantFrom<T | typeof UNSET>(...values, UNSET);
 
 const CAPS_ADD = [
-  "AUDIT_WRITE", "CHOWN", "KILL", "NET_BIND_SERVICE", "SYS_CHROOT", "SETPCAP", "NET_RAW", "SYS_ADMIN", "ALL",
-  "all", "chown", "CAP_CHOWN", "net_bind_service", "CAP_NET_BIND_SERVICE", "cap_kill",
+  "AUDIT_WRITE",
+  "CHOWN",
+  "KILL",
+  "NET_BIND_SERVICE",
+  "SYS_CHROOT",
+  "SETPCAP",
+  "NET_RAW",
+  "SYS_ADMIN",
+  "ALL",
+  "all",
+  "chown",
+  "CAP_CHOWN",
+  "net_bind_service",
+  "CAP_NET_BIND_SERVICE",
+  "cap_kill",
 ];
 const CAPS_DROP = ["ALL", "all", "CAP_ALL", "NET_RAW", "CHOWN", "cap_all"];
 const SECCOMP = [{ type: "RuntimeDefault" }, { type: "Localhost", localhostProfile: "profiles/a.json" }, { type: "Unconfined" }];
@@ -29,18 +41,41 @@ const APPARMOR = [{ type: "RuntimeDefault" }, { type: "Localhost", localhostProf
 const APPARMOR_ANNOTATION = ["runtime/default", "localhost/k8s-a", "unconfined"];
 const SELINUX_TYPES = ["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t", "spc_t", "unconfined_t"];
 const SYSCTLS = [
-  "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",
-  "net.ipv4.ip_unprivileged_port_start", "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time",
-  "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem",
-  "net.ipv4.tcp_wmem", "net/ipv4/tcp_syncookies", "kernel.msgmax", "net.core.somaxconn", "net.ipv4.ip_forward",
+  "kernel.shm_rmid_forced",
+  "net.ipv4.ip_local_port_range",
+  "net.ipv4.tcp_syncookies",
+  "net.ipv4.ping_group_range",
+  "net.ipv4.ip_unprivileged_port_start",
+  "net.ipv4.ip_local_reserved_ports",
+  "net.ipv4.tcp_keepalive_time",
+  "net.ipv4.tcp_fin_timeout",
+  "net.ipv4.tcp_keepalive_intvl",
+  "net.ipv4.tcp_keepalive_probes",
+  "net.ipv4.tcp_rmem",
+  "net.ipv4.tcp_wmem",
+  "net/ipv4/tcp_syncookies",
+  "kernel.msgmax",
+  "net.core.somaxconn",
+  "net.ipv4.ip_forward",
 ];
 const VOLUMES: Record<string, unknown> = {
-  configMap: { name: "cm" }, csi: { driver: "csi.example.com" }, downwardAPI: { items: [] }, emptyDir: {},
+  configMap: { name: "cm" },
+  csi: { driver: "csi.example.com" },
+  downwardAPI: { items: [] },
+  emptyDir: {},
   ephemeral: { volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } } },
-  persistentVolumeClaim: { claimName: "data" }, projected: { sources: [] }, secret: { secretName: "s" },
-  image: { reference: "registry.example/data:1" }, hostPath: { path: "/var/log" }, nfs: { server: "nfs", path: "/" },
-  gitRepo: { repository: "https://example.com/r.git" }, flexVolume: { driver: "example/flex" }, iscsi: { targetPortal: "t", iqn: "i", lun: 0 },
-  awsElasticBlockStore: { volumeID: "v" }, cephfs: { monitors: ["m"] }, azureFile: { secretName: "s", shareName: "x" },
+  persistentVolumeClaim: { claimName: "data" },
+  projected: { sources: [] },
+  secret: { secretName: "s" },
+  image: { reference: "registry.example/data:1" },
+  hostPath: { path: "/var/log" },
+  nfs: { server: "nfs", path: "/" },
+  gitRepo: { repository: "https://example.com/r.git" },
+  flexVolume: { driver: "example/flex" },
+  iscsi: { targetPortal: "t", iqn: "i", lun: 0 },
+  awsElasticBlockStore: { volumeID: "v" },
+  cephfs: { monitors: ["m"] },
+  azureFile: { secretName: "s", shareName: "x" },
 };
 const HOSTS = ["", "127.0.0.1", "169.254.169.254", "metadata.internal"];
 
@@ -53,8 +88,7 @@ function put(obj: Json, path: readonly string[], value: unknown) {
   else o[last] = structuredClone(value);
 }
 
-const podField = (path: string[], values: fc.Arbitrary<unknown>): fc.Arbitrary<Mutation> =>
-  values.map((v) => (pod: Json) => put(pod, ["spec", ...path], v));
+const podField = (path: string[], values: fc.Arbitrary<unknown>): fc.Arbitrary<Mutation> => values.map((v) => (pod: Json) => put(pod, ["spec", ...path], v));
 
 /** A mutation of one container: which one is picked when applied (kind first, then index). */
 const containerField = (path: string[], values: fc.Arbitrary<unknown>, probes = false): fc.Arbitrary<Mutation> =>
@@ -79,7 +113,10 @@ const mutations: fc.Arbitrary<Mutation>[] = [
   podField(["securityContext", "seccompProfile"], opt(...SECCOMP)),
   podField(["securityContext", "appArmorProfile"], opt(...APPARMOR)),
   podField(["securityContext", "seLinuxOptions"], selinux()),
-  podField(["securityContext", "sysctls"], fc.subarray(SYSCTLS, { minLength: 1, maxLength: 2 }).map((ns) => ns.map((name) => ({ name, value: "1" })))),
+  podField(
+    ["securityContext", "sysctls"],
+    fc.subarray(SYSCTLS, { minLength: 1, maxLength: 2 }).map((ns) => ns.map((name) => ({ name, value: "1" }))),
+  ),
   podField(["securityContext", "windowsOptions", "hostProcess"], opt(true, false)),
   fc.constantFrom(...Object.keys(VOLUMES), "bare").map((type) => (pod: Json) => {
     const name = `v${pod.spec.volumes?.length ?? 0}`;
@@ -89,7 +126,9 @@ const mutations: fc.Arbitrary<Mutation>[] = [
     const names = KINDS.flatMap((k) => (pod.spec[k] ?? []).map((c: Json) => c.name));
     put(pod, ["metadata", "annotations", `container.apparmor.security.beta.kubernetes.io/${names[i % names.length]}`], value);
   }),
-  fc.constantFrom("unconfined", "runtime/default").map((value) => (pod: Json) => put(pod, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], value)),
+  fc
+    .constantFrom("unconfined", "runtime/default")
+    .map((value) => (pod: Json) => put(pod, ["metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod"], value)),
   // container level
   containerField(["securityContext"], fc.constant(UNSET)),
   containerField(["securityContext", "privileged"], opt(true, false)),
@@ -104,11 +143,19 @@ const mutations: fc.Arbitrary<Mutation>[] = [
   containerField(["securityContext", "seLinuxOptions"], selinux()),
   containerField(["securityContext", "procMount"], opt("Default", "Unmasked")),
   containerField(["securityContext", "windowsOptions", "hostProcess"], opt(true, false)),
-  containerField(["ports"], fc.constantFrom(0, 8080, 9090).map((hostPort) => [{ containerPort: 8080, ...(hostPort ? { hostPort } : {}) }]), true),
+  containerField(
+    ["ports"],
+    fc.constantFrom(0, 8080, 9090).map((hostPort) => [{ containerPort: 8080, ...(hostPort ? { hostPort } : {}) }]),
+    true,
+  ),
   containerField(["livenessProbe"], probe(), true),
   containerField(["readinessProbe"], probe(), true),
   containerField(["startupProbe"], probe(), true),
-  containerField(["lifecycle"], fc.tuple(fc.constantFrom("postStart", "preStop"), handler()).map(([hook, h]) => ({ [hook]: h })), true),
+  containerField(
+    ["lifecycle"],
+    fc.tuple(fc.constantFrom("postStart", "preStop"), handler()).map(([hook, h]) => ({ [hook]: h })),
+    true,
+  ),
 ];
 
 function selinux() {
@@ -153,7 +200,14 @@ function basePod(style: Style, counts: [number, number, number]): Json {
 
 const LINUX_ONLY_POD = ["seLinuxOptions", "seccompProfile", "appArmorProfile", "sysctls", "runAsUser"];
 const LINUX_ONLY_CONTAINER = [
-  "seLinuxOptions", "seccompProfile", "appArmorProfile", "capabilities", "privileged", "allowPrivilegeEscalation", "procMount", "runAsUser",
+  "seLinuxOptions",
+  "seccompProfile",
+  "appArmorProfile",
+  "capabilities",
+  "privileged",
+  "allowPrivilegeEscalation",
+  "procMount",
+  "runAsUser",
 ];
 
 /** Drops what the API server's validation would refuse (see the header). */
@@ -175,8 +229,13 @@ function valid(pod: Json): Json {
 }
 
 const WORKLOADS = {
-  Deployment: "apps/v1", StatefulSet: "apps/v1", DaemonSet: "apps/v1", ReplicaSet: "apps/v1",
-  Job: "batch/v1", CronJob: "batch/v1", ReplicationController: "v1",
+  Deployment: "apps/v1",
+  StatefulSet: "apps/v1",
+  DaemonSet: "apps/v1",
+  ReplicaSet: "apps/v1",
+  Job: "batch/v1",
+  CronJob: "batch/v1",
+  ReplicationController: "v1",
 } as const;
 
 function wrap(pod: Json, kind: keyof typeof WORKLOADS | "Pod"): Json {
@@ -185,8 +244,7 @@ function wrap(pod: Json, kind: keyof typeof WORKLOADS | "Pod"): Json {
   delete spec.ephemeralContainers;
   const template = { metadata: { labels: { app: "x" }, ...pod.metadata }, spec };
   const selector = kind === "ReplicationController" ? { app: "x" } : { matchLabels: { app: "x" } };
-  const body =
-    kind === "CronJob" ? { schedule: "@hourly", jobTemplate: { spec: { template } } } : kind === "Job" ? { template } : { selector, template };
+  const body = kind === "CronJob" ? { schedule: "@hourly", jobTemplate: { spec: { template } } } : kind === "Job" ? { template } : { selector, template };
   return { apiVersion: WORKLOADS[kind], kind, metadata: {}, spec: body };
 }
 

@@ -67,19 +67,23 @@ describe.each(PSS_LEVELS)("PSS %s preset vs the API server's PSA library", (leve
     expect(groups.map((g) => g.versions.join(" "))).toEqual(["latest v1.36 v1.35", "v1.34", "v1.33 v1.32", "v1.31"]);
   });
 
-  it.each(groups.map((g) => [g.versions.join(", "), g] as const))("agrees at %s on the fixtures and boundary pods", (_name, group) => {
-    const latest = group.versions.includes("latest");
-    const sensitive = (c: Case) => group.versions.some((v) => c.psa[level][v]!.allowed !== c.psa[level].latest!.allowed);
-    const pods = latest ? boundary : boundary.filter((c, i) => sensitive(c) || i % 8 === 0);
-    const cases = [...fixtures, ...pods];
-    // The cases reach both verdicts at this level, so agreement is not vacuous.
-    expect(pods.some((c) => c.psa[level][group.versions[0]!]!.allowed)).toBe(true);
-    expect(pods.some((c) => !c.psa[level][group.versions[0]!]!.allowed)).toBe(true);
-    const denied = gatorDenials(group.policy, cases);
-    for (const version of group.versions) {
-      const found = disagreements(denied, cases, level, version);
-      const header = `${level} ${version}: ${fixtures.length} fixture pods, ${pods.length} boundary objects (replay: GATEHOUSE_PSS_SEED=${SEED})`;
-      expect(found, report(found, header)).toEqual([]);
-    }
-  }, 900_000); // one gator run over thousands of objects; minutes on a loaded 2-core machine
+  it.each(groups.map((g) => [g.versions.join(", "), g] as const))(
+    "agrees at %s on the fixtures and boundary pods",
+    (_name, group) => {
+      const latest = group.versions.includes("latest");
+      const sensitive = (c: Case) => group.versions.some((v) => c.psa[level][v]!.allowed !== c.psa[level].latest!.allowed);
+      const pods = latest ? boundary : boundary.filter((c, i) => sensitive(c) || i % 8 === 0);
+      const cases = [...fixtures, ...pods];
+      // The cases reach both verdicts at this level, so agreement is not vacuous.
+      expect(pods.some((c) => c.psa[level][group.versions[0]!]!.allowed)).toBe(true);
+      expect(pods.some((c) => !c.psa[level][group.versions[0]!]!.allowed)).toBe(true);
+      const denied = gatorDenials(group.policy, cases);
+      for (const version of group.versions) {
+        const found = disagreements(denied, cases, level, version);
+        const header = `${level} ${version}: ${fixtures.length} fixture pods, ${pods.length} boundary objects (replay: GATEHOUSE_PSS_SEED=${SEED})`;
+        expect(found, report(found, header)).toEqual([]);
+      }
+    },
+    900_000,
+  ); // one gator run over thousands of objects; minutes on a loaded 2-core machine
 });

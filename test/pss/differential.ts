@@ -71,9 +71,7 @@ export function report(found: readonly Disagreement[], header: string, limit = 6
   const classes = new Map<string, number>();
   for (const d of found) {
     const keys =
-      d.kind === "miss"
-        ? d.psaReasons.map((r) => r.replace(/ \(.*$/, ""))
-        : d.gatorMessages.map((m) => m.match(/Gatehouse control ([a-z-]+)/)?.[1] ?? "?");
+      d.kind === "miss" ? d.psaReasons.map((r) => r.replace(/ \(.*$/, "")) : d.gatorMessages.map((m) => m.match(/Gatehouse control ([a-z-]+)/)?.[1] ?? "?");
     const key = `${d.kind}: ${[...new Set(keys)].sort().join(" + ")}`;
     classes.set(key, (classes.get(key) ?? 0) + 1);
   }

@@ -46,14 +46,29 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
     base = `http://127.0.0.1:${port}`;
     // Webhooks to a receiver on loopback over http: allowed here as in development.
     const vars = {
-      DATABASE_URL: db.url, NEON_WS_PROXY: pg.proxy, DEV_JWT_SECRET: SECRET, JWT_ISSUER: "gatehouse-dev", LOG_LEVEL: "warn",
-      WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE: "true",
+      DATABASE_URL: db.url,
+      NEON_WS_PROXY: pg.proxy,
+      DEV_JWT_SECRET: SECRET,
+      JWT_ISSUER: "gatehouse-dev",
+      LOG_LEVEL: "warn",
+      WEBHOOK_ALLOW_HTTP: "true",
+      WEBHOOK_ALLOW_PRIVATE: "true",
     };
     dev = spawn(
       process.execPath,
       [
-        "node_modules/wrangler/bin/wrangler.js", "dev", "--config", "infra/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port),
-        "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--test-scheduled",
+        "node_modules/wrangler/bin/wrangler.js",
+        "dev",
+        "--config",
+        "infra/wrangler.toml",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--inspector-port",
+        String(await freePort()),
+        "--show-interactive-dev-session=false",
+        "--test-scheduled",
         ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
       ],
       { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
@@ -120,10 +135,18 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
 
     const body = ((await settings.json()) as { settings: any }).settings;
     body.controls.privilegedContainers.enforcementAction = "warn";
-    const put = await fetch(`${base}/v1/environments/${env.id}/settings`, { method: "PUT", headers: { ...admin, "if-match": etag }, body: JSON.stringify({ settings: body }) });
+    const put = await fetch(`${base}/v1/environments/${env.id}/settings`, {
+      method: "PUT",
+      headers: { ...admin, "if-match": etag },
+      body: JSON.stringify({ settings: body }),
+    });
     expect(put.status).toBe(200);
     expect(put.headers.get("etag")).toBe('"2"');
-    const stale = await fetch(`${base}/v1/environments/${env.id}/settings`, { method: "PUT", headers: { ...admin, "if-match": etag }, body: JSON.stringify({ settings: body }) });
+    const stale = await fetch(`${base}/v1/environments/${env.id}/settings`, {
+      method: "PUT",
+      headers: { ...admin, "if-match": etag },
+      body: JSON.stringify({ settings: body }),
+    });
     expect(stale.status).toBe(412);
 
     const other = { authorization: `Bearer ${await token("workers-other", "admin")}` };
@@ -134,16 +157,46 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
     const admin = { authorization: `Bearer ${await token("workers-acme", "admin")}`, "content-type": "application/json" };
     const created = await fetch(`${base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "audited" }) });
     const env = (await created.json()) as { id: string };
-    const cred = (await (await fetch(`${base}/v1/environments/${env.id}/agent-credentials`, { method: "POST", headers: admin, body: "{}" })).json()) as { secret: string };
+    const cred = (await (await fetch(`${base}/v1/environments/${env.id}/agent-credentials`, { method: "POST", headers: admin, body: "{}" })).json()) as {
+      secret: string;
+    };
     const at = new Date().toISOString();
-    const violation = { group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "web-1", enforcementAction: "deny", message: "pod team-a/web-1: privileged" };
-    const report = { collectedAt: at, constraints: [{ kind: "GatehousePrivilegedContainers", name: "privileged-containers", control: "privileged-containers", enforcementAction: "deny", auditTimestamp: at, totalViolations: 1, truncated: false, violations: [violation] }] };
-    const posted = await fetch(`${base}/agent/v1/audit-report`, { method: "POST", headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" }, body: JSON.stringify(report) });
+    const violation = {
+      group: "",
+      version: "v1",
+      kind: "Pod",
+      namespace: "team-a",
+      name: "web-1",
+      enforcementAction: "deny",
+      message: "pod team-a/web-1: privileged",
+    };
+    const report = {
+      collectedAt: at,
+      constraints: [
+        {
+          kind: "GatehousePrivilegedContainers",
+          name: "privileged-containers",
+          control: "privileged-containers",
+          enforcementAction: "deny",
+          auditTimestamp: at,
+          totalViolations: 1,
+          truncated: false,
+          violations: [violation],
+        },
+      ],
+    };
+    const posted = await fetch(`${base}/agent/v1/audit-report`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" },
+      body: JSON.stringify(report),
+    });
     expect(posted.status, await posted.text()).toBe(204);
 
     const stored = (await (await fetch(`${base}/v1/environments/${env.id}/audit-report`, { headers: admin })).json()) as { constraints: unknown[] };
     expect(stored.constraints).toEqual(report.constraints);
-    const page = (await (await fetch(`${base}/v1/violations?environment=${env.id}`, { headers: admin })).json()) as { items: { state: string; resource: { name: string }; lastSeenAt: string }[] };
+    const page = (await (await fetch(`${base}/v1/violations?environment=${env.id}`, { headers: admin })).json()) as {
+      items: { state: string; resource: { name: string }; lastSeenAt: string }[];
+    };
     expect(page.items).toMatchObject([{ state: "open", resource: { name: "web-1" }, lastSeenAt: at }]);
   });
 
@@ -151,7 +204,11 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
     const receiver = await startReceiver();
     try {
       const admin = { authorization: `Bearer ${await token("workers-hooks", "admin")}`, "content-type": "application/json" };
-      const created = await fetch(`${base}/v1/webhooks`, { method: "POST", headers: admin, body: JSON.stringify({ url: receiver.url, events: ["violation.opened"] }) });
+      const created = await fetch(`${base}/v1/webhooks`, {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ url: receiver.url, events: ["violation.opened"] }),
+      });
       expect(created.status, await created.clone().text()).toBe(201);
       const endpoint = (await created.json()) as { id: string; secret: string };
       receiver.secret = endpoint.secret;
@@ -171,8 +228,14 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
   });
   it("the Cron Trigger's scheduled handler also takes due rollout steps, as revisions by gatehouse:rollout", async () => {
     const admin = { authorization: `Bearer ${await token("workers-rollout", "admin")}`, "content-type": "application/json" };
-    const env = (await (await fetch(`${base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "rolling" }) })).json()) as { id: string };
-    const patched = await fetch(`${base}/v1/environments/${env.id}/settings/controls/privilegedContainers`, { method: "PATCH", headers: admin, body: JSON.stringify({ enabled: true, enforcementAction: "dryrun" }) });
+    const env = (await (await fetch(`${base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "rolling" }) })).json()) as {
+      id: string;
+    };
+    const patched = await fetch(`${base}/v1/environments/${env.id}/settings/controls/privilegedContainers`, {
+      method: "PATCH",
+      headers: admin,
+      body: JSON.stringify({ enabled: true, enforcementAction: "dryrun" }),
+    });
     expect(patched.status, await patched.clone().text()).toBe(200);
     // A step at a time already past: due on the next trigger, whatever the audit shows.
     const body = { control: "privilegedContainers", steps: [{ to: "warn", when: { at: new Date(Date.now() - 60_000).toISOString() } }] };

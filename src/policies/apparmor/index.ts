@@ -48,7 +48,6 @@ export const AppArmorOptions = z.strictObject({
 });
 export type AppArmorOptions = z.output<typeof AppArmorOptions>;
 
-
 export const appArmor = defineControl({
   id: "appArmor",
   slug: "apparmor",

@@ -59,7 +59,12 @@ export const samples: Sample[] = [
         securityContext: { appArmorProfile: { type: "Unconfined" } },
         containers: [container("app", runtimeDefault), container("sidecar")],
       },
-      { annotations: { "container.apparmor.security.beta.kubernetes.io/app": "unconfined", "container.apparmor.security.beta.kubernetes.io/sidecar": "runtime/default" } },
+      {
+        annotations: {
+          "container.apparmor.security.beta.kubernetes.io/app": "unconfined",
+          "container.apparmor.security.beta.kubernetes.io/sidecar": "runtime/default",
+        },
+      },
     ),
     expect: [],
   },
@@ -67,10 +72,7 @@ export const samples: Sample[] = [
     name: "only-named-localhost-allowed",
     description: "allowed [localhost/my-profile] admits that profile only",
     options: onlyMine,
-    object: pod(
-      { containers: [container("app", localhost("my-profile")), container("sidecar")] },
-      annotation("sidecar", "localhost/my-profile"),
-    ),
+    object: pod({ containers: [container("app", localhost("my-profile")), container("sidecar")] }, annotation("sidecar", "localhost/my-profile")),
     expect: [],
   },
   {
@@ -106,10 +108,7 @@ export const samples: Sample[] = [
     description: "an exempt image may run unconfined; other containers are still checked",
     exemptions: { images: [{ pattern: "registry.example.com/x/*", reason: "node debugger" }] },
     object: pod({
-      containers: [
-        container("agent", { image: "registry.example.com/x/agent:1", ...unconfined }),
-        container("sidecar", unconfined),
-      ],
+      containers: [container("agent", { image: "registry.example.com/x/agent:1", ...unconfined }), container("sidecar", unconfined)],
     }),
     expect: [{ container: "sidecar", field: "securityContext.appArmorProfile" }],
   },

@@ -36,7 +36,6 @@ export const CapabilitiesOptions = z
   });
 export type CapabilitiesOptions = z.output<typeof CapabilitiesOptions>;
 
-
 const list = (caps: readonly string[], empty: string) => (caps.length === 0 ? empty : caps.join(", "));
 
 export const capabilities = defineControl({
@@ -44,8 +43,7 @@ export const capabilities = defineControl({
   slug: "capabilities",
   kind: "GatehouseCapabilities",
   title: "Linux capabilities",
-  description:
-    "Refuses containers that add a Linux capability outside allowedAdd, or that do not drop every capability in requiredDrop.",
+  description: "Refuses containers that add a Linux capability outside allowedAdd, or that do not drop every capability in requiredDrop.",
   options: CapabilitiesOptions,
   parameters: z.strictObject({
     allowedAdd: z.array(z.string()),

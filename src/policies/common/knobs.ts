@@ -39,10 +39,7 @@ function exemption<T extends z.ZodString>(pattern: T) {
   return z.strictObject({
     pattern,
     reason: z.string().min(1).max(500).optional().describe("why the exemption exists (shown in the summary)"),
-    expiresAt: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .describe("RFC 3339 time after which the exemption is no longer rendered"),
+    expiresAt: z.iso.datetime({ offset: true }).optional().describe("RFC 3339 time after which the exemption is no longer rendered"),
   });
 }
 

@@ -18,9 +18,7 @@ export const flexVolumeDrivers = defineControl({
   title: "FlexVolume drivers",
   description: "Refuses flexVolume volumes whose driver is not in the allowed list.",
   options: z.strictObject({
-    allowed: sortedSet(DriverName, 64)
-      .default([])
-      .describe("flexVolume driver names pods may use (exact, e.g. example.com/lvm); empty = no flexVolume volume"),
+    allowed: sortedSet(DriverName, 64).default([]).describe("flexVolume driver names pods may use (exact, e.g. example.com/lvm); empty = no flexVolume volume"),
   }),
   parameters: z.strictObject({
     allowed: z.array(z.string()),

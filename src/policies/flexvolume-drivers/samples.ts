@@ -9,7 +9,12 @@ export const samples: Sample[] = [
   {
     name: "no-flex-volume",
     description: "other volume types (even hostPath) are not this control's business",
-    object: pod({ volumes: [{ name: "scratch", emptyDir: {} }, { name: "logs", hostPath: { path: "/var/log" } }] }),
+    object: pod({
+      volumes: [
+        { name: "scratch", emptyDir: {} },
+        { name: "logs", hostPath: { path: "/var/log" } },
+      ],
+    }),
     expect: [],
   },
   {

@@ -11,14 +11,8 @@ export const hostNamespaces = defineControl({
   title: "Host PID and IPC namespaces",
   description: "Refuses pods that set spec.hostPID or spec.hostIPC to true, unless the option allows it.",
   options: z.strictObject({
-    allowHostPID: z
-      .boolean()
-      .default(false)
-      .describe("allow spec.hostPID: true (the pod sees every process on the node)"),
-    allowHostIPC: z
-      .boolean()
-      .default(false)
-      .describe("allow spec.hostIPC: true (the pod shares the node's System V IPC and POSIX shared memory)"),
+    allowHostPID: z.boolean().default(false).describe("allow spec.hostPID: true (the pod sees every process on the node)"),
+    allowHostIPC: z.boolean().default(false).describe("allow spec.hostIPC: true (the pod shares the node's System V IPC and POSIX shared memory)"),
   }),
   parameters: z.strictObject({
     allowHostPID: z.boolean(),

@@ -21,10 +21,23 @@ describe("host-network-ports options", () => {
   });
 
   it("sorts ranges so equal settings give equal parameters", () => {
-    const a = hostNetworkPorts.options.parse({ hostPorts: [{ min: 9090, max: 9090 }, { min: 80, max: 443 }] });
-    const b = hostNetworkPorts.options.parse({ hostPorts: [{ min: 80, max: 443 }, { min: 9090, max: 9090 }] });
+    const a = hostNetworkPorts.options.parse({
+      hostPorts: [
+        { min: 9090, max: 9090 },
+        { min: 80, max: 443 },
+      ],
+    });
+    const b = hostNetworkPorts.options.parse({
+      hostPorts: [
+        { min: 80, max: 443 },
+        { min: 9090, max: 9090 },
+      ],
+    });
     expect(a).toEqual(b);
-    expect(a.hostPorts).toEqual([{ min: 80, max: 443 }, { min: 9090, max: 9090 }]);
+    expect(a.hostPorts).toEqual([
+      { min: 80, max: 443 },
+      { min: 9090, max: 9090 },
+    ]);
     const params = hostNetworkPorts.toParameters(a);
     expect(hostNetworkPorts.parameters.safeParse(params).success).toBe(true);
     expect(JSON.stringify(params)).toBe(JSON.stringify(hostNetworkPorts.toParameters(b)));
@@ -33,7 +46,14 @@ describe("host-network-ports options", () => {
 
   it("accepts the full port range and adjacent ranges", () => {
     expect(parse({ hostPorts: [{ min: 1, max: 65535 }] }).success).toBe(true);
-    expect(parse({ hostPorts: [{ min: 1, max: 10 }, { min: 11, max: 20 }] }).success).toBe(true);
+    expect(
+      parse({
+        hostPorts: [
+          { min: 1, max: 10 },
+          { min: 11, max: 20 },
+        ],
+      }).success,
+    ).toBe(true);
   });
 
   it("rejects ports outside 1..65535 and non-integers", () => {
@@ -44,13 +64,41 @@ describe("host-network-ports options", () => {
   });
 
   it("rejects min > max on the range's max", () => {
-    expect(paths({ hostPorts: [{ min: 1, max: 2 }, { min: 9000, max: 8000 }] })).toEqual([["hostPorts", 1, "max"]]);
+    expect(
+      paths({
+        hostPorts: [
+          { min: 1, max: 2 },
+          { min: 9000, max: 8000 },
+        ],
+      }),
+    ).toEqual([["hostPorts", 1, "max"]]);
   });
 
   it("rejects overlapping and duplicate ranges on the later entry", () => {
-    expect(paths({ hostPorts: [{ min: 8000, max: 8080 }, { min: 8080, max: 8090 }] })).toEqual([["hostPorts", 1]]);
-    expect(paths({ hostPorts: [{ min: 9000, max: 9100 }, { min: 8000, max: 9000 }] })).toEqual([["hostPorts", 0]]);
-    expect(paths({ hostPorts: [{ min: 53, max: 53 }, { min: 53, max: 53 }] })).toEqual([["hostPorts", 1]]);
+    expect(
+      paths({
+        hostPorts: [
+          { min: 8000, max: 8080 },
+          { min: 8080, max: 8090 },
+        ],
+      }),
+    ).toEqual([["hostPorts", 1]]);
+    expect(
+      paths({
+        hostPorts: [
+          { min: 9000, max: 9100 },
+          { min: 8000, max: 9000 },
+        ],
+      }),
+    ).toEqual([["hostPorts", 0]]);
+    expect(
+      paths({
+        hostPorts: [
+          { min: 53, max: 53 },
+          { min: 53, max: 53 },
+        ],
+      }),
+    ).toEqual([["hostPorts", 1]]);
   });
 
   it("rejects unknown fields in the options and in a range", () => {

@@ -17,8 +17,7 @@ export const PortRange = z
 export type PortRange = z.infer<typeof PortRange>;
 
 /** Port ranges that must not overlap; sorted by min so equal settings render identically. */
-export const PortRanges = nonOverlapping(PortRange)
-  .transform((ranges) => [...ranges].sort((a, b) => a.min - b.min));
+export const PortRanges = nonOverlapping(PortRange).transform((ranges) => [...ranges].sort((a, b) => a.min - b.min));
 
 export const formatRange = (r: PortRange) => (r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`);
 
@@ -27,13 +26,9 @@ export const hostNetworkPorts = defineControl({
   slug: "host-network-ports",
   kind: "GatehouseHostNetworkPorts",
   title: "Host network and host ports",
-  description:
-    "Refuses pods that set spec.hostNetwork: true unless allowed, and containers whose ports[].hostPort lies outside the allowed ranges.",
+  description: "Refuses pods that set spec.hostNetwork: true unless allowed, and containers whose ports[].hostPort lies outside the allowed ranges.",
   options: z.strictObject({
-    allowHostNetwork: z
-      .boolean()
-      .default(false)
-      .describe("allow spec.hostNetwork: true (the pod uses the node's network namespace)"),
+    allowHostNetwork: z.boolean().default(false).describe("allow spec.hostNetwork: true (the pod uses the node's network namespace)"),
     hostPorts: PortRanges.default([]).describe(
       "host port ranges containers may bind (inclusive, 1-65535, non-overlapping); empty = no host ports. hostPort 0 or unset is always allowed",
     ),

@@ -1,7 +1,12 @@
 import { container, pod, workload, type Sample } from "../sample.ts";
 
 const ports = (...list: object[]) => ({ ports: list });
-const web = { hostPorts: [{ min: 8000, max: 8080 }, { min: 9090, max: 9090 }] };
+const web = {
+  hostPorts: [
+    { min: 8000, max: 8080 },
+    { min: 9090, max: 9090 },
+  ],
+};
 
 export const samples: Sample[] = [
   { name: "no-host-network-or-ports", description: "a plain pod", object: pod(), expect: [] },

@@ -50,9 +50,7 @@ describe("host-paths options", () => {
   });
 
   it("rejects duplicate prefixes at the later entry", () => {
-    expect(paths({ allowed: [{ pathPrefix: "/a" }, { pathPrefix: "/b" }, { pathPrefix: "/a", readOnly: true }] })).toEqual([
-      ["allowed", 2, "pathPrefix"],
-    ]);
+    expect(paths({ allowed: [{ pathPrefix: "/a" }, { pathPrefix: "/b" }, { pathPrefix: "/a", readOnly: true }] })).toEqual([["allowed", 2, "pathPrefix"]]);
   });
 
   it("rejects a non-boolean readOnly and unknown fields", () => {

@@ -12,7 +12,12 @@ export function pathPrefixProblem(p: string): string | undefined {
   if (p.endsWith("/")) return "must not end with / (write /var/log, not /var/log/)";
   if (/\s/.test(p)) return "must not contain whitespace";
   if (p.includes("*")) return "is a plain path prefix; globs are not supported";
-  if (p.split("/").slice(1).some((s) => s === ".." || s === "." || s === "")) {
+  if (
+    p
+      .split("/")
+      .slice(1)
+      .some((s) => s === ".." || s === "." || s === "")
+  ) {
     return "must not contain '..', '.' or empty (//) segments";
   }
   return undefined;
@@ -25,13 +30,8 @@ export const PathPrefix = z.string().superRefine((p, ctx) => {
 });
 
 export const HostPathEntry = z.strictObject({
-  pathPrefix: PathPrefix.describe(
-    "absolute path; matches itself and everything below it, per segment (/var/log matches /var/log/app, not /var/logs)",
-  ),
-  readOnly: z
-    .boolean()
-    .default(false)
-    .describe("when true, every container mounting a volume under this prefix must mount it readOnly"),
+  pathPrefix: PathPrefix.describe("absolute path; matches itself and everything below it, per segment (/var/log matches /var/log/app, not /var/logs)"),
+  readOnly: z.boolean().default(false).describe("when true, every container mounting a volume under this prefix must mount it readOnly"),
 });
 export type HostPathEntry = z.infer<typeof HostPathEntry>;
 
@@ -56,18 +56,14 @@ export const hostPaths = defineControl({
   slug: "host-paths",
   kind: "GatehouseHostPaths",
   title: "Host path volumes",
-  description:
-    "Refuses hostPath volumes outside the allowed path prefixes, and writable mounts of paths allowed read-only only.",
+  description: "Refuses hostPath volumes outside the allowed path prefixes, and writable mounts of paths allowed read-only only.",
   options: z.strictObject({
-    allowed: HostPathList.default([]).describe(
-      "host path prefixes pods may mount (distinct, sorted); empty = no hostPath volume is allowed",
-    ),
+    allowed: HostPathList.default([]).describe("host path prefixes pods may mount (distinct, sorted); empty = no hostPath volume is allowed"),
   }),
   parameters: z.strictObject({
     allowed: z.array(z.strictObject({ pathPrefix: z.string(), readOnly: z.boolean() })),
   }),
   toParameters: (o) => ({ allowed: o.allowed.map((e) => ({ pathPrefix: e.pathPrefix, readOnly: e.readOnly })) }),
   rego: controlRego("host-paths"),
-  describe: (o) =>
-    o.allowed.length === 0 ? "no hostPath volumes" : `hostPath under ${o.allowed.map(formatEntry).join(", ")}`,
+  describe: (o) => (o.allowed.length === 0 ? "no hostPath volumes" : `hostPath under ${o.allowed.map(formatEntry).join(", ")}`),
 });

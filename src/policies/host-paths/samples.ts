@@ -80,7 +80,12 @@ export const samples: Sample[] = [
   {
     name: "writable-entry-wins",
     description: "a path covered by a writable and a read-only entry may be mounted writable",
-    options: { allowed: [{ pathPrefix: "/var/log", readOnly: true }, { pathPrefix: "/var", readOnly: false }] },
+    options: {
+      allowed: [
+        { pathPrefix: "/var/log", readOnly: true },
+        { pathPrefix: "/var", readOnly: false },
+      ],
+    },
     object: pod({ containers: [container("app", mount("logs", false))], volumes: [hostPath("logs", "/var/log/app")] }),
     expect: [],
   },

@@ -35,7 +35,10 @@ export const corpus: CorpusEntry[] = [
     object: pod({
       securityContext: restrictedPod,
       containers: [container("api", { securityContext: hardened })],
-      volumes: [{ name: "tmp", emptyDir: {} }, { name: "cfg", configMap: { name: "api" } }],
+      volumes: [
+        { name: "tmp", emptyDir: {} },
+        { name: "cfg", configMap: { name: "api" } },
+      ],
     }),
     baseline: [],
     restricted: [],
@@ -45,9 +48,15 @@ export const corpus: CorpusEntry[] = [
     description: "restricted app that adds NET_BIND_SERVICE (the one capability restricted allows) and sets container-level seccomp",
     object: pod({
       securityContext: { runAsNonRoot: true, runAsUser: 10001 },
-      containers: [container("edge", {
-        securityContext: { ...hardened, capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] }, seccompProfile: { type: "Localhost", localhostProfile: "profiles/edge.json" } },
-      })],
+      containers: [
+        container("edge", {
+          securityContext: {
+            ...hardened,
+            capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+            seccompProfile: { type: "Localhost", localhostProfile: "profiles/edge.json" },
+          },
+        }),
+      ],
       initContainers: [container("migrate", { securityContext: { ...hardened, seccompProfile: { type: "RuntimeDefault" } } })],
     }),
     baseline: [],
@@ -64,10 +73,12 @@ export const corpus: CorpusEntry[] = [
     name: "coredns",
     description: "cluster DNS: adds NET_BIND_SERVICE, drops ALL, no privilege escalation, but sets neither runAsNonRoot nor seccomp",
     object: pod({
-      containers: [container("coredns", {
-        image: "registry.k8s.io/coredns/coredns:v1.12.0",
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ["NET_BIND_SERVICE"], drop: ["ALL"] }, readOnlyRootFilesystem: true },
-      })],
+      containers: [
+        container("coredns", {
+          image: "registry.k8s.io/coredns/coredns:v1.12.0",
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ["NET_BIND_SERVICE"], drop: ["ALL"] }, readOnlyRootFilesystem: true },
+        }),
+      ],
       volumes: [{ name: "config-volume", configMap: { name: "coredns" } }],
     }),
     baseline: [],
@@ -78,12 +89,17 @@ export const corpus: CorpusEntry[] = [
     description: "kube-proxy DaemonSet: privileged, host network, hostPath mounts",
     object: workload("DaemonSet", {
       hostNetwork: true,
-      containers: [container("kube-proxy", {
-        image: "registry.k8s.io/kube-proxy:v1.36.3",
-        securityContext: { privileged: true },
-        volumeMounts: [{ name: "lib-modules", mountPath: "/lib/modules", readOnly: true }],
-      })],
-      volumes: [{ name: "lib-modules", hostPath: { path: "/lib/modules" } }, { name: "kube-proxy", configMap: { name: "kube-proxy" } }],
+      containers: [
+        container("kube-proxy", {
+          image: "registry.k8s.io/kube-proxy:v1.36.3",
+          securityContext: { privileged: true },
+          volumeMounts: [{ name: "lib-modules", mountPath: "/lib/modules", readOnly: true }],
+        }),
+      ],
+      volumes: [
+        { name: "lib-modules", hostPath: { path: "/lib/modules" } },
+        { name: "kube-proxy", configMap: { name: "kube-proxy" } },
+      ],
     }),
     baseline: ["privileged-containers", "host-network-ports", "host-paths"],
     restricted: ["privileged-containers", "host-network-ports", "host-paths", "volume-types", ...plainRestricted],
@@ -94,11 +110,13 @@ export const corpus: CorpusEntry[] = [
     object: pod({
       hostNetwork: true,
       hostPID: true,
-      containers: [container("agent", {
-        image: "registry.example.com/cni/agent:1.16",
-        securityContext: { capabilities: { add: ["NET_ADMIN", "SYS_ADMIN", "NET_RAW"] }, seccompProfile: { type: "Unconfined" } },
-        volumeMounts: [{ name: "cni-conf", mountPath: "/host/etc/cni/net.d" }],
-      })],
+      containers: [
+        container("agent", {
+          image: "registry.example.com/cni/agent:1.16",
+          securityContext: { capabilities: { add: ["NET_ADMIN", "SYS_ADMIN", "NET_RAW"] }, seccompProfile: { type: "Unconfined" } },
+          volumeMounts: [{ name: "cni-conf", mountPath: "/host/etc/cni/net.d" }],
+        }),
+      ],
       volumes: [{ name: "cni-conf", hostPath: { path: "/etc/cni/net.d", type: "DirectoryOrCreate" } }],
     }),
     baseline: ["host-namespaces", "host-network-ports", "host-paths", "capabilities", "seccomp"],
@@ -108,10 +126,12 @@ export const corpus: CorpusEntry[] = [
     name: "log-shipper",
     description: "a log shipper reading /var/log from the node, read-only",
     object: workload("DaemonSet", {
-      containers: [container("shipper", {
-        image: "registry.example.com/logging/shipper:3.2",
-        volumeMounts: [{ name: "varlog", mountPath: "/var/log", readOnly: true }],
-      })],
+      containers: [
+        container("shipper", {
+          image: "registry.example.com/logging/shipper:3.2",
+          volumeMounts: [{ name: "varlog", mountPath: "/var/log", readOnly: true }],
+        }),
+      ],
       volumes: [{ name: "varlog", hostPath: { path: "/var/log" } }],
     }),
     baseline: ["host-paths"],
@@ -124,11 +144,13 @@ export const corpus: CorpusEntry[] = [
       hostPID: true,
       hostNetwork: true,
       securityContext: { runAsNonRoot: true, runAsUser: 65534 },
-      containers: [container("exporter", {
-        image: "registry.example.com/monitoring/node-exporter:1.9",
-        ports: [{ containerPort: 9100, hostPort: 9100 }],
-        securityContext: { readOnlyRootFilesystem: true },
-      })],
+      containers: [
+        container("exporter", {
+          image: "registry.example.com/monitoring/node-exporter:1.9",
+          ports: [{ containerPort: 9100, hostPort: 9100 }],
+          securityContext: { readOnlyRootFilesystem: true },
+        }),
+      ],
     }),
     baseline: ["host-namespaces", "host-network-ports"],
     restricted: ["host-namespaces", "host-network-ports", "privilege-escalation", "capabilities", "seccomp"],
@@ -146,7 +168,10 @@ export const corpus: CorpusEntry[] = [
   {
     name: "safe-sysctl",
     description: "a pod setting a sysctl from the safe set",
-    object: pod({ securityContext: { ...restrictedPod, sysctls: [{ name: "net.ipv4.ip_local_port_range", value: "1024 65000" }] }, containers: [container("app", { securityContext: hardened })] }),
+    object: pod({
+      securityContext: { ...restrictedPod, sysctls: [{ name: "net.ipv4.ip_local_port_range", value: "1024 65000" }] },
+      containers: [container("app", { securityContext: hardened })],
+    }),
     baseline: [],
     restricted: [],
   },
@@ -167,7 +192,10 @@ export const corpus: CorpusEntry[] = [
   {
     name: "apparmor-unconfined",
     description: "disables AppArmor through the container's appArmorProfile",
-    object: pod({ securityContext: restrictedPod, containers: [container("app", { securityContext: { ...hardened, appArmorProfile: { type: "Unconfined" } } })] }),
+    object: pod({
+      securityContext: restrictedPod,
+      containers: [container("app", { securityContext: { ...hardened, appArmorProfile: { type: "Unconfined" } } })],
+    }),
     baseline: ["apparmor"],
     restricted: ["apparmor"],
   },
@@ -184,14 +212,20 @@ export const corpus: CorpusEntry[] = [
   {
     name: "selinux-custom-user",
     description: "sets an SELinux user, which baseline forbids",
-    object: pod({ securityContext: { ...restrictedPod, seLinuxOptions: { user: "system_u", type: "container_t" } }, containers: [container("app", { securityContext: hardened })] }),
+    object: pod({
+      securityContext: { ...restrictedPod, seLinuxOptions: { user: "system_u", type: "container_t" } },
+      containers: [container("app", { securityContext: hardened })],
+    }),
     baseline: ["selinux"],
     restricted: ["selinux"],
   },
   {
     name: "selinux-container-type",
     description: "sets an allowed SELinux type and level",
-    object: pod({ securityContext: { ...restrictedPod, seLinuxOptions: { type: "container_init_t", level: "s0:c123,c456" } }, containers: [container("app", { securityContext: hardened })] }),
+    object: pod({
+      securityContext: { ...restrictedPod, seLinuxOptions: { type: "container_init_t", level: "s0:c123,c456" } },
+      containers: [container("app", { securityContext: hardened })],
+    }),
     baseline: [],
     restricted: [],
   },
@@ -212,21 +246,32 @@ export const corpus: CorpusEntry[] = [
   {
     name: "windows-app",
     description: "a Windows pod: PSS skips the Linux-only checks (seccomp, capabilities, privilege escalation)",
-    object: pod({ os: { name: "windows" }, securityContext: { runAsNonRoot: true }, containers: [container("iis", { image: "mcr.microsoft.com/windows/servercore/iis" })] }),
+    object: pod({
+      os: { name: "windows" },
+      securityContext: { runAsNonRoot: true },
+      containers: [container("iis", { image: "mcr.microsoft.com/windows/servercore/iis" })],
+    }),
     baseline: [],
     restricted: [],
   },
   {
     name: "probe-with-host",
     description: "a liveness probe aimed at another host",
-    object: pod({ securityContext: restrictedPod, containers: [container("app", { securityContext: hardened, livenessProbe: { httpGet: { host: "10.0.0.1", path: "/healthz", port: 8080 } } })] }),
+    object: pod({
+      securityContext: restrictedPod,
+      containers: [container("app", { securityContext: hardened, livenessProbe: { httpGet: { host: "10.0.0.1", path: "/healthz", port: 8080 } } })],
+    }),
     baseline: ["probe-hosts"],
     restricted: ["probe-hosts"],
   },
   {
     name: "nfs-volume",
     description: "an NFS volume: baseline admits it, restricted allows only the core volume types",
-    object: pod({ securityContext: restrictedPod, containers: [container("app", { securityContext: hardened })], volumes: [{ name: "shared", nfs: { server: "nfs.example.com", path: "/exports" } }] }),
+    object: pod({
+      securityContext: restrictedPod,
+      containers: [container("app", { securityContext: hardened })],
+      volumes: [{ name: "shared", nfs: { server: "nfs.example.com", path: "/exports" } }],
+    }),
     baseline: [],
     restricted: ["volume-types"],
   },

@@ -9,8 +9,19 @@ type Controls = NonNullable<EnvironmentSettingsInput["controls"]>;
 
 /** Capabilities PSS baseline lets a container add (the container runtimes' default set). */
 export const BASELINE_CAPABILITIES = [
-  "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-  "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+  "AUDIT_WRITE",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "MKNOD",
+  "NET_BIND_SERVICE",
+  "SETFCAP",
+  "SETGID",
+  "SETPCAP",
+  "SETUID",
+  "SYS_CHROOT",
 ];
 
 /** SELinux types PSS baseline accepts; user and role must stay unset, any level. */

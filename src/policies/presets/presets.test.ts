@@ -10,7 +10,10 @@ describe.each(PRESET_NAMES)("PSS %s preset against the corpus, evaluated by gato
   const { objects } = renderEnvironment(settings, NOW);
   let results: GatorResult[] | undefined;
   const resultsFor = (name: string) => {
-    results ??= gatorTest(objects, corpus.map((e) => ({ ...e.object, metadata: { ...(e.object.metadata as object), name: e.name } })));
+    results ??= gatorTest(
+      objects,
+      corpus.map((e) => ({ ...e.object, metadata: { ...(e.object.metadata as object), name: e.name } })),
+    );
     return results.filter((r) => r.violatingObject.metadata.name === name);
   };
 

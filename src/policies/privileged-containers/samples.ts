@@ -33,10 +33,7 @@ export const samples: Sample[] = [
     description: "an exempt image may run privileged; other containers are still checked",
     exemptions: { images: [{ pattern: "registry.example.com/cni/*", reason: "CNI agent" }] },
     object: pod({
-      containers: [
-        container("cni", { image: "registry.example.com/cni/agent:2.1", ...privileged }),
-        container("sidecar", privileged),
-      ],
+      containers: [container("cni", { image: "registry.example.com/cni/agent:2.1", ...privileged }), container("sidecar", privileged)],
     }),
     expect: [{ container: "sidecar", field: "securityContext.privileged" }],
   },

@@ -22,14 +22,11 @@ export const probeHosts = defineControl({
   slug: "probe-hosts",
   kind: "GatehouseProbeHosts",
   title: "Probe and lifecycle hook hosts",
-  description:
-    "Refuses containers whose httpGet or tcpSocket probes or lifecycle hooks set a host other than the pod itself (or an allowed host).",
+  description: "Refuses containers whose httpGet or tcpSocket probes or lifecycle hooks set a host other than the pod itself (or an allowed host).",
   options: z.strictObject({
     allowedHosts: sortedSet(ProbeHost)
       .default([])
-      .describe(
-        "hostnames or IP addresses probes and hooks may target besides the pod itself (exact, case-insensitive); empty = host must be unset",
-      ),
+      .describe("hostnames or IP addresses probes and hooks may target besides the pod itself (exact, case-insensitive); empty = host must be unset"),
   }),
   parameters: z.strictObject({
     allowedHosts: z.array(z.string()),

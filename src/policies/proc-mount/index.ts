@@ -20,14 +20,12 @@ export const ProcMountOptions = z.strictObject({
 });
 export type ProcMountOptions = z.output<typeof ProcMountOptions>;
 
-
 export const procMount = defineControl({
   id: "procMount",
   slug: "proc-mount",
   kind: "GatehouseProcMount",
   title: "/proc mount type",
-  description:
-    "Refuses containers whose securityContext.procMount is anything but unset or Default, unless the Unmasked proc mount type is allowed.",
+  description: "Refuses containers whose securityContext.procMount is anything but unset or Default, unless the Unmasked proc mount type is allowed.",
   options: ProcMountOptions,
   parameters: z.strictObject({ allowed: z.enum(procMountTypes), anyInUserNamespace: z.boolean() }),
   toParameters: (o) => ({ allowed: o.allowed, anyInUserNamespace: o.anyInUserNamespace }),

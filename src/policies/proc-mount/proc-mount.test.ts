@@ -13,7 +13,6 @@ describe("proc-mount options", () => {
     expect(procMount.describe(o)).toContain("Default");
   });
 
-
   it("accepts Unmasked", () => {
     const o = procMount.options.parse({ allowed: "Unmasked" });
     expect(procMount.toParameters(o)).toEqual({ allowed: "Unmasked", anyInUserNamespace: false });

@@ -10,8 +10,7 @@ export const readOnlyRootFilesystem = defineControl({
   slug: "read-only-root-filesystem",
   kind: "GatehouseReadOnlyRootFilesystem",
   title: "Read-only root filesystem",
-  description:
-    "Refuses containers that do not set securityContext.readOnlyRootFilesystem: true (Windows pods, which cannot set it, are skipped).",
+  description: "Refuses containers that do not set securityContext.readOnlyRootFilesystem: true (Windows pods, which cannot set it, are skipped).",
   options: z.strictObject({}),
   parameters: z.strictObject({}),
   toParameters: () => ({}),

@@ -21,15 +21,11 @@ export const SeccompOptions = z
   .strictObject({
     allowed: profileList(Profile, "Localhost/")
       .default(["Localhost/*", "RuntimeDefault"])
-      .describe(
-        "seccomp profiles containers may run under: RuntimeDefault, Unconfined, Localhost/<file>, Localhost/* (any localhost profile)",
-      ),
+      .describe("seccomp profiles containers may run under: RuntimeDefault, Unconfined, Localhost/<file>, Localhost/* (any localhost profile)"),
     allowUnset: z
       .boolean()
       .default(false)
-      .describe(
-        "allow containers with no seccompProfile on the container or the pod (they run Unconfined unless the kubelet's SeccompDefault is on)",
-      ),
+      .describe("allow containers with no seccompProfile on the container or the pod (they run Unconfined unless the kubelet's SeccompDefault is on)"),
     checkOverridden: z
       .boolean()
       .default(false)
@@ -48,14 +44,12 @@ export const SeccompOptions = z
   });
 export type SeccompOptions = z.output<typeof SeccompOptions>;
 
-
 export const seccomp = defineControl({
   id: "seccomp",
   slug: "seccomp",
   kind: "GatehouseSeccomp",
   title: "Seccomp profiles",
-  description:
-    "Refuses containers whose effective seccompProfile (the container's, else the pod's) is not allowed, or is unset unless allowUnset.",
+  description: "Refuses containers whose effective seccompProfile (the container's, else the pod's) is not allowed, or is unset unless allowUnset.",
   options: SeccompOptions,
   parameters: z.strictObject({ allowed: z.array(z.string()), allowUnset: z.boolean(), checkOverridden: z.boolean() }),
   toParameters: (options) => {

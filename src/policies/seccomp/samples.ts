@@ -111,10 +111,7 @@ export const samples: Sample[] = [
     description: "an exempt image may run unconfined; other containers are still checked",
     exemptions: { images: [{ pattern: "registry.example.com/x/*", reason: "tracing agent" }] },
     object: pod({
-      containers: [
-        container("tracer", { image: "registry.example.com/x/tracer:2", ...unconfined }),
-        container("sidecar", unconfined),
-      ],
+      containers: [container("tracer", { image: "registry.example.com/x/tracer:2", ...unconfined }), container("sidecar", unconfined)],
     }),
     expect: [{ container: "sidecar", field: "securityContext.seccompProfile" }],
   },

@@ -31,7 +31,10 @@ export const cel: ControlCel = {
         "spec.securityContext.seccompProfile",
         `"\\"" + string(${podProfile}) + "\\""`,
         "@WHY@",
-      ).replace('"; @WHY@."', '"; allowed seccomp profiles: " + (size(variables.params.allowed) == 0 ? "none" : variables.params.allowed.join(", ")) + "; the pod\'s profile is checked even where containers set their own."')}] : []`,
+      ).replace(
+        '"; @WHY@."',
+        '"; allowed seccomp profiles: " + (size(variables.params.allowed) == 0 ? "none" : variables.params.allowed.join(", ")) + "; the pod\'s profile is checked even where containers set their own."',
+      )}] : []`,
     },
     {
       name: "containerFindings",

@@ -16,8 +16,7 @@ const Value = z
 const fieldDoc = (f: Field) => `${f} the pod may set: exact value, or * for any (or unset); omitted = must be unset`;
 
 /** Keys in alphabetical order (so entries sort by their JSON text), omitted fields absent: equal entries serialise identically. */
-const canonical = (e: SELinuxEntry): SELinuxEntry =>
-  Object.fromEntries([...SELINUX_FIELDS].sort().flatMap((k) => (e[k] === undefined ? [] : [[k, e[k]]])));
+const canonical = (e: SELinuxEntry): SELinuxEntry => Object.fromEntries([...SELINUX_FIELDS].sort().flatMap((k) => (e[k] === undefined ? [] : [[k, e[k]]])));
 
 const Entry = z
   .strictObject({
@@ -53,17 +52,14 @@ export const SELinuxOptions = z.strictObject({
 });
 export type SELinuxOptions = z.output<typeof SELinuxOptions>;
 
-
-export const entryText = (e: SELinuxEntry) =>
-  `{${SELINUX_FIELDS.flatMap((k) => (e[k] === undefined ? [] : [`${k}: ${e[k]}`])).join(", ")}}`;
+export const entryText = (e: SELinuxEntry) => `{${SELINUX_FIELDS.flatMap((k) => (e[k] === undefined ? [] : [`${k}: ${e[k]}`])).join(", ")}}`;
 
 export const seLinux = defineControl({
   id: "seLinux",
   slug: "selinux",
   kind: "GatehouseSELinux",
   title: "SELinux options",
-  description:
-    "Refuses pods and containers whose securityContext.seLinuxOptions set user, role, type or level in a combination that is not allowed.",
+  description: "Refuses pods and containers whose securityContext.seLinuxOptions set user, role, type or level in a combination that is not allowed.",
   options: SELinuxOptions,
   parameters: z.strictObject({
     allowed: z.array(

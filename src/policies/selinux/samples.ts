@@ -3,10 +3,7 @@ import { container, pod, workload, type Sample } from "../sample.ts";
 const se = (seLinuxOptions: object) => ({ securityContext: { seLinuxOptions } });
 /** Pod Security Standards baseline: type unset or one of four, user and role unset, any level. */
 const baseline = {
-  allowed: [
-    { level: "*" },
-    ...["container_t", "container_init_t", "container_kvm_t", "container_engine_t"].map((type) => ({ type, level: "*" })),
-  ],
+  allowed: [{ level: "*" }, ...["container_t", "container_init_t", "container_kvm_t", "container_engine_t"].map((type) => ({ type, level: "*" }))],
 };
 const exact = { allowed: [{ user: "system_u", role: "system_r", type: "container_t", level: "s0:c1,c2" }] };
 const anyType = { allowed: [{ type: "*" }] };
@@ -104,10 +101,7 @@ export const samples: Sample[] = [
     options: baseline,
     exemptions: { images: [{ pattern: "registry.example.com/x/*", reason: "node agent" }] },
     object: pod({
-      containers: [
-        container("agent", { image: "registry.example.com/x/agent:3", ...se({ type: "spc_t" }) }),
-        container("sidecar", se({ type: "spc_t" })),
-      ],
+      containers: [container("agent", { image: "registry.example.com/x/agent:3", ...se({ type: "spc_t" }) }), container("sidecar", se({ type: "spc_t" }))],
     }),
     expect: [{ container: "sidecar", field: "securityContext.seLinuxOptions" }],
   },

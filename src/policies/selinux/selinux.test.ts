@@ -53,9 +53,7 @@ describe("selinux options", () => {
   });
 
   it("rejects duplicate entries, whatever their key order", () => {
-    expect(paths({ allowed: [{ type: "container_t", level: "*" }, { level: "*" }, { level: "*", type: "container_t" }] })).toEqual([
-      ["allowed", 2],
-    ]);
+    expect(paths({ allowed: [{ type: "container_t", level: "*" }, { level: "*" }, { level: "*", type: "container_t" }] })).toEqual([["allowed", 2]]);
   });
 
   it("rejects unknown fields at the top and in an entry", () => {

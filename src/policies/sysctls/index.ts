@@ -53,12 +53,8 @@ export function covers(outer: string, inner: string): boolean {
 
 export const SysctlsOptions = z
   .strictObject({
-    forbidden: Globs.default([]).describe(
-      "sysctls refused even if safe or allowed below (globs; dot form); empty = nothing extra forbidden",
-    ),
-    allowedUnsafe: Globs.default([]).describe(
-      "sysctls outside the Kubernetes safe set that pods may set (globs; dot form); empty = only the safe set",
-    ),
+    forbidden: Globs.default([]).describe("sysctls refused even if safe or allowed below (globs; dot form); empty = nothing extra forbidden"),
+    allowedUnsafe: Globs.default([]).describe("sysctls outside the Kubernetes safe set that pods may set (globs; dot form); empty = only the safe set"),
     safeSet: PssVersion.default("latest").describe(
       "whose safe set applies: the Pod Security Standards version (v1.32 added net.ipv4.tcp_rmem and net.ipv4.tcp_wmem); latest = the newest",
     ),
@@ -83,7 +79,6 @@ export const SysctlsOptions = z
   })
   .transform((o) => ({ ...o, forbidden: [...o.forbidden].sort(), allowedUnsafe: [...o.allowedUnsafe].sort() }));
 export type SysctlsOptions = z.output<typeof SysctlsOptions>;
-
 
 export const sysctls = defineControl({
   id: "sysctls",

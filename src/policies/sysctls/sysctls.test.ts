@@ -26,7 +26,6 @@ describe("sysctls options", () => {
     expect(sysctls.describe(o)).toBe("sysctls: the Kubernetes safe set");
   });
 
-
   it("sorts both lists so equal settings render identically", () => {
     const a = sysctls.options.parse({ allowedUnsafe: ["net.core.somaxconn", "kernel.msg*"], forbidden: ["vm.*", "fs.*"] });
     const b = sysctls.options.parse({ allowedUnsafe: ["kernel.msg*", "net.core.somaxconn"], forbidden: ["fs.*", "vm.*"] });
@@ -58,9 +57,7 @@ describe("sysctls options", () => {
   });
 
   it("refuses allowedUnsafe entries a forbidden glob makes dead, citing the input position", () => {
-    expect(paths({ forbidden: ["kernel.*"], allowedUnsafe: ["net.core.somaxconn", "kernel.msgmax"] })).toEqual([
-      "allowedUnsafe.1",
-    ]);
+    expect(paths({ forbidden: ["kernel.*"], allowedUnsafe: ["net.core.somaxconn", "kernel.msgmax"] })).toEqual(["allowedUnsafe.1"]);
     expect(paths({ forbidden: ["*"], allowedUnsafe: ["kernel.*"] })).toEqual(["allowedUnsafe.0"]);
     expect(paths({ forbidden: ["kernel.sem"], allowedUnsafe: ["kernel.sem"] })).toEqual(["allowedUnsafe.0"]);
     // A narrower forbidden glob inside a wider allowed one is meaningful: forbidden wins there.

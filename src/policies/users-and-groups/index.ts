@@ -13,9 +13,7 @@ type GroupRule = (typeof groupRules)[number];
 /** Rules that need ranges; every other rule must have none. */
 const RANGED: readonly string[] = ["MustRunAs", "MayRunAs"];
 
-const SortedIdRanges = IdRanges.transform((ranges) =>
-  [...ranges].sort((a, b) => a.min - b.min).map((r) => ({ min: r.min, max: r.max })),
-);
+const SortedIdRanges = IdRanges.transform((ranges) => [...ranges].sort((a, b) => a.min - b.min).map((r) => ({ min: r.min, max: r.max })));
 
 function checkRanges(s: { rule: string; ranges: IdRange[] }, ctx: z.RefinementCtx) {
   const ranged = RANGED.includes(s.rule);
@@ -63,19 +61,14 @@ const UserStrategy = z
 function groupStrategy(what: string) {
   return z
     .strictObject({
-      rule: z
-        .enum(groupRules)
-        .default("RunAsAny")
-        .describe(`MustRunAs: ${what} set and in ranges; MayRunAs: ${what} in ranges when set; RunAsAny: no check`),
+      rule: z.enum(groupRules).default("RunAsAny").describe(`MustRunAs: ${what} set and in ranges; MayRunAs: ${what} in ranges when set; RunAsAny: no check`),
       ranges: SortedIdRanges.default([]).describe(rangesDoc),
     })
     .superRefine(checkRanges);
 }
 
 export const UsersAndGroupsOptions = z.strictObject({
-  runAsUser: UserStrategy.prefault({}).describe(
-    "user id of every container (container securityContext, else the pod's)",
-  ),
+  runAsUser: UserStrategy.prefault({}).describe("user id of every container (container securityContext, else the pod's)"),
   runAsGroup: groupStrategy("the effective runAsGroup")
     .default({ rule: "RunAsAny", ranges: [] })
     .describe("primary group id of every container (container securityContext, else the pod's)"),
@@ -88,13 +81,10 @@ export const UsersAndGroupsOptions = z.strictObject({
 });
 export type UsersAndGroupsOptions = z.output<typeof UsersAndGroupsOptions>;
 
-
 const RangeParam = z.strictObject({ min: z.int(), max: z.int() });
-const strategyParam = (rules: readonly [string, ...string[]]) =>
-  z.strictObject({ rule: z.enum(rules), ranges: z.array(RangeParam) });
+const strategyParam = (rules: readonly [string, ...string[]]) => z.strictObject({ rule: z.enum(rules), ranges: z.array(RangeParam) });
 
-export const formatRanges = (ranges: readonly IdRange[]) =>
-  ranges.map((r) => (r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`)).join(", ");
+export const formatRanges = (ranges: readonly IdRange[]) => ranges.map((r) => (r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`)).join(", ");
 
 type Strategy = { rule: UserRule | GroupRule; ranges: IdRange[]; requireRunAsNonRoot?: boolean; exemptUserNamespaces?: boolean };
 

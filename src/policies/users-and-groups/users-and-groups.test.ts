@@ -30,9 +30,7 @@ describe("users-and-groups options", () => {
       "user non-root (runAsNonRoot: true required), except pods with hostUsers: false; group any; supplemental groups any; fsGroup any",
     );
     expect(paths({ runAsUser: { rule: "RunAsAny", requireRunAsNonRoot: true } })).toEqual(["runAsUser.requireRunAsNonRoot"]);
-    expect(paths({ runAsUser: { rule: "MustRunAs", ranges: [{ min: 1, max: 9 }], exemptUserNamespaces: true } })).toEqual([
-      "runAsUser.exemptUserNamespaces",
-    ]);
+    expect(paths({ runAsUser: { rule: "MustRunAs", ranges: [{ min: 1, max: 9 }], exemptUserNamespaces: true } })).toEqual(["runAsUser.exemptUserNamespaces"]);
   });
 
   it("fills each sub-object's defaults", () => {
@@ -43,16 +41,30 @@ describe("users-and-groups options", () => {
 
   it("sorts ranges by min so equal settings render identically", () => {
     const a = usersAndGroups.options.parse({
-      runAsGroup: { rule: "MayRunAs", ranges: [{ min: 5000, max: 5999 }, { min: 1000, max: 1000 }] },
+      runAsGroup: {
+        rule: "MayRunAs",
+        ranges: [
+          { min: 5000, max: 5999 },
+          { min: 1000, max: 1000 },
+        ],
+      },
     });
     const b = usersAndGroups.options.parse({
-      runAsGroup: { rule: "MayRunAs", ranges: [{ min: 1000, max: 1000 }, { min: 5000, max: 5999 }] },
+      runAsGroup: {
+        rule: "MayRunAs",
+        ranges: [
+          { min: 1000, max: 1000 },
+          { min: 5000, max: 5999 },
+        ],
+      },
     });
-    expect(a.runAsGroup.ranges).toEqual([{ min: 1000, max: 1000 }, { min: 5000, max: 5999 }]);
+    expect(a.runAsGroup.ranges).toEqual([
+      { min: 1000, max: 1000 },
+      { min: 5000, max: 5999 },
+    ]);
     expect(JSON.stringify(usersAndGroups.toParameters(a))).toBe(JSON.stringify(usersAndGroups.toParameters(b)));
     expect(usersAndGroups.describe(a)).toContain("group if set, in 1000, 5000-5999");
   });
-
 
   it("requires ranges for MustRunAs and MayRunAs", () => {
     expect(paths({ runAsUser: { rule: "MustRunAs" } })).toEqual(["runAsUser.ranges"]);
@@ -71,24 +83,22 @@ describe("users-and-groups options", () => {
 
   it("refuses min > max, negative ids and ids beyond int32", () => {
     expect(paths({ fsGroup: { rule: "MustRunAs", ranges: [{ min: 10, max: 5 }] } })).toEqual(["fsGroup.ranges.0.max"]);
-    expect(paths({ runAsGroup: { rule: "MustRunAs", ranges: [{ min: -1, max: 5 }] } })).toEqual([
-      "runAsGroup.ranges.0.min",
-    ]);
-    expect(paths({ runAsUser: { rule: "MustRunAs", ranges: [{ min: 1, max: 2 ** 31 }] } })).toEqual([
-      "runAsUser.ranges.0.max",
-    ]);
+    expect(paths({ runAsGroup: { rule: "MustRunAs", ranges: [{ min: -1, max: 5 }] } })).toEqual(["runAsGroup.ranges.0.min"]);
+    expect(paths({ runAsUser: { rule: "MustRunAs", ranges: [{ min: 1, max: 2 ** 31 }] } })).toEqual(["runAsUser.ranges.0.max"]);
   });
 
   it("refuses overlapping ranges at the later entry", () => {
-    const ranges = [{ min: 100, max: 200 }, { min: 1, max: 5 }, { min: 150, max: 300 }];
+    const ranges = [
+      { min: 100, max: 200 },
+      { min: 1, max: 5 },
+      { min: 150, max: 300 },
+    ];
     expect(paths({ supplementalGroups: { rule: "MustRunAs", ranges } })).toEqual(["supplementalGroups.ranges.2"]);
   });
 
   it("refuses unknown fields at every level", () => {
     expect(paths({ runAsUsers: {} })).toEqual([""]);
     expect(paths({ runAsUser: { rule: "RunAsAny", range: [] } })).toEqual(["runAsUser"]);
-    expect(paths({ fsGroup: { rule: "MustRunAs", ranges: [{ min: 1, max: 2, step: 1 }] } })).toEqual([
-      "fsGroup.ranges.0",
-    ]);
+    expect(paths({ fsGroup: { rule: "MustRunAs", ranges: [{ min: 1, max: 2, step: 1 }] } })).toEqual(["fsGroup.ranges.0"]);
   });
 });

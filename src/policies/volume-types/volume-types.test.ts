@@ -59,17 +59,7 @@ describe("volume-types options", () => {
 
   it("defaults to the Pod Security Standards restricted list", () => {
     const o = volumeTypes.options.parse({});
-    expect(o.allowed).toEqual([
-      "configMap",
-      "csi",
-      "downwardAPI",
-      "emptyDir",
-      "ephemeral",
-      "image",
-      "persistentVolumeClaim",
-      "projected",
-      "secret",
-    ]);
+    expect(o.allowed).toEqual(["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim", "projected", "secret"]);
     expect(o.allowed).toEqual([...RESTRICTED_VOLUME_TYPES]);
     expect(volumeTypes.toParameters(o)).toEqual({ allowed: o.allowed });
     expect(volumeTypes.parameters.safeParse(volumeTypes.toParameters(o)).success).toBe(true);

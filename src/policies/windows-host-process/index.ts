@@ -9,8 +9,7 @@ export const windowsHostProcess = defineControl({
   slug: "windows-host-process",
   kind: "GatehouseWindowsHostProcess",
   title: "Windows HostProcess containers",
-  description:
-    "Refuses pods and containers that set securityContext.windowsOptions.hostProcess: true (Pod Security Standards baseline).",
+  description: "Refuses pods and containers that set securityContext.windowsOptions.hostProcess: true (Pod Security Standards baseline).",
   options: z.strictObject({}),
   parameters: z.strictObject({}),
   toParameters: () => ({}),

@@ -48,10 +48,7 @@ export const samples: Sample[] = [
     object: pod({
       ...windows,
       hostNetwork: true,
-      containers: [
-        container("exporter", { image: "registry.example.com/x/windows-exporter:0.25", ...hostProcess }),
-        container("sidecar", hostProcess),
-      ],
+      containers: [container("exporter", { image: "registry.example.com/x/windows-exporter:0.25", ...hostProcess }), container("sidecar", hostProcess)],
     }),
     expect: [{ container: "sidecar", field: "securityContext.windowsOptions.hostProcess" }],
   },
