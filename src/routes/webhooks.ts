@@ -3,151 +3,20 @@
 // rotate-secret; it is stored as it is (the dispatcher signs with it) in a column only the
 // tenant's row-level-security scope and the dispatcher (as the system) can read, and never
 // appears in a list, a GET or the audit log.
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { requireRole } from "../app/auth.ts";
 import { DEFAULT_WEBHOOK_CONFIG, type AppConfig } from "../app/config.ts";
 import type { AppEnv } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
+import { ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
-import {
-  DELIVERY_STATES,
-  environments,
-  webhookAttempts,
-  webhookDeliveries,
-  webhookEndpoints,
-  type WebhookDelivery,
-  type WebhookEndpoint,
-} from "../db/schema.ts";
-import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
+import { environments, webhookAttempts, webhookDeliveries, webhookEndpoints, type WebhookDelivery, type WebhookEndpoint } from "../db/schema.ts";
+import { invalidCursor, keysetPage, readCursor } from "../lib/cursor.ts";
 import { audit } from "../services/audit.ts";
 import { enforceQuota } from "../services/quotas.ts";
 import { checkWebhookUrl } from "../services/webhook-url.ts";
 import { PAYLOAD_VERSION } from "../services/webhook-outbox.ts";
-import { CreateEndpoint, Delivery, DeliveryDetail, Endpoint, NewEndpoint, UpdateEndpoint, WebhookPayload } from "./webhook-schemas.ts";
-
-const tags = ["Webhooks"];
-
-const IdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
-const DeliveryParams = z.object({
-  id: z.uuid().openapi({ param: { name: "id", in: "path" } }),
-  deliveryId: z.uuid().openapi({ param: { name: "deliveryId", in: "path" } }),
-});
-const Cursor = z.strictObject({ id: z.uuid() });
-const admin = requireRole("admin");
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
-
-const routes = {
-  create: createRoute({
-    method: "post",
-    path: "/v1/webhooks",
-    tags,
-    middleware: [admin] as const,
-    summary: "Create a webhook endpoint",
-    description:
-      "The response carries the signing secret, once. New endpoints get violation events as digests (deliveryMode, default digest: one violations.changed per audit report) in the standard signed format unless they ask for per-violation events or the slack format. Requires admin. Payloads: see the WebhookPayload schema.",
-    request: { body: { required: true, content: { "application/json": { schema: CreateEndpoint } } } },
-    responses: { 201: json(NewEndpoint, "The endpoint and its secret"), ...problemResponses(400, 401, 403, 409, 413, 415) },
-  }),
-  list: createRoute({
-    method: "get",
-    path: "/v1/webhooks",
-    tags,
-    middleware: [admin] as const,
-    summary: "List webhook endpoints",
-    description: "Newest first, never the secrets. Requires admin.",
-    request: { query: PageQuery },
-    responses: {
-      200: json(z.object({ items: z.array(Endpoint), nextCursor: z.string().nullable() }).openapi("WebhookEndpointPage"), "A page"),
-      ...problemResponses(400, 401, 403),
-    },
-  }),
-  get: createRoute({
-    method: "get",
-    path: "/v1/webhooks/{id}",
-    tags,
-    middleware: [admin] as const,
-    summary: "One webhook endpoint",
-    description: "Requires admin.",
-    request: { params: IdParams },
-    responses: { 200: json(Endpoint, "The endpoint"), ...problemResponses(400, 401, 403, 404) },
-  }),
-  update: createRoute({
-    method: "patch",
-    path: "/v1/webhooks/{id}",
-    tags,
-    middleware: [admin] as const,
-    summary: "Change a webhook endpoint",
-    description:
-      "Only the fields given change; environmentIds, controls and enforcementActions null mean all, rateLimitPerSecond null no limit. Requires admin.",
-    request: { params: IdParams, body: { required: true, content: { "application/json": { schema: UpdateEndpoint } } } },
-    responses: { 200: json(Endpoint, "The endpoint"), ...problemResponses(400, 401, 403, 404, 413, 415) },
-  }),
-  remove: createRoute({
-    method: "delete",
-    path: "/v1/webhooks/{id}",
-    tags,
-    middleware: [admin] as const,
-    summary: "Delete a webhook endpoint",
-    description: "Its pending deliveries are dropped with it. Requires admin.",
-    request: { params: IdParams },
-    responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
-  }),
-  rotate: createRoute({
-    method: "post",
-    path: "/v1/webhooks/{id}/rotate-secret",
-    tags,
-    middleware: [admin] as const,
-    summary: "Rotate the signing secret",
-    description:
-      "A new secret, shown once; every later attempt (retries included) is signed with it. For WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h) after the rotation the old secret signs too: webhook-signature carries both signatures (space-separated), so a receiver with either verifies. Requires admin.",
-    request: { params: IdParams },
-    responses: { 200: json(NewEndpoint, "The endpoint and its new secret"), ...problemResponses(400, 401, 403, 404) },
-  }),
-  ping: createRoute({
-    method: "post",
-    path: "/v1/webhooks/{id}/ping",
-    tags,
-    middleware: [admin] as const,
-    summary: "Send a test event",
-    description: "Queues a webhook.ping delivery to this endpoint (sent by the dispatcher like any other; watch it under deliveries). Requires admin.",
-    request: { params: IdParams },
-    responses: { 202: json(Delivery, "The queued delivery"), ...problemResponses(400, 401, 403, 404) },
-  }),
-  deliveries: createRoute({
-    method: "get",
-    path: "/v1/webhooks/{id}/deliveries",
-    tags,
-    middleware: [admin] as const,
-    summary: "The endpoint's deliveries",
-    description: "Newest first, with their payloads. Requires admin.",
-    request: { params: IdParams, query: PageQuery.extend({ state: z.enum(DELIVERY_STATES).optional() }) },
-    responses: {
-      200: json(z.object({ items: z.array(Delivery), nextCursor: z.string().nullable() }).openapi("WebhookDeliveryPage"), "A page"),
-      ...problemResponses(400, 401, 403, 404),
-    },
-  }),
-  delivery: createRoute({
-    method: "get",
-    path: "/v1/webhooks/{id}/deliveries/{deliveryId}",
-    tags,
-    middleware: [admin] as const,
-    summary: "One delivery and its attempts",
-    description: "Every attempt: when, the HTTP status (null when none came), latency, error. Requires admin.",
-    request: { params: DeliveryParams },
-    responses: { 200: json(DeliveryDetail, "The delivery"), ...problemResponses(400, 401, 403, 404) },
-  }),
-  redeliver: createRoute({
-    method: "post",
-    path: "/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver",
-    tags,
-    middleware: [admin] as const,
-    summary: "Send a delivery again",
-    description: "Makes the delivery due now (same webhook-id, so a receiver that already has it can tell). 409 while an attempt is in flight. Requires admin.",
-    request: { params: DeliveryParams },
-    responses: { 202: json(Delivery, "The delivery, due now"), ...problemResponses(400, 401, 403, 404, 409) },
-  }),
-};
+import { Cursor, routes } from "./webhook-routes.ts";
+import { WebhookPayload } from "./webhook-schemas.ts";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const view = (e: WebhookEndpoint) => ({
