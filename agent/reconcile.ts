@@ -28,11 +28,9 @@ import {
   type TemplateHealth,
 } from "../src/protocol/agent.ts";
 import { ApiError, type ApiClient, type Fetched } from "./api-client.ts";
-import { markSent, ownerResolver, readAdmissionEvents, unsent, type SentCounts } from "./admission-events.ts";
-import { auditFingerprint, buildAuditReport } from "./audit.ts";
+import type { ownerResolver, SentCounts } from "./admission-events.ts";
 import { auditHealth, crdName, templateHealth, templateKind } from "./gatekeeper-health.ts";
-import { syncPolicyReports } from "./policy-reports.ts";
-import { withPreviewOwners } from "./preview-owners.ts";
+import { pushAdmissionEvents, pushAudit, writePolicyReports } from "./reports.ts";
 
 export { auditHealth };
 import {
@@ -148,7 +146,7 @@ export async function reconcileOnce(deps: ReconcileDeps, state: AgentState): Pro
       gatekeeper.version = controller?.version ?? null;
       gatekeeper.admissionEvents = controller ? emitsAdmissionEvents(controller.args) : null;
       await sync(deps, desired, pass, state);
-      if (pass.waiting.length === 0) await writePolicyReports(deps, pass);
+      if (pass.waiting.length === 0) pass.writes += await writePolicyReports(deps, pass.constraints);
       const service = deps.gatekeeperWebhookService ?? "gatekeeper-webhook-service";
       const readyEndpoints = await kube.gatekeeperWebhookEndpoints(deps.gatekeeperNamespace, service);
       gatekeeper.webhook = readyEndpoints === null ? null : { service, readyEndpoints, ready: readyEndpoints > 0 };
@@ -395,45 +393,4 @@ async function ensure(deps: ReconcileDeps, want: KubeObject, current: LiveObject
 
 function result(o: KubeObject, r: ObjectResult["result"], message?: string): ObjectResult {
   return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, result: r, ...(message ? { message: message.slice(0, 4096) } : {}) };
-}
-
-async function pushAudit(deps: ReconcileDeps, state: AgentState, constraints: LiveObject[], now: Date): Promise<void> {
-  const report = await withPreviewOwners(deps.kube, buildAuditReport(constraints, now));
-  deps.metrics.auditViolations.reset();
-  for (const c of report.constraints)
-    deps.metrics.auditViolations.set({ constraint: `${c.kind}/${c.name}`, enforcement_action: c.enforcementAction }, c.totalViolations);
-  const fingerprint = auditFingerprint(report);
-  const due = !state.audit || state.audit.fingerprint !== fingerprint || now.getTime() - state.audit.sentAt >= deps.auditResendMs;
-  if (!due) return;
-  await deps.api.postAuditReport(report);
-  state.audit = { fingerprint, sentAt: now.getTime() };
-  deps.log.info({ constraints: report.constraints.length, violations: report.constraints.reduce((n, c) => n + c.totalViolations, 0) }, "audit report sent");
-}
-
-/**
- * The audit as PolicyReports in the cluster (where their CRDs are installed). A report that
- * cannot be written is logged and counted, not an error of the pass: the policies themselves
- * are applied, and the API has the audit anyway.
- */
-async function writePolicyReports(deps: ReconcileDeps, pass: Pass): Promise<void> {
-  const r = await syncPolicyReports(deps.kube, pass.constraints);
-  pass.writes += r.writes;
-  if (r.errors.length > 0) {
-    deps.metrics.errors.inc({ stage: "policyreport" }, r.errors.length);
-    deps.log.warn({ errors: r.errors.slice(0, 20) }, "PolicyReports not written");
-  }
-}
-
-/** Forwards Gatekeeper's admission Events that are new or grew since they were last sent. */
-async function pushAdmissionEvents(deps: ReconcileDeps, state: AgentState): Promise<void> {
-  state.admission.resolveOwner ??= ownerResolver(deps.kube);
-  const live = await readAdmissionEvents(deps.kube, deps.gatekeeperNamespace, state.admission.resolveOwner);
-  let sent = 0;
-  for (const batch of unsent(live, state.admission.sent)) {
-    await deps.api.postAdmissionEvents(batch);
-    markSent(state.admission.sent, batch, live);
-    sent += batch.length;
-  }
-  if (sent === 0) markSent(state.admission.sent, [], live);
-  else deps.log.info({ events: sent }, "admission events sent");
 }
