@@ -149,3 +149,19 @@ export function celSource(slug: string, cel: ControlCel, generateVAP: boolean): 
     generateVAP,
   };
 }
+
+/**
+ * A finding whose field or reason is computed in CEL (a sysctl's index, an annotation's key):
+ * build it with containerFinding / podFinding and a placeholder `@name@` where the field or
+ * reason goes, then splice the expressions in. The placeholders sit inside the helpers' string
+ * literals, so each becomes `" + (expr) + "` there; the finding's shape stays the helpers'.
+ */
+export function splice(finding: string, exprs: Record<string, string>): string {
+  let out = finding;
+  for (const [name, expr] of Object.entries(exprs)) {
+    const mark = `@${name}@`;
+    if (!out.includes(mark)) throw new Error(`splice: no ${mark} in the finding`);
+    out = out.replaceAll(mark, `" + (${expr}) + "`);
+  }
+  return out;
+}

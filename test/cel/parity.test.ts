@@ -23,10 +23,13 @@ describe("controls with CEL", () => {
       "host-namespaces",
       "host-network-ports",
       "read-only-root-filesystem",
+      "users-and-groups",
       "privilege-escalation",
       "capabilities",
       "proc-mount",
+      "apparmor",
       "seccomp",
+      "sysctls",
       "windows-host-process",
     ]);
   });

@@ -4,6 +4,7 @@
 // the runtime default. PodSecurityPolicy's apparmor.security.beta.kubernetes.io/allowedProfileNames.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./apparmor.cel.ts";
 
 const Profile = z.string().regex(/^(runtime\/default|unconfined|localhost\/(\*|[^\s*]+))$/, {
   message: "must be runtime/default, unconfined, localhost/<profile> or localhost/*",
@@ -59,6 +60,7 @@ export const appArmor = defineControl({
   parameters: z.strictObject({ allowed: z.array(z.string()), checkOverridden: z.boolean() }),
   toParameters: (options) => ({ allowed: options.allowed, checkOverridden: options.checkOverridden }),
   rego: controlRego("apparmor"),
+  cel,
   describe: (options) =>
     `AppArmor profiles allowed: ${options.allowed.join(", ")} (unset runs as runtime/default)${options.checkOverridden ? "; every field and annotation is checked, even where overridden" : ""}`,
 });

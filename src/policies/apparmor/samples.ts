@@ -147,6 +147,39 @@ export const samples: Sample[] = [
     expect: [{ container: "app", field: "securityContext.appArmorProfile" }],
   },
   {
+    name: "annotations-checked",
+    description:
+      "checkOverridden: a container's annotation is checked though its field overrides it, and so is one naming no container; an empty one counts as unset",
+    options: { checkOverridden: true },
+    object: pod(
+      { containers: [container("app", runtimeDefault), container("sidecar")] },
+      {
+        annotations: {
+          "container.apparmor.security.beta.kubernetes.io/app": "unconfined",
+          "container.apparmor.security.beta.kubernetes.io/sidecar": "",
+          "container.apparmor.security.beta.kubernetes.io/ghost": "unconfined",
+        },
+      },
+    ),
+    expect: [
+      { container: "app", field: "container.apparmor.security.beta.kubernetes.io/app" },
+      { field: "container.apparmor.security.beta.kubernetes.io/ghost" },
+    ],
+  },
+  {
+    name: "empty-annotation-unset-checked",
+    description: "checkOverridden: an empty annotation counts as unset, so the container runs under runtime/default, here not allowed",
+    options: { allowed: ["localhost/my-profile"], checkOverridden: true },
+    object: pod({ containers: [container("app")] }, annotation("app", "")),
+    expect: [{ container: "app", field: "securityContext.appArmorProfile" }],
+  },
+  {
+    name: "empty-annotation-effective",
+    description: "without checkOverridden an empty annotation still names the profile, one no list allows",
+    object: pod({ containers: [container("app")] }, annotation("app", "")),
+    expect: [{ container: "app", field: "container.apparmor.security.beta.kubernetes.io/app" }],
+  },
+  {
     name: "pod-field-overridden",
     description: "checkOverridden false (default): a pod-level Unconfined every container overrides is not what runs, so it is admitted",
     object: pod({ securityContext: { appArmorProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
 import { PssVersion, pssMinor } from "../common/pss-version.ts";
+import { cel } from "./sysctls.cel.ts";
 
 /** The sysctls Kubernetes considers safe (namespaced, isolated) up to v1.31; Pod Security Standards baseline. */
 export const SAFE_SYSCTLS = [
@@ -101,6 +102,7 @@ export const sysctls = defineControl({
     exactNames: o.names === "exact",
   }),
   rego: controlRego("sysctls"),
+  cel,
   describe: (o) => {
     const unsafe = o.allowedUnsafe.length === 0 ? "" : ` plus ${o.allowedUnsafe.join(", ")}`;
     const forbidden = o.forbidden.length === 0 ? "" : `, except ${o.forbidden.join(", ")}`;

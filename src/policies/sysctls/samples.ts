@@ -86,6 +86,13 @@ export const samples: Sample[] = [
     expect: [field(1)],
   },
   {
+    name: "sysctls-forbidden-by-two",
+    description: "every forbidden glob that matches is named, even for a safe sysctl",
+    options: { forbidden: ["kernel.*", "kernel.msg*"] },
+    object: pod(withSysctls("kernel.msgmax", "kernel.shm_rmid_forced", "net.ipv4.tcp_syncookies")),
+    expect: [field(0), field(1)],
+  },
+  {
     name: "sysctls-image-exempt",
     description: "pod-level sysctls are not checked when every container's image is exempt",
     exemptions: exemptImages,
