@@ -6,7 +6,7 @@ import { EnvironmentSettings, fieldIssues, renderEnvironment, type EnvironmentSe
 
 const NOW = new Date("2026-06-01T00:00:00Z");
 const render = (input: EnvironmentSettingsInput) => renderEnvironment(EnvironmentSettings.parse(input), NOW);
-const controls = { privilegedContainers: {}, procMount: {}, sysctls: {} };
+const controls = { privilegedContainers: {}, procMount: {}, volumeTypes: {} };
 const find = (objects: K8sObject[], kind: string) => objects.find((o) => o.kind === kind)!;
 const template = (objects: K8sObject[], name: string) => objects.find((o) => o.kind === "ConstraintTemplate" && o.metadata.name === name)!;
 const target = (t: K8sObject) => (t.spec.targets as Record<string, unknown>[])[0]!;
@@ -33,10 +33,10 @@ describe("enforcementPoint", () => {
         { action: "warn", enforcementPoints: [{ name: "vap.k8s.io" }, { name: "audit.gatekeeper.sh" }, { name: "gator.gatekeeper.sh" }] },
       ],
     });
-    // sysctls has no CEL: it stays with the webhook, and the summary says so.
-    expect(target(template(objects, "gatehousesysctls")).code).toBeUndefined();
-    expect(find(objects, "GatehouseSysctls").spec.enforcementAction).toBe("warn");
-    expect(summary).toContain("Rego only, so enforced by the webhook alone: sysctls");
+    // volume-types has no CEL: it stays with the webhook, and the summary says so.
+    expect(target(template(objects, "gatehousevolumetypes")).code).toBeUndefined();
+    expect(find(objects, "GatehouseVolumeTypes").spec.enforcementAction).toBe("warn");
+    expect(summary).toContain("Rego only, so enforced by the webhook alone: volume-types");
     expect(summary.some((l) => l.startsWith("privileged-containers [warn via apiserver]"))).toBe(true);
   });
 

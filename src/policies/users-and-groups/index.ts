@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
 import { IdRanges, type IdRange } from "../common/schemas.ts";
+import { cel } from "./users-and-groups.cel.ts";
 
 export const userRules = ["MustRunAs", "MustRunAsNonRoot", "RunAsAny"] as const;
 export const groupRules = ["MustRunAs", "MayRunAs", "RunAsAny"] as const;
@@ -119,6 +120,7 @@ export const usersAndGroups = defineControl({
     fsGroup: o.fsGroup,
   }),
   rego: controlRego("users-and-groups"),
+  cel,
   describe: (o) =>
     [
       describeStrategy("user", o.runAsUser),

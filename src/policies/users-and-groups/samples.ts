@@ -303,6 +303,49 @@ const groups: Sample[] = [
     expect: [{ container: "app", field: uidField }],
   },
   {
+    name: "user-namespace-exempt-needs-host-users-false",
+    description: "exemptUserNamespaces: a pod that shares the node's user namespace (hostUsers unset) is still checked",
+    options: { runAsUser: { exemptUserNamespaces: true } },
+    object: podSc({ runAsUser: 0 }),
+    expect: [{ field: "spec.securityContext.runAsUser" }, { container: "app", field: nonRootField }],
+  },
+  {
+    name: "pss-pod-false-inherited",
+    description: "requireRunAsNonRoot: the pod's runAsNonRoot: false is reported, and so is every container inheriting it",
+    options: pss,
+    object: podSc({ runAsNonRoot: false, runAsUser: 1000 }),
+    expect: [{ field: "spec.securityContext.runAsNonRoot" }, { container: "app", field: nonRootField }],
+  },
+  {
+    name: "uid-ranges-several",
+    description: "runAsUser MustRunAs over two ranges, one a single id: a uid between them is refused",
+    options: {
+      runAsUser: {
+        rule: "MustRunAs",
+        ranges: [
+          { min: 2000, max: 2999 },
+          { min: 1000, max: 1000 },
+        ],
+      },
+    },
+    object: podSc({ runAsUser: 1000 }, { containers: [container("app"), container("sidecar", sc({ runAsUser: 1500 }))] }),
+    expect: [{ container: "sidecar", field: uidField }],
+  },
+  {
+    name: "supp-must-empty",
+    description: "supplementalGroups MustRunAs: an empty list is no group",
+    options: suppMust,
+    object: podSc({ supplementalGroups: [] }),
+    expect: [{ field: "spec.securityContext.supplementalGroups" }],
+  },
+  {
+    name: "supp-may-several-outside",
+    description: "supplementalGroups MayRunAs: every group outside the range is named",
+    options: suppMay,
+    object: podSc({ supplementalGroups: [0, 2500, 5] }),
+    expect: [{ field: "spec.securityContext.supplementalGroups" }],
+  },
+  {
     name: "pss-explicit-false-workload",
     description: "requireRunAsNonRoot on a ReplicaSet's pod template (through expansion)",
     options: pss,
