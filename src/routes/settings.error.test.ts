@@ -29,8 +29,8 @@ const badDocuments: [string, unknown, string][] = [
   ["bad enforcement point", { settings: { enforcementPoint: "kubelet" } }, "settings.enforcementPoint"],
   [
     "API server for a Rego-only control",
-    { settings: { controls: { sysctls: { enforcementPoint: "apiserver" } } } },
-    "settings.controls.sysctls.enforcementPoint",
+    { settings: { controls: { volumeTypes: { enforcementPoint: "apiserver" } } } },
+    "settings.controls.volumeTypes.enforcementPoint",
   ],
 ];
 
@@ -149,8 +149,11 @@ describe.each(backends())("settings errors ($name)", (backend) => {
   it("PATCH the API server onto a Rego-only control → 400 saying it has no CEL", async () => {
     await nothingWritten(async () => {
       for (const enforcementPoint of ["apiserver", "both"]) {
-        const problem = await expectProblem(await api.request("PATCH", `${url(env.id)}/controls/sysctls`, { token: editor, body: { enforcementPoint } }), 400);
-        expect(problem.errors?.find((e) => e.path === "enforcementPoint")?.message).toContain("sysctls has no CEL");
+        const problem = await expectProblem(
+          await api.request("PATCH", `${url(env.id)}/controls/volumeTypes`, { token: editor, body: { enforcementPoint } }),
+          400,
+        );
+        expect(problem.errors?.find((e) => e.path === "enforcementPoint")?.message).toContain("volume-types has no CEL");
       }
     });
   });
