@@ -2,12 +2,13 @@
 // through the ValidatingAdmissionPolicy and binding Gatekeeper generates from the rendered CEL —
 // with Gatekeeper stopped and its webhook's failurePolicy Ignore, where the webhook alone would
 // admit everything. Settings go through the user API and are applied by the agent's own pass;
-// objects are created with kubectl as the admin user. The Rego-only control (sysctls) shows
+// objects are created with kubectl as the admin user. The Rego-only control (volume-types) shows
 // what stays with the webhook, and a Deployment shows what a VAP does not do (expand workloads).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // First: the app (through the testbed) extends zod with .openapi() before the policies load.
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
 import { container, IMAGE, pod, workload } from "../../src/policies/sample.ts";
+import { safeSysctls } from "../../src/policies/sysctls/index.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { waitUntil } from "../harness/cluster-process.ts";
 import { json } from "../harness/api.ts";
@@ -23,8 +24,8 @@ let cluster: Cluster;
 let bed: AgentTestbed;
 let ns: string;
 
-// What capabilities and seccomp ask for, so only the control under test has something to say.
-const hardened = { capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+// What capabilities, seccomp and users-and-groups ask for, so only the control under test has something to say.
+const hardened = { capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" }, runAsNonRoot: true };
 const privilegedPod = (namespace: string, name: string, image = IMAGE): Obj =>
   placed(pod({ containers: [container("app", { image, securityContext: { ...hardened, privileged: true } })] }), name, namespace);
 const message = (namespace: string, name: string) =>
@@ -46,11 +47,14 @@ beforeAll(async () => {
         hostNamespaces: {},
         capabilities: { options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: ["ALL"] } },
         seccomp: { options: { allowed: ["RuntimeDefault", "Localhost/*"], allowUnset: false } },
+        usersAndGroups: {},
+        appArmor: {},
         sysctls: {},
+        volumeTypes: {},
       },
     },
   });
-  // Five templates, four of them generating a VAP: on a loaded machine Gatekeeper may need more
+  // Eight templates, seven of them generating a VAP: on a loaded machine Gatekeeper may need more
   // than one agent pass to report them all created; the next pass picks up where this one stopped.
   await waitUntil("an agent pass that converges", async () => (await bed.pass()).ok, { timeoutMs: 300_000, intervalMs: 1000 });
   await converge(bed, cluster);
@@ -76,6 +80,9 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
           "gatekeeper-gatehousehostnamespaces-host-namespaces",
           "gatekeeper-gatehousecapabilities-capabilities",
           "gatekeeper-gatehouseseccomp-seccomp",
+          "gatekeeper-gatehouseusersandgroups-users-and-groups",
+          "gatekeeper-gatehouseapparmor-apparmor",
+          "gatekeeper-gatehousesysctls-sysctls",
         ]);
         return r.code === 0;
       },
@@ -85,8 +92,8 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
     expect(policy.spec.paramKind).toEqual({ apiVersion: "constraints.gatekeeper.sh/v1beta1", kind: "GatehousePrivilegedContainers" });
     const binding = await cluster.kubectlJson(["get", "validatingadmissionpolicybindings", BINDING]);
     expect(binding.spec).toMatchObject({ policyName: POLICY, paramRef: { name: "privileged-containers" }, validationActions: ["Deny"] });
-    // sysctls is Rego only: no policy for it.
-    expect((await cluster.kubectl(["get", "validatingadmissionpolicies", "gatekeeper-gatehousesysctls"])).code).not.toBe(0);
+    // volume-types is Rego only: no policy for it.
+    expect((await cluster.kubectl(["get", "validatingadmissionpolicies", "gatekeeper-gatehousevolumetypes"])).code).not.toBe(0);
 
     // The agent reads it from Gatekeeper's status; the next passes see it generated.
     await waitUntil(
@@ -101,10 +108,13 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
     );
     const view = await json(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
     expect(view.gatekeeper.vap.policies.map((p: Obj) => [p.name, p.state]).sort()).toEqual([
+      ["gatekeeper-gatehouseapparmor", "generated"],
       ["gatekeeper-gatehousecapabilities", "generated"],
       ["gatekeeper-gatehousehostnamespaces", "generated"],
       [POLICY, "generated"],
       ["gatekeeper-gatehouseseccomp", "generated"],
+      ["gatekeeper-gatehousesysctls", "generated"],
+      ["gatekeeper-gatehouseusersandgroups", "generated"],
     ]);
     expect(view.degradedReasons).toEqual([]);
   });
@@ -148,6 +158,38 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
     );
   });
 
+  it("users-and-groups, apparmor and sysctls refuse through their own policies", { timeout: T }, async () => {
+    const at = (name: string) => `pod ${ns}/${name}: container "app" (containers[0], image ${IMAGE}): `;
+    const exempt = `To allow it, exempt namespace "${ns}" or image "${IMAGE}" in Gatehouse control`;
+    const denied = (slug: string) => vapDenied(`gatekeeper-gatehouse${slug.replaceAll("-", "")}`, `gatekeeper-gatehouse${slug.replaceAll("-", "")}-${slug}`);
+    const { runAsNonRoot: _, ...asRoot } = hardened;
+    const root = await create(cluster, placed(pod({ containers: [container("app", { securityContext: asRoot })] }), "as-root", ns));
+    expect(root.code).not.toBe(0);
+    expect(root.stderr).toContain(
+      `${denied("users-and-groups")}${at("as-root")}securityContext.runAsNonRoot is null; runAsNonRoot is set neither on the container nor on the pod; the container must run as non-root: runAsNonRoot true, or a non-zero runAsUser, on the container or the pod. ${exempt} users-and-groups.`,
+    );
+    const unconfined = placed(
+      pod({ containers: [container("app", { securityContext: { ...hardened, appArmorProfile: { type: "Unconfined" } } })] }),
+      "apparmor-unconfined",
+      ns,
+    );
+    const a = await create(cluster, unconfined);
+    expect(a.code).not.toBe(0);
+    expect(a.stderr).toContain(
+      `${denied("apparmor")}${at("apparmor-unconfined")}securityContext.appArmorProfile is "unconfined"; allowed AppArmor profiles: localhost/*, runtime/default. ${exempt} apparmor.`,
+    );
+    const unsafe = placed(
+      pod({ securityContext: { sysctls: [{ name: "kernel.msgmax", value: "65536" }] }, containers: [container("app", { securityContext: hardened })] }),
+      "unsafe-sysctl",
+      ns,
+    );
+    const u = await create(cluster, unsafe);
+    expect(u.code).not.toBe(0);
+    expect(u.stderr).toContain(
+      `${denied("sysctls")}pod ${ns}/unsafe-sysctl: spec.securityContext.sysctls[0].name is "kernel.msgmax"; it is neither a Kubernetes safe sysctl nor an allowed unsafe one; allowed: the Kubernetes safe sysctls (${safeSysctls("latest").join(", ")}). To allow it, exempt namespace "${ns}" in Gatehouse control sysctls.`,
+    );
+  });
+
   it("honours the exemptions as the webhook does: namespace glob, image prefix, and the default system namespaces", { timeout: T }, async () => {
     expect(cluster.gatekeeperRunning()).toBe(false);
     const sandbox = (await cluster.kubectlJson<{ items: Obj[] }>(["get", "namespaces"])).items
@@ -160,13 +202,13 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
     }
   });
 
-  it("a Rego-only control (sysctls) is not enforced while the webhook is down under Ignore", { timeout: T }, async () => {
-    const unsafe = placed(
-      pod({ securityContext: { sysctls: [{ name: "kernel.msgmax", value: "65536" }] }, containers: [container("app", { securityContext: hardened })] }),
-      "unsafe-sysctl",
+  it("a Rego-only control (volume-types) is not enforced while the webhook is down under Ignore", { timeout: T }, async () => {
+    const hostPath = placed(
+      pod({ volumes: [{ name: "host", hostPath: { path: "/var/run" } }], containers: [container("app", { securityContext: hardened })] }),
+      "host-path",
       ns,
     );
-    const r = await create(cluster, unsafe);
+    const r = await create(cluster, hostPath);
     expect(r.code, r.stderr).toBe(0);
   });
 
