@@ -93,7 +93,7 @@ export async function startPgbouncer(opts: BouncerOptions): Promise<Bouncer> {
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGINT"); // immediate shutdown
+      child.kill("SIGINT"); // safe shutdown: waits for running transactions (none by now)
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
