@@ -20,7 +20,8 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const STORES = (process.env.BENCH_STORES ?? "pglite,postgres").split(",");
 const CONNECTIONS = 64;
 const RATE = 1000;
-const SECRET = "bench-api-secret-0123456789abcdef0123";
+/** The DEV_JWT_SECRET devToken signs with (bench/workers passes it to workerd). */
+export const SECRET = "bench-api-secret-0123456789abcdef0123";
 
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
 /** utime + stime of a process, from /proc (Linux). */

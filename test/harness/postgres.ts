@@ -22,8 +22,8 @@ import { startEmbeddedPostgres, type EmbeddedServer } from "./embedded-postgres.
 import { migrationsHash } from "./migrations-hash.ts";
 import { startWsProxy } from "./wsproxy.ts";
 
-const ROLE = "gatehouse_test";
-const PASSWORD = "gatehouse_test"; // loopback-only test server
+export const ROLE = "gatehouse_test";
+export const PASSWORD = "gatehouse_test"; // loopback-only test server
 const TEMPLATE_LOCK = 7262101;
 const DB_PREFIX = "gatehouse_test_";
 /** host:port of the run's embedded server, set by global-setup.ts for its workers. */
@@ -104,7 +104,7 @@ export async function startRunPostgres(): Promise<(() => Promise<void>) | undefi
  * the event loop ~300 ms. (Neon itself is reached with pipelineConnect, so no SCRAM there.)
  * A test-only role on a loopback server does not need key stretching.
  */
-function cheapScramVerifier(password: string): string {
+export function cheapScramVerifier(password: string): string {
   const salt = Buffer.from("gatehouse-test-salt");
   const salted = pbkdf2Sync(password, salt, 1, 32, "sha256");
   const clientKey = createHmac("sha256", salted).update("Client Key").digest();

@@ -8,6 +8,12 @@ import { WebSocketServer, type WebSocket } from "ws";
 export interface WsProxy {
   /** "127.0.0.1:<port>", the value for neonConfig.wsProxy / NEON_WS_PROXY. */
   address: string;
+  /** WebSocket connections accepted since start: one per database connection a client opened. */
+  connections(): number;
+  /** Messages clients sent since start: the Neon driver coalesces one tick's writes into one, so about one per flight. */
+  clientMessages(): number;
+  /** Connections open right now. */
+  open(): number;
   close(): Promise<void>;
 }
 
@@ -17,7 +23,10 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 export async function startWsProxy(): Promise<WsProxy> {
   const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  let messages = 0;
   server.on("connection", (client: WebSocket, req) => {
+    accepted++;
     const target = new URL(req.url ?? "/", "http://proxy").searchParams.get("address") ?? "";
     const sep = target.lastIndexOf(":");
     const host = target.slice(0, sep);
@@ -31,7 +40,10 @@ export async function startWsProxy(): Promise<WsProxy> {
     tcp.setNoDelay(true);
     // net.Socket buffers writes made before the connection is up, so no queue is needed here.
     // binaryType is the default "nodebuffer": every message arrives as one Buffer.
-    client.on("message", (data: Buffer) => tcp.write(data));
+    client.on("message", (data: Buffer) => {
+      messages++;
+      tcp.write(data);
+    });
     tcp.on("data", (chunk) => {
       if (client.readyState === client.OPEN) client.send(chunk, { binary: true });
     });
@@ -52,6 +64,9 @@ export async function startWsProxy(): Promise<WsProxy> {
   const { port } = server.address() as AddressInfo;
   return {
     address: `127.0.0.1:${port}`,
+    connections: () => accepted,
+    clientMessages: () => messages,
+    open: () => sockets.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

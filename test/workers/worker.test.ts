@@ -1,26 +1,14 @@
 // The API inside workerd (`wrangler dev`, local mode, offline), against the machine's PostgreSQL
 // through the Neon driver and the WebSocket proxy: the Workers entry really serves the same app.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
+import { Pool } from "@neondatabase/serverless";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquirePostgres, type TestPostgres } from "../harness/postgres.ts";
 import { startReceiver } from "../harness/webhook-receiver.ts";
+import { startWranglerDev, type WranglerDev } from "../harness/wrangler-dev.ts";
+import { startWsProxy, type WsProxy } from "../harness/wsproxy.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const SECRET = "workers-test-secret-0123456789abcdef";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const token = (tenant: string, role: string) =>
   new SignJWT({ tenant, role })
@@ -34,62 +22,35 @@ const token = (tenant: string, role: string) =>
 
 describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon driver", () => {
   let pg: TestPostgres;
-  let db: { url: string; drop(): Promise<void> };
-  let dev: ChildProcess;
+  let db: { name: string; url: string; drop(): Promise<void> };
+  // The Worker's own WebSocket proxy: what it counts are the connections the Worker opened.
+  let proxy: WsProxy;
+  let dev: WranglerDev;
   let base: string;
-  let output = "";
+  const output = () => dev.output();
 
   beforeAll(async () => {
     pg = await acquirePostgres();
     db = await pg.createDatabase();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
+    proxy = await startWsProxy();
     // Webhooks to a receiver on loopback over http: allowed here as in development.
     const vars = {
       DATABASE_URL: db.url,
-      NEON_WS_PROXY: pg.proxy,
+      NEON_WS_PROXY: proxy.address,
       DEV_JWT_SECRET: SECRET,
       JWT_ISSUER: "gatehouse-dev",
       LOG_LEVEL: "warn",
       WEBHOOK_ALLOW_HTTP: "true",
       WEBHOOK_ALLOW_PRIVATE: "true",
     };
-    dev = spawn(
-      process.execPath,
-      [
-        "node_modules/wrangler/bin/wrangler.js",
-        "dev",
-        "--config",
-        "infra/wrangler.toml",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--inspector-port",
-        String(await freePort()),
-        "--show-interactive-dev-session=false",
-        "--test-scheduled",
-        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-      ],
-      { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    dev.stdout!.on("data", (d) => (output += d));
-    dev.stderr!.on("data", (d) => (output += d));
     // Ready when /healthz answers through the worker (which needs the database too).
-    for (let i = 0; ; i++) {
-      const res = await fetch(`${base}/healthz`).catch(() => undefined);
-      if (res?.ok) break;
-      if (i > 120 || dev.exitCode !== null) throw new Error(`wrangler dev did not become ready:\n${output}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    dev = await startWranglerDev(vars, { extraArgs: ["--test-scheduled"] });
+    base = dev.base;
   }, 120_000);
 
   afterAll(async () => {
-    if (dev && dev.exitCode === null) {
-      const exited = new Promise((r) => dev.once("exit", r));
-      dev.kill("SIGTERM");
-      await exited;
-    }
+    await dev?.stop();
+    await proxy?.close();
     await db?.drop();
     await pg?.release();
   });
@@ -151,6 +112,64 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
 
     const other = { authorization: `Bearer ${await token("workers-other", "admin")}` };
     expect((await fetch(`${base}/v1/environments/${env.id}/settings`, { headers: other })).status).toBe(404);
+  });
+
+  it("a poll opens one database connection (ended after the response) and a route without the database opens none", async () => {
+    const admin = { authorization: `Bearer ${await token("workers-conns", "admin")}`, "content-type": "application/json" };
+    const env = (await (await fetch(`${base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "polled" }) })).json()) as {
+      id: string;
+    };
+    const cred = (await (await fetch(`${base}/v1/environments/${env.id}/agent-credentials`, { method: "POST", headers: admin, body: "{}" })).json()) as {
+      secret: string;
+    };
+    const first = await fetch(`${base}/agent/v1/desired-state`, { headers: { authorization: `Bearer ${cred.secret}` } });
+    expect(first.status).toBe(200);
+    const poll = { authorization: `Bearer ${cred.secret}`, "if-none-match": first.headers.get("etag")! };
+
+    const before = proxy.connections();
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${base}/agent/v1/desired-state`, { headers: poll });
+      expect(res.status).toBe(304);
+    }
+    // One Pool per request, of one connection: not one per transaction or statement.
+    expect(proxy.connections() - before).toBe(5);
+    // ctx.waitUntil ends each one once its response is out: none is left open.
+    for (let i = 0; i < 100 && proxy.open() > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(proxy.open()).toBe(0);
+
+    const idle = proxy.connections();
+    for (let i = 0; i < 5; i++) expect((await fetch(`${base}/console/config.json`)).status).toBe(200);
+    expect(proxy.connections() - idle).toBe(0);
+  });
+
+  it("PostgreSQL refusing new connections (53300) → 503 problem+json with Retry-After, never a 500", async () => {
+    const admin = { authorization: `Bearer ${await token("workers-full", "admin")}`, "content-type": "application/json" };
+    const env = (await (await fetch(`${base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "full" }) })).json()) as {
+      id: string;
+    };
+    const cred = (await (await fetch(`${base}/v1/environments/${env.id}/agent-credentials`, { method: "POST", headers: admin, body: "{}" })).json()) as {
+      secret: string;
+    };
+    // The owner caps the database at 0 new connections: every request's own connection is refused.
+    const owner = new Pool({ connectionString: pg.urlFor("postgres"), max: 1 });
+    owner.on("error", () => {});
+    await owner.query(`alter database "${db.name}" connection limit 0`);
+    try {
+      for (const [path, headers] of [
+        ["/agent/v1/desired-state", { authorization: `Bearer ${cred.secret}` }],
+        [`/v1/environments/${env.id}`, admin],
+      ] as const) {
+        const res = await fetch(`${base}${path}`, { headers });
+        expect(res.status, path).toBe(503);
+        expect(res.headers.get("retry-after")).toMatch(/^[1-9][0-9]*$/);
+        expect(res.headers.get("content-type")).toContain("application/problem+json");
+        expect(((await res.json()) as { status: number }).status).toBe(503);
+      }
+    } finally {
+      await owner.query(`alter database "${db.name}" connection limit -1`);
+      await owner.end();
+    }
+    expect((await fetch(`${base}/agent/v1/desired-state`, { headers: { authorization: `Bearer ${cred.secret}` } })).status).toBe(200);
   });
 
   it("the agent's audit report is stored (gzipped) and diffed into violations inside workerd", async () => {
@@ -220,7 +239,7 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
       // What Cloudflare's cron would do (wrangler dev --test-scheduled exposes it).
       expect((await fetch(`${base}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
       for (let i = 0; i < 60 && receiver.received.length === 0; i++) await new Promise((r) => setTimeout(r, 250));
-      expect(receiver.received, output).toHaveLength(1);
+      expect(receiver.received, output()).toHaveLength(1);
       expect(receiver.received[0]).toMatchObject({ verified: true, body: { type: "webhook.ping", version: 1 } });
     } finally {
       await receiver.close();
@@ -249,6 +268,6 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
       if (got!.state === "completed") break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(got, output).toMatchObject({ state: "completed", currentAction: "warn", steps: [{ by: "gatehouse:rollout" }] });
+    expect(got, output()).toMatchObject({ state: "completed", currentAction: "warn", steps: [{ by: "gatehouse:rollout" }] });
   });
 });

@@ -1,0 +1,304 @@
+// bench/workers: the agent's poll on Cloudflare Workers' runtime. workerd (`wrangler dev`, local,
+// offline) runs the real Worker (src/worker.ts, infra/wrangler.toml) against PostgreSQL 17 (the
+// harness's embedded server) through the Neon driver and a WebSocket→TCP proxy, with PgBouncer in
+// transaction mode between them — the local stand-in for Neon's pooled endpoint — and, for
+// comparison, without it. The database is capped below the load (CONNECTION LIMIT 20 < 64).
+//
+// autocannon (its own process, as in bench/api) saturates, at 8 and at 64 connections, the agent's
+// real poll — GET /agent/v1/desired-state with a current If-None-Match (304) — and a route of the
+// same Worker that touches no database (GET /console/config.json: the app's middleware, a small
+// JSON body, no connection opened). Printed per run: req/s, p50/p99, statuses (503 apart from other
+// 5xx), new database connections per request (the WebSocket proxy counts them: one WebSocket is one
+// connection the Worker opened), transactions and statements per request (PgBouncer's SHOW STATS, or
+// pg_stat_database without it) and workerd's CPU per request. Targets (issue 17, item 1b):
+//   poll ≥ 0.5 × the no-database route · ≤ 1 new connection per request · 0 errors at 64 connections
+//   with the database capped below 64.
+// Run: npm run bench:workers  (BENCH_SECONDS, default 5; BENCH_REPEATS, default 3; needs pgbouncer:
+// apt-get install -y pgbouncer)
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { Pool } from "@neondatabase/serverless";
+import { acquirePostgres } from "../../test/harness/postgres.ts";
+import { startWranglerDev, type WranglerDev } from "../../test/harness/wrangler-dev.ts";
+import { startWsProxy } from "../../test/harness/wsproxy.ts";
+import { devToken, SECRET } from "../api/api.bench.ts";
+import { findPgbouncer, startPgbouncer } from "./pgbouncer.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const DB_CAP = 20; // the database's CONNECTION LIMIT: below the 64 connections of the load
+const POOL = 16; // PgBouncer's server connections (below the cap)
+const NO_DB = "/console/config.json";
+const POLL = "/agent/v1/desired-state";
+
+const CLK_TCK = 100; // Linux's USER_HZ
+const cpuSeconds = (pid: number | undefined) => {
+  if (!pid) return Number.NaN;
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+};
+
+interface Counters {
+  connections: number;
+  messages: number;
+  xacts: number;
+  queries: number;
+}
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
+  ok: number;
+  s503: number;
+  s5xx: number;
+  other: number;
+  errors: number;
+  perReq: Counters;
+  cpuUs: number;
+}
+
+async function autocannon(url: string, connections: number, seconds: number, headers: Record<string, string>) {
+  const args = ["node_modules/autocannon/autocannon.js", "-c", String(connections), "-d", String(seconds), "--json"];
+  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
+  const { stdout } = await promisify(execFile)(process.execPath, [...args, url], { encoding: "utf8", maxBuffer: 64 << 20 });
+  return JSON.parse(stdout) as {
+    requests: { average: number; total: number; sent: number };
+    latency: { p50: number; p99: number };
+    statusCodeStats: Record<string, { count: number }>;
+    errors: number;
+    timeouts: number;
+  };
+}
+
+async function main() {
+  findPgbouncer(); // fails first, saying how to install it
+  const pg = await acquirePostgres();
+  const database = await pg.createDatabase();
+  const admin = new Pool({ connectionString: pg.urlFor("postgres"), max: 1 });
+  admin.on("error", () => {});
+  // The Worker's own proxy: its count is the connections the Worker opened, nobody else's.
+  const wsProxy = await startWsProxy();
+  const bouncer = await startPgbouncer({ server: pg.server, poolSize: POOL });
+  const bouncerAdmin = new Pool({ connectionString: `postgres://gatehouse_test:gatehouse_test@127.0.0.1:${bouncer.port}/pgbouncer`, max: 1 });
+  bouncerAdmin.on("error", () => {});
+  const capTo = (n: number) => admin.query(`alter database "${database.name}" connection limit ${n}`);
+  const pgStats = async () => {
+    const r = await admin.query<{ sessions: string; xacts: string }>(
+      "select sessions, xact_commit + xact_rollback as xacts from pg_stat_database where datname = $1",
+      [database.name],
+    );
+    return { sessions: Number(r.rows[0]!.sessions), xacts: Number(r.rows[0]!.xacts) };
+  };
+  const bouncerStats = async () => {
+    const r = await bouncerAdmin.query<{ database: string; total_xact_count: string; total_query_count: string }>("SHOW STATS");
+    const row = r.rows.find((x) => x.database === database.name);
+    return { xacts: Number(row?.total_xact_count ?? 0), queries: Number(row?.total_query_count ?? 0) };
+  };
+  const say = (s: string) => console.log(s);
+  const vars = (url: string) => ({
+    DATABASE_URL: url,
+    NEON_WS_PROXY: wsProxy.address,
+    DEV_JWT_SECRET: SECRET,
+    JWT_ISSUER: "gatehouse-dev",
+    LOG_LEVEL: "silent",
+    // One credential stands in for a fleet (as in bench/api): its rate limit stays on, never refusing.
+    AGENT_RATE_LIMIT_PER_SECOND: "100000",
+    AGENT_RATE_LIMIT_BURST: "1000000",
+  });
+  let poll: Record<string, string> = {};
+
+  async function measure(dev: WranglerDev, via: "pgbouncer" | "direct", path: string, connections: number, seconds = SECONDS): Promise<Result> {
+    const headers = path === POLL ? poll : {};
+    const before = {
+      ws: wsProxy.connections(),
+      msgs: wsProxy.clientMessages(),
+      pg: await pgStats(),
+      b: via === "pgbouncer" ? await bouncerStats() : undefined,
+      cpu: cpuSeconds(dev.workerdPid()),
+    };
+    const r = await autocannon(`${dev.base}${path}`, connections, seconds, headers);
+    // Connections are ended by ctx.waitUntil after each response, and a backend's statistics reach
+    // pg_stat_database when it exits: give both a moment.
+    await new Promise((res) => setTimeout(res, 1500));
+    const after = {
+      ws: wsProxy.connections(),
+      msgs: wsProxy.clientMessages(),
+      pg: await pgStats(),
+      b: via === "pgbouncer" ? await bouncerStats() : undefined,
+      cpu: cpuSeconds(dev.workerdPid()),
+    };
+    const count = (pred: (code: number) => boolean) =>
+      Object.entries(r.statusCodeStats)
+        .filter(([code]) => pred(Number(code)))
+        .reduce((n, [, v]) => n + v.count, 0);
+    const total = r.requests.total;
+    // Per request SENT: those still in flight when the run ended were served too (and counted by
+    // the proxy and the database), only their answers were not awaited.
+    const sent = r.requests.sent;
+    const per = (n: number) => (sent ? n / sent : 0);
+    return {
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      total,
+      ok: count((c) => c === (path === POLL ? 304 : 200)),
+      s503: count((c) => c === 503),
+      s5xx: count((c) => c >= 500 && c !== 503),
+      other: count((c) => c < 500 && c !== (path === POLL ? 304 : 200)),
+      errors: r.errors + r.timeouts,
+      perReq: {
+        connections: per(after.ws - before.ws),
+        messages: per(after.msgs - before.msgs),
+        xacts: per(after.b && before.b ? after.b.xacts - before.b.xacts : after.pg.xacts - before.pg.xacts),
+        queries: after.b && before.b ? per(after.b.queries - before.b.queries) : Number.NaN,
+      },
+      cpuUs: ((after.cpu - before.cpu) * 1e6) / sent,
+    };
+  }
+
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const summary = (rs: Result[]): Result => {
+    const m = (f: (r: Result) => number) => median(rs.map(f));
+    const sum = (f: (r: Result) => number) => rs.reduce((n, r) => n + f(r), 0);
+    return {
+      rps: m((r) => r.rps),
+      p50: m((r) => r.p50),
+      p99: m((r) => r.p99),
+      total: sum((r) => r.total),
+      ok: sum((r) => r.ok),
+      s503: sum((r) => r.s503),
+      s5xx: sum((r) => r.s5xx),
+      other: sum((r) => r.other),
+      errors: sum((r) => r.errors),
+      perReq: {
+        connections: m((r) => r.perReq.connections),
+        messages: m((r) => r.perReq.messages),
+        xacts: m((r) => r.perReq.xacts),
+        queries: m((r) => r.perReq.queries),
+      },
+      cpuUs: m((r) => r.cpuUs),
+    };
+  };
+  const row = (name: string, rs: Result[]) => {
+    const s = summary(rs);
+    const q = Number.isNaN(s.perReq.queries) ? "" : `, ${s.perReq.queries.toFixed(2)} statements`;
+    say(
+      `  ${name.padEnd(40)} ${s.rps.toFixed(0).padStart(5)} req/s  p50 ${String(s.p50).padStart(4)} ms  p99 ${String(s.p99).padStart(5)} ms  ` +
+        `ok ${s.ok}, 503 ${s.s503}, other 5xx ${s.s5xx}, other ${s.other}, socket errors ${s.errors}  ` +
+        `per request: ${s.perReq.connections.toFixed(2)} new connections, ${s.perReq.messages.toFixed(1)} driver messages, ${s.perReq.xacts.toFixed(2)} transactions${q}, workerd CPU ${s.cpuUs.toFixed(0)} µs  ` +
+        `[${rs.map((r) => r.rps.toFixed(0)).join(", ")} req/s]`,
+    );
+    return s;
+  };
+  const met = (ok: boolean) => (ok ? "met" : "NOT met");
+
+  try {
+    await capTo(DB_CAP);
+    const sessionsAtStart = (await pgStats()).sessions;
+    // ── Through PgBouncer (transaction mode): the documented production setup. ──
+    const viaBouncer = database.url.replace(`@${pg.server.host}:${pg.server.port}/`, `@127.0.0.1:${bouncer.port}/`);
+    let dev = await startWranglerDev(vars(viaBouncer), { readyPath: NO_DB });
+    try {
+      // Seeded as bench/api does: an environment with the restricted preset and one agent credential.
+      const auth = { authorization: `Bearer ${await devToken("bench", "admin")}`, "content-type": "application/json" };
+      const env = (await (
+        await fetch(`${dev.base}/v1/environments`, { method: "POST", headers: auth, body: JSON.stringify({ name: "prod", preset: "restricted" }) })
+      ).json()) as {
+        id: string;
+      };
+      const cred = (await (await fetch(`${dev.base}/v1/environments/${env.id}/agent-credentials`, { method: "POST", headers: auth })).json()) as {
+        secret: string;
+      };
+      const first = await fetch(`${dev.base}${POLL}`, { headers: { authorization: `Bearer ${cred.secret}` } });
+      if (first.status !== 200) throw new Error(`desired-state: ${first.status} ${await first.text()}`);
+      poll = { authorization: `Bearer ${cred.secret}`, "if-none-match": first.headers.get("etag")! };
+
+      say(
+        `workerd (wrangler dev) → Neon driver → WebSocket proxy → PgBouncer (transaction mode, ${POOL} server connections) → PostgreSQL 17 (database CONNECTION LIMIT ${DB_CAP}); ${SECONDS} s per run, ${REPEATS} alternating runs (medians; statuses summed)`,
+      );
+      await measure(dev, "pgbouncer", NO_DB, 64, 2); // warm-up
+      await measure(dev, "pgbouncer", POLL, 64, 2);
+      const runs = new Map<string, Result[]>();
+      for (let i = 0; i < REPEATS; i++) {
+        for (const c of [8, 64]) {
+          for (const [name, path] of [
+            [`no-database route ${NO_DB}, ${c} conn`, NO_DB],
+            [`agent poll 304, ${c} conn`, POLL],
+          ] as const) {
+            runs.set(name, [...(runs.get(name) ?? []), await measure(dev, "pgbouncer", path, c)]);
+          }
+        }
+      }
+      const s = new Map([...runs].map(([k, v]) => [k, row(k, v)]));
+      for (const c of [8, 64]) {
+        const [p, bare] = [s.get(`agent poll 304, ${c} conn`)!, s.get(`no-database route ${NO_DB}, ${c} conn`)!];
+        const ratio = p.rps / bare.rps;
+        say(
+          `  ${c} connections: poll / no-database route throughput ${ratio.toFixed(2)} (target ≥ 0.5: ${met(ratio >= 0.5)}); by workerd CPU per request ${(bare.cpuUs / p.cpuUs).toFixed(2)}`,
+        );
+      }
+      const p64 = s.get("agent poll 304, 64 conn")!;
+      const p8 = s.get("agent poll 304, 8 conn")!;
+      const conns = Math.max(p8.perReq.connections, p64.perReq.connections);
+      say(`  new connections per poll ${conns.toFixed(2)} (target ≤ 1: ${met(conns <= 1)})`);
+      say(
+        `  errors at 64 connections, database capped at ${DB_CAP}: 500-class ${p64.s5xx}, 503 ${p64.s503}, socket errors ${p64.errors} of ${p64.total} (target 0: ${met(p64.s5xx + p64.s503 + p64.errors === 0)})`,
+      );
+    } finally {
+      await dev.stop();
+    }
+    await bouncerAdmin.end();
+    await bouncer.stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    say(`  PostgreSQL backends started over all the PgBouncer runs: ${(await pgStats()).sessions - sessionsAtStart} (pg_stat_database.sessions)`);
+
+    // ── Direct, no pooler: every request's connection is a PostgreSQL backend. ──
+    dev = await startWranglerDev(vars(database.url), { readyPath: NO_DB });
+    try {
+      say(
+        "workerd → Neon driver → WebSocket proxy → PostgreSQL 17 directly (no pooler), for comparison (transactions from pg_stat_database: each new backend's start-up transaction included)",
+      );
+      await measure(dev, "direct", POLL, 8, 2); // warm-up
+      const runs = new Map<string, Result[]>();
+      for (let i = 0; i < REPEATS; i++) {
+        for (const [name, path, c] of [
+          [`no-database route, 8 conn`, NO_DB, 8],
+          [`agent poll 304, 8 conn`, POLL, 8],
+          [`agent poll 304, 64 conn, cap ${DB_CAP}`, POLL, 64],
+        ] as const) {
+          runs.set(name, [...(runs.get(name) ?? []), await measure(dev, "direct", path, c)]);
+        }
+      }
+      // What a refused request carries: 64 at once against the cap.
+      const probe = await Promise.all(Array.from({ length: 64 }, () => fetch(`${dev.base}${POLL}`, { headers: poll })));
+      const refused = probe.filter((r) => r.status === 503);
+      await Promise.all(probe.map((r) => r.body?.cancel()));
+      await capTo(-1);
+      for (let i = 0; i < REPEATS; i++) {
+        const name = "agent poll 304, 64 conn, no cap";
+        runs.set(name, [...(runs.get(name) ?? []), await measure(dev, "direct", POLL, 64)]);
+      }
+      const s = new Map([...runs].map(([k, v]) => [k, row(k, v)]));
+      const [p, bare] = [s.get("agent poll 304, 8 conn")!, s.get("no-database route, 8 conn")!];
+      say(
+        `  8 connections: poll / no-database route throughput ${(p.rps / bare.rps).toFixed(2)}, by workerd CPU per request ${(bare.cpuUs / p.cpuUs).toFixed(2)} (no target without the pooler)`,
+      );
+      say(
+        `  64 connections against the cap: 503s in a burst of 64 ${refused.length}, with Retry-After ${refused.filter((r) => r.headers.get("retry-after")).length} (every 503 must carry it: ${met(refused.every((r) => r.headers.get("retry-after")))})`,
+      );
+    } finally {
+      await dev.stop();
+    }
+  } finally {
+    await admin.end().catch(() => {});
+    await bouncerAdmin.end().catch(() => {});
+    await bouncer.stop().catch(() => {});
+    await wsProxy.close();
+    await database.drop();
+    await pg.release();
+  }
+}
+
+if (import.meta.main) await main();
