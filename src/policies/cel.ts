@@ -136,17 +136,16 @@ export const cutNote = (n: string, slug: string) => ` (and ${n} more findings of
 // Evaluated only for a refused object (variables are lazy).
 function messageVariables(slug: string): CelVariable[] {
   const budget = MAX_MESSAGE_BYTES - new TextEncoder().encode(cutNote("999999", slug)).length;
+  // Each finding's bytes plus its separating space, counted once; the messages that fit have at most budget + 1.
   return [
+    { name: "findingBytes", expression: "variables.findings.map(f, size(bytes(f)) + 1)" },
     {
       name: "shownFindings",
-      expression: `variables.findings.transformList(i, f, variables.findings.slice(0, i + 1).map(g, size(bytes(g)) + 1).sum() <= ${budget + 1}, f)`,
+      expression: `variables.findings.transformList(i, f, variables.findingBytes.slice(0, i + 1).sum() <= ${budget + 1}, f)`,
     },
     {
       name: "findingsMessage",
-      expression: `size(variables.shownFindings) == size(variables.findings) ? variables.findings.join(" ") : variables.shownFindings.join(" ") + ${cutNote(
-        "@N@",
-        slug,
-      )
+      expression: `variables.findingBytes.sum() <= ${budget + 1} ? variables.findings.join(" ") : variables.shownFindings.join(" ") + ${cutNote("@N@", slug)
         .split("@N@")
         .map(lit)
         .join(" + string(size(variables.findings) - size(variables.shownFindings)) + ")}`,

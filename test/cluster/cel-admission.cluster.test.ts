@@ -30,6 +30,13 @@ const privilegedPod = (namespace: string, name: string, image = IMAGE): Obj =>
 const message = (namespace: string, name: string) =>
   `pod ${namespace}/${name}: container "app" (containers[0], image ${IMAGE}): securityContext.privileged is true; privileged containers are not allowed. ` +
   `To allow it, exempt namespace "${namespace}" or image "${IMAGE}" in Gatehouse control privileged-containers.`;
+/** The generated policies of host-paths, flexvolume-drivers, probe-hosts and selinux, with their constraints' names. */
+const MORE = [
+  ["gatekeeper-gatehousehostpaths", "host-paths"],
+  ["gatekeeper-gatehouseflexvolumedrivers", "flexvolume-drivers"],
+  ["gatekeeper-gatehouseprobehosts", "probe-hosts"],
+  ["gatekeeper-gatehouseselinux", "selinux"],
+] as const;
 /** What kubectl prints when a ValidatingAdmissionPolicy refuses (k8s.io/apiserver's validating policy plugin). */
 const vapDenied = (policy: string, binding: string) => `ValidatingAdmissionPolicy '${policy}' with binding '${binding}' denied request: `;
 
@@ -47,10 +54,15 @@ beforeAll(async () => {
         capabilities: { options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: ["ALL"] } },
         seccomp: { options: { allowed: ["RuntimeDefault", "Localhost/*"], allowUnset: false } },
         sysctls: {},
+        // The controls whose CEL needs spelt-out fields or a computed field name, each with an option set.
+        hostPaths: { options: { allowed: [{ pathPrefix: "/var/log", readOnly: true }] } },
+        flexVolumeDrivers: {},
+        probeHosts: {},
+        seLinux: { options: { allowed: [{ type: "container_t" }] } },
       },
     },
   });
-  // Five templates, four of them generating a VAP: on a loaded machine Gatekeeper may need more
+  // Nine templates, eight of them generating a VAP: on a loaded machine Gatekeeper may need more
   // than one agent pass to report them all created; the next pass picks up where this one stopped.
   await waitUntil("an agent pass that converges", async () => (await bed.pass()).ok, { timeoutMs: 300_000, intervalMs: 1000 });
   await converge(bed, cluster);
@@ -76,6 +88,7 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
           "gatekeeper-gatehousehostnamespaces-host-namespaces",
           "gatekeeper-gatehousecapabilities-capabilities",
           "gatekeeper-gatehouseseccomp-seccomp",
+          ...MORE.map(([policy, slug]) => `${policy}-${slug}`),
         ]);
         return r.code === 0;
       },
@@ -100,12 +113,15 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
     const view = await json(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
-    expect(view.gatekeeper.vap.policies.map((p: Obj) => [p.name, p.state]).sort()).toEqual([
-      ["gatekeeper-gatehousecapabilities", "generated"],
-      ["gatekeeper-gatehousehostnamespaces", "generated"],
-      [POLICY, "generated"],
-      ["gatekeeper-gatehouseseccomp", "generated"],
-    ]);
+    expect(view.gatekeeper.vap.policies.map((p: Obj) => [p.name, p.state]).sort()).toEqual(
+      [
+        ["gatekeeper-gatehousecapabilities", "generated"],
+        ["gatekeeper-gatehousehostnamespaces", "generated"],
+        [POLICY, "generated"],
+        ["gatekeeper-gatehouseseccomp", "generated"],
+        ...MORE.map(([policy]) => [policy, "generated"]),
+      ].sort(),
+    );
     expect(view.degradedReasons).toEqual([]);
   });
 
@@ -146,6 +162,42 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
     expect(u.stderr).toContain(
       `${vapDenied("gatekeeper-gatehouseseccomp", "gatekeeper-gatehouseseccomp-seccomp")}${at("unconfined")}securityContext.seccompProfile is "Unconfined"; allowed seccomp profiles: Localhost/*, RuntimeDefault; a profile must be set (unset runs Unconfined unless the kubelet enables SeccompDefault). ${exempt} seccomp.`,
     );
+  });
+
+  it("host-paths, flexvolume-drivers, probe-hosts and selinux refuse through their own policies, with the message", { timeout: T }, async () => {
+    const at = (name: string) => `pod ${ns}/${name}: container "app" (containers[0], image ${IMAGE}): `;
+    const exempt = `To allow it, exempt namespace "${ns}" or image "${IMAGE}" in Gatehouse control`;
+    const cases: [Obj, string, string][] = [
+      [
+        pod({
+          volumes: [{ name: "logs", hostPath: { path: "/var/log/app" } }],
+          containers: [container("app", { securityContext: hardened, volumeMounts: [{ name: "logs", mountPath: "/logs" }] })],
+        }),
+        "host-paths",
+        `${at("host-paths")}volumeMounts[0].readOnly is null; host path /var/log/app (volume "logs") is allowed read-only only; set readOnly: true. ${exempt} host-paths.`,
+      ],
+      [
+        pod({ volumes: [{ name: "data", flexVolume: { driver: "example.com/lvm" } }], containers: [container("app", { securityContext: hardened })] }),
+        "flexvolume-drivers",
+        `pod ${ns}/flexvolume-drivers: spec.volumes[0].flexVolume.driver is "example.com/lvm"; no flexVolume drivers are allowed. To allow it, exempt namespace "${ns}" in Gatehouse control flexvolume-drivers.`,
+      ],
+      [
+        pod({ containers: [container("app", { securityContext: hardened, livenessProbe: { httpGet: { port: 8080, host: "169.254.169.254" } } })] }),
+        "probe-hosts",
+        `${at("probe-hosts")}livenessProbe.httpGet.host is "169.254.169.254"; the host must be unset (the pod's own IP). ${exempt} probe-hosts.`,
+      ],
+      [
+        pod({ securityContext: { seLinuxOptions: { type: "spc_t", level: "s0" } }, containers: [container("app", { securityContext: hardened })] }),
+        "selinux",
+        `pod ${ns}/selinux: spec.securityContext.seLinuxOptions is {"level":"s0","type":"spc_t"}; allowed seLinuxOptions (a field not listed must be unset, * is any value): {type: container_t}. To allow it, exempt namespace "${ns}" in Gatehouse control selinux.`,
+      ],
+    ];
+    for (const [object, slug, text] of cases) {
+      const [policy] = MORE.find(([, s]) => s === slug)!;
+      const r = await create(cluster, placed(object, slug, ns));
+      expect(r.code, slug).not.toBe(0);
+      expect(r.stderr).toContain(`${vapDenied(policy, `${policy}-${slug}`)}${text}`);
+    }
   });
 
   it("honours the exemptions as the webhook does: namespace glob, image prefix, and the default system namespaces", { timeout: T }, async () => {
