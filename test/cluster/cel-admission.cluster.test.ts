@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // First: the app (through the testbed) extends zod with .openapi() before the policies load.
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
 import { container, IMAGE, pod, workload } from "../../src/policies/sample.ts";
+import { MAX_MESSAGE_BYTES } from "../../src/policies/cel.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { waitUntil } from "../harness/cluster-process.ts";
 import { json } from "../harness/api.ts";
@@ -162,6 +163,40 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
     expect(u.stderr).toContain(
       `${vapDenied("gatekeeper-gatehouseseccomp", "gatekeeper-gatehouseseccomp-seccomp")}${at("unconfined")}securityContext.seccompProfile is "Unconfined"; allowed seccomp profiles: Localhost/*, RuntimeDefault; a profile must be set (unset runs Unconfined unless the kubelet enables SeccompDefault). ${exempt} seccomp.`,
     );
+  });
+
+  it("a refusal whose findings pass the API server's 5 KiB message limit keeps the findings that fit and counts the rest", { timeout: T }, async () => {
+    // Thirteen added capabilities in two containers: 24 findings, over 6 KiB of message.
+    const caps = [
+      "AUDIT_WRITE",
+      "CHOWN",
+      "DAC_OVERRIDE",
+      "FOWNER",
+      "FSETID",
+      "KILL",
+      "MKNOD",
+      "NET_BIND_SERVICE",
+      "SETFCAP",
+      "SETGID",
+      "SETPCAP",
+      "SETUID",
+      "SYS_CHROOT",
+    ];
+    const sc = { ...hardened, capabilities: { add: caps, drop: ["ALL"] } };
+    const many = placed(pod({ containers: [container("app", { securityContext: sc }), container("sidecar", { securityContext: sc })] }), "many-caps", ns);
+    const r = await create(cluster, many);
+    expect(r.code).not.toBe(0);
+    const denied = vapDenied("gatekeeper-gatehousecapabilities", "gatekeeper-gatehousecapabilities-capabilities");
+    const text = r.stderr.slice(r.stderr.indexOf(denied) + denied.length).trim();
+    const cut = /^(.*) \(and (\d+) more findings of Gatehouse control capabilities, cut to fit the API server's 5 KiB message limit\)$/.exec(text);
+    expect(cut, text).not.toBeNull();
+    expect(new TextEncoder().encode(text).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    const shown = cut![1]!.split(/ (?=pod )/);
+    expect(shown.length + Number(cut![2])).toBe(24);
+    for (const f of shown)
+      expect(f).toMatch(
+        /^pod \S+: container "(app|sidecar)" .*securityContext\.capabilities\.add is "[A-Z_]+"; capabilities that may be added: NET_BIND_SERVICE\. /,
+      );
   });
 
   it("host-paths, flexvolume-drivers, probe-hosts and selinux refuse through their own policies, with the message", { timeout: T }, async () => {
