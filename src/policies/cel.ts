@@ -125,6 +125,34 @@ function library(slug: string): CelVariable[] {
   ];
 }
 
+/** The API server drops a messageExpression result longer than this (bytes) for the bare `message`. */
+export const MAX_MESSAGE_BYTES = 5 * 1024;
+/** What ends a message cut to fit MAX_MESSAGE_BYTES. */
+export const cutNote = (n: string, slug: string) => ` (and ${n} more findings of Gatehouse control ${slug}, cut to fit the API server's 5 KiB message limit)`;
+
+// The message: every finding, one space between, as long as that fits the API server's limit
+// (a pod adding a dozen capabilities in two containers exceeds it, and the refusal would read only
+// "refused by …"); else the leading findings that fit, whole, and how many more there are.
+// Evaluated only for a refused object (variables are lazy).
+function messageVariables(slug: string): CelVariable[] {
+  const budget = MAX_MESSAGE_BYTES - new TextEncoder().encode(cutNote("999999", slug)).length;
+  // Each finding's bytes plus its separating space, counted once; the messages that fit have at most budget + 1.
+  return [
+    { name: "findingBytes", expression: "variables.findings.map(f, size(bytes(f)) + 1)" },
+    {
+      name: "shownFindings",
+      expression: `variables.findings.transformList(i, f, variables.findingBytes.slice(0, i + 1).sum() <= ${budget + 1}, f)`,
+    },
+    {
+      name: "findingsMessage",
+      expression: `variables.findingBytes.sum() <= ${budget + 1} ? variables.findings.join(" ") : variables.shownFindings.join(" ") + ${cutNote("@N@", slug)
+        .split("@N@")
+        .map(lit)
+        .join(" + string(size(variables.findings) - size(variables.shownFindings)) + ")}`,
+    },
+  ];
+}
+
 // CEL's reserved words: the API server refuses a ValidatingAdmissionPolicy with a variable named
 // after one ("must be a valid CEL identifier"), though gator evaluates it happily.
 const RESERVED = new Set("as break const continue else false for function if import in let loop namespace null package return true var void while".split(" "));
@@ -137,11 +165,11 @@ export function celSource(slug: string, cel: ControlCel, generateVAP: boolean): 
   const bad = variables.find((v) => RESERVED.has(v.name) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v.name));
   if (bad) throw new Error(`${slug}: CEL variable ${bad.name} is not a valid CEL identifier`);
   return {
-    variables: variables.map((v) => ({ name: v.name, expression: v.expression })),
+    variables: [...variables, ...messageVariables(slug)].map((v) => ({ name: v.name, expression: v.expression })),
     validations: [
       {
         expression: "size(variables.findings) == 0",
-        messageExpression: 'variables.findings.join(" ")',
+        messageExpression: "variables.findingsMessage",
         // Shown only if the message expression fails.
         message: `refused by Gatehouse control ${slug}`,
       },
@@ -164,4 +192,14 @@ export function splice(finding: string, exprs: Record<string, string>): string {
     out = out.replaceAll(mark, `" + (${expr}) + "`);
   }
   return out;
+}
+
+/** containerFinding with the field and the reason as CEL string expressions (e.g. an index in the field). */
+export function containerFindingExpr(fieldExpr: string, valueExpr: string, whyExpr: string): string {
+  return splice(containerFinding("@FIELD@", valueExpr, "@WHY@"), { FIELD: fieldExpr, WHY: whyExpr });
+}
+
+/** podFinding with the field and the reason as CEL string expressions (e.g. `spec.volumes[<i>]…`). */
+export function podFindingExpr(fieldExpr: string, valueExpr: string, whyExpr: string): string {
+  return splice(podFinding("@FIELD@", valueExpr, "@WHY@"), { FIELD: fieldExpr, WHY: whyExpr });
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
 import { container, IMAGE, pod, workload } from "../../src/policies/sample.ts";
 import { safeSysctls } from "../../src/policies/sysctls/index.ts";
+import { MAX_MESSAGE_BYTES } from "../../src/policies/cel.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { waitUntil } from "../harness/cluster-process.ts";
 import { json } from "../harness/api.ts";
@@ -31,6 +32,13 @@ const privilegedPod = (namespace: string, name: string, image = IMAGE): Obj =>
 const message = (namespace: string, name: string) =>
   `pod ${namespace}/${name}: container "app" (containers[0], image ${IMAGE}): securityContext.privileged is true; privileged containers are not allowed. ` +
   `To allow it, exempt namespace "${namespace}" or image "${IMAGE}" in Gatehouse control privileged-containers.`;
+/** The generated policies of host-paths, flexvolume-drivers, probe-hosts and selinux, with their constraints' names. */
+const MORE = [
+  ["gatekeeper-gatehousehostpaths", "host-paths"],
+  ["gatekeeper-gatehouseflexvolumedrivers", "flexvolume-drivers"],
+  ["gatekeeper-gatehouseprobehosts", "probe-hosts"],
+  ["gatekeeper-gatehouseselinux", "selinux"],
+] as const;
 /** What kubectl prints when a ValidatingAdmissionPolicy refuses (k8s.io/apiserver's validating policy plugin). */
 const vapDenied = (policy: string, binding: string) => `ValidatingAdmissionPolicy '${policy}' with binding '${binding}' denied request: `;
 
@@ -51,10 +59,15 @@ beforeAll(async () => {
         appArmor: {},
         sysctls: {},
         volumeTypes: {},
+        // The controls whose CEL needs spelt-out fields or a computed field name, each with an option set.
+        hostPaths: { options: { allowed: [{ pathPrefix: "/var/log", readOnly: true }] } },
+        flexVolumeDrivers: {},
+        probeHosts: {},
+        seLinux: { options: { allowed: [{ type: "container_t" }] } },
       },
     },
   });
-  // Eight templates, seven of them generating a VAP: on a loaded machine Gatekeeper may need more
+  // Twelve templates, eleven of them generating a VAP: on a loaded machine Gatekeeper may need more
   // than one agent pass to report them all created; the next pass picks up where this one stopped.
   await waitUntil("an agent pass that converges", async () => (await bed.pass()).ok, { timeoutMs: 300_000, intervalMs: 1000 });
   await converge(bed, cluster);
@@ -83,6 +96,7 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
           "gatekeeper-gatehouseusersandgroups-users-and-groups",
           "gatekeeper-gatehouseapparmor-apparmor",
           "gatekeeper-gatehousesysctls-sysctls",
+          ...MORE.map(([policy, slug]) => `${policy}-${slug}`),
         ]);
         return r.code === 0;
       },
@@ -107,15 +121,18 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
     const view = await json(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
-    expect(view.gatekeeper.vap.policies.map((p: Obj) => [p.name, p.state]).sort()).toEqual([
-      ["gatekeeper-gatehouseapparmor", "generated"],
-      ["gatekeeper-gatehousecapabilities", "generated"],
-      ["gatekeeper-gatehousehostnamespaces", "generated"],
-      [POLICY, "generated"],
-      ["gatekeeper-gatehouseseccomp", "generated"],
-      ["gatekeeper-gatehousesysctls", "generated"],
-      ["gatekeeper-gatehouseusersandgroups", "generated"],
-    ]);
+    expect(view.gatekeeper.vap.policies.map((p: Obj) => [p.name, p.state]).sort()).toEqual(
+      [
+        ["gatekeeper-gatehouseapparmor", "generated"],
+        ["gatekeeper-gatehousecapabilities", "generated"],
+        ["gatekeeper-gatehousehostnamespaces", "generated"],
+        [POLICY, "generated"],
+        ["gatekeeper-gatehouseseccomp", "generated"],
+        ["gatekeeper-gatehousesysctls", "generated"],
+        ["gatekeeper-gatehouseusersandgroups", "generated"],
+        ...MORE.map(([policy]) => [policy, "generated"]),
+      ].sort(),
+    );
     expect(view.degradedReasons).toEqual([]);
   });
 
@@ -190,6 +207,76 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
     );
   });
 
+  it("a refusal whose findings pass the API server's 5 KiB message limit keeps the findings that fit and counts the rest", { timeout: T }, async () => {
+    // Thirteen added capabilities in two containers: 24 findings, over 6 KiB of message.
+    const caps = [
+      "AUDIT_WRITE",
+      "CHOWN",
+      "DAC_OVERRIDE",
+      "FOWNER",
+      "FSETID",
+      "KILL",
+      "MKNOD",
+      "NET_BIND_SERVICE",
+      "SETFCAP",
+      "SETGID",
+      "SETPCAP",
+      "SETUID",
+      "SYS_CHROOT",
+    ];
+    const sc = { ...hardened, capabilities: { add: caps, drop: ["ALL"] } };
+    const many = placed(pod({ containers: [container("app", { securityContext: sc }), container("sidecar", { securityContext: sc })] }), "many-caps", ns);
+    const r = await create(cluster, many);
+    expect(r.code).not.toBe(0);
+    const denied = vapDenied("gatekeeper-gatehousecapabilities", "gatekeeper-gatehousecapabilities-capabilities");
+    const text = r.stderr.slice(r.stderr.indexOf(denied) + denied.length).trim();
+    const cut = /^(.*) \(and (\d+) more findings of Gatehouse control capabilities, cut to fit the API server's 5 KiB message limit\)$/.exec(text);
+    expect(cut, text).not.toBeNull();
+    expect(new TextEncoder().encode(text).length).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    const shown = cut![1]!.split(/ (?=pod )/);
+    expect(shown.length + Number(cut![2])).toBe(24);
+    for (const f of shown)
+      expect(f).toMatch(
+        /^pod \S+: container "(app|sidecar)" .*securityContext\.capabilities\.add is "[A-Z_]+"; capabilities that may be added: NET_BIND_SERVICE\. /,
+      );
+  });
+
+  it("host-paths, flexvolume-drivers, probe-hosts and selinux refuse through their own policies, with the message", { timeout: T }, async () => {
+    const at = (name: string) => `pod ${ns}/${name}: container "app" (containers[0], image ${IMAGE}): `;
+    const exempt = `To allow it, exempt namespace "${ns}" or image "${IMAGE}" in Gatehouse control`;
+    const cases: [Obj, string, string][] = [
+      [
+        pod({
+          volumes: [{ name: "logs", hostPath: { path: "/var/log/app" } }],
+          containers: [container("app", { securityContext: hardened, volumeMounts: [{ name: "logs", mountPath: "/logs" }] })],
+        }),
+        "host-paths",
+        `${at("host-paths")}volumeMounts[0].readOnly is null; host path /var/log/app (volume "logs") is allowed read-only only; set readOnly: true. ${exempt} host-paths.`,
+      ],
+      [
+        pod({ volumes: [{ name: "data", flexVolume: { driver: "example.com/lvm" } }], containers: [container("app", { securityContext: hardened })] }),
+        "flexvolume-drivers",
+        `pod ${ns}/flexvolume-drivers: spec.volumes[0].flexVolume.driver is "example.com/lvm"; no flexVolume drivers are allowed. To allow it, exempt namespace "${ns}" in Gatehouse control flexvolume-drivers.`,
+      ],
+      [
+        pod({ containers: [container("app", { securityContext: hardened, livenessProbe: { httpGet: { port: 8080, host: "169.254.169.254" } } })] }),
+        "probe-hosts",
+        `${at("probe-hosts")}livenessProbe.httpGet.host is "169.254.169.254"; the host must be unset (the pod's own IP). ${exempt} probe-hosts.`,
+      ],
+      [
+        pod({ securityContext: { seLinuxOptions: { type: "spc_t", level: "s0" } }, containers: [container("app", { securityContext: hardened })] }),
+        "selinux",
+        `pod ${ns}/selinux: spec.securityContext.seLinuxOptions is {"level":"s0","type":"spc_t"}; allowed seLinuxOptions (a field not listed must be unset, * is any value): {type: container_t}. To allow it, exempt namespace "${ns}" in Gatehouse control selinux.`,
+      ],
+    ];
+    for (const [object, slug, text] of cases) {
+      const [policy] = MORE.find(([, s]) => s === slug)!;
+      const r = await create(cluster, placed(object, slug, ns));
+      expect(r.code, slug).not.toBe(0);
+      expect(r.stderr).toContain(`${vapDenied(policy, `${policy}-${slug}`)}${text}`);
+    }
+  });
+
   it("honours the exemptions as the webhook does: namespace glob, image prefix, and the default system namespaces", { timeout: T }, async () => {
     expect(cluster.gatekeeperRunning()).toBe(false);
     const sandbox = (await cluster.kubectlJson<{ items: Obj[] }>(["get", "namespaces"])).items
@@ -203,12 +290,16 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
   });
 
   it("a Rego-only control (volume-types) is not enforced while the webhook is down under Ignore", { timeout: T }, async () => {
-    const hostPath = placed(
-      pod({ volumes: [{ name: "host", hostPath: { path: "/var/run" } }], containers: [container("app", { securityContext: hardened })] }),
-      "host-path",
+    // An nfs volume: only volume-types has something to say about it.
+    const nfs = placed(
+      pod({
+        volumes: [{ name: "share", nfs: { server: "nfs.example.com", path: "/exports" } }],
+        containers: [container("app", { securityContext: hardened })],
+      }),
+      "nfs-volume",
       ns,
     );
-    const r = await create(cluster, hostPath);
+    const r = await create(cluster, nfs);
     expect(r.code, r.stderr).toBe(0);
   });
 

@@ -79,3 +79,13 @@ export function psaFixtures(): PsaFixture[] {
   }
   return out;
 }
+
+/** The fixtures, one per distinct pod (most version folders repeat the previous version's), first file first. */
+export function distinctFixtures(): PsaFixture[] {
+  const byContent = new Map<string, PsaFixture>();
+  for (const f of psaFixtures()) {
+    const key = JSON.stringify(f.pod.spec) + JSON.stringify((f.pod.metadata as { annotations?: unknown }).annotations ?? {});
+    if (!byContent.has(key)) byContent.set(key, f);
+  }
+  return [...byContent.values()];
+}

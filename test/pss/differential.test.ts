@@ -12,7 +12,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PSS_VERSIONS } from "../../src/policies/index.ts";
-import { asAdmitted, PSS_LEVELS, type PssLevel, psaFixtures, psaVerdicts } from "../harness/psa.ts";
+import { asAdmitted, distinctFixtures, PSS_LEVELS, type PssLevel, psaVerdicts } from "../harness/psa.ts";
 import { boundaryObject } from "./boundary-pods.ts";
 import { type Case, disagreements, gatorDenials, renderPreset, report } from "./differential.ts";
 
@@ -20,14 +20,9 @@ const SEED = Number(process.env.GATEHOUSE_PSS_SEED ?? Math.floor(Math.random() *
 const RUNS = Number(process.env.GATEHOUSE_PSS_RUNS ?? 2_000);
 const VERSIONS = [...PSS_VERSIONS, "latest"] as const;
 
-/** The fixtures, one case per distinct pod (most folders repeat the previous version's). */
+/** The fixtures, one case per distinct pod. */
 function fixtureCases(): Omit<Case, "psa">[] {
-  const byContent = new Map<string, Omit<Case, "psa">>();
-  for (const f of psaFixtures()) {
-    const key = JSON.stringify(f.pod.spec) + JSON.stringify((f.pod.metadata as { annotations?: unknown }).annotations ?? {});
-    if (!byContent.has(key)) byContent.set(key, { name: `fixture-${byContent.size}`, origin: f.file, object: f.pod });
-  }
-  return [...byContent.values()];
+  return distinctFixtures().map((f, i) => ({ name: `fixture-${i}`, origin: f.file, object: f.pod }));
 }
 
 function generatedCases(): Omit<Case, "psa">[] {

@@ -3,6 +3,7 @@
 // volumes only for the listed drivers.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./flexvolume-drivers.cel.ts";
 import { sortedSet } from "../common/schemas.ts";
 
 // Driver names are exact (`vendor/driver`, as in the flexVolume.driver field); no globs.
@@ -25,5 +26,6 @@ export const flexVolumeDrivers = defineControl({
   }),
   toParameters: (o) => ({ allowed: [...o.allowed] }),
   rego: controlRego("flexvolume-drivers"),
+  cel,
   describe: (o) => (o.allowed.length === 0 ? "no flexVolume drivers" : `flexVolume drivers ${o.allowed.join(", ")}`),
 });

@@ -3,6 +3,7 @@
 // the listed path prefixes, and read-only where the entry says so.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./host-paths.cel.ts";
 
 /** Why a path prefix is malformed, or undefined when it is fine. */
 export function pathPrefixProblem(p: string): string | undefined {
@@ -65,5 +66,6 @@ export const hostPaths = defineControl({
   }),
   toParameters: (o) => ({ allowed: o.allowed.map((e) => ({ pathPrefix: e.pathPrefix, readOnly: e.readOnly })) }),
   rego: controlRego("host-paths"),
+  cel,
   describe: (o) => (o.allowed.length === 0 ? "no hostPath volumes" : `hostPath under ${o.allowed.map(formatEntry).join(", ")}`),
 });

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { sortedSet } from "../common/schemas.ts";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./probe-hosts.cel.ts";
 
 /** A hostname or IP address; hostnames are case-insensitive, so they are stored in lower case. */
 export const ProbeHost = z
@@ -33,6 +34,7 @@ export const probeHosts = defineControl({
   }),
   toParameters: (o) => ({ allowedHosts: [...o.allowedHosts] }),
   rego: controlRego("probe-hosts"),
+  cel,
   describe: (o) =>
     o.allowedHosts.length === 0
       ? "probe and lifecycle hook hosts must be unset"

@@ -3,6 +3,7 @@
 // listed combinations of seLinuxOptions. PodSecurityPolicy's seLinux (MustRunAs) strategy.
 import { z } from "zod";
 import { controlRego, defineControl } from "../control.ts";
+import { cel } from "./selinux.cel.ts";
 
 export const SELINUX_FIELDS = ["user", "role", "type", "level"] as const;
 type Field = (typeof SELINUX_FIELDS)[number];
@@ -73,6 +74,7 @@ export const seLinux = defineControl({
   }),
   toParameters: (options) => ({ allowed: options.allowed }),
   rego: controlRego("selinux"),
+  cel,
   describe: (options) => {
     const { allowed } = options;
     if (allowed.length === 0) return "seLinuxOptions may not set any field";
