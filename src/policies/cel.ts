@@ -78,11 +78,13 @@ export function containersWith(extra: Record<string, string>): string {
 /**
  * The text of a finding about a pod-level field (`spec.hostPID`, the path in the pod): for a
  * workload's pod template the path in the workload (`spec.template.spec.hostPID`); a field that is
- * no path in the pod (an annotation key) is shown as it is, as in common/gatehouse.rego.
+ * no path in the pod (an annotation key) is shown as it is, as in common/gatehouse.rego. Decided
+ * when the finding is built, so that a field computed in CEL and spliced into the literal
+ * (`spec.volumes[" + string(i) + "]…`) gets the prefix too; the one-element map binds the text once.
  */
 export function podFinding(field: string, valueExpr: string, why: string): string {
-  const path = /^(spec|metadata)\./.test(field) ? '": " + variables.podPath + ' : '": " + ';
-  return `variables.subject + ${path}${lit(`${field} is `)} + ${valueExpr} + ${lit(`; ${why}.`)} + variables.podHint`;
+  const path = `[${lit(`${field} is `)}].map(ghField, ghField.startsWith("spec.") || ghField.startsWith("metadata.") ? variables.podPath + ghField : ghField)[0]`;
+  return `variables.subject + ": " + ${path} + ${valueExpr} + ${lit(`; ${why}.`)} + variables.podHint`;
 }
 
 const KINDS = ["containers", "initContainers", "ephemeralContainers"];

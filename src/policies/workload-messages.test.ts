@@ -5,6 +5,7 @@
 // a workload kind Gatehouse does not expand (no known path for its pod template).
 import { beforeAll, describe, expect, it } from "vitest";
 import { gatorTest, type GatorEngine, type GatorResult } from "../../test/harness/gator.ts";
+import { field, podFinding, type ControlCel } from "./cel.ts";
 import { catalogue } from "./catalogue.ts";
 import { controlSettingsSchema } from "./control-settings.ts";
 import { renderExpansionTemplates } from "./expansion.ts";
@@ -116,5 +117,35 @@ describe("the pod-template paths", () => {
     expect(POD_TEMPLATE_PATHS["apps/v1/Deployment"]).toBe("spec.template.");
     expect(POD_TEMPLATE_PATHS["batch/v1/CronJob"]).toBe("spec.jobTemplate.spec.template.");
     for (const [k, v] of Object.entries(POD_TEMPLATE_PATHS)) expect(WORKLOADS_REGO_LIB).toContain(`\t${JSON.stringify(k)}: ${JSON.stringify(v)},\n`);
+  });
+});
+
+// Other controls' CEL computes a pod field (`spec.volumes[" + string(i) + "]…`) and splices it into
+// the literal podFinding built around a placeholder: the workload's prefix must follow it there.
+describe("a pod finding whose field is computed in CEL", () => {
+  it("gets the workload's path too, and stays the pod's path in a pod", () => {
+    const base = catalogue.find((x) => x.slug === "host-namespaces")!;
+    const finding = podFinding("@FIELD@", '"true"', "sharing the host PID namespace is not allowed (allowHostPID is false)").replace(
+      "@FIELD@",
+      '" + ("spec." + "hostPID") + "',
+    );
+    const cel: ControlCel = { variables: [{ name: "findings", expression: `${field("variables.pod", "spec.hostPID")} == true ? [${finding}] : []` }] };
+    const computed = { ...base, cel };
+    const settings = controlSettingsSchema(base).parse({});
+    const results = gatorTest(
+      [
+        renderTemplate(computed, "both"),
+        renderConstraint(computed, { ...settings, enforcementAction: "deny" }, { namespaces: [], images: [] }, NOW),
+        ...renderExpansionTemplates(),
+      ],
+      [named(workload("Deployment", { hostPID: true }), "root-web"), named(pod({ hostPID: true }), "root-shell")],
+      "cel",
+    );
+    const tail =
+      'is true; sharing the host PID namespace is not allowed (allowHostPID is false). To allow it, exempt namespace "team-a" in Gatehouse control host-namespaces.';
+    expect(results.map((r) => r.msg).sort()).toEqual([
+      `[Implied by gatehouse-pod-templates] Deployment team-a/root-web: spec.template.spec.hostPID ${tail}`,
+      `pod team-a/root-shell: spec.hostPID ${tail}`,
+    ]);
   });
 });
