@@ -1,11 +1,21 @@
 // Admission denials across the tenant (GET /v1/denials): what Gatekeeper's webhook refused, warned
 // about or recorded in dryrun, filed under the workload that asked, with a count — the refusals of
 // controller-created Pods nobody saw at a terminal. Filters by environment, action, namespace,
-// workload and since.
+// workload and since. The most severe come first.
 import { useFilteredList } from "./filtered-list.js";
 import { dateTime, ErrorMessage, html, PageTitle, relative } from "./ui.js";
 
 const FILTERS = ["environment", "action", "namespace", "workload", "since"];
+
+// The API's severity levels (policies/severity.ts), most severe first; a denial without a control last.
+const SEVERITY_ORDER = ["critical", "high", "medium"];
+const rank = (d) => (SEVERITY_ORDER.includes(d.severity) ? SEVERITY_ORDER.indexOf(d.severity) : SEVERITY_ORDER.length);
+/** The worst first; within a severity, the API's order (most recently seen first). */
+const bySeverity = (items) =>
+  items
+    .map((d, i) => [d, i])
+    .sort(([a, i], [b, j]) => rank(a) - rank(b) || i - j)
+    .map(([d]) => d);
 
 export function DenialsPage() {
   const { envs, names, items, error, submit } = useFilteredList("/v1/denials", FILTERS, {});
@@ -28,11 +38,12 @@ export function DenialsPage() {
           ? html`<p>No denials match.</p>`
           : html`<div class="table-wrap"><table>
       <caption class="visually-hidden">Denials</caption>
-      <thead><tr><th scope="col">Workload</th><th scope="col">Environment</th><th scope="col">Control</th><th scope="col">Action</th><th scope="col">Count</th><th scope="col">Last seen</th><th scope="col">Requested by</th><th scope="col">Message</th></tr></thead>
-      <tbody>${items.map(
+      <thead><tr><th scope="col">Workload</th><th scope="col">Environment</th><th scope="col">Severity</th><th scope="col">Control</th><th scope="col">Action</th><th scope="col">Count</th><th scope="col">Last seen</th><th scope="col">Requested by</th><th scope="col">Message</th></tr></thead>
+      <tbody>${bySeverity(items).map(
         (d) => html`<tr>
         <th scope="row">${d.workload.kind} ${d.namespace}/${d.workload.name}</th>
         <td><a href=${`#/environments/${d.environmentId}`}>${names[d.environmentId] ?? d.environmentId.slice(0, 8)}</a></td>
+        <td>${d.severity ? html`<span class="badge">${d.severity}</span>` : html`<span class="muted">—</span>`}</td>
         <td>${d.control ?? d.constraint.name}</td><td><span class=${`badge ${d.action}`}>${d.action}</span></td>
         <td>${d.count}</td>
         <td><time datetime=${d.lastSeenAt}>${dateTime(d.lastSeenAt)}</time> <span class="muted">${relative(d.lastSeenAt)}</span></td>

@@ -12,6 +12,7 @@
 // settings are rendered (an expired exemption is not in the constraint), for Rego and CEL
 // alike; namespace exemptions are the constraint's match.excludedNamespaces, which Gatekeeper
 // turns into a match condition of the generated policy with the same `*` prefix globs.
+import { POD_TEMPLATE_PATHS } from "./workload-paths.ts";
 
 /** One CEL variable; `variables.<name>` in later expressions. */
 export interface CelVariable {
@@ -48,15 +49,17 @@ export function field(base: string, path: string): string {
 /**
  * The text of a finding about a container `ct` (an element of variables.containers):
  * `pod ns/name: container "app" (containers[0], image …): <field> is <value>; <why>. To allow it, …`
+ * (`Deployment ns/web: container "app" (spec.template.spec.containers[0], …` for a workload's pod
+ * template); `field` is the path in the container.
  */
 export function containerFinding(field: string, valueExpr: string, why: string): string {
   return `${CT_PREFIX} + ${lit(`${field} is `)} + ${valueExpr} + ${lit(`; ${why}.`)} + ${CT_HINT}`;
 }
 
 // Built only for a container with a finding: a passing pod costs no string building.
-/** `pod ns/name: container "app" (containers[0], image …): ` for `ct`. */
+/** `pod ns/name: container "app" (containers[0], image …): ` for `ct` (or the workload's, see podFinding). */
 export const CT_PREFIX =
-  '"pod " + variables.podRef + ": " + (ct.kind == "initContainers" ? "init container" : ct.kind == "ephemeralContainers" ? "ephemeral container" : "container") + " \\"" + ct.c.name + "\\" (" + ct.kind + "[" + string(ct.index) + "], image " + (has(ct.c.image) ? ct.c.image : "<none>") + "): "';
+  'variables.subject + ": " + (ct.kind == "initContainers" ? "init container" : ct.kind == "ephemeralContainers" ? "ephemeral container" : "container") + " \\"" + ct.c.name + "\\" (" + variables.containersPath + ct.kind + "[" + string(ct.index) + "], image " + (has(ct.c.image) ? ct.c.image : "<none>") + "): "';
 /** ` To allow it, exempt namespace "…" or image "…" in Gatehouse control <slug>.` for `ct`. */
 export const CT_HINT =
   '(ct.image != "" ? " To allow it, exempt namespace \\"" + variables.podNamespace + "\\" or image \\"" + ct.image + "\\"" : " To allow it, exempt namespace \\"" + variables.podNamespace + "\\"") + variables.hintTail';
@@ -72,12 +75,25 @@ export function containersWith(extra: Record<string, string>): string {
   return `variables.containers.map(ct, {"kind": ct.kind, "index": ct.index, "c": ct.c, "image": ct.image${fields}})`;
 }
 
-/** The text of a finding about a pod-level field. */
+/**
+ * The text of a finding about a pod-level field (`spec.hostPID`, the path in the pod): for a
+ * workload's pod template the path in the workload (`spec.template.spec.hostPID`); a field that is
+ * no path in the pod (an annotation key) is shown as it is, as in common/gatehouse.rego. Decided
+ * when the finding is built, so that a field computed in CEL and spliced into the literal
+ * (`spec.volumes[" + string(i) + "]…`) gets the prefix too; the one-element map binds the text once.
+ */
 export function podFinding(field: string, valueExpr: string, why: string): string {
-  return `"pod " + variables.podRef + ${lit(`: ${field} is `)} + ${valueExpr} + ${lit(`; ${why}.`)} + variables.podHint`;
+  const path = `[${lit(`${field} is `)}].map(ghField, ghField.startsWith("spec.") || ghField.startsWith("metadata.") ? variables.podPath + ghField : ghField)[0]`;
+  return `variables.subject + ": " + ${path} + ${valueExpr} + ${lit(`; ${why}.`)} + variables.podHint`;
 }
 
 const KINDS = ["containers", "initContainers", "ephemeralContainers"];
+
+/** A CEL map literal of strings. */
+const celMap = (m: Readonly<Record<string, string>>) =>
+  `{${Object.entries(m)
+    .map(([k, v]) => `${lit(k)}: ${lit(v)}`)
+    .join(", ")}}`;
 
 /** The variables every control's CEL can use (common/gatehouse.rego's rules, one for one). */
 function library(slug: string): CelVariable[] {
@@ -103,6 +119,24 @@ function library(slug: string): CelVariable[] {
       name: "podRef",
       expression: 'variables.podNamespace != "" ? variables.podNamespace + "/" + variables.podName : variables.podName',
     },
+    // A workload's pod template, as Gatekeeper's expansion reviews it (common/gatehouse.rego
+    // `workload`): named <workload>-pod, with the workload's ownerReference and no uid.
+    { name: "podTemplatePaths", expression: celMap(POD_TEMPLATE_PATHS) },
+    {
+      name: "workloads",
+      expression:
+        'has(variables.pod.metadata.ownerReferences) && has(variables.pod.metadata.name) ? variables.pod.metadata.ownerReferences.filter(r, has(r.apiVersion) && has(r.kind) && has(r.name) && (!has(r.uid) || r.uid == "") && (r.name + "-pod").lowerAscii() == variables.pod.metadata.name && (r.apiVersion + "/" + r.kind) in variables.podTemplatePaths) : []',
+    },
+    {
+      name: "subject",
+      expression:
+        'size(variables.workloads) > 0 ? variables.workloads[0].kind + " " + (variables.podNamespace != "" ? variables.podNamespace + "/" : "") + variables.workloads[0].name : "pod " + variables.podRef',
+    },
+    {
+      name: "podPath",
+      expression: 'size(variables.workloads) > 0 ? variables.podTemplatePaths[variables.workloads[0].apiVersion + "/" + variables.workloads[0].kind] : ""',
+    },
+    { name: "containersPath", expression: 'variables.podPath != "" ? variables.podPath + "spec." : ""' },
     { name: "hintTail", expression: control },
     { name: "podHint", expression: '" To allow it, exempt namespace \\"" + variables.podNamespace + "\\"" + variables.hintTail' },
     // Every container of every kind. CEL literals must be homogeneous, hence dyn().

@@ -3,23 +3,8 @@
 // ReplicaSet fails to make pods (the seed product's silent "provision failure").
 import { contentHash } from "./hash.ts";
 import { deepFreeze, HASH_ANNOTATION, MANAGED_BY, type K8sObject } from "./render.ts";
-
-const expansions = [
-  {
-    name: "gatehouse-pod-templates",
-    applyTo: [
-      { groups: ["apps"], kinds: ["DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"], versions: ["v1"] },
-      { groups: [""], kinds: ["ReplicationController"], versions: ["v1"] },
-      { groups: ["batch"], kinds: ["Job"], versions: ["v1"] },
-    ],
-    templateSource: "spec.template",
-  },
-  {
-    name: "gatehouse-cronjob-templates",
-    applyTo: [{ groups: ["batch"], kinds: ["CronJob"], versions: ["v1"] }],
-    templateSource: "spec.jobTemplate.spec.template",
-  },
-] as const;
+// The table of what is expanded, and where each pod template sits, is workload-paths.ts.
+import { EXPANSIONS as expansions } from "./workload-paths.ts";
 
 export const EXPANSION_NAMES = expansions.map((e) => e.name);
 

@@ -15,7 +15,9 @@ import { toolPath } from "../../test/harness/tools.ts";
 import { catalogue } from "./catalogue.ts";
 import { REGO_FILES } from "./rego-files.ts";
 import { regoFilesModule, regoPaths } from "./rego-files.build.ts";
+import { REGO_LIB } from "./control.ts";
 import { forGatekeeper, renderTemplate, templateName } from "./render.ts";
+import { WORKLOADS_REGO_LIB } from "./workload-paths.ts";
 
 const policies = fileURLToPath(new URL("./", import.meta.url));
 
@@ -41,9 +43,22 @@ describe("OPA's tools over src/policies/**/*.rego", () => {
         const rego = renderTemplate(c).spec.targets as { rego: string; libs: string[] }[];
         writeFileSync(join(dir, `${c.slug}.rego`), rego[0]!.rego);
         writeFileSync(join(dir, "gatehouse.rego"), rego[0]!.libs[0]!);
+        writeFileSync(join(dir, "gatehouse_workloads.rego"), rego[0]!.libs[1]!);
         expect(rego[0]!.rego).toBe(forGatekeeper(c.rego));
+        expect(rego[0]!.libs).toEqual([forGatekeeper(REGO_LIB), forGatekeeper(WORKLOADS_REGO_LIB)]);
       }
       expect(opa("check", "--strict", "--v0-compatible", dir)).toEqual({ status: 0, out: "" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the generated workloads library is as opa fmt writes it and compiles in strict mode", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-opa-"));
+    try {
+      writeFileSync(join(dir, "gatehouse_workloads.rego"), WORKLOADS_REGO_LIB);
+      expect(opa("fmt", "--v0-v1", "--fail", "--diff", dir)).toEqual({ status: 0, out: "" });
+      expect(opa("check", "--strict", "--v0-v1", dir)).toEqual({ status: 0, out: "" });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,6 +5,7 @@ import { REGO_LIB, type AnyControl } from "./control.ts";
 import { celSource } from "./cel.ts";
 import { activePatterns, type Exemptions, type EnforcementAction, type EnforcementPoint } from "./common/knobs.ts";
 import { contentHash } from "./hash.ts";
+import { WORKLOADS_REGO_LIB } from "./workload-paths.ts";
 import { CONTENT_HASH_ANNOTATION, CONTROL_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../protocol/agent.ts";
 
 // The wire names are defined once, in the agent protocol; the renderer writes what the agent reads.
@@ -107,7 +108,7 @@ function buildTemplate(c: AnyControl, withCel: boolean): K8sObject {
   const target: Record<string, unknown> = {
     target: "admission.k8s.gatekeeper.sh",
     rego: forGatekeeper(c.rego),
-    libs: [forGatekeeper(REGO_LIB)],
+    libs: [forGatekeeper(REGO_LIB), forGatekeeper(WORKLOADS_REGO_LIB)],
   };
   // Gatekeeper turns rego/libs into the code entry of engine Rego beside this one.
   if (withCel) target.code = [{ engine: "K8sNativeValidation", source: celSource(c.slug, c.cel!, true) }];

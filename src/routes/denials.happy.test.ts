@@ -40,6 +40,7 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
         environmentId: env.id,
         action: "deny",
         control: "privilegedContainers",
+        severity: "critical",
         constraint: { kind: "GatehousePrivilegedContainers", name: "privileged-containers" },
         namespace: "team-a",
         workload: { kind: "Deployment", name: "root-web" },

@@ -10,6 +10,7 @@ import { problemResponses, ProblemError } from "../app/problem.ts";
 import { ADMISSION_ACTIONS } from "../db/schema.ts";
 import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { requireEnvironment } from "../services/environments.ts";
+import { SEVERITIES } from "../policies/severity.ts";
 import { denialJson, denialSummary, denialWhere, SUMMARY_GROUPS } from "../services/denials.ts";
 import { EnvParams } from "./settings-common.ts";
 
@@ -26,6 +27,11 @@ export const DenialSchema = z
       .string()
       .nullable()
       .openapi({ description: "The Gatehouse control of the constraint (null for a constraint without one).", example: "privilegedContainers" }),
+    severity: z.enum(SEVERITIES).nullable().openapi({
+      description:
+        "How much the control's findings matter (critical: the pod reaches the node; high: less confinement than the runtime default; medium: hardening); null without a control. Sort by it to see the worst first.",
+      example: "critical",
+    }),
     constraint: Ref,
     namespace: z.string(),
     workload: Ref.openapi({ description: "The top-level workload the agent resolved (Deployment, CronJob, …), or the object itself when it has no owner." }),

@@ -53,6 +53,7 @@ describe.each(backends())("denial webhooks ($name)", (backend) => {
       denial: {
         action: "deny",
         control: "privilegedContainers",
+        severity: "critical",
         workload: { kind: "Deployment", name: "root-web" },
         message: admissionEvent().message,
         count: 3,

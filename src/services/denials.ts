@@ -8,6 +8,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { catalogue } from "../policies/catalogue.ts";
+import { SEVERITY_BY_CONTROL_ID } from "../policies/severity.ts";
 import type { AdmissionEvent } from "../protocol/admission.ts";
 import { SHADOW_NAME_PREFIX } from "../protocol/agent.ts";
 import { enqueueEvent, isoJson } from "./webhook-outbox.ts";
@@ -162,9 +163,20 @@ export async function pruneDenials(tx: Db, environmentId: string, now: Date, day
   );
 }
 
+// The control's severity (policies/severity.ts), as SQL: the table's ids and levels are our own
+// constants, checked to be plain words before they are written into the statement.
+const severityCase = sql.raw(
+  `case d.control ${[...SEVERITY_BY_CONTROL_ID]
+    .map(([id, s]) => {
+      if (!/^[A-Za-z]+$/.test(id) || !/^[a-z]+$/.test(s)) throw new Error(`severity table: ${id} ${s}`);
+      return `when '${id}' then '${s}'`;
+    })
+    .join(" ")} end`,
+);
+
 /** The API JSON of a denial row aliased `d`. */
 export const denialJson = sql`jsonb_build_object(
-  'id', d.id, 'environmentId', d.environment_id, 'action', d.action, 'control', d.control,
+  'id', d.id, 'environmentId', d.environment_id, 'action', d.action, 'control', d.control, 'severity', ${severityCase},
   'constraint', jsonb_build_object('kind', d.constraint_kind, 'name', d.constraint_name),
   'namespace', d.namespace,
   'workload', jsonb_build_object('kind', d.workload_kind, 'name', d.workload_name),

@@ -23,6 +23,7 @@ import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.t
 import { catalogue, type EnvironmentSettingsInput } from "../../src/policies/index.ts";
 import type { AnyControl } from "../../src/policies/control.ts";
 import type { Sample } from "../../src/policies/sample.ts";
+import { POD_TEMPLATE_PATHS } from "../../src/policies/workload-paths.ts";
 import { samples as privilegedContainers } from "../../src/policies/privileged-containers/samples.ts";
 import { samples as hostNamespaces } from "../../src/policies/host-namespaces/samples.ts";
 import { samples as hostNetworkPorts } from "../../src/policies/host-network-ports/samples.ts";
@@ -211,21 +212,28 @@ function problems(o: Outcome): string[] {
   const own = lines.filter((l) => l.constraint === control.slug).map((l) => l.message);
   if (own.length !== sample.expect.length) out.push(`${id}: ${own.length} findings, expected ${sample.expect.length}:\n${own.join("\n")}`);
   const unused = [...own];
+  const isWorkload = sample.object.kind !== "Pod";
+  // A workload's findings give paths in the workload: spec.hostPID is spec.template.spec.hostPID.
+  const prefix = isWorkload ? POD_TEMPLATE_PATHS[`${sample.object.apiVersion}/${sample.object.kind}`]! : "";
+  const podPath = (field: string) => (/^(spec|metadata)\./.test(field) ? prefix + field : field);
   for (const e of sample.expect) {
     // Container findings read `container "app" (containers[0], image …): <field> is <value>; …`,
     // pod-level ones `pod <ns>/<name>: <field> is <value>; …`.
-    const i = unused.findIndex((m) => (e.container ? m.includes(`"${e.container}" (`) && m.includes(`): ${e.field} is `) : m.includes(`: ${e.field} is `)));
+    const i = unused.findIndex((m) =>
+      e.container ? m.includes(`"${e.container}" (`) && m.includes(`): ${e.field} is `) : m.includes(`: ${podPath(e.field)} is `),
+    );
     if (i < 0) out.push(`${id}: no finding for ${e.container ?? "(pod)"} ${e.field} in:\n${own.join("\n")}`);
     else unused.splice(i, 1);
   }
-  const isWorkload = sample.object.kind !== "Pod";
+  const subject = isWorkload ? `${sample.object.kind} ${namespace}/${sample.name}` : `pod ${namespace}/${sample.name}`;
   for (const m of own) {
     if (!m.endsWith(`in Gatehouse control ${control.slug}.`)) out.push(`${id}: does not name the control: ${m}`);
     if (!m.includes(`To allow it, exempt namespace "${namespace}"`)) out.push(`${id}: no namespace exemption hint: ${m}`);
     if (/\(\w+\[\d+\], image /.test(m) && !/ or image "[^"]+" in Gatehouse control/.test(m)) out.push(`${id}: no image exemption hint: ${m}`);
     if (!/ is .+; /.test(m)) out.push(`${id}: no offending value: ${m}`);
-    if (isWorkload && !/^\[Implied by gatehouse-(pod|cronjob)-templates\] pod /.test(m)) out.push(`${id}: not marked as implied by a workload: ${m}`);
-    if (!isWorkload && !m.startsWith(`pod ${namespace}/${sample.name}: `)) out.push(`${id}: does not name the pod: ${m}`);
+    const implied = /^\[Implied by gatehouse-(pod|cronjob)-templates\] /.exec(m)?.[0];
+    if (isWorkload && !implied) out.push(`${id}: not marked as implied by a workload: ${m}`);
+    if (!m.startsWith(`${implied && isWorkload ? implied : ""}${subject}: `)) out.push(`${id}: does not name the ${isWorkload ? "workload" : "pod"}: ${m}`);
   }
   return out;
 }

@@ -24,9 +24,19 @@ let bed: AgentTestbed;
 const privileged = { securityContext: { privileged: true } };
 const privilegedPod = (ns: string, name = "root-shell", image = IMAGE): Obj =>
   placed(pod({ containers: [container("app", { image, ...privileged })] }), name, ns);
-const message = (ns: string, name: string, image = IMAGE) =>
-  `pod ${ns}/${name}: container "app" (containers[0], image ${image}): securityContext.privileged is true; privileged containers are not allowed. ` +
+/** The finding about a pod, or (`subject`, `containerPath`) about a workload's pod template. */
+const message = (ns: string, name: string, image = IMAGE, subject = `pod ${ns}/${name}`, containerPath = "containers[0]") =>
+  `${subject}: container "app" (${containerPath}, image ${image}): securityContext.privileged is true; privileged containers are not allowed. ` +
   `To allow it, exempt namespace "${ns}" or image "${image}" in Gatehouse control privileged-containers.`;
+/** A workload's finding names the workload and the container's path in it (Gatekeeper reviews its pod template). */
+const workloadMessage = (ns: string, w: Obj) =>
+  message(
+    ns,
+    w.metadata.name,
+    IMAGE,
+    `${w.kind} ${ns}/${w.metadata.name}`,
+    w.kind === "CronJob" ? "spec.jobTemplate.spec.template.spec.containers[0]" : "spec.template.spec.containers[0]",
+  );
 const deniedText = (ns: string, name: string) =>
   `Error from server (Forbidden): error when creating "STDIN": ${DENIED}: [privileged-containers] ${message(ns, name)}`;
 const workloads = (ns: string): Obj[] => [
@@ -87,10 +97,8 @@ describe("enforcement actions, switched through the API", () => {
       const r = await create(cluster, w);
       expect(r.code, w.kind).not.toBe(0);
       const via = w.kind === "CronJob" ? "gatehouse-cronjob-templates" : "gatehouse-pod-templates";
-      // Gatekeeper names the pod it expands from a workload <workload name>-pod.
-      expect(denialLines(r.stderr), w.kind).toEqual([
-        { constraint: "privileged-containers", message: `[Implied by ${via}] ${message(ns, `${w.metadata.name}-pod`)}` },
-      ]);
+      // Gatekeeper names the pod it expands from a workload <workload name>-pod; the message names the workload.
+      expect(denialLines(r.stderr), w.kind).toEqual([{ constraint: "privileged-containers", message: `[Implied by ${via}] ${workloadMessage(ns, w)}` }]);
     }
   });
 
@@ -107,7 +115,7 @@ describe("enforcement actions, switched through the API", () => {
       const r = await create(cluster, w);
       expect(r.code, `${w.kind}: ${r.stderr}`).toBe(0);
       const via = w.kind === "CronJob" ? "gatehouse-cronjob-templates" : "gatehouse-pod-templates";
-      expect(warningLines(r.stderr), w.kind).toEqual([`Warning: [privileged-containers] [Implied by ${via}] ${message(ns, `${w.metadata.name}-pod`)}`]);
+      expect(warningLines(r.stderr), w.kind).toEqual([`Warning: [privileged-containers] [Implied by ${via}] ${workloadMessage(ns, w)}`]);
     }
   });
 
@@ -245,7 +253,7 @@ describe("Pod Security Standards presets", () => {
     expect(lines).toHaveLength(4);
     for (const l of lines)
       expect(l.message).toMatch(
-        /^\[Implied by gatehouse-pod-templates\] pod preset-restricted\/baseline-only-pod: container "web" \(containers\[0\], image nginx:1\.27\): /,
+        /^\[Implied by gatehouse-pod-templates\] Deployment preset-restricted\/baseline-only: container "web" \(spec\.template\.spec\.containers\[0\], image nginx:1\.27\): /,
       );
     console.log(`DENIAL restricted preset (Deployment):\n${refused.stderr.trim()}`);
 

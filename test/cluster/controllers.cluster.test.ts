@@ -107,6 +107,9 @@ describe("kube-controller-manager and admission events", () => {
     expect(failure).toMatchObject({ status: "True", reason: "FailedCreate" });
     expect(failure.message).toContain(DENIED);
     expect(failure.message).toContain("[privileged-containers]");
+    // A controller's real pod (generated name, owner with a uid) is named as the pod, never taken for
+    // the pod Gatekeeper's expansion makes of a workload (common/gatehouse.rego `workload`).
+    expect(failure.message).toMatch(new RegExp(`\\[privileged-containers\\] pod ${ns}/root-web-[a-z0-9]+-[a-z0-9]{5}: container "app" \\(containers\\[0\\], `));
     expect((await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns])).items).toHaveLength(0);
 
     const events = await waitUntil(

@@ -124,7 +124,14 @@ describe("admission-denial history (kube-controller-manager, Gatekeeper's webhoo
     // exactly once — at least every refusal recorded before the pass, at most every one after it.
     const refusals = async () =>
       (await cluster.kubectlJson<{ items: Obj[] }>(["get", "events", "-n", "gatekeeper-system"])).items
-        .filter((e) => e.reason === "FailedAdmission" && e.metadata.annotations?.resource_namespace === ns)
+        // Only the Deployment's Pods: the CronJob in this namespace has its Jobs refused every minute.
+        .filter(
+          (e) =>
+            e.reason === "FailedAdmission" &&
+            e.metadata.annotations?.resource_namespace === ns &&
+            e.metadata.annotations?.resource_kind === "Pod" &&
+            e.metadata.annotations?.resource_name?.startsWith("root-web-"),
+        )
         .reduce((n, e) => n + (e.count ?? 1), 0);
     const recordedBefore = await refusals();
     expect(grown.count).toBeLessThanOrEqual(recordedBefore);

@@ -241,7 +241,15 @@ describe.each(backends())("the console on $name", ({ name }) => {
     const row = page.getByRole("row", { name: /Deployment team-a\/root-web/ });
     await row.waitFor();
     const text = await row.textContent();
-    for (const part of ["prod-eu", "privilegedContainers", "deny", "4", "replicaset-controller", "pod team-a/root-web-7c9d8f6b5d-x2x7q: privileged"])
+    for (const part of [
+      "prod-eu",
+      "critical",
+      "privilegedContainers",
+      "deny",
+      "4",
+      "replicaset-controller",
+      "pod team-a/root-web-7c9d8f6b5d-x2x7q: privileged",
+    ])
       expect(text).toContain(part);
     await page.getByLabel("Action").selectOption("warn");
     await page.getByRole("button", { name: "Apply filters" }).click();

@@ -1,9 +1,11 @@
 # The Rego library every Gatehouse template carries (ConstraintTemplate `libs`). It walks every
 # container kind, applies image exemptions, and phrases findings the same way for all controls,
-# so a denied user always sees pod, container, field, value and how to exempt.
+# so a denied user always sees pod (or workload), container, field, value and how to exempt.
 package lib.gatehouse
 
 import rego.v1
+
+import data.lib.gatehouse_workloads
 
 pod := input.review.object
 
@@ -26,6 +28,48 @@ pod_name := n if {
 pod_ref := sprintf("%s/%s", [namespace, pod_name]) if {
 	namespace != ""
 } else := pod_name
+
+# The workload whose pod template this is, when Gatekeeper's expansion (pkg/expansion, v3.23)
+# made the pod: it names it lower("<workload>-pod") and appends the ownerReference
+# {apiVersion, kind, name} of the workload, with no uid. The API server admits no pod whose
+# ownerReferences lack a uid, so a controller's pod (web-7d9f8-x2k4z, owned by ReplicaSet
+# web-7d9f8 with its uid) is never taken for one. `prefix` is where the pod template sits in the
+# workload, from the ExpansionTemplates (lib.gatehouse_workloads, rendered from workload-paths.ts).
+workload := expanded[0] if {
+	expanded := [w |
+		some ref in object.get(pod, ["metadata", "ownerReferences"], [])
+		object.get(ref, "uid", "") == ""
+		lower(concat("", [ref.name, "-pod"])) == pod.metadata.name
+		prefix := gatehouse_workloads.pod_template_paths[concat("/", [ref.apiVersion, ref.kind])]
+		w := {"kind": ref.kind, "name": ref.name, "prefix": prefix}
+	]
+	count(expanded) > 0
+}
+
+# Who a finding is about: `pod ns/name`, or `Deployment ns/name` for a workload's pod template.
+subject := sprintf("%s %s", [workload.kind, qualified(workload.name)]) if {
+	workload
+} else := sprintf("pod %s", [pod_ref])
+
+qualified(name) := sprintf("%s/%s", [namespace, name]) if {
+	namespace != ""
+} else := name
+
+# A container's place: `containers[0]` in a pod, `spec.template.spec.containers[0]` in a workload.
+container_path(ct) := sprintf("%sspec.%s[%d]", [workload.prefix, ct.kind, ct.index]) if {
+	workload
+} else := sprintf("%s[%d]", [ct.kind, ct.index])
+
+# A pod field's path (`spec.hostPID`) in the workload (`spec.template.spec.hostPID`); a field that
+# is no path in the pod (an annotation key) is shown as it is.
+pod_field_path(field) := concat("", [workload.prefix, field]) if {
+	workload
+	pod_relative(field)
+} else := field
+
+pod_relative(field) if startswith(field, "spec.")
+
+pod_relative(field) if startswith(field, "metadata.")
 
 all_containers contains {"kind": kind, "index": i, "container": c} if {
 	some kind in container_kinds
@@ -77,8 +121,8 @@ show(value) := json.marshal(value)
 
 # A finding about one container's field (value is what the pod asked for).
 container_finding(ct, field, value, why) := {
-	"text": sprintf("pod %s: %s %q (%s[%d], image %s): %s is %s; %s.", [
-		pod_ref, container_word(ct.kind), ct.container.name, ct.kind, ct.index,
+	"text": sprintf("%s: %s %q (%s, image %s): %s is %s; %s.", [
+		subject, container_word(ct.kind), ct.container.name, container_path(ct),
 		object.get(ct.container, "image", "<none>"), field, show(value), why,
 	]),
 	"image": object.get(ct.container, "image", ""),
@@ -87,7 +131,7 @@ container_finding(ct, field, value, why) := {
 
 # A finding about a pod-level field.
 pod_finding(field, value, why) := {
-	"text": sprintf("pod %s: %s is %s; %s.", [pod_ref, field, show(value), why]),
+	"text": sprintf("%s: %s is %s; %s.", [subject, pod_field_path(field), show(value), why]),
 	"image": "",
 	"details": {"field": field, "value": value},
 }
