@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { routes } from "../routes/index.ts";
 import { requireRole } from "./auth.ts";
-import type { AppEnv } from "./env.ts";
+import type { V1Env } from "./env.ts";
 import { problemResponses } from "./problem.ts";
 
 const Echo = z.strictObject({ name: z.string().min(1), replicas: z.int().min(0).max(10).optional(), labels: z.record(z.string(), z.string()).optional() });
 
 // Test-only routes: a JSON body to validate, and a handler that throws.
 const plumbing = {
-  register(app: OpenAPIHono<AppEnv>) {
+  register(app: OpenAPIHono<V1Env>) {
     app.openapi(
       createRoute({
         method: "post",

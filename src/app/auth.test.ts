@@ -8,7 +8,7 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { badCredentials, jwksServer, signToken, TEST_AUDIENCE, TEST_ISSUER, testKey } from "../../test/harness/tokens.ts";
 import { apiKeys, memberships } from "../db/schema.ts";
 import { requireRole } from "./auth.ts";
-import type { AppEnv } from "./env.ts";
+import type { V1Env } from "./env.ts";
 import { devKeyFromSecret, generateDevKey, type DevKey } from "./dev-key.ts";
 
 const claims = { sub: "idp-user", tenant: "acme", role: "viewer" };
@@ -107,7 +107,7 @@ describe("roles", () => {
   let api: TestApi;
   beforeAll(async () => {
     const adminOnly = {
-      register(app: OpenAPIHono<AppEnv>) {
+      register(app: OpenAPIHono<V1Env>) {
         app.get("/v1/test/admin-only", requireRole("admin"), (c) => c.json({ ok: true }));
       },
     };

@@ -8,7 +8,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import { generateCredential } from "../app/credentials.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { agentCredentials, type AgentCredential as Row } from "../db/schema.ts";
@@ -150,7 +150,7 @@ async function mustFindCredential(tx: Db, tenantId: string, environmentId: strin
 
 const revokedConflict = () => new ProblemError(409, "A revoked agent credential cannot be rotated; create a new one.");
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(create, async (c) => {
     const p = c.get("principal");
     const { id: environmentId } = c.req.valid("param");

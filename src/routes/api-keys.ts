@@ -5,7 +5,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { hasRole, requireRole } from "../app/auth.ts";
 import { generateCredential } from "../app/credentials.ts";
-import { ROLES, type AppEnv } from "../app/env.ts";
+import { ROLES, type V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { apiKeys, type ApiKey as ApiKeyRow } from "../db/schema.ts";
@@ -135,7 +135,7 @@ async function findKey(tx: Db, tenantId: string, id: string): Promise<ApiKeyRow 
 
 const notFound = () => new ProblemError(404, "No such API key.");
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(create, async (c) => {
     const p = c.get("principal");
     const body = c.req.valid("json");

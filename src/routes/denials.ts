@@ -5,7 +5,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { ADMISSION_ACTIONS } from "../db/schema.ts";
 import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
@@ -117,7 +117,7 @@ const envSummary = createRoute({
   responses: { 200: { description: "The summary", content: { "application/json": { schema: Summary } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   // The fixed path first: it must not be read as a denial id.
   app.openapi(summary, async (c) => {
     const p = c.get("principal");

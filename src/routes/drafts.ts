@@ -5,7 +5,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
 import { revisionEtag } from "../app/conditional.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { enforceQuota } from "../services/quotas.ts";
 import type { Draft } from "../db/schema.ts";
@@ -162,7 +162,7 @@ function sourceOf(body: z.infer<typeof DraftBody>): DraftSource {
   return { controls: body.controls ?? {} };
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(createDraftRoute, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");

@@ -5,7 +5,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../policies/index.ts";
@@ -66,7 +66,7 @@ type EnvironmentJson = z.infer<typeof Environment>;
 const EnvironmentIdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
 /** The environment as the API returns it: its fields and its agent's summary, as of now. */
-function environmentJson(c: Context<AppEnv>, { env, agent }: EnvironmentWithAgent): EnvironmentJson {
+function environmentJson(c: Context<V1Env>, { env, agent }: EnvironmentWithAgent): EnvironmentJson {
   return { ...environmentFields(env), agent: agentSummary(agent, env.currentRevision, c.get("now")(), c.get("config").agent.pollIntervalSeconds) };
 }
 
@@ -170,7 +170,7 @@ const deleteEnv = createRoute({
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(createEnv, async (c) => {
     const p = c.get("principal");
     const body = c.req.valid("json");

@@ -4,7 +4,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { settingsRevisions } from "../db/schema.ts";
 import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
@@ -105,7 +105,7 @@ const rollbackRoute = createRoute({
   },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(listRoute, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");

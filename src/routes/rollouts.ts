@@ -4,7 +4,7 @@
 // revisions. The work is in src/services/rollouts.ts; when a step is due, rollout-evidence.ts.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { advancePlan, cancelPlan, createPlan, getPlan, listPlans, type PlanView } from "../services/rollouts.ts";
 import { EnvironmentId, EnvParams } from "./settings-common.ts";
@@ -168,8 +168,8 @@ const advanceRoute = createRoute({
   responses: { 200: one, ...problemResponses(400, 401, 403, 404, 409) },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
-  const poll = (c: { get(k: "config"): AppEnv["Variables"]["config"] }) => c.get("config").agent.pollIntervalSeconds;
+export function register(app: OpenAPIHono<V1Env>): void {
+  const poll = (c: { get(k: "config"): V1Env["Variables"]["config"] }) => c.get("config").agent.pollIntervalSeconds;
   app.openapi(createPlanRoute, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");

@@ -4,7 +4,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
 import { ifMatchRevision, noneMatch, revisionEtag } from "../app/conditional.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { EnforcementAction, EnforcementPoint } from "../policies/common/knobs.ts";
 import { catalogue, controlById, EnvironmentSettings, fieldIssues } from "../policies/index.ts";
@@ -96,7 +96,7 @@ function existing(id: string, current: StoredRevision | null): StoredRevision {
   return current;
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   // The agents' poll. Documented as declared, but If-None-Match (an optional string, which any
   // header is) is read directly: validating the headers makes node-server materialise and sort
   // all of them, 5-7% of a 304's CPU.

@@ -4,7 +4,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { sql, type SQL } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { VIOLATION_STATES } from "../db/schema.ts";
@@ -179,7 +179,7 @@ async function openCounts(tx: Db, where: SQL) {
   return { open, byControl, byEnforcementAction };
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   // The fixed paths first: they must not be read as a violation id.
   app.openapi(tenantSummary, async (c) => {
     const p = c.get("principal");
