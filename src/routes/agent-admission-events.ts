@@ -25,7 +25,7 @@ const Result = z
   })
   .openapi("AdmissionEventResult");
 
-const route = createRoute({
+export const route = createRoute({
   method: "post",
   path: AGENT_PATHS.admissionEvents,
   tags: agentTags,

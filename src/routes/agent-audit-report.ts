@@ -10,7 +10,7 @@ import { ingestInChunks } from "../services/audit-ingest.ts";
 import { splitShadows } from "../services/draft-preview.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
-const route = createRoute({
+export const route = createRoute({
   method: "post",
   path: AGENT_PATHS.auditReport,
   tags: agentTags,

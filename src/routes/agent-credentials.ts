@@ -53,7 +53,7 @@ const Cursor = z.strictObject({ id: z.uuid() });
 const tags = ["Agent credentials"];
 const base = "/v1/environments/{id}/agent-credentials";
 
-const create = createRoute({
+export const create = createRoute({
   method: "post",
   path: base,
   tags,
@@ -68,7 +68,7 @@ const create = createRoute({
   },
 });
 
-const list = createRoute({
+export const list = createRoute({
   method: "get",
   path: base,
   tags,
@@ -87,7 +87,7 @@ const list = createRoute({
   },
 });
 
-const revoke = createRoute({
+export const revoke = createRoute({
   method: "delete",
   path: `${base}/{credId}`,
   tags,
@@ -98,7 +98,7 @@ const revoke = createRoute({
   responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const rotate = createRoute({
+export const rotate = createRoute({
   method: "post",
   path: `${base}/{credId}/rotate`,
   tags,

@@ -12,7 +12,7 @@ import { AGENT_PATHS, DesiredState as DesiredStateSchema, FIELD_MANAGER, type De
 import { renderedObjects, type RenderedObjects } from "../services/render-cache.ts";
 import { agentSecurity, agentTags } from "./agent-common.ts";
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: AGENT_PATHS.desiredState,
   tags: agentTags,

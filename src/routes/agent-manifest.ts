@@ -15,7 +15,7 @@ export function manifestApiUrl(c: Context<V1Env>): string {
   return c.get("config").publicUrl ?? new URL(c.req.url).origin;
 }
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/environments/{id}/agent-manifest",
   tags: ["Agent credentials"],

@@ -14,7 +14,7 @@ import { agentReported } from "../services/webhook-liveness.ts";
 import { enqueueEvent } from "../services/webhook-outbox.ts";
 import { agentActor, agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
-const route = createRoute({
+export const route = createRoute({
   method: "post",
   path: AGENT_PATHS.status,
   tags: agentTags,

@@ -53,7 +53,7 @@ const Cursor = z.strictObject({ id: z.uuid() });
 
 const tags = ["API keys"];
 
-const create = createRoute({
+export const create = createRoute({
   method: "post",
   path: "/v1/api-keys",
   tags,
@@ -67,7 +67,7 @@ const create = createRoute({
   },
 });
 
-const list = createRoute({
+export const list = createRoute({
   method: "get",
   path: "/v1/api-keys",
   tags,
@@ -84,7 +84,7 @@ const list = createRoute({
   },
 });
 
-const revoke = createRoute({
+export const revoke = createRoute({
   method: "delete",
   path: "/v1/api-keys/{id}",
   tags,
@@ -95,7 +95,7 @@ const revoke = createRoute({
   responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const rotate = createRoute({
+export const rotate = createRoute({
   method: "post",
   path: "/v1/api-keys/{id}/rotate",
   tags,

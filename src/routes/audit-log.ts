@@ -48,7 +48,7 @@ const Query = PageQuery.extend({
 
 const Cursor = z.strictObject({ id: z.number().int().positive() });
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/audit-log",
   tags: ["Audit log"],

@@ -74,7 +74,7 @@ const Summary = z
 
 const page = z.object({ items: z.array(DenialSchema), nextCursor: z.string().nullable() }).openapi("DenialPage");
 
-const list = createRoute({
+export const list = createRoute({
   method: "get",
   path: "/v1/denials",
   tags,
@@ -86,7 +86,7 @@ const list = createRoute({
   responses: { 200: { description: "A page of denials", content: { "application/json": { schema: page } } }, ...problemResponses(400, 401, 403) },
 });
 
-const summary = createRoute({
+export const summary = createRoute({
   method: "get",
   path: "/v1/denials/summary",
   tags,
@@ -97,7 +97,7 @@ const summary = createRoute({
   responses: { 200: { description: "The summary", content: { "application/json": { schema: Summary } } }, ...problemResponses(400, 401, 403) },
 });
 
-const get = createRoute({
+export const get = createRoute({
   method: "get",
   path: "/v1/denials/{id}",
   tags,
@@ -107,7 +107,7 @@ const get = createRoute({
   responses: { 200: { description: "The denial", content: { "application/json": { schema: DenialSchema } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const envSummary = createRoute({
+export const envSummary = createRoute({
   method: "get",
   path: "/v1/environments/{id}/denials/summary",
   tags,

@@ -56,7 +56,7 @@ const DraftPreview = z
   .object({ draftId: z.uuid(), evaluated: z.boolean(), collectedAt: z.string().nullable(), controls: z.array(ControlPreview) })
   .openapi("DraftPreview");
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/environments/{id}/drafts/{draftId}/preview",
   tags: ["Drafts"],

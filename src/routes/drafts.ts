@@ -84,7 +84,7 @@ const tags = ["Drafts"];
 const one = { description: "The draft", content: { "application/json": { schema: DraftJson } } };
 const bodyOf = { required: true, content: { "application/json": { schema: DraftBody } } };
 
-const createDraftRoute = createRoute({
+export const createDraftRoute = createRoute({
   method: "post",
   path: base,
   tags,
@@ -99,7 +99,7 @@ const createDraftRoute = createRoute({
   },
 });
 
-const listRoute = createRoute({
+export const listRoute = createRoute({
   method: "get",
   path: base,
   tags,
@@ -110,7 +110,7 @@ const listRoute = createRoute({
   responses: { 200: { description: "Every open draft", content: { "application/json": { schema: DraftList } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const getRoute = createRoute({
+export const getRoute = createRoute({
   method: "get",
   path: `${base}/{draftId}`,
   tags,
@@ -121,7 +121,7 @@ const getRoute = createRoute({
   responses: { 200: one, ...problemResponses(400, 401, 403, 404, 410) },
 });
 
-const updateRoute = createRoute({
+export const updateRoute = createRoute({
   method: "patch",
   path: `${base}/{draftId}`,
   tags,
@@ -133,7 +133,7 @@ const updateRoute = createRoute({
   responses: { 200: one, ...problemResponses(400, 401, 403, 404, 410, 413, 415) },
 });
 
-const deleteRoute = createRoute({
+export const deleteRoute = createRoute({
   method: "delete",
   path: `${base}/{draftId}`,
   tags,
@@ -144,7 +144,7 @@ const deleteRoute = createRoute({
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 410) },
 });
 
-const promoteRoute = createRoute({
+export const promoteRoute = createRoute({
   method: "post",
   path: `${base}/{draftId}/promote`,
   tags,

@@ -52,7 +52,7 @@ const EnvironmentAgent = z
   .openapi("EnvironmentAgent");
 type EnvironmentAgent = z.infer<typeof EnvironmentAgent>;
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/environments/{id}/agent",
   tags: ["Environments"],

@@ -29,7 +29,7 @@ const EnvironmentAuditReport = z
   .openapi("EnvironmentAuditReport");
 type EnvironmentAuditReport = z.infer<typeof EnvironmentAuditReport>;
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/environments/{id}/audit-report",
   tags: ["Environments"],

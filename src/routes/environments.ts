@@ -113,7 +113,7 @@ const EnvironmentPage = z.object({ items: z.array(Environment), nextCursor: z.st
 const tags = ["Environments"];
 const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
 
-const createEnv = createRoute({
+export const createEnv = createRoute({
   method: "post",
   path: "/v1/environments",
   tags,
@@ -127,7 +127,7 @@ const createEnv = createRoute({
   },
 });
 
-const listEnvs = createRoute({
+export const listEnvs = createRoute({
   method: "get",
   path: "/v1/environments",
   tags,
@@ -138,7 +138,7 @@ const listEnvs = createRoute({
   responses: { 200: { description: "A page of environments", ...json(EnvironmentPage) }, ...problemResponses(400, 401, 403) },
 });
 
-const getEnv = createRoute({
+export const getEnv = createRoute({
   method: "get",
   path: "/v1/environments/{id}",
   tags,
@@ -148,7 +148,7 @@ const getEnv = createRoute({
   responses: { 200: { description: "The environment", ...json(Environment) }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const updateEnv = createRoute({
+export const updateEnv = createRoute({
   method: "patch",
   path: "/v1/environments/{id}",
   tags,
@@ -159,7 +159,7 @@ const updateEnv = createRoute({
   responses: { 200: { description: "The updated environment", ...json(Environment) }, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
 });
 
-const deleteEnv = createRoute({
+export const deleteEnv = createRoute({
   method: "delete",
   path: "/v1/environments/{id}",
   tags,

@@ -40,7 +40,7 @@ const PRESET_LIST = PRESET_NAMES.map((name) => ({
   controls: catalogue.filter((c) => c.id in presets[name].controls).map((c) => c.id),
 }));
 
-const listRoute = createRoute({
+export const listRoute = createRoute({
   method: "get",
   path: "/v1/presets",
   tags: ["Presets"],
@@ -53,7 +53,7 @@ const listRoute = createRoute({
   },
 });
 
-const applyRoute = createRoute({
+export const applyRoute = createRoute({
   method: "post",
   path: "/v1/environments/{id}/settings/preset",
   tags: ["Presets"],

@@ -34,7 +34,7 @@ const Rendered = z
   })
   .openapi("RenderedEnvironment");
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/environments/{id}/rendered",
   tags: ["Settings"],

@@ -44,7 +44,7 @@ const CursorKey = z.strictObject({ before: z.int().min(2).max(MAX_REVISION) });
 const base = "/v1/environments/{id}/settings";
 const tags = ["Settings history"];
 
-const listRoute = createRoute({
+export const listRoute = createRoute({
   method: "get",
   path: `${base}/revisions`,
   tags,
@@ -58,7 +58,7 @@ const listRoute = createRoute({
   },
 });
 
-const getRoute = createRoute({
+export const getRoute = createRoute({
   method: "get",
   path: `${base}/revisions/{revision}`,
   tags,
@@ -72,7 +72,7 @@ const getRoute = createRoute({
   },
 });
 
-const diffRoute = createRoute({
+export const diffRoute = createRoute({
   method: "get",
   path: `${base}/diff`,
   tags,
@@ -86,7 +86,7 @@ const diffRoute = createRoute({
   },
 });
 
-const rollbackRoute = createRoute({
+export const rollbackRoute = createRoute({
   method: "post",
   path: `${base}/revisions/{revision}/rollback`,
   tags,

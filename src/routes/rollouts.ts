@@ -112,7 +112,7 @@ const base = "/v1/environments/{id}/rollouts";
 const tags = ["Rollouts"];
 const one = { description: "The plan", content: { "application/json": { schema: PlanJson } } };
 
-const createPlanRoute = createRoute({
+export const createPlanRoute = createRoute({
   method: "post",
   path: base,
   tags,
@@ -123,7 +123,7 @@ const createPlanRoute = createRoute({
   request: { params: EnvParams, body: { required: true, content: { "application/json": { schema: CreateBody } } } },
   responses: { 201: { ...one, headers: { Location: { schema: { type: "string" } } } }, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
 });
-const listRoute = createRoute({
+export const listRoute = createRoute({
   method: "get",
   path: base,
   tags,
@@ -136,7 +136,7 @@ const listRoute = createRoute({
     ...problemResponses(400, 401, 403, 404),
   },
 });
-const getRoute = createRoute({
+export const getRoute = createRoute({
   method: "get",
   path: `${base}/{planId}`,
   tags,
@@ -146,7 +146,7 @@ const getRoute = createRoute({
   request: { params: PlanParams },
   responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
 });
-const cancelRoute = createRoute({
+export const cancelRoute = createRoute({
   method: "post",
   path: `${base}/{planId}/cancel`,
   tags,
@@ -156,7 +156,7 @@ const cancelRoute = createRoute({
   request: { params: PlanParams },
   responses: { 200: one, ...problemResponses(400, 401, 403, 404, 409) },
 });
-const advanceRoute = createRoute({
+export const advanceRoute = createRoute({
   method: "post",
   path: `${base}/{planId}/advance`,
   tags,

@@ -46,7 +46,7 @@ const etagHeader = { ETag: { description: 'The revision, quoted: "3".', schema: 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
 const tags = ["Settings"];
 
-const getSettings = createRoute({
+export const getSettings = createRoute({
   method: "get",
   path: "/v1/environments/{id}/settings",
   tags,
@@ -61,7 +61,7 @@ const getSettings = createRoute({
   },
 });
 
-const putSettings = createRoute({
+export const putSettings = createRoute({
   method: "put",
   path: "/v1/environments/{id}/settings",
   tags,
@@ -75,7 +75,7 @@ const putSettings = createRoute({
   },
 });
 
-const patchControl = createRoute({
+export const patchControl = createRoute({
   method: "patch",
   path: "/v1/environments/{id}/settings/controls/{control}",
   tags,

@@ -29,7 +29,7 @@ export const Tenant = z
   })
   .openapi("Tenant");
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/tenant",
   tags: ["Tenant"],

@@ -93,13 +93,13 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
       "the agent reporting every VAP and binding generated",
       async () => {
         await bed.pass();
-        const view = await json(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
+        const view = await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
         if (view.gatekeeper?.vap?.generated !== true) throw new Error(`not yet: ${JSON.stringify(view.gatekeeper?.vap)}`);
         return view;
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
-    const view = await json(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
+    const view = await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
     expect(view.gatekeeper.vap.policies.map((p: Obj) => [p.name, p.state]).sort()).toEqual([
       ["gatekeeper-gatehousecapabilities", "generated"],
       ["gatekeeper-gatehousehostnamespaces", "generated"],
