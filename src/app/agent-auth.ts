@@ -11,7 +11,7 @@ import type { Database } from "../db/client.ts";
 import { agentStateCache, TOUCH_MS, type AgentStateCache } from "../services/agent-state.ts";
 import { bearerToken, unauthorized } from "./auth.ts";
 import { hashSecret, parseCredential, secretMatches } from "./credentials.ts";
-import type { AgentPrincipal, AppEnv } from "./env.ts";
+import type { AgentEnv, AgentPrincipal } from "./env.ts";
 
 const ONLY_AGENT_CREDENTIALS = "This API accepts only agent credentials (gha_…); user tokens and API keys are refused.";
 
@@ -46,7 +46,7 @@ async function agentPrincipal(
  * Resolves c.get("agent") or answers 401. Mount on /agent/v1/*. `listenOn`: the database whose
  * notifications keep the cache right (absent, or without a listener, every request reads).
  */
-export function authenticateAgent(listenOn?: Database): MiddlewareHandler<AppEnv> {
+export function authenticateAgent(listenOn?: Database): MiddlewareHandler<AgentEnv> {
   const cache = agentStateCache(listenOn);
   const touched = new Map<string, number>();
   return async (c, next) => {

@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { routes } from "../routes/index.ts";
 import { requireRole } from "./auth.ts";
-import type { AppEnv } from "./env.ts";
+import type { V1Env } from "./env.ts";
 import { problemResponses } from "./problem.ts";
 
 const Echo = z.strictObject({ name: z.string().min(1), replicas: z.int().min(0).max(10).optional(), labels: z.record(z.string(), z.string()).optional() });
 
 // Test-only routes: a JSON body to validate, and a handler that throws.
 const plumbing = {
-  register(app: OpenAPIHono<AppEnv>) {
+  register(app: OpenAPIHono<V1Env>) {
     app.openapi(
       createRoute({
         method: "post",
@@ -24,6 +24,11 @@ const plumbing = {
       }),
       (c) => c.json(c.req.valid("json"), 200),
     );
+    app.get("/v1/test/context", (c) => {
+      // @ts-expect-error V1Env has no agent: a /v1 handler cannot read one (tsc fails if it could)
+      const agent: unknown = c.get("agent");
+      return c.json({ subject: c.get("principal").subject, agent: agent ?? null });
+    });
     app.get("/v1/test/boom", () => {
       throw new Error("connection to 10.0.0.7 failed: password authentication failed for user secret_admin");
     });
@@ -45,7 +50,7 @@ describe("documentation", () => {
   it("serves an OpenAPI 3.1 document listing /v1/tenant", async () => {
     const res = await api.request("GET", "/openapi.json");
     expect(res.status).toBe(200);
-    const doc = await json(res);
+    const doc = await json<any>(res);
     expect(doc.openapi).toMatch(/^3\.1\./);
     expect(doc.info).toMatchObject({ title: "Gatehouse API", version: expect.any(String) });
     expect(doc.paths["/v1/tenant"].get.responses).toHaveProperty("200");
@@ -72,6 +77,14 @@ describe("documentation", () => {
   it("tags every response with a request id", async () => {
     const res = await api.request("GET", "/healthz");
     expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("the /v1 sub-app", () => {
+  it("gives its handlers the caller's principal and no agent", async () => {
+    const res = await api.request("GET", "/v1/test/context", { token: editor });
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({ subject: "editor@acme", agent: null });
   });
 });
 

@@ -1,5 +1,7 @@
 // The HTTP application: plumbing (request id, logging, body limit, problem+json errors, OpenAPI,
-// docs, health) plus every route module from src/routes/. No I/O at construction time.
+// docs, health) on the root app, and two sub-apps with their own auth and context type: /v1
+// (V1Env: a principal exists) and /agent/v1 (AgentEnv: an agent exists), each holding its route
+// modules from src/routes/. No I/O at construction time.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import { sql } from "drizzle-orm";
@@ -12,11 +14,11 @@ import type { ConsoleAssets } from "../console/serve.ts";
 import type { Database } from "../db/client.ts";
 import { AGENT_API_PREFIX, AGENT_PATHS } from "../protocol/agent.ts";
 import { AGENT_SECURITY } from "../routes/agent-common.ts";
-import { routes as defaultRoutes, type RouteModule } from "../routes/index.ts";
+import { agentRoutes as defaultAgentRoutes, routes as defaultRoutes, type RouteModule } from "../routes/index.ts";
 import { authenticateAgent } from "./agent-auth.ts";
 import { authenticate, createTokenVerifier, type TokenVerifier } from "./auth.ts";
 import type { AppConfig } from "./config.ts";
-import type { AppEnv } from "./env.ts";
+import type { AgentEnv, AppEnv, V1Env } from "./env.ts";
 import type { ApiMetrics } from "./metrics.ts";
 import { errorToProblem, problem, validationHook } from "./problem.ts";
 import { rateLimit } from "./rate-limit.ts";
@@ -28,8 +30,10 @@ export interface AppDeps {
   /** Clock for token validation and timestamps; tests pin it. */
   now?: () => Date;
   logger?: Logger;
-  /** Defaults to every module in src/routes/index.ts; tests may add their own. */
-  routes?: readonly RouteModule[];
+  /** The /v1 modules; defaults to `routes` of src/routes/index.ts; tests may add their own. */
+  routes?: readonly RouteModule<V1Env>[];
+  /** The /agent/v1 modules; defaults to `agentRoutes` of src/routes/index.ts. */
+  agentRoutes?: readonly RouteModule<AgentEnv>[];
   /** Defaults to one built from config.jwt. */
   verifier?: TokenVerifier;
   /** Prometheus metrics (Node: src/app/metrics.ts); absent, there is no /metrics. */
@@ -65,8 +69,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     c.set("log", log);
     const start = performance.now();
     await next();
-    const p = c.get("principal") as AppEnv["Variables"]["principal"] | undefined;
-    const agent = c.get("agent") as AppEnv["Variables"]["agent"] | undefined;
+    const p = c.get("principal");
+    const agent = c.get("agent");
     log.info(
       {
         method: c.req.method,
@@ -148,39 +152,51 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   // Scalar's browser bundle from the installed package, not its CDN: /docs works offline.
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Gatehouse API", cdn: "/console/vendor/scalar.js", withDefaultFonts: false }));
 
-  // Everything under /v1 is authenticated; routes add requireRole(...) for authorisation.
-  app.use("/v1/*", authenticate(verifier));
+  // Everything under /v1 is authenticated; routes add requireRole(...) for authorisation. Routes
+  // keep their full paths (/v1/..., AGENT_PATHS), so each sub-app is mounted at the root and its
+  // middleware names its prefix: the order per request is as on one app (auth, rate limit, body
+  // guard, route), and an unknown path under a prefix is still 401 before it is 404.
+  const v1 = new OpenAPIHono<V1Env>({ defaultHook: validationHook });
+  v1.use("/v1/*", authenticate(verifier));
   // The agent protocol: agent credentials only, each confined to its own environment.
-  app.use(`${AGENT_API_PREFIX}/*`, authenticateAgent(db));
+  const agent = new OpenAPIHono<AgentEnv>({ defaultHook: validationHook });
+  agent.use(`${AGENT_API_PREFIX}/*`, authenticateAgent(db));
   // After authentication, so each credential has its own bucket and a forged one costs nothing.
   if (config.rateLimits) {
     const limited = deps.metrics?.rateLimited;
-    app.use(
+    v1.use(
       "/v1/*",
-      rateLimit(
+      rateLimit<V1Env>(
         config.rateLimits.api,
         (c) => {
-          const p = c.get("principal") as AppEnv["Variables"]["principal"] | undefined;
-          return p && { key: `${p.tenantId}:${p.subject}`, tenantId: p.tenantId };
+          const p = c.get("principal");
+          return { key: `${p.tenantId}:${p.subject}`, tenantId: p.tenantId };
         },
         limited,
       ),
     );
-    app.use(
+    agent.use(
       `${AGENT_API_PREFIX}/*`,
-      rateLimit(
+      rateLimit<AgentEnv>(
         config.rateLimits.agent,
         (c) => {
-          const a = c.get("agent") as AppEnv["Variables"]["agent"] | undefined;
-          return a && { key: `agent:${a.credentialId}`, tenantId: a.tenantId };
+          const a = c.get("agent");
+          return { key: `agent:${a.credentialId}`, tenantId: a.tenantId };
         },
         limited,
       ),
     );
   }
   // After authentication: nobody's body is parsed before the credential is checked.
+  v1.use("/v1/*", guardRequestBody);
+  agent.use(`${AGENT_API_PREFIX}/*`, guardRequestBody);
+  for (const m of deps.routes ?? defaultRoutes) m.register(v1);
+  for (const m of deps.agentRoutes ?? defaultAgentRoutes) m.register(agent);
+  // Mounting copies the routes and their OpenAPI definitions: every module is registered by now.
+  app.route("/", v1);
+  app.route("/", agent);
+  // Everything else (the console's routes below, unknown paths) is guarded too.
   app.use(guardRequestBody);
-  for (const m of deps.routes ?? defaultRoutes) m.register(app);
   // The web console at / (src/console/): static files calling only /v1, plus its sign-in helpers.
   registerConsole(app, config, deps.consoleAssets);
   return app;

@@ -8,8 +8,9 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { badCredentials, jwksServer, signToken, TEST_AUDIENCE, TEST_ISSUER, testKey } from "../../test/harness/tokens.ts";
 import { apiKeys, memberships } from "../db/schema.ts";
 import { requireRole } from "./auth.ts";
-import type { AppEnv } from "./env.ts";
+import type { V1Env } from "./env.ts";
 import { devKeyFromSecret, generateDevKey, type DevKey } from "./dev-key.ts";
+import * as routeDefs from "../../test/harness/routes.ts";
 
 const claims = { sub: "idp-user", tenant: "acme", role: "viewer" };
 
@@ -44,7 +45,7 @@ describe("JWKS mode (an IdP's keys over HTTP)", async () => {
 
   it("accepts tokens signed by any of the IdP's keys (EdDSA, RS256, ES256)", async () => {
     for (const token of [await signToken(claims, { key: idp }), await rsa.sign(), await ec.sign()]) {
-      const res = await api.request("GET", "/v1/tenant", { token });
+      const res = await api.call(routeDefs.tenant.route, "/v1/tenant", { token });
       expect(res.status, await res.clone().text()).toBe(200);
       expect((await json(res)).role).toBe("viewer");
     }
@@ -107,7 +108,7 @@ describe("roles", () => {
   let api: TestApi;
   beforeAll(async () => {
     const adminOnly = {
-      register(app: OpenAPIHono<AppEnv>) {
+      register(app: OpenAPIHono<V1Env>) {
         app.get("/v1/test/admin-only", requireRole("admin"), (c) => c.json({ ok: true }));
       },
     };

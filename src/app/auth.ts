@@ -10,7 +10,7 @@ import { apiKeys, tenants } from "../db/schema.ts";
 import { createTenant, findTenantId, recordSignIn } from "../services/tenants.ts";
 import { DEFAULT_JWT_MAX_LIFETIME_SECONDS, type JwtConfig, type TenantProvisioning } from "./config.ts";
 import { parseCredential, secretMatches } from "./credentials.ts";
-import { ROLES, TenantSlug, type AppEnv, type Principal, type Role } from "./env.ts";
+import { ROLES, TenantSlug, type Principal, type V1Env, type Role } from "./env.ts";
 import { ProblemError } from "./problem.ts";
 
 const Claims = z.object({ sub: z.string().min(1).max(255), tenant: TenantSlug, role: z.enum(ROLES) });
@@ -245,7 +245,7 @@ export function bearerToken(header: string | undefined): string {
 }
 
 /** Resolves c.get("principal") or answers 401. Mount on /v1/*. */
-export function authenticate(verify: TokenVerifier, cache: AuthCache = newAuthCache()): MiddlewareHandler<AppEnv> {
+export function authenticate(verify: TokenVerifier, cache: AuthCache = newAuthCache()): MiddlewareHandler<V1Env> {
   return async (c, next) => {
     const token = bearerToken(c.req.header("authorization"));
     const now = c.get("now")();
@@ -271,7 +271,7 @@ export function hasRole(principal: Pick<Principal, "role">, min: Role): boolean 
 }
 
 /** Route middleware: 403 unless the caller's role is at least `min`. */
-export function requireRole(min: Role): MiddlewareHandler<AppEnv> {
+export function requireRole(min: Role): MiddlewareHandler<V1Env> {
   // Not async: one await layer less on every request (hono's compose catches the throws alike).
   return (c, next) => {
     const p = c.get("principal") as Principal | undefined;

@@ -35,17 +35,35 @@ export interface AgentPrincipal {
   state: AgentState;
 }
 
+/** What every request has, whichever app answers it (set by createApp's first middleware). */
+export interface BaseVariables {
+  config: AppConfig;
+  db: Database;
+  /** The app's clock; use it instead of new Date() so tests can pin time. */
+  now: () => Date;
+  requestId: string;
+  log: Logger;
+}
+
+/** The /v1 sub-app: its auth middleware (auth.ts) has resolved a principal before any route runs. */
+export interface V1Env {
+  Variables: BaseVariables & { principal: Principal };
+}
+
+/** The /agent/v1 sub-app: its auth middleware (agent-auth.ts) has resolved an agent before any route runs. */
+export interface AgentEnv {
+  Variables: BaseVariables & { agent: AgentPrincipal };
+}
+
+/**
+ * The root app (plumbing, health, docs, console): a request may have reached either sub-app, or
+ * neither, so its own middleware (the request log, rate limits) finds a principal or agent only maybe.
+ */
 export interface AppEnv {
-  Variables: {
-    /** Set on /v1/* only (the auth middleware runs there). */
-    principal: Principal;
-    /** Set on /agent/v1/* only (agent-auth.ts). */
-    agent: AgentPrincipal;
-    config: AppConfig;
-    db: Database;
-    /** The app's clock; use it instead of new Date() so tests can pin time. */
-    now: () => Date;
-    requestId: string;
-    log: Logger;
-  };
+  Variables: BaseVariables & { principal?: Principal; agent?: AgentPrincipal };
+}
+
+/** The env of handlers that need only what every request has (helpers shared by both sub-apps). */
+export interface BaseEnv {
+  Variables: BaseVariables;
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createMetrics, UNMATCHED_ROUTE } from "./metrics.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 /** Parses `name{labels} value` lines of the Prometheus text format into a lookup. */
 function samples(text: string): Map<string, number> {
@@ -27,7 +28,7 @@ describe.each(backends())("$name", (backend) => {
 
   it("counts requests by route pattern and status, and times them", async () => {
     const admin = await api.token("metrics-co", "admin");
-    const created = await api.request("POST", "/v1/environments", { token: admin, body: { name: "prod-eu" } });
+    const created = await api.call(routes.environments.createEnv, "/v1/environments", { token: admin, body: { name: "prod-eu" } });
     expect(created.status).toBe(201);
     const { id } = await json(created);
     for (let i = 0; i < 3; i++) expect((await api.request("GET", `/v1/environments/${id}`, { token: admin })).status).toBe(200);

@@ -5,7 +5,7 @@
 // at most N times the limit: a guard against one runaway client, not a billing meter.
 import type { MiddlewareHandler } from "hono";
 import { LRUCache } from "lru-cache";
-import type { AppEnv } from "./env.ts";
+import type { BaseEnv } from "./env.ts";
 import { problem } from "./problem.ts";
 
 export interface RateLimit {
@@ -46,11 +46,11 @@ export function createRateLimiter(limit: RateLimit, maxKeys = 100_000): RateLimi
  * After authentication: limits the caller `keyOf` names (undefined: not limited here).
  * `onLimited` sees the tenant of each refused request (metrics).
  */
-export function rateLimit(
+export function rateLimit<E extends BaseEnv>(
   limit: RateLimit,
-  keyOf: (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => { key: string; tenantId: string } | undefined,
+  keyOf: (c: Parameters<MiddlewareHandler<E>>[0]) => { key: string; tenantId: string } | undefined,
   onLimited?: (tenantId: string) => void,
-): MiddlewareHandler<AppEnv> {
+): MiddlewareHandler<E> {
   if (limit.perSecond <= 0) return (_c, next) => next();
   const limiter = createRateLimiter(limit);
   return async (c, next) => {

@@ -8,6 +8,7 @@ import { jwksServer, signToken, testJwtConfig, testKey } from "../../test/harnes
 import { createTokenVerifier } from "./auth.ts";
 import { DEFAULT_JWT_MAX_LIFETIME_SECONDS } from "./config.ts";
 import { generateDevKey, type DevKey } from "./dev-key.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const claims = { sub: "idp-user", tenant: "acme", role: "viewer" };
 const epoch = () => Math.floor(Date.now() / 1000);
@@ -134,7 +135,7 @@ describe("maximum token lifetime", () => {
       const body = await expectProblem(res, 401);
       expect(body.detail).toMatch(/lifetime/);
       expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
-      expect((await json(await api.request("GET", "/v1/tenant", { token: await signToken(claims) }))).slug).toBe("acme");
+      expect((await json(await api.call(routes.tenant.route, "/v1/tenant", { token: await signToken(claims) }))).slug).toBe("acme");
     } finally {
       await api.close();
     }

@@ -3,7 +3,7 @@
 // and folded into the environment's denial history (src/services/denials.ts). Idempotent: an
 // Event sent again at the same count adds nothing. Agent credentials only.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../app/env.ts";
+import type { AgentEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { PG, pgErrorCode } from "../db/client.ts";
 import { AdmissionEvent, MAX_ADMISSION_EVENTS } from "../protocol/admission.ts";
@@ -25,7 +25,7 @@ const Result = z
   })
   .openapi("AdmissionEventResult");
 
-const route = createRoute({
+export const route = createRoute({
   method: "post",
   path: AGENT_PATHS.admissionEvents,
   tags: agentTags,
@@ -39,7 +39,7 @@ const route = createRoute({
   },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<AgentEnv>): void {
   app.openapi(route, async (c) => {
     const a = c.get("agent");
     const { events } = c.req.valid("json");

@@ -8,6 +8,7 @@ import { createEnvironment } from "../../test/harness/environments.ts";
 import { gzipJson } from "../db/gzip-json.ts";
 import { auditReports } from "../db/schema.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, type AuditReport } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const URL = AGENT_PATHS.auditReport;
 
@@ -25,7 +26,7 @@ describe.each(backends())("POST /agent/v1/audit-report ($name)", (backend) => {
     expect(await res.text()).toBe("");
   };
   const read = async (tenant: string, id: string) =>
-    json(await api.request("GET", `/v1/environments/${id}/audit-report`, { token: await api.token(tenant, "viewer") }));
+    json(await api.call(routes.environmentAuditReport.route, `/v1/environments/${id}/audit-report`, { token: await api.token(tenant, "viewer") }));
 
   it("round trip: the agent reports, the environment's users read it with totals; nothing is audited", async () => {
     const t = "aar-round";
@@ -116,7 +117,7 @@ describe.each(backends())("POST /agent/v1/audit-report ($name)", (backend) => {
     const next = auditReport({ collectedAt: clock.toISOString(), constraints: [constraintAudit({}, 2)] });
     await post(secret, next);
     expect(await read(t, env.id)).toMatchObject({ collectedAt: next.collectedAt, totals: { violations: 2 } });
-    const open = await json(await api.request("GET", `/v1/violations?environment=${env.id}&state=open`, { token: await api.token(t, "viewer") }));
+    const open = await json(await api.call(routes.violations.list, `/v1/violations?environment=${env.id}&state=open`, { token: await api.token(t, "viewer") }));
     expect(open.items.map((v: { openedAt: string }) => v.openedAt)).toEqual([next.collectedAt, next.collectedAt]);
     // And the ones after it keep replacing it, in the agent's order.
     const after = auditReport({ collectedAt: new Date(clock.getTime() + 1000).toISOString(), constraints: [] });
@@ -163,6 +164,6 @@ describe.each(backends())("POST /agent/v1/audit-report ($name)", (backend) => {
     await post(secret, body);
     const read1 = await read(t, env.id);
     expect(read1.totals).toMatchObject({ constraints: 10, violations: 10_000 });
-    expect(read1.constraints[9].violations[999].name).toBe("pod-9-999");
+    expect(read1.constraints[9]!.violations[999]!.name).toBe("pod-9-999");
   });
 });

@@ -14,6 +14,7 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, type EnvJson } from "../../test/harness/environments.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const URL = AGENT_PATHS.auditReport;
 const T = "aars-owner";
@@ -62,7 +63,9 @@ describe.each(backends())("POST /agent/v1/audit-report security ($name)", (backe
         if (o === k) expect(after[o].report).toMatchObject({ report: body, tenantId: await api.tenantId(tenantOf(k)) });
         else expect(after[o], `${k} wrote ${o}`).toEqual(before[o]);
       }
-      const seen = await json(await api.request("GET", `/v1/environments/${envs[k].id}/audit-report`, { token: await api.token(tenantOf(k), "viewer") }));
+      const seen = await json<any>(
+        await api.call(routes.environmentAuditReport.route, `/v1/environments/${envs[k].id}/audit-report`, { token: await api.token(tenantOf(k), "viewer") }),
+      );
       expect(seen.constraints.map((c: { name: string }) => c.name)).toEqual([`again-${k}`]);
     }
   });

@@ -2,7 +2,7 @@
 // agent when it changed. The latest report per environment is kept as it is, and diffed into the
 // violation history (src/services/violations.ts), in bounded chunks (src/services/audit-ingest.ts). Reports can be megabytes: this path has its own body limit (AGENT_BODY_LIMIT_BYTES).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../app/env.ts";
+import type { AgentEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { PG, pgErrorCode } from "../db/client.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
@@ -10,7 +10,7 @@ import { ingestInChunks } from "../services/audit-ingest.ts";
 import { splitShadows } from "../services/draft-preview.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
-const route = createRoute({
+export const route = createRoute({
   method: "post",
   path: AGENT_PATHS.auditReport,
   tags: agentTags,
@@ -27,7 +27,7 @@ const route = createRoute({
 
 const MAX_TOTAL = 2_147_483_647;
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<AgentEnv>): void {
   app.openapi(route, async (c) => {
     const a = c.get("agent");
     // Drafts' shadow constraints are their previews, never violations (nor webhook events).

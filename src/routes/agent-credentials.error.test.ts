@@ -5,6 +5,7 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, type CreatedEnvironment } from "../../test/harness/fixtures.ts";
 import { encodeCursor } from "../lib/cursor.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const TENANT = "ac-errors";
 const MISSING = "00000000-0000-4000-8000-000000000000";
@@ -20,7 +21,7 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials errors ($name
     token = await api.token(TENANT, "admin");
     env = await createEnvironment(api, TENANT, { name: "prod" });
     base = `/v1/environments/${env.id}/agent-credentials`;
-    credId = (await json(await api.request("POST", base, { token }))).id;
+    credId = (await json<any>(await api.request("POST", base, { token }))).id;
   });
   afterAll(() => api?.close());
 
@@ -68,16 +69,16 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials errors ($name
 
   it("a credential id under another environment of the same tenant → 404 for every verb", async () => {
     const other = await createEnvironment(api, TENANT, { name: "staging" });
-    const otherBase = `/v1/environments/${other.id}/agent-credentials`;
+    const otherBase = `/v1/environments/${other.id}/agent-credentials` as const;
     const before = await state();
     await expectProblem(await api.request("DELETE", `${otherBase}/${credId}`, { token }), 404);
     await expectProblem(await api.request("POST", `${otherBase}/${credId}/rotate`, { token }), 404);
-    expect((await json(await api.request("GET", otherBase, { token }))).items).toEqual([]);
+    expect((await json(await api.call(routes.agentCredentials.list, otherBase, { token }))).items).toEqual([]);
     expect(await state()).toEqual(before);
   });
 
   it("rotating a revoked credential → 409, nothing changes", async () => {
-    const { id } = await json(await api.request("POST", base, { token }));
+    const { id } = await json<any>(await api.request("POST", base, { token }));
     expect((await api.request("DELETE", `${base}/${id}`, { token })).status).toBe(204);
     const before = await state();
     await expectProblem(await api.request("POST", `${base}/${id}/rotate`, { token }), 409);
@@ -98,10 +99,10 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials errors ($name
 
   it("a cursor from another environment's list is refused (400)", async () => {
     const other = await createEnvironment(api, TENANT, { name: "dev" });
-    const otherBase = `/v1/environments/${other.id}/agent-credentials`;
+    const otherBase = `/v1/environments/${other.id}/agent-credentials` as const;
     await api.request("POST", otherBase, { token });
     await api.request("POST", otherBase, { token });
-    const { nextCursor } = await json(await api.request("GET", `${otherBase}?limit=1`, { token }));
+    const { nextCursor } = await json(await api.call(routes.agentCredentials.list, `${otherBase}?limit=1`, { token }));
     await expectProblem(await api.request("GET", `${base}?cursor=${nextCursor}`, { token }), 400);
   });
 });

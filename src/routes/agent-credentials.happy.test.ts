@@ -47,7 +47,7 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
   const create = async (token: string, base: string) => {
     const res = await api.request("POST", base, { token });
     expect(res.status, await res.clone().text()).toBe(201);
-    return json(res);
+    return json<any>(res);
   };
   /** Whether the stored hash accepts this token's secret: the agent API (a later issue) checks the same way. */
   const accepts = async (tenantId: string, id: string, token: string) => {
@@ -101,8 +101,8 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
         revokedAt: null,
       })),
     );
-    const first = await json(await api.request("GET", `${base}?limit=2`, { token }));
-    const second = await json(await api.request("GET", `${base}?limit=2&cursor=${first.nextCursor}`, { token }));
+    const first = await json<any>(await api.request("GET", `${base}?limit=2`, { token }));
+    const second = await json<any>(await api.request("GET", `${base}?limit=2&cursor=${first.nextCursor}`, { token }));
     expect([...first.items, ...second.items].map((c: { id: string }) => c.id)).toEqual(made.map((c) => c.id));
     expect(second.nextCursor).toBeNull();
   });
@@ -113,7 +113,7 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
     expect((await api.request("DELETE", `${base}/${cred.id}`, { token })).status).toBe(204);
     expect((await api.request("DELETE", `${base}/${cred.id}`, { token })).status).toBe(204);
     expect(await accepts(env.tenantId, cred.id, cred.secret)).toBe(false);
-    const [listed] = (await json(await api.request("GET", base, { token }))).items;
+    const [listed] = (await json<any>(await api.request("GET", base, { token }))).items;
     expect(listed.revokedAt).toEqual(expect.any(String));
     const actions = (await auditRows(api, "ac-revoke")).map((r) => r.action);
     expect(actions).toEqual(["agent_credential.create", "agent_credential.revoke"]);
@@ -124,7 +124,7 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
     const cred = await create(token, base);
     const res = await api.request("POST", `${base}/${cred.id}/rotate`, { token });
     expect(res.status).toBe(200);
-    const rotated = await json(res);
+    const rotated = await json<any>(res);
     expect(rotated).toEqual({ ...cred, secret: expect.stringMatching(/^gha_/), manifest: expect.any(String) });
     expect(rotated.secret).not.toBe(cred.secret);
     expect(await accepts(env.tenantId, cred.id, cred.secret)).toBe(false);
@@ -144,9 +144,9 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
     expect(cred.manifest.split("\n")[0]).toBe('# Gatehouse agent for environment "prod". Requires Gatekeeper in the cluster.');
     const first = await desiredState(made.token);
     expect(first.status, await first.clone().text()).toBe(200);
-    expect((await json(first)).environmentName).toBe("prod");
+    expect((await json<any>(first)).environmentName).toBe("prod");
 
-    const rotated = await json(await api.request("POST", `${base}/${cred.id}/rotate`, { token }));
+    const rotated = await json<any>(await api.request("POST", `${base}/${cred.id}/rotate`, { token }));
     const remade = manifestOf(rotated.manifest);
     expect(remade.token).toBe(rotated.secret);
     expect(remade.token).not.toBe(made.token);
@@ -169,16 +169,16 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
     const headers = { authorization: `Bearer ${await api.token("ac-public-url", "admin")}` };
     const res = await app.request(`http://10.0.0.7:8080${base}`, { method: "POST", headers });
     expect(res.status).toBe(201);
-    const cred = await json(res);
+    const cred = await json<any>(res);
     expect(manifestOf(cred.manifest)).toMatchObject({ token: cred.secret, apiUrl: "https://gatehouse.example.com" });
-    const rotated = await json(await app.request(`${base}/${cred.id}/rotate`, { method: "POST", headers }));
+    const rotated = await json<any>(await app.request(`${base}/${cred.id}/rotate`, { method: "POST", headers }));
     expect(manifestOf(rotated.manifest)).toMatchObject({ token: rotated.secret, apiUrl: "https://gatehouse.example.com" });
   });
 
   it("audits create, rotate and revoke with the actor and target, never a secret", async () => {
     const { env, token, base } = await setup("ac-audit");
     const cred = await create(token, base);
-    const rotated = await json(await api.request("POST", `${base}/${cred.id}/rotate`, { token }));
+    const rotated = await json<any>(await api.request("POST", `${base}/${cred.id}/rotate`, { token }));
     await api.request("DELETE", `${base}/${cred.id}`, { token });
     const rows = await auditRows(api, "ac-audit");
     expect(rows.map((r) => [r.action, r.targetType, r.targetId, r.actor])).toEqual([

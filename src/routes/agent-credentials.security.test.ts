@@ -8,6 +8,7 @@ import { createEnvironment } from "../../test/harness/fixtures.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
 import { hasRole } from "../app/auth.ts";
 import { ROLES } from "../app/env.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const MIN_ROLE = "admin";
 const TENANT = "ac-sec";
@@ -20,8 +21,8 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials security ($na
   beforeAll(async () => {
     api = await createTestApi(backend);
     const env = await createEnvironment(api, TENANT, { name: "prod" });
-    const base = `/v1/environments/${env.id}/agent-credentials`;
-    const cred = await json(await api.request("POST", base, { token: await api.token(TENANT, "admin") }));
+    const base = `/v1/environments/${env.id}/agent-credentials` as const;
+    const cred = await json(await api.call(routes.agentCredentials.create, base, { token: await api.token(TENANT, "admin") }));
     endpoints = [
       ["GET", base],
       ["POST", base],
@@ -50,9 +51,9 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials security ($na
 
   it("another tenant's environment and credential: every verb → 404, and nothing changed for the owner", async () => {
     const env = await createEnvironment(api, "acme-ac", { name: "prod" });
-    const base = `/v1/environments/${env.id}/agent-credentials`;
+    const base = `/v1/environments/${env.id}/agent-credentials` as const;
     const owner = await api.token("acme-ac", "admin");
-    const cred = await json(await api.request("POST", base, { token: owner }));
+    const cred = await json(await api.call(routes.agentCredentials.create, base, { token: owner }));
     const snapshot = () =>
       api.db.withTenant(env.tenantId, async (tx) => {
         const { rows } = await tx.execute(
@@ -64,7 +65,7 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials security ($na
 
     // The intruder's own environment, to try the credential id under a path they do own.
     const theirs = await createEnvironment(api, "other-ac", { name: "prod" });
-    const theirBase = `/v1/environments/${theirs.id}/agent-credentials`;
+    const theirBase = `/v1/environments/${theirs.id}/agent-credentials` as const;
     for (const token of [await api.token("other-ac", "admin"), await api.apiKey("other-ac", "admin")]) {
       await expectProblem(await api.request("GET", base, { token }), 404);
       await expectProblem(await api.request("POST", base, { token }), 404);
@@ -72,11 +73,11 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials security ($na
         await expectProblem(await api.request("DELETE", `${b}/${cred.id}`, { token }), 404);
         await expectProblem(await api.request("POST", `${b}/${cred.id}/rotate`, { token }), 404);
       }
-      expect((await json(await api.request("GET", theirBase, { token }))).items).toEqual([]);
+      expect((await json(await api.call(routes.agentCredentials.list, theirBase, { token }))).items).toEqual([]);
     }
 
     expect(await snapshot()).toEqual(before);
-    const [listed] = (await json(await api.request("GET", base, { token: owner }))).items;
+    const [listed] = (await json(await api.call(routes.agentCredentials.list, base, { token: owner }))).items;
     expect(listed).toMatchObject({ id: cred.id, revokedAt: null });
   });
 });

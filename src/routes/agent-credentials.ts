@@ -8,7 +8,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import { generateCredential } from "../app/credentials.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { agentCredentials, type AgentCredential as Row } from "../db/schema.ts";
@@ -53,7 +53,7 @@ const Cursor = z.strictObject({ id: z.uuid() });
 const tags = ["Agent credentials"];
 const base = "/v1/environments/{id}/agent-credentials";
 
-const create = createRoute({
+export const create = createRoute({
   method: "post",
   path: base,
   tags,
@@ -68,7 +68,7 @@ const create = createRoute({
   },
 });
 
-const list = createRoute({
+export const list = createRoute({
   method: "get",
   path: base,
   tags,
@@ -87,7 +87,7 @@ const list = createRoute({
   },
 });
 
-const revoke = createRoute({
+export const revoke = createRoute({
   method: "delete",
   path: `${base}/{credId}`,
   tags,
@@ -98,7 +98,7 @@ const revoke = createRoute({
   responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const rotate = createRoute({
+export const rotate = createRoute({
   method: "post",
   path: `${base}/{credId}/rotate`,
   tags,
@@ -150,7 +150,7 @@ async function mustFindCredential(tx: Db, tenantId: string, environmentId: strin
 
 const revokedConflict = () => new ProblemError(409, "A revoked agent credential cannot be rotated; create a new one.");
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(create, async (c) => {
     const p = c.get("principal");
     const { id: environmentId } = c.req.valid("param");

@@ -16,6 +16,7 @@ import { acquirePostgres } from "../../test/harness/postgres.ts";
 import { openDatabase, type Database } from "../db/client.ts";
 import { presets } from "../policies/index.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const URL = AGENT_PATHS.desiredState;
 // Across processes a notification arrives a moment after the commit; a test waits for it (and
@@ -93,7 +94,7 @@ describe.each(backends())("desired-state cache across two instances ($name)", ({
     });
     expect(res.status).toBe(200);
     await expect.poll(async () => (await poll(cred.secret, etag)).status, ARRIVES).toBe(200);
-    const body = await json(await poll(cred.secret));
+    const body = await json<any>(await poll(cred.secret));
     expect(body.revision).toBe(2);
     expect(JSON.stringify(body.objects).includes('"enforcementAction":"warn"')).toBe(true);
   });
@@ -103,24 +104,27 @@ describe.each(backends())("desired-state cache across two instances ($name)", ({
     const { env, cred, etag } = await cached(t);
     expect((await a.request("PATCH", `/v1/environments/${env.id}`, { token: await admin(t), body: { name: "renamed" } })).status).toBe(200);
     await expect.poll(async () => (await poll(cred.secret, etag)).status, ARRIVES).toBe(200);
-    expect((await json(await poll(cred.secret))).environmentName).toBe("renamed");
+    expect((await json<any>(await poll(cred.secret))).environmentName).toBe("renamed");
   });
 
   it("a draft created through A adds its shadow constraints at B; deleted, they go", async () => {
     const t = "adc-draft";
     const { env, cred, etag } = await cached(t);
-    const created = await a.request("POST", `/v1/environments/${env.id}/drafts`, { token: await admin(t), body: { preset: "restricted" } });
+    const created = await a.call(routes.drafts.createDraftRoute, `/v1/environments/${env.id}/drafts`, {
+      token: await admin(t),
+      body: { preset: "restricted" },
+    });
     expect(created.status).toBe(201);
     const draft = await json(created);
     await expect.poll(async () => (await poll(cred.secret, etag)).status, ARRIVES).toBe(200);
     const withDraft = await poll(cred.secret);
-    expect(JSON.stringify((await json(withDraft)).objects).includes(`preview-${draft.id.slice(0, 8)}-1-`)).toBe(true);
+    expect(JSON.stringify((await json<any>(withDraft)).objects).includes(`preview-${draft.id.slice(0, 8)}-1-`)).toBe(true);
     const etag2 = withDraft.headers.get("etag")!;
     expect((await a.request("DELETE", `/v1/environments/${env.id}/drafts/${draft.id}`, { token: await admin(t) })).status).toBe(204);
     await expect.poll(async () => (await poll(cred.secret, etag2)).status, ARRIVES).toBe(200);
     const res = await poll(cred.secret);
     expect(res.headers.get("etag")).toBe(etag);
-    expect(JSON.stringify((await json(res)).objects).includes("preview-")).toBe(false);
+    expect(JSON.stringify((await json<any>(res)).objects).includes("preview-")).toBe(false);
   });
 
   it("the clock passing an exemption's expiry, then a draft's → B answers 200 without them, no write involved", async () => {
@@ -130,23 +134,23 @@ describe.each(backends())("desired-state cache across two instances ($name)", ({
       const expiresAt = new Date(start.getTime() + 10 * 60_000).toISOString();
       const settings = { controls: { privilegedContainers: { exemptions: { namespaces: [{ pattern: "legacy-*", expiresAt }] } } } };
       const { env, cred, etag } = await cached(t, { settings });
-      expect(JSON.stringify((await json(await poll(cred.secret))).objects).includes("legacy-*")).toBe(true);
+      expect(JSON.stringify((await json<any>(await poll(cred.secret))).objects).includes("legacy-*")).toBe(true);
       clock = new Date(start.getTime() + 11 * 60_000);
       const after = await poll(cred.secret, etag);
       expect(after.status).toBe(200);
-      expect(JSON.stringify((await json(after)).objects).includes("legacy-*")).toBe(false);
+      expect(JSON.stringify((await json<any>(after)).objects).includes("legacy-*")).toBe(false);
       // A draft lives DRAFT_TTL_DAYS (7 by default): past that, its shadows drop out.
       const created = await a.request("POST", `/v1/environments/${env.id}/drafts`, { token: await admin(t), body: { preset: "restricted" } });
       expect(created.status).toBe(201);
       const withDraft = await (async () => {
-        await expect.poll(async () => JSON.stringify((await json(await poll(cred.secret))).objects).includes("preview-"), ARRIVES).toBe(true);
+        await expect.poll(async () => JSON.stringify((await json<any>(await poll(cred.secret))).objects).includes("preview-"), ARRIVES).toBe(true);
         return poll(cred.secret);
       })();
       const draftEtag = withDraft.headers.get("etag")!;
       clock = new Date(clock.getTime() + 8 * 86_400_000);
       const expired = await poll(cred.secret, draftEtag);
       expect(expired.status).toBe(200);
-      expect(JSON.stringify((await json(expired)).objects).includes("preview-")).toBe(false);
+      expect(JSON.stringify((await json<any>(expired)).objects).includes("preview-")).toBe(false);
     } finally {
       clock = start;
     }
@@ -163,7 +167,7 @@ describe.each(backends())("desired-state cache across two instances ($name)", ({
   it("rotated through A → the old secret 401 at B, the new one 304 with the same ETag", async () => {
     const t = "adc-rotate";
     const { env, cred, etag } = await cached(t);
-    const res = await a.request("POST", `/v1/environments/${env.id}/agent-credentials/${cred.id}/rotate`, { token: await admin(t) });
+    const res = await a.call(routes.agentCredentials.rotate, `/v1/environments/${env.id}/agent-credentials/${cred.id}/rotate`, { token: await admin(t) });
     expect(res.status).toBe(200);
     const rotated = await json(res);
     await expect.poll(async () => (await poll(cred.secret)).status, ARRIVES).toBe(401);

@@ -7,6 +7,7 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const URL = AGENT_PATHS.desiredState;
 
@@ -39,7 +40,7 @@ describe.each(backends())("GET /agent/v1/desired-state errors ($name)", (backend
     const env = await createEnvironment(api, "adse-inm", { name: "prod" });
     const { secret } = await createAgentCredential(api, "adse-inm", env.id);
     for (const inm of ['"1"', '"0-0000000000000000"', "garbage", '""', "W/", ","]) {
-      const res = await api.request("GET", URL, { token: secret, headers: { "if-none-match": inm } });
+      const res = await api.call(routes.agentDesiredState.route, URL, { token: secret, headers: { "if-none-match": inm } });
       expect(res.status, inm).toBe(200);
       expect((await json(res)).environmentId).toBe(env.id);
     }

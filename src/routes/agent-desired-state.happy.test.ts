@@ -9,6 +9,7 @@ import { createEnvironment } from "../../test/harness/environments.ts";
 import { environments } from "../db/schema.ts";
 import { EnvironmentSettings, presets, renderEnvironment, type EnvironmentSettingsInput } from "../policies/index.ts";
 import { AGENT_PATHS, DesiredState, FIELD_MANAGER } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const URL = AGENT_PATHS.desiredState;
 
@@ -28,7 +29,7 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
     const settings = { enforcementAction: "warn", controls: presets.baseline.controls } as const;
     const env = await createEnvironment(api, t, { name: "prod-eu", settings });
     const cred = await createAgentCredential(api, t, env.id);
-    const res = await api.request("GET", URL, { token: cred.secret });
+    const res = await api.call(routes.agentDesiredState.route, URL, { token: cred.secret });
     expect(res.status, await res.clone().text()).toBe(200);
     const body = await json(res);
     expect(body).toEqual({
@@ -41,7 +42,7 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
     expect(body.objects.length).toBeGreaterThan(0);
     // The shared contract parses it, and the user's preview shows the same objects.
     expect(DesiredState.parse(body)).toEqual(body);
-    const rendered = await json(await api.request("GET", `/v1/environments/${env.id}/rendered`, { token: await api.token(t, "viewer") }));
+    const rendered = await json(await api.call(routes.rendered.route, `/v1/environments/${env.id}/rendered`, { token: await api.token(t, "viewer") }));
     expect(body.objects).toEqual(rendered.objects);
     expect(res.headers.get("etag")).toMatch(/^"1-[0-9a-f]{16}"$/);
   });
@@ -65,19 +66,22 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
       body: { enforcementAction: "dryrun" },
     });
     expect(patched.status, await patched.text()).toBe(200);
-    const second = await api.request("GET", URL, { token: secret, headers: { "if-none-match": etag } });
+    const second = await api.call(routes.agentDesiredState.route, URL, { token: secret, headers: { "if-none-match": etag } });
     expect(second.status).toBe(200);
     const body = await json(second);
     expect(body.revision).toBe(2);
     expect(
-      body.objects.find((o: { kind: string; metadata: { name: string } }) => o.kind !== "ConstraintTemplate" && o.metadata.name === "privileged-containers")
-        ?.spec.enforcementAction,
+      (
+        body.objects.find((o) => o.kind !== "ConstraintTemplate" && o.metadata.name === "privileged-containers")?.spec as
+          | { enforcementAction?: string }
+          | undefined
+      )?.enforcementAction,
     ).toBe("dryrun");
     const etag2 = second.headers.get("etag")!;
     expect(etag2).toMatch(/^"2-/);
     // Renaming changes the body (environmentName) at the same revision.
     expect((await api.request("PATCH", `/v1/environments/${env.id}`, { token: admin, body: { name: "production" } })).status).toBe(200);
-    const third = await api.request("GET", URL, { token: secret, headers: { "if-none-match": etag2 } });
+    const third = await api.call(routes.agentDesiredState.route, URL, { token: secret, headers: { "if-none-match": etag2 } });
     expect(third.status).toBe(200);
     expect((await json(third)).environmentName).toBe("production");
     expect(third.headers.get("etag")).not.toBe(etag2);
@@ -91,11 +95,11 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
     const env = await createEnvironment(api, t, { name: "prod", settings });
     const { secret } = await createAgentCredential(api, t, env.id);
     try {
-      const before = await api.request("GET", URL, { token: secret });
+      const before = await api.call(routes.agentDesiredState.route, URL, { token: secret });
       const etag = before.headers.get("etag")!;
       expect(JSON.stringify((await json(before)).objects)).toContain("legacy-*");
       clock = new Date(start.getTime() + 20 * 60_000);
-      const after = await api.request("GET", URL, { token: secret, headers: { "if-none-match": etag } });
+      const after = await api.call(routes.agentDesiredState.route, URL, { token: secret, headers: { "if-none-match": etag } });
       expect(after.status).toBe(200);
       const body = await json(after);
       expect(body.revision).toBe(1);
@@ -114,7 +118,7 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
     const { secret } = await createAgentCredential(api, t, env.id);
     // Only possible below the API (it always writes revision 1): the renderer's "nothing" case.
     await api.db.asSystem((tx) => tx.update(environments).set({ currentRevision: 0 }).where(eq(environments.id, env.id)));
-    const body = await json(await api.request("GET", URL, { token: secret }));
+    const body = await json(await api.call(routes.agentDesiredState.route, URL, { token: secret }));
     expect(body).toEqual({
       environmentId: env.id,
       environmentName: "prod",
@@ -130,7 +134,10 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
     try {
       const env = await createEnvironment(other, "ads-poll", { name: "prod" });
       const { secret } = await createAgentCredential(other, "ads-poll", env.id);
-      expect((await json(await other.request("GET", URL, { token: secret }))).agent).toEqual({ pollIntervalSeconds: 7, fieldManager: FIELD_MANAGER });
+      expect((await json(await other.call(routes.agentDesiredState.route, URL, { token: secret }))).agent).toEqual({
+        pollIntervalSeconds: 7,
+        fieldManager: FIELD_MANAGER,
+      });
     } finally {
       await other.close();
     }
@@ -151,7 +158,9 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
       clock = new Date(start.getTime() + 601_000);
       await api.request("GET", URL, { token: cred.secret });
       expect((await credentialRow(api, cred.id))?.lastUsedAt?.toISOString()).toBe(clock.toISOString());
-      const listed = await json(await api.request("GET", `/v1/environments/${env.id}/agent-credentials`, { token: await api.token(t, "admin") }));
+      const listed = await json<any>(
+        await api.call(routes.agentCredentials.list, `/v1/environments/${env.id}/agent-credentials`, { token: await api.token(t, "admin") }),
+      );
       expect(listed.items[0]).toMatchObject({ id: cred.id, lastUsedAt: clock.toISOString() });
     } finally {
       clock = start;
@@ -159,7 +168,7 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
   });
 
   it("is documented in the OpenAPI document under the agent credential scheme", async () => {
-    const doc = await json(await api.request("GET", "/openapi.json"));
+    const doc = await json<any>(await api.request("GET", "/openapi.json"));
     for (const [path, method] of [
       [AGENT_PATHS.desiredState, "get"],
       [AGENT_PATHS.status, "post"],

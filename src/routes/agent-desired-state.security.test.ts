@@ -7,6 +7,7 @@ import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, type EnvJson } from "../../test/harness/environments.ts";
 import { presets } from "../policies/index.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const URL = AGENT_PATHS.desiredState;
 const T = "adss-owner";
@@ -63,7 +64,7 @@ describe.each(backends())("GET /agent/v1/desired-state security ($name)", (backe
     // Headers naming B are ignored: still A.
     const smuggled: Record<string, string>[] = [{ "x-environment-id": envs.b.id }, { "x-tenant": OTHER }, { cookie: `environment=${envs.b.id}` }];
     for (const headers of smuggled) {
-      expect((await json(await api.request("GET", URL, { token, headers }))).environmentId).toBe(envs.a.id);
+      expect((await json(await api.call(routes.agentDesiredState.route, URL, { token, headers }))).environmentId).toBe(envs.a.id);
     }
     await expectProblem(await api.request("GET", `${URL}?environmentId=${envs.b.id}`, { token }), 400);
     await expectProblem(await api.request("GET", `/agent/v1/environments/${envs.b.id}/desired-state`, { token }), 404);

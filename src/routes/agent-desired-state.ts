@@ -5,14 +5,14 @@
 // and prunes them like every managed object, and Gatekeeper's audit of them is the draft's preview.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { hashEtag, notModified } from "../app/conditional.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { AgentEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { contentHash } from "../policies/hash.ts";
 import { AGENT_PATHS, DesiredState as DesiredStateSchema, FIELD_MANAGER, type DesiredState } from "../protocol/agent.ts";
 import { renderedObjects, type RenderedObjects } from "../services/render-cache.ts";
 import { agentSecurity, agentTags } from "./agent-common.ts";
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: AGENT_PATHS.desiredState,
   tags: agentTags,
@@ -49,7 +49,7 @@ function etagOf(revision: number, name: string, rendered: RenderedObjects, agent
   return etag;
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<AgentEnv>): void {
   app.openapi(route, async (c) => {
     const a = c.get("agent");
     const now = c.get("now")();

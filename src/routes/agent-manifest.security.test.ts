@@ -9,6 +9,7 @@ import { createEnvironment } from "../../test/harness/fixtures.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
 import { hasRole } from "../app/auth.ts";
 import { ROLES } from "../app/env.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const MIN_ROLE = "admin";
 const OWNER = "am-sec";
@@ -40,7 +41,9 @@ describe.each(backends())("GET /v1/environments/{id}/agent-manifest security ($n
     const problem = await expectProblem(await api.request("GET", url(envId), { token: cred.secret }), 401);
     expect(problem.detail).toMatch(/Agent credentials/);
     const admin = await api.token(OWNER, "admin");
-    const rotated = await json(await api.request("POST", `/v1/environments/${envId}/agent-credentials/${cred.id}/rotate`, { token: admin }));
+    const rotated = await json<any>(
+      await api.call(routes.agentCredentials.rotate, `/v1/environments/${envId}/agent-credentials/${cred.id}/rotate`, { token: admin }),
+    );
     await expectProblem(await api.request("GET", url(envId), { token: rotated.secret }), 401);
   });
 

@@ -4,18 +4,18 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { agentManifest } from "../install/agent-manifest.ts";
 import { requireEnvironment } from "../services/environments.ts";
 import { EnvParams } from "./settings-common.ts";
 
 /** The API URL an agent is told to call: PUBLIC_URL when configured, else this request's origin. */
-export function manifestApiUrl(c: Context<AppEnv>): string {
+export function manifestApiUrl(c: Context<V1Env>): string {
   return c.get("config").publicUrl ?? new URL(c.req.url).origin;
 }
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/environments/{id}/agent-manifest",
   tags: ["Agent credentials"],
@@ -39,7 +39,7 @@ const route = createRoute({
   },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");

@@ -8,6 +8,8 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { AGENT_PATHS, type AgentStatusReport } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
+import * as routeDefs from "../../test/harness/routes.ts";
 
 const POLL = 10;
 const WEBHOOK_DOWN = { service: "gatekeeper-webhook-service", readyEndpoints: 0, ready: false };
@@ -27,8 +29,8 @@ describe.each(backends())("Gatekeeper health in the agent status ($name)", (back
     const env = await createEnvironment(api, t, { name: "prod" });
     const { secret } = await createAgentCredential(api, t, env.id);
     const admin = await api.token(t, "admin");
-    const hook = await json(
-      await api.request("POST", "/v1/webhooks", {
+    const hook = await json<any>(
+      await api.call(routeDefs.webhooks.create, "/v1/webhooks", {
         token: admin,
         body: { url: "https://93.184.215.14/hooks", events: ["environment.degraded", "environment.recovered"] },
       }),
@@ -38,11 +40,12 @@ describe.each(backends())("Gatekeeper health in the agent status ($name)", (back
       const res = await api.request("POST", AGENT_PATHS.status, { token: secret, body: statusReport({ gatekeeper }) });
       expect(res.status, await res.clone().text()).toBe(204);
     };
-    const agent = async () => json(await api.request("GET", `/v1/environments/${env.id}/agent`, { token: await api.token(t, "viewer") }));
-    const summary = async () => (await json(await api.request("GET", `/v1/environments/${env.id}`, { token: await api.token(t, "viewer") }))).agent;
+    const agent = async () => json(await api.call(routes.environmentAgent.route, `/v1/environments/${env.id}/agent`, { token: await api.token(t, "viewer") }));
+    const summary = async () =>
+      (await json(await api.call(routes.environments.getEnv, `/v1/environments/${env.id}`, { token: await api.token(t, "viewer") }))).agent;
     const events = async () =>
       (
-        (await json(await api.request("GET", `/v1/webhooks/${hook.id}/deliveries?limit=100`, { token: admin }))).items as {
+        (await json(await api.call(routes.webhooks.deliveries, `/v1/webhooks/${hook.id}/deliveries?limit=100`, { token: admin }))).items as {
           eventType: string;
           payload: { data: unknown };
         }[]

@@ -9,6 +9,8 @@ import { createEnvironment } from "../../test/harness/environments.ts";
 import { agentStatus } from "../db/schema.ts";
 import { presets } from "../policies/index.ts";
 import { AGENT_PATHS, type AgentStatusReport } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
+import * as routeDefs from "../../test/harness/routes.ts";
 
 const URL = AGENT_PATHS.status;
 
@@ -26,7 +28,7 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
     expect(await res.text()).toBe("");
   };
   const agentView = async (tenant: string, id: string) =>
-    json(await api.request("GET", `/v1/environments/${id}/agent`, { token: await api.token(tenant, "viewer") }));
+    json(await api.call(routes.environmentAgent.route, `/v1/environments/${id}/agent`, { token: await api.token(tenant, "viewer") }));
 
   it("round trip: the agent reports, the row holds it, the environment's users read it, the change is audited", async () => {
     const t = "ast-round";
@@ -73,7 +75,7 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
       after: { appliedRevision: 1, gatekeeper: { installed: true, version: "v3.23.0" }, agentVersion: "0.1.0" },
     });
     // The tenant's admins find it in the audit log like any other change.
-    const log = await json(await api.request("GET", "/v1/audit-log?action=agent.*", { token: await api.token(t, "admin") }));
+    const log = await json(await api.call(routes.auditLog.route, "/v1/audit-log?action=agent.*", { token: await api.token(t, "admin") }));
     expect(log.items.map((i: { actor: string; action: string }) => [i.actor, i.action])).toEqual([[`agent:${cred.prefix}`, "agent.status_changed"]]);
   });
 
@@ -175,8 +177,10 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
     const rows = await api.db.asSystem((tx) => tx.select({ n: count() }).from(agentStatus).where(eq(agentStatus.environmentId, env.id)));
     expect(rows[0]!.n).toBe(1);
     expect((await agentRows(api, env.id)).status).toMatchObject({ credentialId: second.id, agentVersion: "0.2.0" });
-    const rotated = await json(
-      await api.request("POST", `/v1/environments/${env.id}/agent-credentials/${first.id}/rotate`, { token: await api.token(t, "admin") }),
+    const rotated = await json<any>(
+      await api.call(routeDefs.agentCredentials.rotate, `/v1/environments/${env.id}/agent-credentials/${first.id}/rotate`, {
+        token: await api.token(t, "admin"),
+      }),
     );
     await post(rotated.secret, statusReport({ agentVersion: "0.3.0" }));
     expect((await agentRows(api, env.id)).status).toMatchObject({ credentialId: first.id, agentVersion: "0.3.0" });

@@ -5,7 +5,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import canonicalize from "canonicalize";
 import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import type { AppEnv } from "../app/env.ts";
+import type { AgentEnv } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { agentStatus, environments } from "../db/schema.ts";
 import { AGENT_PATHS, AgentStatusReport, gatekeeperProblems, OFFLINE_AFTER_INTERVALS } from "../protocol/agent.ts";
@@ -14,7 +14,7 @@ import { agentReported } from "../services/webhook-liveness.ts";
 import { enqueueEvent } from "../services/webhook-outbox.ts";
 import { agentActor, agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
-const route = createRoute({
+export const route = createRoute({
   method: "post",
   path: AGENT_PATHS.status,
   tags: agentTags,
@@ -48,7 +48,7 @@ type Last = { revision: number; report: AgentStatusReport | null; lastSeenAt: st
  * the agent cannot have been declared offline yet, needs only its times moved ("heartbeat", one
  * statement). Anything else takes the transaction below ("report").
  */
-async function needed(c: Context<AppEnv>, report: AgentStatusReport, now: Date): Promise<"none" | "heartbeat" | "report"> {
+async function needed(c: Context<AgentEnv>, report: AgentStatusReport, now: Date): Promise<"none" | "heartbeat" | "report"> {
   const a = c.get("agent");
   const [row] = await c.get("db").statement<{ last: Last | null }>(sql`select gatehouse_agent_status(${a.tenantId}, ${a.environmentId}) as last`);
   const last = row?.last;
@@ -67,7 +67,7 @@ function sameReport(previous: AgentStatusReport, report: AgentStatusReport): boo
   return comparable(previous) === comparable(report);
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<AgentEnv>): void {
   app.openapi(route, async (c) => {
     const a = c.get("agent");
     const report = c.req.valid("json");

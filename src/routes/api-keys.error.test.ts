@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { encodeCursor } from "../lib/cursor.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const TENANT = "ak-errors";
 const MISSING = "00000000-0000-4000-8000-000000000000";
@@ -78,7 +79,7 @@ describe.each(backends())("/v1/api-keys errors ($name)", (backend) => {
   });
 
   it("rotating a revoked key → 409; it stays revoked and nothing is audited", async () => {
-    const key = await json(await api.request("POST", "/v1/api-keys", { token, body: { name: "gone", role: "viewer" } }));
+    const key = await json(await api.call(routes.apiKeys.create, "/v1/api-keys", { token, body: { name: "gone", role: "viewer" } }));
     expect((await api.request("DELETE", `/v1/api-keys/${key.id}`, { token })).status).toBe(204);
     const before = await counts();
     await expectProblem(await api.request("POST", `/v1/api-keys/${key.id}/rotate`, { token }), 409);

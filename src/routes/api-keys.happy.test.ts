@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { parseCredential } from "../app/credentials.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 describe.each(backends())("/v1/api-keys ($name)", (backend) => {
   let api: TestApi;
@@ -14,16 +15,16 @@ describe.each(backends())("/v1/api-keys ($name)", (backend) => {
 
   const admin = (tenant: string) => api.token(tenant, "admin", { sub: `alice@${tenant}` });
   const createKey = async (token: string, body: { name: string; role: string }) => {
-    const res = await api.request("POST", "/v1/api-keys", { token, body });
+    const res = await api.call(routes.apiKeys.create, "/v1/api-keys", { token, body });
     expect(res.status, await res.clone().text()).toBe(201);
     return json(res);
   };
   const auditFor = async (token: string, id: string) =>
-    (await json(await api.request("GET", `/v1/audit-log?targetType=api_key&targetId=${id}`, { token }))).items;
+    (await json(await api.call(routes.auditLog.route, `/v1/audit-log?targetType=api_key&targetId=${id}`, { token }))).items;
 
   it("creates a key: 201 with the secret once; the secret authenticates with the key's role", async () => {
     const token = await admin("ak-create");
-    const res = await api.request("POST", "/v1/api-keys", { token, body: { name: "  CI deploys  ", role: "editor" } });
+    const res = await api.call(routes.apiKeys.create, "/v1/api-keys", { token, body: { name: "  CI deploys  ", role: "editor" } });
     expect(res.status).toBe(201);
     const key = await json(res);
     expect(key).toEqual({
@@ -35,7 +36,7 @@ describe.each(backends())("/v1/api-keys ($name)", (backend) => {
       secret: expect.stringMatching(/^ghk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/),
     });
     expect(parseCredential(key.secret)?.prefix).toBe(key.prefix);
-    const me = await json(await api.request("GET", "/v1/tenant", { token: key.secret }));
+    const me = await json(await api.call(routes.tenant.route, "/v1/tenant", { token: key.secret }));
     expect(me).toMatchObject({ slug: "ak-create", role: "editor" });
   });
 
@@ -76,7 +77,7 @@ describe.each(backends())("/v1/api-keys ($name)", (backend) => {
     let pages = 0;
     do {
       const q: string = cursor ? `&cursor=${cursor}` : "";
-      const page = await json(await api.request("GET", `/v1/api-keys?limit=2${q}`, { token }));
+      const page = await json(await api.call(routes.apiKeys.list, `/v1/api-keys?limit=2${q}`, { token }));
       expect(page.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.items.map((k: { id: string }) => k.id));
       cursor = page.nextCursor;
@@ -93,18 +94,18 @@ describe.each(backends())("/v1/api-keys ($name)", (backend) => {
     expect((await api.request("DELETE", `/v1/api-keys/${key.id}`, { token })).status).toBe(204);
     await expectProblem(await api.request("GET", "/v1/tenant", { token: key.secret }), 401);
     expect((await api.request("DELETE", `/v1/api-keys/${key.id}`, { token })).status).toBe(204);
-    const listed = (await json(await api.request("GET", "/v1/api-keys", { token }))).items[0];
+    const listed = (await json(await api.call(routes.apiKeys.list, "/v1/api-keys", { token }))).items[0];
     expect(listed).toMatchObject({ id: key.id, revokedAt: expect.any(String) });
     const entries = await auditFor(token, key.id);
     expect(entries.map((e: { action: string }) => e.action)).toEqual(["api_key.revoke", "api_key.create"]);
-    expect(entries[0]).toMatchObject({ actor: "alice@ak-revoke", before: { revokedAt: null }, after: { revokedAt: listed.revokedAt } });
-    expect(entries[0].changes).toEqual([{ path: "revokedAt", before: null, after: listed.revokedAt }]);
+    expect(entries[0]).toMatchObject({ actor: "alice@ak-revoke", before: { revokedAt: null }, after: { revokedAt: listed!.revokedAt } });
+    expect(entries[0]!.changes).toEqual([{ path: "revokedAt", before: null, after: listed!.revokedAt }]);
   });
 
   it("rotating keeps id, prefix, name and role; the old secret stops at once, the new one works", async () => {
     const token = await admin("ak-rotate");
     const key = await createKey(token, { name: "rotating", role: "editor" });
-    const res = await api.request("POST", `/v1/api-keys/${key.id}/rotate`, { token });
+    const res = await api.call(routes.apiKeys.rotate, `/v1/api-keys/${key.id}/rotate`, { token });
     expect(res.status).toBe(200);
     const rotated = await json(res);
     expect(rotated).toEqual({ ...key, secret: expect.stringMatching(/^ghk_/) });
@@ -118,7 +119,7 @@ describe.each(backends())("/v1/api-keys ($name)", (backend) => {
   it("audits every mutation with the actor, and never the secret (audit log, list, database)", async () => {
     const token = await admin("ak-audit");
     const key = await createKey(token, { name: "audited", role: "viewer" });
-    const rotated = await json(await api.request("POST", `/v1/api-keys/${key.id}/rotate`, { token }));
+    const rotated = await json(await api.call(routes.apiKeys.rotate, `/v1/api-keys/${key.id}/rotate`, { token }));
     await api.request("DELETE", `/v1/api-keys/${key.id}`, { token });
     const res = await api.request("GET", "/v1/audit-log?action=api_key.*", { token });
     const text = await res.text();
@@ -140,8 +141,8 @@ describe.each(backends())("/v1/api-keys ($name)", (backend) => {
     const adminKey = await api.apiKey("ak-bykey", "admin");
     const made = await createKey(adminKey, { name: "made by a key", role: "admin" });
     const entries = await auditFor(await admin("ak-bykey"), made.id);
-    expect(entries[0].actor).toBe(`apikey:${parseCredential(adminKey)!.prefix}`);
-    const listed = (await json(await api.request("GET", "/v1/api-keys", { token: adminKey }))).items;
-    expect(listed.find((k: { id: string }) => k.id === made.id).createdBy).toBe(`apikey:${parseCredential(adminKey)!.prefix}`);
+    expect(entries[0]!.actor).toBe(`apikey:${parseCredential(adminKey)!.prefix}`);
+    const listed = (await json(await api.call(routes.apiKeys.list, "/v1/api-keys", { token: adminKey }))).items;
+    expect(listed.find((k: { id: string }) => k.id === made.id)!.createdBy).toBe(`apikey:${parseCredential(adminKey)!.prefix}`);
   });
 });

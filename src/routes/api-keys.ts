@@ -5,7 +5,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { hasRole, requireRole } from "../app/auth.ts";
 import { generateCredential } from "../app/credentials.ts";
-import { ROLES, type AppEnv } from "../app/env.ts";
+import { ROLES, type V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { apiKeys, type ApiKey as ApiKeyRow } from "../db/schema.ts";
@@ -53,7 +53,7 @@ const Cursor = z.strictObject({ id: z.uuid() });
 
 const tags = ["API keys"];
 
-const create = createRoute({
+export const create = createRoute({
   method: "post",
   path: "/v1/api-keys",
   tags,
@@ -67,7 +67,7 @@ const create = createRoute({
   },
 });
 
-const list = createRoute({
+export const list = createRoute({
   method: "get",
   path: "/v1/api-keys",
   tags,
@@ -84,7 +84,7 @@ const list = createRoute({
   },
 });
 
-const revoke = createRoute({
+export const revoke = createRoute({
   method: "delete",
   path: "/v1/api-keys/{id}",
   tags,
@@ -95,7 +95,7 @@ const revoke = createRoute({
   responses: { 204: { description: "Revoked" }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const rotate = createRoute({
+export const rotate = createRoute({
   method: "post",
   path: "/v1/api-keys/{id}/rotate",
   tags,
@@ -135,7 +135,7 @@ async function findKey(tx: Db, tenantId: string, id: string): Promise<ApiKeyRow 
 
 const notFound = () => new ProblemError(404, "No such API key.");
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(create, async (c) => {
     const p = c.get("principal");
     const body = c.req.valid("json");

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { encodeCursor } from "../lib/cursor.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 describe.each(backends())("GET /v1/audit-log errors ($name)", (backend) => {
   let api: TestApi;
@@ -73,13 +74,13 @@ describe.each(backends())("GET /v1/audit-log errors ($name)", (backend) => {
   });
 
   it("a cursor past the oldest entry is simply an empty last page", async () => {
-    const body = await json(await api.request("GET", `/v1/audit-log?cursor=${encodeCursor({ id: 1 })}`, { token }));
+    const body = await json(await api.call(routes.auditLog.route, `/v1/audit-log?cursor=${encodeCursor({ id: 1 })}`, { token }));
     expect(body).toEqual({ items: [], nextCursor: null });
   });
 
   it.each(["POST", "PUT", "PATCH", "DELETE"])("%s is not a route (the log is append-only): 404", async (method) => {
     await expectProblem(await api.request(method, "/v1/audit-log", { token, body: {} }), 404);
-    const body = await json(await api.request("GET", "/v1/audit-log?action=api_key.*", { token }));
+    const body = await json(await api.call(routes.auditLog.route, "/v1/audit-log?action=api_key.*", { token }));
     expect(body.items).toHaveLength(3);
   });
 });

@@ -7,6 +7,7 @@ import { SIGN_IN_ACTIONS } from "../../test/harness/fixtures.ts";
 import { auditLog } from "../db/schema.ts";
 import { diff } from "../lib/json-diff.ts";
 import { auditChanges } from "./audit-log.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 type Seed = { actor: string; action: string; targetType: string; targetId: string | null; before?: unknown; after?: unknown; createdAt: string };
 
@@ -71,7 +72,7 @@ describe.each(backends())("GET /v1/audit-log ($name)", (backend) => {
   const get = async (query = "") => {
     const res = await api.request("GET", `/v1/audit-log${query}`, { token });
     expect(res.status, await res.clone().text()).toBe(200);
-    return json(res);
+    return json<any>(res);
   };
   const actions = (body: { items: { action: string }[] }) => body.items.map((e) => e.action);
   const newestFirst = (pick: (s: Seed) => boolean) =>
@@ -176,7 +177,7 @@ describe.each(backends())("GET /v1/audit-log ($name)", (backend) => {
   });
 
   it("shows what the API's own mutations recorded (an API key create), newest first", async () => {
-    const created = await json(await api.request("POST", "/v1/api-keys", { token, body: { name: "fresh", role: "viewer" } }));
+    const created = await json(await api.call(routes.apiKeys.create, "/v1/api-keys", { token, body: { name: "fresh", role: "viewer" } }));
     const [first] = (await get("?limit=1")).items;
     expect(first).toMatchObject({ action: "api_key.create", actor: "admin@al-happy", targetId: created.id, before: null });
     expect(first.changes.map((c: { path: string }) => c.path)).toEqual(["name", "prefix", "revokedAt", "role"]);

@@ -8,6 +8,7 @@ import { badCredentials } from "../../test/harness/tokens.ts";
 import { hasRole } from "../app/auth.ts";
 import { ROLES } from "../app/env.ts";
 import { encodeCursor } from "../lib/cursor.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const METHOD = "GET";
 const PATH = "/v1/audit-log";
@@ -46,17 +47,17 @@ describe.each(backends())(`${METHOD} ${PATH} security ($name)`, (backend) => {
     const owner = await api.token("acme-al", "admin");
     const keys = [];
     for (const name of ["one", "two", "three"]) {
-      keys.push(await json(await api.request("POST", "/v1/api-keys", { token: owner, body: { name, role: "viewer" } })));
+      keys.push(await json(await api.call(routes.apiKeys.create, "/v1/api-keys", { token: owner, body: { name, role: "viewer" } })));
     }
     const before = await auditRows(api, "acme-al");
     expect(before).toHaveLength(3);
-    const ownerPage = await json(await api.request(METHOD, `${PATH}?limit=1`, { token: owner }));
+    const ownerPage = await json<any>(await api.request(METHOD, `${PATH}?limit=1`, { token: owner }));
 
     const other = await api.token("other-al", "admin");
     await api.request("POST", "/v1/api-keys", { token: other, body: { name: "theirs", role: "viewer" } });
     const queries = [
       "",
-      `?targetId=${keys[0].id}`,
+      `?targetId=${keys[0]!.id}`,
       "?action=api_key.*&actor=admin@acme-al",
       `?cursor=${ownerPage.nextCursor}`,
       `?cursor=${encodeCursor({ id: Number.MAX_SAFE_INTEGER })}`,

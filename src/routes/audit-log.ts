@@ -5,7 +5,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { auditLog } from "../db/schema.ts";
 import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
@@ -48,7 +48,7 @@ const Query = PageQuery.extend({
 
 const Cursor = z.strictObject({ id: z.number().int().positive() });
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/audit-log",
   tags: ["Audit log"],
@@ -89,7 +89,7 @@ export function auditChanges(before: unknown, after: unknown): Change[] {
   return diff(before ?? undefined, after ?? undefined);
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const q = c.req.valid("query");

@@ -7,6 +7,7 @@ import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { MAX_ADMISSION_EVENTS } from "../protocol/admission.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routeDefs from "../../test/harness/routes.ts";
 
 const T = "den-err";
 
@@ -23,7 +24,7 @@ describe.each(backends())("denial routes: errors ($name)", (backend) => {
   });
   afterAll(() => api?.close());
 
-  const rows = async () => (await json(await api.request("GET", "/v1/denials?limit=100", { token: viewer }))).items.length;
+  const rows = async () => (await json(await api.call(routeDefs.denials.list, "/v1/denials?limit=100", { token: viewer }))).items.length;
 
   it.each([
     ["no events", { events: [] }, "events"],

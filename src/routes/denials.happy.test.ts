@@ -8,6 +8,7 @@ import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, type EnvJson } from "../../test/harness/environments.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const T = "den-happy";
 
@@ -27,9 +28,9 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
   const send = async (events: unknown[]) => {
     const res = await api.request("POST", AGENT_PATHS.admissionEvents, { token: agent, body: { events } });
     expect(res.status, await res.clone().text()).toBe(200);
-    return json(res);
+    return json<any>(res);
   };
-  const list = async (query = "") => json(await api.request("GET", `/v1/denials${query}`, { token: viewer }));
+  const list = async (query = "") => json<any>(await api.request("GET", `/v1/denials${query}`, { token: viewer }));
 
   it("files a refused Pod under its Deployment, with the control, user and message", async () => {
     expect(await send([admissionEvent()])).toEqual({ counted: 1, unchanged: 0, shadow: 0 });
@@ -52,7 +53,7 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
         lastSeenAt: admissionAt(0),
       },
     ]);
-    expect(await json(await api.request("GET", `/v1/denials/${items[0].id}`, { token: viewer }))).toEqual(items[0]);
+    expect(await json(await api.call(routes.denials.get, `/v1/denials/${items[0].id}`, { token: viewer }))).toEqual(items[0]);
   });
 
   it("one row with a growing count: a grown Event adds its difference, a re-sent batch adds nothing, a new ReplicaSet's Events join the row", async () => {
@@ -123,7 +124,7 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
     expect((await list(`?since=${admissionAt(5)}`)).items).toHaveLength(2);
     expect((await list(`?environment=${env.id}&namespace=team-b`)).items).toHaveLength(2);
 
-    const byControl = await json(await api.request("GET", "/v1/denials/summary", { token: viewer }));
+    const byControl = await json<any>(await api.request("GET", "/v1/denials/summary", { token: viewer }));
     expect(byControl).toEqual({
       by: "control",
       groups: [
@@ -131,9 +132,9 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
         { key: "hostNamespaces", denials: 1, count: 3, byAction: { deny: 0, warn: 3, dryrun: 0 } },
       ],
     });
-    const byWorkload = await json(await api.request("GET", `/v1/environments/${env.id}/denials/summary?by=workload`, { token: viewer }));
+    const byWorkload = await json(await api.call(routes.denials.envSummary, `/v1/environments/${env.id}/denials/summary?by=workload`, { token: viewer }));
     expect(byWorkload.groups[0]).toEqual({ key: "team-a/Deployment/root-web", denials: 2, count: 11, byAction: { deny: 8, warn: 3, dryrun: 0 } });
-    const byNs = await json(await api.request("GET", "/v1/denials/summary?by=namespace&action=deny", { token: viewer }));
+    const byNs = await json<any>(await api.request("GET", "/v1/denials/summary?by=namespace&action=deny", { token: viewer }));
     expect(byNs.groups).toEqual([
       { key: "team-a", denials: 1, count: 8, byAction: { deny: 8, warn: 0, dryrun: 0 } },
       { key: "team-b", denials: 2, count: 2, byAction: { deny: 2, warn: 0, dryrun: 0 } },

@@ -9,6 +9,7 @@ import { createEnvironment } from "../../test/harness/environments.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
 import { ROLES } from "../app/env.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routeDefs from "../../test/harness/routes.ts";
 
 const SOME_ID = "00000000-0000-4000-8000-000000000000";
 const ENDPOINTS = ["/v1/denials", `/v1/denials/${SOME_ID}`, "/v1/denials/summary", `/v1/environments/${SOME_ID}/denials/summary`];
@@ -26,8 +27,8 @@ describe.each(backends())("denial routes: security ($name)", (backend) => {
     const agent = (await createAgentCredential(api, "den-acme", env.id)).secret;
     const events = [admissionEvent(), admissionEvent({ uid: "second", owner: { kind: "Deployment", name: "other" } })];
     expect((await api.request("POST", AGENT_PATHS.admissionEvents, { token: agent, body: { events } })).status).toBe(200);
-    const page = await json(await api.request("GET", "/v1/denials?limit=1", { token: await api.token("den-acme", "viewer") }));
-    theirs = { envId: env.id, otherEnvId: otherEnv.id, denialId: page.items[0].id, cursor: page.nextCursor, agent };
+    const page = await json(await api.call(routeDefs.denials.list, "/v1/denials?limit=1", { token: await api.token("den-acme", "viewer") }));
+    theirs = { envId: env.id, otherEnvId: otherEnv.id, denialId: page.items[0]!.id, cursor: page.nextCursor!, agent };
     badAgent = await badAgentCredentials(api, "den-acme", env.id);
   });
   afterAll(() => api?.close());
@@ -44,9 +45,9 @@ describe.each(backends())("denial routes: security ($name)", (backend) => {
 
   it("another tenant sees none of acme's denials or environments: lists empty, ids 404, cursor 400", async () => {
     for (const token of [await api.token("den-other", "admin"), await api.apiKey("den-other", "admin")]) {
-      expect((await json(await api.request("GET", "/v1/denials", { token }))).items).toEqual([]);
-      expect((await json(await api.request("GET", `/v1/denials?environment=${theirs.envId}`, { token }))).items).toEqual([]);
-      expect((await json(await api.request("GET", `/v1/denials/summary?environment=${theirs.envId}`, { token }))).groups).toEqual([]);
+      expect((await json(await api.call(routeDefs.denials.list, "/v1/denials", { token }))).items).toEqual([]);
+      expect((await json(await api.call(routeDefs.denials.list, `/v1/denials?environment=${theirs.envId}`, { token }))).items).toEqual([]);
+      expect((await json<any>(await api.request("GET", `/v1/denials/summary?environment=${theirs.envId}`, { token }))).groups).toEqual([]);
       await expectProblem(await api.request("GET", `/v1/denials/${theirs.denialId}`, { token }), 404);
       await expectProblem(await api.request("GET", `/v1/environments/${theirs.envId}/denials/summary`, { token }), 404);
       await expectProblem(await api.request("GET", `/v1/denials?cursor=${theirs.cursor}`, { token }), 400);
@@ -55,7 +56,8 @@ describe.each(backends())("denial routes: security ($name)", (backend) => {
   });
 
   it("the agent route refuses every credential but a live agent credential, and writes nothing then", async () => {
-    const count = async () => (await json(await api.request("GET", "/v1/denials?limit=100", { token: await api.token("den-acme", "viewer") }))).items.length;
+    const count = async () =>
+      (await json(await api.call(routeDefs.denials.list, "/v1/denials?limit=100", { token: await api.token("den-acme", "viewer") }))).items.length;
     const before = await count();
     const body = { events: [admissionEvent({ uid: "forged", owner: { kind: "Deployment", name: "forged" } })] };
     for (const { name, headers, detail } of badAgent) {
@@ -69,7 +71,9 @@ describe.each(backends())("denial routes: security ($name)", (backend) => {
     expect((await api.request("POST", `${AGENT_PATHS.admissionEvents}?environment=${theirs.otherEnvId}`, { token: theirs.agent, body })).status).toBe(400);
     expect((await api.request("POST", AGENT_PATHS.admissionEvents, { token: theirs.agent, body })).status).toBe(200);
     const viewer = await api.token("den-acme", "viewer");
-    expect((await json(await api.request("GET", `/v1/denials?environment=${theirs.otherEnvId}`, { token: viewer }))).items).toEqual([]);
-    expect((await json(await api.request("GET", `/v1/denials?environment=${theirs.envId}&workload=own`, { token: viewer }))).items).toHaveLength(1);
+    expect((await json(await api.call(routeDefs.denials.list, `/v1/denials?environment=${theirs.otherEnvId}`, { token: viewer }))).items).toEqual([]);
+    expect((await json(await api.call(routeDefs.denials.list, `/v1/denials?environment=${theirs.envId}&workload=own`, { token: viewer }))).items).toHaveLength(
+      1,
+    );
   });
 });

@@ -5,7 +5,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { ADMISSION_ACTIONS } from "../db/schema.ts";
 import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
@@ -80,7 +80,7 @@ const Summary = z
 
 const page = z.object({ items: z.array(DenialSchema), nextCursor: z.string().nullable() }).openapi("DenialPage");
 
-const list = createRoute({
+export const list = createRoute({
   method: "get",
   path: "/v1/denials",
   tags,
@@ -92,7 +92,7 @@ const list = createRoute({
   responses: { 200: { description: "A page of denials", content: { "application/json": { schema: page } } }, ...problemResponses(400, 401, 403) },
 });
 
-const summary = createRoute({
+export const summary = createRoute({
   method: "get",
   path: "/v1/denials/summary",
   tags,
@@ -103,7 +103,7 @@ const summary = createRoute({
   responses: { 200: { description: "The summary", content: { "application/json": { schema: Summary } } }, ...problemResponses(400, 401, 403) },
 });
 
-const get = createRoute({
+export const get = createRoute({
   method: "get",
   path: "/v1/denials/{id}",
   tags,
@@ -113,7 +113,7 @@ const get = createRoute({
   responses: { 200: { description: "The denial", content: { "application/json": { schema: DenialSchema } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const envSummary = createRoute({
+export const envSummary = createRoute({
   method: "get",
   path: "/v1/environments/{id}/denials/summary",
   tags,
@@ -123,7 +123,7 @@ const envSummary = createRoute({
   responses: { 200: { description: "The summary", content: { "application/json": { schema: Summary } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   // The fixed path first: it must not be read as a denial id.
   app.openapi(summary, async (c) => {
     const p = c.get("principal");

@@ -9,6 +9,7 @@ import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/fixtures.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const CURRENT = { controls: { privilegedContainers: { enabled: true, enforcementAction: "dryrun" as const } } } as const;
 
@@ -29,7 +30,7 @@ describe.each(backends())("draft preview events ($name)", (backend) => {
     const admin = await api.token(t, "admin");
     const hook = await api.request("POST", "/v1/webhooks", { token: admin, body: { url: "http://127.0.0.1:9/hook", events: ["draft.previewed"] } });
     expect(hook.status).toBe(201);
-    const res = await api.request("POST", `/v1/environments/${env.id}/drafts`, {
+    const res = await api.call(routes.drafts.createDraftRoute, `/v1/environments/${env.id}/drafts`, {
       token: admin,
       body: { controls: { privilegedContainers: { enforcementAction: "deny" } } },
     });
@@ -41,7 +42,8 @@ describe.each(backends())("draft preview events ($name)", (backend) => {
       draft,
       name: `${draft.shadowPrefix}privileged-containers`,
       agent: (path: string, body: unknown) => api.request("POST", path, { token: secret, body }),
-      preview: async () => (await json(await api.request("GET", `/v1/environments/${env.id}/drafts/${draft.id}/preview`, { token: admin }))).controls[0],
+      preview: async () =>
+        (await json(await api.call(routes.draftsPreview.route, `/v1/environments/${env.id}/drafts/${draft.id}/preview`, { token: admin }))).controls[0],
       hooks: async () =>
         (
           await api.db.asSystem((tx) =>
@@ -68,7 +70,7 @@ describe.each(backends())("draft preview events ($name)", (backend) => {
     const bare = violation(2, { name: "debug" });
     expect((await s.agent(AGENT_PATHS.auditReport, report(s.name, [owned, bare]))).status).toBe(204);
     const p = await s.preview();
-    expect(p.violations.map((v: { name: string; owner: unknown }) => [v.name, v.owner])).toEqual([
+    expect(p!.violations.map((v: { name: string; owner: unknown }) => [v.name, v.owner])).toEqual([
       ["web-7c9d8f6b5d-x2x7q", { kind: "Deployment", name: "web" }],
       ["debug", null],
     ]);
@@ -119,16 +121,16 @@ describe.each(backends())("draft preview events ($name)", (backend) => {
     // Sent again (an agent restart): nothing added. A grown count replaces the Event's.
     expect((await s.agent(AGENT_PATHS.admissionEvents, { events: [...batch.slice(0, 2), shadow("u3", 4, "debug", null)] })).status).toBe(200);
     const p = await s.preview();
-    expect(p.evaluated).toBe(false); // the audit has not run; admissions do not wait for it
+    expect(p!.evaluated).toBe(false); // the audit has not run; admissions do not wait for it
     expect(
-      p.admissions
+      p!.admissions
         .map((a: { workload: unknown; count: number }) => [a.workload, a.count])
         .sort((a: unknown[], b: unknown[]) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
     ).toEqual([
       [{ kind: "Deployment", name: "api" }, 3],
       [{ kind: "Pod", name: "debug" }, 4],
     ]);
-    const denials = await json(await api.request("GET", `/v1/denials?environment=${s.env.id}`, { token: await api.token("dpe-admit", "viewer") }));
+    const denials = await json(await api.call(routes.denials.list, `/v1/denials?environment=${s.env.id}`, { token: await api.token("dpe-admit", "viewer") }));
     expect(denials.items).toEqual([]);
     // After a change the draft is another document: what its older shadows recorded is gone.
     const admin = await api.token("dpe-admit", "admin");
@@ -137,6 +139,6 @@ describe.each(backends())("draft preview events ($name)", (backend) => {
         .status,
     ).toBe(200);
     expect((await s.agent(AGENT_PATHS.admissionEvents, { events: [shadow("u4", 1, "late", null)] })).status).toBe(200);
-    expect((await s.preview()).admissions).toEqual([]);
+    expect((await s.preview())!.admissions).toEqual([]);
   });
 });

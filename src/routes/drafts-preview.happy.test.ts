@@ -10,6 +10,7 @@ import { createEnvironment } from "../../test/harness/fixtures.ts";
 import { violations, webhookDeliveries } from "../db/schema.ts";
 import { EnvironmentSettings, presets, renderEnvironment } from "../policies/index.ts";
 import { AGENT_PATHS, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SHADOW_LABEL } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; labels: Record<string, string> }; spec: { enforcementAction?: string } };
 const CURRENT = { controls: { privilegedContainers: { enabled: true } } } as const;
@@ -32,7 +33,7 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     return api.token(t, role, { sign: { iat: at, exp: at + 3600 } });
   };
   const createDraft = async (t: string, envId: string, body: unknown) => {
-    const res = await api.request("POST", `/v1/environments/${envId}/drafts`, { token: await tokenAt(t, "editor"), body });
+    const res = await api.call(routes.drafts.createDraftRoute, `/v1/environments/${envId}/drafts`, { token: await tokenAt(t, "editor"), body });
     expect(res.status, await res.clone().text()).toBe(201);
     return json(res);
   };
@@ -42,7 +43,7 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const env = await createEnvironment(api, t, { name: "prod", settings: CURRENT });
     const { secret } = await createAgentCredential(api, t, env.id);
     const d = await createDraft(t, env.id, { preset: "restricted" });
-    const body = await json(await api.request("GET", AGENT_PATHS.desiredState, { token: secret }));
+    const body = await json<any>(await api.request("GET", AGENT_PATHS.desiredState, { token: secret }));
     const objects = body.objects as Obj[];
     const current = renderEnvironment(EnvironmentSettings.parse(CURRENT), clock).objects;
     // The current revision's objects are there unchanged.
@@ -69,7 +70,7 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const { secret } = await createAgentCredential(api, t, env.id);
     const poll = async (etag?: string) => {
       const res = await api.request("GET", AGENT_PATHS.desiredState, { token: secret, headers: etag ? { "if-none-match": etag } : {} });
-      return { status: res.status, etag: res.headers.get("etag")!, objects: res.status === 200 ? ((await json(res)).objects as Obj[]) : [] };
+      return { status: res.status, etag: res.headers.get("etag")!, objects: res.status === 200 ? ((await json<any>(res)).objects as Obj[]) : [] };
     };
     const start = await poll();
     expect((await poll(start.etag)).status).toBe(304);
@@ -120,7 +121,7 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
       controls: { privilegedContainers: { enforcementAction: "deny" }, capabilities: { enabled: true, options: { requiredDrop: ["ALL"] } } },
     });
     const viewer = await tokenAt(t, "viewer");
-    const preview = async () => json(await api.request("GET", `/v1/environments/${env.id}/drafts/${d.id}/preview`, { token: viewer }));
+    const preview = async () => json(await api.call(routes.draftsPreview.route, `/v1/environments/${env.id}/drafts/${d.id}/preview`, { token: viewer }));
     const before = await preview();
     expect(before).toMatchObject({ draftId: d.id, evaluated: false, collectedAt: null });
     expect(before.controls.map((c: { control: string; evaluated: boolean }) => [c.control, c.evaluated])).toEqual([
@@ -183,7 +184,7 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     expect(rows).toEqual([{ name: "privileged-containers" }]);
     const [deliveries] = await api.db.withTenant(tenantId, (tx) => tx.select({ n: count() }).from(webhookDeliveries));
     expect(deliveries?.n).toBe(1);
-    const stored = await json(await api.request("GET", `/v1/environments/${env.id}/audit-report`, { token: viewer }));
+    const stored = await json(await api.call(routes.environmentAuditReport.route, `/v1/environments/${env.id}/audit-report`, { token: viewer }));
     expect(stored.constraints.map((c: { name: string }) => c.name)).toEqual(["privileged-containers"]);
 
     // After a change, an audit of the previous version's shadows (other names) is not the preview.
@@ -195,7 +196,8 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const stale = { ...report, collectedAt: new Date(clock.getTime() + 1000).toISOString() };
     expect((await api.request("POST", AGENT_PATHS.auditReport, { token: secret, body: stale })).status).toBe(204);
     expect(
-      (await json(await api.request("GET", `/v1/environments/${env.id}/drafts/${d.id}/preview`, { token: await tokenAt(t, "viewer") }))).controls[0].evaluated,
+      (await json(await api.call(routes.draftsPreview.route, `/v1/environments/${env.id}/drafts/${d.id}/preview`, { token: await tokenAt(t, "viewer") })))
+        .controls[0]!.evaluated,
     ).toBe(false);
   });
 
@@ -204,7 +206,7 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const env = await createEnvironment(api, t, { name: "prod", settings: CURRENT });
     const d = await createDraft(t, env.id, { preset: "restricted" });
     const viewer = await tokenAt(t, "viewer");
-    const res = await api.request("GET", `/v1/environments/${env.id}/rendered?draft=${d.id}`, { token: viewer });
+    const res = await api.call(routes.rendered.route, `/v1/environments/${env.id}/rendered?draft=${d.id}`, { token: viewer });
     expect(res.status).toBe(200);
     const body = await json(res);
     const expected = renderEnvironment(EnvironmentSettings.parse(d.settings), clock);

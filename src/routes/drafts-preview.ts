@@ -2,7 +2,7 @@
 // the live cluster, from Gatekeeper's audit of its shadow constraints (src/services/draft-preview.ts).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { draftPreview } from "../services/draft-preview.ts";
 import { getDraft } from "../services/drafts.ts";
@@ -56,7 +56,7 @@ const DraftPreview = z
   .object({ draftId: z.uuid(), evaluated: z.boolean(), collectedAt: z.string().nullable(), controls: z.array(ControlPreview) })
   .openapi("DraftPreview");
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/environments/{id}/drafts/{draftId}/preview",
   tags: ["Drafts"],
@@ -68,7 +68,7 @@ const route = createRoute({
   responses: { 200: { description: "The preview", content: { "application/json": { schema: DraftPreview } } }, ...problemResponses(400, 401, 403, 404, 410) },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const { id, draftId } = c.req.valid("param");

@@ -7,6 +7,7 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, setSettings, snapshot } from "../../test/harness/fixtures.ts";
 import { drafts as draftsTable } from "../db/schema.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const DAY = 86_400_000;
 
@@ -18,7 +19,7 @@ describe.each(backends())("drafts errors ($name)", (backend) => {
   });
   afterAll(() => api?.close());
 
-  const drafts = (id: string) => `/v1/environments/${id}/drafts`;
+  const drafts = (id: string) => `/v1/environments/${id}/drafts` as const;
   const editor = (t: string) => {
     const at = Math.floor(clock.getTime() / 1000);
     return api.token(t, "editor", { sign: { iat: at, exp: at + 3600 } });
@@ -93,7 +94,7 @@ describe.each(backends())("drafts errors ($name)", (backend) => {
   it("promotion: 428 without If-Match, 412 for a stale If-Match, 412 with the diff for a stale base; nothing written", async () => {
     const t = "dre-stale";
     const env = await createEnvironment(api, t, { name: "prod" });
-    const d = await json(await api.request("POST", drafts(env.id), { token: await editor(t), body: { preset: "restricted" } }));
+    const d = await json(await api.call(routes.drafts.createDraftRoute, drafts(env.id), { token: await editor(t), body: { preset: "restricted" } }));
     const promote = `${drafts(env.id)}/${d.id}/promote`;
     let before = await state(t, env.id);
     await expectProblem(await api.request("POST", promote, { token: await editor(t) }), 428);
@@ -118,7 +119,7 @@ describe.each(backends())("drafts errors ($name)", (backend) => {
   it("an expired draft is 410 on every route and unlisted; an unknown or malformed id is 404 / 400", async () => {
     const t = "dre-expired";
     const env = await createEnvironment(api, t, { name: "prod" });
-    const d = await json(await api.request("POST", drafts(env.id), { token: await editor(t), body: { preset: "baseline" } }));
+    const d = await json(await api.call(routes.drafts.createDraftRoute, drafts(env.id), { token: await editor(t), body: { preset: "baseline" } }));
     clock = new Date(Date.parse(d.expiresAt) + 1);
     const token = await editor(t);
     const before = await state(t, env.id);
@@ -135,7 +136,7 @@ describe.each(backends())("drafts errors ($name)", (backend) => {
       expect(res.detail, `${method} ${path}`).toContain("expired at");
     }
     expect(await state(t, env.id)).toEqual(before);
-    expect((await json(await api.request("GET", drafts(env.id), { token }))).items).toEqual([]);
+    expect((await json(await api.call(routes.drafts.listRoute, drafts(env.id), { token }))).items).toEqual([]);
     const unknown = "5b0e4c1d-2a3f-4e6b-8c7d-9e0f1a2b3c4d";
     await expectProblem(await api.request("GET", `${drafts(env.id)}/${unknown}`, { token }), 404);
     await expectProblem(await api.request("DELETE", `${drafts(env.id)}/${unknown}`, { token }), 404);
@@ -148,7 +149,7 @@ describe.each(backends())("drafts errors ($name)", (backend) => {
     const t = "dre-cross";
     const a = await createEnvironment(api, t, { name: "a" });
     const b = await createEnvironment(api, t, { name: "b" });
-    const d = await json(await api.request("POST", drafts(a.id), { token: await editor(t), body: { preset: "baseline" } }));
+    const d = await json(await api.call(routes.drafts.createDraftRoute, drafts(a.id), { token: await editor(t), body: { preset: "baseline" } }));
     await expectProblem(await api.request("GET", `${drafts(b.id)}/${d.id}`, { token: await editor(t) }), 404);
     await expectProblem(await api.request("POST", `${drafts(b.id)}/${d.id}/promote`, { token: await editor(t), headers: { "if-match": "*" } }), 404);
   });

@@ -10,13 +10,14 @@ import { badCredentials } from "../../test/harness/tokens.ts";
 import { hasRole } from "../app/auth.ts";
 import { ROLES, type Role } from "../app/env.ts";
 import { drafts } from "../db/schema.ts";
+import * as routeDefs from "../../test/harness/routes.ts";
 
 const OWNER = "acme-draftsec";
 const OTHER = "other-draftsec";
 const bad = await badCredentials(OWNER);
 
 type Case = { method: string; path: (env: string, draft: string) => string; min: Role; ok: number; body?: unknown; headers?: Record<string, string> };
-const one = (env: string, draft: string) => `/v1/environments/${env}/drafts/${draft}`;
+const one = (env: string, draft: string) => `/v1/environments/${env}/drafts/${draft}` as const;
 const ROUTES: Case[] = [
   { method: "GET", path: (e) => `/v1/environments/${e}/drafts`, min: "viewer", ok: 200 },
   { method: "POST", path: (e) => `/v1/environments/${e}/drafts`, min: "editor", ok: 201, body: { preset: "baseline" } },
@@ -40,7 +41,10 @@ describe.each(backends())("drafts security ($name)", (backend) => {
   let shared: string | undefined;
   const newDraft = async (fresh = true) => {
     if (!fresh && shared) return shared;
-    const res = await api.request("POST", `/v1/environments/${envId}/drafts`, { token: await api.token(OWNER, "editor"), body: { preset: "baseline" } });
+    const res = await api.call(routeDefs.drafts.createDraftRoute, `/v1/environments/${envId}/drafts`, {
+      token: await api.token(OWNER, "editor"),
+      body: { preset: "baseline" },
+    });
     expect(res.status).toBe(201);
     const id = (await json(res)).id as string;
     if (!fresh) shared = id;
@@ -90,13 +94,14 @@ describe.each(backends())("drafts security ($name)", (backend) => {
     it("another tenant's admin gets 404, indistinguishable from an unknown id, and nothing changes", async () => {
       const draft = await newDraft(consumes);
       const owner = await api.token(OWNER, "viewer");
-      const seen = await json(await api.request("GET", one(envId, draft), { token: owner }));
+      const seen = await json(await api.call(routeDefs.drafts.getRoute, one(envId, draft), { token: owner }));
       const before = await state();
       const intruder = await api.token(OTHER, "admin");
       // The intruder has an environment and a draft of its own, so RLS is not hiding an empty tenant.
       const own = await createEnvironment(api, OTHER, { name: `prod-${Math.random().toString(36).slice(2, 8)}` });
-      const ownDraft = (await json(await api.request("POST", `/v1/environments/${own.id}/drafts`, { token: intruder, body: { preset: "baseline" } })))
-        .id as string;
+      const ownDraft = (
+        await json(await api.call(routeDefs.drafts.createDraftRoute, `/v1/environments/${own.id}/drafts`, { token: intruder, body: { preset: "baseline" } }))
+      ).id as string;
       const theirs = await expectProblem(await api.request(method, path(envId, draft), { token: intruder, body, headers }), 404);
       const unknown = "5b0e4c1d-2a3f-4e6b-8c7d-9e0f1a2b3c4d";
       const none = await expectProblem(await api.request(method, path(unknown, unknown), { token: intruder, body, headers }), 404);
@@ -104,7 +109,7 @@ describe.each(backends())("drafts security ($name)", (backend) => {
       // Their own environment with the owner's draft id: still 404.
       if (path("E", "D").includes("D")) await expectProblem(await api.request(method, path(own.id, draft), { token: intruder, body, headers }), 404);
       expect(await state()).toEqual(before);
-      expect(await json(await api.request("GET", one(envId, draft), { token: owner }))).toEqual(seen);
+      expect(await json(await api.call(routeDefs.drafts.getRoute, one(envId, draft), { token: owner }))).toEqual(seen);
       // And the owner cannot reach the intruder's draft either.
       await expectProblem(await api.request(method, path(own.id, ownDraft), { token: await api.token(OWNER, "admin"), body, headers }), 404);
     });

@@ -5,7 +5,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
 import { revisionEtag } from "../app/conditional.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { enforceQuota } from "../services/quotas.ts";
 import type { Draft } from "../db/schema.ts";
@@ -84,7 +84,7 @@ const tags = ["Drafts"];
 const one = { description: "The draft", content: { "application/json": { schema: DraftJson } } };
 const bodyOf = { required: true, content: { "application/json": { schema: DraftBody } } };
 
-const createDraftRoute = createRoute({
+export const createDraftRoute = createRoute({
   method: "post",
   path: base,
   tags,
@@ -99,7 +99,7 @@ const createDraftRoute = createRoute({
   },
 });
 
-const listRoute = createRoute({
+export const listRoute = createRoute({
   method: "get",
   path: base,
   tags,
@@ -110,7 +110,7 @@ const listRoute = createRoute({
   responses: { 200: { description: "Every open draft", content: { "application/json": { schema: DraftList } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const getRoute = createRoute({
+export const getRoute = createRoute({
   method: "get",
   path: `${base}/{draftId}`,
   tags,
@@ -121,7 +121,7 @@ const getRoute = createRoute({
   responses: { 200: one, ...problemResponses(400, 401, 403, 404, 410) },
 });
 
-const updateRoute = createRoute({
+export const updateRoute = createRoute({
   method: "patch",
   path: `${base}/{draftId}`,
   tags,
@@ -133,7 +133,7 @@ const updateRoute = createRoute({
   responses: { 200: one, ...problemResponses(400, 401, 403, 404, 410, 413, 415) },
 });
 
-const deleteRoute = createRoute({
+export const deleteRoute = createRoute({
   method: "delete",
   path: `${base}/{draftId}`,
   tags,
@@ -144,7 +144,7 @@ const deleteRoute = createRoute({
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404, 410) },
 });
 
-const promoteRoute = createRoute({
+export const promoteRoute = createRoute({
   method: "post",
   path: `${base}/{draftId}/promote`,
   tags,
@@ -162,7 +162,7 @@ function sourceOf(body: z.infer<typeof DraftBody>): DraftSource {
   return { controls: body.controls ?? {} };
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(createDraftRoute, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");

@@ -7,6 +7,7 @@ import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { ROLES } from "../app/env.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const POLL = 10;
 
@@ -19,7 +20,7 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
   afterAll(() => api?.close());
 
   const view = async (tenant: string, id: string, role: (typeof ROLES)[number] = "viewer") => {
-    const res = await api.request("GET", `/v1/environments/${id}/agent`, { token: await api.token(tenant, role) });
+    const res = await api.call(routes.environmentAgent.route, `/v1/environments/${id}/agent`, { token: await api.token(tenant, role) });
     expect(res.status, await res.clone().text()).toBe(200);
     return json(res);
   };
@@ -70,7 +71,7 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
       expect((await api.request("POST", AGENT_PATHS.status, { token: secret, body: statusReport() })).status).toBe(204);
       expect(await view(t, env.id)).toMatchObject({ state: "online", lastSeenAt: clock.toISOString() });
       // The environment's own summary agrees.
-      const summary = (await json(await api.request("GET", `/v1/environments/${env.id}`, { token: await api.token(t, "viewer") }))).agent;
+      const summary = (await json(await api.call(routes.environments.getEnv, `/v1/environments/${env.id}`, { token: await api.token(t, "viewer") }))).agent;
       expect(summary).toEqual({
         state: "online",
         lastSeenAt: clock.toISOString(),
@@ -135,11 +136,11 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
       expect(
         (await api.request("POST", AGENT_PATHS.status, { token: secret, body: { ...report, gatekeeper: { ...report.gatekeeper, admissionEvents } } })).status,
       ).toBe(204);
-      expect((await view(t, env.id)).gatekeeper.admissionEvents).toBe(admissionEvents);
+      expect((await view(t, env.id)).gatekeeper!.admissionEvents).toBe(admissionEvents);
     }
     // An older agent says nothing of it: unknown, not false.
     expect((await api.request("POST", AGENT_PATHS.status, { token: secret, body: statusReport() })).status).toBe(204);
-    expect((await view(t, env.id)).gatekeeper.admissionEvents).toBeNull();
+    expect((await view(t, env.id)).gatekeeper!.admissionEvents).toBeNull();
   });
 
   it("says whether Gatekeeper generated the ValidatingAdmissionPolicies of API-server controls, and an error degrades the environment", async () => {
@@ -156,7 +157,7 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
     };
     const generated = { generated: true, policies: [{ ...policy, state: "generated" }], bindings: [{ ...binding, state: "generated" }] };
     const ok = await send(generated);
-    expect(ok.gatekeeper.vap).toEqual(generated);
+    expect(ok.gatekeeper!.vap).toEqual(generated);
     expect(ok.degradedReasons).toEqual([]);
     const failed = await send({
       generated: false,
@@ -175,6 +176,6 @@ describe.each(backends())("GET /v1/environments/{id}/agent ($name)", (backend) =
     });
     expect(refused.status).toBe(400);
     expect(JSON.stringify(await refused.json())).toContain("gatekeeper.vap.policies[0].state");
-    expect((await send(null)).gatekeeper.vap).toBeNull();
+    expect((await send(null)).gatekeeper!.vap).toBeNull();
   });
 });

@@ -8,6 +8,7 @@ import { createEnvironment, type EnvJson } from "../../test/harness/environments
 import { badCredentials } from "../../test/harness/tokens.ts";
 import { ROLES } from "../app/env.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const OWNER = "eags-owner";
 const OTHER = "eags-other";
@@ -17,7 +18,7 @@ describe.each(backends())("GET /v1/environments/{id}/agent security ($name)", (b
   let api: TestApi;
   let env: EnvJson;
   let agentSecret: string;
-  const url = (id: string) => `/v1/environments/${id}/agent`;
+  const url = (id: string) => `/v1/environments/${id}/agent` as const;
   beforeAll(async () => {
     api = await createTestApi(backend);
     env = await createEnvironment(api, OWNER, { name: "prod" });
@@ -36,7 +37,7 @@ describe.each(backends())("GET /v1/environments/{id}/agent security ($name)", (b
 
   it.each(ROLES)("role %s (JWT or API key) reads it", async (role) => {
     for (const token of [await api.token(OWNER, role), await api.apiKey(OWNER, role)]) {
-      const res = await api.request("GET", url(env.id), { token });
+      const res = await api.call(routes.environmentAgent.route, url(env.id), { token });
       expect(res.status).toBe(200);
       expect((await json(res)).state).toBe("online");
     }

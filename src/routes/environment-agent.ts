@@ -3,7 +3,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { agentStatus, environments } from "../db/schema.ts";
 import { GatekeeperHealth, ObjectResult, OFFLINE_AFTER_INTERVALS, TemplateHealth } from "../protocol/agent.ts";
@@ -52,7 +52,7 @@ const EnvironmentAgent = z
   .openapi("EnvironmentAgent");
 type EnvironmentAgent = z.infer<typeof EnvironmentAgent>;
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/environments/{id}/agent",
   tags: ["Environments"],
@@ -66,7 +66,7 @@ const route = createRoute({
   },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");

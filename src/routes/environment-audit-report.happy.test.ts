@@ -7,6 +7,7 @@ import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { ROLES } from "../app/env.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 describe.each(backends())("GET /v1/environments/{id}/audit-report ($name)", (backend) => {
   let api: TestApi;
@@ -16,7 +17,7 @@ describe.each(backends())("GET /v1/environments/{id}/audit-report ($name)", (bac
   });
   afterAll(() => api?.close());
 
-  const url = (id: string) => `/v1/environments/${id}/audit-report`;
+  const url = (id: string) => `/v1/environments/${id}/audit-report` as const;
 
   it("404 before the agent's first report; then the report with totals, to every role", async () => {
     const t = "ear-read";
@@ -34,7 +35,7 @@ describe.each(backends())("GET /v1/environments/{id}/audit-report ($name)", (bac
     });
     expect((await api.request("POST", AGENT_PATHS.auditReport, { token: secret, body: report })).status).toBe(204);
     for (const role of ROLES) {
-      const res = await api.request("GET", url(env.id), { token: await api.token(t, role) });
+      const res = await api.call(routes.environmentAuditReport.route, url(env.id), { token: await api.token(t, role) });
       expect(res.status).toBe(200);
       expect(await json(res)).toEqual({
         environmentId: env.id,
@@ -66,7 +67,8 @@ describe.each(backends())("GET /v1/environments/{id}/audit-report ($name)", (bac
     await post(c1.secret, "2026-01-01T00:05:00.000Z", "second");
     await post(c2.secret, "2026-01-01T00:01:00.000Z", "other");
     const token = await api.token(t, "viewer");
-    const names = async (id: string) => (await json(await api.request("GET", url(id), { token }))).constraints.map((c: { name: string }) => c.name);
+    const names = async (id: string) =>
+      (await json(await api.call(routes.environmentAuditReport.route, url(id), { token }))).constraints.map((c: { name: string }) => c.name);
     expect(await names(one.id)).toEqual(["second"]);
     expect(await names(two.id)).toEqual(["other"]);
   });

@@ -3,7 +3,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { gunzipJson } from "../db/gzip-json.ts";
 import { auditReports, environments } from "../db/schema.ts";
@@ -29,7 +29,7 @@ const EnvironmentAuditReport = z
   .openapi("EnvironmentAuditReport");
 type EnvironmentAuditReport = z.infer<typeof EnvironmentAuditReport>;
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/environments/{id}/audit-report",
   tags: ["Environments"],
@@ -55,7 +55,7 @@ function totals(report: AuditReport): EnvironmentAuditReport["totals"] {
   return { constraints: report.constraints.length, violations, byControl, byEnforcementAction };
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");

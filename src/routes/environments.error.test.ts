@@ -5,6 +5,7 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { backends } from "../../test/harness/backends.ts";
 import { auditCount, createEnvironment, environmentRow, revisionNumbers, uniqueName } from "../../test/harness/environments.ts";
 import { encodeCursor } from "../lib/cursor.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const T = "acme-envs-errors";
 const MISSING = "00000000-0000-4000-8000-000000000000";
@@ -59,10 +60,10 @@ describe.each(backends())("/v1/environments errors ($name)", (backend) => {
 
   async function unchanged<R>(fn: () => Promise<R>): Promise<R> {
     const audits = await auditCount(api, T);
-    const list = await json(await api.request("GET", "/v1/environments", { token: admin }));
+    const list = await json(await api.call(routes.environments.listEnvs, "/v1/environments", { token: admin }));
     const result = await fn();
     expect(await auditCount(api, T)).toBe(audits);
-    expect(await json(await api.request("GET", "/v1/environments", { token: admin }))).toEqual(list);
+    expect(await json(await api.call(routes.environments.listEnvs, "/v1/environments", { token: admin }))).toEqual(list);
     return result;
   }
 
@@ -122,7 +123,7 @@ describe.each(backends())("/v1/environments errors ($name)", (backend) => {
       const problem = await expectProblem(await api.request("PATCH", `/v1/environments/${env.id}`, { token: admin, body }), 400);
       expect(problem.errors?.map((e) => e.path)).toContain(path);
     });
-    expect(await json(await api.request("GET", `/v1/environments/${env.id}`, { token: admin }))).toEqual(env);
+    expect(await json(await api.call(routes.environments.getEnv, `/v1/environments/${env.id}`, { token: admin }))).toEqual(env);
   });
 
   it("PATCH to a name the tenant already has → 409, nothing changed", async () => {
@@ -163,7 +164,7 @@ describe.each(backends())("/v1/environments errors ($name)", (backend) => {
 
   it("an empty label value is a valid filter", async () => {
     const env = await createEnvironment(api, T, { name: uniqueName("empty-label"), labels: { flag: "" } });
-    const page = await json(await api.request("GET", "/v1/environments?label=flag=", { token: admin }));
+    const page = await json(await api.call(routes.environments.listEnvs, "/v1/environments?label=flag=", { token: admin }));
     expect(page.items.map((e: { id: string }) => e.id)).toEqual([env.id]);
   });
 });

@@ -6,6 +6,7 @@ import { agentRows, auditReport, createAgentCredential, statusReport } from "../
 import { auditRows, createEnvironment, environmentRow, revisionNumbers, uniqueName, withoutAgent, type EnvJson } from "../../test/harness/environments.ts";
 import { agentCredentials } from "../db/schema.ts";
 import { applyPreset, EnvironmentSettings } from "../policies/index.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
@@ -40,7 +41,7 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     expect(res.headers.get("location")).toBe(`/v1/environments/${env.id}`);
     expect(await revisionNumbers(api, env.id)).toEqual([1]);
     // An empty document is stored normalised: defaults filled, no control enabled.
-    const settings = await json(await api.request("GET", `/v1/environments/${env.id}/settings`, { token: await api.token(t, "viewer") }));
+    const settings = await json(await api.call(routes.settings.getSettings, `/v1/environments/${env.id}/settings`, { token: await api.token(t, "viewer") }));
     expect(settings).toMatchObject({ revision: 1, author: "alice", comment: "first cut", settings: EnvironmentSettings.parse({}) });
     const [entry] = await auditRows(api, t);
     expect(entry).toMatchObject({ actor: "alice", action: "environment.create", targetType: "environment", targetId: env.id, before: null });
@@ -51,17 +52,19 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
   it("POST with a preset replaces the controls and keeps the environment-wide knobs", async () => {
     const t = "acme-preset";
     const env = await createEnvironment(api, t, { preset: "restricted", settings: { enforcementAction: "warn" } });
-    const res = await api.request("GET", `/v1/environments/${env.id}/settings`, { token: await api.token(t, "viewer") });
+    const res = await api.call(routes.settings.getSettings, `/v1/environments/${env.id}/settings`, { token: await api.token(t, "viewer") });
     const { settings } = await json(res);
     expect(settings).toEqual(EnvironmentSettings.parse(applyPreset({ enforcementAction: "warn" }, "restricted")));
     expect(settings.enforcementAction).toBe("warn");
-    expect(settings.controls.privilegeEscalation.enabled).toBe(true);
+    expect(settings.controls.privilegeEscalation!.enabled).toBe(true);
   });
 
   it("POST stores a given document normalised (defaults filled, options canonical)", async () => {
     const t = "acme-doc";
     const env = await createEnvironment(api, t, { settings: { controls: { capabilities: { options: { allowedAdd: ["net_bind_service"] } } } } });
-    const { settings } = await json(await api.request("GET", `/v1/environments/${env.id}/settings`, { token: await api.token(t, "viewer") }));
+    const { settings } = await json<any>(
+      await api.call(routes.settings.getSettings, `/v1/environments/${env.id}/settings`, { token: await api.token(t, "viewer") }),
+    );
     expect(settings.controls.capabilities).toMatchObject({ enabled: true, options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: [] } });
   });
 
@@ -71,7 +74,7 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     const res = await api.request("POST", "/v1/environments", { token: key, body: { name: uniqueName() } });
     expect(res.status).toBe(201);
     const env = await json<EnvJson>(res);
-    const { author } = await json(await api.request("GET", `/v1/environments/${env.id}/settings`, { token: key }));
+    const { author } = await json(await api.call(routes.settings.getSettings, `/v1/environments/${env.id}/settings`, { token: key }));
     expect(author).toMatch(/^apikey:/);
   });
 
@@ -79,7 +82,7 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     const t = "acme-get";
     const env = await createEnvironment(api, t, { labels: { a: "b" } });
     for (const role of ["viewer", "editor", "admin"] as const) {
-      const res = await api.request("GET", `/v1/environments/${env.id}`, { token: await api.token(t, role) });
+      const res = await api.call(routes.environments.getEnv, `/v1/environments/${env.id}`, { token: await api.token(t, role) });
       expect(res.status).toBe(200);
       expect(await json(res)).toEqual(env);
     }
@@ -106,7 +109,7 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     expect(seen).toEqual([...names].sort());
     expect(pages).toBe(3);
     // Default limit: everything on one page, no cursor.
-    const all = await json(await api.request("GET", "/v1/environments", { token }));
+    const all = await json(await api.call(routes.environments.listEnvs, "/v1/environments", { token }));
     expect(all.items.map((e: EnvJson) => e.name)).toEqual([...names].sort());
     expect(all.nextCursor).toBeNull();
     expect(all.items[0]).toMatchObject({ currentRevision: 1, description: "", labels: {} });
@@ -118,7 +121,8 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     await createEnvironment(api, t, { name: "two", labels: { tier: "prod", region: "us" } });
     await createEnvironment(api, t, { name: "three", labels: { tier: "dev" } });
     const token = await api.token(t, "viewer");
-    const names = async (q: string) => (await json(await api.request("GET", `/v1/environments?${q}`, { token }))).items.map((e: EnvJson) => e.name);
+    const names = async (q: string) =>
+      (await json(await api.call(routes.environments.listEnvs, `/v1/environments?${q}`, { token }))).items.map((e: EnvJson) => e.name);
     expect(await names("label=tier=prod")).toEqual(["one", "two"]);
     expect(await names("label=tier=prod&label=region=eu")).toEqual(["one"]);
     expect(await names("label=tier=staging")).toEqual([]);
@@ -141,7 +145,9 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     expect(entry).toMatchObject({ actor: "ana", action: "environment.update", targetId: env.id, before: withoutAgent(env), after: withoutAgent(after) });
     expect(entry.after).not.toHaveProperty("agent");
     // A single field leaves the others alone.
-    const again = await json(await api.request("PATCH", `/v1/environments/${env.id}`, { token: await api.token(t, "admin"), body: { description: "" } }));
+    const again = await json<any>(
+      await api.call(routes.environments.updateEnv, `/v1/environments/${env.id}`, { token: await api.token(t, "admin"), body: { description: "" } }),
+    );
     expect(again).toMatchObject({ name, description: "", labels: { tier: "prod" } });
     // Renaming to its own name is not a conflict.
     expect((await api.request("PATCH", `/v1/environments/${env.id}`, { token: await api.token(t, "admin"), body: { name } })).status).toBe(200);

@@ -8,6 +8,7 @@ import { badCredentials } from "../../test/harness/tokens.ts";
 import { hasRole } from "../app/auth.ts";
 import { ROLES, type Role } from "../app/env.ts";
 import { encodeCursor } from "../lib/cursor.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const OWNER = "acme-envsec";
 const OTHER = "other-envsec";
@@ -38,7 +39,8 @@ describe.each(backends())("/v1/environments security ($name)", (backend) => {
   });
   afterAll(() => api?.close());
 
-  const ownerView = async (id: string) => json(await api.request("GET", `/v1/environments/${id}`, { token: await api.token(OWNER, "viewer") }));
+  const ownerView = async (id: string) =>
+    json(await api.call(routes.environments.getEnv, `/v1/environments/${id}`, { token: await api.token(OWNER, "viewer") }));
 
   it.each(bad)("401 for $name on every route", async ({ headers, detail }) => {
     const audits = await auditCount(api, OWNER);
@@ -69,7 +71,9 @@ describe.each(backends())("/v1/environments security ($name)", (backend) => {
       } else {
         await expectProblem(res, 403);
         expect(await auditCount(api, t)).toBe(audits);
-        expect(await json(await api.request("GET", `/v1/environments/${target.id}`, { token: await api.token(t, "viewer") }))).toEqual(target);
+        expect(await json(await api.call(routes.environments.getEnv, `/v1/environments/${target.id}`, { token: await api.token(t, "viewer") }))).toEqual(
+          target,
+        );
       }
     },
   );
@@ -91,7 +95,7 @@ describe.each(backends())("/v1/environments security ($name)", (backend) => {
   it("another tenant's list, label filter and a cursor built from the owner's names show none of the owner's", async () => {
     const token = await api.token(OTHER, "admin");
     const mine = await createEnvironment(api, OTHER, { name: env.name, labels: { tier: "prod" } });
-    const ids = async (q: string) => (await json(await api.request("GET", `/v1/environments${q}`, { token }))).items.map((e: EnvJson) => e.id);
+    const ids = async (q: string) => (await json<any>(await api.request("GET", `/v1/environments${q}`, { token }))).items.map((e: EnvJson) => e.id);
     expect(await ids("")).toEqual([mine.id]);
     expect(await ids("?label=tier=prod")).toEqual([mine.id]);
     expect(await ids(`?cursor=${encodeCursor({ name: "", id: env.id })}`)).toEqual([mine.id]);

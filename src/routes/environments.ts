@@ -5,7 +5,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { applyPreset, EnvironmentSettings, fieldIssues, PRESET_NAMES } from "../policies/index.ts";
@@ -66,7 +66,7 @@ type EnvironmentJson = z.infer<typeof Environment>;
 const EnvironmentIdParams = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
 /** The environment as the API returns it: its fields and its agent's summary, as of now. */
-function environmentJson(c: Context<AppEnv>, { env, agent }: EnvironmentWithAgent): EnvironmentJson {
+function environmentJson(c: Context<V1Env>, { env, agent }: EnvironmentWithAgent): EnvironmentJson {
   return { ...environmentFields(env), agent: agentSummary(agent, env.currentRevision, c.get("now")(), c.get("config").agent.pollIntervalSeconds) };
 }
 
@@ -113,7 +113,7 @@ const EnvironmentPage = z.object({ items: z.array(Environment), nextCursor: z.st
 const tags = ["Environments"];
 const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
 
-const createEnv = createRoute({
+export const createEnv = createRoute({
   method: "post",
   path: "/v1/environments",
   tags,
@@ -127,7 +127,7 @@ const createEnv = createRoute({
   },
 });
 
-const listEnvs = createRoute({
+export const listEnvs = createRoute({
   method: "get",
   path: "/v1/environments",
   tags,
@@ -138,7 +138,7 @@ const listEnvs = createRoute({
   responses: { 200: { description: "A page of environments", ...json(EnvironmentPage) }, ...problemResponses(400, 401, 403) },
 });
 
-const getEnv = createRoute({
+export const getEnv = createRoute({
   method: "get",
   path: "/v1/environments/{id}",
   tags,
@@ -148,7 +148,7 @@ const getEnv = createRoute({
   responses: { 200: { description: "The environment", ...json(Environment) }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const updateEnv = createRoute({
+export const updateEnv = createRoute({
   method: "patch",
   path: "/v1/environments/{id}",
   tags,
@@ -159,7 +159,7 @@ const updateEnv = createRoute({
   responses: { 200: { description: "The updated environment", ...json(Environment) }, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
 });
 
-const deleteEnv = createRoute({
+export const deleteEnv = createRoute({
   method: "delete",
   path: "/v1/environments/{id}",
   tags,
@@ -170,7 +170,7 @@ const deleteEnv = createRoute({
   responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(createEnv, async (c) => {
     const p = c.get("principal");
     const body = c.req.valid("json");

@@ -1,7 +1,9 @@
 // Every route module of the API. A module exports `register(app)` and declares its routes with
-// createRoute (see tenant.ts, the model); add it to this list and createApp mounts it.
+// createRoute (see tenant.ts, the model); add it to its list and createApp mounts it: `routes` on
+// the /v1 sub-app (a principal exists), `agentRoutes` on the /agent/v1 one (an agent exists). The
+// lists are typed by their sub-app's env, so an agent module in the /v1 list does not compile.
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../app/env.ts";
+import type { AgentEnv, V1Env } from "../app/env.ts";
 import * as tenant from "./tenant.ts";
 import * as auditLog from "./audit-log.ts";
 import * as apiKeys from "./api-keys.ts";
@@ -25,11 +27,13 @@ import * as drafts from "./drafts.ts";
 import * as draftsPreview from "./drafts-preview.ts";
 import * as rollouts from "./rollouts.ts";
 
-export interface RouteModule {
-  register(app: OpenAPIHono<AppEnv>): void;
+export interface RouteModule<E extends V1Env | AgentEnv = V1Env> {
+  // A property, not a method: parameters of methods are bivariant, and this one must not be.
+  register: (app: OpenAPIHono<E>) => void;
 }
 
-export const routes: readonly RouteModule[] = [
+/** The /v1 API (user JWTs and API keys). */
+export const routes: readonly RouteModule<V1Env>[] = [
   tenant,
   auditLog,
   apiKeys,
@@ -48,9 +52,7 @@ export const routes: readonly RouteModule[] = [
   drafts,
   draftsPreview,
   rollouts,
-  // The agent protocol (/agent/v1, agent credentials only).
-  agentDesiredState,
-  agentStatus,
-  agentAuditReport,
-  agentAdmissionEvents,
 ];
+
+/** The agent protocol (/agent/v1, agent credentials only). */
+export const agentRoutes: readonly RouteModule<AgentEnv>[] = [agentDesiredState, agentStatus, agentAuditReport, agentAdmissionEvents];

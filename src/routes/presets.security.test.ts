@@ -7,6 +7,7 @@ import { createEnvironment, snapshot } from "../../test/harness/fixtures.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
 import { hasRole } from "../app/auth.ts";
 import { ROLES, type Role } from "../app/env.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const OWNER = "acme-presetsec";
 const OTHER = "other-presetsec";
@@ -55,7 +56,7 @@ describe.each(backends())("presets security ($name)", (backend) => {
 
   it("another tenant's admin (token or API key) gets 404 applying a preset, and nothing changes", async () => {
     const owner = await api.token(OWNER, "viewer");
-    const current = async () => json(await api.request("GET", `/v1/environments/${envId}/settings/revisions?limit=1`, { token: owner }));
+    const current = async () => json(await api.call(routes.revisions.listRoute, `/v1/environments/${envId}/settings/revisions?limit=1`, { token: owner }));
     const history = await current();
     const before = await snapshot(api, OWNER, envId);
     const own = await createEnvironment(api, OTHER, { name: "prod" });
@@ -73,8 +74,8 @@ describe.each(backends())("presets security ($name)", (backend) => {
   });
 
   it("the preset list is the same for every tenant and holds no tenant data", async () => {
-    const a = await json(await api.request("GET", "/v1/presets", { token: await api.token(OWNER, "viewer") }));
-    const b = await json(await api.request("GET", "/v1/presets", { token: await api.token(OTHER, "viewer") }));
+    const a = await json(await api.call(routes.presets.listRoute, "/v1/presets", { token: await api.token(OWNER, "viewer") }));
+    const b = await json(await api.call(routes.presets.listRoute, "/v1/presets", { token: await api.token(OTHER, "viewer") }));
     expect(a).toEqual(b);
     expect(JSON.stringify(a)).not.toMatch(/acme|other|[0-9a-f]{8}-[0-9a-f]{4}/);
   });

@@ -3,7 +3,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
 import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { applyPreset, catalogue, PRESET_NAMES, presets, PssVersion, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
 import { commitDerivedRevision } from "../services/settings.ts";
@@ -40,7 +40,7 @@ const PRESET_LIST = PRESET_NAMES.map((name) => ({
   controls: catalogue.filter((c) => c.id in presets[name].controls).map((c) => c.id),
 }));
 
-const listRoute = createRoute({
+export const listRoute = createRoute({
   method: "get",
   path: "/v1/presets",
   tags: ["Presets"],
@@ -53,7 +53,7 @@ const listRoute = createRoute({
   },
 });
 
-const applyRoute = createRoute({
+export const applyRoute = createRoute({
   method: "post",
   path: "/v1/environments/{id}/settings/preset",
   tags: ["Presets"],
@@ -72,7 +72,7 @@ const applyRoute = createRoute({
   },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(listRoute, (c) => c.json(PRESET_LIST, 200));
 
   app.openapi(applyRoute, async (c) => {

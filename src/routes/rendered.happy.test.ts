@@ -25,7 +25,7 @@ describe.each(backends())("GET /v1/environments/{id}/rendered ($name)", (backend
     const res = await api.request("GET", url(env.id), { token: await api.token("acme-rj", "viewer") });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("application/json");
-    const body = await json(res);
+    const body = await json<any>(res);
     const { objects, summary } = expected(settings);
     expect(body).toEqual({ revision: 1, objects, summary });
     expect(objects.length).toBeGreaterThan(0);
@@ -40,7 +40,7 @@ describe.each(backends())("GET /v1/environments/{id}/rendered ($name)", (backend
     const first = await api.request("GET", url(env.id), { token });
     await setSettings(api, "acme-rc", env.id, {});
     const second = await api.request("GET", url(env.id), { token });
-    const body = await json(second);
+    const body = await json<any>(second);
     expect(body).toEqual({ revision: 2, objects: [], summary: expected({}).summary });
     expect(body.summary[0]).toBe(`0 of ${catalogue.length} controls enabled`);
     expect(second.headers.get("etag")).not.toBe(first.headers.get("etag"));
@@ -111,13 +111,13 @@ describe.each(backends())("GET /v1/environments/{id}/rendered ($name)", (backend
     const env = await createEnvironment(api, "acme-rx", { name: "prod", settings });
     const token = await api.token("acme-rx", "viewer");
     const before = await api.request("GET", url(env.id), { token });
-    const was = await json(before);
+    const was = await json<any>(before);
     expect(was.summary.join("\n")).toContain("batch-*");
     expect(JSON.stringify(was.objects)).toContain("batch-*");
     clock = new Date(clock.getTime() + 20 * 60_000);
     try {
       const after = await api.request("GET", url(env.id), { token });
-      const now = await json(after);
+      const now = await json<any>(after);
       expect(now.revision).toBe(1);
       expect(now).toEqual({ revision: 1, ...expected(settings) });
       expect(JSON.stringify(now)).not.toContain("batch-*");

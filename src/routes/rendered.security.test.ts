@@ -39,7 +39,7 @@ describe.each(backends())("GET /v1/environments/{id}/rendered security ($name)",
 
   it("another tenant's admin gets 404 in both formats, indistinguishable from an unknown id; nothing changes", async () => {
     const owner = await api.token(OWNER, "viewer");
-    const rendered = await json(await api.request("GET", url(envId), { token: owner }));
+    const rendered = await json<any>(await api.request("GET", url(envId), { token: owner }));
     const before = await snapshot(api, OWNER, envId);
     await createEnvironment(api, OTHER, { name: "prod", settings: { controls: presets.restricted.controls } });
     const unknown = "2c4e6a8b-1d3f-4a5b-9c7d-e1f2a3b4c5d6";

@@ -5,7 +5,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { accepts } from "hono/accepts";
 import { requireRole } from "../app/auth.ts";
 import { hashEtag, notModified } from "../app/conditional.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { contentHash } from "../policies/hash.ts";
 import { EnvironmentSettings, renderEnvironment, toYaml } from "../policies/index.ts";
@@ -34,7 +34,7 @@ const Rendered = z
   })
   .openapi("RenderedEnvironment");
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/environments/{id}/rendered",
   tags: ["Settings"],
@@ -59,7 +59,7 @@ const route = createRoute({
   },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");

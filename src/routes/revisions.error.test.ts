@@ -5,6 +5,7 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, setSettings, snapshot } from "../../test/harness/fixtures.ts";
 import { appendRevision } from "../services/revisions.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const MISSING = "7d2b9c4e-1f3a-4b6c-9d8e-0a1b2c3d4e5f";
 const paths = (b: { errors?: { path: string }[] }) => (b.errors ?? []).map((e) => e.path).sort();
@@ -15,7 +16,7 @@ describe.each(backends())("settings revisions errors ($name)", (backend) => {
   let viewer: string;
   let editor: string;
   const T = "acme-rev-err";
-  const base = (id: string) => `/v1/environments/${id}/settings`;
+  const base = (id: string) => `/v1/environments/${id}/settings` as const;
   beforeAll(async () => {
     api = await createTestApi(backend);
     env = await createEnvironment(api, T, { name: "prod" });
@@ -162,7 +163,7 @@ describe.each(backends())("settings revisions errors ($name)", (backend) => {
     const statuses = (await Promise.all([go(), go(), go()])).map((r) => r.status).sort();
     expect(statuses).toEqual([201, 412, 412]);
     expect(await snapshot(api, T, e3.id)).toMatchObject({ currentRevision: 3, revisions: 3 });
-    const list = await json(await api.request("GET", `${base(e3.id)}/revisions`, { token: viewer }));
+    const list = await json(await api.call(routes.revisions.listRoute, `${base(e3.id)}/revisions`, { token: viewer }));
     expect(list.items.map((i: { revision: number }) => i.revision)).toEqual([3, 2, 1]);
   });
 });

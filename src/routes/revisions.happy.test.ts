@@ -4,6 +4,7 @@ import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows, createEnvironment, setSettings } from "../../test/harness/fixtures.ts";
 import { EnvironmentSettings } from "../policies/index.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const WARN = { enforcementAction: "warn", controls: { privilegedContainers: { enabled: true } } } as const;
 
@@ -14,13 +15,13 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
   });
   afterAll(() => api?.close());
 
-  const base = (id: string) => `/v1/environments/${id}/settings`;
+  const base = (id: string) => `/v1/environments/${id}/settings` as const;
 
   it("lists revisions newest first, without documents", async () => {
     const env = await createEnvironment(api, "acme-list", { name: "prod" });
     await setSettings(api, "acme-list", env.id, WARN, "warn first");
     await setSettings(api, "acme-list", env.id, {}, "back to defaults");
-    const res = await api.request("GET", `${base(env.id)}/revisions`, { token: await api.token("acme-list", "viewer") });
+    const res = await api.call(routes.revisions.listRoute, `${base(env.id)}/revisions`, { token: await api.token("acme-list", "viewer") });
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.nextCursor).toBeNull();
@@ -44,13 +45,13 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
     let cursor: string | null = null;
     do {
       const qs: string = cursor ? `limit=2&cursor=${cursor}` : "limit=2";
-      const body = await json(await api.request("GET", `${base(env.id)}/revisions?${qs}`, { token }));
+      const body = await json(await api.call(routes.revisions.listRoute, `${base(env.id)}/revisions?${qs}`, { token }));
       pages.push(body.items.map((i: { revision: number }) => i.revision));
       cursor = body.nextCursor;
     } while (cursor && pages.length < 10);
     expect(pages).toEqual([[5, 4], [3, 2], [1]]);
     // Exactly `limit` rows left: the last full page says there is no next one.
-    const exact = await json(await api.request("GET", `${base(env.id)}/revisions?limit=5`, { token }));
+    const exact = await json(await api.call(routes.revisions.listRoute, `${base(env.id)}/revisions?limit=5`, { token }));
     expect(exact.items).toHaveLength(5);
     expect(exact.nextCursor).toBeNull();
   });
@@ -58,7 +59,7 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
   it("reads one revision with its normalised document and an ETag", async () => {
     const env = await createEnvironment(api, "acme-get", { name: "prod" });
     await setSettings(api, "acme-get", env.id, WARN, "warn");
-    const res = await api.request("GET", `${base(env.id)}/revisions/2`, { token: await api.token("acme-get", "viewer") });
+    const res = await api.call(routes.revisions.getRoute, `${base(env.id)}/revisions/2`, { token: await api.token("acme-get", "viewer") });
     expect(res.status).toBe(200);
     expect(res.headers.get("etag")).toBe('"2"');
     const body = await json(res);
@@ -71,7 +72,7 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
     const env = await createEnvironment(api, "acme-diff", { name: "prod" });
     await setSettings(api, "acme-diff", env.id, WARN);
     const token = await api.token("acme-diff", "viewer");
-    const res = await api.request("GET", `${base(env.id)}/diff?from=1&to=2`, { token });
+    const res = await api.call(routes.revisions.diffRoute, `${base(env.id)}/diff?from=1&to=2`, { token });
     expect(res.status).toBe(200);
     const body = await json(res);
     const enabled = EnvironmentSettings.parse(WARN).controls.privilegedContainers;
@@ -83,18 +84,20 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
         { path: "enforcementAction", before: "deny", after: "warn" },
       ],
     });
-    const back = await json(await api.request("GET", `${base(env.id)}/diff?from=2&to=1`, { token }));
+    const back = await json(await api.call(routes.revisions.diffRoute, `${base(env.id)}/diff?from=2&to=1`, { token }));
     expect(back.changes).toEqual([
       { path: "controls.privilegedContainers", before: enabled },
       { path: "enforcementAction", before: "warn", after: "deny" },
     ]);
-    expect((await json(await api.request("GET", `${base(env.id)}/diff?from=2&to=2`, { token }))).changes).toEqual([]);
+    expect((await json(await api.call(routes.revisions.diffRoute, `${base(env.id)}/diff?from=2&to=2`, { token }))).changes).toEqual([]);
   });
 
   it("rolls back by appending a new revision equal to the old one, audited", async () => {
     const env = await createEnvironment(api, "acme-rb", { name: "prod" });
     await setSettings(api, "acme-rb", env.id, WARN);
-    const res = await api.request("POST", `${base(env.id)}/revisions/1/rollback`, { token: await api.token("acme-rb", "editor", { sub: "eddie" }) });
+    const res = await api.call(routes.revisions.rollbackRoute, `${base(env.id)}/revisions/1/rollback`, {
+      token: await api.token("acme-rb", "editor", { sub: "eddie" }),
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get("etag")).toBe('"3"');
     expect(res.headers.get("location")).toBe(`${base(env.id)}/revisions/3`);
@@ -108,11 +111,11 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
     });
 
     const viewer = await api.token("acme-rb", "viewer");
-    const list = await json(await api.request("GET", `${base(env.id)}/revisions`, { token: viewer }));
+    const list = await json(await api.call(routes.revisions.listRoute, `${base(env.id)}/revisions`, { token: viewer }));
     expect(list.items.map((i: { revision: number }) => i.revision)).toEqual([3, 2, 1]);
-    const stored = await json(await api.request("GET", `${base(env.id)}/revisions/3`, { token: viewer }));
+    const stored = await json(await api.call(routes.revisions.getRoute, `${base(env.id)}/revisions/3`, { token: viewer }));
     expect(stored).toEqual(body);
-    expect((await json(await api.request("GET", `${base(env.id)}/diff?from=1&to=3`, { token: viewer }))).changes).toEqual([]);
+    expect((await json(await api.call(routes.revisions.diffRoute, `${base(env.id)}/diff?from=1&to=3`, { token: viewer }))).changes).toEqual([]);
 
     const [entry] = (await auditRows(api, "acme-rb")).filter((a) => a.action === "settings.rollback");
     // Whole documents, as every settings.* entry; the audit log diffs them on read.
@@ -123,8 +126,8 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
       before: { revision: 2, settings: EnvironmentSettings.parse(WARN) },
     });
     expect(entry!.after).toEqual({ revision: 3, rolledBackTo: 1, settings: body.settings });
-    const log = await json(await api.request("GET", "/v1/audit-log?action=settings.rollback", { token: await api.token("acme-rb", "admin") }));
-    expect(log.items[0].changes).toEqual(
+    const log = await json(await api.call(routes.auditLog.route, "/v1/audit-log?action=settings.rollback", { token: await api.token("acme-rb", "admin") }));
+    expect(log.items[0]!.changes).toEqual(
       expect.arrayContaining([
         { path: "rolledBackTo", after: 1 },
         { path: "settings.enforcementAction", before: "warn", after: "deny" },
@@ -136,7 +139,7 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
     const env = await createEnvironment(api, "acme-rb2", { name: "prod" });
     await setSettings(api, "acme-rb2", env.id, WARN);
     const key = await api.apiKey("acme-rb2", "editor");
-    const res = await api.request("POST", `${base(env.id)}/revisions/1/rollback`, {
+    const res = await api.call(routes.revisions.rollbackRoute, `${base(env.id)}/revisions/1/rollback`, {
       token: key,
       headers: { "if-match": '"2"' },
       body: { comment: "incident 42: warn mode let a privileged pod in" },
@@ -145,13 +148,13 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
     const body = await json(res);
     expect(body).toMatchObject({ revision: 3, comment: "incident 42: warn mode let a privileged pod in", author: `apikey:${key.split("_")[1]}` });
     // `If-Match: *` means "whatever is current".
-    const star = await api.request("POST", `${base(env.id)}/revisions/2/rollback`, { token: key, headers: { "if-match": "*" }, body: {} });
+    const star = await api.call(routes.revisions.rollbackRoute, `${base(env.id)}/revisions/2/rollback`, { token: key, headers: { "if-match": "*" }, body: {} });
     expect(star.status).toBe(201);
     expect((await json(star)).settings).toEqual(EnvironmentSettings.parse(WARN));
   });
 
   it("documents every settings-history, preset and rendered route in /openapi.json", async () => {
-    const doc = await json(await api.request("GET", "/openapi.json"));
+    const doc = await json<any>(await api.request("GET", "/openapi.json"));
     // 429: every authenticated operation is rate limited per credential; 410: an expired draft.
     const want: [string, string, string[]][] = [
       ["/v1/environments/{id}/settings/revisions", "get", ["200", "400", "401", "403", "404", "429"]],

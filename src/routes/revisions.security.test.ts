@@ -7,6 +7,7 @@ import { createEnvironment, setSettings, snapshot } from "../../test/harness/fix
 import { badCredentials } from "../../test/harness/tokens.ts";
 import { hasRole } from "../app/auth.ts";
 import { ROLES, type Role } from "../app/env.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const OWNER = "acme-revsec";
 const OTHER = "other-revsec";
@@ -59,7 +60,7 @@ describe.each(backends())("settings revisions security ($name)", (backend) => {
 
     it("another tenant's admin gets 404, indistinguishable from an unknown id, and nothing changes", async () => {
       const owner = await api.token(OWNER, "viewer");
-      const history = await json(await api.request("GET", `/v1/environments/${envId}/settings/revisions`, { token: owner }));
+      const history = await json(await api.call(routes.revisions.listRoute, `/v1/environments/${envId}/settings/revisions`, { token: owner }));
       const before = await snapshot(api, OWNER, envId);
       const intruder = await api.token(OTHER, "admin");
       // The intruder's tenant has environments of its own, so RLS is not hiding an empty tenant.
@@ -69,7 +70,7 @@ describe.each(backends())("settings revisions security ($name)", (backend) => {
       const none = await expectProblem(await api.request(method, path(unknown), { token: intruder }), 404);
       expect(theirs.detail.replace(envId, "ID")).toBe(none.detail.replace(unknown, "ID"));
       expect(await snapshot(api, OWNER, envId)).toEqual(before);
-      expect(await json(await api.request("GET", `/v1/environments/${envId}/settings/revisions`, { token: owner }))).toEqual(history);
+      expect(await json(await api.call(routes.revisions.listRoute, `/v1/environments/${envId}/settings/revisions`, { token: owner }))).toEqual(history);
       // And the owner cannot reach the intruder's environment either.
       await expectProblem(await api.request(method, path(own.id), { token: await api.token(OWNER, "admin") }), 404);
     });

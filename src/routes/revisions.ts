@@ -4,7 +4,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { settingsRevisions } from "../db/schema.ts";
 import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
@@ -44,7 +44,7 @@ const CursorKey = z.strictObject({ before: z.int().min(2).max(MAX_REVISION) });
 const base = "/v1/environments/{id}/settings";
 const tags = ["Settings history"];
 
-const listRoute = createRoute({
+export const listRoute = createRoute({
   method: "get",
   path: `${base}/revisions`,
   tags,
@@ -58,7 +58,7 @@ const listRoute = createRoute({
   },
 });
 
-const getRoute = createRoute({
+export const getRoute = createRoute({
   method: "get",
   path: `${base}/revisions/{revision}`,
   tags,
@@ -72,7 +72,7 @@ const getRoute = createRoute({
   },
 });
 
-const diffRoute = createRoute({
+export const diffRoute = createRoute({
   method: "get",
   path: `${base}/diff`,
   tags,
@@ -86,7 +86,7 @@ const diffRoute = createRoute({
   },
 });
 
-const rollbackRoute = createRoute({
+export const rollbackRoute = createRoute({
   method: "post",
   path: `${base}/revisions/{revision}/rollback`,
   tags,
@@ -105,7 +105,7 @@ const rollbackRoute = createRoute({
   },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(listRoute, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");

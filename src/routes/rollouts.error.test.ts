@@ -8,6 +8,7 @@ import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, snapshot } from "../../test/harness/fixtures.ts";
 import { rolloutPlans } from "../db/schema.ts";
 import { MAX_PLANS, runRolloutPass } from "../services/rollouts.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const T = "ro-errors";
 const DRYRUN = { controls: { privilegedContainers: { enabled: true, enforcementAction: "dryrun" as const } } };
@@ -84,7 +85,7 @@ describe.each(backends())("rollout plan errors ($name)", (backend) => {
   it("409 for a second active plan of the same control; 409 to cancel or advance a plan that is not active", async () => {
     const res = await api.request("POST", base, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } });
     expect(res.status).toBe(201);
-    const plan = await json(res);
+    const plan = await json<any>(res);
     const before = await state();
     expect(
       (await expectProblem(await api.request("POST", base, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } }), 409)).detail,
@@ -101,23 +102,28 @@ describe.each(backends())("rollout plan errors ($name)", (backend) => {
 
   it("409 to advance when the control was disabled meanwhile, nothing written", async () => {
     const env = await createEnvironment(api, T, { name: "disabling", settings: DRYRUN });
-    const b = `/v1/environments/${env.id}/rollouts`;
-    const plan = await json(await api.request("POST", b, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } }));
+    const b = `/v1/environments/${env.id}/rollouts` as const;
+    const plan = await json(
+      await api.call(routes.rollouts.createPlanRoute, b, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } }),
+    );
     const off = await api.request("PATCH", `/v1/environments/${env.id}/settings/controls/privilegedContainers`, { token: editor, body: { enabled: false } });
     expect(off.status, await off.clone().text()).toBe(200);
     const before = await snapshot(api, T, env.id);
     expect((await expectProblem(await api.request("POST", `${b}/${plan.id}/advance`, { token: editor }), 409)).detail).toMatch(/not enabled/);
     expect(await snapshot(api, T, env.id)).toEqual(before);
     // And the plan says why it waits.
-    const p = await json(await api.request("GET", `${b}/${plan.id}`, { token: editor }));
-    expect(p.next.waiting[0]).toMatch(/^privilegedContainers is not enabled in the current revision/);
+    const p = await json(await api.call(routes.rollouts.getRoute, `${b}/${plan.id}`, { token: editor }));
+    expect(p.next!.waiting[0]).toMatch(/^privilegedContainers is not enabled in the current revision/);
   });
 
   it("a step at a time past waits, and says why, when the control was disabled meanwhile (no failed pass)", async () => {
     const env = await createEnvironment(api, T, { name: "disabled-at", settings: DRYRUN });
-    const b = `/v1/environments/${env.id}/rollouts`;
-    const plan = await json(
-      await api.request("POST", b, { token: editor, body: { control: "privilegedContainers", steps: [{ to: "warn", when: { at: "2020-01-01T00:00:00Z" } }] } }),
+    const b = `/v1/environments/${env.id}/rollouts` as const;
+    const plan = await json<any>(
+      await api.call(routes.rollouts.createPlanRoute, b, {
+        token: editor,
+        body: { control: "privilegedContainers", steps: [{ to: "warn", when: { at: "2020-01-01T00:00:00Z" } }] },
+      }),
     );
     expect(
       (await api.request("PATCH", `/v1/environments/${env.id}/settings/controls/privilegedContainers`, { token: editor, body: { enabled: false } })).status,
@@ -125,21 +131,23 @@ describe.each(backends())("rollout plan errors ($name)", (backend) => {
     const before = await snapshot(api, T, env.id);
     expect(await runRolloutPass({ db: api.db, now: () => new Date(), pollIntervalSeconds: 30 })).toMatchObject({ failed: 0 });
     expect(await snapshot(api, T, env.id)).toEqual(before);
-    const p = await json(await api.request("GET", `${b}/${plan.id}`, { token: editor }));
+    const p = await json(await api.call(routes.rollouts.getRoute, `${b}/${plan.id}`, { token: editor }));
     expect(p).toMatchObject({ state: "active", next: { due: false, evidenceMissing: true } });
-    expect(p.next.waiting).toEqual([expect.stringMatching(/^privilegedContainers is not enabled in the current revision \(2\)/)]);
+    expect(p.next!.waiting).toEqual([expect.stringMatching(/^privilegedContainers is not enabled in the current revision \(2\)/)]);
   });
 
   it(`an environment keeps its active plans and the newest finished ones, ${MAX_PLANS} in all`, async () => {
     const env = await createEnvironment(api, T, { name: "churn", settings: DRYRUN });
-    const b = `/v1/environments/${env.id}/rollouts`;
+    const b = `/v1/environments/${env.id}/rollouts` as const;
     const ids: string[] = [];
     for (let i = 0; i < MAX_PLANS + 2; i++) {
-      const plan = await json(await api.request("POST", b, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } }));
+      const plan = await json(
+        await api.call(routes.rollouts.createPlanRoute, b, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } }),
+      );
       ids.push(plan.id);
       if (i < MAX_PLANS + 1) expect((await api.request("POST", `${b}/${plan.id}/cancel`, { token: editor })).status).toBe(200);
     }
-    const list = (await json(await api.request("GET", b, { token: editor }))).items.map((p: { id: string }) => p.id);
+    const list = (await json(await api.call(routes.rollouts.listRoute, b, { token: editor }))).items.map((p: { id: string }) => p.id);
     expect(list).toEqual(ids.slice(-MAX_PLANS).reverse());
     const tenantId = await api.tenantId(T);
     const [n] = await api.db.withTenant(tenantId, (tx) => tx.select({ n: count() }).from(rolloutPlans).where(eq(rolloutPlans.environmentId, env.id)));

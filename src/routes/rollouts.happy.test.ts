@@ -10,6 +10,7 @@ import { backends } from "../../test/harness/backends.ts";
 import { auditRows, createEnvironment } from "../../test/harness/fixtures.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { ROLLOUT_ACTOR, runRolloutPass } from "../services/rollouts.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const HOUR = 3_600_000;
 const DRYRUN = { controls: { privilegedContainers: { enabled: true, enforcementAction: "dryrun" as const } } };
@@ -29,7 +30,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   };
   /** An agent credential, made through the user API at the app's clock. */
   const credential = async (t: string, envId: string) => {
-    const res = await api.request("POST", `/v1/environments/${envId}/agent-credentials`, { token: await tokenAt(t, "admin") });
+    const res = await api.call(routes.agentCredentials.create, `/v1/environments/${envId}/agent-credentials`, { token: await tokenAt(t, "admin") });
     expect(res.status).toBe(201);
     return (await json(res)).secret as string;
   };
@@ -61,10 +62,10 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
       async get(id: string) {
         const res = await api.request("GET", `${a.base}/${id}`, { token: await tokenAt(t, "viewer") });
         expect(res.status).toBe(200);
-        return json(res);
+        return json<any>(res);
       },
       async settings() {
-        return json(await api.request("GET", `/v1/environments/${env.id}/settings`, { token: await tokenAt(t, "viewer") }));
+        return json(await api.call(routes.settings.getSettings, `/v1/environments/${env.id}/settings`, { token: await tokenAt(t, "viewer") }));
       },
     };
     await a.status(1);
@@ -91,7 +92,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
       },
     });
     expect(created.status, await created.clone().text()).toBe(201);
-    const plan = await json(created);
+    const plan = await json<any>(created);
     expect(created.headers.get("location")).toBe(`${a.base}/${plan.id}`);
     const start = clock.toISOString();
     expect(plan).toMatchObject({
@@ -115,7 +116,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     expect(await pass()).toMatchObject({ promoted: 1 });
     const warned = await a.settings();
     expect(warned).toMatchObject({ revision: 2, author: ROLLOUT_ACTOR });
-    expect(warned.settings.controls.privilegedContainers.enforcementAction).toBe("warn");
+    expect(warned.settings.controls.privilegedContainers!.enforcementAction).toBe("warn");
     let p = await a.get(plan.id);
     expect(p.steps[0]).toMatchObject({ takenAt: clock.toISOString(), revision: 2, by: ROLLOUT_ACTOR });
     expect(p).toMatchObject({ state: "active", currentAction: "warn" });
@@ -146,7 +147,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     p = await a.get(plan.id);
     expect(p).toMatchObject({ state: "completed", currentAction: "deny", next: null });
     expect(p.steps[1]).toMatchObject({ revision: 3, by: ROLLOUT_ACTOR });
-    expect((await a.settings()).settings.controls.privilegedContainers.enforcementAction).toBe("deny");
+    expect((await a.settings()).settings.controls.privilegedContainers!.enforcementAction).toBe("deny");
     // Completed: the scheduler no longer looks at it.
     tick(60_000);
     await pass();
@@ -176,7 +177,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("an agent gone offline holds the step, says so, and the clean window restarts after the gap", async () => {
     const t = "ro-offline";
     const a = await setup(t);
-    const plan = await json(
+    const plan = await json<any>(
       await api.request("POST", a.base, {
         token: await tokenAt(t, "editor"),
         body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 3600 } }] },
@@ -201,7 +202,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("a new object admitted with a warning of the control restarts the clean window (the next step would refuse it)", async () => {
     const t = "ro-admitted";
     const a = await setup(t);
-    const plan = await json(
+    const plan = await json<any>(
       await api.request("POST", a.base, {
         token: await tokenAt(t, "editor"),
         body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 3600 } }] },
@@ -221,7 +222,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("a Gatekeeper audit the agent reports stale holds the step", async () => {
     const t = "ro-stale";
     const a = await setup(t);
-    const plan = await json(
+    const plan = await json<any>(
       await api.request("POST", a.base, {
         token: await tokenAt(t, "editor"),
         body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 60 } }] },
@@ -243,7 +244,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     const a = await setup(t);
     await a.audit(1); // not clean, and it does not matter for these
     const at = new Date(clock.getTime() + HOUR).toISOString();
-    const plan = await json(
+    const plan = await json<any>(
       await api.request("POST", a.base, {
         token: await tokenAt(t, "editor"),
         body: {
@@ -266,7 +267,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     expect(await pass()).toMatchObject({ promoted: 0 });
     const res = await api.request("POST", `${a.base}/${plan.id}/advance`, { token: await tokenAt(t, "editor") });
     expect(res.status, await res.clone().text()).toBe(200);
-    p = await json(res);
+    p = await json<any>(res);
     expect(p).toMatchObject({ state: "completed", currentAction: "deny" });
     expect(p.steps[1]).toMatchObject({ by: `editor@${t}`, revision: 3 });
     expect(await a.settings()).toMatchObject({ revision: 3, author: `editor@${t}` });
@@ -280,7 +281,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("a control already made stricter by hand: the step records it without a revision", async () => {
     const t = "ro-ahead";
     const a = await setup(t);
-    const plan = await json(
+    const plan = await json<any>(
       await api.request("POST", a.base, {
         token: await tokenAt(t, "editor"),
         body: { control: "privilegedContainers", steps: [{ to: "warn", when: { manual: true } }] },
@@ -291,7 +292,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
       body: { enforcementAction: "deny" },
     });
     expect(patch.status, await patch.clone().text()).toBe(200);
-    const p = await json(await api.request("POST", `${a.base}/${plan.id}/advance`, { token: await tokenAt(t, "editor") }));
+    const p = await json<any>(await api.request("POST", `${a.base}/${plan.id}/advance`, { token: await tokenAt(t, "editor") }));
     expect(p).toMatchObject({ state: "completed", currentAction: "deny", steps: [{ revision: null, by: `editor@${t}` }] });
     expect((await a.settings()).revision).toBe(2);
   });
@@ -301,7 +302,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     const a = await setup(t);
     const editor = await tokenAt(t, "editor");
     const body = { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 60 } }] };
-    const first = await json(await api.request("POST", a.base, { token: editor, body }));
+    const first = await json<any>(await api.request("POST", a.base, { token: editor, body }));
     const cancelled = await api.request("POST", `${a.base}/${first.id}/cancel`, { token: editor });
     expect(cancelled.status).toBe(200);
     expect(await json(cancelled)).toMatchObject({ id: first.id, state: "cancelled", next: null });
@@ -309,8 +310,8 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     await a.status(1);
     await pass();
     expect(await a.get(first.id)).toMatchObject({ state: "cancelled", checkedAt: null, currentAction: "dryrun" });
-    const second = await json(await api.request("POST", a.base, { token: await tokenAt(t, "editor"), body }));
-    const list = await json(await api.request("GET", a.base, { token: await tokenAt(t, "viewer") }));
+    const second = await json<any>(await api.request("POST", a.base, { token: await tokenAt(t, "editor"), body }));
+    const list = await json<any>(await api.request("GET", a.base, { token: await tokenAt(t, "viewer") }));
     expect(list.items.map((p: { id: string; state: string }) => [p.id, p.state])).toEqual([
       [second.id, "active"],
       [first.id, "cancelled"],

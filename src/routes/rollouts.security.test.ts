@@ -10,6 +10,7 @@ import { badCredentials } from "../../test/harness/tokens.ts";
 import { hasRole } from "../app/auth.ts";
 import { ROLES, type Role } from "../app/env.ts";
 import { rolloutPlans } from "../db/schema.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const OWNER = "acme-rollsec";
 const OTHER = "other-rollsec";
@@ -18,7 +19,7 @@ const DRYRUN = { controls: { privilegedContainers: { enabled: true, enforcementA
 const PLAN = { control: "privilegedContainers", steps: [{ to: "warn", when: { manual: true } }] };
 
 type Case = { method: string; path: (env: string, plan: string) => string; min: Role; ok: number; body?: unknown };
-const one = (env: string, plan: string) => `/v1/environments/${env}/rollouts/${plan}`;
+const one = (env: string, plan: string) => `/v1/environments/${env}/rollouts/${plan}` as const;
 const ROUTES: Case[] = [
   { method: "GET", path: (e) => `/v1/environments/${e}/rollouts`, min: "viewer", ok: 200 },
   { method: "GET", path: one, min: "viewer", ok: 200 },
@@ -39,7 +40,7 @@ describe.each(backends())("rollout plans security ($name)", (backend) => {
   /** A fresh environment with an active plan (each plan is consumed by cancel / advance / a second create). */
   const fresh = async (tenant = OWNER) => {
     const env = (await createEnvironment(api, tenant, { name: `prod-${Math.random().toString(36).slice(2, 8)}`, settings: DRYRUN })).id;
-    const res = await api.request("POST", `/v1/environments/${env}/rollouts`, { token: await api.token(tenant, "editor"), body: PLAN });
+    const res = await api.call(routes.rollouts.createPlanRoute, `/v1/environments/${env}/rollouts`, { token: await api.token(tenant, "editor"), body: PLAN });
     expect(res.status, await res.clone().text()).toBe(201);
     return { env, plan: (await json(res)).id as string };
   };
@@ -87,7 +88,7 @@ describe.each(backends())("rollout plans security ($name)", (backend) => {
     it("another tenant's admin gets 404, indistinguishable from an unknown id, and nothing changes", async () => {
       const t = await target(method, path);
       const owner = await api.token(OWNER, "viewer");
-      const seen = await json(await api.request("GET", one(t.env, t.plan), { token: owner }));
+      const seen = await json(await api.call(routes.rollouts.getRoute, one(t.env, t.plan), { token: owner }));
       const before = await state(t.env);
       const intruder = await api.token(OTHER, "admin");
       // The intruder has an environment and a plan of its own, so RLS is not hiding an empty tenant.
@@ -99,7 +100,7 @@ describe.each(backends())("rollout plans security ($name)", (backend) => {
       // Their own environment with the owner's plan id: still 404.
       if (path("E", "P").includes("P")) await expectProblem(await api.request(method, path(own.env, t.plan), { token: intruder, body }), 404);
       expect(await state(t.env)).toEqual(before);
-      expect(await json(await api.request("GET", one(t.env, t.plan), { token: owner }))).toEqual(seen);
+      expect(await json(await api.call(routes.rollouts.getRoute, one(t.env, t.plan), { token: owner }))).toEqual(seen);
       // And the owner cannot reach the intruder's plan either.
       if (path("E", "P").includes("P"))
         await expectProblem(await api.request(method, path(own.env, own.plan), { token: await api.token(OWNER, "admin"), body }), 404);

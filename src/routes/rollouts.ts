@@ -4,7 +4,7 @@
 // revisions. The work is in src/services/rollouts.ts; when a step is due, rollout-evidence.ts.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { advancePlan, cancelPlan, createPlan, getPlan, listPlans, type PlanView } from "../services/rollouts.ts";
 import { EnvironmentId, EnvParams } from "./settings-common.ts";
@@ -112,7 +112,7 @@ const base = "/v1/environments/{id}/rollouts";
 const tags = ["Rollouts"];
 const one = { description: "The plan", content: { "application/json": { schema: PlanJson } } };
 
-const createPlanRoute = createRoute({
+export const createPlanRoute = createRoute({
   method: "post",
   path: base,
   tags,
@@ -123,7 +123,7 @@ const createPlanRoute = createRoute({
   request: { params: EnvParams, body: { required: true, content: { "application/json": { schema: CreateBody } } } },
   responses: { 201: { ...one, headers: { Location: { schema: { type: "string" } } } }, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
 });
-const listRoute = createRoute({
+export const listRoute = createRoute({
   method: "get",
   path: base,
   tags,
@@ -136,7 +136,7 @@ const listRoute = createRoute({
     ...problemResponses(400, 401, 403, 404),
   },
 });
-const getRoute = createRoute({
+export const getRoute = createRoute({
   method: "get",
   path: `${base}/{planId}`,
   tags,
@@ -146,7 +146,7 @@ const getRoute = createRoute({
   request: { params: PlanParams },
   responses: { 200: one, ...problemResponses(400, 401, 403, 404) },
 });
-const cancelRoute = createRoute({
+export const cancelRoute = createRoute({
   method: "post",
   path: `${base}/{planId}/cancel`,
   tags,
@@ -156,7 +156,7 @@ const cancelRoute = createRoute({
   request: { params: PlanParams },
   responses: { 200: one, ...problemResponses(400, 401, 403, 404, 409) },
 });
-const advanceRoute = createRoute({
+export const advanceRoute = createRoute({
   method: "post",
   path: `${base}/{planId}/advance`,
   tags,
@@ -168,8 +168,8 @@ const advanceRoute = createRoute({
   responses: { 200: one, ...problemResponses(400, 401, 403, 404, 409) },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
-  const poll = (c: { get(k: "config"): AppEnv["Variables"]["config"] }) => c.get("config").agent.pollIntervalSeconds;
+export function register(app: OpenAPIHono<V1Env>): void {
+  const poll = (c: { get(k: "config"): V1Env["Variables"]["config"] }) => c.get("config").agent.pollIntervalSeconds;
   app.openapi(createPlanRoute, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");

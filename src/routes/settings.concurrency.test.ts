@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows, createEnvironment, revisionNumbers } from "../../test/harness/environments.ts";
+import * as routes from "../../test/harness/routes.ts";
 
-const url = (id: string) => `/v1/environments/${id}/settings`;
+const url = (id: string) => `/v1/environments/${id}/settings` as const;
 
 describe.each(backends())("settings under concurrency ($name)", (backend) => {
   let api: TestApi;
@@ -32,7 +33,7 @@ describe.each(backends())("settings under concurrency ($name)", (backend) => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 412)).toHaveLength(99);
     const winner = responses[statuses.indexOf(200)]!;
-    const won = await json(winner);
+    const won = await json<any>(winner);
     expect(won.revision).toBe(2);
     for (const loser of responses.filter((r) => r.status === 412)) {
       const problem = await expectProblem(loser, 412);
@@ -40,7 +41,7 @@ describe.each(backends())("settings under concurrency ($name)", (backend) => {
       expect(loser.headers.get("etag")).toBe('"2"');
     }
     expect(await revisionNumbers(api, env.id)).toEqual([1, 2]);
-    const current = await json(await api.request("GET", url(env.id), { token }));
+    const current = await json(await api.call(routes.settings.getSettings, url(env.id), { token }));
     expect(current).toEqual(won);
     expect((await auditRows(api, t)).filter((a) => a.action === "settings.update")).toHaveLength(1);
   });
@@ -54,9 +55,9 @@ describe.each(backends())("settings under concurrency ($name)", (backend) => {
       controls.map((c) => api.request("PATCH", `${url(env.id)}/controls/${c}`, { token, body: { enforcementAction: "warn" } })),
     );
     expect(responses.map((r) => r.status)).toEqual(controls.map(() => 200));
-    const revisions = (await Promise.all(responses.map(async (r) => (await json(r)).revision))).sort((a, b) => a - b);
+    const revisions = (await Promise.all(responses.map(async (r) => (await json<any>(r)).revision))).sort((a, b) => a - b);
     expect(revisions).toEqual(controls.map((_, i) => i + 2));
-    const { settings } = await json(await api.request("GET", url(env.id), { token }));
+    const { settings } = await json(await api.call(routes.settings.getSettings, url(env.id), { token }));
     expect(Object.keys(settings.controls).sort()).toEqual([...controls].sort());
     expect(await revisionNumbers(api, env.id)).toEqual([1, ...revisions]);
   });

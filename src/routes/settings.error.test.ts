@@ -5,10 +5,11 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { backends } from "../../test/harness/backends.ts";
 import { auditCount, createEnvironment, revisionNumbers, type EnvJson } from "../../test/harness/environments.ts";
 import { catalogue } from "../policies/index.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const T = "acme-settings-errors";
 const MISSING = "00000000-0000-4000-8000-000000000000";
-const url = (id: string) => `/v1/environments/${id}/settings`;
+const url = (id: string) => `/v1/environments/${id}/settings` as const;
 
 const badDocuments: [string, unknown, string][] = [
   ["no settings", { comment: "x" }, "settings"],
@@ -63,12 +64,12 @@ describe.each(backends())("settings errors ($name)", (backend) => {
     const before = {
       revisions: await revisionNumbers(api, env.id),
       audits: await auditCount(api, T),
-      doc: await json(await api.request("GET", url(env.id), { token: editor })),
+      doc: await json(await api.call(routes.settings.getSettings, url(env.id), { token: editor })),
     };
     await fn();
     expect(await revisionNumbers(api, env.id)).toEqual(before.revisions);
     expect(await auditCount(api, T)).toBe(before.audits);
-    expect(await json(await api.request("GET", url(env.id), { token: editor }))).toEqual(before.doc);
+    expect(await json(await api.call(routes.settings.getSettings, url(env.id), { token: editor }))).toEqual(before.doc);
   }
   const current = async () => `"${(await revisionNumbers(api, env.id)).at(-1)}"`;
 
@@ -90,7 +91,7 @@ describe.each(backends())("settings errors ($name)", (backend) => {
   });
 
   it("PUT with a stale or future If-Match → 412 naming the current revision, with its ETag", async () => {
-    const ok = await api.request("PUT", url(env.id), { token: editor, headers: { "if-match": await current() }, body: { settings: {} } });
+    const ok = await api.call(routes.settings.putSettings, url(env.id), { token: editor, headers: { "if-match": await current() }, body: { settings: {} } });
     expect(ok.status).toBe(200);
     const now = (await json(ok)).revision as number;
     for (const stale of [`"${now - 1}"`, `"${now + 1}"`, '"0"']) {

@@ -4,8 +4,9 @@ import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows, createEnvironment, environmentRow, revisionNumbers } from "../../test/harness/environments.ts";
 import { EnvironmentSettings } from "../policies/index.ts";
+import * as routes from "../../test/harness/routes.ts";
 
-const url = (id: string) => `/v1/environments/${id}/settings`;
+const url = (id: string) => `/v1/environments/${id}/settings` as const;
 const EMPTY = EnvironmentSettings.parse({});
 
 describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) => {
@@ -19,7 +20,7 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
     const t = "acme-settings-get";
     const env = await createEnvironment(api, t, { comment: "init" });
     const token = await api.token(t, "viewer");
-    const res = await api.request("GET", url(env.id), { token });
+    const res = await api.call(routes.settings.getSettings, url(env.id), { token });
     expect(res.status).toBe(200);
     expect(res.headers.get("etag")).toBe('"1"');
     expect(res.headers.get("cache-control")).toBe("private, no-cache");
@@ -36,7 +37,7 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
   });
 
   it("documents GET with its If-None-Match header and 304 (the handler reads the header itself)", async () => {
-    const doc = await json(await api.request("GET", "/openapi.json"));
+    const doc = await json<any>(await api.request("GET", "/openapi.json"));
     const op = doc.paths["/v1/environments/{id}/settings"].get;
     expect(op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`).sort()).toEqual(["header:if-none-match", "path:id"]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["200", "304", "400", "401", "403", "404"]));
@@ -46,7 +47,7 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
     const t = "acme-settings-put";
     const env = await createEnvironment(api, t);
     const settings = { enforcementAction: "warn", controls: { capabilities: { options: { allowedAdd: ["cap_chown"] } }, privilegedContainers: {} } };
-    const res = await api.request("PUT", url(env.id), {
+    const res = await api.call(routes.settings.putSettings, url(env.id), {
       token: await api.token(t, "editor", { sub: "eddie" }),
       headers: { "if-match": '"1"' },
       body: { settings, comment: "tighten" },
@@ -56,8 +57,8 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
     const body = await json(res);
     const stored = EnvironmentSettings.parse(settings);
     expect(body).toEqual({ revision: 2, settings: stored, author: "eddie", comment: "tighten", createdAt: expect.any(String) });
-    expect(body.settings.controls.capabilities.options.allowedAdd).toEqual(["CHOWN"]);
-    expect(await json(await api.request("GET", url(env.id), { token: await api.token(t, "viewer") }))).toEqual(body);
+    expect((body.settings.controls.capabilities!.options as { allowedAdd: string[] }).allowedAdd).toEqual(["CHOWN"]);
+    expect(await json(await api.call(routes.settings.getSettings, url(env.id), { token: await api.token(t, "viewer") }))).toEqual(body);
     expect(await revisionNumbers(api, env.id)).toEqual([1, 2]);
     expect((await environmentRow(api, env.id))?.currentRevision).toBe(2);
     const entry = (await auditRows(api, t)).at(-1)!;
@@ -70,10 +71,14 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
       after: { revision: 2, settings: stored },
     });
     // The next writer bases its change on "2"; the environment shows the new revision.
-    const next = await api.request("PUT", url(env.id), { token: await api.token(t, "admin"), headers: { "if-match": '"2"' }, body: { settings: {} } });
+    const next = await api.call(routes.settings.putSettings, url(env.id), {
+      token: await api.token(t, "admin"),
+      headers: { "if-match": '"2"' },
+      body: { settings: {} },
+    });
     expect(next.status).toBe(200);
     expect((await json(next)).comment).toBe("");
-    const envNow = await json(await api.request("GET", `/v1/environments/${env.id}`, { token: await api.token(t, "viewer") }));
+    const envNow = await json(await api.call(routes.environments.getEnv, `/v1/environments/${env.id}`, { token: await api.token(t, "viewer") }));
     expect(envNow.currentRevision).toBe(3);
   });
 
@@ -81,7 +86,11 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
     const t = "acme-settings-key";
     const env = await createEnvironment(api, t);
     const key = await api.apiKey(t, "editor");
-    const res = await api.request("PUT", url(env.id), { token: key, headers: { "if-match": '"1"' }, body: { settings: { enforcementAction: "dryrun" } } });
+    const res = await api.call(routes.settings.putSettings, url(env.id), {
+      token: key,
+      headers: { "if-match": '"1"' },
+      body: { settings: { enforcementAction: "dryrun" } },
+    });
     expect(res.status).toBe(200);
     expect((await json(res)).author).toMatch(/^apikey:/);
   });
@@ -91,7 +100,7 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
     const env = await createEnvironment(api, t);
     const token = await api.token(t, "editor", { sub: "pat" });
     const patch = async (body: unknown, headers: Record<string, string> = {}) => {
-      const res = await api.request("PATCH", `${url(env.id)}/controls/capabilities`, { token, body: JSON.stringify(body), headers });
+      const res = await api.call(routes.settings.patchControl, `${url(env.id)}/controls/capabilities`, { token, body: JSON.stringify(body), headers });
       expect(res.status, await res.clone().text()).toBe(200);
       return { etag: res.headers.get("etag"), body: await json(res) };
     };
@@ -115,8 +124,8 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
     });
 
     const merged = await patch({ enforcementAction: null, options: { requiredDrop: [] } });
-    expect(merged.body.settings.controls.capabilities.enforcementAction).toBeUndefined();
-    expect(merged.body.settings.controls.capabilities.options).toEqual({ allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: [], names: "normalised" });
+    expect(merged.body.settings.controls.capabilities!.enforcementAction).toBeUndefined();
+    expect(merged.body.settings.controls.capabilities!.options).toEqual({ allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: [], names: "normalised" });
 
     const removed = await patch(null, { "if-match": "*" });
     expect(removed.body).toMatchObject({ revision: 5, comment: "Removed control capabilities", settings: EMPTY });
@@ -135,14 +144,14 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
   it("PATCH leaves the other controls and the environment-wide knobs alone", async () => {
     const t = "acme-settings-patch2";
     const env = await createEnvironment(api, t, { preset: "baseline", settings: { enforcementAction: "dryrun" } });
-    const before = (await json(await api.request("GET", url(env.id), { token: await api.token(t, "viewer") }))).settings;
-    const res = await api.request("PATCH", `${url(env.id)}/controls/seccomp`, {
+    const before = (await json(await api.call(routes.settings.getSettings, url(env.id), { token: await api.token(t, "viewer") }))).settings;
+    const res = await api.call(routes.settings.patchControl, `${url(env.id)}/controls/seccomp`, {
       token: await api.token(t, "editor"),
       body: { options: { allowUnset: false } },
     });
     expect(res.status).toBe(200);
     const after = (await json(res)).settings;
-    expect(after.controls.seccomp.options).toEqual({ ...before.controls.seccomp.options, allowUnset: false });
+    expect(after.controls.seccomp!.options).toEqual({ ...(before.controls.seccomp!.options as object), allowUnset: false });
     expect({ ...after, controls: { ...after.controls, seccomp: undefined } }).toEqual({ ...before, controls: { ...before.controls, seccomp: undefined } });
   });
 });

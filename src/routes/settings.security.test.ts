@@ -7,11 +7,12 @@ import { auditCount, createEnvironment, revisionNumbers, type EnvJson } from "..
 import { badCredentials } from "../../test/harness/tokens.ts";
 import { hasRole } from "../app/auth.ts";
 import { ROLES, type Role } from "../app/env.ts";
+import * as routeDefs from "../../test/harness/routes.ts";
 
 const OWNER = "acme-setsec";
 const OTHER = "other-setsec";
 const bad = await badCredentials(OWNER);
-const url = (id: string) => `/v1/environments/${id}/settings`;
+const url = (id: string) => `/v1/environments/${id}/settings` as const;
 
 interface Call {
   name: string;
@@ -33,12 +34,12 @@ describe.each(backends())("settings security ($name)", (backend) => {
   beforeAll(async () => {
     api = await createTestApi(backend);
     env = await createEnvironment(api, OWNER, { preset: "baseline" });
-    ownerDoc = await json(await api.request("GET", url(env.id), { token: await api.token(OWNER, "viewer") }));
+    ownerDoc = await json(await api.call(routeDefs.settings.getSettings, url(env.id), { token: await api.token(OWNER, "viewer") }));
   });
   afterAll(() => api?.close());
 
   async function ownerUnchanged(): Promise<void> {
-    expect(await json(await api.request("GET", url(env.id), { token: await api.token(OWNER, "viewer") }))).toEqual(ownerDoc);
+    expect(await json(await api.call(routeDefs.settings.getSettings, url(env.id), { token: await api.token(OWNER, "viewer") }))).toEqual(ownerDoc);
     expect(await revisionNumbers(api, env.id)).toEqual([1]);
   }
 
@@ -99,7 +100,7 @@ describe.each(backends())("settings security ($name)", (backend) => {
   it("another tenant's environment with the same name has its own settings", async () => {
     const mine = await createEnvironment(api, OTHER, { name: env.name });
     const token = await api.token(OTHER, "editor");
-    const res = await api.request("PUT", url(mine.id), { token, headers: { "if-match": '"1"' }, body: { settings: {} } });
+    const res = await api.call(routeDefs.settings.putSettings, url(mine.id), { token, headers: { "if-match": '"1"' }, body: { settings: {} } });
     expect(res.status).toBe(200);
     expect((await json(res)).revision).toBe(2);
     await ownerUnchanged();

@@ -4,7 +4,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
 import { ifMatchRevision, noneMatch, revisionEtag } from "../app/conditional.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { EnforcementAction, EnforcementPoint } from "../policies/common/knobs.ts";
 import { catalogue, controlById, EnvironmentSettings, fieldIssues } from "../policies/index.ts";
@@ -46,7 +46,7 @@ const etagHeader = { ETag: { description: 'The revision, quoted: "3".', schema: 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } } });
 const tags = ["Settings"];
 
-const getSettings = createRoute({
+export const getSettings = createRoute({
   method: "get",
   path: "/v1/environments/{id}/settings",
   tags,
@@ -61,7 +61,7 @@ const getSettings = createRoute({
   },
 });
 
-const putSettings = createRoute({
+export const putSettings = createRoute({
   method: "put",
   path: "/v1/environments/{id}/settings",
   tags,
@@ -75,7 +75,7 @@ const putSettings = createRoute({
   },
 });
 
-const patchControl = createRoute({
+export const patchControl = createRoute({
   method: "patch",
   path: "/v1/environments/{id}/settings/controls/{control}",
   tags,
@@ -96,7 +96,7 @@ function existing(id: string, current: StoredRevision | null): StoredRevision {
   return current;
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   // The agents' poll. Documented as declared, but If-None-Match (an optional string, which any
   // header is) is read directly: validating the headers makes node-server materialise and sort
   // all of them, 5-7% of a 304's CPU.

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 describe.each(backends())("GET /v1/tenant ($name)", (backend) => {
   let api: TestApi;
@@ -11,7 +12,7 @@ describe.each(backends())("GET /v1/tenant ($name)", (backend) => {
   afterAll(() => api?.close());
 
   it("provisions the tenant on first sign-in and returns it with the caller as a member", async () => {
-    const res = await api.request("GET", "/v1/tenant", { token: await api.token("acme", "viewer", { sub: "vera" }) });
+    const res = await api.call(routes.tenant.route, "/v1/tenant", { token: await api.token("acme", "viewer", { sub: "vera" }) });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("application/json");
     const body = await json(res);
@@ -24,14 +25,14 @@ describe.each(backends())("GET /v1/tenant ($name)", (backend) => {
       members: [{ subject: "vera", role: "viewer", lastSeenAt: expect.any(String) }],
     });
     expect(Date.parse(body.createdAt)).toBeGreaterThan(Date.now() - 60_000);
-    expect(Date.parse(body.members[0].lastSeenAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect(Date.parse(body.members[0]!.lastSeenAt)).toBeGreaterThan(Date.now() - 60_000);
     expect(body.id).toBe(await api.tenantId("acme"));
   });
 
   it("lists every member by subject with the role of their latest token", async () => {
     await api.request("GET", "/v1/tenant", { token: await api.token("acme", "admin", { sub: "alice" }) });
     // vera comes back with a higher role: the IdP is authoritative, the membership follows.
-    const res = await api.request("GET", "/v1/tenant", { token: await api.token("acme", "editor", { sub: "vera" }) });
+    const res = await api.call(routes.tenant.route, "/v1/tenant", { token: await api.token("acme", "editor", { sub: "vera" }) });
     const body = await json(res);
     expect(body.role).toBe("editor");
     expect(body.members.map((m: { subject: string; role: string }) => [m.subject, m.role])).toEqual([
@@ -43,7 +44,7 @@ describe.each(backends())("GET /v1/tenant ($name)", (backend) => {
   it("a role changed back and forth within a minute shows at once, in the list and the caller's role", async () => {
     const sub = "flip";
     for (const role of ["viewer", "admin", "viewer", "editor", "viewer"] as const) {
-      const body = await json(await api.request("GET", "/v1/tenant", { token: await api.token("acme", role, { sub }) }));
+      const body = await json(await api.call(routes.tenant.route, "/v1/tenant", { token: await api.token("acme", role, { sub }) }));
       expect(body.role).toBe(role);
       expect(body.members.find((m: { subject: string }) => m.subject === sub)?.role, `after a ${role} token`).toBe(role);
     }
@@ -51,7 +52,7 @@ describe.each(backends())("GET /v1/tenant ($name)", (backend) => {
 
   it("answers every role (viewer is the minimum)", async () => {
     for (const role of ["viewer", "editor", "admin"] as const) {
-      const res = await api.request("GET", "/v1/tenant", { token: await api.token("acme", role, { sub: `r-${role}` }) });
+      const res = await api.call(routes.tenant.route, "/v1/tenant", { token: await api.token("acme", role, { sub: `r-${role}` }) });
       expect(res.status).toBe(200);
       expect((await json(res)).role).toBe(role);
     }
@@ -59,7 +60,7 @@ describe.each(backends())("GET /v1/tenant ($name)", (backend) => {
 
   it("accepts an API key, which acts with its role and is not a member", async () => {
     const key = await api.apiKey("acme", "editor");
-    const res = await api.request("GET", "/v1/tenant", { token: key });
+    const res = await api.call(routes.tenant.route, "/v1/tenant", { token: key });
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body).toMatchObject({ slug: "acme", role: "editor" });
@@ -67,7 +68,7 @@ describe.each(backends())("GET /v1/tenant ($name)", (backend) => {
   });
 
   it("keeps tenants apart: another tenant's caller sees only their own", async () => {
-    const res = await api.request("GET", "/v1/tenant", { token: await api.token("globex", "admin", { sub: "gus" }) });
+    const res = await api.call(routes.tenant.route, "/v1/tenant", { token: await api.token("globex", "admin", { sub: "gus" }) });
     const body = await json(res);
     expect(body).toMatchObject({ slug: "globex", role: "admin", members: [{ subject: "gus", role: "admin" }] });
     expect(body.id).not.toBe(await api.tenantId("acme"));

@@ -4,7 +4,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import { ROLES, type AppEnv } from "../app/env.ts";
+import { ROLES, type V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import { memberships, tenants } from "../db/schema.ts";
 
@@ -29,7 +29,7 @@ export const Tenant = z
   })
   .openapi("Tenant");
 
-const route = createRoute({
+export const route = createRoute({
   method: "get",
   path: "/v1/tenant",
   tags: ["Tenant"],
@@ -42,7 +42,7 @@ const route = createRoute({
   },
 });
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const result = await c.get("db").withTenant(p.tenantId, async (tx) => {

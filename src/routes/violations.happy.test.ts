@@ -50,7 +50,7 @@ describe.each(backends())("violation history ($name)", (backend) => {
     const get = async (path: string) => {
       const res = await api.request("GET", path, { token: viewer });
       expect(res.status, await res.clone().text()).toBe(200);
-      return json(res);
+      return json<any>(res);
     };
     const all = async (query = "") =>
       (await get(`/v1/violations?environment=${env.id}&limit=100${query}`)).items as {

@@ -4,7 +4,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { sql, type SQL } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { VIOLATION_STATES } from "../db/schema.ts";
@@ -93,7 +93,7 @@ const Trend = z
   })
   .openapi("ViolationTrend");
 
-const list = createRoute({
+export const list = createRoute({
   method: "get",
   path: "/v1/violations",
   tags,
@@ -110,7 +110,7 @@ const list = createRoute({
   },
 });
 
-const get = createRoute({
+export const get = createRoute({
   method: "get",
   path: "/v1/violations/{id}",
   tags,
@@ -127,7 +127,7 @@ const get = createRoute({
   },
 });
 
-const envSummary = createRoute({
+export const envSummary = createRoute({
   method: "get",
   path: "/v1/environments/{id}/violations/summary",
   tags,
@@ -138,7 +138,7 @@ const envSummary = createRoute({
   responses: { 200: { description: "The summary", content: { "application/json": { schema: EnvironmentSummary } } }, ...problemResponses(400, 401, 403, 404) },
 });
 
-const tenantSummary = createRoute({
+export const tenantSummary = createRoute({
   method: "get",
   path: "/v1/violations/summary",
   tags,
@@ -150,7 +150,7 @@ const tenantSummary = createRoute({
   responses: { 200: { description: "The summary", content: { "application/json": { schema: TenantSummary } } }, ...problemResponses(400, 401, 403) },
 });
 
-const trend = createRoute({
+export const trend = createRoute({
   method: "get",
   path: "/v1/violations/trend",
   tags,
@@ -179,7 +179,7 @@ async function openCounts(tx: Db, where: SQL) {
   return { open, byControl, byEnforcementAction };
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   // The fixed paths first: they must not be read as a violation id.
   app.openapi(tenantSummary, async (c) => {
     const p = c.get("principal");

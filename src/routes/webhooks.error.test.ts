@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const T = "wh-errors";
 const MISSING = "00000000-0000-4000-8000-000000000000";
@@ -20,8 +21,9 @@ describe.each(backends())("/v1/webhooks errors ($name)", (backend) => {
     api = await createTestApi(backend);
     token = await api.token(T, "admin");
     tenantId = await api.tenantId(T);
-    existing = (await json(await api.request("POST", "/v1/webhooks", { token, body: { url: "https://93.184.215.14/hooks", events: ["violation.opened"] } })))
-      .id;
+    existing = (
+      await json(await api.call(routes.webhooks.create, "/v1/webhooks", { token, body: { url: "https://93.184.215.14/hooks", events: ["violation.opened"] } }))
+    ).id;
   });
   afterAll(() => api?.close());
 

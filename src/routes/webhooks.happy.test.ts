@@ -7,6 +7,8 @@ import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { startReceiver, type Receiver } from "../../test/harness/webhook-receiver.ts";
 import { createDispatcher } from "../services/webhook-dispatcher.ts";
+import * as routes from "../../test/harness/routes.ts";
+import * as routeDefs from "../../test/harness/routes.ts";
 
 describe.each(backends())("/v1/webhooks ($name)", (backend) => {
   let api: TestApi;
@@ -22,7 +24,7 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
   const dispatcher = () => createDispatcher({ db: api.db, config: { ...api.config.webhooks!, timeoutMs: 2000 }, pollIntervalSeconds: 30 });
 
   const create = async (token: string, body: Record<string, unknown>) => {
-    const res = await api.request("POST", "/v1/webhooks", { token, body });
+    const res = await api.call(routes.webhooks.create, "/v1/webhooks", { token, body });
     expect(res.status, await res.clone().text()).toBe(201);
     return json(res);
   };
@@ -61,10 +63,13 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     const listText = await list.text();
     expect(listText).not.toContain(secret.slice(6));
     expect(JSON.parse(listText)).toEqual({ items: [shown], nextCursor: null });
-    expect(await json(await api.request("GET", `/v1/webhooks/${made.id}`, { token }))).toEqual(shown);
+    expect(await json(await api.call(routes.webhooks.get, `/v1/webhooks/${made.id}`, { token }))).toEqual(shown);
 
-    const patched = await json(
-      await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: { enabled: false, environmentIds: null, events: ["environment.offline"] } }),
+    const patched = await json<any>(
+      await api.call(routeDefs.webhooks.update, `/v1/webhooks/${made.id}`, {
+        token,
+        body: { enabled: false, environmentIds: null, events: ["environment.offline"] },
+      }),
     );
     expect(patched).toMatchObject({ enabled: false, environmentIds: null, events: ["environment.offline"], url: receiver.url, description: "pager" });
     // Delivery mode, format, filters and rate limit change and clear like the rest.
@@ -75,15 +80,15 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
       enforcementActions: ["deny"],
       rateLimitPerSecond: 0.5,
     };
-    expect(await json(await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: tuned }))).toMatchObject({ ...tuned, enabled: false });
+    expect(await json(await api.call(routes.webhooks.update, `/v1/webhooks/${made.id}`, { token, body: tuned }))).toMatchObject({ ...tuned, enabled: false });
     const cleared = { controls: null, enforcementActions: null, rateLimitPerSecond: null };
-    expect(await json(await api.request("PATCH", `/v1/webhooks/${made.id}`, { token, body: cleared }))).toMatchObject({
+    expect(await json(await api.call(routes.webhooks.update, `/v1/webhooks/${made.id}`, { token, body: cleared }))).toMatchObject({
       ...cleared,
       deliveryMode: "per-violation",
       format: "slack",
     });
 
-    const rotated = await json(await api.request("POST", `/v1/webhooks/${made.id}/rotate-secret`, { token }));
+    const rotated = await json(await api.call(routes.webhooks.rotate, `/v1/webhooks/${made.id}/rotate-secret`, { token }));
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(rotated.secret).not.toBe(secret);
 
@@ -111,8 +116,8 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: { id: string }[]; nextCursor: string | null } = await json(
-        await api.request("GET", `/v1/webhooks?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token }),
+      const page: { items: { id: string }[]; nextCursor: string | null } = await json<any>(
+        await api.call(routeDefs.webhooks.list, `/v1/webhooks?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token }),
       );
       seen.push(...page.items.map((e: { id: string }) => e.id));
       cursor = page.nextCursor;
@@ -124,7 +129,7 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     const token = await api.token("wh-ping", "admin");
     const ep = await create(token, { url: receiver.url, events: ["violation.opened"] });
     receiver.secret = ep.secret;
-    const res = await api.request("POST", `/v1/webhooks/${ep.id}/ping`, { token });
+    const res = await api.call(routes.webhooks.ping, `/v1/webhooks/${ep.id}/ping`, { token });
     expect(res.status).toBe(202);
     const queued = await json(res);
     expect(queued).toMatchObject({
@@ -142,17 +147,17 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
         id: queued.id,
         timestamp: expect.any(String),
         verified: true,
-        body: { type: "webhook.ping", version: 1, timestamp: queued.payload.timestamp, data: { endpointId: ep.id } },
+        body: { type: "webhook.ping", version: 1, timestamp: (queued.payload as { timestamp: string }).timestamp, data: { endpointId: ep.id } },
       },
     ]);
 
-    const detail = await json(await api.request("GET", `/v1/webhooks/${ep.id}/deliveries/${queued.id}`, { token }));
+    const detail = await json(await api.call(routes.webhooks.delivery, `/v1/webhooks/${ep.id}/deliveries/${queued.id}`, { token }));
     expect(detail).toMatchObject({ state: "succeeded", attempts: 1, lastStatus: 204, lastError: null, nextAttemptAt: null, completedAt: expect.any(String) });
     expect(detail.attemptLog).toEqual([{ attempt: 1, at: expect.any(String), statusCode: 204, latencyMs: expect.any(Number), error: null }]);
-    const list = await json(await api.request("GET", `/v1/webhooks/${ep.id}/deliveries`, { token }));
+    const list = await json(await api.call(routes.webhooks.deliveries, `/v1/webhooks/${ep.id}/deliveries`, { token }));
     expect(list.items.map((d: { id: string }) => d.id)).toEqual([queued.id]);
 
-    const again = await api.request("POST", `/v1/webhooks/${ep.id}/deliveries/${queued.id}/redeliver`, { token });
+    const again = await api.call(routes.webhooks.redeliver, `/v1/webhooks/${ep.id}/deliveries/${queued.id}/redeliver`, { token });
     expect(again.status).toBe(202);
     expect(await json(again)).toMatchObject({ id: queued.id, state: "pending" });
     await dispatcher().runOnce();
@@ -161,7 +166,7 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
       [queued.id, true],
     ]);
     expect(receiver.processed().has(queued.id)).toBe(true);
-    const after = await json(await api.request("GET", `/v1/webhooks/${ep.id}/deliveries/${queued.id}`, { token }));
+    const after = await json(await api.call(routes.webhooks.delivery, `/v1/webhooks/${ep.id}/deliveries/${queued.id}`, { token }));
     expect(after.attemptLog.map((a: { attempt: number }) => a.attempt)).toEqual([1, 2]);
   });
 
@@ -192,7 +197,7 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
       expect((await api.request("POST", "/agent/v1/status", { token: cred.secret, body: status })).status).toBe(204);
     }
     const count = async (id: string) =>
-      (await json(await api.request("GET", `/v1/webhooks/${id}/deliveries`, { token }))).items as {
+      (await json(await api.call(routes.webhooks.deliveries, `/v1/webhooks/${id}/deliveries`, { token }))).items as {
         eventType: string;
         payload: { data: { environment: { name: string }; revision: number; previousRevision: number | null } };
       }[];

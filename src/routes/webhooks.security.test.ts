@@ -7,6 +7,7 @@ import { createEnvironment } from "../../test/harness/environments.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
 import { hasRole } from "../app/auth.ts";
 import { ROLES } from "../app/env.ts";
+import * as routeDefs from "../../test/harness/routes.ts";
 
 const MIN_ROLE = "admin";
 const SOME_ID = "00000000-0000-4000-8000-000000000000";
@@ -56,18 +57,23 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
 
   it("another tenant's endpoint and delivery: every route → 404 (or an empty list), nothing changed or sent for the owner", async () => {
     const owner = await api.token("wh-acme", "admin");
-    const ep = await json(await api.request("POST", "/v1/webhooks", { token: owner, body: { url: "http://127.0.0.1:9/acme", events: ["violation.opened"] } }));
-    const ping = await json(await api.request("POST", `/v1/webhooks/${ep.id}/ping`, { token: owner }));
+    const ep = await json<any>(
+      await api.call(routeDefs.webhooks.create, "/v1/webhooks", { token: owner, body: { url: "http://127.0.0.1:9/acme", events: ["violation.opened"] } }),
+    );
+    const ping = await json(await api.call(routeDefs.webhooks.ping, `/v1/webhooks/${ep.id}/ping`, { token: owner }));
     const before = {
-      ep: await json(await api.request("GET", `/v1/webhooks/${ep.id}`, { token: owner })),
-      d: await json(await api.request("GET", `/v1/webhooks/${ep.id}/deliveries`, { token: owner })),
+      ep: await json(await api.call(routeDefs.webhooks.get, `/v1/webhooks/${ep.id}`, { token: owner })),
+      d: await json(await api.call(routeDefs.webhooks.deliveries, `/v1/webhooks/${ep.id}/deliveries`, { token: owner })),
     };
     // The intruder also has an endpoint of its own, to try the owner's delivery under it.
     for (const token of [await api.token("wh-other", "admin"), await api.apiKey("wh-other", "admin")]) {
-      const mine = await json(await api.request("POST", "/v1/webhooks", { token, body: { url: "http://127.0.0.1:9/mine", events: ["violation.opened"] } }));
+      const mine = await json<any>(
+        await api.call(routeDefs.webhooks.create, "/v1/webhooks", { token, body: { url: "http://127.0.0.1:9/mine", events: ["violation.opened"] } }),
+      );
       for (const [method, path, body] of [...routes(ep.id, ping.id), ...routes(mine.id, ping.id).slice(8, 10)]) {
         if (path === "/v1/webhooks") {
-          if (method === "GET") expect((await json(await api.request(method, path, { token }))).items.map((e: { id: string }) => e.id)).not.toContain(ep.id);
+          if (method === "GET")
+            expect((await json<any>(await api.request(method, path, { token }))).items.map((e: { id: string }) => e.id)).not.toContain(ep.id);
           continue;
         }
         if (path.startsWith(`/v1/webhooks/${mine.id}`) && !path.includes(ping.id)) continue;
@@ -81,15 +87,15 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
       );
       expect(refused.errors).toEqual([{ path: "environmentIds[0]", message: `no environment ${env.id}` }]);
     }
-    expect(await json(await api.request("GET", `/v1/webhooks/${ep.id}`, { token: owner }))).toEqual(before.ep);
-    expect(await json(await api.request("GET", `/v1/webhooks/${ep.id}/deliveries`, { token: owner }))).toEqual(before.d);
+    expect(await json(await api.call(routeDefs.webhooks.get, `/v1/webhooks/${ep.id}`, { token: owner }))).toEqual(before.ep);
+    expect(await json(await api.call(routeDefs.webhooks.deliveries, `/v1/webhooks/${ep.id}/deliveries`, { token: owner }))).toEqual(before.d);
   });
 
   it("another tenant's cursors are refused (400), not followed", async () => {
     const owner = await api.token("wh-acme2", "admin");
     for (let i = 0; i < 2; i++)
       await api.request("POST", "/v1/webhooks", { token: owner, body: { url: `http://127.0.0.1:9/${i}`, events: ["violation.opened"] } });
-    const { nextCursor } = await json(await api.request("GET", "/v1/webhooks?limit=1", { token: owner }));
+    const { nextCursor } = await json(await api.call(routeDefs.webhooks.list, "/v1/webhooks?limit=1", { token: owner }));
     await expectProblem(await api.request("GET", `/v1/webhooks?cursor=${nextCursor}`, { token: await api.token("wh-other2", "admin") }), 400);
   });
 });

@@ -6,7 +6,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { DEFAULT_WEBHOOK_CONFIG, type AppConfig } from "../app/config.ts";
-import type { AppEnv } from "../app/env.ts";
+import type { V1Env } from "../app/env.ts";
 import { ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { environments, webhookAttempts, webhookDeliveries, webhookEndpoints, type WebhookDelivery, type WebhookEndpoint } from "../db/schema.ts";
@@ -111,7 +111,7 @@ async function validate(config: AppConfig, tx: Db, tenantId: string, body: { url
   if (errors.length) throw new ProblemError(400, "The request body is invalid.", { errors });
 }
 
-export function register(app: OpenAPIHono<AppEnv>): void {
+export function register(app: OpenAPIHono<V1Env>): void {
   // Not the body of any route here: what Gatehouse POSTs to endpoints. Listed in the document.
   app.openAPIRegistry.register("WebhookPayload", WebhookPayload);
   app.openapi(routes.create, async (c) => {

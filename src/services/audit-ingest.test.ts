@@ -15,6 +15,7 @@ import { createEnvironment } from "../../test/harness/environments.ts";
 import type { AuditReport } from "../protocol/agent.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { fingerprintRanges, inRange } from "./violations.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 const report = (collectedAt: string, ids: number[]): AuditReport => ({
@@ -52,8 +53,8 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
     const token = await api.token(tenant, "admin");
     const hooks = await Promise.all(
       (["digest", "per-violation"] as const).map(async (deliveryMode) =>
-        json(
-          await api.request("POST", "/v1/webhooks", {
+        json<any>(
+          await api.call(routes.webhooks.create, "/v1/webhooks", {
             token,
             body: { url: "http://127.0.0.1:9/h", events: ["violation.opened", "violation.resolved"], deliveryMode },
           }),

@@ -7,6 +7,7 @@ import { createTestApi, expectProblem, json, type TestApi } from "../../test/har
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows } from "../../test/harness/fixtures.ts";
 import { QUOTA_VARIABLES, type Quotas } from "./quotas.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const LIMITS: Quotas = { environments: 2, webhooks: 1, apiKeys: 2, agentCredentials: 2, drafts: 2 };
 
@@ -29,14 +30,14 @@ describe.each(backends())("quotas ($name)", (backend) => {
     for (const name of ["a", "b"]) expect((await post(admin, "/v1/environments", { name })).status).toBe(201);
     const auditBefore = (await auditRows(api, "quota-envs")).length;
     await refusedAt(await post(admin, "/v1/environments", { name: "c" }), "environments");
-    const list = await json(await api.request("GET", "/v1/environments", { token: admin }));
+    const list = await json(await api.call(routes.environments.listEnvs, "/v1/environments", { token: admin }));
     expect(list.items.map((e: { name: string }) => e.name).sort()).toEqual(["a", "b"]);
     expect((await auditRows(api, "quota-envs")).length).toBe(auditBefore);
     // Another tenant has its own allowance.
     expect((await post(await api.token("quota-other", "admin"), "/v1/environments", { name: "c" })).status).toBe(201);
     // Deleting one makes room.
     const a = list.items.find((e: { name: string }) => e.name === "a");
-    expect((await api.request("DELETE", `/v1/environments/${a.id}`, { token: admin })).status).toBe(204);
+    expect((await api.request("DELETE", `/v1/environments/${a!.id}`, { token: admin })).status).toBe(204);
     expect((await post(admin, "/v1/environments", { name: "c" })).status).toBe(201);
   });
 
@@ -46,7 +47,7 @@ describe.each(backends())("quotas ($name)", (backend) => {
     for (const name of ["k1", "k2"]) {
       const res = await post(admin, "/v1/api-keys", { name, role: "viewer" });
       expect(res.status).toBe(201);
-      ids.push((await json(res)).id);
+      ids.push((await json<any>(res)).id);
     }
     await refusedAt(await post(admin, "/v1/api-keys", { name: "k3", role: "viewer" }), "apiKeys");
     expect((await api.request("DELETE", `/v1/api-keys/${ids[0]}`, { token: admin })).status).toBe(204);
@@ -56,7 +57,7 @@ describe.each(backends())("quotas ($name)", (backend) => {
   it("agent credentials: counted across the tenant's environments", async () => {
     const admin = await api.token("quota-agents", "admin");
     const envs = [];
-    for (const name of ["e1", "e2"]) envs.push((await json(await post(admin, "/v1/environments", { name }))).id);
+    for (const name of ["e1", "e2"]) envs.push((await json<any>(await post(admin, "/v1/environments", { name }))).id);
     expect((await post(admin, `/v1/environments/${envs[0]}/agent-credentials`)).status).toBe(201);
     expect((await post(admin, `/v1/environments/${envs[1]}/agent-credentials`)).status).toBe(201);
     await refusedAt(await post(admin, `/v1/environments/${envs[1]}/agent-credentials`), "agentCredentials");
@@ -72,7 +73,7 @@ describe.each(backends())("quotas ($name)", (backend) => {
   it("drafts: counted across the tenant's environments, open ones only", async () => {
     const admin = await api.token("quota-drafts", "admin");
     const envs = [];
-    for (const name of ["d1", "d2"]) envs.push((await json(await post(admin, "/v1/environments", { name }))).id);
+    for (const name of ["d1", "d2"]) envs.push((await json<any>(await post(admin, "/v1/environments", { name }))).id);
     const d = await post(admin, `/v1/environments/${envs[0]}/drafts`, { preset: "baseline" });
     expect(d.status).toBe(201);
     expect((await post(admin, `/v1/environments/${envs[1]}/drafts`, { preset: "baseline" })).status).toBe(201);
@@ -80,7 +81,7 @@ describe.each(backends())("quotas ($name)", (backend) => {
     await refusedAt(await post(admin, `/v1/environments/${envs[1]}/drafts`, { preset: "restricted" }), "drafts");
     expect((await auditRows(api, "quota-drafts")).length).toBe(auditBefore);
     // Deleting one makes room.
-    expect((await api.request("DELETE", `/v1/environments/${envs[0]}/drafts/${(await json(d)).id}`, { token: admin })).status).toBe(204);
+    expect((await api.request("DELETE", `/v1/environments/${envs[0]}/drafts/${(await json<any>(d)).id}`, { token: admin })).status).toBe(204);
     expect((await post(admin, `/v1/environments/${envs[1]}/drafts`, { preset: "restricted" })).status).toBe(201);
   });
 
@@ -89,7 +90,7 @@ describe.each(backends())("quotas ($name)", (backend) => {
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => post(admin, "/v1/api-keys", { name: `race-${i}`, role: "viewer" })));
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([201, 201, 409, 409, 409, 409]);
-    const keys = await json(await api.request("GET", "/v1/api-keys", { token: admin }));
+    const keys = await json(await api.call(routes.apiKeys.list, "/v1/api-keys", { token: admin }));
     expect(keys.items).toHaveLength(2);
   });
 });

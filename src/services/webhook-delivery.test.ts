@@ -12,6 +12,8 @@ import { backends } from "../../test/harness/backends.ts";
 import { startReceiver, verifyWith, wireOf, type Receiver } from "../../test/harness/webhook-receiver.ts";
 import { webhookTenant } from "../../test/harness/webhook-tenant.ts";
 import { createDispatcher, RETRY_DELAYS_MS, type Dispatcher, type DispatcherOptions } from "./webhook-dispatcher.ts";
+import * as routes from "../../test/harness/routes.ts";
+import * as routeDefs from "../../test/harness/routes.ts";
 
 /** Report times in the recent past (a report may not come from the future). */
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -33,7 +35,7 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     receivers.push(t.receiver);
     const { receiver, token, env, ep } = t;
     const report = (collectedAt: string, constraints: ReturnType<typeof constraintAudit>[]) => t.report(auditReport({ collectedAt, constraints }));
-    const ping = async () => json(await api.request("POST", `/v1/webhooks/${ep.id}/ping`, { token }));
+    const ping = async () => json(await api.call(routes.webhooks.ping, `/v1/webhooks/${ep.id}/ping`, { token }));
     return { receiver, token, env, ep, report, ping };
   }
   const dispatcher = (clock: () => Date, o: Partial<DispatcherOptions> = {}) =>
@@ -141,7 +143,7 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
   it("after a secret rotation both secrets sign for the overlap window (24 h by default), then only the new one", async () => {
     const s = await setup("wd-rotate", ["violation.opened"]);
     const oldSecret: string = s.ep.secret;
-    const rotated = await json(await api.request("POST", `/v1/webhooks/${s.ep.id}/rotate-secret`, { token: s.token }));
+    const rotated = await json(await api.call(routes.webhooks.rotate, `/v1/webhooks/${s.ep.id}/rotate-secret`, { token: s.token }));
     expect(rotated.secret).not.toBe(oldSecret);
     s.receiver.secret = rotated.secret;
     const rotatedAt = Date.now();
@@ -157,7 +159,7 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     expect(wireOf(after).headers["webhook-signature"].split(" ")).toHaveLength(1);
     expect([verifyWith(after, oldSecret), verifyWith(after, rotated.secret)]).toEqual([false, true]);
     // Rotating again within the window: the previous secret is the one just replaced.
-    const again = await json(await api.request("POST", `/v1/webhooks/${s.ep.id}/rotate-secret`, { token: s.token }));
+    const again = await json(await api.call(routes.webhooks.rotate, `/v1/webhooks/${s.ep.id}/rotate-secret`, { token: s.token }));
     s.receiver.secret = again.secret;
     const third = await sendAt(Date.now() + 1000);
     expect([verifyWith(third, oldSecret), verifyWith(third, rotated.secret), verifyWith(third, again.secret)]).toEqual([false, true, true]);
@@ -170,10 +172,13 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     receivers.push(receiver);
     {
       const token = await cutover.token("wd-cutover", "admin");
-      const ep = await json(
-        await cutover.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events: ["violation.opened"], deliveryMode: "per-violation" } }),
+      const ep = await json<any>(
+        await cutover.call(routeDefs.webhooks.create, "/v1/webhooks", {
+          token,
+          body: { url: receiver.url, events: ["violation.opened"], deliveryMode: "per-violation" },
+        }),
       );
-      const rotated = await json(await cutover.request("POST", `/v1/webhooks/${ep.id}/rotate-secret`, { token }));
+      const rotated = await json(await cutover.call(routes.webhooks.rotate, `/v1/webhooks/${ep.id}/rotate-secret`, { token }));
       receiver.secret = rotated.secret;
       await cutover.request("POST", `/v1/webhooks/${ep.id}/ping`, { token });
       const d = createDispatcher({ db: cutover.db, config: cutover.config.webhooks!, now: () => new Date(Date.now() + 1000), pollIntervalSeconds: 30 });
@@ -207,7 +212,7 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     expect([...s.receiver.processed().values()].map((r) => r.body.type)).toEqual(["violation.opened", "violation.updated"]);
     expect(s.receiver.received.every((r) => r.verified)).toBe(true);
     // Subscribable like the others, and documented.
-    const doc = await json(await api.request("GET", "/openapi.json"));
+    const doc = await json<any>(await api.request("GET", "/openapi.json"));
     expect(doc.components.schemas.WebhookEventType.enum).toContain("violation.updated");
     expect(doc.components.schemas.ViolationUpdatedEvent.properties.type).toMatchObject({ enum: ["violation.updated"] });
   });

@@ -16,6 +16,7 @@ import type { ConstraintAudit } from "../protocol/agent.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { DIGEST_LIMIT } from "./violation-webhooks.ts";
 import { createDispatcher } from "./webhook-dispatcher.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 const VIOLATION_EVENTS = ["violation.opened", "violation.resolved", "violation.updated"];
@@ -51,7 +52,7 @@ describe.each(backends())("webhook digests, filters, rate limits, Slack ($name)"
     for (const body of endpoints) {
       const receiver = await startReceiver();
       receivers.push(receiver);
-      const res = await api.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events: VIOLATION_EVENTS, ...body } });
+      const res = await api.call(routes.webhooks.create, "/v1/webhooks", { token, body: { url: receiver.url, events: VIOLATION_EVENTS, ...body } });
       expect(res.status).toBe(201);
       const ep = await json(res);
       receiver.secret = ep.secret;
@@ -102,7 +103,7 @@ describe.each(backends())("webhook digests, filters, rate limits, Slack ($name)"
     const viewer = await api.token("dg-one", "viewer");
     const all: string[] = [];
     for (let page = `${more.pathname}${more.search}&limit=100`; page; ) {
-      const body = await json(await api.request("GET", page, { token: viewer }));
+      const body = await json<any>(await api.request("GET", page, { token: viewer }));
       all.push(...body.items.map((v: { id: string }) => v.id));
       page = body.nextCursor ? `${more.pathname}${more.search}&limit=100&cursor=${body.nextCursor}` : "";
     }

@@ -11,6 +11,7 @@ import { backends } from "../../test/harness/backends.ts";
 import { webhookTenant } from "../../test/harness/webhook-tenant.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { createDispatcher, FAILING_AFTER, MAX_ATTEMPTS, RETRY_DELAYS_MS, type DispatcherOptions } from "./webhook-dispatcher.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 describe.each(backends())("webhook dispatcher ($name)", (backend) => {
   let api: TestApi;
@@ -101,7 +102,7 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
   it("500s, then timeouts: retried exactly on the schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), then failed; the endpoint is marked failing", async () => {
     const s = await setup("wd-retry");
     try {
-      const ping = await json(await api.request("POST", `/v1/webhooks/${s.ep.id}/ping`, { token: s.token }));
+      const ping = await json(await api.call(routes.webhooks.ping, `/v1/webhooks/${s.ep.id}/ping`, { token: s.token }));
       s.receiver.mode = "500";
       let t = Date.now() + 1000;
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -130,14 +131,14 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
       expect(log[7]!.at.getTime() - log[0]!.at.getTime()).toBe(RETRY_DELAYS_MS.reduce((a, b) => a + b, 0));
       expect(s.receiver.received.map((r) => r.id)).toEqual(Array(8).fill(ping.id));
       expect(s.receiver.received.every((r) => r.verified)).toBe(true);
-      const view = await json(await api.request("GET", `/v1/webhooks/${s.ep.id}`, { token: s.token }));
+      const view = await json(await api.call(routes.webhooks.get, `/v1/webhooks/${s.ep.id}`, { token: s.token }));
       expect(view).toMatchObject({ failing: true, consecutiveFailures: 8 });
 
       // Redelivered by hand once the receiver is healthy: delivered, and the endpoint recovers.
       s.receiver.mode = "ok";
       expect((await api.request("POST", `/v1/webhooks/${s.ep.id}/deliveries/${ping.id}/redeliver`, { token: s.token })).status).toBe(202);
       expect(await dispatcher(() => new Date(Date.now() + 1000)).runOnce()).toMatchObject({ claimed: 1, succeeded: 1 });
-      expect(await json(await api.request("GET", `/v1/webhooks/${s.ep.id}`, { token: s.token }))).toMatchObject({
+      expect(await json(await api.call(routes.webhooks.get, `/v1/webhooks/${s.ep.id}`, { token: s.token }))).toMatchObject({
         failing: false,
         consecutiveFailures: 0,
         failingSince: null,
@@ -151,7 +152,7 @@ describe.each(backends())("webhook dispatcher ($name)", (backend) => {
   it("a dispatcher that dies mid-send: its claim's lease expires and another delivers it; nothing lost, received once", async () => {
     const s = await setup("wd-crash");
     try {
-      const ping = await json(await api.request("POST", `/v1/webhooks/${s.ep.id}/ping`, { token: s.token }));
+      const ping = await json(await api.call(routes.webhooks.ping, `/v1/webhooks/${s.ep.id}/ping`, { token: s.token }));
       const t0 = Date.now() + 1000;
       const leaseMs = 60_000;
       let sent = 0;

@@ -10,6 +10,7 @@ import { createEnvironment } from "../../test/harness/environments.ts";
 import { startReceiver, type Receiver } from "../../test/harness/webhook-receiver.ts";
 import { AGENT_PATHS, OFFLINE_AFTER_INTERVALS } from "../protocol/agent.ts";
 import { createDispatcher } from "./webhook-dispatcher.ts";
+import * as routes from "../../test/harness/routes.ts";
 
 const POLL_S = 30;
 const THRESHOLD_MS = OFFLINE_AFTER_INTERVALS * POLL_S * 1000;
@@ -32,7 +33,7 @@ describe.each(backends())("environment liveness webhooks ($name)", { timeout: 18
     const token = await a.token(tenant, "admin");
     const env = await createEnvironment(a, tenant, { name: "prod" });
     const cred = await createAgentCredential(a, tenant, env.id);
-    const res = await a.request("POST", "/v1/webhooks", {
+    const res = await a.call(routes.webhooks.create, "/v1/webhooks", {
       token,
       body: { url: receiver.url, events: ["environment.offline", "environment.online", "settings.applied"] },
     });

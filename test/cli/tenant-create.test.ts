@@ -11,6 +11,7 @@ import { openDatabase, type Database } from "../../src/db/client.ts";
 import { createTestApi, expectProblem, json, type TestApi } from "../harness/api.ts";
 import { backends } from "../harness/backends.ts";
 import { acquirePostgres } from "../harness/postgres.ts";
+import * as routes from "../harness/routes.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -85,9 +86,9 @@ describe.each(backends())("npm run tenant:create ($name)", ({ name }) => {
     // The CLI has exited (a PGlite directory has one user at a time); now the API, closed.
     api = await createTestApi(open, { tenantProvisioning: "closed" });
     const token = await api.token("cli-made", "admin", { sub: "first-admin" });
-    const tenant = await json(await api.request("GET", "/v1/tenant", { token }));
+    const tenant = await json(await api.call(routes.tenant.route, "/v1/tenant", { token }));
     expect(tenant).toMatchObject({ id: made.id, slug: "cli-made", name: "CLI Made", role: "admin" });
-    const log = await json(await api.request("GET", "/v1/audit-log?action=tenant.create", { token }));
+    const log = await json(await api.call(routes.auditLog.route, "/v1/audit-log?action=tenant.create", { token }));
     expect(log.items).toEqual([
       expect.objectContaining({
         actor: `cli:${userInfo().username}`,

@@ -161,7 +161,7 @@ describe("exemptions", () => {
       exemptions: { namespaces: [{ pattern: "team-*-sandbox" }] },
     });
     expect(inner.status).toBe(400);
-    const problem = await json(inner);
+    const problem = await json<any>(inner);
     expect(problem.errors).toContainEqual({
       path: expect.stringMatching(/namespaces.*0.*pattern$/),
       message: expect.stringContaining("optionally ending in * to match a prefix"),
@@ -291,7 +291,7 @@ describe("out of scope stays untouched", () => {
     timeout: T,
   }, async () => {
     // Still the restricted preset from the previous test; environment exemptions at their default.
-    const settings = await json(await bed.call("GET", `/v1/environments/${bed.envId}/settings`));
+    const settings = await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/settings`));
     expect(settings.settings.exemptions.namespaces.map((n: Obj) => n.pattern).sort()).toEqual(["gatehouse-system", "gatekeeper-system", "kube-system"]);
     await cluster.kubectlOk(["get", "namespace", "kube-system"]); // the API server makes it itself
     for (const ns of ["kube-system", "gatekeeper-system", AGENT_NAMESPACE]) {

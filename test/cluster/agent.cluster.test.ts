@@ -46,7 +46,7 @@ async function managedVersions(): Promise<Map<string, string>> {
 }
 
 async function agentView() {
-  return json(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
+  return json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
 }
 
 beforeAll(async () => {
@@ -116,7 +116,7 @@ spec:
       await bed.pass();
       const res = await bed.call("GET", `/v1/environments/${bed.envId}/audit-report`);
       if (res.status === 200) {
-        report = await json(res);
+        report = await json<any>(res);
         const c = report.constraints.find((x: { name: string }) => x.name === "privileged-containers");
         if (c?.violations.some((v: { name: string }) => v.name === "root-shell")) break;
       }
@@ -248,7 +248,7 @@ spec:
 
     const pass = await bed.pass();
     expect(pass.error, JSON.stringify(pass.results)).toBeNull();
-    const desired = (await json(await bed.call("GET", `/v1/environments/${bed.envId}/rendered`))).objects as Obj[];
+    const desired = (await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/rendered`))).objects as Obj[];
     const want = (name: string) => desired.find((o) => o.metadata.name === name)!;
     const host = await cluster.kubectlJson<Obj>(["get", "gatehousehostnamespaces.constraints.gatekeeper.sh", "host-namespaces"]);
     expect(host.spec).toEqual(want("host-namespaces").spec);
@@ -370,7 +370,7 @@ spec:
       expect((await get("/healthz")).status).toBe(200);
 
       const res = await bed.call("PATCH", `/v1/environments/${bed.envId}/settings/controls/procMount`, { enforcementAction: "warn" });
-      const revision = (await json(res)).revision as number;
+      const revision = (await json<any>(res)).revision as number;
       await until("the loop applying the change", async () => {
         const c = await cluster.kubectlJson<Obj>(["get", "gatehouseprocmount.constraints.gatekeeper.sh", "proc-mount"]);
         return c.spec.enforcementAction === "warn";

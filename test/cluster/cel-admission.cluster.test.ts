@@ -45,6 +45,9 @@ const vapDenied = (policy: string, binding: string) => `ValidatingAdmissionPolic
 beforeAll(async () => {
   // failurePolicy Ignore: what Gatekeeper's Helm chart registers, and the case the webhook alone loses.
   cluster = await startCluster({ webhook: true, failurePolicy: "Ignore", vap: true, controllers: true, garbageCollector: false, auditIntervalSeconds: 3 });
+  // Before any policy exists: a generated policy not yet configured refuses namespaces too.
+  ns = unique("cel");
+  await createNamespaces(cluster, [ns, unique("sandbox")]);
   bed = await startAgentTestbed(cluster, {
     tenant: "cel-admission",
     settings: {
@@ -71,8 +74,19 @@ beforeAll(async () => {
   // than one agent pass to report them all created; the next pass picks up where this one stopped.
   await waitUntil("an agent pass that converges", async () => (await bed.pass()).ok, { timeoutMs: 300_000, intervalMs: 1000 });
   await converge(bed, cluster);
-  ns = unique("cel");
-  await createNamespaces(cluster, [ns, unique("sandbox")]);
+  // Until the API server has discovered every generated policy's paramKind (the constraint CRD),
+  // that policy refuses every request it matches, namespaces included ("failed to find resource
+  // referenced by paramKind"); wait for a compliant pod to be admitted before the tests start.
+  await waitUntil(
+    "every generated policy configured (a compliant pod admitted, server-side dry run)",
+    async () => {
+      const ok = placed(pod({ containers: [container("app", { securityContext: hardened })] }), unique("probe"), ns);
+      const r = await cluster.kubectl(["create", "--dry-run=server", "-f", "-"], { input: JSON.stringify(ok) });
+      if (r.code !== 0) throw new Error(r.stderr);
+      return true;
+    },
+    { timeoutMs: 120_000, intervalMs: 1000 },
+  );
 }, 900_000);
 
 afterAll(async () => {
@@ -114,13 +128,13 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
       "the agent reporting every VAP and binding generated",
       async () => {
         await bed.pass();
-        const view = await json(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
+        const view = await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
         if (view.gatekeeper?.vap?.generated !== true) throw new Error(`not yet: ${JSON.stringify(view.gatekeeper?.vap)}`);
         return view;
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
-    const view = await json(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
+    const view = await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
     expect(view.gatekeeper.vap.policies.map((p: Obj) => [p.name, p.state]).sort()).toEqual(
       [
         ["gatekeeper-gatehouseapparmor", "generated"],

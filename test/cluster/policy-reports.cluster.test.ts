@@ -43,7 +43,7 @@ async function auditByNamespace(): Promise<Map<string, string[]>> {
   const res = await bed.call("GET", `/v1/environments/${bed.envId}/audit-report`);
   const out = new Map<string, string[]>();
   if (res.status !== 200) return out;
-  for (const c of (await json(res)).constraints as { control: string; violations: { namespace: string; name: string; message: string }[] }[]) {
+  for (const c of (await json<any>(res)).constraints as { control: string; violations: { namespace: string; name: string; message: string }[] }[]) {
     for (const v of c.violations) out.set(v.namespace, [...(out.get(v.namespace) ?? []), `${c.control}|${v.name}|${v.message}`].sort());
   }
   return out;

@@ -46,7 +46,7 @@ const privilegedPod = (name: string) => placed(pod({ containers: [container("app
 async function get(path: string): Promise<Obj> {
   const res = await bed.call("GET", path);
   expect(res.status, await res.clone().text()).toBe(200);
-  return json(res);
+  return json<any>(res);
 }
 const rolloutPass = () => runRolloutPass({ db: bed.api.db, now: () => new Date(), pollIntervalSeconds: bed.api.config.agent.pollIntervalSeconds });
 
@@ -76,7 +76,7 @@ describe("preview owners and admissions, then a staged rollout", () => {
   it("the preview names the owning Deployment, and lists a new privileged Pod as an object the draft would refuse", { timeout: T }, async () => {
     const res = await bed.call("POST", `/v1/environments/${bed.envId}/drafts`, { controls: { privilegedContainers: { enforcementAction: "deny" } } });
     expect(res.status, await res.clone().text()).toBe(201);
-    const draft = await json(res);
+    const draft = await json<any>(res);
     expect((await bed.pass()).error).toBeNull();
     await sleep(3000); // the webhook learns the shadow constraint
     const late = await create(cluster, privilegedPod("late"));
@@ -117,7 +117,7 @@ describe("preview owners and admissions, then a staged rollout", () => {
       ],
     });
     expect(res.status, await res.clone().text()).toBe(201);
-    const plan = await json(res);
+    const plan = await json<any>(res);
     const path = `/v1/environments/${bed.envId}/rollouts/${plan.id}`;
     // Well past the clean window, with audits every 3 s: the Deployment's Pod holds the step.
     const holdUntil = Date.now() + 4 * CLEAN_SECONDS * 1000;

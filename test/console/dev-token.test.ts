@@ -3,6 +3,7 @@
 // problem+json naming the field, and does not exist at all when JWKS_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../harness/api.ts";
+import * as routes from "../harness/routes.ts";
 
 describe("the console's development sign-in", () => {
   let api: TestApi;
@@ -22,9 +23,9 @@ describe("the console's development sign-in", () => {
     const res = await api.request("POST", "/dev/token", { body: { tenant: "acme", role: "editor", sub: "alice" } });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
-    const { token, expiresIn } = await json(res);
+    const { token, expiresIn } = await json<any>(res);
     expect(expiresIn).toBe(3600);
-    const tenant = await json(await api.request("GET", "/v1/tenant", { token }));
+    const tenant = await json(await api.call(routes.tenant.route, "/v1/tenant", { token }));
     expect(tenant).toMatchObject({ slug: "acme", role: "editor", members: [{ subject: "alice", role: "editor" }] });
   });
 

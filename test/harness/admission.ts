@@ -27,14 +27,14 @@ export async function putSettings(bed: AgentTestbed, settings: EnvironmentSettin
   if (current.status !== 200 || !etag) throw new Error(`GET settings: ${current.status} ${await current.text()}`);
   const res = await bed.call("PUT", `/v1/environments/${bed.envId}/settings`, { settings }, { "if-match": etag });
   if (res.status !== 200 && res.status !== 201) throw new Error(`PUT settings: ${res.status} ${await res.text()}`);
-  return (await json(res)).revision as number;
+  return (await json<any>(res)).revision as number;
 }
 
 /** Merge-patches one control through the user API. */
 export async function patchControl(bed: AgentTestbed, control: string, patch: unknown): Promise<number> {
   const res = await bed.call("PATCH", `/v1/environments/${bed.envId}/settings/controls/${control}`, patch);
   if (res.status !== 200) throw new Error(`PATCH ${control}: ${res.status} ${await res.text()}`);
-  return (await json(res)).revision as number;
+  return (await json<any>(res)).revision as number;
 }
 
 interface LiveConstraint {
@@ -141,5 +141,5 @@ export async function auditReport(bed: AgentTestbed): Promise<Obj | undefined> {
   const res = await bed.call("GET", `/v1/environments/${bed.envId}/audit-report`);
   if (res.status === 404) return undefined;
   if (res.status !== 200) throw new Error(`GET audit-report: ${res.status} ${await res.text()}`);
-  return json(res);
+  return json<any>(res);
 }

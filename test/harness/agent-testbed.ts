@@ -84,10 +84,10 @@ export async function startAgentTestbed(
   // Everything through the user API, as a platform engineer would do it.
   const created = await call("POST", "/v1/environments", { name: `cluster-${Date.now()}`, settings: opts.settings });
   if (created.status !== 201) throw new Error(`creating the environment: ${created.status} ${await created.text()}`);
-  const envId = (await json(created)).id as string;
+  const envId = (await json<any>(created)).id as string;
   const cred = await call("POST", `/v1/environments/${envId}/agent-credentials`);
   if (cred.status !== 201) throw new Error(`creating the agent credential: ${cred.status} ${await cred.text()}`);
-  const agentToken = (await json(cred)).secret as string;
+  const agentToken = (await json<any>(cred)).secret as string;
 
   // The agent's RBAC from infra/ (everything but the Deployment: no kubelet runs pods here).
   const install = agentManifestObjects({ apiUrl }).filter((o) => o.kind !== "Deployment");

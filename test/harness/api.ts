@@ -1,6 +1,19 @@
 // The API under test: a real app on a real database (PGlite or PostgreSQL), requests through
 // app.request (no sockets), tokens signed with the in-memory test key.
+//
+// Typed bodies come from the one source of truth, the route definitions: `api.call(route, path,
+// opts)` takes a createRoute config exported by its module in src/routes/ (every module is
+// re-exported by name from test/harness/routes.ts), checks `path` against the route's path
+// pattern (at compile time as a template literal type, at run time against the pattern too) and
+// answers a Response whose `json(res)` is typed as the route's JSON response bodies (z.output of
+// every `application/json` response schema; problems are read with expectProblem). No code
+// generation: openapi-typescript wants TypeScript 5, and hono's `hc` would need every module to
+// return its chain of .openapi() types. Request bodies stay `unknown`: error tests send wrong ones
+// on purpose. `api.request` is the untyped twin, for paths no route owns and raw requests; its
+// `json(res)` is `unknown` unless the test names a type.
+import type { RouteConfig } from "@hono/zod-openapi";
 import { expect } from "vitest";
+import type { z } from "zod";
 import { createApp, type AppDeps } from "../../src/app/app.ts";
 import { ensureTenant } from "../../src/app/auth.ts";
 import { DEFAULT_DRAFT_CONFIG, DEFAULT_WEBHOOK_CONFIG, type AppConfig, type JwtConfig } from "../../src/app/config.ts";
@@ -48,6 +61,18 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+declare const BODY: unique symbol;
+/** A Response that knows the type of its JSON body (from api.call); `json(res)` reads it as that. */
+export type TypedResponse<T> = Response & { readonly [BODY]?: T };
+
+/** A route's path as the caller writes it: "/v1/environments/{id}" is `/v1/environments/${string}`. */
+export type PathOf<P extends string> = P extends `${infer Head}{${string}}${infer Tail}` ? `${Head}${string}${PathOf<Tail>}` : P;
+
+/** The JSON bodies a route documents, as its handler writes them (problems are application/problem+json). */
+export type ResponseBodyOf<R extends RouteConfig> = {
+  [S in keyof R["responses"]]: R["responses"][S] extends { content: { "application/json": { schema: infer Z extends z.ZodType } } } ? z.output<Z> : never;
+}[keyof R["responses"]];
+
 export interface TestApi {
   app: ReturnType<typeof createApp>;
   db: Database;
@@ -59,6 +84,12 @@ export interface TestApi {
   /** The tenant's id, provisioning it like a first sign-in would. */
   tenantId(slug: string): Promise<string>;
   request(method: string, path: string, opts?: RequestOptions): Promise<Response>;
+  /** `route`'s method on `path` (which must match the route's pattern), its JSON body typed by the route. */
+  call<R extends RouteConfig>(
+    route: R,
+    path: PathOf<R["path"]> | `${PathOf<R["path"]>}?${string}`,
+    opts?: RequestOptions,
+  ): Promise<TypedResponse<ResponseBodyOf<R>>>;
   close(): Promise<void>;
 }
 
@@ -79,6 +110,16 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
   };
   opts.configure?.(config);
   const app = createApp({ db, config, now: opts.now, routes: opts.routes, logger: opts.logger, metrics: opts.metrics?.(db), accepting: opts.accepting });
+  const request: TestApi["request"] = (method, path, o = {}) => {
+    const headers: Record<string, string> = {};
+    let body: string | undefined;
+    if (o.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = typeof o.body === "string" ? o.body : JSON.stringify(o.body);
+    }
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    return Promise.resolve(app.request(path, { method, headers: { ...headers, ...o.headers }, body }));
+  };
   return {
     app,
     db,
@@ -101,15 +142,12 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
       return cred.token;
     },
     tenantId: (slug) => ensureTenant(db, slug),
-    request(method, path, o = {}) {
-      const headers: Record<string, string> = {};
-      let body: string | undefined;
-      if (o.body !== undefined) {
-        headers["content-type"] = "application/json";
-        body = typeof o.body === "string" ? o.body : JSON.stringify(o.body);
-      }
-      if (o.token) headers.authorization = `Bearer ${o.token}`;
-      return Promise.resolve(app.request(path, { method, headers: { ...headers, ...o.headers }, body }));
+    request,
+    call(route, path, o) {
+      const pattern = new RegExp(`^${route.path.replace(/\{[^}]+\}/g, "[^/]+")}$`);
+      const pathname = path.split("?")[0]!;
+      if (!pattern.test(pathname)) throw new Error(`${path} is not a path of ${route.method.toUpperCase()} ${route.path}`);
+      return request(route.method.toUpperCase(), path, o);
     },
     async close() {
       await db.close();
@@ -118,8 +156,8 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
   };
 }
 
-/** The parsed JSON body (any content type). */
-export async function json<T = any>(res: Response): Promise<T> {
+/** The parsed JSON body (any content type): typed from api.call's route, else as the caller names it, else unknown. */
+export async function json<T>(res: TypedResponse<T>): Promise<T> {
   return (await res.json()) as T;
 }
 

@@ -8,13 +8,14 @@ import { json, type TestApi } from "./api.ts";
 import { createEnvironment } from "./environments.ts";
 import { startReceiver } from "./webhook-receiver.ts";
 import { AGENT_PATHS } from "../../src/protocol/agent.ts";
+import * as routes from "./routes.ts";
 
 export async function webhookTenant(api: TestApi, tenant: string, events: string[]) {
   const receiver = await startReceiver();
   const token = await api.token(tenant, "admin");
   const env = await createEnvironment(api, tenant, { name: "prod" });
   const cred = await createAgentCredential(api, tenant, env.id);
-  const res = await api.request("POST", "/v1/webhooks", { token, body: { url: receiver.url, events, deliveryMode: "per-violation" } });
+  const res = await api.call(routes.webhooks.create, "/v1/webhooks", { token, body: { url: receiver.url, events, deliveryMode: "per-violation" } });
   expect(res.status).toBe(201);
   const ep = await json(res);
   receiver.secret = ep.secret;
