@@ -24,6 +24,7 @@
 // ingest ended. So every step here hands the event loop its turn (json-slices.ts): between the
 // chunks, and every few milliseconds while the report is serialised and its fingerprints hashed.
 import { and, eq, sql } from "drizzle-orm";
+import { Buffer } from "node:buffer";
 import { createGzip } from "node:zlib";
 import { slicer, yieldToEventLoop } from "../app/json-slices.ts";
 import type { Database, Db } from "../db/client.ts";
