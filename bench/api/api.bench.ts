@@ -177,7 +177,7 @@ async function main() {
         lines.push(
           `  paced at ${RATE} req/s: poll p99 ${steady.p99} ms, node:http ${rawPaced.p99} ms (target ≤ 2 × = ${(2 * rawPaced.p99).toFixed(2)} ms: ${steady.p99 <= 2 * rawPaced.p99 ? "met" : "NOT met"})`,
         );
-        console.log(lines.slice(-9).join("\n"));
+        console.log(lines.slice(-8).join("\n"));
       } finally {
         server.stop();
         await new Promise((r) => setTimeout(r, 500));

@@ -34,10 +34,15 @@ async function agentPrincipal(
     touched.set(prefix, now.getTime());
   }
   let state = await cache.get(db, prefix, now, due ? hashSecret(secret) : undefined);
+  // One hash per request on the hot path (a cached 304 is otherwise two map lookups).
+  let matches = state !== null && secretMatches(secret, state.secretHash);
   // A cached credential the secret does not match may have been rotated a moment ago (elsewhere,
   // the notification still on its way): read it again before refusing.
-  if (state && !due && !secretMatches(secret, state.secretHash)) state = await cache.get(db, prefix, now, hashSecret(secret));
-  if (!state || !secretMatches(secret, state.secretHash)) throw unauthorized("The agent credential is not valid.");
+  if (state && !due && !matches) {
+    state = await cache.get(db, prefix, now, hashSecret(secret));
+    matches = state !== null && secretMatches(secret, state.secretHash);
+  }
+  if (!state || !matches) throw unauthorized("The agent credential is not valid.");
   if (state.revoked) throw unauthorized("The agent credential has been revoked.");
   return { tenantId: state.tenantId, environmentId: state.environmentId, credentialId: state.credentialId, prefix, state };
 }

@@ -12,7 +12,9 @@ describe("quota, rate-limit and metrics variables", () => {
     expect(cfg.quotas).toEqual(DEFAULT_QUOTAS);
     expect(cfg.rateLimits).toEqual({ api: { perSecond: 50, burst: 200 }, agent: { perSecond: 5, burst: 60 } });
     expect(cfg.metricsToken).toBeUndefined();
-    expect(cfg.ingest).toEqual({ chunkSize: 2000 });
+    // PGlite's statements run on the API's thread: smaller chunks there (audit-ingest.ts).
+    expect(cfg.ingest).toEqual({ chunkSize: 250 });
+    expect((await loadConfig({ ...base, DATABASE_URL: "postgres://u:p@db.example.com/g" })).ingest).toEqual({ chunkSize: 2000 });
   });
 
   it("each reaches the app config", async () => {

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { fieldIssues } from "../policies/issues.ts";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
-import { DEFAULT_INGEST_CONFIG, type IngestConfig } from "../services/audit-ingest.ts";
+import { DEFAULT_INGEST_CONFIG, DEFAULT_PGLITE_CHUNK_SIZE, type IngestConfig } from "../services/audit-ingest.ts";
 import { DEFAULT_QUOTAS, type Quotas } from "../services/quotas.ts";
 import { devKeyFromSecret, loadOrCreateDevKey, type DevKey } from "./dev-key.ts";
 import type { RateLimit } from "./rate-limit.ts";
@@ -70,8 +70,9 @@ export const Env = z.object({
     .int()
     .positive()
     .default(16 * 1024 * 1024),
-  // Violations per transaction of an audit report's ingest (src/services/audit-ingest.ts).
-  AUDIT_INGEST_CHUNK_SIZE: z.coerce.number().int().min(100).max(100_000).default(DEFAULT_INGEST_CONFIG.chunkSize),
+  // Violations per transaction of an audit report's ingest (src/services/audit-ingest.ts);
+  // unset: DEFAULT_INGEST_CONFIG on PostgreSQL, DEFAULT_PGLITE_CHUNK_SIZE on PGlite.
+  AUDIT_INGEST_CHUNK_SIZE: z.coerce.number().int().min(100).max(100_000).optional(),
   // The bounds are the protocol's (DesiredState.agent.pollIntervalSeconds).
   AGENT_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_POLL_INTERVAL_SECONDS),
   // Webhooks (src/services/webhook-dispatcher.ts). Private/loopback/link-local targets and plain
@@ -307,7 +308,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
       agentCredentials: e.TENANT_MAX_AGENT_CREDENTIALS,
       drafts: e.TENANT_MAX_DRAFTS,
     },
-    ingest: { chunkSize: e.AUDIT_INGEST_CHUNK_SIZE },
+    ingest: { chunkSize: e.AUDIT_INGEST_CHUNK_SIZE ?? (e.DATABASE_URL ? DEFAULT_INGEST_CONFIG.chunkSize : DEFAULT_PGLITE_CHUNK_SIZE) },
     rateLimits: {
       api: { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST },
       agent: { perSecond: e.AGENT_RATE_LIMIT_PER_SECOND, burst: e.AGENT_RATE_LIMIT_BURST },

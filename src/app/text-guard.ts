@@ -11,8 +11,12 @@
 //   a JSON body or in the query string.
 // An empty body with a JSON content type is no body (curl -d '' sends one): a route that takes no
 // body accepts it, one that needs a body names the fields it lacks, instead of "Malformed JSON".
+// The body is parsed once, here, and the route's validator gets that value. A large body (an audit
+// report: up to 16 MB) is decoded, parsed and walked in slices with the event loop free between
+// them (json-slices.ts): done at once, each step held every other tenant's requests for 0.1–1 s.
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { fieldPath, type FieldIssue } from "../policies/index.ts";
+import { parseJsonInSlices, slicer } from "./json-slices.ts";
 import { ProblemError } from "./problem.ts";
 
 /** The deepest nesting a JSON body may have; the body itself is level 1. */
@@ -24,6 +28,22 @@ const storable = (s: string) => !s.includes("\0") && s.isWellFormed();
 // Strict: a bad byte throws instead of becoming U+FFFD. A leading byte-order mark is dropped, as
 // Request.json() does.
 const strict = new TextDecoder("utf-8", { fatal: true });
+/** Above this many bytes a body is decoded, parsed and walked in slices. */
+const SLICED_BYTES = 256 * 1024;
+const DECODE_SLICE_BYTES = 512 * 1024;
+
+/** `strict.decode(bytes)`, a slice at a time with the event loop's turn between (throws alike). */
+async function decodeInSlices(bytes: Uint8Array): Promise<string> {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const pause = slicer();
+  const parts: string[] = [];
+  for (let at = 0; at < bytes.length; at += DECODE_SLICE_BYTES) {
+    parts.push(decoder.decode(bytes.subarray(at, at + DECODE_SLICE_BYTES), { stream: true }));
+    await pause();
+  }
+  parts.push(decoder.decode());
+  return parts.join("");
+}
 
 export const guardRequestBody: MiddlewareHandler = (c, next) => {
   // Most requests (the polls) have no query string and, being GETs, no body: nothing to check,
@@ -50,30 +70,36 @@ const check = async (c: Context, next: Next, bodyless: boolean, hasQuery: boolea
       withoutBody(c);
       return next();
     }
+    const sliced = bytes.byteLength > SLICED_BYTES;
     let text: string;
     try {
-      text = strict.decode(bytes);
+      text = sliced ? await decodeInSlices(bytes) : strict.decode(bytes);
     } catch {
       throw new ProblemError(400, "The request body is not valid UTF-8.", { errors: invalidUtf8(bytes) });
     }
-    // What the route's validator parses (c.req.json() reads the cached text): the strict decoding.
-    // hono keeps promises in bodyCache, though its type says values.
+    // What the route reads is the strict decoding, parsed once (here). hono keeps promises in
+    // bodyCache, though its type says values.
     (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
     let body: unknown;
     try {
-      body = JSON.parse(text);
-    } catch {
-      return next(); // malformed JSON: the validator says so
+      body = sliced ? await parseJsonInSlices(text) : JSON.parse(text);
+    } catch (err) {
+      // Malformed JSON: the validator says so (hono's own 400), without parsing it again.
+      c.req.json = () => Promise.reject(err);
+      return next();
     }
+    c.req.json = <T>() => Promise.resolve(body as T);
     const errors: FieldIssue[] = [];
     let tooDeep: FieldIssue | undefined;
-    walkJson(body, {
+    const visitor: Visitor = {
       onString: (s, path) => !storable(s) && errors.push({ path: path(), message: MESSAGE }) >= MAX_ERRORS,
       onKey: (k, path) => !storable(k) && errors.push({ path: path(), message: `key ${MESSAGE}` }) >= MAX_ERRORS,
       onTooDeep: (path) => {
         tooDeep = { path: path(), message: `must not nest deeper than ${MAX_JSON_DEPTH} levels` };
       },
-    });
+    };
+    if (sliced) await walkJsonInSlices(body, visitor);
+    else walkJson(body, visitor);
     if (tooDeep) throw new ProblemError(400, `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`, { errors: [tooDeep] });
     if (errors.length) throw new ProblemError(400, "The request body is invalid.", { errors });
   }
@@ -110,29 +136,47 @@ const pathOf = (step: Step | null): string => {
 
 /** Visits every string and key of a parsed JSON value depth-first, in document order, without recursion. */
 export function walkJson(root: unknown, visit: Visitor): void {
+  const walk = walker(root, visit);
+  while (walk(Number.POSITIVE_INFINITY));
+}
+
+/** walkJson, with the event loop's turn every few milliseconds. */
+export async function walkJsonInSlices(root: unknown, visit: Visitor): Promise<void> {
+  const walk = walker(root, visit);
+  const pause = slicer();
+  while (walk(4096)) await pause();
+}
+
+/** The walk as a function doing up to `steps` values a call; false once it is done. */
+function walker(root: unknown, visit: Visitor): (steps: number) => boolean {
   const stack: { value: unknown; step: Step | null; depth: number }[] = [{ value: root, step: null, depth: 1 }];
-  for (let top = stack.pop(); top; top = stack.pop()) {
-    const { value, step, depth } = top;
-    if (typeof value === "string") {
-      if (visit.onString(value, () => pathOf(step))) return;
-      continue;
+  return (steps) => {
+    for (let n = 0; n < steps; n++) {
+      const top = stack.pop();
+      if (!top) return false;
+      const { value, step, depth } = top;
+      if (typeof value === "string") {
+        if (visit.onString(value, () => pathOf(step))) return false;
+        continue;
+      }
+      if (value === null || typeof value !== "object") continue;
+      if (depth > MAX_JSON_DEPTH) {
+        visit.onTooDeep(() => pathOf(step));
+        return false;
+      }
+      if (Array.isArray(value)) {
+        for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], step: { parent: step, key: i }, depth: depth + 1 });
+        continue;
+      }
+      const entries = Object.entries(value);
+      for (const [k] of entries) if (visit.onKey(k, () => pathOf({ parent: step, key: k }))) return false;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, v] = entries[i]!;
+        stack.push({ value: v, step: { parent: step, key: k }, depth: depth + 1 });
+      }
     }
-    if (value === null || typeof value !== "object") continue;
-    if (depth > MAX_JSON_DEPTH) {
-      visit.onTooDeep(() => pathOf(step));
-      return;
-    }
-    if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], step: { parent: step, key: i }, depth: depth + 1 });
-      continue;
-    }
-    const entries = Object.entries(value);
-    for (const [k] of entries) if (visit.onKey(k, () => pathOf({ parent: step, key: k }))) return;
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [k, v] = entries[i]!;
-      stack.push({ value: v, step: { parent: step, key: k }, depth: depth + 1 });
-    }
-  }
+    return stack.length > 0;
+  };
 }
 
 // Only on the error path: where were the bad bytes? Each invalid sequence is replaced by a lone

@@ -166,7 +166,9 @@ export const violations = pgTable(
     check("violations_state_check", sql`state in ('open', 'resolved')`),
     ofEnvironment("violations_environment_fk", t),
     index("violations_tenant_opened_idx").on(t.tenantId, t.openedAt.desc(), t.id.desc()),
-    index("violations_environment_state_idx").on(t.environmentId, t.state),
+    // With the fingerprint: a chunk of an audit ingest reads the open violations of one
+    // fingerprint range (audit-ingest.ts); on (environment, state) alone it read all of them.
+    index("violations_environment_state_fingerprint_idx").on(t.environmentId, t.state, t.fingerprint),
     index("violations_environment_changed_idx").on(t.environmentId, t.changedAt),
   ],
 );

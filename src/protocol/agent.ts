@@ -174,6 +174,10 @@ export const AgentStatusReport = z.strictObject({
 });
 export type AgentStatusReport = z.infer<typeof AgentStatusReport>;
 
+/** An audit report's most constraints, and most violations listed per constraint. */
+export const AUDIT_MAX_CONSTRAINTS = 1000;
+export const AUDIT_MAX_VIOLATIONS = 100_000;
+
 export const AuditViolation = z.strictObject({
   group: z.string().max(253),
   version: z.string().max(100),
@@ -201,13 +205,13 @@ export const ConstraintAudit = z.strictObject({
   totalViolations: z.int().min(0),
   /** Gatekeeper keeps at most --constraint-violations-limit (default 20) per constraint. */
   truncated: z.boolean(),
-  violations: z.array(AuditViolation).max(100_000),
+  violations: z.array(AuditViolation).max(AUDIT_MAX_VIOLATIONS),
 });
 export type ConstraintAudit = z.infer<typeof ConstraintAudit>;
 
 /** POST audit-report: every managed constraint's audit status, sent when it changed. */
 export const AuditReport = z.strictObject({
   collectedAt: z.iso.datetime(),
-  constraints: z.array(ConstraintAudit).max(1000),
+  constraints: z.array(ConstraintAudit).max(AUDIT_MAX_CONSTRAINTS),
 });
 export type AuditReport = z.infer<typeof AuditReport>;

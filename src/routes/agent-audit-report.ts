@@ -3,8 +3,9 @@
 // violation history (src/services/violations.ts), in bounded chunks (src/services/audit-ingest.ts). Reports can be megabytes: this path has its own body limit (AGENT_BODY_LIMIT_BYTES).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AgentEnv } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
+import { problemResponses, ProblemError, validationHook } from "../app/problem.ts";
 import { PG, pgErrorCode } from "../db/client.ts";
+import { validateAuditReport } from "../services/audit-validate.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
 import { ingestInChunks } from "../services/audit-ingest.ts";
 import { splitShadows } from "../services/draft-preview.ts";
@@ -27,11 +28,23 @@ export const route = createRoute({
 
 const MAX_TOTAL = 2_147_483_647;
 
+// What runs: the same route (its media type gate, its query), but the body checked against
+// AuditReport by the handler, in slices (audit-validate.ts): 51,000 violations validated at once
+// held every other request for 0.3–0.7 s. The documentation is the route above, unchanged.
+const runtimeRoute = {
+  ...route,
+  hide: true,
+  request: { ...route.request, body: { required: true, content: { "application/json": { schema: z.unknown() } } } },
+};
+
 export function register(app: OpenAPIHono<AgentEnv>): void {
-  app.openapi(route, async (c) => {
+  app.openAPIRegistry.registerPath(route);
+  app.openapi(runtimeRoute, async (c) => {
     const a = c.get("agent");
+    const valid = await validateAuditReport(c.req.valid("json"));
+    if (!valid.success) return validationHook({ target: "json", success: false, error: valid.error }, c)!;
     // Drafts' shadow constraints are their previews, never violations (nor webhook events).
-    const { report, shadows } = splitShadows(c.req.valid("json"));
+    const { report, shadows } = splitShadows(valid.data);
     const totalViolations = report.constraints.reduce((n, k) => n + k.totalViolations, 0);
     // Stored as int4: a larger total is a bad report (a 400), not a database error (a 500).
     if (totalViolations > MAX_TOTAL) {

@@ -4,7 +4,8 @@
 // applies nothing twice — the agent's retry of the same report resumes it and the end state and
 // events are those of one ingest, with one digest; a newer report arriving mid-way wins and the
 // older one's remaining chunks do nothing; the fingerprint ranges partition every fingerprint.
-// Ordering comes from the ingest's afterChunk hook, never from timing.
+// Ordering comes from the ingest's afterChunk hook, never from timing; so does the proof that the
+// event loop (other requests) gets its turn between two chunks.
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -100,6 +101,34 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
     expect(order.at(-1)).toBe("ingest 204");
     expect(order).toHaveLength(6 + 2);
     expect(await state(s.env.id)).toEqual({ open: 500, events: 500, digests: 1, perViolation: 500, ingested: 1 });
+  });
+
+  it("the event loop gets its turn between chunks: a callback queued after one chunk runs before the next", { timeout: 60_000 }, async () => {
+    // On PGlite a chain of transactions resolves in microtasks: without a pause between chunks no
+    // request that arrives over a socket would even be read until the whole ingest ended.
+    const s = await setup("ai-turn");
+    const order: string[] = [];
+    api.config.ingest = {
+      chunkSize: 100,
+      afterChunk: (done, total) => {
+        order.push(`chunk ${done}/${total}`);
+        if (done < total) setImmediate(() => order.push(`turn after ${done}`));
+      },
+    };
+    expect((await s.post(report(ago(60_000), range(500)))).status).toBe(204);
+    expect(order).toEqual([
+      "chunk 1/6",
+      "turn after 1",
+      "chunk 2/6",
+      "turn after 2",
+      "chunk 3/6",
+      "turn after 3",
+      "chunk 4/6",
+      "turn after 4",
+      "chunk 5/6",
+      "turn after 5",
+      "chunk 6/6",
+    ]);
   });
 
   it("a crash mid-way loses nothing: the retry of the same report resumes it, and every event exists once", { timeout: 60_000 }, async () => {
