@@ -1,26 +1,14 @@
 // The API inside workerd (`wrangler dev`, local mode, offline), against the machine's PostgreSQL
 // through the Neon driver and the WebSocket proxy: the Workers entry really serves the same app.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquirePostgres, type TestPostgres } from "../harness/postgres.ts";
+import { freePort, startServerProcess, type ServerProcess } from "../harness/server-process.ts";
 import { startReceiver } from "../harness/webhook-receiver.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const SECRET = "workers-test-secret-0123456789abcdef";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const token = (tenant: string, role: string) =>
   new SignJWT({ tenant, role })
@@ -35,9 +23,8 @@ const token = (tenant: string, role: string) =>
 describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon driver", () => {
   let pg: TestPostgres;
   let db: { url: string; drop(): Promise<void> };
-  let dev: ChildProcess;
+  let dev: ServerProcess | undefined;
   let base: string;
-  let output = "";
 
   beforeAll(async () => {
     pg = await acquirePostgres();
@@ -54,9 +41,9 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
       WEBHOOK_ALLOW_HTTP: "true",
       WEBHOOK_ALLOW_PRIVATE: "true",
     };
-    dev = spawn(
-      process.execPath,
-      [
+    dev = await startServerProcess({
+      what: "wrangler dev",
+      args: [
         "node_modules/wrangler/bin/wrangler.js",
         "dev",
         "--config",
@@ -71,25 +58,16 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
         "--test-scheduled",
         ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
       ],
-      { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    dev.stdout!.on("data", (d) => (output += d));
-    dev.stderr!.on("data", (d) => (output += d));
-    // Ready when /healthz answers through the worker (which needs the database too).
-    for (let i = 0; ; i++) {
-      const res = await fetch(`${base}/healthz`).catch(() => undefined);
-      if (res?.ok) break;
-      if (i > 120 || dev.exitCode !== null) throw new Error(`wrangler dev did not become ready:\n${output}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+      base,
+      attempts: 120,
+      pollMs: 500,
+    });
   }, 120_000);
 
   afterAll(async () => {
-    if (dev && dev.exitCode === null) {
-      const exited = new Promise((r) => dev.once("exit", r));
-      dev.kill("SIGTERM");
-      await exited;
-    }
+    await dev?.stop();
     await db?.drop();
     await pg?.release();
   });
@@ -220,7 +198,7 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
       // What Cloudflare's cron would do (wrangler dev --test-scheduled exposes it).
       expect((await fetch(`${base}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
       for (let i = 0; i < 60 && receiver.received.length === 0; i++) await new Promise((r) => setTimeout(r, 250));
-      expect(receiver.received, output).toHaveLength(1);
+      expect(receiver.received, dev?.output()).toHaveLength(1);
       expect(receiver.received[0]).toMatchObject({ verified: true, body: { type: "webhook.ping", version: 1 } });
     } finally {
       await receiver.close();
@@ -249,6 +227,6 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
       if (got!.state === "completed") break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(got, output).toMatchObject({ state: "completed", currentAction: "warn", steps: [{ by: "gatehouse:rollout" }] });
+    expect(got, dev?.output()).toMatchObject({ state: "completed", currentAction: "warn", steps: [{ by: "gatehouse:rollout" }] });
   });
 });
