@@ -1,11 +1,14 @@
 // What the revision routes read of an environment's settings history (routes/revisions.ts):
-// a page of revisions newest first, one revision, two for a diff, each behind the one 404 for an
+// a page of revisions newest first, one revision, two for a diff, the document GET …/rendered
+// renders (the current revision or a draft's), each behind the one 404 for an
 // environment that is not this tenant's and the one for a revision it does not have. Writing a
 // revision (a rollback too) is services/settings.ts's one path.
 import { and, desc, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { settingsRevisions } from "../db/schema.ts";
-import { requireEnvironment } from "./environments.ts";
+import { ProblemError } from "../app/problem.ts";
+import { getDraft } from "./drafts.ts";
+import { environmentNotFound, requireEnvironment } from "./environments.ts";
 import { loadRevision, revisionNotFound, type StoredRevision } from "./settings.ts";
 
 /** A page of the environment's revisions (without their documents) below `before`, newest first; limit + 1 rows (lib/cursor.ts keysetPage). */
@@ -43,4 +46,22 @@ export async function getRevisionPair(tx: Db, tenantId: string, environmentId: s
   if (!a) throw revisionNotFound(environmentId, from);
   if (!b) throw revisionNotFound(environmentId, to);
   return [a, b];
+}
+
+/** The settings document to render: the environment's current revision, or an open draft's (`draft`: its id); 404 before revision 1. */
+export async function settingsToRender(
+  tx: Db,
+  tenantId: string,
+  environmentId: string,
+  o: { draft: string | undefined; now: Date },
+): Promise<{ revision: number; document: unknown; draft?: string }> {
+  if (o.draft !== undefined) {
+    const d = await getDraft(tx, tenantId, environmentId, o.draft, o.now);
+    return { revision: d.baseRevision, document: d.document, draft: d.id };
+  }
+  const env = await requireEnvironment(tx, tenantId, environmentId);
+  if (env.currentRevision === 0) throw new ProblemError(404, `Environment ${environmentId} has no settings yet.`);
+  const row = await loadRevision(tx, tenantId, environmentId, env.currentRevision);
+  if (!row) throw environmentNotFound(environmentId);
+  return row;
 }
