@@ -11,7 +11,7 @@ import { keysetPage, readCursor } from "../lib/cursor.ts";
 import {
   createEndpoint,
   deleteEndpoint,
-  endpointFilterFields,
+  endpointFields,
   getDelivery,
   listDeliveries,
   listEndpoints,
@@ -27,12 +27,7 @@ import { WebhookPayload } from "./webhook-schemas.ts";
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const view = (e: WebhookEndpoint) => ({
   id: e.id,
-  url: e.url,
-  description: e.description,
-  events: e.events,
-  environmentIds: e.environmentIds ?? null,
-  enabled: e.enabled,
-  ...endpointFilterFields(e),
+  ...endpointFields(e),
   failing: e.failingSince !== null,
   failingSince: iso(e.failingSince),
   consecutiveFailures: e.consecutiveFailures,

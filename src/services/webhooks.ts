@@ -29,7 +29,7 @@ export type NewEndpointInput = z.infer<typeof CreateEndpoint>;
 export type EndpointChanges = z.infer<typeof UpdateEndpoint>;
 
 /** What an endpoint delivers and how: part of its answer and of its audit rows. */
-export const endpointFilterFields = (e: WebhookEndpoint) => ({
+const endpointFilterFields = (e: WebhookEndpoint) => ({
   deliveryMode: e.deliveryMode,
   format: e.format,
   controls: e.controls ?? null,
@@ -37,8 +37,8 @@ export const endpointFilterFields = (e: WebhookEndpoint) => ({
   rateLimitPerSecond: e.rateLimitPerSecond ?? null,
 });
 
-/** What the audit log records of an endpoint: its configuration, never its secret nor its volatile failure counters. */
-const endpointAuditFields = (e: WebhookEndpoint) => ({
+/** An endpoint's configuration: what its answer starts with and what the audit log records (never its secret nor its volatile failure counters). */
+export const endpointFields = (e: WebhookEndpoint) => ({
   url: e.url,
   description: e.description,
   events: e.events,
@@ -138,7 +138,7 @@ export async function createEndpoint(
       updatedAt: o.now,
     })
     .returning();
-  await audit(tx, who, { action: "webhook.create", targetType: "webhook", targetId: e!.id, after: endpointAuditFields(e!) });
+  await audit(tx, who, { action: "webhook.create", targetType: "webhook", targetId: e!.id, after: endpointFields(e!) });
   return e!;
 }
 
@@ -177,8 +177,8 @@ export async function updateEndpoint(tx: Db, who: Principal, id: string, body: E
     action: "webhook.update",
     targetType: "webhook",
     targetId: id,
-    before: endpointAuditFields(before),
-    after: endpointAuditFields(after!),
+    before: endpointFields(before),
+    after: endpointFields(after!),
   });
   return after!;
 }
@@ -187,7 +187,7 @@ export async function updateEndpoint(tx: Db, who: Principal, id: string, body: E
 export async function deleteEndpoint(tx: Db, who: Principal, id: string): Promise<void> {
   const [gone] = await tx.delete(webhookEndpoints).where(endpointScope(who.tenantId, id)).returning();
   if (!gone) throw endpointNotFound();
-  await audit(tx, who, { action: "webhook.delete", targetType: "webhook", targetId: id, before: endpointAuditFields(gone) });
+  await audit(tx, who, { action: "webhook.delete", targetType: "webhook", targetId: id, before: endpointFields(gone) });
 }
 
 /**
@@ -210,7 +210,7 @@ export async function rotateEndpointSecret(tx: Db, who: Principal, id: string, o
     action: "webhook.rotate_secret",
     targetType: "webhook",
     targetId: id,
-    after: { ...endpointAuditFields(after), secretRotatedAt: o.now.toISOString(), previousSecretUntil: after.previousSecretUntil?.toISOString() ?? null },
+    after: { ...endpointFields(after), secretRotatedAt: o.now.toISOString(), previousSecretUntil: after.previousSecretUntil?.toISOString() ?? null },
   });
   return after;
 }
