@@ -3,31 +3,12 @@
 // Events become protocol events, and that only new or grown counts are sent. The real cluster
 // path is test/cluster/denials.cluster.test.ts.
 import { describe, expect, it } from "vitest";
+import { fakeKube } from "../test/harness/fake-kube.ts";
 import { markSent, ownerResolver, readAdmissionEvents, unsent } from "./admission-events.ts";
-import type { Kube, LiveObject } from "./kube.ts";
-
-/** A Kube that knows only these namespaced objects (`Kind/ns/name` → its controller, if any). */
-function kubeWith(objects: Record<string, { kind: string; name: string } | null>, events: LiveObject[] = []) {
-  const reads: string[] = [];
-  const kube = {
-    async readNamespaced(_apiVersion: string, kind: string, namespace: string, name: string) {
-      const key = `${kind}/${namespace}/${name}`;
-      reads.push(key);
-      if (!(key in objects)) return null;
-      const owner = objects[key];
-      return {
-        metadata: { name, namespace, ownerReferences: owner ? [{ apiVersion: "x", kind: owner.kind, name: owner.name, uid: "u", controller: true }] : [] },
-      } as LiveObject;
-    },
-    async listEvents() {
-      return events;
-    },
-  } as unknown as Kube;
-  return { kube, reads };
-}
+import type { LiveObject } from "./kube.ts";
 
 describe("ownerResolver", () => {
-  const { kube, reads } = kubeWith({
+  const { kube, reads } = fakeKube({
     "ReplicaSet/team-a/web-7c9d8f6b5d": { kind: "Deployment", name: "web" },
     "ReplicaSet/team-a/bare-5f6d7c8b9a": null,
     "Job/team-b/nightly-29000000": { kind: "CronJob", name: "nightly" },
@@ -87,7 +68,7 @@ describe("reading and sending Gatekeeper's Events", () => {
     }) as unknown as LiveObject;
 
   it("keeps admission Events only, with the action from the reason and the policy's message", async () => {
-    const { kube } = kubeWith({}, [
+    const { kube } = fakeKube({}, [
       event("a", "FailedAdmission", 2),
       event("b", "WarningAdmission", 1),
       event("c", "DryrunViolation", 1),
@@ -109,7 +90,7 @@ describe("reading and sending Gatekeeper's Events", () => {
   });
 
   it("sends only new or grown Events, and forgets the ones Kubernetes expired", async () => {
-    const { kube } = kubeWith({}, [event("a", "FailedAdmission", 2), event("b", "FailedAdmission", 1)]);
+    const { kube } = fakeKube({}, [event("a", "FailedAdmission", 2), event("b", "FailedAdmission", 1)]);
     const live = await readAdmissionEvents(kube, "gatekeeper-system", ownerResolver(kube));
     const sent = new Map<string, number>([
       ["a", 2],

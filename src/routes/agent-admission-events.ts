@@ -1,16 +1,15 @@
 // POST /agent/v1/admission-events: what Gatekeeper's webhook refused, warned about or recorded in
 // dryrun in the calling credential's cluster, read by the agent from Gatekeeper's admission Events
-// and folded into the environment's denial history (src/services/denials.ts). Idempotent: an
+// and folded into the environment's denial history (services/admission-ingest.ts). Idempotent: an
 // Event sent again at the same count adds nothing. Agent credentials only.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AgentEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
-import { PG, pgErrorCode } from "../db/client.ts";
 import { AdmissionEvent, MAX_ADMISSION_EVENTS } from "../protocol/admission.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
-import { DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS, DEFAULT_DENIAL_RETENTION_DAYS, pruneDenials, recordAdmissionEvents } from "../services/denials.ts";
-import { recordShadowAdmissions } from "../services/draft-admissions.ts";
-import { agentSecurity, agentTags, environmentGone, requireAgentEnvironment } from "./agent-common.ts";
+import { ingestAdmissionEvents } from "../services/admission-ingest.ts";
+import { DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS, DEFAULT_DENIAL_RETENTION_DAYS } from "../services/denials.ts";
+import { agentSecurity, agentTags } from "./agent-common.ts";
 
 const Batch = z
   .strictObject({ events: z.array(z.strictObject(AdmissionEvent.shape).openapi("AdmissionEvent")).min(1).max(MAX_ADMISSION_EVENTS) })
@@ -45,22 +44,8 @@ export function register(app: OpenAPIHono<AgentEnv>): void {
     const { events } = c.req.valid("json");
     const now = c.get("now")();
     const retentionDays = c.get("config").denialRetentionDays ?? DEFAULT_DENIAL_RETENTION_DAYS;
-    try {
-      const result = await c.get("db").withTenant(a.tenantId, async (tx) => {
-        await requireAgentEnvironment(tx, a);
-        const ids = { tenantId: a.tenantId, environmentId: a.environmentId };
-        const windowSeconds = c.get("config").denialNotifyWindowSeconds ?? DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS;
-        const r = await recordAdmissionEvents(tx, ids, events, { now, windowSeconds });
-        // Shadow constraints' events are not denials: they are new objects a draft would refuse.
-        await recordShadowAdmissions(tx, ids, events, now);
-        // Retention rides on ingest: the environment's old rows go while its agent reports.
-        await pruneDenials(tx, a.environmentId, now, retentionDays);
-        return r;
-      });
-      return c.json(result, 200);
-    } catch (err) {
-      if (pgErrorCode(err) === PG.foreignKeyViolation) throw environmentGone();
-      throw err;
-    }
+    const windowSeconds = c.get("config").denialNotifyWindowSeconds ?? DEFAULT_DENIAL_NOTIFY_WINDOW_SECONDS;
+    const result = await ingestAdmissionEvents(c.get("db"), a, events, { now, windowSeconds, retentionDays });
+    return c.json(result, 200);
   });
 }

@@ -3,20 +3,15 @@
 // shown once, only sha256(secret) is stored, and the user API refuses gha_ tokens (auth.ts). The
 // create and rotate responses also carry the install manifest with the token Secret in it: the
 // only place the API ever embeds it (GET …/agent-manifest serves the same without the Secret).
-import { forgetAgentState } from "../services/agent-state.ts";
+// The queries and transactions are services/agent-credentials.ts's.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
-import { generateCredential } from "../app/credentials.ts";
 import type { V1Env } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
-import type { Db } from "../db/client.ts";
-import { agentCredentials, type AgentCredential as Row } from "../db/schema.ts";
+import { problemResponses } from "../app/problem.ts";
+import type { AgentCredential as Row } from "../db/schema.ts";
 import { agentManifest } from "../install/agent-manifest.ts";
-import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
-import { audit } from "../services/audit.ts";
-import { requireEnvironment } from "../services/environments.ts";
-import { enforceQuota } from "../services/quotas.ts";
+import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
+import { createAgentCredential, listAgentCredentials, revokeAgentCredential, rotateAgentCredential } from "../services/agent-credentials.ts";
 import { manifestApiUrl } from "./agent-manifest.ts";
 
 const AgentCredential = z
@@ -123,7 +118,6 @@ const publicView = (r: Row) => ({
   lastUsedAt: iso(r.lastUsedAt),
   revokedAt: iso(r.revokedAt),
 });
-const auditView = (r: Row) => ({ environmentId: r.environmentId, prefix: r.prefix, revokedAt: iso(r.revokedAt) });
 const created = (r: Row, secret: string, manifest: string) => ({
   id: r.id,
   environmentId: r.environmentId,
@@ -133,40 +127,15 @@ const created = (r: Row, secret: string, manifest: string) => ({
   manifest,
 });
 
-/** The credential, only if it belongs to this environment of this tenant. */
-async function findCredential(tx: Db, tenantId: string, environmentId: string, id: string): Promise<Row | undefined> {
-  const [row] = await tx
-    .select()
-    .from(agentCredentials)
-    .where(and(eq(agentCredentials.id, id), eq(agentCredentials.environmentId, environmentId), eq(agentCredentials.tenantId, tenantId)));
-  return row;
-}
-
-async function mustFindCredential(tx: Db, tenantId: string, environmentId: string, id: string): Promise<Row> {
-  const row = await findCredential(tx, tenantId, environmentId, id);
-  if (!row) throw new ProblemError(404, "No such agent credential in this environment.");
-  return row;
-}
-
-const revokedConflict = () => new ProblemError(409, "A revoked agent credential cannot be rotated; create a new one.");
-
 export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(create, async (c) => {
     const p = c.get("principal");
     const { id: environmentId } = c.req.valid("param");
-    const cred = generateCredential("gha");
-    const { row, environmentName } = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const { name: environmentName } = await requireEnvironment(tx, p.tenantId, environmentId);
-      await enforceQuota(tx, p.tenantId, "agentCredentials", c.get("config").quotas);
-      const [r] = await tx
-        .insert(agentCredentials)
-        .values({ tenantId: p.tenantId, environmentId, prefix: cred.prefix, secretHash: cred.secretHash, createdBy: p.subject })
-        .returning();
-      await audit(tx, p, { action: "agent_credential.create", targetType: "agent_credential", targetId: r!.id, after: auditView(r!) });
-      return { row: r!, environmentName };
-    });
-    const manifest = agentManifest({ apiUrl: manifestApiUrl(c), token: cred.token, environmentName });
-    return c.json(created(row, cred.token, manifest), 201);
+    const { row, token, environmentName } = await c
+      .get("db")
+      .withTenant(p.tenantId, (tx) => createAgentCredential(tx, p, environmentId, c.get("config").quotas));
+    const manifest = agentManifest({ apiUrl: manifestApiUrl(c), token, environmentName });
+    return c.json(created(row, token, manifest), 201);
   });
 
   app.openapi(list, async (c) => {
@@ -174,23 +143,7 @@ export function register(app: OpenAPIHono<V1Env>): void {
     const { id: environmentId } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
     const after = readCursor(cursor, Cursor);
-    const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      await requireEnvironment(tx, p.tenantId, environmentId);
-      const where = [eq(agentCredentials.tenantId, p.tenantId), eq(agentCredentials.environmentId, environmentId)];
-      if (after) {
-        if (!(await findCredential(tx, p.tenantId, environmentId, after.id))) throw invalidCursor();
-        // Compared in SQL: created_at has microseconds a JS Date would round away.
-        where.push(
-          sql`(${agentCredentials.createdAt}, ${agentCredentials.id}) < (select a.created_at, a.id from agent_credentials a where a.id = ${after.id} and a.tenant_id = ${p.tenantId})`,
-        );
-      }
-      return tx
-        .select()
-        .from(agentCredentials)
-        .where(and(...where))
-        .orderBy(desc(agentCredentials.createdAt), desc(agentCredentials.id))
-        .limit(limit + 1);
-    });
+    const rows = await c.get("db").withTenant(p.tenantId, (tx) => listAgentCredentials(tx, p.tenantId, environmentId, { after, limit }));
     const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ id: last.id }));
     return c.json({ items: items.map(publicView), nextCursor }, 200);
   });
@@ -198,52 +151,14 @@ export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(revoke, async (c) => {
     const p = c.get("principal");
     const { id: environmentId, credId } = c.req.valid("param");
-    await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const before = await mustFindCredential(tx, p.tenantId, environmentId, credId);
-      // Conditional update: of two concurrent revokes, one records it, the other is the no-op.
-      const [after] = await tx
-        .update(agentCredentials)
-        .set({ revokedAt: c.get("now")() })
-        .where(and(eq(agentCredentials.id, credId), eq(agentCredentials.tenantId, p.tenantId), isNull(agentCredentials.revokedAt)))
-        .returning();
-      forgetAgentState(tx, p.tenantId, environmentId);
-      if (after) {
-        await audit(tx, p, {
-          action: "agent_credential.revoke",
-          targetType: "agent_credential",
-          targetId: credId,
-          before: auditView(before),
-          after: auditView(after),
-        });
-      }
-    });
+    await c.get("db").withTenant(p.tenantId, (tx) => revokeAgentCredential(tx, p, environmentId, credId, c.get("now")()));
     return c.body(null, 204);
   });
 
   app.openapi(rotate, async (c) => {
     const p = c.get("principal");
     const { id: environmentId, credId } = c.req.valid("param");
-    const result = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const { name: environmentName } = await requireEnvironment(tx, p.tenantId, environmentId);
-      const before = await mustFindCredential(tx, p.tenantId, environmentId, credId);
-      if (before.revokedAt) throw revokedConflict();
-      const cred = generateCredential("gha", before.prefix);
-      const [after] = await tx
-        .update(agentCredentials)
-        .set({ secretHash: cred.secretHash })
-        .where(and(eq(agentCredentials.id, credId), eq(agentCredentials.tenantId, p.tenantId), isNull(agentCredentials.revokedAt)))
-        .returning();
-      if (!after) throw revokedConflict();
-      forgetAgentState(tx, p.tenantId, environmentId);
-      await audit(tx, p, {
-        action: "agent_credential.rotate",
-        targetType: "agent_credential",
-        targetId: credId,
-        before: auditView(before),
-        after: { ...auditView(after), secretRotatedAt: c.get("now")().toISOString() },
-      });
-      return { row: after, token: cred.token, environmentName };
-    });
+    const result = await c.get("db").withTenant(p.tenantId, (tx) => rotateAgentCredential(tx, p, environmentId, credId, c.get("now")()));
     const manifest = agentManifest({ apiUrl: manifestApiUrl(c), token: result.token, environmentName: result.environmentName });
     return c.json(created(result.row, result.token, manifest), 200);
   });

@@ -1,18 +1,14 @@
 // /v1/api-keys: the tenant's API keys (ghk_<prefix>_<secret>). Admin only. The full token is
 // returned once (create, rotate); only sha256(secret) is stored, and neither the token nor the
-// hash ever appears in a list or in the audit log.
+// hash ever appears in a list or in the audit log. The queries and transactions are services/api-keys.ts's.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { hasRole, requireRole } from "../app/auth.ts";
-import { generateCredential } from "../app/credentials.ts";
 import { ROLES, type V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
-import type { Db } from "../db/client.ts";
-import { apiKeys, type ApiKey as ApiKeyRow } from "../db/schema.ts";
-import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
+import type { ApiKey as ApiKeyRow } from "../db/schema.ts";
+import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { plainText } from "../lib/text-schema.ts";
-import { audit } from "../services/audit.ts";
-import { enforceQuota } from "../services/quotas.ts";
+import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from "../services/api-keys.ts";
 
 const Role = z.enum(ROLES).openapi("Role");
 
@@ -111,7 +107,7 @@ export const rotate = createRoute({
 });
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-/** What lists show and what the audit log records: no secret, no hash. */
+/** What lists show: no secret, no hash. */
 const publicView = (k: ApiKeyRow) => ({
   id: k.id,
   name: k.name,
@@ -122,18 +118,6 @@ const publicView = (k: ApiKeyRow) => ({
   lastUsedAt: iso(k.lastUsedAt),
   revokedAt: iso(k.revokedAt),
 });
-const auditView = (k: ApiKeyRow) => ({ name: k.name, role: k.role, prefix: k.prefix, revokedAt: iso(k.revokedAt) });
-
-async function findKey(tx: Db, tenantId: string, id: string): Promise<ApiKeyRow | undefined> {
-  return (
-    await tx
-      .select()
-      .from(apiKeys)
-      .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, tenantId)))
-  )[0];
-}
-
-const notFound = () => new ProblemError(404, "No such API key.");
 
 export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(create, async (c) => {
@@ -141,39 +125,15 @@ export function register(app: OpenAPIHono<V1Env>): void {
     const body = c.req.valid("json");
     // Unreachable while the route requires admin; kept so lowering the minimum stays safe.
     if (!hasRole(p, body.role)) throw new ProblemError(403, `A ${p.role} cannot create a key with the ${body.role} role.`);
-    const cred = generateCredential("ghk");
-    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      await enforceQuota(tx, p.tenantId, "apiKeys", c.get("config").quotas);
-      const [k] = await tx
-        .insert(apiKeys)
-        .values({ tenantId: p.tenantId, name: body.name, role: body.role, prefix: cred.prefix, secretHash: cred.secretHash, createdBy: p.subject })
-        .returning();
-      await audit(tx, p, { action: "api_key.create", targetType: "api_key", targetId: k!.id, after: auditView(k!) });
-      return k!;
-    });
-    return c.json({ id: row.id, name: row.name, role: row.role, prefix: row.prefix, createdAt: row.createdAt.toISOString(), secret: cred.token }, 201);
+    const { row, token } = await c.get("db").withTenant(p.tenantId, (tx) => createApiKey(tx, p, body, c.get("config").quotas));
+    return c.json({ id: row.id, name: row.name, role: row.role, prefix: row.prefix, createdAt: row.createdAt.toISOString(), secret: token }, 201);
   });
 
   app.openapi(list, async (c) => {
     const p = c.get("principal");
     const { limit, cursor } = c.req.valid("query");
     const after = readCursor(cursor, Cursor);
-    const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const where = [eq(apiKeys.tenantId, p.tenantId)];
-      if (after) {
-        if (!(await findKey(tx, p.tenantId, after.id))) throw invalidCursor();
-        // Compared in SQL: created_at has microseconds a JS Date would round away.
-        where.push(
-          sql`(${apiKeys.createdAt}, ${apiKeys.id}) < (select k.created_at, k.id from api_keys k where k.id = ${after.id} and k.tenant_id = ${p.tenantId})`,
-        );
-      }
-      return tx
-        .select()
-        .from(apiKeys)
-        .where(and(...where))
-        .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-        .limit(limit + 1);
-    });
+    const rows = await c.get("db").withTenant(p.tenantId, (tx) => listApiKeys(tx, p.tenantId, { after, limit }));
     const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ id: last.id }));
     return c.json({ items: items.map(publicView), nextCursor }, 200);
   });
@@ -181,45 +141,14 @@ export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(revoke, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const before = await findKey(tx, p.tenantId, id);
-      if (!before) throw notFound();
-      // Conditional update: of two concurrent revokes, one records it, the other is the no-op.
-      const [after] = await tx
-        .update(apiKeys)
-        .set({ revokedAt: c.get("now")() })
-        .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, p.tenantId), isNull(apiKeys.revokedAt)))
-        .returning();
-      if (after) await audit(tx, p, { action: "api_key.revoke", targetType: "api_key", targetId: id, before: auditView(before), after: auditView(after) });
-    });
+    await c.get("db").withTenant(p.tenantId, (tx) => revokeApiKey(tx, p, id, c.get("now")()));
     return c.body(null, 204);
   });
 
   app.openapi(rotate, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const result = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const before = await findKey(tx, p.tenantId, id);
-      if (!before) throw notFound();
-      if (before.revokedAt) throw new ProblemError(409, "A revoked API key cannot be rotated; create a new one.");
-      // Same prefix: the key keeps its identity (and its audit actor); only the secret changes.
-      const cred = generateCredential("ghk", before.prefix);
-      const [after] = await tx
-        .update(apiKeys)
-        .set({ secretHash: cred.secretHash })
-        .where(and(eq(apiKeys.id, id), eq(apiKeys.tenantId, p.tenantId), isNull(apiKeys.revokedAt)))
-        .returning();
-      if (!after) throw new ProblemError(409, "A revoked API key cannot be rotated; create a new one.");
-      await audit(tx, p, {
-        action: "api_key.rotate",
-        targetType: "api_key",
-        targetId: id,
-        before: auditView(before),
-        after: { ...auditView(after), secretRotatedAt: c.get("now")().toISOString() },
-      });
-      return { row: after, token: cred.token };
-    });
-    const { row, token } = result;
+    const { row, token } = await c.get("db").withTenant(p.tenantId, (tx) => rotateApiKey(tx, p, id, c.get("now")()));
     return c.json({ id: row.id, name: row.name, role: row.role, prefix: row.prefix, createdAt: row.createdAt.toISOString(), secret: token }, 200);
   });
 }

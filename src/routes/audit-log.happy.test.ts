@@ -6,7 +6,7 @@ import { backends } from "../../test/harness/backends.ts";
 import { SIGN_IN_ACTIONS } from "../../test/harness/fixtures.ts";
 import { auditLog } from "../db/schema.ts";
 import { diff } from "../lib/json-diff.ts";
-import { auditChanges } from "./audit-log.ts";
+import { auditChanges } from "../services/audit-log.ts";
 import * as routes from "../../test/harness/routes.ts";
 
 type Seed = { actor: string; action: string; targetType: string; targetId: string | null; before?: unknown; after?: unknown; createdAt: string };

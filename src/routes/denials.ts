@@ -3,15 +3,13 @@
 // (a Deployment whose ReplicaSet's Pods are refused is one row with a count), with the control,
 // the message and who made the request. Viewer and above.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { sql } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import type { V1Env } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
+import { problemResponses } from "../app/problem.ts";
 import { ADMISSION_ACTIONS } from "../db/schema.ts";
-import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
-import { requireEnvironment } from "../services/environments.ts";
 import { SEVERITIES } from "../policies/severity.ts";
-import { denialJson, denialSummary, denialWhere, SUMMARY_GROUPS } from "../services/denials.ts";
+import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
+import { denialSummary, denialWhere, environmentDenialSummary, getDenial, listDenials, SUMMARY_GROUPS } from "../services/denials.ts";
 import { EnvParams } from "./settings-common.ts";
 
 const tags = ["Denials"];
@@ -46,7 +44,6 @@ export const DenialSchema = z
     lastSeenAt: Iso,
   })
   .openapi("Denial");
-type DenialJson = z.infer<typeof DenialSchema>;
 
 const Filters = {
   environment: z.uuid().optional().openapi({ description: "Only this environment's denials." }),
@@ -137,18 +134,7 @@ export function register(app: OpenAPIHono<V1Env>): void {
     const { limit, cursor, ...filters } = c.req.valid("query");
     const after = readCursor(cursor, Cursor);
     const where = denialWhere(p.tenantId, filters);
-    const items = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (after) {
-        const { rows } = await tx.execute(sql`select 1 from denials where id = ${after.id}::uuid and tenant_id = ${p.tenantId}::uuid`);
-        if (!rows.length) throw invalidCursor();
-        // Compared in SQL: timestamps have microseconds a JS Date would round away.
-        where.push(sql`(d.last_seen_at, d.id) < (select x.last_seen_at, x.id from denials x where x.id = ${after.id}::uuid)`);
-      }
-      const { rows } = await tx.execute<{ j: DenialJson }>(
-        sql`select ${denialJson} as j from denials d where ${sql.join(where, sql` and `)} order by d.last_seen_at desc, d.id desc limit ${limit + 1}`,
-      );
-      return rows.map((r) => r.j);
-    });
+    const items = await c.get("db").withTenant(p.tenantId, (tx) => listDenials(tx, p.tenantId, where, { after, limit }));
     return c.json(
       keysetPage(items, limit, (last) => ({ id: last.id })),
       200,
@@ -158,13 +144,7 @@ export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(get, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const { rows } = await tx.execute<{ j: DenialJson }>(
-        sql`select ${denialJson} as j from denials d where d.id = ${id}::uuid and d.tenant_id = ${p.tenantId}::uuid`,
-      );
-      return rows[0]?.j;
-    });
-    if (!row) throw new ProblemError(404, `No denial ${id}.`);
+    const row = await c.get("db").withTenant(p.tenantId, (tx) => getDenial(tx, p.tenantId, id));
     return c.json(row, 200);
   });
 
@@ -172,10 +152,7 @@ export function register(app: OpenAPIHono<V1Env>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { by, since } = c.req.valid("query");
-    const groups = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      await requireEnvironment(tx, p.tenantId, id);
-      return denialSummary(tx, denialWhere(p.tenantId, { environment: id, since }), by);
-    });
+    const groups = await c.get("db").withTenant(p.tenantId, (tx) => environmentDenialSummary(tx, p.tenantId, id, { by, since }));
     return c.json({ by, groups }, 200);
   });
 }

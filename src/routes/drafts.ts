@@ -7,7 +7,6 @@ import { requireRole } from "../app/auth.ts";
 import { revisionEtag } from "../app/conditional.ts";
 import type { V1Env } from "../app/env.ts";
 import { problemResponses, ProblemError } from "../app/problem.ts";
-import { enforceQuota } from "../services/quotas.ts";
 import type { Draft } from "../db/schema.ts";
 import { PRESET_NAMES, type PresetName } from "../policies/index.ts";
 import { shadowName } from "../protocol/agent.ts";
@@ -167,10 +166,16 @@ export function register(app: OpenAPIHono<V1Env>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const draft = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      await enforceQuota(tx, p.tenantId, "drafts", c.get("config").quotas);
-      return createDraft(tx, p, { environmentId: id, source: sourceOf(body), comment: body.comment, now: c.get("now")(), config: c.get("config").drafts });
-    });
+    const draft = await c
+      .get("db")
+      .withTenant(p.tenantId, (tx) =>
+        createDraft(
+          tx,
+          p,
+          { environmentId: id, source: sourceOf(body), comment: body.comment, now: c.get("now")(), config: c.get("config").drafts },
+          c.get("config").quotas,
+        ),
+      );
     c.header("location", `/v1/environments/${id}/drafts/${draft.id}`);
     return c.json(draftJson(draft), 201);
   });

@@ -1,14 +1,12 @@
 // GET /v1/environments/{id}/agent: what the environment's agent last reported — is it connected,
 // has it applied the current revision, is Gatekeeper healthy — for the people who own it.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
-import { agentStatus, environments } from "../db/schema.ts";
 import { GatekeeperHealth, ObjectResult, OFFLINE_AFTER_INTERVALS, TemplateHealth } from "../protocol/agent.ts";
 import { agentSummary, AgentStateSchema } from "./agent-common.ts";
-import { environmentNotFound } from "../services/environments.ts";
+import { environmentAgentStatus } from "../services/environment-reports.ts";
 import { EnvParams } from "./settings-common.ts";
 
 const EnvironmentAgent = z
@@ -70,14 +68,7 @@ export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const [row] = await c.get("db").withTenant(p.tenantId, (tx) =>
-      tx
-        .select({ currentRevision: environments.currentRevision, status: agentStatus })
-        .from(environments)
-        .leftJoin(agentStatus, and(eq(agentStatus.environmentId, environments.id), eq(agentStatus.tenantId, environments.tenantId)))
-        .where(and(eq(environments.id, id), eq(environments.tenantId, p.tenantId))),
-    );
-    if (!row) throw environmentNotFound(id);
+    const row = await c.get("db").withTenant(p.tenantId, (tx) => environmentAgentStatus(tx, p.tenantId, id));
     const s = row.status;
     const summary = agentSummary(
       s && { ...s, gatekeeper: s.report.gatekeeper },

@@ -6,12 +6,10 @@ import { accepts } from "hono/accepts";
 import { requireRole } from "../app/auth.ts";
 import { hashEtag, notModified } from "../app/conditional.ts";
 import type { V1Env } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
+import { problemResponses } from "../app/problem.ts";
 import { contentHash } from "../policies/hash.ts";
 import { EnvironmentSettings, renderEnvironment, toYaml } from "../policies/index.ts";
-import { getDraft } from "../services/drafts.ts";
-import { environmentNotFound, requireEnvironment } from "../services/environments.ts";
-import { loadRevision } from "../services/settings.ts";
+import { settingsToRender } from "../services/revision-history.ts";
 import { EnvParams } from "./settings-common.ts";
 
 const FORMATS = ["json", "yaml"] as const;
@@ -68,18 +66,9 @@ export function register(app: OpenAPIHono<V1Env>): void {
     const format =
       query.format ?? (accepts(c, { header: "Accept", supports: MEDIA_TYPES, default: "application/json" }) === "application/json" ? "json" : "yaml");
     const now = c.get("now")();
-    const current = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (query.draft !== undefined) {
-        const d = await getDraft(tx, p.tenantId, id, query.draft, now);
-        return { revision: d.baseRevision, document: d.document, draft: d.id };
-      }
-      const env = await requireEnvironment(tx, p.tenantId, id);
-      if (env.currentRevision === 0) throw new ProblemError(404, `Environment ${id} has no settings yet.`);
-      return loadRevision(tx, p.tenantId, id, env.currentRevision);
-    });
-    if (!current) throw environmentNotFound(id);
+    const current = await c.get("db").withTenant(p.tenantId, (tx) => settingsToRender(tx, p.tenantId, id, { draft: query.draft, now }));
     const { objects, summary } = renderEnvironment(EnvironmentSettings.parse(current.document), now);
-    const draft = "draft" in current ? current.draft : undefined;
+    const draft = current.draft;
     // The output depends on the clock too (expired exemptions drop out), so the ETag hashes the
     // output rather than naming the revision; each format is its own representation.
     const label = `${draft ? `draft-${draft}-` : ""}${current.revision}`;

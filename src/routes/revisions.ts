@@ -1,15 +1,13 @@
 // Settings history of an environment: list revisions (newest first), read one, diff two, and roll
 // back (which appends a NEW revision equal to an old one: history is never rewritten).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, desc, eq, lt } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import { ifMatchRevision, revisionEtag } from "../app/conditional.ts";
 import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
-import { settingsRevisions } from "../db/schema.ts";
 import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { diff } from "../lib/json-diff.ts";
-import { requireEnvironment } from "../services/environments.ts";
+import { getRevision, getRevisionPair, listRevisions } from "../services/revision-history.ts";
 import { commitDerivedRevision, loadRevision, revisionNotFound } from "../services/settings.ts";
 import {
   CommentField,
@@ -111,22 +109,7 @@ export function register(app: OpenAPIHono<V1Env>): void {
     const { id } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
     const key = readCursor(cursor, CursorKey);
-    const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      await requireEnvironment(tx, p.tenantId, id);
-      const where = [eq(settingsRevisions.tenantId, p.tenantId), eq(settingsRevisions.environmentId, id)];
-      if (key) where.push(lt(settingsRevisions.revision, key.before));
-      return tx
-        .select({
-          revision: settingsRevisions.revision,
-          author: settingsRevisions.author,
-          comment: settingsRevisions.comment,
-          createdAt: settingsRevisions.createdAt,
-        })
-        .from(settingsRevisions)
-        .where(and(...where))
-        .orderBy(desc(settingsRevisions.revision))
-        .limit(limit + 1); // one extra row says whether another page exists
-    });
+    const rows = await c.get("db").withTenant(p.tenantId, (tx) => listRevisions(tx, p.tenantId, id, { before: key?.before, limit }));
     const { items, nextCursor } = keysetPage(rows, limit, (last) => ({ before: last.revision }));
     return c.json({ items: items.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })), nextCursor }, 200);
   });
@@ -134,11 +117,7 @@ export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(getRoute, async (c) => {
     const p = c.get("principal");
     const { id, revision } = c.req.valid("param");
-    const row = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      await requireEnvironment(tx, p.tenantId, id);
-      return loadRevision(tx, p.tenantId, id, revision);
-    });
-    if (!row) throw revisionNotFound(id, revision);
+    const row = await c.get("db").withTenant(p.tenantId, (tx) => getRevision(tx, p.tenantId, id, revision));
     c.header("etag", revisionEtag(row.revision));
     return c.json(revisionJson(row), 200);
   });
@@ -147,13 +126,7 @@ export function register(app: OpenAPIHono<V1Env>): void {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
     const { from, to } = c.req.valid("query");
-    const [a, b] = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      await requireEnvironment(tx, p.tenantId, id);
-      // One connection per transaction: queries run one after the other anyway.
-      return [await loadRevision(tx, p.tenantId, id, from), await loadRevision(tx, p.tenantId, id, to)] as const;
-    });
-    if (!a) throw revisionNotFound(id, from);
-    if (!b) throw revisionNotFound(id, to);
+    const [a, b] = await c.get("db").withTenant(p.tenantId, (tx) => getRevisionPair(tx, p.tenantId, id, from, to));
     return c.json({ from, to, changes: diff(a.document, b.document) }, 200);
   });
 

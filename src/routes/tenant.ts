@@ -1,12 +1,11 @@
 // GET /v1/tenant: the caller's tenant, their role in it, and its members.
 // The model route: declare with createRoute (schemas named via .openapi for the docs), guard with
-// requireRole, list problem responses, and run every query inside withTenant so RLS applies.
+// requireRole, list problem responses, and call one service inside withTenant so RLS applies.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { asc, eq } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import { ROLES, type V1Env } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
-import { memberships, tenants } from "../db/schema.ts";
+import { problemResponses } from "../app/problem.ts";
+import { tenantWithMembers } from "../services/tenants.ts";
 
 const Role = z.enum(ROLES).openapi("Role");
 
@@ -45,18 +44,7 @@ export const route = createRoute({
 export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(route, async (c) => {
     const p = c.get("principal");
-    const result = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      // RLS already limits both queries to this tenant; the where clauses say so to the reader.
-      const [tenant] = await tx.select().from(tenants).where(eq(tenants.id, p.tenantId));
-      const members = await tx
-        .select({ subject: memberships.subject, role: memberships.role, lastSeenAt: memberships.lastSeenAt })
-        .from(memberships)
-        .where(eq(memberships.tenantId, p.tenantId))
-        .orderBy(asc(memberships.subject));
-      return { tenant, members };
-    });
-    if (!result.tenant) throw new ProblemError(404, "The tenant of this credential no longer exists.");
-    const { tenant, members } = result;
+    const { tenant, members } = await c.get("db").withTenant(p.tenantId, (tx) => tenantWithMembers(tx, p.tenantId));
     return c.json(
       {
         id: tenant.id,

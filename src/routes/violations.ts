@@ -1,17 +1,14 @@
-// The violation history (src/services/violations.ts keeps it): every violation an environment's
-// agent reported, open or resolved, with its openings and resolutions; the fleet's open counts,
-// the share of compliant environments, and a daily trend. Viewer and above.
+// The violation history (services/violations.ts keeps it, services/violation-queries.ts reads
+// it): every violation an environment's agent reported, open or resolved, with its openings and
+// resolutions; the fleet's open counts, the share of compliant environments, and a daily trend.
+// Viewer and above.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { sql, type SQL } from "drizzle-orm";
 import { requireRole } from "../app/auth.ts";
 import type { V1Env } from "../app/env.ts";
-import { problemResponses, ProblemError } from "../app/problem.ts";
-import type { Db } from "../db/client.ts";
+import { problemResponses } from "../app/problem.ts";
 import { VIOLATION_STATES } from "../db/schema.ts";
-import { invalidCursor, keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
-import { requireEnvironment } from "../services/environments.ts";
-import { violationJson } from "../services/violations.ts";
-import { isoJson } from "../services/webhook-outbox.ts";
+import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
+import { environmentViolationSummary, getViolation, listViolations, tenantViolationSummary, violationTrend } from "../services/violation-queries.ts";
 import { EnvParams } from "./settings-common.ts";
 
 const tags = ["Violations"];
@@ -162,68 +159,17 @@ export const trend = createRoute({
   responses: { 200: { description: "The trend, oldest day first", content: { "application/json": { schema: Trend } } }, ...problemResponses(400, 401, 403) },
 });
 
-async function openCounts(tx: Db, where: SQL) {
-  const { rows } = await tx.execute<{ k: string; control: string | null; action: string | null; n: number }>(sql`
-    select case when grouping(control) = 0 then 'control' else 'action' end as k, coalesce(control, '(none)') as control, enforcement_action as action, count(*)::int as n
-    from violations v where v.state = 'open' and ${where}
-    group by grouping sets ((control), (enforcement_action))`);
-  const byControl: Record<string, number> = {};
-  const byEnforcementAction: Record<string, number> = {};
-  let open = 0;
-  for (const r of rows) {
-    if (r.k === "control") {
-      byControl[r.control!] = r.n;
-      open += r.n;
-    } else byEnforcementAction[r.action!] = r.n;
-  }
-  return { open, byControl, byEnforcementAction };
-}
-
 export function register(app: OpenAPIHono<V1Env>): void {
   // The fixed paths first: they must not be read as a violation id.
   app.openapi(tenantSummary, async (c) => {
     const p = c.get("principal");
-    const body = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const counts = await openCounts(tx, sql`v.tenant_id = ${p.tenantId}::uuid`);
-      const { rows } = await tx.execute<{ total: number; reporting: number; compliant: number }>(sql`
-        select count(*)::int as total,
-               count(r.environment_id)::int as reporting,
-               count(r.environment_id) filter (where not exists (
-                 select 1 from violations v where v.environment_id = e.id and v.tenant_id = e.tenant_id and v.state = 'open'))::int as compliant
-        from environments e left join audit_reports r on r.environment_id = e.id and r.tenant_id = e.tenant_id
-        where e.tenant_id = ${p.tenantId}::uuid`);
-      const e = rows[0]!;
-      return { ...counts, environments: { ...e, compliantShare: e.reporting ? e.compliant / e.reporting : null } };
-    });
-    return c.json(body, 200);
+    return c.json(await c.get("db").withTenant(p.tenantId, (tx) => tenantViolationSummary(tx, p.tenantId)), 200);
   });
 
   app.openapi(trend, async (c) => {
     const p = c.get("principal");
     const q = c.req.valid("query");
-    const now = c.get("now")();
-    const envCond = q.environment ? sql`and ev.environment_id = ${q.environment}::uuid` : sql``;
-    const rows = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      // Open at the end of a day = openings up to it minus resolutions up to it (each violation's
-      // events alternate opened, resolved, …): the count before the window plus a running sum.
-      const today = sql`(${now.toISOString()}::timestamptz at time zone 'UTC')::date`;
-      const first = sql`(${today} - (${q.days}::int - 1))`;
-      const { rows } = await tx.execute<{ date: string; opened: number; resolved: number; open: number }>(sql`
-        with days as (select d::date as day from generate_series(${first}, ${today}, interval '1 day') d),
-        ev as (
-          select ev.type, (ev.at at time zone 'UTC')::date as day from violation_events ev
-          where ev.tenant_id = ${p.tenantId}::uuid ${envCond} and ev.at < ((${today} + 1)::timestamp at time zone 'UTC')
-        ),
-        per_day as (
-          select day, count(*) filter (where type = 'opened') as o, count(*) filter (where type = 'resolved') as r
-          from ev where day >= ${first} group by day
-        ),
-        before as (select count(*) filter (where type = 'opened') - count(*) filter (where type = 'resolved') as n from ev where day < ${first})
-        select to_char(d.day, 'YYYY-MM-DD') as date, coalesce(p.o, 0)::int as opened, coalesce(p.r, 0)::int as resolved,
-               ((select n from before) + sum(coalesce(p.o, 0) - coalesce(p.r, 0)) over (order by d.day))::int as open
-        from days d left join per_day p on p.day = d.day order by d.day`);
-      return rows;
-    });
+    const rows = await c.get("db").withTenant(p.tenantId, (tx) => violationTrend(tx, p.tenantId, { ...q, now: c.get("now")() }));
     return c.json({ days: rows }, 200);
   });
 
@@ -231,26 +177,8 @@ export function register(app: OpenAPIHono<V1Env>): void {
     const p = c.get("principal");
     const q = c.req.valid("query");
     const after = readCursor(q.cursor, Cursor);
-    const where: SQL[] = [sql`v.tenant_id = ${p.tenantId}::uuid`];
-    if (q.environment) where.push(sql`v.environment_id = ${q.environment}::uuid`);
-    if (q.control) where.push(sql`v.control = ${q.control}`);
-    if (q.namespace !== undefined) where.push(sql`v.namespace = ${q.namespace}`);
-    if (q.state) where.push(sql`v.state = ${q.state}`);
-    if (q.enforcementAction) where.push(sql`v.enforcement_action = ${q.enforcementAction}`);
-    if (q.since) where.push(sql`v.opened_at >= ${new Date(q.since).toISOString()}::timestamptz`);
-    if (q.changedAt) where.push(sql`v.changed_at = ${new Date(q.changedAt).toISOString()}::timestamptz`);
-    const items = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      if (after) {
-        const { rows } = await tx.execute(sql`select 1 from violations where id = ${after.id}::uuid and tenant_id = ${p.tenantId}::uuid`);
-        if (!rows.length) throw invalidCursor();
-        // Compared in SQL: timestamps have microseconds a JS Date would round away.
-        where.push(sql`(v.opened_at, v.id) < (select w.opened_at, w.id from violations w where w.id = ${after.id}::uuid)`);
-      }
-      const { rows } = await tx.execute<{ j: z.infer<typeof ViolationSchema> }>(
-        sql`select ${violationJson} as j from violations v where ${sql.join(where, sql` and `)} order by v.opened_at desc, v.id desc limit ${q.limit + 1}`,
-      );
-      return rows.map((r) => r.j);
-    });
+    const filter = { ...q, since: q.since ? new Date(q.since) : undefined, changedAt: q.changedAt ? new Date(q.changedAt) : undefined };
+    const items = await c.get("db").withTenant(p.tenantId, (tx) => listViolations(tx, p.tenantId, filter, { after, limit: q.limit }));
     return c.json(
       keysetPage(items, q.limit, (last) => ({ id: last.id })),
       200,
@@ -260,32 +188,12 @@ export function register(app: OpenAPIHono<V1Env>): void {
   app.openapi(get, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const body = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      const { rows } = await tx.execute<{ j: z.infer<typeof ViolationSchema> }>(
-        sql`select ${violationJson} as j from violations v where v.id = ${id}::uuid and v.tenant_id = ${p.tenantId}::uuid`,
-      );
-      if (!rows[0]) throw new ProblemError(404, `No violation ${id}.`);
-      const events = await tx.execute<{ type: "opened" | "resolved"; at: string }>(
-        sql`select type, ${isoJson("at")} as at from violation_events
-            where violation_id = ${id}::uuid and tenant_id = ${p.tenantId}::uuid order by id`,
-      );
-      return { ...rows[0].j, history: events.rows };
-    });
-    return c.json(body, 200);
+    return c.json(await c.get("db").withTenant(p.tenantId, (tx) => getViolation(tx, p.tenantId, id)), 200);
   });
 
   app.openapi(envSummary, async (c) => {
     const p = c.get("principal");
     const { id } = c.req.valid("param");
-    const body = await c.get("db").withTenant(p.tenantId, async (tx) => {
-      await requireEnvironment(tx, p.tenantId, id);
-      const counts = await openCounts(tx, sql`v.tenant_id = ${p.tenantId}::uuid and v.environment_id = ${id}::uuid`);
-      const { rows } = await tx.execute<{ at: string | null }>(
-        sql`select ${isoJson("collected_at")} as at from audit_reports where environment_id = ${id}::uuid and tenant_id = ${p.tenantId}::uuid`,
-      );
-      const lastReportAt = rows[0]?.at ?? null;
-      return { environmentId: id, lastReportAt, compliant: lastReportAt === null ? null : counts.open === 0, ...counts };
-    });
-    return c.json(body, 200);
+    return c.json(await c.get("db").withTenant(p.tenantId, (tx) => environmentViolationSummary(tx, p.tenantId, id)), 200);
   });
 }

@@ -6,12 +6,19 @@
 // in (admission_events_seen), so a batch sent again — an agent restart, a retried POST — adds
 // nothing, and a grown count adds only the difference. A batch is one transaction.
 import { sql, type SQL } from "drizzle-orm";
+import type { z } from "zod";
+import { ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
+import { invalidCursor } from "../lib/cursor.ts";
 import { catalogue } from "../policies/catalogue.ts";
 import { SEVERITY_BY_CONTROL_ID } from "../policies/severity.ts";
 import type { AdmissionEvent } from "../protocol/admission.ts";
 import { SHADOW_NAME_PREFIX } from "../protocol/agent.ts";
+import type { DenialSchema } from "../routes/denials.ts";
+import { requireEnvironment } from "./environments.ts";
 import { enqueueEvent, isoJson } from "./webhook-outbox.ts";
+
+export type DenialJson = z.infer<typeof DenialSchema>;
 
 /** Denials not seen for this long are deleted (DENIAL_RETENTION_DAYS). */
 export const DEFAULT_DENIAL_RETENTION_DAYS = 30;
@@ -228,4 +235,32 @@ export async function denialSummary(tx: Db, where: SQL[], by: SummaryGroup) {
     from denials d where ${sql.join(where, sql` and `)}
     group by 1 order by count desc, key limit 200`);
   return rows.map((r) => ({ key: r.key, denials: r.denials, count: r.count, byAction: { deny: r.deny, warn: r.warn, dryrun: r.dryrun } }));
+}
+
+/** A page of the tenant's denials matching `where`, last seen first, below the cursor's row; limit + 1 rows (lib/cursor.ts keysetPage). */
+export async function listDenials(tx: Db, tenantId: string, where: SQL[], page: { after: { id: string } | undefined; limit: number }): Promise<DenialJson[]> {
+  if (page.after) {
+    const { rows } = await tx.execute(sql`select 1 from denials where id = ${page.after.id}::uuid and tenant_id = ${tenantId}::uuid`);
+    if (!rows.length) throw invalidCursor();
+    // Compared in SQL: timestamps have microseconds a JS Date would round away.
+    where = [...where, sql`(d.last_seen_at, d.id) < (select x.last_seen_at, x.id from denials x where x.id = ${page.after.id}::uuid)`];
+  }
+  const { rows } = await tx.execute<{ j: DenialJson }>(
+    sql`select ${denialJson} as j from denials d where ${sql.join(where, sql` and `)} order by d.last_seen_at desc, d.id desc limit ${page.limit + 1}`,
+  );
+  return rows.map((r) => r.j);
+}
+
+export async function getDenial(tx: Db, tenantId: string, id: string): Promise<DenialJson> {
+  const { rows } = await tx.execute<{ j: DenialJson }>(
+    sql`select ${denialJson} as j from denials d where d.id = ${id}::uuid and d.tenant_id = ${tenantId}::uuid`,
+  );
+  if (!rows[0]) throw new ProblemError(404, `No denial ${id}.`);
+  return rows[0].j;
+}
+
+/** One environment's summary; 404 when it is not this tenant's. */
+export async function environmentDenialSummary(tx: Db, tenantId: string, id: string, q: { by: SummaryGroup; since?: string | undefined }) {
+  await requireEnvironment(tx, tenantId, id);
+  return denialSummary(tx, denialWhere(tenantId, { environment: id, ...(q.since === undefined ? {} : { since: q.since }) }), q.by);
 }

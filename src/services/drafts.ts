@@ -18,6 +18,7 @@ import { diff } from "../lib/json-diff.ts";
 import { applyPreset, controlById, EnvironmentSettings, fieldIssues, type EnvironmentSettingsInput, type PresetName } from "../policies/index.ts";
 import { audit } from "./audit.ts";
 import { requireEnvironment } from "./environments.ts";
+import { enforceQuota, type Quotas } from "./quotas.ts";
 import { commitDerivedRevision, loadRevision, type StoredRevision } from "./settings.ts";
 import { mergePatch } from "../lib/merge-patch.ts";
 
@@ -95,7 +96,8 @@ export interface DraftWrite {
   config?: DraftConfig | undefined;
 }
 
-export async function createDraft(tx: Db, who: Principal, input: DraftWrite): Promise<Draft> {
+export async function createDraft(tx: Db, who: Principal, input: DraftWrite, quotas?: Quotas): Promise<Draft> {
+  await enforceQuota(tx, who.tenantId, "drafts", quotas);
   const { environmentId, now } = input;
   const config = input.config ?? DEFAULT_DRAFT_CONFIG;
   // Locked: concurrent creates count one after the other, so the cap holds.

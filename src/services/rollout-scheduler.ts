@@ -3,6 +3,7 @@
 // Workers the Cron Trigger calls runRolloutPass once a minute instead (src/worker.ts).
 import type { Logger } from "pino";
 import type { Database } from "../db/client.ts";
+import { intervalLoop } from "../lib/interval-loop.ts";
 import { runRolloutPass, type RolloutPassResult } from "./rollouts.ts";
 
 export interface RolloutScheduler {
@@ -22,27 +23,6 @@ export function createRolloutScheduler(o: { db: Database; pollIntervalSeconds: n
     if (r.promoted > 0) o.logger?.info(r, "rollout steps taken");
     return r;
   };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
-  return {
-    runOnce,
-    start(intervalMs) {
-      stopped = false;
-      const tick = () => {
-        running = runOnce()
-          .catch((err: unknown) => o.logger?.error({ err }, "rollout pass failed"))
-          .finally(() => {
-            running = undefined;
-            if (!stopped) timer = setTimeout(tick, intervalMs);
-          });
-      };
-      timer = setTimeout(tick, intervalMs);
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  const loop = intervalLoop(runOnce, (err) => o.logger?.error({ err }, "rollout pass failed"));
+  return { runOnce, start: loop.start, stop: loop.stop };
 }

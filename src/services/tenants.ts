@@ -1,9 +1,11 @@
 // Tenants and their members come into being here: a tenant on a first sign-in
 // (TENANT_PROVISIONING=auto) or by the operator's `npm run tenant:create` (closed); a member on
 // their first request. Each creation (and a member's role change) commits with its audit row,
-// and a race between two first requests creates (and audits) it once.
-import { and, eq } from "drizzle-orm";
+// and a race between two first requests creates (and audits) it once. GET /v1/tenant reads them
+// here too (tenantWithMembers).
+import { and, asc, eq } from "drizzle-orm";
 import type { Role } from "../app/env.ts";
+import { ProblemError } from "../app/problem.ts";
 import type { Database, Db } from "../db/client.ts";
 import { memberships, tenants } from "../db/schema.ts";
 import { audit } from "./audit.ts";
@@ -82,4 +84,16 @@ export async function recordSignIn(tx: Db, m: { tenantId: string; subject: strin
     // Bookkeeping, not a change anyone made: no audit row.
     await tx.update(memberships).set({ lastSeenAt: now }).where(where);
   }
+}
+
+/** The tenant and its members by subject (GET /v1/tenant); 404 when the credential's tenant is gone. RLS limits both queries to it too. */
+export async function tenantWithMembers(tx: Db, tenantId: string) {
+  const [tenant] = await tx.select().from(tenants).where(eq(tenants.id, tenantId));
+  if (!tenant) throw new ProblemError(404, "The tenant of this credential no longer exists.");
+  const members = await tx
+    .select({ subject: memberships.subject, role: memberships.role, lastSeenAt: memberships.lastSeenAt })
+    .from(memberships)
+    .where(eq(memberships.tenantId, tenantId))
+    .orderBy(asc(memberships.subject));
+  return { tenant, members };
 }

@@ -197,38 +197,22 @@ export async function diffRange(tx: Db, ctx: DiffContext, listedInRange: ListedV
     ),
     k as (
       select x.i, x.ck, x.cn, x.ctl, x.blind
-      from unnest(${arr(
-        k.map((c) => c.kind),
-        "text[]",
-      )}, ${arr(
-        k.map((c) => c.name),
-        "text[]",
-      )}, ${arr(
-        k.map((c) => c.control),
-        "text[]",
-      )},
-                  ${arr(
-                    k.map((c) => c.truncated || c.auditTimestamp === null),
-                    "boolean[]",
-                  )}) with ordinality as x(ck, cn, ctl, blind, i)
+      from unnest(${columnsOf(k, [
+        [(c) => c.kind, "text[]"],
+        [(c) => c.name, "text[]"],
+        [(c) => c.control, "text[]"],
+        [(c) => c.truncated || c.auditTimestamp === null, "boolean[]"],
+      ])}) with ordinality as x(ck, cn, ctl, blind, i)
       where exists (select 1 from stored)
     ),
     input as (
       select x.ord, x.fp, x.ea, x.ver, k.ctl, k.blind
-      from unnest(${arr(
-        rows.map((r) => r.fp),
-        "text[]",
-      )}, ${arr(
-        rows.map((r) => r.c),
-        "int[]",
-      )}, ${arr(
-        rows.map((r) => r.ea),
-        "text[]",
-      )},
-                  ${arr(
-                    rows.map((r) => r.v.version),
-                    "text[]",
-                  )}) with ordinality as x(fp, c, ea, ver, ord)
+      from unnest(${columnsOf(rows, [
+        [(r) => r.fp, "text[]"],
+        [(r) => r.c, "int[]"],
+        [(r) => r.ea, "text[]"],
+        [(r) => r.v.version, "text[]"],
+      ])}) with ordinality as x(fp, c, ea, ver, ord)
       join k on k.i = x.c
     ),
     cur as (
@@ -285,24 +269,26 @@ export async function diffRange(tx: Db, ctx: DiffContext, listedInRange: ListedV
   const fresh = (a.fresh ?? []).map((ord) => rows[ord - 1]!);
   let b = { opened: 0, queued: 0 };
   if (fresh.length) {
-    const col = <T>(f: (r: ListedViolation) => T, type: string) => arr(fresh.map(f), type);
     b = (
       await tx.execute<{ opened: number; queued: number }>(sql`
       with input as (
         select x.*, k.ck, k.cn, k.ctl
-        from unnest(${col((r) => r.fp, "text[]")}, ${col((r) => r.c, "int[]")}, ${col((r) => r.ea, "text[]")}, ${col((r) => r.v.group, "text[]")},
-                    ${col((r) => r.v.version, "text[]")}, ${col((r) => r.v.kind, "text[]")}, ${col((r) => r.v.namespace, "text[]")},
-                    ${col((r) => r.v.name, "text[]")}, ${col((r) => r.v.message, "text[]")}) as x(fp, c, ea, g, ver, rk, ns, n, m)
-        join unnest(${arr(
-          k.map((c) => c.kind),
-          "text[]",
-        )}, ${arr(
-          k.map((c) => c.name),
-          "text[]",
-        )}, ${arr(
-          k.map((c) => c.control),
-          "text[]",
-        )})
+        from unnest(${columnsOf(fresh, [
+          [(r) => r.fp, "text[]"],
+          [(r) => r.c, "int[]"],
+          [(r) => r.ea, "text[]"],
+          [(r) => r.v.group, "text[]"],
+          [(r) => r.v.version, "text[]"],
+          [(r) => r.v.kind, "text[]"],
+          [(r) => r.v.namespace, "text[]"],
+          [(r) => r.v.name, "text[]"],
+          [(r) => r.v.message, "text[]"],
+        ])}) as x(fp, c, ea, g, ver, rk, ns, n, m)
+        join unnest(${columnsOf(k, [
+          [(c) => c.kind, "text[]"],
+          [(c) => c.name, "text[]"],
+          [(c) => c.control, "text[]"],
+        ])})
              with ordinality as k(ck, cn, ctl, i) on k.i = x.c
       ),
       opened as (
@@ -345,13 +331,10 @@ export async function finishReport(tx: Db, ctx: DiffContext & { linkBase: string
     await tx.execute(sql`
       insert into constraint_audits as a (environment_id, tenant_id, constraint_kind, constraint_name, complete_at)
       select distinct on (k.ck, k.cn) ${environmentId}::uuid, ${tenantId}::uuid, k.ck, k.cn, ${at}
-      from unnest(${arr(
-        complete.map((c) => c.kind),
-        "text[]",
-      )}, ${arr(
-        complete.map((c) => c.name),
-        "text[]",
-      )}) as k(ck, cn)
+      from unnest(${columnsOf(complete, [
+        [(c) => c.kind, "text[]"],
+        [(c) => c.name, "text[]"],
+      ])}) as k(ck, cn)
       on conflict (environment_id, constraint_kind, constraint_name) do update set complete_at = excluded.complete_at
       where a.complete_at < excluded.complete_at`);
   }
@@ -388,3 +371,11 @@ export interface ListedViolation {
  */
 export const arr = (xs: unknown[], type: string) =>
   sql`array(select x::${sql.raw(type.slice(0, -2))} from jsonb_array_elements_text(${JSON.stringify(xs)}::jsonb) x)`;
+
+/** The arguments of one unnest(…): each column of `rows` (its value, its array type) as one array parameter. */
+function columnsOf<R>(rows: readonly R[], cols: [(r: R) => unknown, string][]) {
+  return sql.join(
+    cols.map(([value, type]) => arr(rows.map(value), type)),
+    sql`, `,
+  );
+}

@@ -30,6 +30,7 @@ import type { Logger } from "pino";
 import type { WebhookConfig } from "../app/config.ts";
 import type { Database } from "../db/client.ts";
 import type { WebhookFormat } from "../db/schema.ts";
+import { intervalLoop } from "../lib/interval-loop.ts";
 import { notePass, sweepOffline } from "./webhook-liveness.ts";
 import { sendWebhook, type Outcome } from "./webhook-send.ts";
 
@@ -244,27 +245,6 @@ export function createDispatcher(o: DispatcherOptions): Dispatcher {
     return { offline, claimed, succeeded, failed, pruned };
   }
 
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
-  return {
-    runOnce,
-    start(intervalMs) {
-      stopped = false;
-      const tick = () => {
-        running = runOnce()
-          .catch((err: unknown) => o.logger?.error({ err }, "webhook dispatcher pass failed"))
-          .finally(() => {
-            running = undefined;
-            if (!stopped) timer = setTimeout(tick, intervalMs);
-          });
-      };
-      timer = setTimeout(tick, intervalMs);
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
+  const loop = intervalLoop(runOnce, (err) => o.logger?.error({ err }, "webhook dispatcher pass failed"));
+  return { runOnce, start: loop.start, stop: loop.stop };
 }

@@ -6,9 +6,9 @@
 // First: extends zod with .openapi() before the policies load.
 import "@hono/zod-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyPreset, EnvironmentSettings, renderEnvironment } from "../../src/policies/index.ts";
+import { applyPreset, EnvironmentSettings } from "../../src/policies/index.ts";
 import { AGENT_NAME, AGENT_NAMESPACE } from "../../src/install/agent-manifest.ts";
-import { denialLines } from "../harness/admission.ts";
+import { applyRendered, denialLines } from "../harness/admission.ts";
 import { GATEKEEPER_NAMESPACE, startCluster, type Cluster } from "../harness/cluster.ts";
 import { waitUntil } from "../harness/cluster-process.ts";
 import { renderAgentChart } from "../harness/helm.ts";
@@ -30,23 +30,7 @@ async function enforceRestricted(): Promise<void> {
   const controls = Object.fromEntries(Object.entries(preset.controls ?? {}).filter(([id]) => CONTROLS.includes(id)));
   expect(Object.keys(controls).sort()).toEqual([...CONTROLS].sort());
   const settings = EnvironmentSettings.parse({ ...preset, controls, exemptions: { namespaces: [] } });
-  const objects = renderEnvironment(settings, new Date()).objects.filter((o) => o.kind !== "ExpansionTemplate");
-  const templates = objects.filter((o) => o.kind === "ConstraintTemplate");
-  await cluster.applyYaml(templates.map((o) => JSON.stringify(o)).join("\n---\n"));
-  for (const t of templates) {
-    const name = (t.metadata as { name: string }).name;
-    await waitUntil(`template ${name} created`, async () => (await cluster.kubectlJson(["get", "constrainttemplate", name])).status?.created === true, {
-      timeoutMs: 90_000,
-      intervalMs: 500,
-    });
-    await cluster.kubectlOk(["wait", "--for=condition=established", "--timeout=60s", `crd/${name}.constraints.gatekeeper.sh`]);
-  }
-  await cluster.applyYaml(
-    objects
-      .filter((o) => o.kind !== "ConstraintTemplate")
-      .map((o) => JSON.stringify(o))
-      .join("\n---\n"),
-  );
+  await applyRendered(cluster, settings, { templateTimeoutMs: 90_000 });
   // Enforced once the webhook refuses the weakened Pod for both container controls it breaks
   // (asked of the webhook itself: Gatekeeper's byPod "enforced" status lags on a busy machine).
   await waitUntil(

@@ -11,9 +11,9 @@
 // First: extends zod with .openapi() before the policies load (admission.ts reaches the app).
 import "@hono/zod-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EnvironmentSettings, renderEnvironment } from "../../src/policies/index.ts";
+import { EnvironmentSettings } from "../../src/policies/index.ts";
 import { container, IMAGE } from "../../src/policies/sample.ts";
-import { createNamespaces, DENIED, unique, waitEnforced, type Obj } from "../harness/admission.ts";
+import { applyRendered, createNamespaces, DENIED, unique, waitEnforced, type Obj } from "../harness/admission.ts";
 import { GATEKEEPER_NAMESPACE, startCluster, type Cluster } from "../harness/cluster.ts";
 import { waitUntil } from "../harness/cluster-process.ts";
 
@@ -45,23 +45,7 @@ const gatekeeperEvents = async (reason: string, ns: string): Promise<Event[]> =>
 
 /** Applies the rendered templates and constraints of these settings, without expansion templates. */
 async function enforce(settings: unknown): Promise<void> {
-  const objects = renderEnvironment(EnvironmentSettings.parse(settings), new Date()).objects.filter((o) => o.kind !== "ExpansionTemplate");
-  const templates = objects.filter((o) => o.kind === "ConstraintTemplate");
-  await cluster.applyYaml(templates.map((o) => JSON.stringify(o)).join("\n---\n"));
-  for (const t of templates) {
-    const name = (t.metadata as { name: string }).name;
-    await waitUntil(`template ${name} created`, async () => (await cluster.kubectlJson(["get", "constrainttemplate", name])).status?.created === true, {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    });
-    await cluster.kubectlOk(["wait", "--for=condition=established", "--timeout=60s", `crd/${name}.constraints.gatekeeper.sh`]);
-  }
-  await cluster.applyYaml(
-    objects
-      .filter((o) => o.kind !== "ConstraintTemplate")
-      .map((o) => JSON.stringify(o))
-      .join("\n---\n"),
-  );
+  await applyRendered(cluster, EnvironmentSettings.parse(settings), { templateTimeoutMs: 60_000 });
   await waitEnforced(cluster);
 }
 

@@ -5,6 +5,7 @@
 // axe-core on every page. Screenshots go to test-output/console/.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { constraintAudit, violation as agentViolation } from "../harness/agent-api.ts";
 import { backends } from "../harness/backends.ts";
 import { expectAccessible, launchBrowser, openPage, screenshot, signIn, startConsoleServer, type ConsoleServer } from "./harness.ts";
 
@@ -163,30 +164,9 @@ describe.each(backends())("the console on $name", ({ name }) => {
     // What the in-cluster agent does: authenticate with its credential and post Gatekeeper's audit.
     const cred = (await (await server.api("POST", `/v1/environments/${envId}/agent-credentials`, admin, {})).json()) as { secret: string };
     const at = new Date().toISOString();
-    const violation = {
-      group: "",
-      version: "v1",
-      kind: "Pod",
-      namespace: "team-a",
-      name: "web-1",
-      enforcementAction: "deny",
-      message: "pod team-a/web-1: privileged",
-    };
-    const report = {
-      collectedAt: at,
-      constraints: [
-        {
-          kind: "GatehousePrivilegedContainers",
-          name: "privileged-containers",
-          control: "privileged-containers",
-          enforcementAction: "deny",
-          auditTimestamp: at,
-          totalViolations: 1,
-          truncated: false,
-          violations: [violation],
-        },
-      ],
-    };
+    // One deny violation of privileged-containers, collected now.
+    const violation = agentViolation(0, { namespace: "team-a", name: "web-1", message: "pod team-a/web-1: privileged" });
+    const report = { collectedAt: at, constraints: [constraintAudit({ auditTimestamp: at, totalViolations: 1, violations: [violation] }, 0)] };
     const posted = await fetch(`${server.base}/agent/v1/audit-report`, {
       method: "POST",
       headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" },

@@ -3,9 +3,7 @@
 // Chromium through playwright-core with every request that is not to 127.0.0.1 aborted (the
 // console must need nothing from the internet), axe-core on a page, and screenshots into
 // test-output/console/.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,22 +13,12 @@ import { devKeyFromSecret, mintDevToken } from "../../src/app/dev-key.ts";
 import type { Role } from "../../src/app/env.ts";
 import type { BackendName } from "../harness/backends.ts";
 import { acquirePostgres } from "../harness/postgres.ts";
+import { freePort, startServerProcess } from "../harness/server-process.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 export const SCREENSHOTS = join(root, "test-output", "console");
 const SECRET = "console-browser-test-secret-0123456789";
 const AXE = readFileSync(join(root, "node_modules/axe-core/axe.min.js"), "utf8");
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ConsoleServer {
   base: string;
@@ -62,18 +50,15 @@ export async function startConsoleServer(backend: BackendName, extraEnv: Record<
     cleanup = async () => (await db.drop(), await pg.release());
   }
   env.GATEHOUSE_DATA_DIR = dataDir;
-  const child: ChildProcess = spawn(process.execPath, ["src/node.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  for (let i = 0; ; i++) {
-    const res = await fetch(`${base}/healthz`).catch(() => undefined);
-    if (res?.ok) break;
-    // Up to 150 s (within the suites' 180 s beforeAll): on a loaded machine PGlite's start and
-    // migrations alone have taken over a minute.
-    if (i > 600 || child.exitCode !== null) throw new Error(`npm start did not become ready:\n${output}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  // Up to 150 s (within the suites' 180 s beforeAll): on a loaded machine PGlite's start and
+  // migrations alone have taken over a minute.
+  const server = await startServerProcess({ what: "npm start", args: ["src/node.ts"], cwd: root, env, base, attempts: 600, pollMs: 250 }).catch(
+    async (err: unknown) => {
+      await cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    },
+  );
   const key = devKeyFromSecret(SECRET);
   return {
     base,
@@ -86,11 +71,7 @@ export async function startConsoleServer(backend: BackendName, extraEnv: Record<
         body: body === undefined ? undefined : JSON.stringify(body),
       }),
     async close() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await server.stop();
       await cleanup();
       rmSync(dataDir, { recursive: true, force: true });
     },

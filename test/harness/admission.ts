@@ -1,8 +1,9 @@
 // Helpers for the admission suites (test/cluster/admission*.test.ts): settings changed through the
 // user API and applied by the agent's own pass, then objects created with kubectl as the admin
-// user through the real kube-apiserver and Gatekeeper's validating webhook.
+// user through the real kube-apiserver and Gatekeeper's validating webhook; or, for the suites
+// without an agent, the rendered objects applied directly (applyRendered).
 import { MANAGED_BY_LABEL } from "../../src/protocol/agent.ts";
-import type { EnvironmentSettingsInput } from "../../src/policies/index.ts";
+import { renderEnvironment, type EnvironmentSettings, type EnvironmentSettingsInput } from "../../src/policies/index.ts";
 import type { AgentTestbed } from "./agent-testbed.ts";
 import { json } from "./api.ts";
 import type { Cluster } from "./cluster.ts";
@@ -75,6 +76,32 @@ export async function waitEnforced(cluster: Cluster, timeoutMs = 90_000): Promis
     },
     { timeoutMs, intervalMs: 300 },
   );
+}
+
+/**
+ * The rendered templates and constraints of these settings, applied directly (no agent;
+ * expansion templates left out): the templates first, each awaited until Gatekeeper has
+ * compiled it and its constraint CRD is established, then everything else. Returns what it applied.
+ */
+export async function applyRendered(cluster: Cluster, settings: EnvironmentSettings, o: { templateTimeoutMs: number }): Promise<Obj[]> {
+  const objects = renderEnvironment(settings, new Date()).objects.filter((x) => x.kind !== "ExpansionTemplate");
+  const templates = objects.filter((x) => x.kind === "ConstraintTemplate");
+  await cluster.applyYaml(templates.map((x) => JSON.stringify(x)).join("\n---\n"));
+  for (const t of templates) {
+    const name = (t.metadata as { name: string }).name;
+    await waitUntil(`template ${name} created`, async () => (await cluster.kubectlJson(["get", "constrainttemplate", name])).status?.created === true, {
+      timeoutMs: o.templateTimeoutMs,
+      intervalMs: 500,
+    });
+    await cluster.kubectlOk(["wait", "--for=condition=established", "--timeout=60s", `crd/${name}.constraints.gatekeeper.sh`]);
+  }
+  await cluster.applyYaml(
+    objects
+      .filter((x) => x.kind !== "ConstraintTemplate")
+      .map((x) => JSON.stringify(x))
+      .join("\n---\n"),
+  );
+  return objects;
 }
 
 /**

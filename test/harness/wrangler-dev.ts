@@ -2,10 +2,10 @@
 // telemetry), for test/workers/ and bench/workers/: one place that knows how to start it, when it
 // is ready and how to stop it. Variables are passed with --var (they stand in for the Worker's
 // vars and secrets); infra/wrangler.toml is the configuration, as in production.
-import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePorts } from "./cluster-process.ts";
+import { startServerProcess } from "./server-process.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -53,10 +53,10 @@ export async function startWranglerDev(
 ): Promise<WranglerDev> {
   const [port, inspectorPort] = (await freePorts(2)) as [number, number];
   const base = `http://127.0.0.1:${port}`;
-  let output = "";
-  const dev: ChildProcess = spawn(
-    process.execPath,
-    [
+  const pollMs = 500;
+  const dev = await startServerProcess({
+    what: "wrangler dev",
+    args: [
       "node_modules/wrangler/bin/wrangler.js",
       "dev",
       "--config",
@@ -71,25 +71,12 @@ export async function startWranglerDev(
       ...(opts.extraArgs ?? []),
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
-    { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  dev.stdout!.on("data", (d) => (output += d));
-  dev.stderr!.on("data", (d) => (output += d));
-  const stop = async () => {
-    if (dev.exitCode !== null || dev.signalCode !== null) return;
-    const exited = new Promise((r) => dev.once("exit", r));
-    dev.kill("SIGTERM");
-    await exited;
-  };
-  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-  for (;;) {
-    const res = await fetch(`${base}${opts.readyPath ?? "/healthz"}`).catch(() => undefined);
-    if (res?.ok) break;
-    if (Date.now() > deadline || dev.exitCode !== null) {
-      await stop();
-      throw new Error(`wrangler dev did not become ready:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return { base, output: () => output, workerdPid: () => descendantNamed(dev.pid!, "workerd"), stop };
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    base,
+    attempts: Math.ceil((opts.timeoutMs ?? 120_000) / pollMs),
+    pollMs,
+    readyPath: opts.readyPath,
+  });
+  return { base, output: dev.output, workerdPid: () => descendantNamed(dev.child.pid!, "workerd"), stop: dev.stop };
 }

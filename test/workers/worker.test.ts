@@ -3,6 +3,7 @@
 import { Pool } from "@neondatabase/serverless";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { constraintAudit, violation as agentViolation } from "../harness/agent-api.ts";
 import { acquirePostgres, type TestPostgres } from "../harness/postgres.ts";
 import { startReceiver } from "../harness/webhook-receiver.ts";
 import { startWranglerDev, type WranglerDev } from "../harness/wrangler-dev.ts";
@@ -180,30 +181,9 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
       secret: string;
     };
     const at = new Date().toISOString();
-    const violation = {
-      group: "",
-      version: "v1",
-      kind: "Pod",
-      namespace: "team-a",
-      name: "web-1",
-      enforcementAction: "deny",
-      message: "pod team-a/web-1: privileged",
-    };
-    const report = {
-      collectedAt: at,
-      constraints: [
-        {
-          kind: "GatehousePrivilegedContainers",
-          name: "privileged-containers",
-          control: "privileged-containers",
-          enforcementAction: "deny",
-          auditTimestamp: at,
-          totalViolations: 1,
-          truncated: false,
-          violations: [violation],
-        },
-      ],
-    };
+    // One deny violation of privileged-containers, collected now.
+    const violation = agentViolation(0, { namespace: "team-a", name: "web-1", message: "pod team-a/web-1: privileged" });
+    const report = { collectedAt: at, constraints: [constraintAudit({ auditTimestamp: at, totalViolations: 1, violations: [violation] }, 0)] };
     const posted = await fetch(`${base}/agent/v1/audit-report`, {
       method: "POST",
       headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" },
