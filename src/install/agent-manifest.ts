@@ -8,6 +8,8 @@ export const AGENT_NAME = "gatehouse-agent";
 export const AGENT_SECRET = "gatehouse-agent-token";
 export const AGENT_IMAGE = "ghcr.io/gatehouse/agent:0.1.0";
 export const AGENT_METRICS_PORT = 9090;
+/** The agent's V8 flags (the Helm chart's default nodeOptions is the same; bench/agent runs with them). */
+export const AGENT_NODE_OPTIONS = "--max-old-space-size=64 --max-semi-space-size=1";
 
 export interface AgentManifestOptions {
   apiUrl: string;
@@ -114,7 +116,7 @@ export function agentDeployment(opts: AgentManifestOptions): Obj {
                 { name: "GATEHOUSE_TOKEN_FILE", value: "/var/run/secrets/gatehouse/token" },
                 { name: "GATEHOUSE_LOG_LEVEL", value: "info" },
                 // A bounded heap and a small young generation keep RSS low and flat (bench/agent).
-                { name: "NODE_OPTIONS", value: "--max-old-space-size=64 --max-semi-space-size=1" },
+                { name: "NODE_OPTIONS", value: AGENT_NODE_OPTIONS },
               ],
               ports: [{ name: "http", containerPort: AGENT_METRICS_PORT }],
               livenessProbe: probe("/healthz", 20),
