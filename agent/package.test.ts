@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { AGENT_IMAGE } from "../src/install/agent-manifest.ts";
+import { AGENT_IMAGE, AGENT_NODE_OPTIONS } from "../src/install/agent-manifest.ts";
 import { buildAgent } from "./build.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -57,6 +57,8 @@ describe("the agent package", () => {
     expect(dockerfile).toContain("RUN node agent/build.ts /app/dist");
     expect(dockerfile).toContain("COPY --from=build /app/dist /app");
     expect(dockerfile).toContain('ENTRYPOINT ["node", "agent/main.js"]');
+    // The image's flags are the manifest's (and so the Helm chart's: test/helm/agent-chart.test.ts).
+    expect(dockerfile).toContain(`ENV NODE_OPTIONS="${AGENT_NODE_OPTIONS}"`);
   });
 
   it("builds to JavaScript that is the whole agent and loads with no TypeScript left", () => {
