@@ -106,4 +106,26 @@ describe("agent API client", () => {
     expect((unreachable as ApiError).status).toBeUndefined();
     expect((unreachable as ApiError).message).toMatch(/unreachable/);
   });
+
+  it("a kept-alive connection the server drops as the next request goes out: sent again once, on a new one", async () => {
+    // This server answers only the first request of each connection and drops the connection on
+    // the next one, as a server closing an idle keep-alive connection at that moment does.
+    const perSocket = new WeakMap<object, number>();
+    const dropping = createServer((req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n > 1) return req.socket.destroy();
+      res.statusCode = 304;
+      res.end();
+    });
+    await new Promise<void>((r) => dropping.listen(0, "127.0.0.1", r));
+    try {
+      const client = createApiClient(`http://127.0.0.1:${(dropping.address() as AddressInfo).port}`, () => "gha_token", "test");
+      await expect(client.fetchDesired('"1-x"')).resolves.toEqual({ changed: false });
+      await expect(client.fetchDesired('"1-x"')).resolves.toEqual({ changed: false });
+    } finally {
+      dropping.closeAllConnections();
+      await new Promise((r) => dropping.close(r));
+    }
+  });
 });

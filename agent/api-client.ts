@@ -91,7 +91,7 @@ export function createApiClient(apiUrl: string, token: () => string, userAgent: 
           });
         },
       );
-      req.on("error", reject);
+      req.on("error", (e) => reject(Object.assign(e, { reusedSocket: req.reusedSocket })));
       req.end(body);
     });
 
@@ -106,7 +106,12 @@ export function createApiClient(apiUrl: string, token: () => string, userAgent: 
     }
     let res: Answer;
     try {
-      res = await send(method, path, headers, body);
+      res = await send(method, path, headers, body).catch((e: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+        // A kept-alive connection the server closed just as this request went out: sent again
+        // once on a new one (Node's documented remedy; nothing reached the API).
+        if (e.reusedSocket && e.code === "ECONNRESET") return send(method, path, headers, body);
+        throw e;
+      });
     } catch (e) {
       const cause = e instanceof Error ? e.message : String(e);
       throw new ApiError(`${method} ${path}: the API is unreachable (${cause})`);
