@@ -2,7 +2,8 @@
 // loads (followed from agent/main.ts: agent/*.ts and the shared src/protocol/*.ts) into an output
 // directory with the same layout, each x.ts as x.js and its relative imports pointed at the .js.
 // Why: Node's type stripping loads a WebAssembly TypeScript parser on the first .ts import and
-// keeps it — ~17 MiB of RSS in a process whose budget is 100 MiB (bench/agent measures both).
+// keeps it — ~17 MiB of RSS for the first .ts file, ~28 MiB for the agent's, in a process whose
+// budget is 100 MiB (bench/agent measures both).
 // Node's own stripTypeScriptTypes does it (the same transform Node applies at run time, which
 // keeps every line and column, so stack traces point at the sources): no compiler, no dependency.
 //
