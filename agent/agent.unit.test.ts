@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import { loadAgentConfig } from "./config.ts";
-import { canonical, inSync, strayFields, withDesired } from "./drift.ts";
+import { canonical, inSync, inSyncCached, strayFields, withDesired } from "./drift.ts";
 import { emitsAdmissionEvents, type Kube, type LiveObject } from "./kube.ts";
 import { backoffMs } from "./main.ts";
 import { createMetrics } from "./metrics.ts";
@@ -78,6 +78,18 @@ describe("drift", () => {
       managedFields: [{ manager: "gatehouse", operation: "Update", fieldsV1: { "f:spec": { "f:parameters": { "f:gone": {} } } } }],
     } as never;
     expect(strayFields(want, old as never)).toEqual(["spec.parameters.gone"]);
+  });
+
+  it("inSyncCached: the verdict per pair of objects, recomputed for a replaced live or desired object", () => {
+    const synced = live();
+    expect(inSyncCached(want, synced as never)).toBe(true);
+    expect(inSyncCached(want, synced as never)).toBe(true);
+    // A watch event brings a new object (informers never mutate the one they handed out).
+    const drifted = live({ spec: { ...want.spec, enforcementAction: "dryrun" } });
+    expect(inSyncCached(want, drifted as never)).toBe(false);
+    // A new desired state (a 200, not a 304) is a new object too: judged afresh against the same live one.
+    expect(inSyncCached({ ...want, spec: { ...want.spec, enforcementAction: "dryrun" } }, drifted as never)).toBe(true);
+    expect(inSyncCached(want, drifted as never)).toBe(false);
   });
 
   it("withDesired keeps the live object's identity and others' labels, and puts back our spec", () => {

@@ -72,6 +72,22 @@ export function inSync(want: KubeObject, live: LiveObject): boolean {
   return includes(meta(live).labels, meta(want).labels) && includes(meta(live).annotations, meta(want).annotations) && specEquals(want, live);
 }
 
+// A pass that changes nothing compares the same pairs as the last one: the informers hand out the
+// same live objects until a watch event or our own write replaces them, and a 304 keeps the same
+// desired ones. Neither is mutated, so the verdict is remembered per pair — weakly: a replaced
+// object takes its verdict with it. Re-walking every spec each pass was most of the agent's
+// per-pass garbage (bench/agent), which is RSS until V8 collects it.
+const verdicts = new WeakMap<object, { want: object; result: boolean }>();
+
+/** inSync, remembered for this pair of (unchanged, never mutated) objects. */
+export function inSyncCached(want: KubeObject, live: LiveObject): boolean {
+  const seen = verdicts.get(live);
+  if (seen?.want === want) return seen.result;
+  const result = inSync(want, live);
+  verdicts.set(live, { want, result });
+  return result;
+}
+
 /** The live object (resourceVersion and others' metadata kept) with our spec, labels and annotations. */
 export function withDesired(live: LiveObject, want: KubeObject): LiveObject {
   const m = meta(want);

@@ -23,6 +23,12 @@ export interface InformerOptions {
   resyncMs: number;
   /** Called when the watch fails and is restarted (for logs); the informer recovers by itself. */
   onError?: (e: unknown) => void;
+  /**
+   * What of each object to keep (like client-go's SetTransform): the copy lives as long as the
+   * process, so a kind the agent only asks one question of keeps only the answer's fields. It must
+   * keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (o: LiveObject) => LiveObject;
 }
 
 export interface Informer {
@@ -61,7 +67,8 @@ export function createInformer(client: KubeClient, opts: InformerOptions): Infor
   let started: Promise<void> | null = null;
   const abort = new AbortController();
   const selectors = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
-  const stamp = (o: LiveObject): LiveObject => ({ ...o, apiVersion: opts.apiVersion, kind: opts.kind });
+  const keep = opts.transform ?? ((o: LiveObject) => o);
+  const stamp = (o: LiveObject): LiveObject => ({ ...keep(o), apiVersion: opts.apiVersion, kind: opts.kind });
 
   async function relist(): Promise<void> {
     const next = new Map<string, LiveObject>();

@@ -129,11 +129,35 @@ type Crd = LiveObject & { status?: { conditions?: { type: string; status: string
 const CRD_API = "apiextensions.k8s.io/v1";
 const established = (crd: Crd) => crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
 
+// What the informers keep of kinds the agent asks one question of. A CRD carries its whole
+// OpenAPI schema (Gatekeeper's constraint CRDs each repeat the `match` schema): ~20 of them held
+// whole for the life of the process would be most of the agent's heap, and only "does it exist,
+// is it Established" is read. Of Gatekeeper's Deployment only its containers' image and flags.
+const identity = (o: LiveObject): ObjectMeta => ({
+  name: o.metadata?.name,
+  namespace: o.metadata?.namespace,
+  resourceVersion: o.metadata?.resourceVersion,
+});
+export const crdSummary = (o: LiveObject): LiveObject => ({
+  metadata: identity(o),
+  status: { conditions: ((o as Crd).status?.conditions ?? []).map(({ type, status }) => ({ type, status })) },
+});
+type Container = { image?: string; command?: string[]; args?: string[] };
+export const deploymentSummary = (o: LiveObject): LiveObject => {
+  const containers = (o.spec as { template?: { spec?: { containers?: Container[] } } } | undefined)?.template?.spec?.containers ?? [];
+  return { metadata: identity(o), spec: { template: { spec: { containers: containers.map(({ image, command, args }) => ({ image, command, args })) } } } };
+};
+
 export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions = {}): Kube {
   const client = "request" in conn ? conn : createKubeClient(conn);
   const resyncMs = opts.resyncMs ?? 30 * 60_000;
   const informers = new Map<string, Informer>();
-  const informer = (apiVersion: string, kind: string, sel: { namespace?: string; labelSelector?: string; fieldSelector?: string }) => {
+  const informer = (
+    apiVersion: string,
+    kind: string,
+    sel: { namespace?: string; labelSelector?: string; fieldSelector?: string },
+    transform?: (o: LiveObject) => LiveObject,
+  ) => {
     const id = `${apiVersion}|${kind}|${sel.namespace ?? ""}|${sel.labelSelector ?? ""}|${sel.fieldSelector ?? ""}`;
     let i = informers.get(id);
     if (!i) {
@@ -145,6 +169,7 @@ export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions 
         labelSelector: sel.labelSelector,
         fieldSelector: sel.fieldSelector,
         resyncMs,
+        transform,
         onError: (e) => opts.onWatchError?.(path, e),
       });
       informers.set(id, i);
@@ -152,7 +177,7 @@ export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions 
     return { id, informer: i };
   };
   const managed = (apiVersion: string, kind: string) => informer(apiVersion, kind, { labelSelector: MANAGED });
-  const crd = (name: string) => informer(CRD_API, "CustomResourceDefinition", { fieldSelector: `metadata.name=${name}` }).informer;
+  const crd = (name: string) => informer(CRD_API, "CustomResourceDefinition", { fieldSelector: `metadata.name=${name}` }, crdSummary).informer;
   // Our own writes go into the managed informer at once (the watch confirms them a moment later).
   const written = (o: LiveObject) => {
     if (o.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) managed(o.apiVersion ?? "", o.kind ?? "").informer.upsert(o);
@@ -178,8 +203,12 @@ export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions 
     },
     async gatekeeperController(namespace) {
       try {
-        const list = await informer("apps/v1", "Deployment", { namespace, labelSelector: "control-plane=controller-manager" }).informer.list();
-        type Container = { image?: string; command?: string[]; args?: string[] };
+        const list = await informer(
+          "apps/v1",
+          "Deployment",
+          { namespace, labelSelector: "control-plane=controller-manager" },
+          deploymentSummary,
+        ).informer.list();
         const spec = list[0]?.spec as { template?: { spec?: { containers?: Container[] } } } | undefined;
         const container = spec?.template?.spec?.containers?.find((c) => c.image?.includes("gatekeeper"));
         if (!container) return null;
@@ -270,7 +299,12 @@ export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions 
       }
     },
     async constraintCrds() {
-      const list = (await informer(CRD_API, "CustomResourceDefinition", { labelSelector: "gatekeeper.sh/constraint=yes" }).informer.list()) as Crd[];
+      const list = (await informer(
+        CRD_API,
+        "CustomResourceDefinition",
+        { labelSelector: "gatekeeper.sh/constraint=yes" },
+        crdSummary,
+      ).informer.list()) as Crd[];
       return new Map(list.map((c) => [c.metadata?.name ?? "", { name: c.metadata?.name ?? "", established: established(c) }]));
     },
     stop() {

@@ -1,13 +1,17 @@
 // The agent is its own package: its image (agent/Dockerfile) installs only agent/package.json's
-// dependencies and copies only agent/ and src/protocol/. Nothing builds that image here, so this
-// checks what would break it: every module the agent loads, followed from main.ts, lies in what
-// the Dockerfile copies, every package it imports is an agent dependency, the lockfile is the
-// package's, and the install manifest runs the image of this version.
-import { readFileSync } from "node:fs";
+// dependencies, copies only agent/ and src/protocol/ and runs them as JavaScript (agent/build.ts).
+// Nothing builds that image here, so this checks what would break it: every module the agent
+// loads, followed from main.ts, lies in what the Dockerfile copies, every package it imports is an
+// agent dependency, the lockfile is the package's, the build's JavaScript loads and is all of the
+// agent, and the install manifest runs the image of this version.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { AGENT_IMAGE } from "../src/install/agent-manifest.ts";
+import { AGENT_IMAGE, AGENT_NODE_OPTIONS } from "../src/install/agent-manifest.ts";
+import { buildAgent } from "./build.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const read = (p: string) => readFileSync(join(root, p), "utf8");
@@ -50,7 +54,35 @@ describe("the agent package", () => {
     expect(dockerfile).toContain("RUN npm ci --omit=dev");
     expect(dockerfile).toContain("COPY agent/ ./agent/");
     expect(dockerfile).toContain("COPY src/protocol/ ./src/protocol/");
-    expect(dockerfile).toContain('ENTRYPOINT ["node", "agent/main.ts"]');
+    expect(dockerfile).toContain("RUN node agent/build.ts /app/dist");
+    expect(dockerfile).toContain("COPY --from=build /app/dist /app");
+    expect(dockerfile).toContain('ENTRYPOINT ["node", "agent/main.js"]');
+    // The image's flags are the manifest's (and so the Helm chart's: test/helm/agent-chart.test.ts).
+    expect(dockerfile).toContain(`ENV NODE_OPTIONS="${AGENT_NODE_OPTIONS}"`);
+  });
+
+  it("builds to JavaScript that is the whole agent and loads with no TypeScript left", () => {
+    const out = mkdtempSync(join(tmpdir(), "agent-build-"));
+    try {
+      expect(buildAgent(out)).toEqual(files.map((f) => f.replace(/\.ts$/, ".js")));
+      for (const f of files) expect(readFileSync(join(out, f.replace(/\.ts$/, ".js")), "utf8"), f).not.toMatch(/from\s*"\.{1,2}\/[^"]+\.ts"/);
+      symlinkSync(join(root, "node_modules"), join(out, "node_modules"));
+      // A fresh process with type stripping off: a .ts import or a type left in would fail here.
+      const main = pathToFileURL(join(out, "agent/main.js")).href;
+      const printed = execFileSync(
+        process.execPath,
+        [
+          "--no-experimental-strip-types",
+          "--input-type=module",
+          "-e",
+          `const m = await import(${JSON.stringify(main)}); console.log(m.AGENT_VERSION, typeof m.startAgent)`,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(printed.trim()).toBe(`${agentPkg.version} function`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it("imports only its own dependencies, in the ranges the repository's tests run with", () => {

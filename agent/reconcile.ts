@@ -45,7 +45,7 @@ import {
   type LiveObject,
 } from "./kube.ts";
 import type { AgentMetrics } from "./metrics.ts";
-import { covers, inSync, specEquals, strayFields, withDesired } from "./drift.ts";
+import { covers, inSyncCached, specEquals, strayFields, withDesired } from "./drift.ts";
 import { vapStatus } from "./vap-status.ts";
 
 /** Replaces (409 retries included) one object may take in one pass before it is an error. */
@@ -343,7 +343,7 @@ async function foreignConstraints(kube: Kube, template: LiveObject, crds: Map<st
 async function ensure(deps: ReconcileDeps, want: KubeObject, current: LiveObject | undefined, pass: Pass): Promise<ObjectResult["result"]> {
   const { kube } = deps;
   try {
-    if (current && inSync(want, current)) {
+    if (current && inSyncCached(want, current)) {
       pass.results.push(result(want, "unchanged"));
       return "unchanged";
     }

@@ -3,9 +3,14 @@
 // behind a real HTTP listener, and the agent authenticated by a ServiceAccount token that only
 // infra/'s ClusterRole authorises. Each proof runs the agent's own reconcile pass.
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "../../agent/api-client.ts";
+import { buildAgent } from "../../agent/build.ts";
+import { AGENT_NODE_OPTIONS } from "../../src/install/agent-manifest.ts";
 import { MANAGED_BY_LABEL } from "../../src/protocol/agent.ts";
 import { json } from "../harness/api.ts";
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
@@ -331,13 +336,18 @@ spec:
     expect((await agentView()).inSync).toBe(true);
   });
 
-  it("the agent process: readiness after its first sync, a setting change picked up by its own loop, metrics, and a clean stop on SIGTERM", {
+  it("the agent process as the image runs it: readiness after its first sync, a setting change picked up by its own loop, metrics, and a clean stop on SIGTERM", {
     timeout: T,
   }, async () => {
     const [port] = await freePorts(1);
-    const child = spawn(process.execPath, [fileURLToPath(new URL("../../agent/main.ts", import.meta.url))], {
+    // The image's entry point and flags (agent/Dockerfile): agent/build.ts's JavaScript.
+    const dist = mkdtempSync(join(tmpdir(), "gatehouse-agent-"));
+    buildAgent(dist);
+    symlinkSync(fileURLToPath(new URL("../../node_modules", import.meta.url)), join(dist, "node_modules"));
+    const child = spawn(process.execPath, [join(dist, "agent/main.js")], {
       env: {
         PATH: process.env.PATH,
+        NODE_OPTIONS: AGENT_NODE_OPTIONS,
         GATEHOUSE_API_URL: bed.apiUrl,
         GATEHOUSE_TOKEN: bed.agentToken,
         KUBECONFIG: cluster.kubeconfig(bed.serviceAccountToken),
@@ -396,6 +406,7 @@ spec:
       child.kill("SIGTERM");
     }
     expect(await exited).toBe(0);
+    rmSync(dist, { recursive: true, force: true });
     expect(output).toContain('"msg":"agent stopped"');
   });
 
