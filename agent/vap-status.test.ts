@@ -9,7 +9,8 @@ import { vapStatus } from "./vap-status.ts";
 
 const NOW = new Date("2026-06-01T00:00:00Z");
 const desired = (input: EnvironmentSettingsInput) => renderEnvironment(EnvironmentSettings.parse(input), NOW).objects;
-const controls = { privilegedContainers: {}, sysctls: {} };
+// volume-types is the one control without CEL: it never gets a policy.
+const controls = { privilegedContainers: {}, volumeTypes: {} };
 const live = (o: { apiVersion: string; kind: string; metadata: { name: string } }, generation: number, byPod: unknown[]): LiveObject => ({
   apiVersion: o.apiVersion,
   kind: o.kind,
