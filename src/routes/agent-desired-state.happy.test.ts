@@ -159,7 +159,7 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
       clock = new Date(start.getTime() + 601_000);
       await api.request("GET", URL, { token: cred.secret });
       expect((await credentialRow(api, cred.id))?.lastUsedAt?.toISOString()).toBe(clock.toISOString());
-      const listed = await json<any>(
+      const listed = await json(
         await api.call(routes.agentCredentials.list, `/v1/environments/${env.id}/agent-credentials`, { token: await api.token(t, "admin") }),
       );
       expect(listed.items[0]).toMatchObject({ id: cred.id, lastUsedAt: clock.toISOString() });

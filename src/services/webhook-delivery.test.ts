@@ -173,7 +173,7 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     receivers.push(receiver);
     {
       const token = await cutover.token("wd-cutover", "admin");
-      const ep = await json<any>(
+      const ep = await json(
         await cutover.call(routeDefs.webhooks.create, "/v1/webhooks", {
           token,
           body: { url: receiver.url, events: ["violation.opened"], deliveryMode: "per-violation" },
