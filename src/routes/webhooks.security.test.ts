@@ -57,7 +57,7 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
 
   it("another tenant's endpoint and delivery: every route → 404 (or an empty list), nothing changed or sent for the owner", async () => {
     const owner = await api.token("wh-acme", "admin");
-    const ep = await json<any>(
+    const ep = await json(
       await api.call(routeDefs.webhooks.create, "/v1/webhooks", { token: owner, body: { url: "http://127.0.0.1:9/acme", events: ["violation.opened"] } }),
     );
     const ping = await json(await api.call(routeDefs.webhooks.ping, `/v1/webhooks/${ep.id}/ping`, { token: owner }));
@@ -67,7 +67,7 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
     };
     // The intruder also has an endpoint of its own, to try the owner's delivery under it.
     for (const token of [await api.token("wh-other", "admin"), await api.apiKey("wh-other", "admin")]) {
-      const mine = await json<any>(
+      const mine = await json(
         await api.call(routeDefs.webhooks.create, "/v1/webhooks", { token, body: { url: "http://127.0.0.1:9/mine", events: ["violation.opened"] } }),
       );
       for (const [method, path, body] of [...routes(ep.id, ping.id), ...routes(mine.id, ping.id).slice(8, 10)]) {
