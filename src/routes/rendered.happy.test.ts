@@ -3,7 +3,7 @@
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
-import * as routes from "../../test/harness/routes.ts";
+import type * as routes from "../../test/harness/routes.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, setSettings } from "../../test/harness/fixtures.ts";
 import { catalogue, EnvironmentSettings, presets, renderEnvironment, toYaml, type EnvironmentSettingsInput } from "../policies/index.ts";

@@ -2,7 +2,7 @@
 // environment (404, as for an id that does not exist), in either format.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
-import * as routes from "../../test/harness/routes.ts";
+import type * as routes from "../../test/harness/routes.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, snapshot } from "../../test/harness/fixtures.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";

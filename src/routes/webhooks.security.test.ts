@@ -1,7 +1,7 @@
 // /v1/webhooks refuses bad credentials and every role below admin on every route, and a tenant
 // can never see, change, target or redeliver another tenant's endpoints or deliveries.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, expectProblem, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
@@ -73,7 +73,9 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
       for (const [method, path, body] of [...routes(ep.id, ping.id), ...routes(mine.id, ping.id).slice(8, 10)]) {
         if (path === "/v1/webhooks") {
           if (method === "GET")
-            expect((await json<any>(await api.request(method, path, { token }))).items.map((e: { id: string }) => e.id)).not.toContain(ep.id);
+            expect(
+              (await json<ResponseBodyOf<typeof routeDefs.webhooks.list>>(await api.request(method, path, { token }))).items.map((e: { id: string }) => e.id),
+            ).not.toContain(ep.id);
           continue;
         }
         if (path.startsWith(`/v1/webhooks/${mine.id}`) && !path.includes(ping.id)) continue;
