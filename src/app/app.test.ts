@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
+import type { OpenApiDocument } from "../../test/harness/openapi.ts";
 import { routes } from "../routes/index.ts";
 import { requireRole } from "./auth.ts";
 import type { V1Env } from "./env.ts";
@@ -50,7 +51,7 @@ describe("documentation", () => {
   it("serves an OpenAPI 3.1 document listing /v1/tenant", async () => {
     const res = await api.request("GET", "/openapi.json");
     expect(res.status).toBe(200);
-    const doc = await json<any>(res);
+    const doc = await json<OpenApiDocument>(res);
     expect(doc.openapi).toMatch(/^3\.1\./);
     expect(doc.info).toMatchObject({ title: "Gatehouse API", version: expect.any(String) });
     expect(doc.paths["/v1/tenant"].get.responses).toHaveProperty("200");

@@ -63,7 +63,7 @@ describe.each(backends())("POST /agent/v1/audit-report security ($name)", (backe
         if (o === k) expect(after[o].report).toMatchObject({ report: body, tenantId: await api.tenantId(tenantOf(k)) });
         else expect(after[o], `${k} wrote ${o}`).toEqual(before[o]);
       }
-      const seen = await json<any>(
+      const seen = await json(
         await api.call(routes.environmentAuditReport.route, `/v1/environments/${envs[k].id}/audit-report`, { token: await api.token(tenantOf(k), "viewer") }),
       );
       expect(seen.constraints.map((c: { name: string }) => c.name)).toEqual([`again-${k}`]);

@@ -14,14 +14,14 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials errors ($name
   let api: TestApi;
   let token: string;
   let env: CreatedEnvironment;
-  let base: string;
+  let base: `/v1/environments/${string}/agent-credentials`;
   let credId: string;
   beforeAll(async () => {
     api = await createTestApi(backend);
     token = await api.token(TENANT, "admin");
     env = await createEnvironment(api, TENANT, { name: "prod" });
     base = `/v1/environments/${env.id}/agent-credentials`;
-    credId = (await json<any>(await api.request("POST", base, { token }))).id;
+    credId = (await json(await api.call(routes.agentCredentials.create, base, { token }))).id;
   });
   afterAll(() => api?.close());
 
@@ -78,7 +78,7 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials errors ($name
   });
 
   it("rotating a revoked credential → 409, nothing changes", async () => {
-    const { id } = await json<any>(await api.request("POST", base, { token }));
+    const { id } = await json(await api.call(routes.agentCredentials.create, base, { token }));
     expect((await api.request("DELETE", `${base}/${id}`, { token })).status).toBe(204);
     const before = await state();
     await expectProblem(await api.request("POST", `${base}/${id}/rotate`, { token }), 409);

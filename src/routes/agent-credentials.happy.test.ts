@@ -3,7 +3,8 @@
 import { and, eq } from "drizzle-orm";
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, expectProblem, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
+import * as routes from "../../test/harness/routes.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows, createEnvironment } from "../../test/harness/fixtures.ts";
 import { createApp } from "../app/app.ts";
@@ -42,12 +43,12 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
 
   const setup = async (tenant: string) => {
     const env = await createEnvironment(api, tenant, { name: "prod" });
-    return { env, token: await api.token(tenant, "admin", { sub: `alice@${tenant}` }), base: `/v1/environments/${env.id}/agent-credentials` };
+    return { env, token: await api.token(tenant, "admin", { sub: `alice@${tenant}` }), base: `/v1/environments/${env.id}/agent-credentials` as const };
   };
-  const create = async (token: string, base: string) => {
-    const res = await api.request("POST", base, { token });
+  const create = async (token: string, base: `/v1/environments/${string}/agent-credentials`) => {
+    const res = await api.call(routes.agentCredentials.create, base, { token });
     expect(res.status, await res.clone().text()).toBe(201);
-    return json<any>(res);
+    return json(res);
   };
   /** Whether the stored hash accepts this token's secret: the agent API (a later issue) checks the same way. */
   const accepts = async (tenantId: string, id: string, token: string) => {
@@ -101,8 +102,8 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
         revokedAt: null,
       })),
     );
-    const first = await json<any>(await api.request("GET", `${base}?limit=2`, { token }));
-    const second = await json<any>(await api.request("GET", `${base}?limit=2&cursor=${first.nextCursor}`, { token }));
+    const first = await json(await api.call(routes.agentCredentials.list, `${base}?limit=2`, { token }));
+    const second = await json(await api.call(routes.agentCredentials.list, `${base}?limit=2&cursor=${first.nextCursor}`, { token }));
     expect([...first.items, ...second.items].map((c: { id: string }) => c.id)).toEqual(made.map((c) => c.id));
     expect(second.nextCursor).toBeNull();
   });
@@ -113,8 +114,8 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
     expect((await api.request("DELETE", `${base}/${cred.id}`, { token })).status).toBe(204);
     expect((await api.request("DELETE", `${base}/${cred.id}`, { token })).status).toBe(204);
     expect(await accepts(env.tenantId, cred.id, cred.secret)).toBe(false);
-    const [listed] = (await json<any>(await api.request("GET", base, { token }))).items;
-    expect(listed.revokedAt).toEqual(expect.any(String));
+    const [listed] = (await json(await api.call(routes.agentCredentials.list, base, { token }))).items;
+    expect(listed!.revokedAt).toEqual(expect.any(String));
     const actions = (await auditRows(api, "ac-revoke")).map((r) => r.action);
     expect(actions).toEqual(["agent_credential.create", "agent_credential.revoke"]);
   });
@@ -122,9 +123,9 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
   it("rotates: same id and prefix, a new secret; the old one stops matching at once", async () => {
     const { env, token, base } = await setup("ac-rotate");
     const cred = await create(token, base);
-    const res = await api.request("POST", `${base}/${cred.id}/rotate`, { token });
+    const res = await api.call(routes.agentCredentials.rotate, `${base}/${cred.id}/rotate`, { token });
     expect(res.status).toBe(200);
-    const rotated = await json<any>(res);
+    const rotated = await json(res);
     expect(rotated).toEqual({ ...cred, secret: expect.stringMatching(/^gha_/), manifest: expect.any(String) });
     expect(rotated.secret).not.toBe(cred.secret);
     expect(await accepts(env.tenantId, cred.id, cred.secret)).toBe(false);
@@ -134,7 +135,7 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
   it("create and rotate carry a manifest whose Secret is exactly the new secret; the manifest's token is the agent's, and a rotation retires the old one", async () => {
     const { base } = await setup("ac-manifest");
     const token = await api.token("ac-manifest", "admin");
-    const desiredState = (t: string) => api.request("GET", AGENT_PATHS.desiredState, { token: t });
+    const desiredState = (t: string) => api.call(routes.agentDesiredState.route, AGENT_PATHS.desiredState, { token: t });
 
     const cred = await create(token, base);
     const made = manifestOf(cred.manifest);
@@ -144,9 +145,9 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
     expect(cred.manifest.split("\n")[0]).toBe('# Gatehouse agent for environment "prod". Requires Gatekeeper in the cluster.');
     const first = await desiredState(made.token);
     expect(first.status, await first.clone().text()).toBe(200);
-    expect((await json<any>(first)).environmentName).toBe("prod");
+    expect((await json(first)).environmentName).toBe("prod");
 
-    const rotated = await json<any>(await api.request("POST", `${base}/${cred.id}/rotate`, { token }));
+    const rotated = await json(await api.call(routes.agentCredentials.rotate, `${base}/${cred.id}/rotate`, { token }));
     const remade = manifestOf(rotated.manifest);
     expect(remade.token).toBe(rotated.secret);
     expect(remade.token).not.toBe(made.token);
@@ -169,16 +170,18 @@ describe.each(backends())("/v1/environments/{id}/agent-credentials ($name)", (ba
     const headers = { authorization: `Bearer ${await api.token("ac-public-url", "admin")}` };
     const res = await app.request(`http://10.0.0.7:8080${base}`, { method: "POST", headers });
     expect(res.status).toBe(201);
-    const cred = await json<any>(res);
+    const cred = await json<ResponseBodyOf<typeof routes.agentCredentials.create>>(res);
     expect(manifestOf(cred.manifest)).toMatchObject({ token: cred.secret, apiUrl: "https://gatehouse.example.com" });
-    const rotated = await json<any>(await app.request(`${base}/${cred.id}/rotate`, { method: "POST", headers }));
+    const rotated = await json<ResponseBodyOf<typeof routes.agentCredentials.rotate>>(
+      await app.request(`${base}/${cred.id}/rotate`, { method: "POST", headers }),
+    );
     expect(manifestOf(rotated.manifest)).toMatchObject({ token: rotated.secret, apiUrl: "https://gatehouse.example.com" });
   });
 
   it("audits create, rotate and revoke with the actor and target, never a secret", async () => {
     const { env, token, base } = await setup("ac-audit");
     const cred = await create(token, base);
-    const rotated = await json<any>(await api.request("POST", `${base}/${cred.id}/rotate`, { token }));
+    const rotated = await json(await api.call(routes.agentCredentials.rotate, `${base}/${cred.id}/rotate`, { token }));
     await api.request("DELETE", `${base}/${cred.id}`, { token });
     const rows = await auditRows(api, "ac-audit");
     expect(rows.map((r) => [r.action, r.targetType, r.targetId, r.actor])).toEqual([

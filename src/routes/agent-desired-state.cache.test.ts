@@ -68,7 +68,7 @@ describe.each(backends())("desired-state cache across two instances ($name)", ({
     const at = Math.floor(clock.getTime() / 1000);
     return a.token(t, "admin", { sign: { iat: at, exp: at + 3600 } });
   };
-  const poll = (token: string, etag?: string) => b.request("GET", URL, { token, headers: etag ? { "if-none-match": etag } : {} });
+  const poll = (token: string, etag?: string) => b.call(routes.agentDesiredState.route, URL, { token, headers: etag ? { "if-none-match": etag } : {} });
 
   /** An environment with a credential whose state B has cached: its ETag, once B answers 304 with no statement. */
   async function cached(t: string, body: Record<string, unknown> = {}) {
@@ -94,7 +94,7 @@ describe.each(backends())("desired-state cache across two instances ($name)", ({
     });
     expect(res.status).toBe(200);
     await expect.poll(async () => (await poll(cred.secret, etag)).status, ARRIVES).toBe(200);
-    const body = await json<any>(await poll(cred.secret));
+    const body = await json(await poll(cred.secret));
     expect(body.revision).toBe(2);
     expect(JSON.stringify(body.objects).includes('"enforcementAction":"warn"')).toBe(true);
   });
@@ -104,7 +104,7 @@ describe.each(backends())("desired-state cache across two instances ($name)", ({
     const { env, cred, etag } = await cached(t);
     expect((await a.request("PATCH", `/v1/environments/${env.id}`, { token: await admin(t), body: { name: "renamed" } })).status).toBe(200);
     await expect.poll(async () => (await poll(cred.secret, etag)).status, ARRIVES).toBe(200);
-    expect((await json<any>(await poll(cred.secret))).environmentName).toBe("renamed");
+    expect((await json(await poll(cred.secret))).environmentName).toBe("renamed");
   });
 
   it("a draft created through A adds its shadow constraints at B; deleted, they go", async () => {
@@ -118,13 +118,13 @@ describe.each(backends())("desired-state cache across two instances ($name)", ({
     const draft = await json(created);
     await expect.poll(async () => (await poll(cred.secret, etag)).status, ARRIVES).toBe(200);
     const withDraft = await poll(cred.secret);
-    expect(JSON.stringify((await json<any>(withDraft)).objects).includes(`preview-${draft.id.slice(0, 8)}-1-`)).toBe(true);
+    expect(JSON.stringify((await json(withDraft)).objects).includes(`preview-${draft.id.slice(0, 8)}-1-`)).toBe(true);
     const etag2 = withDraft.headers.get("etag")!;
     expect((await a.request("DELETE", `/v1/environments/${env.id}/drafts/${draft.id}`, { token: await admin(t) })).status).toBe(204);
     await expect.poll(async () => (await poll(cred.secret, etag2)).status, ARRIVES).toBe(200);
     const res = await poll(cred.secret);
     expect(res.headers.get("etag")).toBe(etag);
-    expect(JSON.stringify((await json<any>(res)).objects).includes("preview-")).toBe(false);
+    expect(JSON.stringify((await json(res)).objects).includes("preview-")).toBe(false);
   });
 
   it("the clock passing an exemption's expiry, then a draft's → B answers 200 without them, no write involved", async () => {
@@ -134,23 +134,23 @@ describe.each(backends())("desired-state cache across two instances ($name)", ({
       const expiresAt = new Date(start.getTime() + 10 * 60_000).toISOString();
       const settings = { controls: { privilegedContainers: { exemptions: { namespaces: [{ pattern: "legacy-*", expiresAt }] } } } };
       const { env, cred, etag } = await cached(t, { settings });
-      expect(JSON.stringify((await json<any>(await poll(cred.secret))).objects).includes("legacy-*")).toBe(true);
+      expect(JSON.stringify((await json(await poll(cred.secret))).objects).includes("legacy-*")).toBe(true);
       clock = new Date(start.getTime() + 11 * 60_000);
       const after = await poll(cred.secret, etag);
       expect(after.status).toBe(200);
-      expect(JSON.stringify((await json<any>(after)).objects).includes("legacy-*")).toBe(false);
+      expect(JSON.stringify((await json(after)).objects).includes("legacy-*")).toBe(false);
       // A draft lives DRAFT_TTL_DAYS (7 by default): past that, its shadows drop out.
       const created = await a.request("POST", `/v1/environments/${env.id}/drafts`, { token: await admin(t), body: { preset: "restricted" } });
       expect(created.status).toBe(201);
       const withDraft = await (async () => {
-        await expect.poll(async () => JSON.stringify((await json<any>(await poll(cred.secret))).objects).includes("preview-"), ARRIVES).toBe(true);
+        await expect.poll(async () => JSON.stringify((await json(await poll(cred.secret))).objects).includes("preview-"), ARRIVES).toBe(true);
         return poll(cred.secret);
       })();
       const draftEtag = withDraft.headers.get("etag")!;
       clock = new Date(clock.getTime() + 8 * 86_400_000);
       const expired = await poll(cred.secret, draftEtag);
       expect(expired.status).toBe(200);
-      expect(JSON.stringify((await json<any>(expired)).objects).includes("preview-")).toBe(false);
+      expect(JSON.stringify((await json(expired)).objects).includes("preview-")).toBe(false);
     } finally {
       clock = start;
     }

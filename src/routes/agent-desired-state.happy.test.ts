@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgentCredential, credentialRow } from "../../test/harness/agent-api.ts";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import type { OpenApiDocument } from "../../test/harness/openapi.ts";
 import { backend as namedBackend, backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { environments } from "../db/schema.ts";
@@ -158,7 +159,7 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
       clock = new Date(start.getTime() + 601_000);
       await api.request("GET", URL, { token: cred.secret });
       expect((await credentialRow(api, cred.id))?.lastUsedAt?.toISOString()).toBe(clock.toISOString());
-      const listed = await json<any>(
+      const listed = await json(
         await api.call(routes.agentCredentials.list, `/v1/environments/${env.id}/agent-credentials`, { token: await api.token(t, "admin") }),
       );
       expect(listed.items[0]).toMatchObject({ id: cred.id, lastUsedAt: clock.toISOString() });
@@ -168,7 +169,7 @@ describe.each(backends())("GET /agent/v1/desired-state ($name)", (backend) => {
   });
 
   it("is documented in the OpenAPI document under the agent credential scheme", async () => {
-    const doc = await json<any>(await api.request("GET", "/openapi.json"));
+    const doc = await json<OpenApiDocument>(await api.request("GET", "/openapi.json"));
     for (const [path, method] of [
       [AGENT_PATHS.desiredState, "get"],
       [AGENT_PATHS.status, "post"],

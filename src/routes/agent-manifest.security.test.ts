@@ -41,7 +41,7 @@ describe.each(backends())("GET /v1/environments/{id}/agent-manifest security ($n
     const problem = await expectProblem(await api.request("GET", url(envId), { token: cred.secret }), 401);
     expect(problem.detail).toMatch(/Agent credentials/);
     const admin = await api.token(OWNER, "admin");
-    const rotated = await json<any>(
+    const rotated = await json(
       await api.call(routes.agentCredentials.rotate, `/v1/environments/${envId}/agent-credentials/${cred.id}/rotate`, { token: admin }),
     );
     await expectProblem(await api.request("GET", url(envId), { token: rotated.secret }), 401);

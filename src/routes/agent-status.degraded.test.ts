@@ -29,7 +29,7 @@ describe.each(backends())("Gatekeeper health in the agent status ($name)", (back
     const env = await createEnvironment(api, t, { name: "prod" });
     const { secret } = await createAgentCredential(api, t, env.id);
     const admin = await api.token(t, "admin");
-    const hook = await json<any>(
+    const hook = await json(
       await api.call(routeDefs.webhooks.create, "/v1/webhooks", {
         token: admin,
         body: { url: "https://93.184.215.14/hooks", events: ["environment.degraded", "environment.recovered"] },

@@ -177,7 +177,7 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
     const rows = await api.db.asSystem((tx) => tx.select({ n: count() }).from(agentStatus).where(eq(agentStatus.environmentId, env.id)));
     expect(rows[0]!.n).toBe(1);
     expect((await agentRows(api, env.id)).status).toMatchObject({ credentialId: second.id, agentVersion: "0.2.0" });
-    const rotated = await json<any>(
+    const rotated = await json(
       await api.call(routeDefs.agentCredentials.rotate, `/v1/environments/${env.id}/agent-credentials/${first.id}/rotate`, {
         token: await api.token(t, "admin"),
       }),

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgentCredential, statusReport } from "../../test/harness/agent-api.ts";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import type { OpenApiDocument } from "../../test/harness/openapi.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditCount, createEnvironment } from "../../test/harness/environments.ts";
 import { setSettings } from "../../test/harness/fixtures.ts";
@@ -129,7 +130,7 @@ describe.each(backends())("every mutation is audited ($name)", (backend) => {
   let ops: { method: string; path: string }[];
   beforeAll(async () => {
     api = await createTestApi(backend, { webhooks: { allowHttp: true, allowPrivate: true } });
-    const doc = await json<any>(await api.request("GET", "/openapi.json"));
+    const doc = await json<OpenApiDocument>(await api.request("GET", "/openapi.json"));
     ops = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
       Object.keys(item)
         .filter((m) => MUTATING.includes(m))

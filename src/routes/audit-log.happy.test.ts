@@ -1,7 +1,7 @@
 // GET /v1/audit-log: newest first, filters, cursor pages, and the before/after diff.
 import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { SIGN_IN_ACTIONS } from "../../test/harness/fixtures.ts";
 import { auditLog } from "../db/schema.ts";
@@ -72,7 +72,7 @@ describe.each(backends())("GET /v1/audit-log ($name)", (backend) => {
   const get = async (query = "") => {
     const res = await api.request("GET", `/v1/audit-log${query}`, { token });
     expect(res.status, await res.clone().text()).toBe(200);
-    return json<any>(res);
+    return json<ResponseBodyOf<typeof routes.auditLog.route>>(res);
   };
   const actions = (body: { items: { action: string }[] }) => body.items.map((e) => e.action);
   const newestFirst = (pick: (s: Seed) => boolean) =>
@@ -103,11 +103,11 @@ describe.each(backends())("GET /v1/audit-log ($name)", (backend) => {
   it("a create lists each field as added, a delete each as removed, neither side nothing", async () => {
     const { items } = await get();
     const by = (a: string) => items.find((e: { action: string }) => e.action === a);
-    expect(by("environment.create").changes).toEqual([
+    expect(by("environment.create")!.changes).toEqual([
       { path: "labels", after: {} },
       { path: "name", after: "prod" },
     ]);
-    expect(by("environment.delete").changes).toEqual([{ path: "name", before: "old" }]);
+    expect(by("environment.delete")!.changes).toEqual([{ path: "name", before: "old" }]);
     expect(by("apiXkey.odd")).toMatchObject({ before: null, after: null, changes: [] });
     expect(auditChanges(null, 3)).toEqual([{ path: "(root)", after: 3 }]);
   });
@@ -180,7 +180,7 @@ describe.each(backends())("GET /v1/audit-log ($name)", (backend) => {
     const created = await json(await api.call(routes.apiKeys.create, "/v1/api-keys", { token, body: { name: "fresh", role: "viewer" } }));
     const [first] = (await get("?limit=1")).items;
     expect(first).toMatchObject({ action: "api_key.create", actor: "admin@al-happy", targetId: created.id, before: null });
-    expect(first.changes.map((c: { path: string }) => c.path)).toEqual(["name", "prefix", "revokedAt", "role"]);
-    expect(Date.parse(first.createdAt)).toBeGreaterThan(Date.parse("2026-01-06T10:00:00Z"));
+    expect(first!.changes.map((c: { path: string }) => c.path)).toEqual(["name", "prefix", "revokedAt", "role"]);
+    expect(Date.parse(first!.createdAt)).toBeGreaterThan(Date.parse("2026-01-06T10:00:00Z"));
   });
 });

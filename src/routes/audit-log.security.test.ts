@@ -1,7 +1,7 @@
 // GET /v1/audit-log: bad credentials → 401, viewer and editor → 403 (the log holds documents and
 // key names), and one tenant never reads another's entries, whatever the filters or cursor.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, expectProblem, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows } from "../../test/harness/fixtures.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
@@ -51,7 +51,7 @@ describe.each(backends())(`${METHOD} ${PATH} security ($name)`, (backend) => {
     }
     const before = await auditRows(api, "acme-al");
     expect(before).toHaveLength(3);
-    const ownerPage = await json<any>(await api.request(METHOD, `${PATH}?limit=1`, { token: owner }));
+    const ownerPage = await json<ResponseBodyOf<typeof routes.auditLog.route>>(await api.request(METHOD, `${PATH}?limit=1`, { token: owner }));
 
     const other = await api.token("other-al", "admin");
     await api.request("POST", "/v1/api-keys", { token: other, body: { name: "theirs", role: "viewer" } });

@@ -4,7 +4,7 @@
 // age out with DENIAL_RETENTION_DAYS.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admissionAt, admissionEvent, createAgentCredential } from "../../test/harness/agent-api.ts";
-import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, type EnvJson } from "../../test/harness/environments.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
@@ -26,11 +26,11 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
   afterAll(() => api?.close());
 
   const send = async (events: unknown[]) => {
-    const res = await api.request("POST", AGENT_PATHS.admissionEvents, { token: agent, body: { events } });
+    const res = await api.call(routes.agentAdmissionEvents.route, AGENT_PATHS.admissionEvents, { token: agent, body: { events } });
     expect(res.status, await res.clone().text()).toBe(200);
-    return json<any>(res);
+    return json(res);
   };
-  const list = async (query = "") => json<any>(await api.request("GET", `/v1/denials${query}`, { token: viewer }));
+  const list = async (query = "") => json<ResponseBodyOf<typeof routes.denials.list>>(await api.request("GET", `/v1/denials${query}`, { token: viewer }));
 
   it("files a refused Pod under its Deployment, with the control, user and message", async () => {
     expect(await send([admissionEvent()])).toEqual({ counted: 1, unchanged: 0, shadow: 0 });
@@ -53,7 +53,7 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
         lastSeenAt: admissionAt(0),
       },
     ]);
-    expect(await json(await api.call(routes.denials.get, `/v1/denials/${items[0].id}`, { token: viewer }))).toEqual(items[0]);
+    expect(await json(await api.call(routes.denials.get, `/v1/denials/${items[0]!.id}`, { token: viewer }))).toEqual(items[0]);
   });
 
   it("one row with a growing count: a grown Event adds its difference, a re-sent batch adds nothing, a new ReplicaSet's Events join the row", async () => {
@@ -81,7 +81,7 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
     ).toMatchObject({ counted: 1 });
     const [row] = (await list("?namespace=team-a")).items;
     expect(row).toMatchObject({ count: 8, firstSeenAt: admissionAt(-60), lastSeenAt: admissionAt(3), object: { name: "root-web-5f6d7c8b9a-abcde" } });
-    expect(row.message).not.toBe("older");
+    expect(row!.message).not.toBe("older");
   });
 
   it("warn, a person's Pod without owner, and a CronJob's Job: separate rows; filters and summaries", async () => {
@@ -119,12 +119,12 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
     ]);
     expect((await list("?action=warn")).items).toHaveLength(1);
     expect((await list("?control=hostNamespaces")).items).toHaveLength(1);
-    expect((await list("?workload=CronJob/nightly")).items[0].username).toBe("system:serviceaccount:kube-system:job-controller");
-    expect((await list("?workload=debug")).items[0].username).toBe("alice@example.com");
+    expect((await list("?workload=CronJob/nightly")).items[0]!.username).toBe("system:serviceaccount:kube-system:job-controller");
+    expect((await list("?workload=debug")).items[0]!.username).toBe("alice@example.com");
     expect((await list(`?since=${admissionAt(5)}`)).items).toHaveLength(2);
     expect((await list(`?environment=${env.id}&namespace=team-b`)).items).toHaveLength(2);
 
-    const byControl = await json<any>(await api.request("GET", "/v1/denials/summary", { token: viewer }));
+    const byControl = await json(await api.call(routes.denials.summary, "/v1/denials/summary", { token: viewer }));
     expect(byControl).toEqual({
       by: "control",
       groups: [
@@ -134,7 +134,7 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
     });
     const byWorkload = await json(await api.call(routes.denials.envSummary, `/v1/environments/${env.id}/denials/summary?by=workload`, { token: viewer }));
     expect(byWorkload.groups[0]).toEqual({ key: "team-a/Deployment/root-web", denials: 2, count: 11, byAction: { deny: 8, warn: 3, dryrun: 0 } });
-    const byNs = await json<any>(await api.request("GET", "/v1/denials/summary?by=namespace&action=deny", { token: viewer }));
+    const byNs = await json(await api.call(routes.denials.summary, "/v1/denials/summary?by=namespace&action=deny", { token: viewer }));
     expect(byNs.groups).toEqual([
       { key: "team-a", denials: 1, count: 8, byAction: { deny: 8, warn: 0, dryrun: 0 } },
       { key: "team-b", denials: 2, count: 2, byAction: { deny: 2, warn: 0, dryrun: 0 } },
@@ -163,8 +163,8 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
       }),
     ]);
     const [row] = (await list("?workload=Deployment/clock-skew")).items;
-    expect(Date.parse(row.lastSeenAt)).toBeLessThanOrEqual(Date.now());
-    expect(row.firstSeenAt).toBe(row.lastSeenAt);
+    expect(Date.parse(row!.lastSeenAt)).toBeLessThanOrEqual(Date.now());
+    expect(row!.firstSeenAt).toBe(row!.lastSeenAt);
   });
 
   it("pages with a cursor, most recently seen first", async () => {

@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admissionEvent, createAgentCredential } from "../../test/harness/agent-api.ts";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import type { OpenApiDocument } from "../../test/harness/openapi.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
@@ -121,7 +122,7 @@ describe.each(backends())("denial webhooks ($name)", (backend) => {
   });
 
   it("documents both events in the OpenAPI document", async () => {
-    const doc = await json<any>(await api.request("GET", "/openapi.json"));
+    const doc = await json<OpenApiDocument>(await api.request("GET", "/openapi.json"));
     expect(doc.components.schemas).toHaveProperty("AdmissionDeniedEvent");
     expect(doc.components.schemas).toHaveProperty("AdmissionWarnedEvent");
   });

@@ -43,7 +43,7 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const env = await createEnvironment(api, t, { name: "prod", settings: CURRENT });
     const { secret } = await createAgentCredential(api, t, env.id);
     const d = await createDraft(t, env.id, { preset: "restricted" });
-    const body = await json<any>(await api.request("GET", AGENT_PATHS.desiredState, { token: secret }));
+    const body = await json(await api.call(routes.agentDesiredState.route, AGENT_PATHS.desiredState, { token: secret }));
     const objects = body.objects as Obj[];
     const current = renderEnvironment(EnvironmentSettings.parse(CURRENT), clock).objects;
     // The current revision's objects are there unchanged.
@@ -69,8 +69,8 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     const env = await createEnvironment(api, t, { name: "prod", settings: CURRENT });
     const { secret } = await createAgentCredential(api, t, env.id);
     const poll = async (etag?: string) => {
-      const res = await api.request("GET", AGENT_PATHS.desiredState, { token: secret, headers: etag ? { "if-none-match": etag } : {} });
-      return { status: res.status, etag: res.headers.get("etag")!, objects: res.status === 200 ? ((await json<any>(res)).objects as Obj[]) : [] };
+      const res = await api.call(routes.agentDesiredState.route, AGENT_PATHS.desiredState, { token: secret, headers: etag ? { "if-none-match": etag } : {} });
+      return { status: res.status, etag: res.headers.get("etag")!, objects: res.status === 200 ? ((await json(res)).objects as Obj[]) : [] };
     };
     const start = await poll();
     expect((await poll(start.etag)).status).toBe(304);

@@ -70,14 +70,14 @@ describe.each(backends())("drafts ($name)", (backend) => {
       settings: { controls: { privilegedContainers: { enabled: true }, hostPaths: { enabled: true } } },
     });
     const token = await editor(t);
-    const patched = await json<any>(
+    const patched = await json(
       await api.call(routes.drafts.createDraftRoute, drafts(env.id), {
         token,
         body: { controls: { privilegedContainers: { enforcementAction: "warn" }, hostPaths: null, seccomp: { enabled: true } } },
       }),
     );
     expect(Object.keys(patched.settings.controls).sort()).toEqual(["privilegedContainers", "seccomp"]);
-    expect(patched.settings.controls.privilegedContainers.enforcementAction).toBe("warn");
+    expect(patched.settings.controls.privilegedContainers!.enforcementAction).toBe("warn");
     const whole = await json(await api.call(routes.drafts.createDraftRoute, drafts(env.id), { token, body: { settings: { enforcementAction: "dryrun" } } }));
     expect(whole.settings).toEqual(EnvironmentSettings.parse({ enforcementAction: "dryrun" }));
   });
@@ -114,7 +114,7 @@ describe.each(backends())("drafts ($name)", (backend) => {
     expect(patched.settings.controls.seccomp!.enabled).toBe(true);
     expect(patched.updatedAt).toBe(clock.toISOString());
     expect(patched.expiresAt).toBe(new Date(clock.getTime() + 7 * DAY).toISOString());
-    const rebased = await json<any>(
+    const rebased = await json(
       await api.call(routes.drafts.updateRoute, `${drafts(env.id)}/${d.id}`, { token, body: { preset: "restricted", comment: "stricter" } }),
     );
     expect(rebased.baseRevision).toBe(2);

@@ -62,7 +62,7 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
   it("POST stores a given document normalised (defaults filled, options canonical)", async () => {
     const t = "acme-doc";
     const env = await createEnvironment(api, t, { settings: { controls: { capabilities: { options: { allowedAdd: ["net_bind_service"] } } } } });
-    const { settings } = await json<any>(
+    const { settings } = await json(
       await api.call(routes.settings.getSettings, `/v1/environments/${env.id}/settings`, { token: await api.token(t, "viewer") }),
     );
     expect(settings.controls.capabilities).toMatchObject({ enabled: true, options: { allowedAdd: ["NET_BIND_SERVICE"], requiredDrop: [] } });
@@ -145,7 +145,7 @@ describe.each(backends())("/v1/environments ($name)", (backend) => {
     expect(entry).toMatchObject({ actor: "ana", action: "environment.update", targetId: env.id, before: withoutAgent(env), after: withoutAgent(after) });
     expect(entry.after).not.toHaveProperty("agent");
     // A single field leaves the others alone.
-    const again = await json<any>(
+    const again = await json(
       await api.call(routes.environments.updateEnv, `/v1/environments/${env.id}`, { token: await api.token(t, "admin"), body: { description: "" } }),
     );
     expect(again).toMatchObject({ name, description: "", labels: { tier: "prod" } });

@@ -1,7 +1,7 @@
 // /v1/environments refuses every bad credential, every role below the minimum, and never lets
 // one tenant see or touch another's environment (404, and the owner's data is unchanged).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, expectProblem, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditCount, createEnvironment, revisionNumbers, type EnvJson } from "../../test/harness/environments.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
@@ -95,7 +95,8 @@ describe.each(backends())("/v1/environments security ($name)", (backend) => {
   it("another tenant's list, label filter and a cursor built from the owner's names show none of the owner's", async () => {
     const token = await api.token(OTHER, "admin");
     const mine = await createEnvironment(api, OTHER, { name: env.name, labels: { tier: "prod" } });
-    const ids = async (q: string) => (await json<any>(await api.request("GET", `/v1/environments${q}`, { token }))).items.map((e: EnvJson) => e.id);
+    const ids = async (q: string) =>
+      (await json<ResponseBodyOf<typeof routes.environments.listEnvs>>(await api.request("GET", `/v1/environments${q}`, { token }))).items.map((e) => e.id);
     expect(await ids("")).toEqual([mine.id]);
     expect(await ids("?label=tier=prod")).toEqual([mine.id]);
     expect(await ids(`?cursor=${encodeCursor({ name: "", id: env.id })}`)).toEqual([mine.id]);

@@ -99,15 +99,15 @@ describe.each(backends())("presets ($name)", (backend) => {
     expect(again.settings.pssVersion).toBe("v1.33");
     expect((again.settings.controls.usersAndGroups!.options as { runAsUser: { exemptUserNamespaces: boolean } }).runAsUser.exemptUserNamespaces).toBe(false);
 
-    const latest = await json<any>(
+    const latest = await json(
       await api.call(routeDefs.presets.applyRoute, `/v1/environments/${env.id}/settings/preset`, {
         token,
         body: { preset: "restricted", pssVersion: "latest" },
       }),
     );
     expect(latest.settings.pssVersion).toBe("latest");
-    expect(latest.settings.controls.probeHosts.enabled).toBe(true);
-    expect(latest.settings.controls.usersAndGroups.options.runAsUser.exemptUserNamespaces).toBe(true);
+    expect(latest.settings.controls.probeHosts!.enabled).toBe(true);
+    expect((latest.settings.controls.usersAndGroups!.options as { runAsUser: { exemptUserNamespaces: boolean } }).runAsUser.exemptUserNamespaces).toBe(true);
     const [entry] = (await auditRows(api, "acme-pv")).filter((a) => a.action === "settings.preset" && (a.after as { revision?: number }).revision === 4);
     // The audit row holds both whole documents (the audit log diffs them on read).
     expect(entry!.after).toMatchObject({ preset: "restricted", pssVersion: "latest", settings: { pssVersion: "latest" } });

@@ -2,10 +2,14 @@
 // evaluated at the app's clock.
 import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
+import type * as routes from "../../test/harness/routes.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, setSettings } from "../../test/harness/fixtures.ts";
 import { catalogue, EnvironmentSettings, presets, renderEnvironment, toYaml, type EnvironmentSettingsInput } from "../policies/index.ts";
+
+/** The JSON format of GET …/rendered. */
+type Rendered = ResponseBodyOf<typeof routes.rendered.route>;
 
 describe.each(backends())("GET /v1/environments/{id}/rendered ($name)", (backend) => {
   let api: TestApi;
@@ -25,11 +29,11 @@ describe.each(backends())("GET /v1/environments/{id}/rendered ($name)", (backend
     const res = await api.request("GET", url(env.id), { token: await api.token("acme-rj", "viewer") });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("application/json");
-    const body = await json<any>(res);
+    const body = await json<Rendered>(res);
     const { objects, summary } = expected(settings);
     expect(body).toEqual({ revision: 1, objects, summary });
     expect(objects.length).toBeGreaterThan(0);
-    expect(body.objects[0].kind).toBe("ConstraintTemplate");
+    expect(body.objects[0]!.kind).toBe("ConstraintTemplate");
     expect(body.summary[0]).toBe(`${Object.keys(presets.restricted.controls).length} of ${catalogue.length} controls enabled`);
     expect(res.headers.get("etag")).toMatch(/^"1-[0-9a-f]{16}"$/);
   });
@@ -40,7 +44,7 @@ describe.each(backends())("GET /v1/environments/{id}/rendered ($name)", (backend
     const first = await api.request("GET", url(env.id), { token });
     await setSettings(api, "acme-rc", env.id, {});
     const second = await api.request("GET", url(env.id), { token });
-    const body = await json<any>(second);
+    const body = await json<Rendered>(second);
     expect(body).toEqual({ revision: 2, objects: [], summary: expected({}).summary });
     expect(body.summary[0]).toBe(`0 of ${catalogue.length} controls enabled`);
     expect(second.headers.get("etag")).not.toBe(first.headers.get("etag"));
@@ -111,13 +115,13 @@ describe.each(backends())("GET /v1/environments/{id}/rendered ($name)", (backend
     const env = await createEnvironment(api, "acme-rx", { name: "prod", settings });
     const token = await api.token("acme-rx", "viewer");
     const before = await api.request("GET", url(env.id), { token });
-    const was = await json<any>(before);
+    const was = await json<Rendered>(before);
     expect(was.summary.join("\n")).toContain("batch-*");
     expect(JSON.stringify(was.objects)).toContain("batch-*");
     clock = new Date(clock.getTime() + 20 * 60_000);
     try {
       const after = await api.request("GET", url(env.id), { token });
-      const now = await json<any>(after);
+      const now = await json<Rendered>(after);
       expect(now.revision).toBe(1);
       expect(now).toEqual({ revision: 1, ...expected(settings) });
       expect(JSON.stringify(now)).not.toContain("batch-*");

@@ -1,7 +1,8 @@
 // GET /rendered refuses every bad credential, needs viewer, and never renders another tenant's
 // environment (404, as for an id that does not exist), in either format.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, expectProblem, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
+import type * as routes from "../../test/harness/routes.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, snapshot } from "../../test/harness/fixtures.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
@@ -39,7 +40,7 @@ describe.each(backends())("GET /v1/environments/{id}/rendered security ($name)",
 
   it("another tenant's admin gets 404 in both formats, indistinguishable from an unknown id; nothing changes", async () => {
     const owner = await api.token(OWNER, "viewer");
-    const rendered = await json<any>(await api.request("GET", url(envId), { token: owner }));
+    const rendered = await json<ResponseBodyOf<typeof routes.rendered.route>>(await api.request("GET", url(envId), { token: owner }));
     const before = await snapshot(api, OWNER, envId);
     await createEnvironment(api, OTHER, { name: "prod", settings: { controls: presets.restricted.controls } });
     const unknown = "2c4e6a8b-1d3f-4a5b-9c7d-e1f2a3b4c5d6";

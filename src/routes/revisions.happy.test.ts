@@ -1,6 +1,7 @@
 // Settings history: list, read, diff and roll back, as a signed-in caller sees them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import type { OpenApiDocument } from "../../test/harness/openapi.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows, createEnvironment, setSettings } from "../../test/harness/fixtures.ts";
 import { EnvironmentSettings } from "../policies/index.ts";
@@ -154,7 +155,7 @@ describe.each(backends())("settings revisions ($name)", (backend) => {
   });
 
   it("documents every settings-history, preset and rendered route in /openapi.json", async () => {
-    const doc = await json<any>(await api.request("GET", "/openapi.json"));
+    const doc = await json<OpenApiDocument>(await api.request("GET", "/openapi.json"));
     // 429: every authenticated operation is rate limited per credential; 410: an expired draft.
     const want: [string, string, string[]][] = [
       ["/v1/environments/{id}/settings/revisions", "get", ["200", "400", "401", "403", "404", "429"]],

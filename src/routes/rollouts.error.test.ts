@@ -3,7 +3,7 @@
 // unknown or malformed id — each with nothing written.
 import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, expectProblem, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment, snapshot } from "../../test/harness/fixtures.ts";
 import { rolloutPlans } from "../db/schema.ts";
@@ -85,7 +85,7 @@ describe.each(backends())("rollout plan errors ($name)", (backend) => {
   it("409 for a second active plan of the same control; 409 to cancel or advance a plan that is not active", async () => {
     const res = await api.request("POST", base, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } });
     expect(res.status).toBe(201);
-    const plan = await json<any>(res);
+    const plan = await json<ResponseBodyOf<typeof routes.rollouts.createPlanRoute>>(res);
     const before = await state();
     expect(
       (await expectProblem(await api.request("POST", base, { token: editor, body: { control: "privilegedContainers", steps: [warnStep] } }), 409)).detail,
@@ -119,7 +119,7 @@ describe.each(backends())("rollout plan errors ($name)", (backend) => {
   it("a step at a time past waits, and says why, when the control was disabled meanwhile (no failed pass)", async () => {
     const env = await createEnvironment(api, T, { name: "disabled-at", settings: DRYRUN });
     const b = `/v1/environments/${env.id}/rollouts` as const;
-    const plan = await json<any>(
+    const plan = await json(
       await api.call(routes.rollouts.createPlanRoute, b, {
         token: editor,
         body: { control: "privilegedContainers", steps: [{ to: "warn", when: { at: "2020-01-01T00:00:00Z" } }] },

@@ -5,12 +5,15 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admissionEvent, constraintAudit, statusReport } from "../../test/harness/agent-api.ts";
-import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows, createEnvironment } from "../../test/harness/fixtures.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { ROLLOUT_ACTOR, runRolloutPass } from "../services/rollouts.ts";
 import * as routes from "../../test/harness/routes.ts";
+
+/** A rollout plan as the routes answer it (create, get, advance and cancel share the schema). */
+type Plan = ResponseBodyOf<typeof routes.rollouts.getRoute>;
 
 const HOUR = 3_600_000;
 const DRYRUN = { controls: { privilegedContainers: { enabled: true, enforcementAction: "dryrun" as const } } };
@@ -62,7 +65,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
       async get(id: string) {
         const res = await api.request("GET", `${a.base}/${id}`, { token: await tokenAt(t, "viewer") });
         expect(res.status).toBe(200);
-        return json<any>(res);
+        return json<Plan>(res);
       },
       async settings() {
         return json(await api.call(routes.settings.getSettings, `/v1/environments/${env.id}/settings`, { token: await tokenAt(t, "viewer") }));
@@ -92,7 +95,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
       },
     });
     expect(created.status, await created.clone().text()).toBe(201);
-    const plan = await json<any>(created);
+    const plan = await json<Plan>(created);
     expect(created.headers.get("location")).toBe(`${a.base}/${plan.id}`);
     const start = clock.toISOString();
     expect(plan).toMatchObject({
@@ -107,7 +110,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
       ],
       next: { step: 0, to: "warn", due: false, cleanSince: start, dueAt: new Date(clock.getTime() + HOUR).toISOString(), evidenceMissing: false },
     });
-    expect(plan.next.waiting).toEqual([`clean since ${start}; due at ${plan.next.dueAt}`]);
+    expect(plan.next!.waiting).toEqual([`clean since ${start}; due at ${plan.next!.dueAt}`]);
     expect(await pass()).toMatchObject({ promoted: 0, failed: 0 });
 
     tick(HOUR);
@@ -121,8 +124,8 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     expect(p.steps[0]).toMatchObject({ takenAt: clock.toISOString(), revision: 2, by: ROLLOUT_ACTOR });
     expect(p).toMatchObject({ state: "active", currentAction: "warn" });
     // The agent has not applied revision 2 yet: missing evidence, said so.
-    expect(p.next.waiting).toContain("the agent has not applied revision 2 yet (applied: 1)");
-    expect(p.next.evidenceMissing).toBe(true);
+    expect(p.next!.waiting).toContain("the agent has not applied revision 2 yet (applied: 1)");
+    expect(p.next!.evidenceMissing).toBe(true);
 
     // A privileged pod appears: the step waits while it is open, naming it.
     tick(60_000);
@@ -132,7 +135,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     await a.status(2);
     p = await a.get(plan.id);
     expect(p.next).toMatchObject({ due: false, cleanSince: null, evidenceMissing: false });
-    expect(p.next.waiting).toEqual(["1 open violation of privilegedContainers (Pod team-0/pod-0): the clean window starts when they resolve"]);
+    expect(p.next!.waiting).toEqual(["1 open violation of privilegedContainers (Pod team-0/pod-0): the clean window starts when they resolve"]);
     expect(await pass()).toMatchObject({ promoted: 0 });
     // Resolved: the window starts at the audit that no longer saw it.
     await a.audit(0);
@@ -140,7 +143,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     tick(HOUR - 1000);
     await a.status(2);
     expect(await pass()).toMatchObject({ promoted: 0 });
-    expect((await a.get(plan.id)).next.cleanSince).toBe(resolvedAt);
+    expect((await a.get(plan.id)).next!.cleanSince).toBe(resolvedAt);
     tick(1000);
     await a.status(2);
     expect(await pass()).toMatchObject({ promoted: 1 });
@@ -177,7 +180,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("an agent gone offline holds the step, says so, and the clean window restarts after the gap", async () => {
     const t = "ro-offline";
     const a = await setup(t);
-    const plan = await json<any>(
+    const plan = await json<Plan>(
       await api.request("POST", a.base, {
         token: await tokenAt(t, "editor"),
         body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 3600 } }] },
@@ -185,9 +188,9 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     );
     tick(2 * HOUR); // no heartbeat meanwhile
     const p = await a.get(plan.id);
-    expect(p.next.due).toBe(false);
-    expect(p.next.evidenceMissing).toBe(true);
-    expect(p.next.waiting[0]).toMatch(/^the environment's agent is offline \(last seen /);
+    expect(p.next!.due).toBe(false);
+    expect(p.next!.evidenceMissing).toBe(true);
+    expect(p.next!.waiting[0]).toMatch(/^the environment's agent is offline \(last seen /);
     expect(await pass()).toMatchObject({ promoted: 0 });
     const gap = clock.toISOString();
     expect((await a.get(plan.id)).checkedAt).toBe(gap);
@@ -202,7 +205,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("a new object admitted with a warning of the control restarts the clean window (the next step would refuse it)", async () => {
     const t = "ro-admitted";
     const a = await setup(t);
-    const plan = await json<any>(
+    const plan = await json<Plan>(
       await api.request("POST", a.base, {
         token: await tokenAt(t, "editor"),
         body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 3600 } }] },
@@ -222,7 +225,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("a Gatekeeper audit the agent reports stale holds the step", async () => {
     const t = "ro-stale";
     const a = await setup(t);
-    const plan = await json<any>(
+    const plan = await json<Plan>(
       await api.request("POST", a.base, {
         token: await tokenAt(t, "editor"),
         body: { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 60 } }] },
@@ -235,7 +238,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     });
     expect((await api.request("POST", AGENT_PATHS.status, { token: agent, body })).status).toBe(204);
     const p = await a.get(plan.id);
-    expect(p.next.waiting).toEqual(["Gatekeeper's audit is stale (newest 2030-01-01T00:00:00.000Z)"]);
+    expect(p.next!.waiting).toEqual(["Gatekeeper's audit is stale (newest 2030-01-01T00:00:00.000Z)"]);
     expect(await pass()).toMatchObject({ promoted: 0 });
   });
 
@@ -244,7 +247,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     const a = await setup(t);
     await a.audit(1); // not clean, and it does not matter for these
     const at = new Date(clock.getTime() + HOUR).toISOString();
-    const plan = await json<any>(
+    const plan = await json<Plan>(
       await api.request("POST", a.base, {
         token: await tokenAt(t, "editor"),
         body: {
@@ -262,12 +265,12 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     expect(await pass()).toMatchObject({ promoted: 1 });
     let p = await a.get(plan.id);
     expect(p.currentAction).toBe("warn");
-    expect(p.next.waiting).toEqual(["this step is taken by hand: POST …/advance"]);
+    expect(p.next!.waiting).toEqual(["this step is taken by hand: POST …/advance"]);
     tick(10 * HOUR);
     expect(await pass()).toMatchObject({ promoted: 0 });
     const res = await api.request("POST", `${a.base}/${plan.id}/advance`, { token: await tokenAt(t, "editor") });
     expect(res.status, await res.clone().text()).toBe(200);
-    p = await json<any>(res);
+    p = await json<Plan>(res);
     expect(p).toMatchObject({ state: "completed", currentAction: "deny" });
     expect(p.steps[1]).toMatchObject({ by: `editor@${t}`, revision: 3 });
     expect(await a.settings()).toMatchObject({ revision: 3, author: `editor@${t}` });
@@ -281,7 +284,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
   it("a control already made stricter by hand: the step records it without a revision", async () => {
     const t = "ro-ahead";
     const a = await setup(t);
-    const plan = await json<any>(
+    const plan = await json<Plan>(
       await api.request("POST", a.base, {
         token: await tokenAt(t, "editor"),
         body: { control: "privilegedContainers", steps: [{ to: "warn", when: { manual: true } }] },
@@ -292,7 +295,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
       body: { enforcementAction: "deny" },
     });
     expect(patch.status, await patch.clone().text()).toBe(200);
-    const p = await json<any>(await api.request("POST", `${a.base}/${plan.id}/advance`, { token: await tokenAt(t, "editor") }));
+    const p = await json<Plan>(await api.request("POST", `${a.base}/${plan.id}/advance`, { token: await tokenAt(t, "editor") }));
     expect(p).toMatchObject({ state: "completed", currentAction: "deny", steps: [{ revision: null, by: `editor@${t}` }] });
     expect((await a.settings()).revision).toBe(2);
   });
@@ -302,7 +305,7 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     const a = await setup(t);
     const editor = await tokenAt(t, "editor");
     const body = { control: "privilegedContainers", steps: [{ to: "warn", when: { cleanForSeconds: 60 } }] };
-    const first = await json<any>(await api.request("POST", a.base, { token: editor, body }));
+    const first = await json<Plan>(await api.request("POST", a.base, { token: editor, body }));
     const cancelled = await api.request("POST", `${a.base}/${first.id}/cancel`, { token: editor });
     expect(cancelled.status).toBe(200);
     expect(await json(cancelled)).toMatchObject({ id: first.id, state: "cancelled", next: null });
@@ -310,9 +313,9 @@ describe.each(backends())("rollout plans ($name)", (backend) => {
     await a.status(1);
     await pass();
     expect(await a.get(first.id)).toMatchObject({ state: "cancelled", checkedAt: null, currentAction: "dryrun" });
-    const second = await json<any>(await api.request("POST", a.base, { token: await tokenAt(t, "editor"), body }));
-    const list = await json<any>(await api.request("GET", a.base, { token: await tokenAt(t, "viewer") }));
-    expect(list.items.map((p: { id: string; state: string }) => [p.id, p.state])).toEqual([
+    const second = await json<Plan>(await api.request("POST", a.base, { token: await tokenAt(t, "editor"), body }));
+    const list = await json<ResponseBodyOf<typeof routes.rollouts.listRoute>>(await api.request("GET", a.base, { token: await tokenAt(t, "viewer") }));
+    expect(list.items.map((p) => [p.id, p.state])).toEqual([
       [second.id, "active"],
       [first.id, "cancelled"],
     ]);

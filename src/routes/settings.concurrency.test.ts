@@ -22,7 +22,7 @@ describe.each(backends())("settings under concurrency ($name)", (backend) => {
     const actions = ["deny", "warn", "dryrun"] as const;
     const responses = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
-        api.request("PUT", url(env.id), {
+        api.call(routes.settings.putSettings, url(env.id), {
           token,
           headers: { "if-match": '"1"' },
           body: { settings: { enforcementAction: actions[i % 3] }, comment: `writer ${i}` },
@@ -33,7 +33,7 @@ describe.each(backends())("settings under concurrency ($name)", (backend) => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 412)).toHaveLength(99);
     const winner = responses[statuses.indexOf(200)]!;
-    const won = await json<any>(winner);
+    const won = await json(winner);
     expect(won.revision).toBe(2);
     for (const loser of responses.filter((r) => r.status === 412)) {
       const problem = await expectProblem(loser, 412);
@@ -52,10 +52,10 @@ describe.each(backends())("settings under concurrency ($name)", (backend) => {
     const token = await api.token(t, "editor");
     const controls = ["privilegedContainers", "hostNamespaces", "hostPaths", "capabilities", "seccomp", "procMount", "sysctls", "appArmor"];
     const responses = await Promise.all(
-      controls.map((c) => api.request("PATCH", `${url(env.id)}/controls/${c}`, { token, body: { enforcementAction: "warn" } })),
+      controls.map((c) => api.call(routes.settings.patchControl, `${url(env.id)}/controls/${c}`, { token, body: { enforcementAction: "warn" } })),
     );
     expect(responses.map((r) => r.status)).toEqual(controls.map(() => 200));
-    const revisions = (await Promise.all(responses.map(async (r) => (await json<any>(r)).revision))).sort((a, b) => a - b);
+    const revisions = (await Promise.all(responses.map(async (r) => (await json(r)).revision))).sort((a, b) => a - b);
     expect(revisions).toEqual(controls.map((_, i) => i + 2));
     const { settings } = await json(await api.call(routes.settings.getSettings, url(env.id), { token }));
     expect(Object.keys(settings.controls).sort()).toEqual([...controls].sort());

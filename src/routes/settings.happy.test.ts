@@ -1,6 +1,7 @@
 // /v1/environments/{id}/settings: read with ETags, replace with If-Match, patch one control.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import type { OpenApiDocument } from "../../test/harness/openapi.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { auditRows, createEnvironment, environmentRow, revisionNumbers } from "../../test/harness/environments.ts";
 import { EnvironmentSettings } from "../policies/index.ts";
@@ -37,7 +38,7 @@ describe.each(backends())("/v1/environments/{id}/settings ($name)", (backend) =>
   });
 
   it("documents GET with its If-None-Match header and 304 (the handler reads the header itself)", async () => {
-    const doc = await json<any>(await api.request("GET", "/openapi.json"));
+    const doc = await json<OpenApiDocument>(await api.request("GET", "/openapi.json"));
     const op = doc.paths["/v1/environments/{id}/settings"].get;
     expect(op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`).sort()).toEqual(["header:if-none-match", "path:id"]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["200", "304", "400", "401", "403", "404"]));

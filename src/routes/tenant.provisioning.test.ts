@@ -2,7 +2,7 @@
 // (TENANT_PROVISIONING), and the audit rows a first sign-in, a new member and a role change write.
 import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, expectProblem, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { otherKey } from "../../test/harness/tokens.ts";
 import { memberships, tenants } from "../db/schema.ts";
@@ -28,7 +28,7 @@ describe.each(backends())("tenant provisioning ($name)", (backend) => {
   const log = async (api: TestApi, slug: string, query = ""): Promise<Entry[]> => {
     const res = await api.request("GET", `/v1/audit-log${query}`, { token: await api.token(slug, "admin", { sub: "auditor" }) });
     expect(res.status, await res.clone().text()).toBe(200);
-    return (await json<any>(res)).items;
+    return (await json<ResponseBodyOf<typeof routes.auditLog.route>>(res)).items;
   };
 
   describe("auto (development)", () => {

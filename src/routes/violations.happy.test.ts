@@ -3,7 +3,9 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditReport, constraintAudit, createAgentCredential, violation } from "../../test/harness/agent-api.ts";
-import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import type { RouteConfig } from "@hono/zod-openapi";
+import { createTestApi, json, type PathOf, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
+import * as routes from "../../test/harness/routes.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { AGENT_PATHS, type AuditReport, type ConstraintAudit } from "../protocol/agent.ts";
@@ -47,13 +49,14 @@ describe.each(backends())("violation history ($name)", (backend) => {
       const res = await api.request("POST", AGENT_PATHS.auditReport, { token: cred.secret, body });
       expect(res.status, await res.clone().text()).toBe(204);
     };
-    const get = async (path: string) => {
-      const res = await api.request("GET", path, { token: viewer });
+    /** GET on one of the violation routes as the viewer, asserting 200; the body typed by that route. */
+    const get = async <R extends RouteConfig>(route: R, path: PathOf<R["path"]> | `${PathOf<R["path"]>}?${string}`) => {
+      const res = await api.call(route, path, { token: viewer });
       expect(res.status, await res.clone().text()).toBe(200);
-      return json<any>(res);
+      return json(res);
     };
     const all = async (query = "") =>
-      (await get(`/v1/violations?environment=${env.id}&limit=100${query}`)).items as {
+      (await get(routes.violations.list, `/v1/violations?environment=${env.id}&limit=100${query}`)).items as {
         id: string;
         state: string;
         resource: { name: string };
@@ -107,7 +110,7 @@ describe.each(backends())("violation history ($name)", (backend) => {
     expect(v["pod-3"]).toMatchObject({ state: "open", openedAt: at(20), firstSeenAt: at(0), resolvedAt: null, occurrences: 2 });
 
     await s.send(30, [priv([1, 2, 3])]);
-    const detail = await s.get(`/v1/violations/${id1}`);
+    const detail = await s.get(routes.violations.get, `/v1/violations/${id1}`);
     expect(detail).toMatchObject({ id: id1, state: "open", occurrences: 2, firstSeenAt: at(0), openedAt: at(30) });
     expect(detail.history).toEqual([
       { type: "opened", at: at(0) },
@@ -146,7 +149,10 @@ describe.each(backends())("violation history ($name)", (backend) => {
       expect(after[n]).toMatchObject({ id: before[n]!.id, state: "open", enforcementAction: "warn", openedAt: at(0), lastSeenAt: at(10), occurrences: 1 });
     }
     expect((await tables(tenantId)).e.length).toBe(events);
-    expect(await s.get(`/v1/environments/${s.env.id}/violations/summary`)).toMatchObject({ open: 2, byEnforcementAction: { warn: 2 } });
+    expect(await s.get(routes.violations.envSummary, `/v1/environments/${s.env.id}/violations/summary`)).toMatchObject({
+      open: 2,
+      byEnforcementAction: { warn: 2 },
+    });
   });
 
   it("a truncated constraint resolves nothing it could not see; an unaudited one neither; a constraint gone from the report resolves all of its violations", async () => {
@@ -180,7 +186,7 @@ describe.each(backends())("violation history ($name)", (backend) => {
     expect((await api.request("POST", AGENT_PATHS.auditReport, { token: otherCred.secret, body: auditReport() })).status).toBe(204);
 
     const q = async (query: string) =>
-      (await s.get(`/v1/violations?limit=100&${query}`)).items as {
+      (await s.get(routes.violations.list, `/v1/violations?limit=100&${query}`)).items as {
         resource: { name: string; namespace: string };
         state: string;
         environmentId: string;
@@ -200,7 +206,10 @@ describe.each(backends())("violation history ($name)", (backend) => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page = await s.get(`/v1/violations?environment=${s.env.id}&limit=4${cursor ? `&cursor=${cursor}` : ""}`);
+      const page: ResponseBodyOf<typeof routes.violations.list> = await s.get(
+        routes.violations.list,
+        `/v1/violations?environment=${s.env.id}&limit=4${cursor ? `&cursor=${cursor}` : ""}`,
+      );
       seen.push(...page.items.map((v: { id: string }) => v.id));
       cursor = page.nextCursor;
       pages++;
@@ -214,7 +223,7 @@ describe.each(backends())("violation history ($name)", (backend) => {
     const a = await setup(t, "a");
     const b = await setup(t, "b");
     await setup(t, "never-reported");
-    const fresh = await a.get(`/v1/environments/${a.env.id}/violations/summary`);
+    const fresh = await a.get(routes.violations.envSummary, `/v1/environments/${a.env.id}/violations/summary`);
     expect(fresh).toEqual({ environmentId: a.env.id, lastReportAt: null, compliant: null, open: 0, byControl: {}, byEnforcementAction: {} });
 
     await a.send(0, [
@@ -227,7 +236,7 @@ describe.each(backends())("violation history ($name)", (backend) => {
     ]);
     await b.send(0, [priv([1])]);
     await b.send(10, [priv([])]);
-    expect(await a.get(`/v1/environments/${a.env.id}/violations/summary`)).toEqual({
+    expect(await a.get(routes.violations.envSummary, `/v1/environments/${a.env.id}/violations/summary`)).toEqual({
       environmentId: a.env.id,
       lastReportAt: at(0),
       compliant: false,
@@ -235,8 +244,12 @@ describe.each(backends())("violation history ($name)", (backend) => {
       byControl: { "privileged-containers": 2, capabilities: 3, "(none)": 1 },
       byEnforcementAction: { deny: 2, warn: 3, dryrun: 1 },
     });
-    expect(await b.get(`/v1/environments/${b.env.id}/violations/summary`)).toMatchObject({ compliant: true, open: 0, lastReportAt: at(10) });
-    expect(await a.get("/v1/violations/summary")).toEqual({
+    expect(await b.get(routes.violations.envSummary, `/v1/environments/${b.env.id}/violations/summary`)).toMatchObject({
+      compliant: true,
+      open: 0,
+      lastReportAt: at(10),
+    });
+    expect(await a.get(routes.violations.tenantSummary, "/v1/violations/summary")).toEqual({
       open: 6,
       byControl: { "privileged-containers": 2, capabilities: 3, "(none)": 1 },
       byEnforcementAction: { deny: 2, warn: 3, dryrun: 1 },
@@ -252,7 +265,7 @@ describe.each(backends())("violation history ($name)", (backend) => {
       await s.send(day(1, 60), [priv([1, 4])]);
       await s.send(day(1, 120), [priv([1, 4, 5])]);
       await s.send(day(2, 60), [priv([2])]);
-      const { days } = await s.get(`/v1/violations/trend?days=5`);
+      const { days } = await s.get(routes.violations.trend, `/v1/violations/trend?days=5`);
       expect(days).toEqual([
         { date: dayName(-1), opened: 0, resolved: 0, open: 0 },
         { date: dayName(0), opened: 3, resolved: 0, open: 3 },
@@ -260,7 +273,9 @@ describe.each(backends())("violation history ($name)", (backend) => {
         { date: dayName(2), opened: 1, resolved: 3, open: 1 },
         { date: dayName(3), opened: 0, resolved: 0, open: 1 },
       ]);
-      expect((await s.get(`/v1/violations/trend?days=1&environment=${s.env.id}`)).days).toEqual([{ date: dayName(3), opened: 0, resolved: 0, open: 1 }]);
+      expect((await s.get(routes.violations.trend, `/v1/violations/trend?days=1&environment=${s.env.id}`)).days).toEqual([
+        { date: dayName(3), opened: 0, resolved: 0, open: 1 },
+      ]);
     }
   });
 });

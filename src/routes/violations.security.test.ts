@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditReport, createAgentCredential } from "../../test/harness/agent-api.ts";
 import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
+import type { Problem } from "../app/problem.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
@@ -56,10 +57,10 @@ describe.each(backends())("/v1/violations security ($name)", (backend) => {
         open: 0,
         environments: { total: 0, reporting: 0 },
       });
-      const trend = await json<any>(await api.request("GET", `/v1/violations/trend?days=400&environment=${theirs.envId}`, { token }).then((r) => r));
+      const trend = await json<Problem>(await api.request("GET", `/v1/violations/trend?days=400&environment=${theirs.envId}`, { token }).then((r) => r));
       expect(trend.status ?? 400).toBe(400); // days over 365
-      const t2 = await json<any>(await api.request("GET", `/v1/violations/trend?days=365&environment=${theirs.envId}`, { token }));
-      expect(t2.days.every((d: { opened: number; open: number }) => d.opened === 0 && d.open === 0)).toBe(true);
+      const t2 = await json(await api.call(routes.violations.trend, `/v1/violations/trend?days=365&environment=${theirs.envId}`, { token }));
+      expect(t2.days.every((d) => d.opened === 0 && d.open === 0)).toBe(true);
     }
     // acme itself sees them.
     expect((await api.request("GET", `/v1/violations/${theirs.violationId}`, { token: await api.token("vs-acme", "viewer") })).status).toBe(200);

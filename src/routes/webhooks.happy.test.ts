@@ -65,7 +65,7 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     expect(JSON.parse(listText)).toEqual({ items: [shown], nextCursor: null });
     expect(await json(await api.call(routes.webhooks.get, `/v1/webhooks/${made.id}`, { token }))).toEqual(shown);
 
-    const patched = await json<any>(
+    const patched = await json(
       await api.call(routeDefs.webhooks.update, `/v1/webhooks/${made.id}`, {
         token,
         body: { enabled: false, environmentIds: null, events: ["environment.offline"] },
@@ -116,7 +116,7 @@ describe.each(backends())("/v1/webhooks ($name)", (backend) => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: { id: string }[]; nextCursor: string | null } = await json<any>(
+      const page: { items: { id: string }[]; nextCursor: string | null } = await json(
         await api.call(routeDefs.webhooks.list, `/v1/webhooks?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token }),
       );
       seen.push(...page.items.map((e: { id: string }) => e.id));

@@ -1,7 +1,7 @@
 // /v1/webhooks refuses bad credentials and every role below admin on every route, and a tenant
 // can never see, change, target or redeliver another tenant's endpoints or deliveries.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, expectProblem, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, expectProblem, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { badCredentials } from "../../test/harness/tokens.ts";
@@ -57,7 +57,7 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
 
   it("another tenant's endpoint and delivery: every route → 404 (or an empty list), nothing changed or sent for the owner", async () => {
     const owner = await api.token("wh-acme", "admin");
-    const ep = await json<any>(
+    const ep = await json(
       await api.call(routeDefs.webhooks.create, "/v1/webhooks", { token: owner, body: { url: "http://127.0.0.1:9/acme", events: ["violation.opened"] } }),
     );
     const ping = await json(await api.call(routeDefs.webhooks.ping, `/v1/webhooks/${ep.id}/ping`, { token: owner }));
@@ -67,13 +67,15 @@ describe.each(backends())("/v1/webhooks security ($name)", (backend) => {
     };
     // The intruder also has an endpoint of its own, to try the owner's delivery under it.
     for (const token of [await api.token("wh-other", "admin"), await api.apiKey("wh-other", "admin")]) {
-      const mine = await json<any>(
+      const mine = await json(
         await api.call(routeDefs.webhooks.create, "/v1/webhooks", { token, body: { url: "http://127.0.0.1:9/mine", events: ["violation.opened"] } }),
       );
       for (const [method, path, body] of [...routes(ep.id, ping.id), ...routes(mine.id, ping.id).slice(8, 10)]) {
         if (path === "/v1/webhooks") {
           if (method === "GET")
-            expect((await json<any>(await api.request(method, path, { token }))).items.map((e: { id: string }) => e.id)).not.toContain(ep.id);
+            expect(
+              (await json<ResponseBodyOf<typeof routeDefs.webhooks.list>>(await api.request(method, path, { token }))).items.map((e: { id: string }) => e.id),
+            ).not.toContain(ep.id);
           continue;
         }
         if (path.startsWith(`/v1/webhooks/${mine.id}`) && !path.includes(ping.id)) continue;

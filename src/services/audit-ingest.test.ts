@@ -54,7 +54,7 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
     const token = await api.token(tenant, "admin");
     const hooks = await Promise.all(
       (["digest", "per-violation"] as const).map(async (deliveryMode) =>
-        json<any>(
+        json(
           await api.call(routes.webhooks.create, "/v1/webhooks", {
             token,
             body: { url: "http://127.0.0.1:9/h", events: ["violation.opened", "violation.resolved"], deliveryMode },

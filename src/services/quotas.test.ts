@@ -45,9 +45,9 @@ describe.each(backends())("quotas ($name)", (backend) => {
     const admin = await api.token("quota-keys", "admin");
     const ids: string[] = [];
     for (const name of ["k1", "k2"]) {
-      const res = await post(admin, "/v1/api-keys", { name, role: "viewer" });
+      const res = await api.call(routes.apiKeys.create, "/v1/api-keys", { token: admin, body: { name, role: "viewer" } });
       expect(res.status).toBe(201);
-      ids.push((await json<any>(res)).id);
+      ids.push((await json(res)).id);
     }
     await refusedAt(await post(admin, "/v1/api-keys", { name: "k3", role: "viewer" }), "apiKeys");
     expect((await api.request("DELETE", `/v1/api-keys/${ids[0]}`, { token: admin })).status).toBe(204);
@@ -57,7 +57,8 @@ describe.each(backends())("quotas ($name)", (backend) => {
   it("agent credentials: counted across the tenant's environments", async () => {
     const admin = await api.token("quota-agents", "admin");
     const envs = [];
-    for (const name of ["e1", "e2"]) envs.push((await json<any>(await post(admin, "/v1/environments", { name }))).id);
+    for (const name of ["e1", "e2"])
+      envs.push((await json(await api.call(routes.environments.createEnv, "/v1/environments", { token: admin, body: { name } }))).id);
     expect((await post(admin, `/v1/environments/${envs[0]}/agent-credentials`)).status).toBe(201);
     expect((await post(admin, `/v1/environments/${envs[1]}/agent-credentials`)).status).toBe(201);
     await refusedAt(await post(admin, `/v1/environments/${envs[1]}/agent-credentials`), "agentCredentials");
@@ -73,15 +74,16 @@ describe.each(backends())("quotas ($name)", (backend) => {
   it("drafts: counted across the tenant's environments, open ones only", async () => {
     const admin = await api.token("quota-drafts", "admin");
     const envs = [];
-    for (const name of ["d1", "d2"]) envs.push((await json<any>(await post(admin, "/v1/environments", { name }))).id);
-    const d = await post(admin, `/v1/environments/${envs[0]}/drafts`, { preset: "baseline" });
+    for (const name of ["d1", "d2"])
+      envs.push((await json(await api.call(routes.environments.createEnv, "/v1/environments", { token: admin, body: { name } }))).id);
+    const d = await api.call(routes.drafts.createDraftRoute, `/v1/environments/${envs[0]}/drafts`, { token: admin, body: { preset: "baseline" } });
     expect(d.status).toBe(201);
     expect((await post(admin, `/v1/environments/${envs[1]}/drafts`, { preset: "baseline" })).status).toBe(201);
     const auditBefore = (await auditRows(api, "quota-drafts")).length;
     await refusedAt(await post(admin, `/v1/environments/${envs[1]}/drafts`, { preset: "restricted" }), "drafts");
     expect((await auditRows(api, "quota-drafts")).length).toBe(auditBefore);
     // Deleting one makes room.
-    expect((await api.request("DELETE", `/v1/environments/${envs[0]}/drafts/${(await json<any>(d)).id}`, { token: admin })).status).toBe(204);
+    expect((await api.request("DELETE", `/v1/environments/${envs[0]}/drafts/${(await json(d)).id}`, { token: admin })).status).toBe(204);
     expect((await post(admin, `/v1/environments/${envs[1]}/drafts`, { preset: "restricted" })).status).toBe(201);
   });
 

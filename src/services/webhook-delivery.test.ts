@@ -8,6 +8,7 @@ import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { auditReport, constraintAudit, violation } from "../../test/harness/agent-api.ts";
 import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import type { OpenApiDocument } from "../../test/harness/openapi.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { startReceiver, verifyWith, wireOf, type Receiver } from "../../test/harness/webhook-receiver.ts";
 import { webhookTenant } from "../../test/harness/webhook-tenant.ts";
@@ -172,7 +173,7 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     receivers.push(receiver);
     {
       const token = await cutover.token("wd-cutover", "admin");
-      const ep = await json<any>(
+      const ep = await json(
         await cutover.call(routeDefs.webhooks.create, "/v1/webhooks", {
           token,
           body: { url: receiver.url, events: ["violation.opened"], deliveryMode: "per-violation" },
@@ -212,7 +213,7 @@ describe.each(backends())("webhook delivery guarantees ($name)", (backend) => {
     expect([...s.receiver.processed().values()].map((r) => r.body.type)).toEqual(["violation.opened", "violation.updated"]);
     expect(s.receiver.received.every((r) => r.verified)).toBe(true);
     // Subscribable like the others, and documented.
-    const doc = await json<any>(await api.request("GET", "/openapi.json"));
+    const doc = await json<OpenApiDocument>(await api.request("GET", "/openapi.json"));
     expect(doc.components.schemas.WebhookEventType.enum).toContain("violation.updated");
     expect(doc.components.schemas.ViolationUpdatedEvent.properties.type).toMatchObject({ enum: ["violation.updated"] });
   });

@@ -8,7 +8,7 @@
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { constraintAudit, createAgentCredential, violation } from "../../test/harness/agent-api.ts";
-import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
+import { createTestApi, json, type ResponseBodyOf, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { startReceiver, type Receiver } from "../../test/harness/webhook-receiver.ts";
@@ -103,7 +103,7 @@ describe.each(backends())("webhook digests, filters, rate limits, Slack ($name)"
     const viewer = await api.token("dg-one", "viewer");
     const all: string[] = [];
     for (let page = `${more.pathname}${more.search}&limit=100`; page; ) {
-      const body = await json<any>(await api.request("GET", page, { token: viewer }));
+      const body = await json<ResponseBodyOf<typeof routes.violations.list>>(await api.request("GET", page, { token: viewer }));
       all.push(...body.items.map((v: { id: string }) => v.id));
       page = body.nextCursor ? `${more.pathname}${more.search}&limit=100&cursor=${body.nextCursor}` : "";
     }

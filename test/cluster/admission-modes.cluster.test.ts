@@ -11,7 +11,9 @@ import { corpus } from "../../src/policies/presets/corpus.ts";
 import { container, pod, workload, IMAGE } from "../../src/policies/sample.ts";
 import { startCluster, WEBHOOK_CONFIGURATION_NAME, type Cluster } from "../harness/cluster.ts";
 import { sleep, waitUntil } from "../harness/cluster-process.ts";
+import type { Problem } from "../../src/app/problem.ts";
 import { json } from "../harness/api.ts";
+import * as routes from "../harness/routes.ts";
 import { DENIED, auditReport, converge, create, createNamespaces, denialLines, patchControl, placed, warningLines, type Obj } from "../harness/admission.ts";
 
 const T = 240_000;
@@ -161,7 +163,7 @@ describe("exemptions", () => {
       exemptions: { namespaces: [{ pattern: "team-*-sandbox" }] },
     });
     expect(inner.status).toBe(400);
-    const problem = await json<any>(inner);
+    const problem = await json<Problem>(inner);
     expect(problem.errors).toContainEqual({
       path: expect.stringMatching(/namespaces.*0.*pattern$/),
       message: expect.stringContaining("optionally ending in * to match a prefix"),
@@ -291,7 +293,7 @@ describe("out of scope stays untouched", () => {
     timeout: T,
   }, async () => {
     // Still the restricted preset from the previous test; environment exemptions at their default.
-    const settings = await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/settings`));
+    const settings = await json(await bed.callRoute(routes.settings.getSettings, `/v1/environments/${bed.envId}/settings`));
     expect(settings.settings.exemptions.namespaces.map((n: Obj) => n.pattern).sort()).toEqual(["gatehouse-system", "gatekeeper-system", "kube-system"]);
     await cluster.kubectlOk(["get", "namespace", "kube-system"]); // the API server makes it itself
     for (const ns of ["kube-system", "gatekeeper-system", AGENT_NAMESPACE]) {

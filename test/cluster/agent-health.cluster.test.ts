@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiClient } from "../../agent/api-client.ts";
 import { json } from "../harness/api.ts";
+import * as routes from "../harness/routes.ts";
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { sleep } from "../harness/cluster-process.ts";
@@ -39,7 +40,7 @@ function withoutLegacySchema(api: ApiClient): ApiClient {
   };
 }
 
-const agentView = async () => json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
+const agentView = async () => json(await bed.callRoute(routes.environmentAgent.route, `/v1/environments/${bed.envId}/agent`));
 
 /** Passes until the agent view satisfies `ok` (or the time is up); returns the last view. */
 async function passUntil(ok: (view: any) => boolean, seconds = 90) {
@@ -92,11 +93,19 @@ describe("agent health against a real kube-apiserver with Gatekeeper", () => {
   });
 
   it("15b. Gatekeeper stopped: degraded (audit stale) and environment.degraded; restarted: online and environment.recovered", { timeout: T }, async () => {
-    const hook = await json<any>(
-      await bed.call("POST", "/v1/webhooks", { url: "https://93.184.215.14/hooks", events: ["environment.degraded", "environment.recovered"] }),
+    const hook = await json(
+      await bed.callRoute(routes.webhooks.create, "/v1/webhooks", {
+        url: "https://93.184.215.14/hooks",
+        events: ["environment.degraded", "environment.recovered"],
+      }),
     );
     const events = async () =>
-      ((await json<any>(await bed.call("GET", `/v1/webhooks/${hook.id}/deliveries?limit=100`))).items as { eventType: string; payload: any }[])
+      (
+        (await json(await bed.callRoute(routes.webhooks.deliveries, `/v1/webhooks/${hook.id}/deliveries?limit=100`))).items as {
+          eventType: string;
+          payload: any;
+        }[]
+      )
         .map((d) => d.eventType)
         .reverse();
 
@@ -115,7 +124,7 @@ describe("agent health against a real kube-apiserver with Gatekeeper", () => {
     expect(degraded.degradedReasons).toEqual([
       expect.stringMatching(/^Gatekeeper's audit is stale: the newest constraint audit is from .+, more than 15 s ago$/),
     ]);
-    const env = json<any>(await bed.call("GET", `/v1/environments/${bed.envId}`));
+    const env = json(await bed.callRoute(routes.environments.getEnv, `/v1/environments/${bed.envId}`));
     expect((await env).agent).toMatchObject({ state: "degraded", degradedReasons: degraded.degradedReasons });
 
     await cluster.startGatekeeper();

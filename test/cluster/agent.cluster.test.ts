@@ -13,6 +13,7 @@ import { buildAgent } from "../../agent/build.ts";
 import { AGENT_NODE_OPTIONS } from "../../src/install/agent-manifest.ts";
 import { MANAGED_BY_LABEL } from "../../src/protocol/agent.ts";
 import { json } from "../harness/api.ts";
+import * as routes from "../harness/routes.ts";
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { freePorts, sleep } from "../harness/cluster-process.ts";
@@ -51,7 +52,7 @@ async function managedVersions(): Promise<Map<string, string>> {
 }
 
 async function agentView() {
-  return json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
+  return json(await bed.callRoute(routes.environmentAgent.route, `/v1/environments/${bed.envId}/agent`));
 }
 
 beforeAll(async () => {
@@ -119,9 +120,9 @@ spec:
     let report: any;
     for (let i = 0; i < 60; i++) {
       await bed.pass();
-      const res = await bed.call("GET", `/v1/environments/${bed.envId}/audit-report`);
+      const res = await bed.callRoute(routes.environmentAuditReport.route, `/v1/environments/${bed.envId}/audit-report`);
       if (res.status === 200) {
-        report = await json<any>(res);
+        report = await json(res);
         const c = report.constraints.find((x: { name: string }) => x.name === "privileged-containers");
         if (c?.violations.some((v: { name: string }) => v.name === "root-shell")) break;
       }
@@ -253,7 +254,7 @@ spec:
 
     const pass = await bed.pass();
     expect(pass.error, JSON.stringify(pass.results)).toBeNull();
-    const desired = (await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/rendered`))).objects as Obj[];
+    const desired = (await json(await bed.callRoute(routes.rendered.route, `/v1/environments/${bed.envId}/rendered`))).objects as unknown as Obj[]; // Kubernetes objects, as the kubectl reads below see them
     const want = (name: string) => desired.find((o) => o.metadata.name === name)!;
     const host = await cluster.kubectlJson<Obj>(["get", "gatehousehostnamespaces.constraints.gatekeeper.sh", "host-namespaces"]);
     expect(host.spec).toEqual(want("host-namespaces").spec);
@@ -379,8 +380,8 @@ spec:
       await until("readiness", async () => (await get("/readyz")).status === 200);
       expect((await get("/healthz")).status).toBe(200);
 
-      const res = await bed.call("PATCH", `/v1/environments/${bed.envId}/settings/controls/procMount`, { enforcementAction: "warn" });
-      const revision = (await json<any>(res)).revision as number;
+      const res = await bed.callRoute(routes.settings.patchControl, `/v1/environments/${bed.envId}/settings/controls/procMount`, { enforcementAction: "warn" });
+      const revision = (await json(res)).revision;
       await until("the loop applying the change", async () => {
         const c = await cluster.kubectlJson<Obj>(["get", "gatehouseprocmount.constraints.gatekeeper.sh", "proc-mount"]);
         return c.spec.enforcementAction === "warn";

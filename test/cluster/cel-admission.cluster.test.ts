@@ -13,6 +13,7 @@ import { MAX_MESSAGE_BYTES } from "../../src/policies/cel.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { waitUntil } from "../harness/cluster-process.ts";
 import { json } from "../harness/api.ts";
+import * as routes from "../harness/routes.ts";
 import { converge, create, createNamespaces, placed, unique, type Obj } from "../harness/admission.ts";
 
 const T = 240_000;
@@ -128,14 +129,14 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
       "the agent reporting every VAP and binding generated",
       async () => {
         await bed.pass();
-        const view = await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
+        const view = await json(await bed.callRoute(routes.environmentAgent.route, `/v1/environments/${bed.envId}/agent`));
         if (view.gatekeeper?.vap?.generated !== true) throw new Error(`not yet: ${JSON.stringify(view.gatekeeper?.vap)}`);
         return view;
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
-    const view = await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/agent`));
-    expect(view.gatekeeper.vap.policies.map((p: Obj) => [p.name, p.state]).sort()).toEqual(
+    const view = await json(await bed.callRoute(routes.environmentAgent.route, `/v1/environments/${bed.envId}/agent`));
+    expect(view.gatekeeper!.vap!.policies.map((p: Obj) => [p.name, p.state]).sort()).toEqual(
       [
         ["gatekeeper-gatehouseapparmor", "generated"],
         ["gatekeeper-gatehousecapabilities", "generated"],

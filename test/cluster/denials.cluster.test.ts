@@ -12,6 +12,7 @@ import { initialState } from "../../agent/reconcile.ts";
 import { container, IMAGE, pod } from "../../src/policies/sample.ts";
 import { converge, create, createNamespaces, placed, putSettings, unique, type Obj } from "../harness/admission.ts";
 import { json } from "../harness/api.ts";
+import * as routes from "../harness/routes.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { waitUntil } from "../harness/cluster-process.ts";
 import { startReceiver, verifyWith, type Receiver } from "../harness/webhook-receiver.ts";
@@ -38,7 +39,8 @@ interface DenialJson {
   message: string;
   count: number;
 }
-const denials = async (query: string): Promise<DenialJson[]> => (await json<any>(await bed.call("GET", `/v1/denials?environment=${bed.envId}&${query}`))).items;
+const denials = async (query: string): Promise<DenialJson[]> =>
+  (await json(await bed.callRoute(routes.denials.list, `/v1/denials?environment=${bed.envId}&${query}`))).items;
 
 /** Agent passes until the API shows a denial matching `query` that satisfies `ok`. */
 async function passUntil(query: string, ok: (d: DenialJson) => boolean, what: string): Promise<DenialJson> {
@@ -60,9 +62,9 @@ beforeAll(async () => {
   cluster = await startCluster({ webhook: true, controllers: true, admissionEvents: true });
   bed = await startAgentTestbed(cluster, { tenant: "denials-cluster", settings: {}, webhooks: { allowHttp: true, allowPrivate: true } });
   receiver = await startReceiver();
-  const hook = await bed.call("POST", "/v1/webhooks", { url: receiver.url, events: ["admission.denied", "admission.warned"] });
+  const hook = await bed.callRoute(routes.webhooks.create, "/v1/webhooks", { url: receiver.url, events: ["admission.denied", "admission.warned"] });
   expect(hook.status).toBe(201);
-  hookSecret = (await json<any>(hook)).secret;
+  hookSecret = (await json(hook)).secret;
   ns = unique("den");
   await createNamespaces(cluster, [ns]);
   // Created while nothing is enforced: the Deployment and its first Pod are admitted.
@@ -175,7 +177,7 @@ describe("admission-denial history (kube-controller-manager, Gatekeeper's webhoo
     await cluster.applyYaml(JSON.stringify(deployment(ns, "host-pid", { hostPID: true, containers: [container("app", { image: IMAGE })] })));
     const warned = await passUntil(`namespace=${ns}&action=warn`, (d) => d.workload.name === "host-pid", "the warn row");
     expect(warned).toMatchObject({ control: "hostNamespaces", workload: { kind: "Deployment", name: "host-pid" } });
-    const summary = await json<any>(await bed.call("GET", `/v1/environments/${bed.envId}/denials/summary?by=workload`));
+    const summary = await json(await bed.callRoute(routes.denials.envSummary, `/v1/environments/${bed.envId}/denials/summary?by=workload`));
     expect(summary.groups.map((g: { key: string }) => g.key)).toEqual(
       expect.arrayContaining([`${ns}/Deployment/root-web`, `${ns}/Pod/debug-shell`, `${ns}/Deployment/host-pid`]),
     );

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POLICY_REPORT_NAME } from "../../agent/policy-reports.ts";
 import { FIELD_MANAGER, MANAGED_BY_LABEL } from "../../src/protocol/agent.ts";
 import { json } from "../harness/api.ts";
+import * as routes from "../harness/routes.ts";
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { sleep } from "../harness/cluster-process.ts";
@@ -40,10 +41,10 @@ const ours = async (ns: string) => (await reports(ns)).find((r) => r.metadata.na
 
 /** The audit report the API holds, as namespace → sorted "control|pod|message" lines. */
 async function auditByNamespace(): Promise<Map<string, string[]>> {
-  const res = await bed.call("GET", `/v1/environments/${bed.envId}/audit-report`);
+  const res = await bed.callRoute(routes.environmentAuditReport.route, `/v1/environments/${bed.envId}/audit-report`);
   const out = new Map<string, string[]>();
   if (res.status !== 200) return out;
-  for (const c of (await json<any>(res)).constraints as { control: string; violations: { namespace: string; name: string; message: string }[] }[]) {
+  for (const c of (await json(res)).constraints) {
     for (const v of c.violations) out.set(v.namespace, [...(out.get(v.namespace) ?? []), `${c.control}|${v.name}|${v.message}`].sort());
   }
   return out;

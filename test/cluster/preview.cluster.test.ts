@@ -12,6 +12,7 @@ import { presets } from "../../src/policies/index.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { sleep } from "../harness/cluster-process.ts";
 import { json } from "../harness/api.ts";
+import * as routes from "../harness/routes.ts";
 import { converge, create, createNamespaces, DENIED, denialLines, managedConstraints, placed, unique, waitEnforced, type Obj } from "../harness/admission.ts";
 
 const T = 240_000;
@@ -41,9 +42,9 @@ const compliantPod = (name: string) =>
   );
 
 async function preview(id: string): Promise<Obj> {
-  const res = await bed.call("GET", `/v1/environments/${bed.envId}/drafts/${id}/preview`);
+  const res = await bed.callRoute(routes.draftsPreview.route, `/v1/environments/${bed.envId}/drafts/${id}/preview`);
   expect(res.status).toBe(200);
-  return json<any>(res);
+  return json(res);
 }
 const shadowsOf = async (d: Obj) => (await managedConstraints(cluster)).filter((c) => c.metadata.name.startsWith(d.shadowPrefix));
 
@@ -67,9 +68,12 @@ afterAll(async () => {
 
 describe("impact preview with shadow constraints", () => {
   it("a draft of restricted lists exactly the existing privileged and root pods, split into already violating and new", { timeout: T }, async () => {
-    const res = await bed.call("POST", `/v1/environments/${bed.envId}/drafts`, { preset: "restricted", comment: "adopt restricted" });
+    const res = await bed.callRoute(routes.drafts.createDraftRoute, `/v1/environments/${bed.envId}/drafts`, {
+      preset: "restricted",
+      comment: "adopt restricted",
+    });
     expect(res.status, await res.clone().text()).toBe(201);
-    draft = await json<any>(res);
+    draft = await json(res);
     expect((await preview(draft.id)).evaluated).toBe(false);
     let p: Obj | undefined;
     const deadline = Date.now() + 120_000;
@@ -107,7 +111,7 @@ describe("impact preview with shadow constraints", () => {
     expect(users.violations.map((v: Obj) => v.name).sort()).toEqual(["privileged", "root"]);
     for (const c of p.controls) expect(c.auditTimestamp, c.control).not.toBeNull();
     // The shadows opened no violation: the history holds only the current constraint's one.
-    const history = await json<any>(await bed.call("GET", `/v1/violations?environment=${bed.envId}&state=open`));
+    const history = await json(await bed.callRoute(routes.violations.list, `/v1/violations?environment=${bed.envId}&state=open`));
     expect(history.items.map((v: Obj) => `${v.constraint.name} ${v.resource.name}`)).toEqual(["privileged-containers privileged"]);
   });
 
@@ -123,7 +127,7 @@ describe("impact preview with shadow constraints", () => {
   });
 
   it("deleting a draft prunes its shadow objects, and only its own", { timeout: T }, async () => {
-    const other = await json<any>(await bed.call("POST", `/v1/environments/${bed.envId}/drafts`, { preset: "baseline" }));
+    const other = await json(await bed.callRoute(routes.drafts.createDraftRoute, `/v1/environments/${bed.envId}/drafts`, { preset: "baseline" }));
     expect((await bed.pass()).error).toBeNull();
     expect((await shadowsOf(other)).length).toBe(Object.keys(presets.baseline.controls).length);
     expect((await bed.call("DELETE", `/v1/environments/${bed.envId}/drafts/${other.id}`)).status).toBe(204);
@@ -139,9 +143,9 @@ describe("impact preview with shadow constraints", () => {
   it("promoting the draft makes it the revision: its shadows are pruned and a privileged pod is refused", { timeout: T }, async () => {
     const settings = await bed.call("GET", `/v1/environments/${bed.envId}/settings`);
     const etag = settings.headers.get("etag")!;
-    const res = await bed.call("POST", `/v1/environments/${bed.envId}/drafts/${draft.id}/promote`, undefined, { "if-match": etag });
+    const res = await bed.callRoute(routes.drafts.promoteRoute, `/v1/environments/${bed.envId}/drafts/${draft.id}/promote`, undefined, { "if-match": etag });
     expect(res.status, await res.clone().text()).toBe(201);
-    const rev = await json<any>(res);
+    const rev = await json(res);
     console.log(`PROMOTED: revision ${rev.revision}, comment ${JSON.stringify(rev.comment)}`);
     await converge(bed, cluster);
     expect(await shadowsOf(draft)).toEqual([]);

@@ -17,7 +17,9 @@ import { runRolloutPass } from "../../src/services/rollouts.ts";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { converge, create, createNamespaces, DENIED, denialLines, managedConstraints, placed, unique, type Obj } from "../harness/admission.ts";
-import { json } from "../harness/api.ts";
+import type { RouteConfig } from "@hono/zod-openapi";
+import { json, type PathOf, type ResponseBodyOf } from "../harness/api.ts";
+import * as routes from "../harness/routes.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import { sleep, waitUntil } from "../harness/cluster-process.ts";
 
@@ -43,10 +45,10 @@ const deployment = (name: string): Obj => ({
 });
 const privilegedPod = (name: string) => placed(pod({ containers: [container("app", { securityContext: privileged })] }), name, ns);
 
-async function get(path: string): Promise<Obj> {
-  const res = await bed.call("GET", path);
+async function get<R extends RouteConfig>(route: R, path: PathOf<R["path"]> | `${PathOf<R["path"]>}?${string}`): Promise<ResponseBodyOf<R>> {
+  const res = await bed.callRoute(route, path);
   expect(res.status, await res.clone().text()).toBe(200);
-  return json<any>(res);
+  return json(res);
 }
 const rolloutPass = () => runRolloutPass({ db: bed.api.db, now: () => new Date(), pollIntervalSeconds: bed.api.config.agent.pollIntervalSeconds });
 
@@ -74,9 +76,11 @@ afterAll(async () => {
 
 describe("preview owners and admissions, then a staged rollout", () => {
   it("the preview names the owning Deployment, and lists a new privileged Pod as an object the draft would refuse", { timeout: T }, async () => {
-    const res = await bed.call("POST", `/v1/environments/${bed.envId}/drafts`, { controls: { privilegedContainers: { enforcementAction: "deny" } } });
+    const res = await bed.callRoute(routes.drafts.createDraftRoute, `/v1/environments/${bed.envId}/drafts`, {
+      controls: { privilegedContainers: { enforcementAction: "deny" } },
+    });
     expect(res.status, await res.clone().text()).toBe(201);
-    const draft = await json<any>(res);
+    const draft = await json(res);
     expect((await bed.pass()).error).toBeNull();
     await sleep(3000); // the webhook learns the shadow constraint
     const late = await create(cluster, privilegedPod("late"));
@@ -85,7 +89,7 @@ describe("preview owners and admissions, then a staged rollout", () => {
     const deadline = Date.now() + 120_000;
     for (;;) {
       expect((await bed.pass()).error).toBeNull();
-      p = (await get(`/v1/environments/${bed.envId}/drafts/${draft.id}/preview`)).controls[0];
+      p = (await get(routes.draftsPreview.route, `/v1/environments/${bed.envId}/drafts/${draft.id}/preview`)).controls[0];
       const listed = (name: RegExp) => p!.violations.some((v: Obj) => v.kind === "Pod" && name.test(v.name));
       if (p!.evaluated && listed(/^web-/) && listed(/^late$/) && p!.admissions.some((a: Obj) => a.name === "late")) break;
       if (Date.now() > deadline) {
@@ -102,14 +106,14 @@ describe("preview owners and admissions, then a staged rollout", () => {
     expect(p!.violations.find((v: Obj) => v.name === "late")).toMatchObject({ owner: null });
     expect(p!.admissions.find((a: Obj) => a.name === "late")).toMatchObject({ kind: "Pod", namespace: ns, workload: { kind: "Pod", name: "late" }, count: 1 });
     // Not a denial: the history holds only the current (dryrun) constraint's record of it.
-    const denials = await get(`/v1/denials?environment=${bed.envId}`);
+    const denials = await get(routes.denials.list, `/v1/denials?environment=${bed.envId}`);
     expect(denials.items.map((d: Obj) => d.constraint.name)).not.toContain(expect.stringMatching(/^preview-/));
     expect((await bed.call("DELETE", `/v1/environments/${bed.envId}/drafts/${draft.id}`)).status).toBe(204);
     expect((await cluster.kubectl(["delete", "pod", "late", "-n", ns, "--wait=false"])).code).toBe(0);
   });
 
   it("a staged plan does not move while a violating Pod exists, then goes dryrun → warn → deny once the audit is clean", { timeout: T }, async () => {
-    const res = await bed.call("POST", `/v1/environments/${bed.envId}/rollouts`, {
+    const res = await bed.callRoute(routes.rollouts.createPlanRoute, `/v1/environments/${bed.envId}/rollouts`, {
       control: "privilegedContainers",
       steps: [
         { to: "warn", when: { cleanForSeconds: CLEAN_SECONDS } },
@@ -117,21 +121,23 @@ describe("preview owners and admissions, then a staged rollout", () => {
       ],
     });
     expect(res.status, await res.clone().text()).toBe(201);
-    const plan = await json<any>(res);
-    const path = `/v1/environments/${bed.envId}/rollouts/${plan.id}`;
+    const plan = await json(res);
+    const path = `/v1/environments/${bed.envId}/rollouts/${plan.id}` as const;
     // Well past the clean window, with audits every 3 s: the Deployment's Pod holds the step.
     const holdUntil = Date.now() + 4 * CLEAN_SECONDS * 1000;
     let held: Obj | undefined;
     while (Date.now() < holdUntil) {
       expect((await bed.pass()).error).toBeNull();
       expect(await rolloutPass()).toMatchObject({ promoted: 0, failed: 0 });
-      held = await get(path);
+      held = await get(routes.rollouts.getRoute, path);
       await sleep(2000);
     }
     console.log(`HELD: ${JSON.stringify(held!.next)}`);
     expect(held).toMatchObject({ state: "active", currentAction: "dryrun", next: { due: false, cleanSince: null } });
     expect(held!.next.waiting.join(" ")).toMatch(/open violations? of privilegedContainers \(Pod .+\/web-/);
-    expect((await get(`/v1/environments/${bed.envId}/settings`)).settings.controls.privilegedContainers.enforcementAction).toBe("dryrun");
+    expect((await get(routes.settings.getSettings, `/v1/environments/${bed.envId}/settings`)).settings.controls.privilegedContainers!.enforcementAction).toBe(
+      "dryrun",
+    );
 
     // The team removes the workload (its Deployment and ReplicaSet are audited too, through the
     // expansion template: each is deleted, not left to the garbage collector); the audit comes back clean.
@@ -143,7 +149,7 @@ describe("preview owners and admissions, then a staged rollout", () => {
     for (;;) {
       expect((await bed.pass()).error).toBeNull();
       await rolloutPass();
-      p = await get(path);
+      p = await get(routes.rollouts.getRoute, path);
       const at = `${p.currentAction}:${p.state}`;
       if (seen.at(-1) !== at) {
         seen.push(at);
@@ -155,7 +161,7 @@ describe("preview owners and admissions, then a staged rollout", () => {
     }
     expect(seen).toEqual(["dryrun:active", "warn:active", "deny:completed"]);
     expect(p.steps.map((s: Obj) => s.by)).toEqual(["gatehouse:rollout", "gatehouse:rollout"]);
-    const revisions = await get(`/v1/environments/${bed.envId}/settings/revisions`);
+    const revisions = await get(routes.revisions.listRoute, `/v1/environments/${bed.envId}/settings/revisions`);
     console.log(`REVISIONS: ${JSON.stringify(revisions.items.slice(0, 2).map((r: Obj) => ({ revision: r.revision, author: r.author, comment: r.comment })))}`);
 
     await converge(bed, cluster);

@@ -23,7 +23,7 @@ describe("the console's development sign-in", () => {
     const res = await api.request("POST", "/dev/token", { body: { tenant: "acme", role: "editor", sub: "alice" } });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
-    const { token, expiresIn } = await json<any>(res);
+    const { token, expiresIn } = await json<{ token: string; expiresIn: number }>(res); // no route schema: the dev-only console route
     expect(expiresIn).toBe(3600);
     const tenant = await json(await api.call(routes.tenant.route, "/v1/tenant", { token }));
     expect(tenant).toMatchObject({ slug: "acme", role: "editor", members: [{ subject: "alice", role: "editor" }] });

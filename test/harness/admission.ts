@@ -6,6 +6,7 @@ import { MANAGED_BY_LABEL } from "../../src/protocol/agent.ts";
 import { renderEnvironment, type EnvironmentSettings, type EnvironmentSettingsInput } from "../../src/policies/index.ts";
 import type { AgentTestbed } from "./agent-testbed.ts";
 import { json } from "./api.ts";
+import * as routes from "./routes.ts";
 import type { Cluster } from "./cluster.ts";
 import type { RunResult } from "./cluster-process.ts";
 import { waitUntil } from "./cluster-process.ts";
@@ -26,16 +27,16 @@ export async function putSettings(bed: AgentTestbed, settings: EnvironmentSettin
   const current = await bed.call("GET", `/v1/environments/${bed.envId}/settings`);
   const etag = current.headers.get("etag");
   if (current.status !== 200 || !etag) throw new Error(`GET settings: ${current.status} ${await current.text()}`);
-  const res = await bed.call("PUT", `/v1/environments/${bed.envId}/settings`, { settings }, { "if-match": etag });
+  const res = await bed.callRoute(routes.settings.putSettings, `/v1/environments/${bed.envId}/settings`, { settings }, { "if-match": etag });
   if (res.status !== 200 && res.status !== 201) throw new Error(`PUT settings: ${res.status} ${await res.text()}`);
-  return (await json<any>(res)).revision as number;
+  return (await json(res)).revision;
 }
 
 /** Merge-patches one control through the user API. */
 export async function patchControl(bed: AgentTestbed, control: string, patch: unknown): Promise<number> {
-  const res = await bed.call("PATCH", `/v1/environments/${bed.envId}/settings/controls/${control}`, patch);
+  const res = await bed.callRoute(routes.settings.patchControl, `/v1/environments/${bed.envId}/settings/controls/${control}`, patch);
   if (res.status !== 200) throw new Error(`PATCH ${control}: ${res.status} ${await res.text()}`);
-  return (await json<any>(res)).revision as number;
+  return (await json(res)).revision;
 }
 
 interface LiveConstraint {
@@ -165,8 +166,8 @@ export function podSpecOf(obj: Obj): Obj {
 
 /** The latest audit report the agent sent, or undefined before the first. */
 export async function auditReport(bed: AgentTestbed): Promise<Obj | undefined> {
-  const res = await bed.call("GET", `/v1/environments/${bed.envId}/audit-report`);
+  const res = await bed.callRoute(routes.environmentAuditReport.route, `/v1/environments/${bed.envId}/audit-report`);
   if (res.status === 404) return undefined;
   if (res.status !== 200) throw new Error(`GET audit-report: ${res.status} ${await res.text()}`);
-  return json<any>(res);
+  return json(res);
 }

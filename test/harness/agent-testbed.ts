@@ -13,7 +13,9 @@ import { initialState, reconcileOnce, type AgentState, type PassResult, type Rec
 import { AGENT_NAME, AGENT_NAMESPACE, agentManifestObjects } from "../../src/install/agent-manifest.ts";
 import type { EnvironmentSettingsInput } from "../../src/policies/index.ts";
 import { toYaml } from "../../src/policies/yaml.ts";
-import { createTestApi, json, type TestApi, type TestApiOptions } from "./api.ts";
+import type { RouteConfig } from "@hono/zod-openapi";
+import { createTestApi, json, type PathOf, type ResponseBodyOf, type TestApi, type TestApiOptions, type TypedResponse } from "./api.ts";
+import * as routes from "./routes.ts";
 import { backend } from "./backends.ts";
 import type { Cluster } from "./cluster.ts";
 import { startCountingProxy, type CountingProxy } from "./counting-proxy.ts";
@@ -44,6 +46,13 @@ export interface AgentTestbed {
   pass(): Promise<PassResult>;
   /** User API call over HTTP with the admin token. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** `call` with `route`'s method on `path` (checked against the route's pattern, as api.call does), its JSON body typed by the route. */
+  callRoute<R extends RouteConfig>(
+    route: R,
+    path: PathOf<R["path"]> | `${PathOf<R["path"]>}?${string}`,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<TypedResponse<ResponseBodyOf<R>>>;
   stopApi(): Promise<void>;
   startApi(): Promise<void>;
   close(): Promise<void>;
@@ -80,14 +89,19 @@ export async function startAgentTestbed(
       headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+  const callRoute: AgentTestbed["callRoute"] = (route, path, body, headers) => {
+    const pattern = new RegExp(`^${route.path.replace(/\{[^}]+\}/g, "[^/]+")}$`);
+    if (!pattern.test(path.split("?")[0]!)) throw new Error(`${path} is not a path of ${route.method.toUpperCase()} ${route.path}`);
+    return call(route.method.toUpperCase(), path, body, headers);
+  };
 
   // Everything through the user API, as a platform engineer would do it.
-  const created = await call("POST", "/v1/environments", { name: `cluster-${Date.now()}`, settings: opts.settings });
+  const created = await callRoute(routes.environments.createEnv, "/v1/environments", { name: `cluster-${Date.now()}`, settings: opts.settings });
   if (created.status !== 201) throw new Error(`creating the environment: ${created.status} ${await created.text()}`);
-  const envId = (await json<any>(created)).id as string;
-  const cred = await call("POST", `/v1/environments/${envId}/agent-credentials`);
+  const envId = (await json(created)).id;
+  const cred = await callRoute(routes.agentCredentials.create, `/v1/environments/${envId}/agent-credentials`);
   if (cred.status !== 201) throw new Error(`creating the agent credential: ${cred.status} ${await cred.text()}`);
-  const agentToken = (await json<any>(cred)).secret as string;
+  const agentToken = (await json(cred)).secret;
 
   // The agent's RBAC from infra/ (everything but the Deployment: no kubelet runs pods here).
   const install = agentManifestObjects({ apiUrl }).filter((o) => o.kind !== "Deployment");
@@ -125,6 +139,7 @@ export async function startAgentTestbed(
     deps,
     pass: () => passUntilSettled(deps, state),
     call,
+    callRoute,
     stopApi,
     startApi,
     async close() {
