@@ -7,9 +7,20 @@ import { loadConfig } from "../../src/app/config.ts";
 import { createMetrics } from "../../src/app/metrics.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { serveApp } from "../../src/node-server.ts";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 
 const config = await loadConfig(process.env);
 const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, wsProxy: config.neonWsProxy, poolSize: config.databasePoolSize });
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+let gc = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.count += 1;
+    gc.totalMs = Math.round(gc.totalMs + e.duration);
+    gc.maxMs = Math.max(gc.maxMs, Math.round(e.duration));
+  }
+}).observe({ entryTypes: ["gc"] });
 const routes = (await import("../../src/routes/index.ts")).routes;
 const app = createApp({
   db,
@@ -21,6 +32,17 @@ const app = createApp({
         a.get("/bench/bare", (c) => c.body(null, 304));
         // bench/fleet reads the database pool's occupancy from here (the Neon driver's pool).
         a.get("/bench/pool", (c) => c.json(db.poolStats?.() ?? null));
+        // bench/fleet reads where the server's own time went: event-loop delay and GC pauses
+        // since the last ?reset (a queue on the server's thread shows here, not in its CPU).
+        a.get("/bench/loop", (c) => {
+          const ms = (ns: number) => Number((ns / 1e6).toFixed(1));
+          const out = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max), gc };
+          if (c.req.query("reset") !== undefined) {
+            loop.reset();
+            gc = { count: 0, totalMs: 0, maxMs: 0 };
+          }
+          return c.json(out);
+        });
       },
     },
     ...routes,

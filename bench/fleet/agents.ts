@@ -9,6 +9,7 @@
 // Prints one JSON line when done: per route and phase (warm-up = every agent's first loop), latencies
 // and statuses. Usage: node bench/fleet/agents.ts CREDENTIALS.json BASE INTERVAL SECONDS
 import { readFileSync } from "node:fs";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { Pool } from "undici";
 
 const [file, base, intervalArg, secondsArg] = process.argv.slice(2);
@@ -24,6 +25,19 @@ const AUDIT = process.env.FLEET_AUDIT !== "0"; // FLEET_AUDIT=0: polls and statu
 // the run), so only churn sends audit reports; 1: every agent's first loop sends one too.
 const FIRST_AUDIT = process.env.FLEET_FIRST_AUDIT !== "0";
 const pool = new Pool(base, { connections: Number(process.env.FLEET_CONNECTIONS ?? 256), pipelining: 1, keepAliveTimeout: 120_000 });
+
+// Its own event-loop delay and GC pauses in the measured window, printed beside the server's: a
+// stall here would count in every latency it measures.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+const gc = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  if (warming) return;
+  for (const e of list.getEntries()) {
+    gc.count += 1;
+    gc.totalMs = Math.round(gc.totalMs + e.duration);
+    gc.maxMs = Math.max(gc.maxMs, Math.round(e.duration));
+  }
+}).observe({ entryTypes: ["gc"] });
 
 type Route = "desired-state" | "status" | "audit-report";
 const stats = {
@@ -119,7 +133,18 @@ interface Agent {
 async function loop(a: Agent) {
   const got = await call("desired-state", "GET", "/agent/v1/desired-state", a.secret, a.etag ? { "if-none-match": a.etag } : {});
   if (got.status === 200) {
-    a.desired = JSON.parse(got.text) as Desired;
+    // Only what the reports are made of is kept: 10,000 whole desired states (templates with
+    // their Rego) held ~2 GB here, and this process's GC pauses would count in every latency.
+    const full = JSON.parse(got.text) as Desired;
+    a.desired = {
+      revision: full.revision,
+      objects: full.objects.map((o) => ({
+        apiVersion: o.apiVersion,
+        kind: o.kind,
+        metadata: { name: o.metadata.name, labels: { "gatehouse.dev/control": o.metadata.labels?.["gatehouse.dev/control"] ?? o.metadata.name } },
+        spec: { enforcementAction: o.spec?.enforcementAction ?? "deny" },
+      })),
+    };
     a.etag = got.etag;
   }
   if (!a.desired) return;
@@ -147,6 +172,7 @@ const agents: Agent[] = secrets.map((secret, i) => ({ secret, seed: i, first: tr
 // Warm-up: every agent's first loop (the full desired state, the first audit report), spread over one interval.
 await Promise.all(agents.map(async (a) => (await sleep(Math.random() * INTERVAL_MS), loop(a))));
 warming = false;
+loopDelay.enable();
 END = performance.now() + SECONDS * 1000;
 console.log("measuring");
 await Promise.all(agents.map(steady));
@@ -159,4 +185,6 @@ const summary = (m: typeof stats.measured) =>
       return [route, { count: ms.length, p50: at(0.5), p99: at(0.99), max: at(1), statuses: s.statuses }];
     }),
   );
-console.log(JSON.stringify({ warmup: summary(stats.warmup), measured: summary(stats.measured) }));
+const ms = (ns: number) => Number((ns / 1e6).toFixed(1));
+const loopStats = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max), gc };
+console.log(JSON.stringify({ warmup: summary(stats.warmup), measured: summary(stats.measured), loop: loopStats }));

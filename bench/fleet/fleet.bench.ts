@@ -22,6 +22,13 @@ import { applyPreset, EnvironmentSettings } from "../../src/policies/index.ts";
 import { acquirePostgres } from "../../test/harness/postgres.ts";
 import { startServer } from "../api/api.bench.ts";
 
+interface LoopStats {
+  p50: number;
+  p99: number;
+  max: number;
+  gc: { count: number; totalMs: number; maxMs: number };
+}
+
 const smoke = process.argv.includes("--smoke");
 const AGENTS = Number(process.env.FLEET_AGENTS ?? (smoke ? 300 : 10_000));
 const TENANTS = Number(process.env.FLEET_TENANTS ?? (smoke ? 3 : 20));
@@ -82,7 +89,13 @@ try {
     `${AGENTS} agents in ${TENANTS} tenants set up in ${((performance.now() - t0) / 1000).toFixed(1)} s; polling every ${INTERVAL} s ±20 % for ${SECONDS} s after every agent's first loop; server pool ${POOL} connections`,
   );
 
-  const server = await startServer({ DATABASE_URL: database.url, NEON_WS_PROXY: pg.proxy, DATABASE_POOL_SIZE: POOL });
+  const server = await startServer({
+    DATABASE_URL: database.url,
+    NEON_WS_PROXY: pg.proxy,
+    DATABASE_POOL_SIZE: POOL,
+    // e.g. FLEET_SERVER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where its CPU went.
+    ...(process.env.FLEET_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.FLEET_SERVER_NODE_OPTIONS } : {}),
+  });
   const admin = new Pool({ connectionString: database.url, max: 1 });
   try {
     // PostgreSQL's view of the server's connections (pg_stat_activity, this database, not ours).
@@ -107,16 +120,18 @@ try {
         startedAt = performance.now();
         cpuAtStart = cpuSeconds(server.pid);
         maxConnections = 0;
+        void fetch(`${server.base}/bench/loop?reset`).then((r) => r.body?.cancel());
       }
     });
     const code = await new Promise<number | null>((r) => gen.once("exit", r));
     if (code !== 0) throw new Error(`the load generator exited with ${code}`);
     const measuredSeconds = (performance.now() - startedAt) / 1000;
     const cores = (cpuSeconds(server.pid) - cpuAtStart) / measuredSeconds;
+    const serverLoop = (await (await fetch(`${server.base}/bench/loop`)).json()) as LoopStats;
     clearInterval(sampler);
     const warmupSeconds = (startedAt - warmupStarted) / 1000;
     stdout = stdout.slice("measuring\n".length);
-    const result = JSON.parse(stdout) as Record<
+    const { loop: generatorLoop, ...result } = JSON.parse(stdout) as { loop: LoopStats } & Record<
       "warmup" | "measured",
       Record<string, { count: number; p50: number; p99: number; max: number; statuses: Record<string, number> }>
     >;
@@ -145,6 +160,15 @@ try {
     console.log(
       `server CPU ${cores.toFixed(3)} cores (measured window); PostgreSQL connections at most ${maxConnections} (pool now ${pool?.total ?? "-"}); errors ${errors}`,
     );
+    // Where a queue was: the server's thread (its event-loop delay, its GC) or the load generator's own.
+    for (const [who, l] of [
+      ["server", serverLoop],
+      ["load generator", generatorLoop],
+    ] as const) {
+      console.log(
+        `${who} event-loop delay p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms; GC ${l.gc.count} pauses, ${l.gc.totalMs} ms in all, longest ${l.gc.maxMs} ms (measured window)`,
+      );
+    }
     console.log(`most agents per core at a ${INTERVAL} s interval: ${(AGENTS / cores).toFixed(0)}`);
     console.log(
       `targets: < 1 core ${cores < 1 ? "met" : "NOT met"}; p99 ≤ 50 ms ${worstP99 <= 50 ? "met" : `NOT met (${worstP99} ms)`}; 0 errors ${errors === 0 ? "met" : "NOT met"}`,
