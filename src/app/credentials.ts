@@ -3,10 +3,9 @@
 // so a database leak does not leak usable keys. The full token is shown once, at creation.
 // Runtime-agnostic (node:crypto where it has one-shot hashing, noble otherwise, Web Crypto for
 // randomness), so the app runs on Workers as on Node.
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { base64url } from "jose";
-import * as nodeCrypto from "node:crypto";
+import { sha256Hex } from "../lib/sha256.ts";
 
 export type CredentialKind = "ghk" | "gha";
 
@@ -25,12 +24,7 @@ export function parseCredential(token: string): ParsedCredential | undefined {
   return { kind: m[1] as CredentialKind, prefix: m[2]!, secret: m[3]! };
 }
 
-// Every agent poll hashes its secret (a 304 from the cache is otherwise two map lookups): noble's
-// sha256 in JavaScript was half of a poll's CPU in a profile under bench:api; Node's one-shot
-// crypto.hash (Node >= 21.7) is native. Workers' node:crypto may lack it: noble there.
-const sha256Hex: (s: string) => string =
-  typeof nodeCrypto.hash === "function" ? (s) => nodeCrypto.hash("sha256", s, "hex") : (s) => bytesToHex(sha256(utf8ToBytes(s)));
-
+// Every agent poll hashes its secret (a 304 from the cache is otherwise two map lookups): natively.
 export function hashSecret(secret: string): string {
   return sha256Hex(secret);
 }

@@ -102,6 +102,10 @@ export const agentStatus = pgTable(
     lastSyncAt: timestamp("last_sync_at", { withTimezone: true }),
     // The credential that sent the report (not a foreign key: the row outlives a revoked credential).
     credentialId: uuid("credential_id").notNull(),
+    // sha256 of the report as a repeat is compared (services/agent-status.ts reportHash): the
+    // status check compares it in the database, so a repeated report is one statement and the
+    // stored report is never sent back. Null on rows written before it: compared as changed.
+    reportHash: text("report_hash"),
   },
   (t) => [ofEnvironment("agent_status_environment_fk", t)],
 );

@@ -2,9 +2,8 @@
 // object's gatehouse hash annotation and the agents' ETags are these hashes: for JSON values
 // (all the renderer produces) JCS is byte-for-byte the keys-sorted form this file hand-wrote
 // before, so no hash a deployed agent compares changed (hash.test.ts checks it against that form).
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import canonicalize from "canonicalize";
+import { sha256Hex } from "../lib/sha256.ts";
 
 /** RFC 8785 canonical JSON. Throws on what JSON cannot carry (NaN, Infinity, lone surrogates, cycles). */
 export function canonicalJson(value: unknown): string {
@@ -14,5 +13,5 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function contentHash(value: unknown): string {
-  return `sha256:${bytesToHex(sha256(utf8ToBytes(canonicalJson(value))))}`;
+  return `sha256:${sha256Hex(canonicalJson(value))}`;
 }

@@ -7,6 +7,8 @@ import { createTestApi, json, type TestApi } from "../../test/harness/api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import { agentStatus } from "../db/schema.ts";
+import { reportHash } from "../services/agent-status.ts";
+import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
 import { presets } from "../policies/index.ts";
 import { AGENT_PATHS, type AgentStatusReport } from "../protocol/agent.ts";
 import * as routes from "../../test/harness/routes.ts";
@@ -48,6 +50,7 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
       lastSeenAt: clock,
       lastSyncAt: new Date("2030-01-01T00:00:00.000Z"),
       credentialId: cred.id,
+      reportHash: reportHash(report),
     });
     expect(await agentView(t, env.id)).toEqual({
       state: "online",
@@ -184,5 +187,42 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
     );
     await post(rotated.secret, statusReport({ agentVersion: "0.3.0" }));
     expect((await agentRows(api, env.id)).status).toMatchObject({ credentialId: first.id, agentVersion: "0.3.0" });
+  });
+  it("a repeat inside one poll interval writes nothing; after it only the times move; a change, or a row without a hash, is written", async () => {
+    const t = "ast-repeat";
+    const start = clock;
+    const interval = DEFAULT_POLL_INTERVAL_SECONDS * 1000;
+    const at = (ms: number) => new Date(start.getTime() + ms);
+    const env = await createEnvironment(api, t, { name: "prod" });
+    const { secret } = await createAgentCredential(api, t, env.id);
+    const status = async () => (await agentRows(api, env.id)).status!;
+    try {
+      const first = statusReport({ lastSuccessfulSyncAt: start.toISOString() });
+      await post(secret, first);
+      // The same report, its sync time moved, before an interval has passed: the row is as it was.
+      clock = at(interval - 1);
+      await post(secret, statusReport({ lastSuccessfulSyncAt: clock.toISOString() }));
+      expect(await status()).toMatchObject({ lastSeenAt: start, lastSyncAt: start, report: first });
+      // An interval after the last write: a heartbeat moves lastSeenAt, lastSyncAt and the report's sync time.
+      clock = at(interval);
+      await post(secret, statusReport({ lastSuccessfulSyncAt: clock.toISOString() }));
+      expect(await status()).toMatchObject({
+        lastSeenAt: at(interval),
+        lastSyncAt: at(interval),
+        report: { lastSuccessfulSyncAt: at(interval).toISOString() },
+      });
+      // A changed report inside the interval is written at once.
+      clock = at(interval + 1);
+      const changed = statusReport({ lastSuccessfulSyncAt: clock.toISOString(), error: "apply failed" });
+      await post(secret, changed);
+      expect(await status()).toMatchObject({ lastSeenAt: at(interval + 1), report: changed, reportHash: reportHash(changed) });
+      // A row written before report hashes existed (null) compares as changed: written, hash stored.
+      await api.db.asSystem((tx) => tx.update(agentStatus).set({ reportHash: null }).where(eq(agentStatus.environmentId, env.id)));
+      clock = at(interval + 2);
+      await post(secret, statusReport({ lastSuccessfulSyncAt: clock.toISOString(), error: "apply failed" }));
+      expect(await status()).toMatchObject({ lastSeenAt: at(interval + 2), reportHash: reportHash(changed) });
+    } finally {
+      clock = start;
+    }
   });
 });

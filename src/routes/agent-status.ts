@@ -6,7 +6,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AgentEnv } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { AGENT_PATHS, AgentStatusReport } from "../protocol/agent.ts";
-import { recordAgentStatus, recordHeartbeat, statusWriteNeeded } from "../services/agent-status.ts";
+import { checkStatus, recordAgentStatus } from "../services/agent-status.ts";
 import { agentSecurity, agentTags } from "./agent-common.ts";
 
 export const route = createRoute({
@@ -31,8 +31,8 @@ export function register(app: OpenAPIHono<AgentEnv>): void {
     const report = c.req.valid("json");
     const now = c.get("now")();
     const db = c.get("db");
-    const need = await statusWriteNeeded(db, a, report, { now, pollIntervalSeconds: c.get("config").agent.pollIntervalSeconds });
-    if (need === "heartbeat") await recordHeartbeat(db, a, report, now);
+    // "none" and "heartbeat" are done by the check itself (one statement).
+    const need = await checkStatus(db, a, report, { now, pollIntervalSeconds: c.get("config").agent.pollIntervalSeconds });
     if (need === "report") await db.withTenant(a.tenantId, (tx) => recordAgentStatus(tx, a, report, now));
     return c.body(null, 204);
   });

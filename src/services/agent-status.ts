@@ -8,6 +8,7 @@ import type { AgentPrincipal } from "../app/env.ts";
 import { ProblemError } from "../app/problem.ts";
 import type { Database, Db } from "../db/client.ts";
 import { agentStatus, environments } from "../db/schema.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 import { type AgentStatusReport, gatekeeperProblems, OFFLINE_AFTER_INTERVALS } from "../protocol/agent.ts";
 import { agentActor, environmentGone } from "../routes/agent-common.ts";
 import { audit } from "./audit.ts";
@@ -22,45 +23,35 @@ const traced = (r: Traced): Traced => ({
 const sameTraced = (a: Traced, b: Traced) =>
   a.appliedRevision === b.appliedRevision && a.gatekeeper.installed === b.gatekeeper.installed && a.gatekeeper.version === b.gatekeeper.version;
 
-type Last = { revision: number; report: AgentStatusReport | null; lastSeenAt: string | null };
-
 /**
- * What a report needs written, from one read. A report that repeats the stored one (but for its
- * sync time) less than one poll interval after the last write needs nothing ("none"): an agent
- * reporting every interval is touched at most once per interval, and its lastSeenAt stays well
- * inside the OFFLINE_AFTER_INTERVALS the offline state waits for. The same report later, while
- * the agent cannot have been declared offline yet, needs only its times moved ("heartbeat", one
- * statement, recordHeartbeat). Anything else takes recordAgentStatus ("report").
+ * What a report needs written, decided in the database in one statement
+ * (gatehouse_agent_status_check, migrations/0021) against the stored report's hash. A report that
+ * repeats the stored one (but for its sync time) less than one poll interval after the last write
+ * needs nothing ("none"): an agent reporting every interval is touched at most once per interval,
+ * and its lastSeenAt stays well inside the OFFLINE_AFTER_INTERVALS the offline state waits for.
+ * The same report later, while the agent cannot have been declared offline yet, has had only its
+ * times moved by that statement ("heartbeat"). Anything else ("report") takes recordAgentStatus.
  */
-export async function statusWriteNeeded(
+export async function checkStatus(
   db: Database,
   a: AgentPrincipal,
   report: AgentStatusReport,
   o: { now: Date; pollIntervalSeconds: number },
 ): Promise<"none" | "heartbeat" | "report"> {
-  const [row] = await db.statement<{ last: Last | null }>(sql`select gatehouse_agent_status(${a.tenantId}, ${a.environmentId}) as last`);
-  const last = row?.last;
-  if (!last?.report || !last.lastSeenAt) return "report";
-  const age = o.now.getTime() - Date.parse(last.lastSeenAt);
   const interval = o.pollIntervalSeconds * 1000;
-  if (!(age >= 0 && age < OFFLINE_AFTER_INTERVALS * interval) || !sameReport(last.report, report)) return "report";
-  return age < interval ? "none" : "heartbeat";
-}
-
-function sameReport(previous: AgentStatusReport, report: AgentStatusReport): boolean {
-  // The revisions were checked when the stored report came, and revisions only grow. The time of
-  // the last successful sync moves on every loop, like lastSeenAt: it is heartbeat, not news
-  // (whether there has been one at all is).
-  const comparable = (r: AgentStatusReport) => canonicalize({ ...r, lastSuccessfulSyncAt: r.lastSuccessfulSyncAt !== null });
-  return comparable(previous) === comparable(report);
-}
-
-/** The same report again: only lastSeenAt (and lastSyncAt) move, in one statement. */
-export async function recordHeartbeat(db: Database, a: AgentPrincipal, report: AgentStatusReport, now: Date): Promise<void> {
-  const sync = report.lastSuccessfulSyncAt;
-  await db.statement(
-    sql`select gatehouse_agent_heartbeat(${a.tenantId}, ${a.environmentId}, ${a.credentialId}, ${now.toISOString()}::timestamptz, ${sync}::timestamptz)`,
+  const [row] = await db.statement<{ outcome: "none" | "heartbeat" | "report" }>(
+    sql`select gatehouse_agent_status_check(${a.tenantId}, ${a.environmentId}, ${a.credentialId}, ${reportHash(report)}, ${o.now.toISOString()}::timestamptz, ${report.lastSuccessfulSyncAt}::timestamptz, ${interval}, ${OFFLINE_AFTER_INTERVALS * interval}) as outcome`,
   );
+  return row?.outcome ?? "report";
+}
+
+/**
+ * The hash two reports are compared by. The revisions were checked when the stored report came,
+ * and revisions only grow. The time of the last successful sync moves on every loop, like
+ * lastSeenAt: it is heartbeat, not news (whether there has been one at all is).
+ */
+export function reportHash(report: AgentStatusReport): string {
+  return sha256Hex(canonicalize({ ...report, lastSuccessfulSyncAt: report.lastSuccessfulSyncAt !== null }) ?? "");
 }
 
 /** The report as the environment's status, with its audit row and webhook events, in the caller's transaction. */
@@ -93,6 +84,7 @@ export async function recordAgentStatus(tx: Db, a: AgentPrincipal, report: Agent
     lastSeenAt: now,
     lastSyncAt: report.lastSuccessfulSyncAt ? new Date(report.lastSuccessfulSyncAt) : null,
     credentialId: a.credentialId,
+    reportHash: reportHash(report),
   };
   await tx
     .insert(agentStatus)
