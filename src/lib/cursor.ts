@@ -1,6 +1,9 @@
 // Keyset pagination, one way for every list: opaque cursors (base64url JSON of the last row's
 // sort key), read with one 400 for a cursor a client altered, invented or took from another list,
-// tenant or environment (never a 500), and a page cut from a query that fetched limit + 1 rows.
+// tenant or environment (never a 500), a page cut from a query that fetched limit + 1 rows, and
+// the "after the cursor row" condition of the drizzle lists.
+import { sql, type SQL } from "drizzle-orm";
+import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import { ProblemError } from "../app/problem.ts";
 
@@ -38,4 +41,20 @@ export function keysetPage<R>(rows: R[], limit: number, keyOf: (last: R) => unkn
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null };
+}
+
+/** A tenant-owned table listed newest first by (created_at, id). */
+type KeysetTable = PgTable & { createdAt: PgColumn; id: PgColumn; tenantId: PgColumn };
+
+/**
+ * `table`'s rows older than the cursor row `after` (the tenant's), in the order of
+ * `orderBy(desc(createdAt), desc(id))`: (created_at, id) < the cursor row's. The cursor row's key
+ * is read in SQL, not from a JS Date (which would lose PostgreSQL's microseconds and skip or
+ * repeat rows). The caller answers invalidCursor first when that row is not the tenant's.
+ */
+export function olderThanCursor(table: KeysetTable, after: { id: string }, tenantId: string): SQL {
+  // The subquery reads the same table under another name, so the outer columns stay the outer row's.
+  const row = sql.identifier("cursor_row");
+  const col = (c: PgColumn) => sql`${row}.${sql.identifier(c.name)}`;
+  return sql`(${table.createdAt}, ${table.id}) < (select ${col(table.createdAt)}, ${col(table.id)} from ${table} ${row} where ${col(table.id)} = ${after.id} and ${col(table.tenantId)} = ${tenantId})`;
 }

@@ -1,6 +1,6 @@
 // The OpenAPI routes of /v1/webhooks (webhooks.ts implements them): paths, parameters, bodies,
 // responses and the admin requirement, apart from the handlers so each file reads on its own.
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import { requireRole } from "../app/auth.ts";
 import { problemResponses } from "../app/problem.ts";
 import { DELIVERY_STATES } from "../db/schema.ts";
@@ -17,112 +17,104 @@ const DeliveryParams = z.object({
 export const Cursor = z.strictObject({ id: z.uuid() });
 const admin = requireRole("admin");
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+const page = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
+
+/**
+ * A /v1/webhooks route: what differs (method, path, summary, description, request, responses)
+ * comes in, the tag and the admin requirement are added. The same createRoute config as written
+ * out, key order included (the document is generated from it), and typed the same: `path: P` keeps the
+ * path a literal, for app.openapi's handler types and api.call's compile-time path check (the
+ * casts only undo TypeScript widening destructured generic properties to their constraint).
+ */
+const adminRoute = <P extends string, R extends Omit<RouteConfig, "path" | "tags" | "middleware"> & { path: P }>({ method, path, ...rest }: R) =>
+  createRoute({ method: method as R["method"], path: path as R["path"], tags, middleware: [admin] as const, ...rest });
 
 export const routes = {
-  create: createRoute({
+  create: adminRoute({
     method: "post",
     path: "/v1/webhooks",
-    tags,
-    middleware: [admin] as const,
     summary: "Create a webhook endpoint",
     description:
       "The response carries the signing secret, once. New endpoints get violation events as digests (deliveryMode, default digest: one violations.changed per audit report) in the standard signed format unless they ask for per-violation events or the slack format. Requires admin. Payloads: see the WebhookPayload schema.",
-    request: { body: { required: true, content: { "application/json": { schema: CreateEndpoint } } } },
+    request: { body: jsonBody(CreateEndpoint) },
     responses: { 201: json(NewEndpoint, "The endpoint and its secret"), ...problemResponses(400, 401, 403, 409, 413, 415) },
   }),
-  list: createRoute({
+  list: adminRoute({
     method: "get",
     path: "/v1/webhooks",
-    tags,
-    middleware: [admin] as const,
     summary: "List webhook endpoints",
     description: "Newest first, never the secrets. Requires admin.",
     request: { query: PageQuery },
     responses: {
-      200: json(z.object({ items: z.array(Endpoint), nextCursor: z.string().nullable() }).openapi("WebhookEndpointPage"), "A page"),
+      200: json(page(Endpoint, "WebhookEndpointPage"), "A page"),
       ...problemResponses(400, 401, 403),
     },
   }),
-  get: createRoute({
+  get: adminRoute({
     method: "get",
     path: "/v1/webhooks/{id}",
-    tags,
-    middleware: [admin] as const,
     summary: "One webhook endpoint",
     description: "Requires admin.",
     request: { params: IdParams },
     responses: { 200: json(Endpoint, "The endpoint"), ...problemResponses(400, 401, 403, 404) },
   }),
-  update: createRoute({
+  update: adminRoute({
     method: "patch",
     path: "/v1/webhooks/{id}",
-    tags,
-    middleware: [admin] as const,
     summary: "Change a webhook endpoint",
     description:
       "Only the fields given change; environmentIds, controls and enforcementActions null mean all, rateLimitPerSecond null no limit. Requires admin.",
-    request: { params: IdParams, body: { required: true, content: { "application/json": { schema: UpdateEndpoint } } } },
+    request: { params: IdParams, body: jsonBody(UpdateEndpoint) },
     responses: { 200: json(Endpoint, "The endpoint"), ...problemResponses(400, 401, 403, 404, 413, 415) },
   }),
-  remove: createRoute({
+  remove: adminRoute({
     method: "delete",
     path: "/v1/webhooks/{id}",
-    tags,
-    middleware: [admin] as const,
     summary: "Delete a webhook endpoint",
     description: "Its pending deliveries are dropped with it. Requires admin.",
     request: { params: IdParams },
     responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 404) },
   }),
-  rotate: createRoute({
+  rotate: adminRoute({
     method: "post",
     path: "/v1/webhooks/{id}/rotate-secret",
-    tags,
-    middleware: [admin] as const,
     summary: "Rotate the signing secret",
     description:
       "A new secret, shown once; every later attempt (retries included) is signed with it. For WEBHOOK_SECRET_OVERLAP_SECONDS (default 24 h) after the rotation the old secret signs too: webhook-signature carries both signatures (space-separated), so a receiver with either verifies. Requires admin.",
     request: { params: IdParams },
     responses: { 200: json(NewEndpoint, "The endpoint and its new secret"), ...problemResponses(400, 401, 403, 404) },
   }),
-  ping: createRoute({
+  ping: adminRoute({
     method: "post",
     path: "/v1/webhooks/{id}/ping",
-    tags,
-    middleware: [admin] as const,
     summary: "Send a test event",
     description: "Queues a webhook.ping delivery to this endpoint (sent by the dispatcher like any other; watch it under deliveries). Requires admin.",
     request: { params: IdParams },
     responses: { 202: json(Delivery, "The queued delivery"), ...problemResponses(400, 401, 403, 404) },
   }),
-  deliveries: createRoute({
+  deliveries: adminRoute({
     method: "get",
     path: "/v1/webhooks/{id}/deliveries",
-    tags,
-    middleware: [admin] as const,
     summary: "The endpoint's deliveries",
     description: "Newest first, with their payloads. Requires admin.",
     request: { params: IdParams, query: PageQuery.extend({ state: z.enum(DELIVERY_STATES).optional() }) },
     responses: {
-      200: json(z.object({ items: z.array(Delivery), nextCursor: z.string().nullable() }).openapi("WebhookDeliveryPage"), "A page"),
+      200: json(page(Delivery, "WebhookDeliveryPage"), "A page"),
       ...problemResponses(400, 401, 403, 404),
     },
   }),
-  delivery: createRoute({
+  delivery: adminRoute({
     method: "get",
     path: "/v1/webhooks/{id}/deliveries/{deliveryId}",
-    tags,
-    middleware: [admin] as const,
     summary: "One delivery and its attempts",
     description: "Every attempt: when, the HTTP status (null when none came), latency, error. Requires admin.",
     request: { params: DeliveryParams },
     responses: { 200: json(DeliveryDetail, "The delivery"), ...problemResponses(400, 401, 403, 404) },
   }),
-  redeliver: createRoute({
+  redeliver: adminRoute({
     method: "post",
     path: "/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver",
-    tags,
-    middleware: [admin] as const,
     summary: "Send a delivery again",
     description: "Makes the delivery due now (same webhook-id, so a receiver that already has it can tell). 409 while an attempt is in flight. Requires admin.",
     request: { params: DeliveryParams },

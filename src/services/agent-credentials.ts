@@ -3,13 +3,13 @@
 // create within the quota, list, revoke, rotate, each audited in its transaction. Only
 // sha256(secret) is stored; a revoke or rotate makes this process forget the agent's cached
 // state at commit (others on NOTIFY), so the old secret stops working at once.
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
 import { generateCredential } from "../app/credentials.ts";
 import type { Principal } from "../app/env.ts";
 import { ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { agentCredentials, type AgentCredential } from "../db/schema.ts";
-import { invalidCursor } from "../lib/cursor.ts";
+import { invalidCursor, olderThanCursor } from "../lib/cursor.ts";
 import { forgetAgentState } from "./agent-state.ts";
 import { audit } from "./audit.ts";
 import { requireEnvironment } from "./environments.ts";
@@ -67,10 +67,7 @@ export async function listAgentCredentials(
   const where = [eq(agentCredentials.tenantId, tenantId), eq(agentCredentials.environmentId, environmentId)];
   if (page.after) {
     if (!(await findCredential(tx, tenantId, environmentId, page.after.id))) throw invalidCursor();
-    // Compared in SQL: created_at has microseconds a JS Date would round away.
-    where.push(
-      sql`(${agentCredentials.createdAt}, ${agentCredentials.id}) < (select a.created_at, a.id from agent_credentials a where a.id = ${page.after.id} and a.tenant_id = ${tenantId})`,
-    );
+    where.push(olderThanCursor(agentCredentials, page.after, tenantId));
   }
   return tx
     .select()

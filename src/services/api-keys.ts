@@ -1,13 +1,13 @@
 // The queries and transactions of /v1/api-keys (routes/api-keys.ts parses, authorises and
 // answers): create within the quota, list, revoke, rotate, each write audited in its transaction.
 // Only sha256(secret) is stored; the token is generated here and handed back once to the route.
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
 import { generateCredential } from "../app/credentials.ts";
 import type { Principal, Role } from "../app/env.ts";
 import { ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
 import { apiKeys, type ApiKey } from "../db/schema.ts";
-import { invalidCursor } from "../lib/cursor.ts";
+import { invalidCursor, olderThanCursor } from "../lib/cursor.ts";
 import { audit } from "./audit.ts";
 import { enforceQuota, type Quotas } from "./quotas.ts";
 
@@ -41,10 +41,7 @@ export async function listApiKeys(tx: Db, tenantId: string, page: { after: { id:
   const where = [eq(apiKeys.tenantId, tenantId)];
   if (page.after) {
     if (!(await findKey(tx, tenantId, page.after.id))) throw invalidCursor();
-    // Compared in SQL: created_at has microseconds a JS Date would round away.
-    where.push(
-      sql`(${apiKeys.createdAt}, ${apiKeys.id}) < (select k.created_at, k.id from api_keys k where k.id = ${page.after.id} and k.tenant_id = ${tenantId})`,
-    );
+    where.push(olderThanCursor(apiKeys, page.after, tenantId));
   }
   return tx
     .select()
