@@ -192,4 +192,10 @@ export const samples: Sample[] = [
     object: workload("Deployment", { securityContext: { appArmorProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),
     expect: [{ field: "spec.securityContext.appArmorProfile" }],
   },
+  {
+    name: "inherited-unconfined-cronjob",
+    description: "a CronJob's container inheriting unconfined: the reason names the pod template's field by its path in the CronJob",
+    object: workload("CronJob", { securityContext: { appArmorProfile: { type: "Unconfined" } } }),
+    expect: [{ container: "app", field: "securityContext.appArmorProfile" }],
+  },
 ];
