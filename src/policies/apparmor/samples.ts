@@ -198,4 +198,14 @@ export const samples: Sample[] = [
     object: workload("CronJob", { securityContext: { appArmorProfile: { type: "Unconfined" } } }),
     expect: [{ container: "app", field: "securityContext.appArmorProfile" }],
   },
+  {
+    name: "checked-everywhere-allowed",
+    description: "checkOverridden true: the pod's field, a container's field and its annotation all allowed is admitted",
+    options: { checkOverridden: true },
+    object: pod(
+      { securityContext: runtimeDefault.securityContext, containers: [container("app", localhost("my-profile")), container("side")] },
+      annotation("side", "runtime/default"),
+    ),
+    expect: [],
+  },
 ];
