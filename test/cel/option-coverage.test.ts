@@ -17,6 +17,10 @@ import type { Sample } from "../../src/policies/sample.ts";
 const ONE_WAY: Readonly<Record<string, string>> = {
   // Unmasked (the only value besides the default) allows every proc mount type: nothing to refuse.
   "proc-mount.allowed": "allowed: Unmasked admits every proc mount type, so no sample with it can be refused",
+  // A refusal under it needs a non-Default procMount without hostUsers: false, which the API server
+  // refuses itself (Unmasked needs hostUsers: false), and samples also run on a real cluster
+  // (test/cluster/admission-controls); the PSS baseline preset's corpus in parity has such pods.
+  "proc-mount.anyInUserNamespace": "a pod it leaves refused (non-Default procMount, hostUsers not false) is one the API server refuses before admission",
 };
 
 const withCel = catalogue.filter((c) => c.cel);

@@ -90,11 +90,4 @@ export const samples: Sample[] = [
     object: pod({ hostUsers: false, containers: [container("app", unmasked)] }),
     expect: [{ container: "app", field }],
   },
-  {
-    name: "user-namespace-needs-host-users-false",
-    description: "anyInUserNamespace true: a pod sharing the node's user namespace (hostUsers unset) is still checked",
-    options: { anyInUserNamespace: true },
-    object: pod({ containers: [container("app", unmasked)] }),
-    expect: [{ container: "app", field }],
-  },
 ];
