@@ -87,6 +87,15 @@ export function podFinding(field: string, valueExpr: string, why: string): strin
   return `variables.subject + ": " + ${path} + ${valueExpr} + ${lit(`; ${why}.`)} + variables.podHint`;
 }
 
+/**
+ * A pod field named in a finding's reason, as a CEL string expression: `the pod's <field>`, or in a
+ * workload `the pod template's spec.template.<field>` (its path there), as common/gatehouse.rego's
+ * pod_field_ref; `field` is the path in the pod (`spec.securityContext.runAsUser`).
+ */
+export function podFieldRef(field: string): string {
+  return `(variables.podPath != "" ? "the pod template's " + variables.podPath : "the pod's ") + ${lit(field)}`;
+}
+
 const KINDS = ["containers", "initContainers", "ephemeralContainers"];
 
 /** A CEL map literal of strings. */

@@ -10,7 +10,7 @@ import { catalogue } from "./catalogue.ts";
 import { controlSettingsSchema } from "./control-settings.ts";
 import { renderExpansionTemplates } from "./expansion.ts";
 import { renderConstraint, renderTemplate } from "./render.ts";
-import { pod, workload, type Json } from "./sample.ts";
+import { pod, workload, type Json, type Sample } from "./sample.ts";
 import { POD_TEMPLATE_PATHS, WORKLOADS_REGO_LIB } from "./workload-paths.ts";
 
 const NOW = new Date("2026-06-01T00:00:00Z");
@@ -147,5 +147,76 @@ describe("a pod finding whose field is computed in CEL", () => {
       `[Implied by gatehouse-pod-templates] Deployment team-a/root-web: spec.template.spec.hostPID ${tail}`,
       `pod team-a/root-shell: spec.hostPID ${tail}`,
     ]);
+  });
+});
+
+// A container's value inherited from the pod-level securityContext: inside a workload the reason
+// names the pod template's field by its path in the workload, through common/gatehouse.rego
+// pod_field_ref and cel.ts podFieldRef. The samples are the controls' own (gator proves their
+// verdicts in each control's test); this pins their words under both engines.
+const APP = "registry.example.com/team/app:1.4.2";
+const inheritedCases = [
+  { slug: "seccomp", sample: "inherited-unconfined-deployment" },
+  { slug: "seccomp", sample: "inherited-unconfined-cronjob" },
+  { slug: "users-and-groups", sample: "inherited-nonroot-false-deployment" },
+  { slug: "users-and-groups", sample: "inherited-gid-outside-cronjob" },
+  { slug: "apparmor", sample: "inherited-unconfined-cronjob" },
+  // A bare pod keeps the pod's own path.
+  { slug: "seccomp", sample: "unconfined-refused" },
+] as const;
+const DEPLOYMENT = `[Implied by gatehouse-pod-templates] Deployment team-a/`;
+const CRONJOB = `[Implied by gatehouse-cronjob-templates] CronJob team-a/`;
+const hint = (slug: string) => `To allow it, exempt namespace "team-a" or image "${APP}" in Gatehouse control ${slug}.`;
+const SECCOMP_WHY =
+  "allowed seccomp profiles: Localhost/*, RuntimeDefault; a profile must be set (unset runs Unconfined unless the kubelet enables SeccompDefault)";
+const inheritedWords: Record<string, string[]> = {
+  "inherited-unconfined-deployment:seccomp": [
+    `${DEPLOYMENT}inherited-unconfined-deployment: container "app" (spec.template.spec.containers[0], image ${APP}): securityContext.seccompProfile is "Unconfined"; inherited from the pod template's spec.template.spec.securityContext.seccompProfile; ${SECCOMP_WHY}. ${hint("seccomp")}`,
+  ],
+  "inherited-unconfined-cronjob:seccomp": [
+    `${CRONJOB}inherited-unconfined-cronjob: container "app" (spec.jobTemplate.spec.template.spec.containers[0], image ${APP}): securityContext.seccompProfile is "Unconfined"; inherited from the pod template's spec.jobTemplate.spec.template.spec.securityContext.seccompProfile; ${SECCOMP_WHY}. ${hint("seccomp")}`,
+  ],
+  "inherited-nonroot-false-deployment:users-and-groups": [
+    `${DEPLOYMENT}inherited-nonroot-false-deployment: container "app" (spec.template.spec.containers[0], image ${APP}): securityContext.runAsNonRoot is false; inherited from the pod template's spec.template.spec.securityContext.runAsNonRoot; the container must run as non-root: runAsNonRoot true, or a non-zero runAsUser, on the container or the pod. ${hint("users-and-groups")}`,
+  ],
+  "inherited-gid-outside-cronjob:users-and-groups": [
+    `${CRONJOB}inherited-gid-outside-cronjob: container "app" (spec.jobTemplate.spec.template.spec.containers[0], image ${APP}): securityContext.runAsGroup is 0; inherited from the pod template's spec.jobTemplate.spec.template.spec.securityContext.runAsGroup; allowed group ids: 1000-1999 (rule MayRunAs). ${hint("users-and-groups")}`,
+  ],
+  "inherited-unconfined-cronjob:apparmor": [
+    `${CRONJOB}inherited-unconfined-cronjob: container "app" (spec.jobTemplate.spec.template.spec.containers[0], image ${APP}): securityContext.appArmorProfile is "unconfined"; inherited from the pod template's spec.jobTemplate.spec.template.spec.securityContext.appArmorProfile; allowed AppArmor profiles: localhost/*, runtime/default. ${hint("apparmor")}`,
+  ],
+};
+
+describe.each(["rego", "cel"] as const)("a reason about an inherited pod field under %s (gator)", (engine) => {
+  const results = new Map<string, string[]>();
+  beforeAll(async () => {
+    for (const { slug, sample } of inheritedCases) {
+      const c = catalogue.find((x) => x.slug === slug)!;
+      const { samples } = (await import(`./${slug}/samples.ts`)) as { samples: Sample[] };
+      const s = samples.find((x) => x.name === sample)!;
+      const settings = controlSettingsSchema(c).parse({ options: s.options, exemptions: s.exemptions });
+      const found = gatorTest(
+        [
+          renderTemplate(c, engine === "cel" ? "both" : "webhook"),
+          renderConstraint(c, { ...settings, enforcementAction: "deny" }, { namespaces: [], images: [] }, NOW),
+          ...renderExpansionTemplates(),
+        ],
+        [named(s.object, sample)],
+        engine,
+      );
+      results.set(`${sample}:${slug}`, found.map((r) => r.msg).sort());
+    }
+  });
+  const msgs = (sample: string, slug: string) => results.get(`${sample}:${slug}`)!;
+
+  it.each(inheritedCases.filter((x) => x.sample !== "unconfined-refused"))("$slug sample $sample names the pod template's field", ({ slug, sample }) => {
+    expect(msgs(sample, slug)).toEqual(inheritedWords[`${sample}:${slug}`]);
+  });
+
+  it("a pod's reason still names the pod's spec.securityContext", () => {
+    const setup = msgs("unconfined-refused", "seccomp").filter((m) => m.includes('init container "setup"'));
+    expect(setup).toHaveLength(1);
+    expect(setup[0]).toContain("inherited from the pod's spec.securityContext.seccompProfile; ");
+    expect(setup[0]).not.toContain("pod template");
   });
 });

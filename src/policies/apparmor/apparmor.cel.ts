@@ -3,7 +3,7 @@
 // computed from the container's name, and the pod's field); CEL has no local bindings, so each
 // lookup is spelt out where it is used. Findings about an annotation name it as their field, so
 // they are built with a placeholder field and spliced.
-import { containerFinding, containersWith, field, podFinding, show, splice, type ControlCel } from "../cel.ts";
+import { containerFinding, containersWith, field, podFieldRef, podFinding, show, splice, type ControlCel } from "../cel.ts";
 
 const PREFIX = "container.apparmor.security.beta.kubernetes.io/";
 const p = "variables.params";
@@ -25,7 +25,7 @@ const FIELD = "securityContext.appArmorProfile";
 // Precedence as the kubelet applies it: container field, container annotation, pod field, runtime/default.
 const profile = `(${own} != null ? ${ownName} : ${annotation} != null ? string(${annotation}) : ${inherited} != null ? ${podName} : "runtime/default")`;
 const where = `(${own} != null ? ${JSON.stringify(FIELD)} : ${annotation} != null ? ${key} : ${JSON.stringify(FIELD)})`;
-const note = `(${own} != null ? "" : ${annotation} != null ? "set by the pod annotation; " : ${inherited} != null ? "inherited from the pod's spec.securityContext.appArmorProfile; " : "no profile is set on the container, its annotation or the pod, so the runtime applies runtime/default; ")`;
+const note = `(${own} != null ? "" : ${annotation} != null ? "set by the pod annotation; " : ${inherited} != null ? "inherited from " + ${podFieldRef("spec.securityContext.appArmorProfile")} + "; " : "no profile is set on the container, its annotation or the pod, so the runtime applies runtime/default; ")`;
 
 const checked = (e: string) => `${p}.checkOverridden == true ? (${e}) : []`;
 

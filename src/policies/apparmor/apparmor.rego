@@ -39,7 +39,7 @@ apparmor_profile(ct) := {"profile": profile_name(v), "field": "securityContext.a
 } else := {
 	"profile": profile_name(v),
 	"field": "securityContext.appArmorProfile",
-	"note": "inherited from the pod's spec.securityContext.appArmorProfile; ",
+	"note": sprintf("inherited from %s; ", [gh.pod_field_ref("spec.securityContext.appArmorProfile")]),
 } if {
 	v := object.get(gh.pod, ["spec", "securityContext", "appArmorProfile"], null)
 	v != null

@@ -192,4 +192,20 @@ export const samples: Sample[] = [
     object: workload("Deployment", { securityContext: { appArmorProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),
     expect: [{ field: "spec.securityContext.appArmorProfile" }],
   },
+  {
+    name: "inherited-unconfined-cronjob",
+    description: "a CronJob's container inheriting unconfined: the reason names the pod template's field by its path in the CronJob",
+    object: workload("CronJob", { securityContext: { appArmorProfile: { type: "Unconfined" } } }),
+    expect: [{ container: "app", field: "securityContext.appArmorProfile" }],
+  },
+  {
+    name: "checked-everywhere-allowed",
+    description: "checkOverridden true: the pod's field, a container's field and its annotation all allowed is admitted",
+    options: { checkOverridden: true },
+    object: pod(
+      { securityContext: runtimeDefault.securityContext, containers: [container("app", localhost("my-profile")), container("side")] },
+      annotation("side", "runtime/default"),
+    ),
+    expect: [],
+  },
 ];

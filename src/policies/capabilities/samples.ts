@@ -176,4 +176,11 @@ export const samples: Sample[] = [
     object: workload("Deployment", { containers: [container("app", caps({ add: ["cap_net_raw"] }))] }),
     expect: [{ container: "app", field: "securityContext.capabilities.add" }],
   },
+  {
+    name: "exact-names-accept-as-written",
+    description: "names: exact admits the names spelt as the lists spell them (test/cel/option-coverage.test.ts)",
+    options: { allowedAdd: ["CHOWN"], requiredDrop: ["ALL"], names: "exact" },
+    object: pod({ containers: [container("app", caps({ add: ["CHOWN"], drop: ["ALL"] }))] }),
+    expect: [],
+  },
 ];

@@ -67,6 +67,13 @@ pod_field_path(field) := concat("", [workload.prefix, field]) if {
 	pod_relative(field)
 } else := field
 
+# A pod field named in a finding's reason (where a container's value was inherited from):
+# `the pod's spec.securityContext.runAsUser`, or in a workload `the pod template's
+# spec.template.spec.securityContext.runAsUser`, its path in the workload (pod_field_path).
+pod_field_ref(field) := sprintf("the pod template's %s", [pod_field_path(field)]) if {
+	workload
+} else := sprintf("the pod's %s", [field])
+
 pod_relative(field) if startswith(field, "spec.")
 
 pod_relative(field) if startswith(field, "metadata.")

@@ -166,4 +166,18 @@ export const samples: Sample[] = [
     object: workload("StatefulSet", { securityContext: { seccompProfile: { type: "Unconfined" } }, containers: [container("app", runtimeDefault)] }),
     expect: [{ field: "spec.securityContext.seccompProfile" }],
   },
+  // The reason names where the profile was inherited from by its path in the workload
+  // (src/policies/workload-messages.test.ts pins these messages under both engines).
+  {
+    name: "inherited-unconfined-deployment",
+    description: "a Deployment's container inheriting the pod template's Unconfined: the reason names spec.template.spec.securityContext",
+    object: workload("Deployment", { securityContext: unconfined.securityContext }),
+    expect: [{ container: "app", field: "securityContext.seccompProfile" }],
+  },
+  {
+    name: "inherited-unconfined-cronjob",
+    description: "a CronJob's container inheriting Unconfined: the reason gives the path through the job template",
+    object: workload("CronJob", { securityContext: unconfined.securityContext }),
+    expect: [{ container: "app", field: "securityContext.seccompProfile" }],
+  },
 ];

@@ -1,7 +1,7 @@
 // The CEL twin of seccomp.rego (see ../cel.ts): the same findings, word for word. The effective
 // profile is the container's, else the pod's; CEL has no local bindings, so the expression for
 // it is spelt out where it is used.
-import { containerFinding, containersWith, field, podFinding, type ControlCel } from "../cel.ts";
+import { containerFinding, containersWith, field, podFieldRef, podFinding, type ControlCel } from "../cel.ts";
 
 /** `RuntimeDefault`, `Localhost/<file>`, … of a seccompProfile at `path` (Rego's seccomp_name). */
 const name = (path: string) =>
@@ -9,7 +9,7 @@ const name = (path: string) =>
 const own = field("ct.c", "securityContext.seccompProfile");
 const inherited = field("variables.pod", "spec.securityContext.seccompProfile");
 const profile = `(${own} != null ? ${name("ct.c.securityContext.seccompProfile")} : ${inherited} != null ? ${name("variables.pod.spec.securityContext.seccompProfile")} : null)`;
-const note = `(${own} != null ? "" : ${inherited} != null ? "inherited from the pod's spec.securityContext.seccompProfile; " : "no seccompProfile is set on the container or the pod; ")`;
+const note = `(${own} != null ? "" : ${inherited} != null ? "inherited from " + ${podFieldRef("spec.securityContext.seccompProfile")} + "; " : "no seccompProfile is set on the container or the pod; ")`;
 const from = `(${own} != null ? "container" : ${inherited} != null ? "pod" : "unset")`;
 const podProfile = name("variables.pod.spec.securityContext.seccompProfile");
 const matchesAllowed = (p: string) => `variables.params.allowed.exists(a, a.endsWith("*") ? string(${p}).startsWith(a.substring(0, size(a) - 1)) : a == ${p})`;

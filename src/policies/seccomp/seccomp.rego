@@ -50,10 +50,13 @@ overridden_mode_pod_profile(p) if {
 seccomp_profile(ct) := {"profile": seccomp_name(v), "note": "", "from": "container"} if {
 	v := object.get(ct.container, ["securityContext", "seccompProfile"], null)
 	v != null
-} else := {"profile": seccomp_name(v), "note": "inherited from the pod's spec.securityContext.seccompProfile; ", "from": "pod"} if {
+} else := {"profile": seccomp_name(v), "note": inherited_note, "from": "pod"} if {
 	v := object.get(gh.pod, ["spec", "securityContext", "seccompProfile"], null)
 	v != null
 } else := {"profile": null, "note": "no seccompProfile is set on the container or the pod; ", "from": "unset"}
+
+# In a workload the pod template's field, by its path there (common/gatehouse.rego pod_field_ref).
+inherited_note := sprintf("inherited from %s; ", [gh.pod_field_ref("spec.securityContext.seccompProfile")])
 
 # {type, localhostProfile} as one string: RuntimeDefault, Unconfined, Localhost/<file>.
 seccomp_name(p) := concat("", ["Localhost/", object.get(p, "localhostProfile", "")]) if {

@@ -150,4 +150,18 @@ export const samples: Sample[] = [
     object: workload("CronJob", withSysctls("kernel/shm_rmid_forced")),
     expect: [field(0)],
   },
+  {
+    name: "v1-31-safe-set-admits-its-own",
+    description: "safeSet v1.31: a sysctl safe since before v1.32 is still admitted (test/cel/option-coverage.test.ts)",
+    options: { safeSet: "v1.31" },
+    object: pod(withSysctls("kernel.shm_rmid_forced", "net.ipv4.tcp_syncookies")),
+    expect: [],
+  },
+  {
+    name: "exact-names-dot-form",
+    description: "names: exact admits a safe sysctl written in the dot form the safe set uses",
+    options: { names: "exact" },
+    object: pod(withSysctls("net.ipv4.tcp_syncookies", "kernel.shm_rmid_forced")),
+    expect: [],
+  },
 ];

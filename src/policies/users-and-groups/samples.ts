@@ -108,6 +108,14 @@ const defaults: Sample[] = [
     object: workload("Deployment", { containers: [container("app")] }),
     expect: [{ container: "app", field: nonRootField }],
   },
+  // The reason names where the value was inherited from by its path in the workload
+  // (src/policies/workload-messages.test.ts pins these messages under both engines).
+  {
+    name: "inherited-nonroot-false-deployment",
+    description: "a Deployment's container inheriting runAsNonRoot false: the reason names spec.template.spec.securityContext",
+    object: workload("Deployment", { securityContext: { runAsNonRoot: false } }),
+    expect: [{ container: "app", field: nonRootField }],
+  },
 ];
 
 const runAsUser: Sample[] = [
@@ -351,6 +359,13 @@ const groups: Sample[] = [
     options: pss,
     object: workload("ReplicaSet", { containers: [container("app", sc({ runAsNonRoot: false, runAsUser: 1000 }))] }),
     expect: [{ container: "app", field: nonRootField }],
+  },
+  {
+    name: "inherited-gid-outside-cronjob",
+    description: "runAsGroup MayRunAs: a CronJob's container inheriting gid 0; the reason gives the path through the job template",
+    options: groupMay,
+    object: workload("CronJob", { securityContext: { runAsGroup: 0 } }),
+    expect: [{ container: "app", field: gidField }],
   },
 ];
 

@@ -2,7 +2,7 @@
 // container's value is its own securityContext field, else the pod's; it is computed once per
 // container (with where it came from) since CEL has no local bindings. Values are shown as Rego's
 // json.marshal shows them: ids as numbers, null when unset, strings quoted.
-import { containerFinding, containersWith, field, podFinding, splice, type ControlCel } from "../cel.ts";
+import { containerFinding, containersWith, field, podFieldRef, podFinding, splice, type ControlCel } from "../cel.ts";
 
 const p = "variables.params";
 const user = `${p}.runAsUser`;
@@ -12,7 +12,7 @@ const value = (key: string) => `(${own(key)} != null ? ${own(key)} : ${ofPod(key
 const from = (key: string) => `(${own(key)} != null ? "container" : ${ofPod(key)} != null ? "pod" : "unset")`;
 /** Rego's origin(e, key), for the value computed as `ct.<name>` with `ct.<name>From`. */
 const origin = (name: string, key: string) =>
-  `(ct.${name}From == "pod" ? "inherited from the pod's spec.securityContext.${key}; " : ct.${name}From == "unset" ? "${key} is set neither on the container nor on the pod; " : "")`;
+  `(ct.${name}From == "pod" ? "inherited from " + ${podFieldRef(`spec.securityContext.${key}`)} + "; " : ct.${name}From == "unset" ? "${key} is set neither on the container nor on the pod; " : "")`;
 /** json.marshal of a scalar (an id, a bool, null, or a string where a number belongs). */
 const show = (e: string) => `(${e} == null ? "null" : type(${e}) == string ? "\\"" + string(${e}) + "\\"" : string(${e}))`;
 const inRanges = (v: string, s: string) => `(type(${v}) == int && ${s}.ranges.exists(r, r.min <= ${v} && ${v} <= r.max))`;

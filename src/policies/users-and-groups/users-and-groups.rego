@@ -152,7 +152,8 @@ effective(ct, key) := {"value": v, "from": "container"} if {
 	v != null
 } else := {"value": null, "from": "unset"}
 
-origin(e, key) := sprintf("inherited from the pod's spec.securityContext.%s; ", [key]) if {
+# In a workload the pod template's field, by its path there (common/gatehouse.rego pod_field_ref).
+origin(e, key) := sprintf("inherited from %s; ", [gh.pod_field_ref(concat("", ["spec.securityContext.", key]))]) if {
 	e.from == "pod"
 } else := sprintf("%s is set neither on the container nor on the pod; ", [key]) if {
 	e.from == "unset"
