@@ -12,8 +12,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { SignJWT } from "jose";
 import { acquirePostgres } from "../../test/harness/postgres.ts";
+import { DEV_ISSUER, devSecretToken } from "../../test/harness/tokens.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -46,7 +46,7 @@ export async function startServer(env: Record<string, string>): Promise<{ base: 
       PATH: process.env.PATH ?? "",
       LOG_LEVEL: "silent",
       DEV_JWT_SECRET: SECRET,
-      JWT_ISSUER: "gatehouse-dev",
+      JWT_ISSUER: DEV_ISSUER,
       WEBHOOK_DISPATCH_INTERVAL_MS: "0",
       // One credential stands in for a fleet here: its rate limit stays on (its cost is counted)
       // but high enough never to refuse.
@@ -60,15 +60,7 @@ export async function startServer(env: Record<string, string>): Promise<{ base: 
   return { base: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => void child.kill("SIGTERM") };
 }
 
-export const devToken = (tenant: string, role: string) =>
-  new SignJWT({ tenant, role })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(`${role}@${tenant}`)
-    .setIssuer("gatehouse-dev")
-    .setAudience("gatehouse")
-    .setIssuedAt()
-    .setExpirationTime("2h")
-    .sign(new TextEncoder().encode(SECRET));
+export const devToken = (tenant: string, role: string) => devSecretToken(SECRET, tenant, role, { ttlSeconds: 2 * 3600 });
 
 interface Result {
   rps: number;

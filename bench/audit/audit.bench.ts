@@ -12,6 +12,7 @@ import { environments, tenants, webhookEndpoints } from "../../src/db/schema.ts"
 import type { AuditReport } from "../../src/protocol/agent.ts";
 import { ingestAuditReport, storeAuditReport, violationFingerprint, type IngestResult } from "../../src/services/violations.ts";
 import { acquirePostgres } from "../../test/harness/postgres.ts";
+import { syntheticReport } from "./report.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CONSTRAINTS = 10;
@@ -25,33 +26,9 @@ const raw = new Pool({ connectionString: database.url, max: 1 });
 const tenantId = await db.asSystem(async (tx) => (await tx.insert(tenants).values({ slug: "bench", name: "bench" }).returning())[0]!.id);
 const newEnv = (name: string) => db.withTenant(tenantId, async (tx) => (await tx.insert(environments).values({ tenantId, name }).returning())[0]!.id);
 
-/** 10,000 violations; a pod whose index is a multiple of `every` is replaced in `generation`. */
-function report(generation: number, every: number, collectedAt: Date): AuditReport {
-  return {
-    collectedAt: collectedAt.toISOString(),
-    constraints: Array.from({ length: CONSTRAINTS }, (_, c) => ({
-      kind: `GatehouseControl${c}`,
-      name: `control-${c}`,
-      control: `control-${c}`,
-      enforcementAction: "deny",
-      auditTimestamp: collectedAt.toISOString(),
-      totalViolations: PER_CONSTRAINT,
-      truncated: false,
-      violations: Array.from({ length: PER_CONSTRAINT }, (_, i) => {
-        const pod = every && i % every === 0 ? `pod-${c}-${i}-g${generation}` : `pod-${c}-${i}`;
-        return {
-          group: "",
-          version: "v1",
-          kind: "Pod",
-          namespace: `team-${i % 50}`,
-          name: pod,
-          enforcementAction: "deny",
-          message: `pod team-${i % 50}/${pod}: container "app" (containers[0], image registry.example.com/team/app:1.4.2): securityContext.privileged is true; privileged containers are not allowed.`,
-        };
-      }),
-    })),
-  };
-}
+/** 10,000 Pod violations; a pod whose index is a multiple of `every` is replaced in `generation`. */
+const report = (generation: number, every: number, collectedAt: Date) =>
+  syntheticReport({ constraints: CONSTRAINTS, perConstraint: PER_CONSTRAINT, kind: "Pod" }, generation, every, collectedAt);
 
 interface Timing {
   total: number;

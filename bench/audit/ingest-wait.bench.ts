@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AuditReport } from "../../src/protocol/agent.ts";
 import { acquirePostgres } from "../../test/harness/postgres.ts";
+import { syntheticReport } from "./report.ts";
 
 const PROBE_MS = Number(process.env.BENCH_PROBE_MS ?? 10);
 const CONSTRAINTS = 17;
@@ -131,33 +131,11 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const fmt = (xs: number[]) =>
   `p50 ${pct(xs, 0.5).toFixed(1)} ms, p99 ${pct(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (${xs.length} probes)`;
 
-function report(generation: number, collectedAt: Date): string {
-  const r: AuditReport = {
-    collectedAt: collectedAt.toISOString(),
-    constraints: Array.from({ length: CONSTRAINTS }, (_, c) => ({
-      kind: `GatehouseControl${c}`,
-      name: `control-${c}`,
-      control: `control-${c}`,
-      enforcementAction: "deny",
-      auditTimestamp: collectedAt.toISOString(),
-      totalViolations: PER_CONSTRAINT,
-      truncated: false,
-      violations: Array.from({ length: PER_CONSTRAINT }, (_, i) => {
-        const name = generation && i % 10 === 0 ? `deploy-${c}-${i}-g${generation}` : `deploy-${c}-${i}`;
-        return {
-          group: "apps",
-          version: "v1",
-          kind: "Deployment",
-          namespace: `team-${i % 50}`,
-          name,
-          enforcementAction: "deny",
-          message: `pod team-${i % 50}/${name}: container "app" (containers[0], image registry.example.com/team/app:1.4.2): securityContext.privileged is true; privileged containers are not allowed.`,
-        };
-      }),
-    })),
-  };
-  return JSON.stringify(r);
-}
+/** The first report (generation 0) and the next ones, each replacing every tenth Deployment. */
+const report = (generation: number, collectedAt: Date) =>
+  JSON.stringify(
+    syntheticReport({ constraints: CONSTRAINTS, perConstraint: PER_CONSTRAINT, kind: "Deployment" }, generation, generation ? 10 : 0, collectedAt),
+  );
 
 const pg = STORES.includes("postgres") ? await acquirePostgres() : undefined;
 try {

@@ -20,6 +20,7 @@ import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { Pool } from "@neondatabase/serverless";
 import { acquirePostgres } from "../../test/harness/postgres.ts";
+import { DEV_ISSUER } from "../../test/harness/tokens.ts";
 import { startWranglerDev, type WranglerDev } from "../../test/harness/wrangler-dev.ts";
 import { startWsProxy } from "../../test/harness/wsproxy.ts";
 import { devToken, SECRET } from "../api/api.bench.ts";
@@ -101,7 +102,7 @@ async function main() {
     DATABASE_URL: url,
     NEON_WS_PROXY: wsProxy.address,
     DEV_JWT_SECRET: SECRET,
-    JWT_ISSUER: "gatehouse-dev",
+    JWT_ISSUER: DEV_ISSUER,
     LOG_LEVEL: "silent",
     // One credential stands in for a fleet (as in bench/api): its rate limit stays on, never refusing.
     AGENT_RATE_LIMIT_PER_SECOND: "100000",

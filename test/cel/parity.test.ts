@@ -14,6 +14,7 @@ import { corpus } from "../../src/policies/presets/corpus.ts";
 import { renderConstraint, renderTemplate } from "../../src/policies/render.ts";
 import type { Sample } from "../../src/policies/sample.ts";
 import { asAdmitted, distinctFixtures } from "../harness/psa.ts";
+import { samplesOf } from "../harness/samples.ts";
 import { boundaryObject } from "../pss/boundary-pods.ts";
 import { verifyParity } from "./parity.ts";
 
@@ -22,7 +23,6 @@ const withCel = catalogue.filter((c) => c.cel);
 // A few hundred: each preset runs gator twice over all of them (the PSS suite itself takes thousands).
 const BOUNDARY_RUNS = 300;
 const SEED = Number(process.env.GATEHOUSE_PSS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const samplesOf = async (slug: string) => ((await import(`../../src/policies/${slug}/samples.ts`)) as { samples: Sample[] }).samples;
 
 describe("controls with CEL", () => {
   it("are the ones the README lists", () => {

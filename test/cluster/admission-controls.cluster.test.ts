@@ -5,8 +5,8 @@
 // API server's answer must match the sample: admitted, or refused by validation.gatekeeper.sh with
 // exactly the expected findings, each naming control, container, field, value and how to exempt.
 //
-// All 17 controls are enforced at once. Each control's samples live in namespaces
-// team-<code>-…, and every control exempts the other controls' team-<code>-* namespaces, so a
+// Every control in the catalogue is enforced at once. Each control's samples live in namespaces
+// team-<slug>-…, and every control exempts the other controls' team-<slug>-* namespaces, so a
 // sample is judged by its own control only (a plain pod breaks several controls at once). Samples
 // that need different options run in successive rounds: round r gives each control its r-th
 // option set (the samples' own exemptions merged with the isolation ones).
@@ -24,70 +24,24 @@ import { catalogue, type EnvironmentSettingsInput } from "../../src/policies/ind
 import type { AnyControl } from "../../src/policies/control.ts";
 import type { Sample } from "../../src/policies/sample.ts";
 import { POD_TEMPLATE_PATHS } from "../../src/policies/workload-paths.ts";
-import { samples as privilegedContainers } from "../../src/policies/privileged-containers/samples.ts";
-import { samples as hostNamespaces } from "../../src/policies/host-namespaces/samples.ts";
-import { samples as hostNetworkPorts } from "../../src/policies/host-network-ports/samples.ts";
-import { samples as volumeTypes } from "../../src/policies/volume-types/samples.ts";
-import { samples as hostPaths } from "../../src/policies/host-paths/samples.ts";
-import { samples as flexVolumeDrivers } from "../../src/policies/flexvolume-drivers/samples.ts";
-import { samples as readOnlyRootFilesystem } from "../../src/policies/read-only-root-filesystem/samples.ts";
-import { samples as usersAndGroups } from "../../src/policies/users-and-groups/samples.ts";
-import { samples as privilegeEscalation } from "../../src/policies/privilege-escalation/samples.ts";
-import { samples as capabilities } from "../../src/policies/capabilities/samples.ts";
-import { samples as seLinux } from "../../src/policies/selinux/samples.ts";
-import { samples as procMount } from "../../src/policies/proc-mount/samples.ts";
-import { samples as appArmor } from "../../src/policies/apparmor/samples.ts";
-import { samples as seccomp } from "../../src/policies/seccomp/samples.ts";
-import { samples as sysctls } from "../../src/policies/sysctls/samples.ts";
-import { samples as windowsHostProcess } from "../../src/policies/windows-host-process/samples.ts";
-import { samples as probeHosts } from "../../src/policies/probe-hosts/samples.ts";
 import pLimit from "p-limit";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
 import type { RunResult } from "../harness/cluster-process.ts";
 import { DENIED, create, createNamespaces, denialLines, placed, podSpecOf, putSettings, waitEnforced, type Obj } from "../harness/admission.ts";
+import { samplesOf } from "../harness/samples.ts";
 
 const fileStart = Date.now();
 
-const SAMPLES: Record<string, readonly Sample[]> = {
-  privilegedContainers,
-  hostNamespaces,
-  hostNetworkPorts,
-  volumeTypes,
-  hostPaths,
-  flexVolumeDrivers,
-  readOnlyRootFilesystem,
-  usersAndGroups,
-  privilegeEscalation,
-  capabilities,
-  seLinux,
-  procMount,
-  appArmor,
-  seccomp,
-  sysctls,
-  windowsHostProcess,
-  probeHosts,
-};
-/** Namespace code per control: its samples run in team-<code>-… */
-const CODE: Record<string, string> = {
-  privilegedContainers: "pc",
-  hostNamespaces: "hn",
-  hostNetworkPorts: "hnp",
-  volumeTypes: "vt",
-  hostPaths: "hpa",
-  flexVolumeDrivers: "fv",
-  readOnlyRootFilesystem: "ro",
-  usersAndGroups: "ug",
-  privilegeEscalation: "pe",
-  capabilities: "cap",
-  seLinux: "se",
-  procMount: "pm",
-  appArmor: "aa",
-  seccomp: "sc",
-  sysctls: "sy",
-  windowsHostProcess: "wh",
-  probeHosts: "ph",
-};
-const isolation = (c: AnyControl) => catalogue.filter((o) => o.id !== c.id).map((o) => ({ pattern: `team-${CODE[o.id]}-*`, reason: "test isolation" }));
+/** Every control's samples, by control id: each control's src/policies/<slug>/samples.ts. */
+const SAMPLES = new Map(await Promise.all(catalogue.map(async (c) => [c.id, await samplesOf(c.slug)] as const)));
+// A control's samples run in namespaces team-<slug>-…, which every other control exempts as
+// team-<slug>-*. That pattern would also cover a control whose slug extends this one's
+// (team-host-* and team-host-paths-…): then the samples would not be judged by their own control alone.
+for (const c of catalogue) {
+  const shadowed = catalogue.filter((o) => o.slug.startsWith(`${c.slug}-`));
+  if (shadowed.length > 0) throw new Error(`team-${c.slug}-* also matches the namespaces of ${shadowed.map((o) => o.slug).join(", ")}`);
+}
+const isolation = (c: AnyControl) => catalogue.filter((o) => o.id !== c.id).map((o) => ({ pattern: `team-${o.slug}-*`, reason: "test isolation" }));
 
 /**
  * Samples the API server itself refuses, before any admission webhook is asked (Pod validation),
@@ -115,7 +69,7 @@ interface Group {
 }
 function groupsOf(c: AnyControl): Group[] {
   const groups = new Map<string, Group>();
-  for (const s of SAMPLES[c.id]!) {
+  for (const s of SAMPLES.get(c.id)!) {
     const key = JSON.stringify([s.options ?? {}, s.exemptions ?? {}]);
     if (!groups.has(key)) groups.set(key, { options: s.options ?? {}, exemptions: s.exemptions, samples: [] });
     groups.get(key)!.samples.push(s);
@@ -157,7 +111,7 @@ const printed = new Set<string>();
 const ephemeralBase = new Set<string>();
 
 const hasEphemeral = (o: Obj) => o.kind === "Pod" && (podSpecOf(o).ephemeralContainers?.length ?? 0) > 0;
-const nsFor = (c: AnyControl, r: number, i: number) => `team-${CODE[c.id]}-r${r}-${i}`;
+const nsFor = (c: AnyControl, r: number, i: number) => `team-${c.slug}-r${r}-${i}`;
 
 beforeAll(async () => {
   cluster = await startCluster({ webhook: true, auditIntervalSeconds: 120 });
@@ -308,13 +262,13 @@ describe("every control's samples through the real Gatekeeper webhook (kubectl a
       console.log(`DENIAL ephemeral (${viaEphemeral[0].control.slug}/${viaEphemeral[0].sample.name}):\n${viaEphemeral[0].result.stderr.trim()}`);
     const all = outcomes.flatMap(problems);
     if (all.length > 0) console.log(all.join("\n---\n"));
-    expect(outcomes.length).toBe(Object.values(SAMPLES).reduce((n, l) => n + l.length, 0));
+    expect(outcomes.length).toBe([...SAMPLES.values()].reduce((n, l) => n + l.length, 0));
   });
 
   for (const c of catalogue) {
     it(`${c.slug}: every sample is admitted or refused exactly as gator says`, () => {
       const mine = outcomes.filter((o) => o.control.id === c.id);
-      expect(mine.length).toBe(SAMPLES[c.id]!.length);
+      expect(mine.length).toBe(SAMPLES.get(c.id)!.length);
       expect(mine.flatMap(problems)).toEqual([]);
       // At least one Pod refused by the webhook and one admitted, for every control.
       expect(mine.some((o) => o.sample.object.kind === "Pod" && o.result.stderr.includes(DENIED))).toBe(true);

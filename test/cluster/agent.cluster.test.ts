@@ -1,59 +1,29 @@
-// The agent against real components: etcd + kube-apiserver, Gatekeeper's controller (audit,
-// status, generate) running out of cluster, the API on real PostgreSQL through the Neon driver
-// behind a real HTTP listener, and the agent authenticated by a ServiceAccount token that only
-// infra/'s ClusterRole authorises. Each proof runs the agent's own reconcile pass.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+// The agent's reconcile pass against real components: etcd + kube-apiserver, Gatekeeper's
+// controller (audit, status, generate) running out of cluster, the API on real PostgreSQL through
+// the Neon driver behind a real HTTP listener, and the agent authenticated by a ServiceAccount
+// token that only infra/'s ClusterRole authorises. Each proof runs the agent's own pass, in
+// order, on the state the previous one left: convergence, the audit report, a changed setting and
+// pruning, ownership, drift, an API outage. agent-runtime.cluster.test.ts has the agent's
+// privileges, the agent process as the image runs it, and a cluster without Gatekeeper.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "../../agent/api-client.ts";
-import { buildAgent } from "../../agent/build.ts";
-import { AGENT_NODE_OPTIONS } from "../../src/install/agent-manifest.ts";
 import { MANAGED_BY_LABEL } from "../../src/protocol/agent.ts";
-import { json } from "../harness/api.ts";
-import * as routes from "../harness/routes.ts";
+import { agentView, managedVersions, TEMPLATE_API, type Obj } from "../harness/agent-cluster.ts";
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
+import { json } from "../harness/api.ts";
 import { startCluster, type Cluster } from "../harness/cluster.ts";
-import { freePorts, sleep } from "../harness/cluster-process.ts";
+import { sleep } from "../harness/cluster-process.ts";
+import * as routes from "../harness/routes.ts";
 
 const T = 180_000;
-const TEMPLATE_API = "constrainttemplates.templates.gatekeeper.sh";
 // Privileged containers denied, host namespaces and sysctls checked too: three controls.
 const SETTINGS = {
   enforcementAction: "deny" as const,
   controls: { privilegedContainers: {}, hostNamespaces: {}, sysctls: {} },
 };
 
-interface Obj {
-  kind: string;
-  metadata: { name: string; uid: string; generation: number; resourceVersion: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: any;
-  status?: any;
-}
-
 let cluster: Cluster;
 let bed: AgentTestbed;
-
-/**
- * Every object the agent manages, by kind/name → uid and generation: what proves an object was
- * neither rewritten nor recreated (resourceVersion also moves when Gatekeeper writes status).
- */
-async function managedVersions(): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const sel = `${MANAGED_BY_LABEL}=gatehouse`;
-  const templates = await cluster.kubectlJson<{ items: Obj[] }>(["get", TEMPLATE_API, "-l", sel]);
-  const kinds = templates.items.map((t) => t.spec.crd.spec.names.kind as string);
-  const lists = [templates, await cluster.kubectlJson<{ items: Obj[] }>(["get", "expansiontemplate.expansion.gatekeeper.sh", "-l", sel])];
-  for (const kind of kinds) lists.push(await cluster.kubectlJson<{ items: Obj[] }>(["get", `${kind.toLowerCase()}.constraints.gatekeeper.sh`, "-l", sel]));
-  for (const l of lists) for (const o of l.items) out.set(`${o.kind}/${o.metadata.name}`, `${o.metadata.uid}/${o.metadata.generation}`);
-  return out;
-}
-
-async function agentView() {
-  return json(await bed.callRoute(routes.environmentAgent.route, `/v1/environments/${bed.envId}/agent`));
-}
 
 beforeAll(async () => {
   cluster = await startCluster({ auditIntervalSeconds: 3 });
@@ -91,7 +61,7 @@ describe("agent against a real kube-apiserver with Gatekeeper", () => {
     expect(templates.items).toHaveLength(3);
     for (const t of templates.items) expect(t.status?.created, t.metadata.name).toBe(true);
 
-    const view = await agentView();
+    const view = await agentView(bed);
     expect(view).toMatchObject({ state: "online", appliedRevision: 1, desiredRevision: 1, inSync: true, gatekeeper: { installed: true } });
     expect(view.kubernetesVersion).toBe("v1.36.3");
     expect(view.templates.map((t: { created: boolean; crdEstablished: boolean }) => t.created && t.crdEstablished)).toEqual([true, true, true]);
@@ -165,12 +135,12 @@ spec: { enforcementAction: dryrun }
     // Change: privileged containers only warn now.
     let res = await bed.call("PATCH", `/v1/environments/${bed.envId}/settings/controls/privilegedContainers`, { enforcementAction: "warn" });
     expect(res.status).toBe(200);
-    const before = await managedVersions();
+    const before = await managedVersions(cluster);
     let pass = await bed.pass();
     expect(pass).toMatchObject({ ok: true, revision: 2 });
     const priv = await cluster.kubectlJson<Obj>(["get", "gatehouseprivilegedcontainers.constraints.gatekeeper.sh", "privileged-containers"]);
     expect(priv.spec.enforcementAction).toBe("warn");
-    const after = await managedVersions();
+    const after = await managedVersions(cluster);
     const changed = [...after].filter(([k, v]) => before.get(k) !== v).map(([k]) => k);
     expect(changed).toEqual(["GatehousePrivilegedContainers/privileged-containers"]);
 
@@ -183,21 +153,21 @@ spec: { enforcementAction: dryrun }
     expect(pass.results.filter((r) => r.result === "pruned").map((r) => `${r.kind}/${r.name}`)).toEqual(["GatehouseSysctls/sysctls"]);
     expect(pass.results.find((r) => r.name === "gatehousesysctls")).toMatchObject({ result: "error", message: expect.stringContaining("team-own-sysctls") });
     expect(await own()).toEqual(ownBefore);
-    expect((await agentView()).inSync).toBe(false);
+    expect((await agentView(bed)).inSync).toBe(false);
 
     // Once they remove theirs, the template is pruned too: exactly the sysctls objects went.
     await cluster.kubectlOk(["delete", "gatehousesysctls.constraints.gatekeeper.sh", "team-own-sysctls"]);
     pass = await bed.pass();
     expect(pass).toMatchObject({ ok: true, revision: 3 });
     expect(pass.results.filter((r) => r.result === "pruned").map((r) => `${r.kind}/${r.name}`)).toEqual(["ConstraintTemplate/gatehousesysctls"]);
-    const remaining = await managedVersions();
+    const remaining = await managedVersions(cluster);
     expect([...remaining.keys()].sort()).toEqual([...after.keys()].filter((k) => !k.includes("ysctls")).sort());
     for (const [k, v] of remaining) expect(v, k).toBe(after.get(k));
     expect((await cluster.kubectl(["get", TEMPLATE_API, "gatehousesysctls"])).code).not.toBe(0);
     // The unlabelled expansion template of a kind we manage was never touched.
     const ownExpansion = await cluster.kubectlJson<Obj>(["get", "expansiontemplate.expansion.gatekeeper.sh", "team-own-expansion"]);
     expect(id(ownExpansion)).toBe(ownBefore[0]);
-    expect((await agentView()).inSync).toBe(true);
+    expect((await agentView(bed)).inSync).toBe(true);
   });
 
   it("3b. an unlabelled object with a desired name is not taken over", { timeout: T }, async () => {
@@ -230,7 +200,7 @@ spec:
     expect(r).toMatchObject({ result: "error", message: expect.stringContaining("without the label app.kubernetes.io/managed-by=gatehouse") });
     expect(await identity()).toEqual(impostor);
     expect(impostor[2]).toBeUndefined();
-    expect((await agentView()).error).toContain("gatehouse-cronjob-templates");
+    expect((await agentView(bed)).error).toContain("gatehouse-cronjob-templates");
     // Hand it back: delete the impostor; the next pass recreates ours.
     await cluster.kubectlOk(["delete", "expansiontemplate.expansion.gatekeeper.sh", "gatehouse-cronjob-templates", "gatehouse-cronjob-templates-probe"]);
     expect(await bed.pass()).toMatchObject({ ok: true });
@@ -278,7 +248,7 @@ spec:
   });
 
   it("5. API outage: nothing in the cluster changes; the first pass after the API returns applies what changed meanwhile", { timeout: T }, async () => {
-    const before = await managedVersions();
+    const before = await managedVersions(cluster);
     await bed.stopApi();
     // Meanwhile, in the database: a new revision the agent cannot see yet.
     const tenantId = await bed.api.tenantId(bed.tenant);
@@ -293,7 +263,7 @@ spec:
     for (let i = 0; i < 3; i++) await expect(bed.pass()).rejects.toBeInstanceOf(ApiError);
     // Also drift during the outage is left alone: fail static means no writes at all.
     expect(bed.proxy.counts().writes).toBe(0);
-    expect(await managedVersions()).toEqual(before);
+    expect(await managedVersions(cluster)).toEqual(before);
 
     await bed.startApi();
     const pass = await bed.pass();
@@ -304,127 +274,6 @@ spec:
         .map((r) => r.name)
         .sort(),
     ).toEqual(["gatehouseprocmount", "proc-mount"]);
-    expect(await agentView()).toMatchObject({ appliedRevision: revision, inSync: true, state: "online" });
-  });
-
-  it("6. the agent's token is bound only by infra/'s ClusterRole: enough to work, and writes outside its groups are forbidden", { timeout: T }, async () => {
-    const kc = cluster.kubeconfig(bed.serviceAccountToken); // direct, not through the proxy
-    const whoami = await cluster.kubectlJson<any>(["auth", "whoami"], { kubeconfig: kc });
-    expect(whoami.status.userInfo.username).toBe("system:serviceaccount:gatehouse-system:gatehouse-agent");
-    expect(whoami.status.userInfo.groups).not.toContain("system:masters");
-
-    const can = async (...args: string[]) => (await cluster.kubectl(["auth", "can-i", ...args], { kubeconfig: kc })).stdout.trim();
-    expect(await can("patch", TEMPLATE_API)).toBe("yes");
-    expect(await can("delete", "gatehouseprivilegedcontainers.constraints.gatekeeper.sh")).toBe("yes");
-    expect(await can("create", "expansiontemplate.expansion.gatekeeper.sh")).toBe("yes");
-    expect(await can("list", "customresourcedefinitions.apiextensions.k8s.io")).toBe("yes");
-    expect(await can("delete", "customresourcedefinitions.apiextensions.k8s.io")).toBe("no");
-    expect(await can("get", "secrets", "-A")).toBe("no");
-
-    // Real writes outside its groups are refused by the API server.
-    for (const yaml of [
-      "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: sneaky, namespace: default }\ndata: { a: b }\n",
-      "apiVersion: v1\nkind: Pod\nmetadata: { name: sneaky, namespace: default }\nspec: { containers: [{ name: c, image: busybox }] }\n",
-      "apiVersion: mutations.gatekeeper.sh/v1\nkind: Assign\nmetadata: { name: sneaky }\nspec: { applyTo: [{ groups: [''], kinds: [Pod], versions: [v1] }], location: 'spec.priority', parameters: { assign: { value: 1 } } }\n",
-    ]) {
-      const r = await cluster.kubectl(["create", "-f", "-"], { input: yaml, kubeconfig: kc });
-      expect(r.code, yaml).not.toBe(0);
-      expect(r.stderr).toMatch(/forbidden/i);
-    }
-    const del = await cluster.kubectl(["delete", "crd", "constrainttemplates.templates.gatekeeper.sh"], { kubeconfig: kc });
-    expect(del.stderr).toMatch(/forbidden/i);
-    // And with nothing but that token, the agent did all of the above: proofs 1–5 ran on it.
-    expect((await agentView()).inSync).toBe(true);
-  });
-
-  it("the agent process as the image runs it: readiness after its first sync, a setting change picked up by its own loop, metrics, and a clean stop on SIGTERM", {
-    timeout: T,
-  }, async () => {
-    const [port] = await freePorts(1);
-    // The image's entry point and flags (agent/Dockerfile): agent/build.ts's JavaScript.
-    const dist = mkdtempSync(join(tmpdir(), "gatehouse-agent-"));
-    buildAgent(dist);
-    symlinkSync(fileURLToPath(new URL("../../node_modules", import.meta.url)), join(dist, "node_modules"));
-    const child = spawn(process.execPath, [join(dist, "agent/main.js")], {
-      env: {
-        PATH: process.env.PATH,
-        NODE_OPTIONS: AGENT_NODE_OPTIONS,
-        GATEHOUSE_API_URL: bed.apiUrl,
-        GATEHOUSE_TOKEN: bed.agentToken,
-        KUBECONFIG: cluster.kubeconfig(bed.serviceAccountToken),
-        GATEHOUSE_HTTP_HOST: "127.0.0.1",
-        GATEHOUSE_HTTP_PORT: String(port),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const get = async (path: string) => {
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}${path}`);
-        return { status: r.status, body: await r.text() };
-      } catch {
-        return { status: 0, body: "" };
-      }
-    };
-    try {
-      const until = async (what: string, ok: () => Promise<boolean>) => {
-        for (let i = 0; i < 60; i++) {
-          if (await ok()) return;
-          await sleep(1000);
-        }
-        throw new Error(`${what} did not happen; agent output:\n${output}`);
-      };
-      await until("readiness", async () => (await get("/readyz")).status === 200);
-      expect((await get("/healthz")).status).toBe(200);
-
-      const res = await bed.callRoute(routes.settings.patchControl, `/v1/environments/${bed.envId}/settings/controls/procMount`, { enforcementAction: "warn" });
-      const revision = (await json(res)).revision;
-      await until("the loop applying the change", async () => {
-        const c = await cluster.kubectlJson<Obj>(["get", "gatehouseprocmount.constraints.gatekeeper.sh", "proc-mount"]);
-        return c.spec.enforcementAction === "warn";
-      });
-      await until("the applied revision in the metrics", async () => (await get("/metrics")).body.includes(`gatehouse_agent_applied_revision ${revision}`));
-      const metrics = (await get("/metrics")).body;
-      for (const name of [
-        "gatehouse_agent_sync_duration_seconds_bucket",
-        "gatehouse_agent_last_success_timestamp_seconds",
-        "gatehouse_agent_objects_applied_total",
-        "gatehouse_agent_audit_violations",
-        "gatehouse_agent_errors_total",
-      ]) {
-        expect(metrics, name).toContain(name);
-      }
-      const logs = output
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as { msg: string; component: string });
-      expect(logs.every((l) => l.component === "gatehouse-agent")).toBe(true);
-      expect(logs.map((l) => l.msg)).toContain("applied");
-    } finally {
-      child.kill("SIGTERM");
-    }
-    expect(await exited).toBe(0);
-    rmSync(dist, { recursive: true, force: true });
-    expect(output).toContain('"msg":"agent stopped"');
-  });
-
-  it("Gatekeeper missing: the agent reports it, applies nothing and keeps polling", { timeout: T }, async () => {
-    await cluster.stopGatekeeper();
-    const before = await managedVersions();
-    await cluster.kubectlOk(["delete", "crd", "constrainttemplates.templates.gatekeeper.sh", "--wait=false"]);
-    for (let i = 0; i < 30; i++) {
-      if ((await cluster.kubectl(["get", "crd", "constrainttemplates.templates.gatekeeper.sh"])).code !== 0) break;
-      await sleep(1000);
-    }
-    bed.proxy.reset();
-    const pass = await bed.pass();
-    expect(pass.ok).toBe(false);
-    expect(pass.error).toMatch(/Gatekeeper is not installed/);
-    expect(bed.proxy.counts().writes).toBe(0);
-    expect(await agentView()).toMatchObject({ gatekeeper: { installed: false }, error: expect.stringMatching(/Gatekeeper is not installed/) });
-    expect(before.size).toBeGreaterThan(0);
+    expect(await agentView(bed)).toMatchObject({ appliedRevision: revision, inSync: true, state: "online" });
   });
 });

@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { expect } from "vitest";
-import { devKeyFromSecret, mintDevToken } from "../../src/app/dev-key.ts";
 import type { Role } from "../../src/app/env.ts";
 import type { BackendName } from "../harness/backends.ts";
 import { acquirePostgres } from "../harness/postgres.ts";
 import { freePort, startServerProcess } from "../harness/server-process.ts";
+import { devSecretToken } from "../harness/tokens.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 export const SCREENSHOTS = join(root, "test-output", "console");
@@ -59,11 +59,9 @@ export async function startConsoleServer(backend: BackendName, extraEnv: Record<
       throw err;
     },
   );
-  const key = devKeyFromSecret(SECRET);
   return {
     base,
-    token: (tenant, role, sub = `${role}@${tenant}`) =>
-      mintDevToken(key, { sub, tenant, role }, { issuer: "gatehouse-dev", audience: "gatehouse", ttlSeconds: 3600 }),
+    token: (tenant, role, sub) => devSecretToken(SECRET, tenant, role, { sub }),
     api: (method, path, token, body, headers = {}) =>
       fetch(base + path, {
         method,

@@ -9,6 +9,9 @@ import { controlSettingsSchema } from "../../src/policies/control-settings.ts";
 import { gatorTest, type GatorResult } from "./gator.ts";
 
 const NOW = new Date("2026-06-01T00:00:00Z");
+
+/** A control's samples (src/policies/<slug>/samples.ts), for suites that walk the whole catalogue. */
+export const samplesOf = async (slug: string): Promise<Sample[]> => ((await import(`../../src/policies/${slug}/samples.ts`)) as { samples: Sample[] }).samples;
 const noExemptions = { namespaces: [], images: [] };
 
 export function verifyControlSamples(control: AnyControl, samples: readonly Sample[]) {

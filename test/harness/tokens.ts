@@ -5,9 +5,9 @@ import { createPublicKey } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { base64url, SignJWT, type JWK, type JWTPayload } from "jose";
-import type { JwtConfig } from "../../src/app/config.ts";
+import { parseEnv, type JwtConfig } from "../../src/app/config.ts";
 import { generateCredential } from "../../src/app/credentials.ts";
-import { generateDevKey, type DevKey } from "../../src/app/dev-key.ts";
+import { devKeyFromSecret, generateDevKey, mintDevToken, type DevKey } from "../../src/app/dev-key.ts";
 import type { Role } from "../../src/app/env.ts";
 
 export const TEST_ISSUER = "gatehouse-test";
@@ -59,6 +59,21 @@ export async function signToken(claims: Record<string, unknown>, opts: SignOptio
 /** A valid token for `sub` in `tenant` with `role`. */
 export function userToken(tenant: string, role: Role, sub = `${role}@${tenant}`, opts: SignOptions = {}): Promise<string> {
   return signToken({ sub, tenant, role }, opts);
+}
+
+/**
+ * The issuer and audience a server trusts when JWT_ISSUER / JWT_AUDIENCE are left at config.ts's
+ * defaults. workerd's wrangler.toml sets its own JWT_ISSUER, so a Worker under test is started
+ * with JWT_ISSUER: DEV_ISSUER.
+ */
+export const { JWT_ISSUER: DEV_ISSUER, JWT_AUDIENCE: DEV_AUDIENCE } = parseEnv({});
+
+/**
+ * A token for a server in another process started with DEV_JWT_SECRET=`secret` (bench/api, the
+ * Worker in workerd, the console's `npm start`): HS256, minted as `npm run token` mints it.
+ */
+export function devSecretToken(secret: string, tenant: string, role: string, { sub = `${role}@${tenant}`, ttlSeconds = 3600 } = {}): Promise<string> {
+  return mintDevToken(devKeyFromSecret(secret), { sub, tenant, role }, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, ttlSeconds });
 }
 
 function unsigned(header: Record<string, unknown>, payload: Record<string, unknown>): string {

@@ -1,25 +1,17 @@
 // The API inside workerd (`wrangler dev`, local mode, offline), against the machine's PostgreSQL
 // through the Neon driver and the WebSocket proxy: the Workers entry really serves the same app.
 import { Pool } from "@neondatabase/serverless";
-import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { constraintAudit, violation as agentViolation } from "../harness/agent-api.ts";
 import { acquirePostgres, type TestPostgres } from "../harness/postgres.ts";
+import { DEV_ISSUER, devSecretToken } from "../harness/tokens.ts";
 import { startReceiver } from "../harness/webhook-receiver.ts";
 import { startWranglerDev, type WranglerDev } from "../harness/wrangler-dev.ts";
 import { startWsProxy, type WsProxy } from "../harness/wsproxy.ts";
 
 const SECRET = "workers-test-secret-0123456789abcdef";
 
-const token = (tenant: string, role: string) =>
-  new SignJWT({ tenant, role })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(`${role}@${tenant}`)
-    .setIssuer("gatehouse-dev")
-    .setAudience("gatehouse")
-    .setIssuedAt()
-    .setExpirationTime("10m")
-    .sign(new TextEncoder().encode(SECRET));
+const token = (tenant: string, role: string) => devSecretToken(SECRET, tenant, role, { ttlSeconds: 600 });
 
 describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon driver", () => {
   let pg: TestPostgres;
@@ -39,7 +31,7 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
       DATABASE_URL: db.url,
       NEON_WS_PROXY: proxy.address,
       DEV_JWT_SECRET: SECRET,
-      JWT_ISSUER: "gatehouse-dev",
+      JWT_ISSUER: DEV_ISSUER,
       LOG_LEVEL: "warn",
       WEBHOOK_ALLOW_HTTP: "true",
       WEBHOOK_ALLOW_PRIVATE: "true",
