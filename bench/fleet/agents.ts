@@ -24,7 +24,14 @@ const AUDIT = process.env.FLEET_AUDIT !== "0"; // FLEET_AUDIT=0: polls and statu
 // FLEET_FIRST_AUDIT=0: the fleet is in its steady state (each agent reported its audit before
 // the run), so only churn sends audit reports; 1: every agent's first loop sends one too.
 const FIRST_AUDIT = process.env.FLEET_FIRST_AUDIT !== "0";
-const pool = new Pool(base, { connections: Number(process.env.FLEET_CONNECTIONS ?? 256), pipelining: 1, keepAliveTimeout: 120_000 });
+// Each real agent has a connection of its own, so a request never waits here for another agent's
+// to finish: enough connections that this pool is not where a queue forms (256 made a stall on the
+// server snowball here: once requests took over ~0.4 s, every later one queued for a connection).
+const pool = new Pool(base, {
+  connections: Number(process.env.FLEET_CONNECTIONS ?? Math.min(secrets.length, 2000)),
+  pipelining: 1,
+  keepAliveTimeout: 120_000,
+});
 
 // Its own event-loop delay and GC pauses in the measured window, printed beside the server's: a
 // stall here would count in every latency it measures.

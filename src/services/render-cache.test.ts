@@ -61,6 +61,28 @@ describe("renderedObjects", () => {
     expect(a.hash).not.toBe(b.hash);
   });
 
+  it("shares one rendering between environments with the same document and no drafts, within its window", () => {
+    const same = EnvironmentSettings.parse(structuredClone(doc));
+    const a = renderedObjects(tenant, randomUUID(), 1, doc, at(0));
+    // Another environment, another revision number, an equal document (another object): the same objects.
+    const b = renderedObjects(tenant, randomUUID(), 7, same, at(10));
+    expect(b.objects).toBe(a.objects);
+    expect(b.hash).toBe(a.hash);
+    // Past the shared window's end (the exemption at 30 minutes) it is rendered again, and right.
+    const c = renderedObjects(tenant, randomUUID(), 1, same, at(30));
+    expect(c.objects).not.toBe(a.objects);
+    expect(c.objects).toEqual(renderEnvironment(doc, at(30)).objects);
+    // A clock before the shared rendering's window does not take it either.
+    const d = renderedObjects(tenant, randomUUID(), 1, same, at(29));
+    expect(d.objects).not.toBe(c.objects);
+    expect(d.hash).toBe(a.hash);
+    // A different document, or drafts, are never given another environment's rendering.
+    const other = renderedObjects(tenant, randomUUID(), 1, EnvironmentSettings.parse({ controls: presets.restricted.controls }), at(10));
+    expect(other.objects).not.toBe(a.objects);
+    const draft = { id: randomUUID(), document: same, version: 1, expiresAt: at(45) };
+    expect(renderedObjects(tenant, randomUUID(), 1, same, at(10), [draft]).objects).not.toBe(a.objects);
+  });
+
   it("adds open drafts' shadows; renders again when a draft's version moves or it expires", () => {
     const env = randomUUID();
     const draft = { id: randomUUID(), document: EnvironmentSettings.parse({ controls: presets.restricted.controls }), version: 1, expiresAt: at(45) };
