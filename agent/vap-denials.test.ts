@@ -5,8 +5,12 @@
 // each is filed under, and that only the cluster-wide FailedCreate LIST is made.
 import { describe, expect, it } from "vitest";
 import { fakeKube } from "../test/harness/fake-kube.ts";
+import type { AdmissionEvent } from "../src/protocol/admission.ts";
+import type { KubeObject } from "../src/protocol/agent.ts";
 import { unsent } from "./admission-events.ts";
 import type { LiveObject } from "./kube.ts";
+import { initialState, type ReconcileDeps } from "./reconcile.ts";
+import { pushAdmissionEvents } from "./reports.ts";
 import { constraintOfBinding, controllerResolver, FAILED_CREATE_SELECTOR, parseVapRefusal, readVapRefusals, templateKinds } from "./vap-denials.ts";
 
 const POLICY = "gatekeeper-gatehouseprivilegedcontainers";
@@ -182,5 +186,86 @@ describe("readVapRefusals", () => {
     const [e] = await readVapRefusals(kube, templates, controllerResolver(kube));
     expect(e!.message).toHaveLength(8192);
     expect(e!.message.startsWith("\uFFFDxxx")).toBe(true);
+  });
+});
+
+describe("pushAdmissionEvents: both sources, one LIST each, each Event sent once per count", () => {
+  const template = (generateVAP: boolean): KubeObject => ({
+    apiVersion: "templates.gatekeeper.sh/v1",
+    kind: "ConstraintTemplate",
+    metadata: { name: "gatehouseprivilegedcontainers" },
+    spec: {
+      crd: { spec: { names: { kind: "GatehousePrivilegedContainers" } } },
+      targets: [{ target: "admission.k8s.gatekeeper.sh", code: [{ engine: "K8sNativeValidation", source: { generateVAP } }] }],
+    },
+  });
+  const failedCreate = {
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { uid: "fc-1" },
+    involvedObject: { kind: "StatefulSet", namespace: "team-a", name: "db" },
+    reason: "FailedCreate",
+    count: 3,
+    lastTimestamp: "2030-01-01T00:00:00Z",
+    message: `create Pod db-0 in StatefulSet db failed error: ${refused("db-0")}`,
+  } as unknown as LiveObject;
+  const gatekeeper = {
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: {
+      uid: "gk-1",
+      annotations: {
+        process: "admission",
+        constraint_name: "host-namespaces",
+        constraint_kind: "GatehouseHostNamespaces",
+        resource_kind: "Pod",
+        resource_namespace: "",
+      },
+    },
+    reason: "FailedAdmission",
+    count: 1,
+    message: "Message: hostPID",
+  } as unknown as LiveObject;
+
+  async function run(generateVAP: boolean) {
+    const { kube } = fakeKube({}, [failedCreate, gatekeeper]);
+    const asked: (string | undefined)[] = [];
+    const listEvents = kube.listEvents.bind(kube);
+    kube.listEvents = (namespace, selector) => (asked.push(selector ? `${namespace || "*"} ${selector}` : namespace), listEvents(namespace, selector));
+    const posted: AdmissionEvent[][] = [];
+    const deps = {
+      kube,
+      api: { postAdmissionEvents: async (batch: AdmissionEvent[]) => void posted.push(batch) },
+      gatekeeperNamespace: "gatekeeper-system",
+      log: { info: () => {} },
+    } as unknown as ReconcileDeps;
+    const state = initialState();
+    state.desired = {
+      environmentId: "",
+      environmentName: "",
+      revision: 1,
+      objects: [template(generateVAP)],
+      agent: { pollIntervalSeconds: 30, fieldManager: "x" },
+    };
+    await pushAdmissionEvents(deps, state);
+    await pushAdmissionEvents(deps, state);
+    return { asked, posted };
+  }
+
+  it("a control at the API server: Gatekeeper's namespace and every namespace's FailedCreate are listed; both kinds sent, once", async () => {
+    const { asked, posted } = await run(true);
+    expect(asked).toEqual(["gatekeeper-system", `* ${FAILED_CREATE_SELECTOR}`, "gatekeeper-system", `* ${FAILED_CREATE_SELECTOR}`]);
+    expect(posted.map((b) => b.map((e) => [e.uid, e.source, e.count]))).toEqual([
+      [
+        ["gk-1", "webhook", 1],
+        ["fc-1", "apiserver", 3],
+      ],
+    ]);
+  });
+
+  it("every control with the webhook: no cluster-wide LIST at all", async () => {
+    const { asked, posted } = await run(false);
+    expect(asked).toEqual(["gatekeeper-system", "gatekeeper-system"]);
+    expect(posted.flat().map((e) => e.uid)).toEqual(["gk-1"]);
   });
 });
