@@ -97,7 +97,7 @@ export async function recordAdmissionEvents(
     const { rows } = await tx.execute<{ id: string }>(sql`
       insert into denials as d (tenant_id, environment_id, action, source, control, constraint_kind, constraint_name, namespace,
                                 workload_kind, workload_name, object_kind, object_name, username, message, count, first_seen_at, last_seen_at)
-      values (${ids.tenantId}::uuid, ${ids.environmentId}::uuid, ${e.action}, ${e.source ?? "webhook"}, ${controlByKind.get(e.constraintKind) ?? null},
+      values (${ids.tenantId}::uuid, ${ids.environmentId}::uuid, ${e.action}, ${e.source}, ${controlByKind.get(e.constraintKind) ?? null},
               ${e.constraintKind}, ${e.constraintName}, ${e.resource.namespace}, ${w.kind}, ${w.name}, ${e.resource.kind}, ${e.resource.name},
               ${e.username}, ${e.message}, ${delta}, ${first}::timestamptz, ${last}::timestamptz)
       on conflict (environment_id, action, constraint_name, namespace, workload_kind, workload_name) do update set
