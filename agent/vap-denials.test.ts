@@ -170,14 +170,17 @@ describe("readVapRefusals", () => {
     expect(unsent(out, new Map(out.map((e) => [e.uid, e.count]))).flat()).toEqual([]);
   });
 
-  it("asks the API server for FailedCreate Events in every namespace, and files an unreadable ReplicaSet under itself", async () => {
-    const { kube } = fakeKube({}, [event("ReplicaSet", "gone-5f6d7c8b9a", `Error creating: ${refused("gone-5f6d7c8b9a-zzzzz")}`)]);
+  it("asks the API server for FailedCreate Events in every namespace, and files an unreadable ReplicaSet under itself, read once", async () => {
+    const gone = () => event("ReplicaSet", "gone-5f6d7c8b9a", `Error creating: ${refused("gone-5f6d7c8b9a-zzzzz")}`);
+    const { kube, reads } = fakeKube({}, [gone(), gone(), gone()]);
     const asked: [string, string | undefined][] = [];
     const listEvents = kube.listEvents.bind(kube);
     kube.listEvents = (namespace, selector) => (asked.push([namespace, selector]), listEvents(namespace, selector));
     const out = await readVapRefusals(kube, templates, controllerResolver(kube));
     expect(asked).toEqual([["", FAILED_CREATE_SELECTOR]]);
-    expect(out.map((e) => e.owner)).toEqual([{ kind: "ReplicaSet", name: "gone-5f6d7c8b9a" }]);
+    expect(out.map((e) => e.owner)).toEqual(Array(3).fill({ kind: "ReplicaSet", name: "gone-5f6d7c8b9a" }));
+    // A deleted ReplicaSet's Events outlive it: one read for all of them, not one per Event.
+    expect(reads).toEqual(["ReplicaSet/team-a/gone-5f6d7c8b9a"]);
   });
 
   it("cuts a message to the protocol's 8 KiB and replaces what JSON cannot carry", async () => {

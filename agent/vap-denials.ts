@@ -30,14 +30,15 @@ interface FailedCreateEvent extends LiveObject {
 /** The field selector of the one LIST: every namespace's FailedCreate Events. */
 export const FAILED_CREATE_SELECTOR = "reason=FailedCreate";
 
-/** What Gatekeeper calls the policy and binding it generates (pkg/drivers/k8scel/transform, v3.23). */
+/** How Gatekeeper (v3.23) names the policy and binding it generates, as test/cluster/cel-admission.cluster.test.ts pins. */
 const POLICY_PREFIX = "gatekeeper-";
 
 /**
  * The API server's refusal inside a controller's message (k8s.io/apiserver's validating policy
  * plugin, wrapped in a Forbidden StatusError the controller prints):
  * `… pods "web-7c9d8f6b5d-x2x7q" is forbidden: ValidatingAdmissionPolicy '<policy>' with binding '<binding>' denied request: <message>`.
- * The controller's own prefix differs (ReplicaSet, Job, DaemonSet: "Error creating: "; StatefulSet:
+ * The controller's own prefix differs (ReplicaSet, Job, DaemonSet — the shared pod control of
+ * k8s.io/kubernetes/pkg/controller — "Error creating: "; StatefulSet:
  * "create Pod … failed error: "), and Kubernetes' event aggregation may prepend
  * "(combined from similar events): ", so only the StatusError part is matched.
  */
@@ -109,8 +110,9 @@ export function controllerResolver(kube: Kube) {
     const obj = await kube.readNamespaced(CONTROLLERS[kind]!, kind, namespace, name);
     const ref = (obj?.metadata?.ownerReferences ?? []).find((r) => r.controller);
     const owner = ref ? { kind: ref.kind, name: ref.name } : self;
-    // An unreadable object (gone, or RBAC) is filed under itself now and looked up again next time.
-    if (obj) cache.set(key, { owner });
+    // An unreadable object (deleted since, or RBAC) is filed under itself, and asked again only a
+    // minute later: its Events outlive it by up to an hour, and each pass would read it per Event.
+    cache.set(key, { owner }, obj ? {} : { ttl: 60_000 });
     return owner;
   };
 }
