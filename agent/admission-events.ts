@@ -101,6 +101,7 @@ export async function readAdmissionEvents(kube: Kube, namespace: string, resolve
       firstSeenAt: iso(e.firstTimestamp, e.eventTime, e.metadata.creationTimestamp as unknown as string),
       lastSeenAt: iso(e.series?.lastObservedTime, e.lastTimestamp, e.eventTime, e.metadata.creationTimestamp as unknown as string),
       action,
+      source: "webhook",
       constraintKind: a[A.constraintKind]!,
       constraintName: a[A.constraintName]!,
       resource,

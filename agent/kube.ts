@@ -104,8 +104,11 @@ export interface Kube {
   apply(obj: KubeObject): Promise<LiveObject>;
   replace(obj: LiveObject): Promise<LiveObject>;
   delete(obj: LiveObject): Promise<void>;
-  /** Events in a namespace (Gatekeeper's admission Events live in its own). */
-  listEvents(namespace: string): Promise<LiveObject[]>;
+  /**
+   * Events in a namespace (Gatekeeper's admission Events live in its own), or in every namespace
+   * when it is "" (controllers' FailedCreate Events, vap-denials.ts), optionally by field selector.
+   */
+  listEvents(namespace: string, fieldSelector?: string): Promise<LiveObject[]>;
   /** A namespaced object by name; null when absent or not readable (RBAC): callers degrade. */
   readNamespaced(apiVersion: string, kind: string, namespace: string, name: string): Promise<LiveObject | null>;
   /** The constraint CRDs Gatekeeper generated, by name (<kind lowercased>.constraints.gatekeeper.sh). */
@@ -276,13 +279,17 @@ export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions 
       }
       managed(obj.apiVersion ?? "", obj.kind ?? "").informer.remove(obj);
     },
-    async listEvents(namespace) {
+    async listEvents(namespace, fieldSelector) {
       // A LIST each pass, not a watch: Kubernetes folds repeated Events into new aggregate Events
       // and bumps counts in bursts, and the denial history must count exactly what the API
       // server holds at the moment of the pass (test/cluster/denials.cluster.test.ts restarts the
-      // agent and checks it). One read per pass, in Gatekeeper's namespace only.
+      // agent and checks it). Two reads per pass: Gatekeeper's namespace, and every namespace's
+      // FailedCreate Events (the field selector keeps the answer to those).
       try {
-        return (await client.request<{ items: LiveObject[] }>("GET", resourcePath("v1", "Event", namespace))).items.map((o) => stamp(o, "v1", "Event"));
+        const query = fieldSelector ? { fieldSelector } : undefined;
+        return (await client.request<{ items: LiveObject[] }>("GET", resourcePath("v1", "Event", namespace), { query })).items.map((o) =>
+          stamp(o, "v1", "Event"),
+        );
       } catch (e) {
         // An agent installed before its Role could list Events: no admission history, no failure.
         if (kubeStatus(e) === 403) return [];

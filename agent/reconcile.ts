@@ -29,6 +29,7 @@ import {
 } from "../src/protocol/agent.ts";
 import { ApiError, type ApiClient, type Fetched } from "./api-client.ts";
 import type { ownerResolver, SentCounts } from "./admission-events.ts";
+import type { controllerResolver } from "./vap-denials.ts";
 import { auditHealth, crdName, templateHealth, templateKind } from "./gatekeeper-health.ts";
 import { pushAdmissionEvents, pushAudit, writePolicyReports } from "./reports.ts";
 
@@ -79,8 +80,8 @@ export interface AgentState {
   appliedRevision: number | null;
   lastSuccessAt: Date | null;
   audit: { fingerprint: string; sentAt: number } | null;
-  /** Admission Events already forwarded (uid → count), and the owner lookups' cache. */
-  admission: { sent: SentCounts; resolveOwner: ReturnType<typeof ownerResolver> | null };
+  /** Admission Events already forwarded (uid → count), and the owner lookups' caches (Gatekeeper's Events; FailedCreate's, vap-denials.ts). */
+  admission: { sent: SentCounts; resolveOwner: ReturnType<typeof ownerResolver> | null; resolveController?: ReturnType<typeof controllerResolver> };
   /** Templates Gatekeeper has not compiled yet: name → since when (ms), for templateTimeoutMs. */
   templatesPending: Map<string, number>;
   /** Templates seen compiled: name → the generation Gatekeeper compiled. */

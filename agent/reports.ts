@@ -1,6 +1,8 @@
 // What the agent reports after applying: Gatekeeper's audit to the API (when it changed, or is
-// due again) and as PolicyReports in the cluster, and the admission Events not yet sent. Called from the reconcile loop (reconcile.ts).
+// due again) and as PolicyReports in the cluster, and the admission Events not yet sent (the
+// webhook's, and the API server's refusals of controllers' Pods). Called from the reconcile loop (reconcile.ts).
 import { markSent, ownerResolver, readAdmissionEvents, unsent } from "./admission-events.ts";
+import { controllerResolver, readVapRefusals, templateKinds } from "./vap-denials.ts";
 import { auditFingerprint, buildAuditReport } from "./audit.ts";
 import type { LiveObject } from "./kube.ts";
 import { syncPolicyReports } from "./policy-reports.ts";
@@ -20,10 +22,19 @@ export async function pushAudit(deps: ReconcileDeps, state: AgentState, constrai
   deps.log.info({ constraints: report.constraints.length, violations: report.constraints.reduce((n, c) => n + c.totalViolations, 0) }, "audit report sent");
 }
 
-/** Forwards Gatekeeper's admission Events that are new or grew since they were last sent. */
+/**
+ * Forwards Gatekeeper's admission Events, and the API server's refusals of controllers' Pods by
+ * our generated policies (vap-denials.ts), that are new or grew since they were last sent.
+ */
 export async function pushAdmissionEvents(deps: ReconcileDeps, state: AgentState): Promise<void> {
   state.admission.resolveOwner ??= ownerResolver(deps.kube);
-  const live = await readAdmissionEvents(deps.kube, deps.gatekeeperNamespace, state.admission.resolveOwner);
+  state.admission.resolveController ??= controllerResolver(deps.kube);
+  const templates = templateKinds(state.desired?.objects ?? []);
+  const live = [
+    ...(await readAdmissionEvents(deps.kube, deps.gatekeeperNamespace, state.admission.resolveOwner)),
+    // No control at the API server, no refusal of ours to look for: the LIST is skipped.
+    ...(templates.size > 0 ? await readVapRefusals(deps.kube, templates, state.admission.resolveController) : []),
+  ];
   let sent = 0;
   for (const batch of unsent(live, state.admission.sent)) {
     await deps.api.postAdmissionEvents(batch);

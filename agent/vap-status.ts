@@ -25,7 +25,8 @@ const spec = (o: object) => ((o as { spec?: unknown }).spec ?? {}) as Record<str
 const byPod = (o: LiveObject | undefined): ByPod[] => (o?.status?.byPod ?? []) as ByPod[];
 const nameOf = (o: { metadata?: { name?: string } }) => o.metadata?.name ?? "";
 
-function wantsPolicy(t: KubeObject): boolean {
+/** Whether Gatekeeper is to generate a ValidatingAdmissionPolicy from this template (vap-denials.ts reads its refusals). */
+export function wantsPolicy(t: KubeObject): boolean {
   const targets = (spec(t).targets ?? []) as { code?: Code[] }[];
   return targets.some((x) => (x.code ?? []).some((c) => c.engine === "K8sNativeValidation" && c.source?.generateVAP === true));
 }

@@ -1,5 +1,6 @@
 // Admission denials across the tenant (GET /v1/denials): what Gatekeeper's webhook refused, warned
-// about or recorded in dryrun, filed under the workload that asked, with a count — the refusals of
+// about or recorded in dryrun, and what the API server refused through a generated policy (source
+// apiserver, marked as such), filed under the workload that asked, with a count — the refusals of
 // controller-created Pods nobody saw at a terminal. Filters by environment, action, namespace,
 // workload and since. The most severe come first.
 import { useFilteredList } from "./filtered-list.js";
@@ -21,7 +22,7 @@ export function DenialsPage() {
   const { envs, names, items, error, submit } = useFilteredList("/v1/denials", FILTERS, {});
   return html`<section>
     <${PageTitle}>Denials</${PageTitle}>
-    <p class="muted">What Gatekeeper refused (or warned about) at admission, including Pods a controller asked for. Needs Gatekeeper's <code>--emit-admission-events</code>.</p>
+    <p class="muted">What Gatekeeper refused (or warned about) at admission, including Pods a controller asked for. Needs Gatekeeper's <code>--emit-admission-events</code>; the API server's refusals of a controller's Pods are read from the controller's events.</p>
     <form class="card filters" onSubmit=${submit} aria-label="Filter denials">
       <div><label for="d-environment">Environment</label><select id="d-environment" name="environment"><option value="">All</option>${envs.map((e) => html`<option value=${e.id}>${e.name}</option>`)}</select></div>
       <div><label for="d-action">Action</label><select id="d-action" name="action"><option value="">Any</option><option>deny</option><option>warn</option><option>dryrun</option></select></div>
@@ -44,10 +45,10 @@ export function DenialsPage() {
         <th scope="row">${d.workload.kind} ${d.namespace}/${d.workload.name}</th>
         <td><a href=${`#/environments/${d.environmentId}`}>${names[d.environmentId] ?? d.environmentId.slice(0, 8)}</a></td>
         <td>${d.severity ? html`<span class="badge">${d.severity}</span>` : html`<span class="muted">—</span>`}</td>
-        <td>${d.control ?? d.constraint.name}</td><td><span class=${`badge ${d.action}`}>${d.action}</span></td>
+        <td>${d.control ?? d.constraint.name}</td><td><span class=${`badge ${d.action}`}>${d.action}</span>${d.source === "apiserver" ? html` <span class="muted">by the API server</span>` : ""}</td>
         <td>${d.count}</td>
         <td><time datetime=${d.lastSeenAt}>${dateTime(d.lastSeenAt)}</time> <span class="muted">${relative(d.lastSeenAt)}</span></td>
-        <td>${d.username}</td><td>${d.message}</td>
+        <td>${d.username || html`<span class="muted">its controller</span>`}</td><td>${d.message}</td>
       </tr>`,
       )}</tbody></table></div>`
     }

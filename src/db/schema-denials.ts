@@ -1,9 +1,11 @@
 // The admission-denial history: what Gatekeeper's webhook refused (or warned about, or recorded in
-// dryrun) at admission, per environment — the refusals nobody saw at a terminal, because a
+// dryrun) at admission, and what the API server refused through a generated ValidatingAdmissionPolicy
+// when a controller made the Pod, per environment — the refusals nobody saw at a terminal, because a
 // controller made the request. One row per (environment, action, constraint, namespace, workload):
 // a ReplicaSet retrying every few seconds is one row with a growing count, not thousands.
 import { sql } from "drizzle-orm";
 import { check, index, integer, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import type { AdmissionSource } from "../protocol/admission.ts";
 import { historyTenantId, ofEnvironment } from "./schema-tenancy.ts";
 
 export const ADMISSION_ACTIONS = ["deny", "warn", "dryrun"] as const;
@@ -16,6 +18,8 @@ export const denials = pgTable(
     tenantId: historyTenantId(),
     environmentId: uuid("environment_id").notNull(),
     action: text("action").$type<AdmissionAction>().notNull(),
+    /** Who refused, as of the latest event: Gatekeeper's webhook, or the API server (a generated VAP). */
+    source: text("source").$type<AdmissionSource>().notNull().default("webhook"),
     /** The Gatehouse control; null for a constraint Gatehouse does not manage. */
     control: text("control"),
     constraintKind: text("constraint_kind").notNull(),
@@ -42,6 +46,7 @@ export const denials = pgTable(
     ofEnvironment("denials_environment_fk", t),
     unique("denials_key_unique").on(t.environmentId, t.action, t.constraintName, t.namespace, t.workloadKind, t.workloadName),
     check("denials_action_check", sql`action in ('deny', 'warn', 'dryrun')`),
+    check("denials_source_check", sql`source in ('webhook', 'apiserver')`),
     index("denials_tenant_last_seen_idx").on(t.tenantId, t.lastSeenAt.desc(), t.id.desc()),
     index("denials_environment_last_seen_idx").on(t.environmentId, t.lastSeenAt),
   ],

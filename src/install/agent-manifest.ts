@@ -47,6 +47,9 @@ export function agentClusterRole(): Obj {
       // Job and their owners, a ReplicaSet's Deployment, a Job's CronJob (get only).
       { apiGroups: ["apps"], resources: ["replicasets", "deployments"], verbs: ["get"] },
       { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: ["get"] },
+      // The API server's refusals of controllers' Pods (vap-denials.ts): every namespace's
+      // FailedCreate Events, one LIST a pass (field selector reason=FailedCreate).
+      { apiGroups: [""], resources: ["events"], verbs: ["list"] },
     ],
   };
 }

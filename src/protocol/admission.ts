@@ -1,6 +1,8 @@
 // The agent protocol's admission events: what Gatekeeper's webhook refused, warned about or
 // recorded in dryrun, read by the agent from the Events Gatekeeper emits with
-// --emit-admission-events (pkg/webhook/policy.go, v3.23) and sent in batches to
+// --emit-admission-events (pkg/webhook/policy.go, v3.23), and what the API server refused through
+// a Gatekeeper-generated ValidatingAdmissionPolicy, read from the FailedCreate Events of the
+// controllers whose Pods it refused (agent/vap-denials.ts) — sent in batches to
 // POST /agent/v1/admission-events. Plain zod, like agent.ts: the agent imports it.
 import { z } from "zod";
 
@@ -22,6 +24,13 @@ export const EVENT_ANNOTATIONS = {
   username: "request_username",
 } as const;
 
+/**
+ * Who refused: Gatekeeper's webhook (its own admission Event), or the API server through the
+ * ValidatingAdmissionPolicy Gatekeeper generated (a controller's FailedCreate Event).
+ */
+export const ADMISSION_SOURCES = ["webhook", "apiserver"] as const;
+export type AdmissionSource = (typeof ADMISSION_SOURCES)[number];
+
 /** At most this many events in one POST; the agent sends more in several. */
 export const MAX_ADMISSION_EVENTS = 500;
 
@@ -36,6 +45,8 @@ export const AdmissionEvent = z.strictObject({
   firstSeenAt: Iso,
   lastSeenAt: Iso,
   action: z.enum(["deny", "warn", "dryrun"]),
+  /** Absent from agents older than the field: they only read Gatekeeper's Events. */
+  source: z.enum(ADMISSION_SOURCES).default("webhook"),
   constraintKind: z.string().min(1).max(100),
   constraintName: z.string().min(1).max(253),
   /** The refused object as admission saw it (a Pod's name is the one the API server generated). */
@@ -43,7 +54,7 @@ export const AdmissionEvent = z.strictObject({
   /** The top-level controller the agent resolved through ownerReferences; null when none or unreadable. */
   owner: z.strictObject({ kind: z.string().min(1).max(100), name: z.string().min(1).max(253) }).nullable(),
   username: z.string().max(512),
-  /** Gatekeeper's message for this constraint (the policy's text). */
+  /** The policy's text: Gatekeeper's message for this constraint, or the VAP's after "denied request: ". */
   message: z.string().max(8192),
 });
 export type AdmissionEvent = z.infer<typeof AdmissionEvent>;

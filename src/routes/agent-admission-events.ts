@@ -1,6 +1,7 @@
 // POST /agent/v1/admission-events: what Gatekeeper's webhook refused, warned about or recorded in
 // dryrun in the calling credential's cluster, read by the agent from Gatekeeper's admission Events
-// and folded into the environment's denial history (services/admission-ingest.ts). Idempotent: an
+// (and the API server's refusals of controllers' Pods, from their FailedCreate Events), folded into
+// the environment's denial history (services/admission-ingest.ts). Idempotent: an
 // Event sent again at the same count adds nothing. Agent credentials only.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AgentEnv } from "../app/env.ts";
@@ -30,7 +31,7 @@ export const route = createRoute({
   tags: agentTags,
   security: agentSecurity,
   summary: "Report admission events",
-  description: `Gatekeeper's admission Events (reasons FailedAdmission, WarningAdmission, DryrunViolation), at most ${MAX_ADMISSION_EVENTS} a request, folded into the environment's denial history: one row per action, constraint, namespace and workload, with a count. An Event already sent at the same count adds nothing. Agent credentials only.`,
+  description: `Gatekeeper's admission Events (reasons FailedAdmission, WarningAdmission, DryrunViolation; source webhook) and controllers' FailedCreate Events naming a ValidatingAdmissionPolicy Gatekeeper generated (source apiserver), at most ${MAX_ADMISSION_EVENTS} a request, folded into the environment's denial history: one row per action, constraint, namespace and workload, with a count. An Event already sent at the same count adds nothing. Agent credentials only.`,
   request: { query: z.strictObject({}), body: { required: true, content: { "application/json": { schema: Batch } } } },
   responses: {
     200: { description: "Recorded", content: { "application/json": { schema: Result } } },

@@ -32,6 +32,7 @@ describe.each(backends())("denial routes: errors ($name)", (backend) => {
     ["an unknown field", { events: [{ ...admissionEvent(), extra: 1 }] }, "events[0]"],
     ["an unknown top-level field", { events: [admissionEvent()], more: true }, ""],
     ["an action Gatekeeper has no Event for", { events: [admissionEvent({ action: "audit" as never })] }, "events[0].action"],
+    ["a source that is neither the webhook nor the API server", { events: [admissionEvent({ source: "kubelet" as never })] }, "events[0].source"],
     ["a count of 0", { events: [admissionEvent({ count: 0 })] }, "events[0].count"],
     ["a count beyond int4", { events: [admissionEvent({ count: 2 ** 31 })] }, "events[0].count"],
     ["a date that is not one", { events: [admissionEvent({ lastSeenAt: "yesterday" })] }, "events[0].lastSeenAt"],

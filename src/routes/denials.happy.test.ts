@@ -1,5 +1,5 @@
 // The admission-denial history end to end through the API: the agent posts Gatekeeper's admission
-// events, users read them as one row per workload with a count — coalesced across Events and
+// events (and the API server's refusals, source apiserver), users read them as one row per workload with a count — coalesced across Events and
 // ReplicaSets, idempotent when a batch is sent again, filtered, summarised, paged — and old rows
 // age out with DENIAL_RETENTION_DAYS.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,6 +40,7 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
         id: expect.any(String),
         environmentId: env.id,
         action: "deny",
+        source: "webhook",
         control: "privilegedContainers",
         severity: "critical",
         constraint: { kind: "GatehousePrivilegedContainers", name: "privileged-containers" },
@@ -153,6 +154,31 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
     expect((await list("?limit=100")).items).toHaveLength(before);
   });
 
+  it("the API server's refusal of a controller's Pod is marked apiserver; an agent that sends no source is the webhook's; a row shows its latest event's", async () => {
+    const vap = admissionEvent({
+      uid: "vap-1",
+      source: "apiserver",
+      owner: { kind: "Deployment", name: "vap-web" },
+      resource: { group: "", version: "v1", kind: "Pod", namespace: "team-c", name: "vap-web-6b566955b5-kv6cv" },
+      username: "",
+      count: 4,
+      lastSeenAt: admissionAt(7),
+    });
+    const { source: _, ...older } = admissionEvent({ uid: "legacy-1", owner: { kind: "Deployment", name: "legacy" }, lastSeenAt: admissionAt(7) });
+    expect(await send([vap, older])).toEqual({ counted: 2, unchanged: 0, shadow: 0 });
+    expect(await send([vap])).toEqual({ counted: 0, unchanged: 1, shadow: 0 });
+    const [row] = (await list("?workload=Deployment/vap-web")).items;
+    expect(row).toMatchObject({ source: "apiserver", username: "", count: 4, control: "privilegedContainers", object: { name: "vap-web-6b566955b5-kv6cv" } });
+    expect((await list("?workload=Deployment/legacy")).items[0]!.source).toBe("webhook");
+    // The control moved to the API server: the same workload's row, now marked apiserver; a late
+    // webhook Event older than that does not mark it back.
+    await send([admissionEvent({ uid: "legacy-2", source: "apiserver", owner: { kind: "Deployment", name: "legacy" }, lastSeenAt: admissionAt(8) })]);
+    await send([admissionEvent({ uid: "legacy-3", owner: { kind: "Deployment", name: "legacy" }, lastSeenAt: admissionAt(6), firstSeenAt: admissionAt(6) })]);
+    const legacy = (await list("?workload=Deployment/legacy")).items;
+    expect(legacy).toHaveLength(1);
+    expect(legacy[0]).toMatchObject({ source: "apiserver", count: 3 });
+  });
+
   it("a time ahead of the server's clock counts as now: it cannot outrank later refusals or escape retention", async () => {
     await send([
       admissionEvent({
@@ -168,9 +194,9 @@ describe.each(backends())("/v1/denials ($name)", (backend) => {
   });
 
   it("pages with a cursor, most recently seen first", async () => {
-    const first = await list("?limit=3");
-    expect(first.items).toHaveLength(3);
-    const rest = await list(`?limit=3&cursor=${first.nextCursor}`);
+    const first = await list("?limit=4");
+    expect(first.items).toHaveLength(4);
+    const rest = await list(`?limit=4&cursor=${first.nextCursor}`);
     expect(rest.nextCursor).toBeNull();
     expect([...first.items, ...rest.items].map((d: { id: string }) => d.id)).toEqual((await list()).items.map((d: { id: string }) => d.id));
   });

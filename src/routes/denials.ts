@@ -1,5 +1,6 @@
 // The admission-denial history (src/services/denials.ts keeps it): every refusal, warning and
-// dryrun record Gatekeeper's webhook made in an environment, filed under the workload that asked
+// dryrun record Gatekeeper's webhook made in an environment, and the API server's refusals of
+// controllers' Pods through a generated ValidatingAdmissionPolicy, filed under the workload that asked
 // (a Deployment whose ReplicaSet's Pods are refused is one row with a count), with the control,
 // the message and who made the request. Viewer and above.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
@@ -8,6 +9,7 @@ import type { V1Env } from "../app/env.ts";
 import { problemResponses } from "../app/problem.ts";
 import { ADMISSION_ACTIONS } from "../db/schema.ts";
 import { SEVERITIES } from "../policies/severity.ts";
+import { ADMISSION_SOURCES } from "../protocol/admission.ts";
 import { keysetPage, PageQuery, readCursor } from "../lib/cursor.ts";
 import { denialSummary, denialWhere, environmentDenialSummary, getDenial, listDenials, SUMMARY_GROUPS } from "../services/denials.ts";
 import { EnvParams } from "./settings-common.ts";
@@ -21,6 +23,11 @@ export const DenialSchema = z
     id: z.uuid(),
     environmentId: z.uuid(),
     action: z.enum(ADMISSION_ACTIONS).openapi({ description: "deny: refused; warn: admitted with a warning; dryrun: admitted, recorded only." }),
+    source: z.enum(ADMISSION_SOURCES).openapi({
+      description:
+        "Who refused, as of the latest event: webhook (Gatekeeper's admission webhook, from its admission Events) or apiserver (a ValidatingAdmissionPolicy Gatekeeper generated, from the FailedCreate Event of the controller whose Pod it refused).",
+      example: "webhook",
+    }),
     control: z
       .string()
       .nullable()
@@ -38,7 +45,7 @@ export const DenialSchema = z
       description: "Who made the request: a person, or a controller's ServiceAccount.",
       example: "system:serviceaccount:kube-system:replicaset-controller",
     }),
-    message: z.string().openapi({ description: "Gatekeeper's message, from the latest event." }),
+    message: z.string().openapi({ description: "The policy's message, from the latest event (Gatekeeper's, or the API server's after \"denied request: \")." }),
     count: z.int().openapi({ description: "How many times admission judged so (Kubernetes' Event counts added up)." }),
     firstSeenAt: Iso,
     lastSeenAt: Iso,
@@ -83,7 +90,7 @@ export const list = createRoute({
   tags,
   summary: "List admission denials",
   description:
-    "What Gatekeeper's webhook refused (and warned about, and recorded in dryrun) across the tenant's environments, most recently seen first. Requires viewer.",
+    "What Gatekeeper's webhook refused (and warned about, and recorded in dryrun), and what the API server refused through a generated ValidatingAdmissionPolicy when a controller created the Pod, across the tenant's environments, most recently seen first. Requires viewer.",
   middleware: [requireRole("viewer")] as const,
   request: { query: ListQuery },
   responses: { 200: { description: "A page of denials", content: { "application/json": { schema: page } } }, ...problemResponses(400, 401, 403) },

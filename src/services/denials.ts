@@ -1,6 +1,7 @@
 // The admission-denial history (src/db/schema-denials.ts): admission events from an environment's
 // agent folded into one row per (action, constraint, namespace, workload), and the queries the
-// routes answer from it.
+// routes answer from it. A row's source (webhook or apiserver) is its latest event's, like its
+// message: a control moved from the webhook to the API server keeps its workload's one row.
 //
 // Idempotent by construction: each Kubernetes Event is remembered with the count already folded
 // in (admission_events_seen), so a batch sent again — an agent restart, a retried POST — adds
@@ -94,16 +95,17 @@ export async function recordAdmissionEvents(
     const first = new Date(Math.min(Date.parse(e.firstSeenAt), lastMs)).toISOString();
     // What the row shows (message, user, object) is the latest event's.
     const { rows } = await tx.execute<{ id: string }>(sql`
-      insert into denials as d (tenant_id, environment_id, action, control, constraint_kind, constraint_name, namespace,
+      insert into denials as d (tenant_id, environment_id, action, source, control, constraint_kind, constraint_name, namespace,
                                 workload_kind, workload_name, object_kind, object_name, username, message, count, first_seen_at, last_seen_at)
-      values (${ids.tenantId}::uuid, ${ids.environmentId}::uuid, ${e.action}, ${controlByKind.get(e.constraintKind) ?? null}, ${e.constraintKind},
-              ${e.constraintName}, ${e.resource.namespace}, ${w.kind}, ${w.name}, ${e.resource.kind}, ${e.resource.name}, ${e.username},
-              ${e.message}, ${delta}, ${first}::timestamptz, ${last}::timestamptz)
+      values (${ids.tenantId}::uuid, ${ids.environmentId}::uuid, ${e.action}, ${e.source}, ${controlByKind.get(e.constraintKind) ?? null},
+              ${e.constraintKind}, ${e.constraintName}, ${e.resource.namespace}, ${w.kind}, ${w.name}, ${e.resource.kind}, ${e.resource.name},
+              ${e.username}, ${e.message}, ${delta}, ${first}::timestamptz, ${last}::timestamptz)
       on conflict (environment_id, action, constraint_name, namespace, workload_kind, workload_name) do update set
         count = d.count + excluded.count,
         first_seen_at = least(d.first_seen_at, excluded.first_seen_at),
         last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at),
         message = case when excluded.last_seen_at >= d.last_seen_at then excluded.message else d.message end,
+        source = case when excluded.last_seen_at >= d.last_seen_at then excluded.source else d.source end,
         username = case when excluded.last_seen_at >= d.last_seen_at then excluded.username else d.username end,
         object_kind = case when excluded.last_seen_at >= d.last_seen_at then excluded.object_kind else d.object_kind end,
         object_name = case when excluded.last_seen_at >= d.last_seen_at then excluded.object_name else d.object_name end
@@ -183,7 +185,7 @@ const severityCase = sql.raw(
 
 /** The API JSON of a denial row aliased `d`. */
 export const denialJson = sql`jsonb_build_object(
-  'id', d.id, 'environmentId', d.environment_id, 'action', d.action, 'control', d.control, 'severity', ${severityCase},
+  'id', d.id, 'environmentId', d.environment_id, 'action', d.action, 'source', d.source, 'control', d.control, 'severity', ${severityCase},
   'constraint', jsonb_build_object('kind', d.constraint_kind, 'name', d.constraint_name),
   'namespace', d.namespace,
   'workload', jsonb_build_object('kind', d.workload_kind, 'name', d.workload_name),

@@ -3,7 +3,9 @@
 // with Gatekeeper stopped and its webhook's failurePolicy Ignore, where the webhook alone would
 // admit everything. Settings go through the user API and are applied by the agent's own pass;
 // objects are created with kubectl as the admin user. The Rego-only control (volume-types) shows
-// what stays with the webhook, and a Deployment shows what a VAP does not do (expand workloads).
+// what stays with the webhook, and a Deployment shows what a VAP does not do (expand workloads) —
+// and that its refused Pods still reach the denial history, from its ReplicaSet's FailedCreate
+// Events (agent/vap-denials.ts), while the Pods refused at kubectl leave no record.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // First: the app (through the testbed) extends zod with .openapi() before the policies load.
 import { startAgentTestbed, type AgentTestbed } from "../harness/agent-testbed.ts";
@@ -326,5 +328,40 @@ describe("enforcement by the API server (enforcementPoint apiserver)", () => {
       ),
     );
     expect((await cluster.kubectlJson<{ items: Obj[] }>(["get", "pods", "-n", ns, "-l", "app=s"])).items).toEqual([]);
+
+    // The agent reads the ReplicaSet's FailedCreate Events (Gatekeeper, stopped, recorded nothing)
+    // and the denial history files the refusals under the Deployment, marked as the API server's.
+    const denials = async (): Promise<Obj[]> =>
+      (await json(await bed.callRoute(routes.denials.list, `/v1/denials?environment=${bed.envId}&namespace=${ns}`))).items;
+    const row = await waitUntil("the Deployment's denial", async () => (await bed.pass(), (await denials()).find((d) => d.workload.name === "web")), {
+      timeoutMs: 120_000,
+      intervalMs: 1000,
+    });
+    expect(row).toMatchObject({
+      action: "deny",
+      source: "apiserver",
+      control: "privilegedContainers",
+      constraint: { kind: "GatehousePrivilegedContainers", name: "privileged-containers" },
+      workload: { kind: "Deployment", name: "web" },
+      object: { kind: "Pod" },
+      username: "",
+    });
+    expect(row.object.name).toMatch(/^web-[a-z0-9]+-[a-z0-9]{5}$/);
+    expect(row.message).toBe(message(ns, row.object.name));
+    // Each refusal the controller recorded counts once, however many passes read it: at least the
+    // FailedCreate count before a pass, at most the count after it.
+    const recorded = async () =>
+      (await cluster.kubectlJson<{ items: Obj[] }>(["get", "events", "-n", ns, "--field-selector", "reason=FailedCreate"])).items
+        .filter((e) => e.involvedObject.kind === "ReplicaSet" && e.involvedObject.name.startsWith("web-"))
+        .reduce((n, e) => n + (e.count ?? 1), 0);
+    const before = await recorded();
+    await bed.pass();
+    await bed.pass();
+    const counted = (await denials()).find((d) => d.workload.name === "web")!.count;
+    expect(counted).toBeGreaterThanOrEqual(before);
+    expect(counted).toBeLessThanOrEqual(await recorded());
+    // The Pods created with kubectl and refused by the API server above have no controller to record
+    // them: the history holds the Deployment's row only (README, "Refusals nobody saw").
+    expect((await denials()).map((d) => `${d.workload.kind}/${d.workload.name}`)).toEqual(["Deployment/web"]);
   });
 });

@@ -212,7 +212,13 @@ describe.each(backends())("the console on $name", ({ name }) => {
     const posted = await fetch(`${server.base}/agent/v1/admission-events`, {
       method: "POST",
       headers: { authorization: `Bearer ${cred.secret}`, "content-type": "application/json" },
-      body: JSON.stringify({ events: [event] }),
+      body: JSON.stringify({
+        events: [
+          event,
+          // The API server's refusal of another Deployment's Pod, read from its ReplicaSet's FailedCreate Event.
+          { ...event, uid: "console-event-2", source: "apiserver", owner: { kind: "Deployment", name: "vap-web" }, username: "", count: 2 },
+        ],
+      }),
     });
     expect(posted.status).toBe(200);
 
@@ -231,6 +237,10 @@ describe.each(backends())("the console on $name", ({ name }) => {
       "pod team-a/root-web-7c9d8f6b5d-x2x7q: privileged",
     ])
       expect(text).toContain(part);
+    expect(text).not.toContain("by the API server");
+    const vap = await page.getByRole("row", { name: /Deployment team-a\/vap-web/ }).textContent();
+    expect(vap).toContain("deny by the API server");
+    expect(vap).toContain("its controller");
     await page.getByLabel("Action").selectOption("warn");
     await page.getByRole("button", { name: "Apply filters" }).click();
     await page.getByText("No denials match.").waitFor();

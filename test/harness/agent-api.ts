@@ -99,6 +99,7 @@ export function admissionEvent(overrides: Partial<AdmissionEvent> = {}): Admissi
     firstSeenAt: admissionAt(0),
     lastSeenAt: admissionAt(0),
     action: "deny",
+    source: "webhook",
     constraintKind: "GatehousePrivilegedContainers",
     constraintName: "privileged-containers",
     resource: { group: "", version: "v1", kind: "Pod", namespace: "team-a", name: "root-web-7c9d8f6b5d-x2x7q" },

@@ -18,8 +18,10 @@ export function fakeKube(objects: FakeObjects, events: LiveObject[] = []): { kub
         metadata: { name, namespace, ownerReferences: owner ? [{ apiVersion: "x", kind: owner.kind, name: owner.name, uid: "u", controller: true }] : [] },
       } as LiveObject;
     },
-    async listEvents() {
-      return events;
+    async listEvents(_namespace: string, fieldSelector?: string) {
+      // The one selector the agent uses, `reason=<reason>`, as the API server applies it.
+      const reason = fieldSelector && /^reason=(.+)$/.exec(fieldSelector)?.[1];
+      return reason ? events.filter((e) => (e as { reason?: string }).reason === reason) : events;
     },
   } as unknown as Kube;
   return { kube, reads };

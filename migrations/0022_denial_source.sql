@@ -1,0 +1,2 @@
+ALTER TABLE "denials" ADD COLUMN "source" text DEFAULT 'webhook' NOT NULL;--> statement-breakpoint
+ALTER TABLE "denials" ADD CONSTRAINT "denials_source_check" CHECK (source in ('webhook', 'apiserver'));
