@@ -37,7 +37,16 @@ const app = createApp({
         a.get("/bench/loop", (c) => {
           // The histogram counts the sampling timer's own 10 ms: what is left is the delay.
           const ms = (ns: number) => Math.max(0, Number((ns / 1e6 - 10).toFixed(1)));
-          const out = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max), gc };
+          const memory = process.memoryUsage();
+          const mib = (b: number) => Math.round(b / 2 ** 20);
+          const out = {
+            p50: ms(loop.percentile(50)),
+            p99: ms(loop.percentile(99)),
+            max: ms(loop.max),
+            gc,
+            heapMiB: mib(memory.heapUsed),
+            rssMiB: mib(memory.rss),
+          };
           if (c.req.query("reset") !== undefined) {
             loop.reset();
             gc = { count: 0, totalMs: 0, maxMs: 0 };

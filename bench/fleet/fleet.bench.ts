@@ -27,6 +27,8 @@ interface LoopStats {
   p99: number;
   max: number;
   gc: { count: number; totalMs: number; maxMs: number };
+  heapMiB?: number;
+  rssMiB?: number;
 }
 
 const smoke = process.argv.includes("--smoke");
@@ -169,6 +171,7 @@ try {
         `${who} event-loop delay p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms; GC ${l.gc.count} pauses, ${l.gc.totalMs} ms in all, longest ${l.gc.maxMs} ms (measured window)`,
       );
     }
+    console.log(`server memory at the end: heap in use ${serverLoop.heapMiB} MiB, RSS ${serverLoop.rssMiB} MiB`);
     console.log(`most agents per core at a ${INTERVAL} s interval: ${(AGENTS / cores).toFixed(0)}`);
     console.log(
       `targets: < 1 core ${cores < 1 ? "met" : "NOT met"}; p99 ≤ 50 ms ${worstP99 <= 50 ? "met" : `NOT met (${worstP99} ms)`}; 0 errors ${errors === 0 ? "met" : "NOT met"}`,
