@@ -8,6 +8,9 @@
 // a new environment's first (~51,000 violations opened) and the next with 10% churn.
 // Target: the wait (max over the probes during the ingest) <= 100 ms.
 // Run: npm run bench:ingest-wait (BENCH_STORES=pglite,postgres, BENCH_PER_CONSTRAINT, BENCH_PROBE_MS)
+// Debugging a stall: BENCH_SERVER_STALLS=1 makes the server print every event-loop stall over
+// 40 ms (a timer's lateness, with the time since it started), BENCH_SERVER_NODE_ARGS adds node
+// flags to the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -21,6 +24,13 @@ const CONSTRAINTS = 17;
 const PER_CONSTRAINT = Number(process.env.BENCH_PER_CONSTRAINT ?? 3000);
 const STORES = (process.env.BENCH_STORES ?? "pglite,postgres").split(",");
 const TARGET_MS = 100;
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+// Preloaded into the server (a data: URL, so no file of the server's own): a 5 ms timer that says
+// when it ran late; a late timer is a stall of everything on the event loop.
+const STALL_LOGGER = `data:text/javascript,${encodeURIComponent(`
+  const t0 = performance.now(); let last = t0;
+  setInterval(() => { const now = performance.now(); const late = now - last - 5; last = now;
+    if (late > 40) process.stderr.write("stall " + late.toFixed(0) + " ms, ending at " + ((now - t0) / 1000).toFixed(2) + " s\\n"); }, 5).unref();`)}`;
 
 async function startServer(env: Record<string, string>): Promise<{ base: string; stop(): Promise<void> }> {
   const port = await new Promise<number>((res) => {
@@ -29,7 +39,8 @@ async function startServer(env: Record<string, string>): Promise<{ base: string;
       s.close(() => res(p));
     });
   });
-  const server = spawn(process.execPath, ["src/node.ts"], {
+  const stalls = process.env.BENCH_SERVER_STALLS ? ["--import", STALL_LOGGER] : [];
+  const server = spawn(process.execPath, [...SERVER_NODE_ARGS, ...stalls, "src/node.ts"], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -116,6 +127,7 @@ async function run(storeName: string, base: string): Promise<void> {
     ["10% churn", 1],
   ] as const) {
     const body = report(generation, new Date((t += 10_000)));
+    if (process.env.BENCH_SERVER_STALLS) console.log(`  -- ${name}: posting`);
     const started = performance.now();
     const ingest = call("POST", "/agent/v1/audit-report", cred.secret, body);
     const waits = await probe(ingest);

@@ -2,8 +2,9 @@
 // real route: another tenant's request is served between two chunks (on PGlite, one connection,
 // that is only possible if the ingest holds nothing there); a crash mid-way loses nothing and
 // applies nothing twice — the agent's retry of the same report resumes it and the end state and
-// events are those of one ingest, with one digest; a newer report arriving mid-way wins and the
-// older one's remaining chunks do nothing; the fingerprint ranges partition every fingerprint.
+// events are those of one ingest, with one digest, also when it died between a range's match and
+// its openings; a newer report arriving mid-way wins and the older one's remaining chunks do
+// nothing; the fingerprint ranges partition every fingerprint.
 // Ordering comes from the ingest's afterChunk hook, never from timing; so does the proof that the
 // event loop (other requests) gets its turn between two chunks.
 import { createHash } from "node:crypto";
@@ -15,7 +16,7 @@ import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import type { AuditReport } from "../protocol/agent.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
-import { fingerprintRanges, inRange } from "./violations.ts";
+import { fingerprintRanges, inRange, listedViolations, matchRange, storeReport } from "./violations.ts";
 import * as routes from "../../test/harness/routes.ts";
 
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -154,6 +155,25 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
     // 300 opened, then 150 resolved and 250 opened: as one ingest would have it.
     expect(await state(s.env.id)).toEqual({ open: 400, events: 700, digests: 2, perViolation: 700, ingested: 1 });
     // The same report once more: nothing.
+    expect((await s.post(r)).status).toBe(204);
+    expect(await state(s.env.id)).toEqual({ open: 400, events: 700, digests: 2, perViolation: 700, ingested: 1 });
+  });
+
+  it("openings cut short after their range's match (a crash between the two) are opened by the retry, once", { timeout: 60_000 }, async () => {
+    const s = await setup("ai-cut");
+    const tenantId = await api.tenantId("ai-cut");
+    expect((await s.post(report(ago(120_000), range(300)))).status).toBe(204);
+    const r = report(ago(60_000), range(400, 150)); // 0–149 resolve, 150–299 stay, 300–549 open
+    // What a crashed attempt leaves after a range's match and before its openings: the report
+    // stored unfinished, the range's resolutions applied, its fresh violations not opened.
+    const ctx = { tenantId, environmentId: s.env.id, report: r, now: new Date() };
+    const matched = await api.db.withTenant(tenantId, async (tx) => {
+      await storeReport(tx, { ...ctx, receivedAt: ctx.now });
+      return matchRange(tx, ctx, listedViolations(s.env.id, r));
+    });
+    expect([matched.resolved, matched.fresh.length]).toEqual([150, 250]);
+    expect(await state(s.env.id)).toEqual({ open: 150, events: 450, digests: 1, perViolation: 450, ingested: 0 });
+    // The agent's retry: the match finds nothing more to resolve and the 250 still not open.
     expect((await s.post(r)).status).toBe(204);
     expect(await state(s.env.id)).toEqual({ open: 400, events: 700, digests: 2, perViolation: 700, ingested: 1 });
   });
