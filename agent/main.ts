@@ -9,6 +9,7 @@ import { pino, type Logger } from "pino";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../src/protocol/agent.ts";
 import { createApiClient, type ApiClient } from "./api-client.ts";
 import { loadAgentConfig, type AgentConfig } from "./config.ts";
+import { createIdleCollector } from "./heap.ts";
 import { createKube, kubeConnectionFromEnvironment, type Kube } from "./kube.ts";
 import { createMetrics, type AgentMetrics } from "./metrics.ts";
 import { initialState, reconcileOnce, type AgentState } from "./reconcile.ts";
@@ -71,6 +72,8 @@ export async function startAgent(deps: AgentDeps): Promise<Agent> {
     }
   });
 
+  // With --expose-gc (the image's flags): garbage collected while the loop sleeps (agent/heap.ts).
+  const collectIdle = createIdleCollector();
   const loop = async () => {
     let failures = 0;
     while (!abort.signal.aborted) {
@@ -105,6 +108,7 @@ export async function startAgent(deps: AgentDeps): Promise<Agent> {
         log.warn({ err: e instanceof Error ? e.message : String(e) }, "pass failed; nothing in the cluster was changed");
       }
       failures = ok ? 0 : failures + 1;
+      collectIdle();
       await sleep(ok ? intervalMs : backoffMs(failures, intervalMs), abort.signal);
     }
   };

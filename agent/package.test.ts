@@ -61,6 +61,12 @@ describe("the agent package", () => {
     expect(dockerfile).toContain(`ENV NODE_OPTIONS="${AGENT_NODE_OPTIONS}"`);
   });
 
+  it("calls no fetch and no WebAssembly: its flags (--jitless) leave neither", () => {
+    expect(AGENT_NODE_OPTIONS).toContain("--jitless");
+    // Calls as biome formats them (comments may name both).
+    for (const f of files) expect(read(f), f).not.toMatch(/\bfetch\(|\bWebAssembly\./);
+  });
+
   it("builds to JavaScript that is the whole agent and loads with no TypeScript left", () => {
     const out = mkdtempSync(join(tmpdir(), "agent-build-"));
     try {

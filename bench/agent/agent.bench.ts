@@ -5,9 +5,11 @@
 //   2. N no-change loops of the agent process as its image runs it (the same entry point and
 //      NODE_OPTIONS): write requests to the API server (counted by a proxy in front of it; the
 //      target is 0), reads per loop (target ≤ 3: the agent reads through watches), and the
-//      agent's RSS after the first loop, every 100 loops and at the end, with its slope (target
-//      ≤ 100 MiB, flat).
-// Run: npm run bench:agent  (BENCH_LOOPS=1000 by default, ~17 min at 1 s; the tools build on first use)
+//      agent's RSS, sampled at every /metrics scrape (10 s) and printed every ~100 loops with the
+//      JS old space and the count of full GCs: target ≤ 100 MiB and flat, i.e. a least-squares
+//      slope from loop 100 on of at most 1 MiB per 1,000 loops (FLAT_FROM, FLAT_SLOPE).
+// Run: npm run bench:agent  (BENCH_LOOPS=1000 by default, ~18 min at 1 s; the tools build on first
+// use). BENCH_AGENT_VARIANTS and BENCH_HEAP_SNAPSHOT_LOOPS compare flags and look for growth (below).
 // First: @hono/zod-openapi must extend zod before any schema is built (the app's routes need it).
 import "@hono/zod-openapi";
 import { spawn } from "node:child_process";
@@ -25,6 +27,11 @@ import { freePorts, sleep } from "../../test/harness/cluster-process.ts";
 import { startCluster } from "../../test/harness/cluster.ts";
 
 const LOOPS = Number(process.env.BENCH_LOOPS ?? 1000);
+// "Flat": a least-squares line through every RSS sample from loop 100 on (the first loops load
+// code and fill the informers) rises by at most 1 MiB per 1,000 loops.
+const FLAT_FROM = 100;
+const FLAT_SLOPE = 1;
+type Sample = { loop: number; rss: number; cpu: number; old: number; heap: number; majors: number };
 const settings = { controls: Object.fromEntries(catalogue.map((c) => [c.id, {}])) };
 const ms = (t: number) => `${t.toFixed(0)} ms`;
 const TEMPLATES = "constrainttemplates.templates.gatekeeper.sh";
@@ -70,85 +77,155 @@ try {
   // 2. The agent process as its image runs it (agent/Dockerfile): agent/build.ts's JavaScript,
   // `node agent/main.js`, with the manifest's and the Helm chart's NODE_OPTIONS, polling every
   // second through the counting proxy. BENCH_AGENT_ENTRY=source runs agent/main.ts instead (Node
-  // strips the types at run time) and AGENT_NODE_OPTIONS overrides the flags, for comparison.
+  // strips the types at run time). BENCH_AGENT_VARIANTS ("|" between NODE_OPTIONS strings) runs
+  // one agent per variant side by side against the same cluster, for comparing flags under the
+  // same load (the proxy's counts are then over all of them). A variant with
+  // --heapsnapshot-signal=SIGUSR2 is sent SIGUSR2 at the loops in BENCH_HEAP_SNAPSHOT_LOOPS
+  // (e.g. "100,800"): the snapshots (each a full GC first) are kept and their directory printed.
+  // A variant starting "argv:" passes its flags on node's command line instead: the V8 flags Node
+  // refuses in NODE_OPTIONS (--optimize-for-size, --single-threaded-gc), for comparison only.
   const source = process.env.BENCH_AGENT_ENTRY === "source";
-  const nodeOptions = process.env.AGENT_NODE_OPTIONS ?? AGENT_NODE_OPTIONS;
+  const variants = (process.env.BENCH_AGENT_VARIANTS ?? AGENT_NODE_OPTIONS).split("|").map((v) => v.trim());
+  const snapshotLoops = (process.env.BENCH_HEAP_SNAPSHOT_LOOPS ?? "").split(",").filter(Boolean).map(Number);
   const dist = mkdtempSync(join(tmpdir(), "gatehouse-agent-"));
   buildAgent(dist);
   symlinkSync(fileURLToPath(new URL("../../node_modules", import.meta.url)), join(dist, "node_modules"));
   const entry = source ? fileURLToPath(new URL("../../agent/main.ts", import.meta.url)) : join(dist, "agent/main.js");
-  const [port] = await freePorts(1);
+  const ports = await freePorts(variants.length);
+  const snapshotDir = snapshotLoops.length ? mkdtempSync(join(tmpdir(), "gatehouse-agent-heap-")) : undefined;
   bed.proxy.reset();
-  const child = spawn(process.execPath, [entry], {
-    env: {
-      PATH: process.env.PATH,
-      GATEHOUSE_API_URL: bed.apiUrl,
-      GATEHOUSE_TOKEN: bed.agentToken,
-      GATEHOUSE_POLL_INTERVAL_SECONDS: "1",
-      NODE_OPTIONS: nodeOptions,
-      GATEHOUSE_LOG_LEVEL: "warn",
-      KUBECONFIG: cluster.kubeconfig(bed.serviceAccountToken, bed.proxy.url),
-      GATEHOUSE_HTTP_HOST: "127.0.0.1",
-      GATEHOUSE_HTTP_PORT: String(port),
-    },
-    stdio: ["ignore", "inherit", "inherit"],
+  const agents = variants.map((nodeOptions, i) => {
+    const port = ports[i];
+    const argv = nodeOptions.startsWith("argv:") ? nodeOptions.slice(5).trim().split(/\s+/) : [];
+    const child = spawn(process.execPath, [...argv, entry], {
+      cwd: snapshotDir ?? dist,
+      env: {
+        PATH: process.env.PATH,
+        GATEHOUSE_API_URL: bed.apiUrl,
+        GATEHOUSE_TOKEN: bed.agentToken,
+        GATEHOUSE_POLL_INTERVAL_SECONDS: "1",
+        NODE_OPTIONS: argv.length ? "" : nodeOptions,
+        GATEHOUSE_LOG_LEVEL: "warn",
+        KUBECONFIG: cluster.kubeconfig(bed.serviceAccountToken, bed.proxy.url),
+        GATEHOUSE_HTTP_HOST: "127.0.0.1",
+        GATEHOUSE_HTTP_PORT: String(port),
+      },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    const samples: Sample[] = [];
+    return { nodeOptions, port, child, samples, snapshots: [...snapshotLoops], first: 0, last: "", cpuFirst: 0 };
   });
+  type Agent = (typeof agents)[number];
   const metric = (text: string, name: string) => Number(new RegExp(`^gatehouse_agent_${name} (\\S+)`, "m").exec(text)?.[1] ?? 0);
-  const scrape = async () => {
+  const scrape = async (a: Agent) => {
     try {
-      return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return await (await fetch(`http://127.0.0.1:${a.port}/metrics`)).text();
     } catch {
       return "";
     }
   };
-  const loops = async () => metric(await scrape(), 'sync_duration_seconds_count\\{result="success"\\}');
-  const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-  while ((await loops()) < 1) await sleep(200);
-  const rssAfterFirst = rss();
+  const loopsOf = (text: string) => metric(text, 'sync_duration_seconds_count\\{result="success"\\}');
+  // utime + stime in clock ticks (100 per second on Linux), fields 14 and 15 after the command.
+  const proc = (a: Agent, file: string) => {
+    try {
+      return readFileSync(`/proc/${a.child.pid}/${file}`, "utf8");
+    } catch {
+      return ""; // the agent exited (a variant's out-of-memory crash, say): its report says so
+    }
+  };
+  const cpuSeconds = (a: Agent) => {
+    const fields = proc(a, "stat")
+      .replace(/^.*\) /, "")
+      .split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
+  const rss = (a: Agent) => Number(/VmRSS:\s+(\d+) kB/.exec(proc(a, "status"))?.[1] ?? 0) / 1024;
+  const sample = async (a: Agent) => {
+    const text = await scrape(a);
+    const previous = a.samples.at(-1);
+    if (!text && previous) return previous; // exited (or not answering): no sample
+    a.last = text || a.last;
+    const s: Sample = {
+      loop: loopsOf(text),
+      rss: rss(a),
+      cpu: cpuSeconds(a),
+      old: metric(text, 'nodejs_heap_space_size_used_bytes\\{space="old"\\}') / 1048576,
+      heap: metric(text, "nodejs_heap_size_used_bytes") / 1048576,
+      majors: metric(text, 'nodejs_gc_duration_seconds_count\\{kind="major"\\}'),
+    };
+    a.samples.push(s);
+    if (a.snapshots.length && s.loop >= (a.snapshots[0] ?? Number.POSITIVE_INFINITY) && /--heapsnapshot-signal=SIGUSR2/.test(a.nodeOptions)) {
+      a.snapshots.shift();
+      a.child.kill("SIGUSR2");
+    }
+    return s;
+  };
+  for (const a of agents) {
+    for (;;) {
+      const text = await scrape(a);
+      if (loopsOf(text) >= 1) break;
+      await sleep(200);
+    }
+    a.first = rss(a);
+    a.cpuFirst = cpuSeconds(a);
+  }
   const started = performance.now();
-  const samples: { loop: number; rss: number }[] = [{ loop: await loops(), rss: rssAfterFirst }];
-  // /metrics polled every 10 s, as a Prometheus would scrape it (15–60 s): rendering it is garbage
-  // in the agent's heap, and polled every second it was a third of what the agent allocated.
-  for (let n = await loops(); n < LOOPS; n = await loops()) {
-    if (n >= (samples.at(-1)?.loop ?? 0) + 100) samples.push({ loop: n, rss: rss() });
+  // /metrics scraped every 10 s, as a Prometheus would (15–60 s): rendering it is garbage in the
+  // agent's heap, and scraped every second it was a third of what the agent allocated. Every
+  // scrape is a sample (RSS, and the JS heap and its old space from the agent's own metrics).
+  for (;;) {
+    const now = await Promise.all(agents.map(sample));
+    if (now.every((s, i) => s.loop >= LOOPS || agents[i]?.child.exitCode !== null)) break;
     await sleep(10_000);
   }
   const elapsed = performance.now() - started;
   const counts = bed.proxy.counts();
-  const done = await loops();
-  const rssAfter = rss();
-  samples.push({ loop: done, rss: rssAfter });
-  const text = await scrape();
-  child.kill("SIGTERM");
-  await new Promise((r) => child.once("exit", r));
+  for (const a of agents) a.child.kill("SIGTERM");
+  await Promise.all(agents.map((a) => (a.child.exitCode === null ? new Promise((r) => a.child.once("exit", r)) : undefined)));
   rmSync(dist, { recursive: true, force: true });
 
-  // The slope: a least-squares line through the samples, per 1,000 loops, once warm (from loop 100
-  // on) and over the second half (V8 grows its heap to a plateau, then holds it).
-  const slopeFrom = (from: number) => {
-    const warm = samples.filter((x) => x.loop >= from);
-    return warm.length >= 2 ? leastSquaresSlope(warm.map((x) => [x.loop, x.rss])) * 1000 : Number.NaN;
-  };
-  const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
-  const rssValues = samples.map((x) => x.rss);
-  console.log(`\n== ${done} no-change loops of the agent process (poll interval 1 s)`);
-  console.log(
-    `runs:                                node ${source ? "agent/main.ts (sources)" : "agent/main.js (agent/build.ts, as the image)"}, NODE_OPTIONS=${nodeOptions || "(none)"}`,
-  );
-  console.log(`write requests to the API server:    ${counts.writes} (${(counts.writes / done).toFixed(2)} per loop; target 0)`);
-  console.log(`read requests:                       ${counts.reads} (${(counts.reads / done).toFixed(2)} per loop; target ≤ 3)`);
+  const total = agents.reduce((n, a) => n + (a.samples.at(-1)?.loop ?? 0), 0);
+  console.log(`\n== ${LOOPS} no-change loops of the agent process (poll interval 1 s), ${agents.length} side by side`);
+  console.log(`runs:                                node ${source ? "agent/main.ts (sources)" : "agent/main.js (agent/build.ts, as the image)"}`);
+  console.log(`write requests to the API server:    ${counts.writes} (${(counts.writes / total).toFixed(2)} per loop; target 0)`);
+  console.log(`read requests:                       ${counts.reads} (${(counts.reads / total).toFixed(2)} per loop; target ≤ 3)`);
   console.log(`by method:                           ${JSON.stringify(counts.byMethod)}`);
-  console.log(`agent RSS after the first loop:      ${rssAfterFirst.toFixed(1)} MiB   (target ≤ 100 MiB)`);
-  console.log(`agent RSS after ${done} loops:         ${rssAfter.toFixed(1)} MiB   (target ≤ 100 MiB)`);
-  console.log(
-    `agent RSS slope:                     ${slopeFrom(100).toFixed(2)} MiB per 1,000 loops from loop 100, ${slopeFrom(done / 2).toFixed(2)} over the second half   (target: flat)`,
-  );
-  console.log(`agent RSS every 100 loops:           ${samples.map((x) => `${x.loop}: ${x.rss.toFixed(1)}`).join(", ")} MiB`);
-  console.log(`agent RSS range over the loops:      ${Math.min(...rssValues).toFixed(1)}–${Math.max(...rssValues).toFixed(1)} MiB`);
-  console.log(
-    `agent memory after them:             JS heap ${mib(metric(text, "nodejs_heap_size_used_bytes"))} used of ${mib(metric(text, "nodejs_heap_size_total_bytes"))}, external ${mib(metric(text, "nodejs_external_memory_bytes"))} (the rest of RSS is code, V8 and Node themselves)`,
-  );
   console.log(`wall time for the loops:             ${(elapsed / 1000).toFixed(1)} s`);
+  for (const a of agents) report(a.nodeOptions, a.first, a.cpuFirst, a.samples, a.last);
+  if (snapshotDir) console.log(`\nheap snapshots (loops ${snapshotLoops.join(", ")}): ${snapshotDir}`);
+
+  function report(nodeOptions: string, first: number, cpuFirst: number, samples: Sample[], text: string) {
+    const done = samples.at(-1)?.loop ?? 0;
+    const warm = samples.filter((x) => x.loop >= FLAT_FROM);
+    const slope = warm.length >= 2 ? leastSquaresSlope(warm.map((x) => [x.loop, x.rss])) * 1000 : Number.NaN;
+    const oldSlope = warm.length >= 2 ? leastSquaresSlope(warm.map((x) => [x.loop, x.old])) * 1000 : Number.NaN;
+    const rssValues = samples.map((x) => x.rss);
+    const max = Math.max(first, ...rssValues);
+    const every100 = samples.filter((x, i) => i === 0 || i === samples.length - 1 || Math.floor(x.loop / 100) > Math.floor((samples[i - 1]?.loop ?? 0) / 100));
+    const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+    const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
+    console.log(`\n-- NODE_OPTIONS=${nodeOptions || "(none)"}, ${done} loops${done < LOOPS ? " (EXITED before the end)" : ""}`);
+    console.log(`agent RSS after the first loop:      ${first.toFixed(1)} MiB`);
+    const cpu = ((samples.at(-1)?.cpu ?? cpuFirst) - cpuFirst) / Math.max(1, done - (samples[0]?.loop ?? 0));
+    console.log(`agent CPU per loop after the first:  ${(cpu * 1000).toFixed(1)} ms (user + system)`);
+    console.log(`agent RSS, highest sample:           ${max.toFixed(1)} MiB   (target ≤ 100 MiB: ${verdict(max <= 100)})`);
+    console.log(
+      `agent RSS slope:                     ${slope.toFixed(2)} MiB per 1,000 loops, least squares over every sample from loop ${FLAT_FROM} on   (target flat: ≤ ${FLAT_SLOPE} MiB per 1,000 loops: ${verdict(Math.abs(slope) <= FLAT_SLOPE)})`,
+    );
+    console.log(
+      `full (major) GCs:                    ${(samples.at(-1)?.majors ?? 0) - (warm[0]?.majors ?? 0)} from loop ${FLAT_FROM} on, ${samples.at(-1)?.majors ?? 0} in all`,
+    );
+    console.log(
+      `JS old space, slope:                 ${oldSlope.toFixed(2)} MiB per 1,000 loops over the same samples (what V8 grows towards its next full GC)`,
+    );
+    console.log(
+      `agent RSS range from loop ${FLAT_FROM}:        ${Math.min(...warm.map((x) => x.rss)).toFixed(1)}–${Math.max(...warm.map((x) => x.rss)).toFixed(1)} MiB`,
+    );
+    console.log(`every ~100 loops (loop: RSS / old space MiB): ${every100.map((x) => `${x.loop}: ${x.rss.toFixed(1)}/${x.old.toFixed(1)}`).join(", ")}`);
+    console.log(
+      `agent memory after them:             JS heap ${mib(metric(text, "nodejs_heap_size_used_bytes"))} used of ${mib(metric(text, "nodejs_heap_size_total_bytes"))}, external ${mib(metric(text, "nodejs_external_memory_bytes"))} (the rest of RSS is code, V8 and Node themselves)`,
+    );
+  }
 } finally {
   await bed.close();
   await cluster.stop();

@@ -10,11 +10,15 @@ export const AGENT_IMAGE = "ghcr.io/gatehouse/agent:0.1.0";
 export const AGENT_METRICS_PORT = 9090;
 /**
  * The agent's Node flags (the Helm chart's default nodeOptions and the image's NODE_OPTIONS are the
- * same; bench/agent runs with them): a bounded heap with a small young generation, and one V8
- * worker thread instead of four (GC and compile helpers an agent that loops every 30 s does not
- * need; each costs RSS). Measured in agent/README.md, with and without.
+ * same; bench/agent runs with them): a bounded heap with a small young generation; one V8 worker
+ * thread instead of four (GC and compile helpers an agent that loops every 30 s does not need;
+ * each costs RSS); `gc()` for the agent's collection in the idle gap after a pass (agent/heap.ts:
+ * without it RSS climbs ~9 MiB towards V8's own next full GC and keeps that high-water mark); and
+ * no JIT — the interpreter only, ~13 MiB less RSS for ~1 ms more CPU per pass. --jitless also
+ * leaves no WebAssembly, so no `fetch` (undici parses HTTP with it): the agent uses node:http
+ * (agent/package.test.ts checks). Measured in agent/README.md#memory, with and without each.
  */
-export const AGENT_NODE_OPTIONS = "--max-old-space-size=64 --max-semi-space-size=1 --v8-pool-size=1";
+export const AGENT_NODE_OPTIONS = "--max-old-space-size=64 --max-semi-space-size=1 --v8-pool-size=1 --expose-gc --jitless";
 
 export interface AgentManifestOptions {
   apiUrl: string;
