@@ -22,6 +22,8 @@ import { cheapScramVerifier, PASSWORD, ROLE } from "../../test/harness/postgres.
 export interface Bouncer {
   host: string;
   port: number;
+  /** The pgbouncer process (one process, one thread: its CPU is all of PgBouncer's). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -128,5 +130,5 @@ export async function startPgbouncer(opts: BouncerOptions): Promise<Bouncer> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { host: "127.0.0.1", port, stop };
+  return { host: "127.0.0.1", port, pid: child.pid, stop };
 }

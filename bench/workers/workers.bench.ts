@@ -72,6 +72,9 @@ interface Result {
   errors: number;
   perReq: Counters;
   cpuUs: number;
+  /** This process's CPU per request: the WebSocket proxy (autocannon is a process of its own). */
+  proxyCpuUs: number;
+  bouncerCpuUs: number;
 }
 
 async function autocannon(url: string, connections: number, seconds: number, headers: Record<string, string>) {
@@ -142,6 +145,8 @@ async function main() {
       pg: await pgStats(),
       b: via === "direct" ? undefined : await bouncerStats(via),
       cpu: cpuSeconds(dev.workerdPid()),
+      self: process.cpuUsage(),
+      bouncer: via === "direct" ? 0 : cpuSeconds(via.bouncer.pid),
     };
     const r = await autocannon(`${dev.base}${path}`, connections, seconds, headers);
     // Connections are ended by ctx.waitUntil after each response, and a backend's statistics reach
@@ -153,6 +158,8 @@ async function main() {
       pg: await pgStats(),
       b: via === "direct" ? undefined : await bouncerStats(via),
       cpu: cpuSeconds(dev.workerdPid()),
+      self: process.cpuUsage(before.self),
+      bouncer: via === "direct" ? 0 : cpuSeconds(via.bouncer.pid),
     };
     const count = (pred: (code: number) => boolean) =>
       Object.entries(r.statusCodeStats)
@@ -180,6 +187,8 @@ async function main() {
         queries: after.b && before.b ? per(after.b.queries - before.b.queries) : Number.NaN,
       },
       cpuUs: ((after.cpu - before.cpu) * 1e6) / sent,
+      proxyCpuUs: (after.self.user + after.self.system) / sent,
+      bouncerCpuUs: ((after.bouncer - before.bouncer) * 1e6) / sent,
     };
   }
 
@@ -204,6 +213,8 @@ async function main() {
         queries: m((r) => r.perReq.queries),
       },
       cpuUs: m((r) => r.cpuUs),
+      proxyCpuUs: m((r) => r.proxyCpuUs),
+      bouncerCpuUs: m((r) => r.bouncerCpuUs),
     };
   };
   const row = (name: string, rs: Result[]) => {
@@ -212,7 +223,7 @@ async function main() {
     say(
       `  ${name.padEnd(40)} ${s.rps.toFixed(0).padStart(5)} req/s  p50 ${String(s.p50).padStart(4)} ms  p99 ${String(s.p99).padStart(5)} ms  ` +
         `ok ${s.ok}, 503 ${s.s503}, other 5xx ${s.s5xx}, other ${s.other}, socket errors ${s.errors}  ` +
-        `per request: ${s.perReq.connections.toFixed(2)} new connections, ${s.perReq.messages.toFixed(1)} driver messages, ${s.perReq.xacts.toFixed(2)} transactions${q}, workerd CPU ${s.cpuUs.toFixed(0)} µs  ` +
+        `per request: ${s.perReq.connections.toFixed(2)} new connections, ${s.perReq.messages.toFixed(1)} driver messages, ${s.perReq.xacts.toFixed(2)} transactions${q}, workerd CPU ${s.cpuUs.toFixed(0)} µs, WebSocket proxy ${s.proxyCpuUs.toFixed(0)} µs${s.bouncerCpuUs ? `, PgBouncer ${s.bouncerCpuUs.toFixed(0)} µs` : ""}  ` +
         `[${rs.map((r) => r.rps.toFixed(0)).join(", ")} req/s]`,
     );
     return s;
