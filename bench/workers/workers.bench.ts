@@ -40,6 +40,11 @@ const POOL = 10;
 const NO_DB = "/console/config.json";
 const POLL = "/agent/v1/desired-state";
 
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+
 const CLK_TCK = 100; // Linux's USER_HZ
 const cpuSeconds = (pid: number | undefined) => {
   if (!pid) return Number.NaN;
@@ -259,7 +264,7 @@ async function main() {
       if (check.status !== 304) throw new Error(`desired-state via ${other.label}: ${check.status} ${await check.text()}`);
 
       say(
-        `workerd (wrangler dev) → Neon driver → WebSocket proxy → PgBouncer (transaction mode, ${POOL} server connections) → PostgreSQL 17 (database CONNECTION LIMIT ${DB_CAP}); ${SECONDS} s per run, ${REPEATS} alternating runs (medians; statuses summed); load average at start ${loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+        `workerd (wrangler dev) → Neon driver → WebSocket proxy → PgBouncer (transaction mode, ${POOL} server connections) → PostgreSQL 17 (database CONNECTION LIMIT ${DB_CAP}); ${SECONDS} s per run, ${REPEATS} alternating runs (medians; statuses summed); load average at start ${load()}`,
       );
       say(
         `  ${primary.label}: PgBouncer auth_type = ${primary.auth}, driver pipelineConnect = "password" (Neon's proxy asks WebSocket clients for a cleartext password) · ${other.label}: auth_type = ${other.auth}, pipelineConnect = false`,
@@ -298,7 +303,7 @@ async function main() {
       say(
         `  errors at 64 connections, database capped at ${DB_CAP}: 500-class ${p64.s5xx}, 503 ${p64.s503}, socket errors ${p64.errors} of ${p64.total} (target 0: ${met(p64.s5xx + p64.s503 + p64.errors === 0)})`,
       );
-      say(`  load average at the end ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+      say(`  load average at the end ${load()}`);
     } finally {
       for (const chain of chains) await chain.dev?.stop();
     }
