@@ -19,7 +19,7 @@
 //   with the database capped below 64.
 // Run: npm run bench:workers  (BENCH_SECONDS, default 5; BENCH_REPEATS, default 3; needs pgbouncer:
 // apt-get install -y pgbouncer)
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { promisify } from "node:util";
@@ -37,6 +37,15 @@ const DB_CAP = 20; // the database's CONNECTION LIMIT: below the 64 connections 
 // Server connections per PgBouncer: two poolers share the database, 2 × 10 = its cap, so neither
 // waits for a backend the other holds idle (PgBouncer would retry only after server_login_retry).
 const POOL = 10;
+// BENCH_PIN=1: workerd on CPU 0, everything else this bench starts (the WebSocket proxy in this
+// process, PostgreSQL, PgBouncer, autocannon) on CPU 1 — so the chain's CPU is not taken from
+// workerd's core, as on Neon, where it runs on Neon's machines. Other work on the machine is not moved.
+const PIN = process.env.BENCH_PIN === "1";
+const pin = (pid: number | undefined, cpu: number) => {
+  if (!PIN || !pid) return;
+  const r = spawnSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`taskset ${cpu} ${pid}: ${r.stderr || r.error}`);
+};
 const NO_DB = "/console/config.json";
 const POLL = "/agent/v1/desired-state";
 
@@ -97,6 +106,7 @@ async function autocannon(url: string, connections: number, seconds: number, hea
 
 async function main() {
   findPgbouncer(); // fails first, saying how to install it
+  pin(process.pid, 1); // inherited by every process started from here on; workerd is moved to CPU 0
   const pg = await acquirePostgres();
   const database = await pg.createDatabase();
   const admin = new Pool({ connectionString: pg.urlFor("postgres"), max: 1 });
@@ -243,6 +253,7 @@ async function main() {
     for (const chain of chains) {
       const url = database.url.replace(`@${pg.server.host}:${pg.server.port}/`, `@127.0.0.1:${chain.bouncer.port}/`);
       chain.dev = await startWranglerDev(vars(url, chain.auth === "plain"), { readyPath: NO_DB });
+      pin(chain.dev.workerdPid(), 0);
     }
     const [primary, other] = chains as [Chain, Chain];
     try {
@@ -264,7 +275,7 @@ async function main() {
       if (check.status !== 304) throw new Error(`desired-state via ${other.label}: ${check.status} ${await check.text()}`);
 
       say(
-        `workerd (wrangler dev) → Neon driver → WebSocket proxy → PgBouncer (transaction mode, ${POOL} server connections) → PostgreSQL 17 (database CONNECTION LIMIT ${DB_CAP}); ${SECONDS} s per run, ${REPEATS} alternating runs (medians; statuses summed); load average at start ${load()}`,
+        `workerd (wrangler dev) → Neon driver → WebSocket proxy → PgBouncer (transaction mode, ${POOL} server connections) → PostgreSQL 17 (database CONNECTION LIMIT ${DB_CAP}); ${SECONDS} s per run, ${REPEATS} alternating runs (medians; statuses summed)${PIN ? "; workerd pinned to CPU 0, the rest to CPU 1" : ""}; load average at start ${load()}`,
       );
       say(
         `  ${primary.label}: PgBouncer auth_type = ${primary.auth}, driver pipelineConnect = "password" (Neon's proxy asks WebSocket clients for a cleartext password) · ${other.label}: auth_type = ${other.auth}, pipelineConnect = false`,
@@ -316,6 +327,7 @@ async function main() {
 
     // ── Direct, no pooler: every request's connection is a PostgreSQL backend. ──
     const dev = await startWranglerDev(vars(database.url), { readyPath: NO_DB });
+    pin(dev.workerdPid(), 0);
     try {
       say(
         "workerd → Neon driver → WebSocket proxy → PostgreSQL 17 directly (no pooler), for comparison (transactions from pg_stat_database: each new backend's start-up transaction included)",
