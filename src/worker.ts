@@ -101,8 +101,16 @@ function appFor(env: Bindings) {
       const proxy = config.neonWsProxy;
       neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}`;
       neonConfig.useSecureWebSocket = false;
-      neonConfig.pipelineConnect = false;
       neonConfig.pipelineTLS = false;
+      // Neon's proxy asks WebSocket clients for a cleartext password (inside TLS), so the driver's
+      // default "password" sends startup, password and first query in one flight. A plain
+      // PostgreSQL asks for SCRAM instead, which that pipelining breaks: off unless the local
+      // server asks for cleartext too (bench/workers' PgBouncer with auth_type = plain says so).
+      const pipeline = env.NEON_PIPELINE_CONNECT?.trim();
+      if (pipeline && pipeline !== "password") {
+        throw new ConfigError(`NEON_PIPELINE_CONNECT: "password" or unset, not ${JSON.stringify(pipeline)}`);
+      }
+      neonConfig.pipelineConnect = pipeline === "password" ? "password" : false;
     }
     // `db` serves what runs outside a request; requests get their own (requestDatabase).
     app = createApp({ db: perCallDatabase(config.databaseUrl!), config, requestDatabase: (c) => databases.get(c.req.raw) });

@@ -2,10 +2,15 @@
 // pooled endpoint (which is PgBouncer in transaction mode). The system's pgbouncer binary is used
 // (Debian: apt-get install -y pgbouncer); its ini, auth file, log and pid live in a temp dir.
 //
-// Clients authenticate with SCRAM against the test role's own verifier (the harness's one-iteration
-// one, so the Neon driver's pure-JS PBKDF2 costs what it costs against PostgreSQL directly), and
-// PgBouncer logs in to PostgreSQL with the client's SCRAM keys (SCRAM pass-through), so no
-// password is stored here in clear.
+// Client authentication, either:
+// - "plain" (auth_type = plain): PgBouncer asks for the cleartext password, as Neon's proxy asks
+//   WebSocket clients (inside TLS there), so the Neon driver's pipelineConnect = "password" sends
+//   startup, password and first query in one flight. The auth file holds the password in clear
+//   (a throwaway test role's); PgBouncer logs in to PostgreSQL with it (SCRAM, once per server
+//   connection, which the pool keeps).
+// - "scram-sha-256": SCRAM against the test role's own verifier (the harness's one-iteration one),
+//   two more round trips per connection; PgBouncer logs in to PostgreSQL with the client's SCRAM
+//   keys (SCRAM pass-through).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -17,6 +22,8 @@ import { cheapScramVerifier, PASSWORD, ROLE } from "../../test/harness/postgres.
 export interface Bouncer {
   host: string;
   port: number;
+  /** The pgbouncer process (one process, one thread: its CPU is all of PgBouncer's). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -37,13 +44,15 @@ export interface BouncerOptions {
   server: { host: string; port: number };
   /** Server connections per database (default_pool_size = max_db_connections). */
   poolSize: number;
+  /** How clients authenticate (see the header). */
+  auth: "plain" | "scram-sha-256";
 }
 
 export async function startPgbouncer(opts: BouncerOptions): Promise<Bouncer> {
   const bin = findPgbouncer();
   const [port] = (await freePorts(1)) as [number];
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-pgbouncer-"));
-  writeFileSync(join(dir, "userlist.txt"), `"${ROLE}" "${cheapScramVerifier(PASSWORD)}"\n`);
+  writeFileSync(join(dir, "userlist.txt"), `"${ROLE}" "${opts.auth === "plain" ? PASSWORD : cheapScramVerifier(PASSWORD)}"\n`);
   writeFileSync(
     join(dir, "pgbouncer.ini"),
     [
@@ -54,7 +63,7 @@ export async function startPgbouncer(opts: BouncerOptions): Promise<Bouncer> {
       "listen_addr = 127.0.0.1",
       `listen_port = ${port}`,
       "unix_socket_dir =",
-      "auth_type = scram-sha-256",
+      `auth_type = ${opts.auth}`,
       `auth_file = ${join(dir, "userlist.txt")}`,
       // Neon's pooled endpoint: a server connection is a client's for one transaction only.
       "pool_mode = transaction",
@@ -121,5 +130,5 @@ export async function startPgbouncer(opts: BouncerOptions): Promise<Bouncer> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { host: "127.0.0.1", port, stop };
+  return { host: "127.0.0.1", port, pid: child.pid, stop };
 }

@@ -3,6 +3,10 @@
 // harness's embedded server) through the Neon driver and a WebSocket→TCP proxy, with PgBouncer in
 // transaction mode between them — the local stand-in for Neon's pooled endpoint — and, for
 // comparison, without it. The database is capped below the load (CONNECTION LIMIT 20 < 64).
+// Two poolers are measured alternately: one asking for a cleartext password, which is what Neon's
+// proxy asks WebSocket clients for, so the Worker keeps the driver's pipelined connect
+// (NEON_PIPELINE_CONNECT=password: startup, password and query in one flight); and one asking for
+// SCRAM, with the pipelining off (two more round trips and the client's proof per connection).
 //
 // autocannon (its own process, as in bench/api) saturates, at 8 and at 64 connections, the agent's
 // real poll — GET /agent/v1/desired-state with a current If-None-Match (304) — and a route of the
@@ -15,8 +19,9 @@
 //   with the database capped below 64.
 // Run: npm run bench:workers  (BENCH_SECONDS, default 5; BENCH_REPEATS, default 3; needs pgbouncer:
 // apt-get install -y pgbouncer)
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { promisify } from "node:util";
 import { Pool } from "@neondatabase/serverless";
 import { acquirePostgres } from "../../test/harness/postgres.ts";
@@ -24,14 +29,30 @@ import { DEV_ISSUER } from "../../test/harness/tokens.ts";
 import { startWranglerDev, type WranglerDev } from "../../test/harness/wrangler-dev.ts";
 import { startWsProxy } from "../../test/harness/wsproxy.ts";
 import { devToken, SECRET } from "../api/api.bench.ts";
-import { findPgbouncer, startPgbouncer } from "./pgbouncer.ts";
+import { type Bouncer, findPgbouncer, startPgbouncer } from "./pgbouncer.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const DB_CAP = 20; // the database's CONNECTION LIMIT: below the 64 connections of the load
-const POOL = 16; // PgBouncer's server connections (below the cap)
+// Server connections per PgBouncer: two poolers share the database, 2 × 10 = its cap, so neither
+// waits for a backend the other holds idle (PgBouncer would retry only after server_login_retry).
+const POOL = 10;
+// BENCH_PIN=1: workerd on CPU 0, everything else this bench starts (the WebSocket proxy in this
+// process, PostgreSQL, PgBouncer, autocannon) on CPU 1 — so the chain's CPU is not taken from
+// workerd's core, as on Neon, where it runs on Neon's machines. Other work on the machine is not moved.
+const PIN = process.env.BENCH_PIN === "1";
+const pin = (pid: number | undefined, cpu: number) => {
+  if (!PIN || !pid) return;
+  const r = spawnSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`taskset ${cpu} ${pid}: ${r.stderr || r.error}`);
+};
 const NO_DB = "/console/config.json";
 const POLL = "/agent/v1/desired-state";
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 
 const CLK_TCK = 100; // Linux's USER_HZ
 const cpuSeconds = (pid: number | undefined) => {
@@ -40,6 +61,13 @@ const cpuSeconds = (pid: number | undefined) => {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 };
 
+interface Chain {
+  label: string;
+  auth: "plain" | "scram-sha-256";
+  bouncer: Bouncer;
+  admin: Pool; // PgBouncer's admin console, for SHOW STATS
+  dev?: WranglerDev;
+}
 interface Counters {
   connections: number;
   messages: number;
@@ -58,6 +86,9 @@ interface Result {
   errors: number;
   perReq: Counters;
   cpuUs: number;
+  /** This process's CPU per request: the WebSocket proxy (autocannon is a process of its own). */
+  proxyCpuUs: number;
+  bouncerCpuUs: number;
 }
 
 async function autocannon(url: string, connections: number, seconds: number, headers: Record<string, string>) {
@@ -75,15 +106,25 @@ async function autocannon(url: string, connections: number, seconds: number, hea
 
 async function main() {
   findPgbouncer(); // fails first, saying how to install it
+  pin(process.pid, 1); // inherited by every process started from here on; workerd is moved to CPU 0
   const pg = await acquirePostgres();
   const database = await pg.createDatabase();
   const admin = new Pool({ connectionString: pg.urlFor("postgres"), max: 1 });
   admin.on("error", () => {});
   // The Worker's own proxy: its count is the connections the Worker opened, nobody else's.
   const wsProxy = await startWsProxy();
-  const bouncer = await startPgbouncer({ server: pg.server, poolSize: POOL });
-  const bouncerAdmin = new Pool({ connectionString: `postgres://gatehouse_test:gatehouse_test@127.0.0.1:${bouncer.port}/pgbouncer`, max: 1 });
-  bouncerAdmin.on("error", () => {});
+  // Two poolers on the same database, measured alternately: cleartext password with the driver's
+  // pipelined connect (what Neon's proxy asks WebSocket clients for), and SCRAM without it.
+  const chains: Chain[] = [];
+  for (const [label, auth] of [
+    ["cleartext", "plain"],
+    ["SCRAM", "scram-sha-256"],
+  ] as const) {
+    const bouncer = await startPgbouncer({ server: pg.server, poolSize: POOL, auth });
+    const admin = new Pool({ connectionString: `postgres://gatehouse_test:gatehouse_test@127.0.0.1:${bouncer.port}/pgbouncer`, max: 1 });
+    admin.on("error", () => {});
+    chains.push({ label, auth, bouncer, admin });
+  }
   const capTo = (n: number) => admin.query(`alter database "${database.name}" connection limit ${n}`);
   const pgStats = async () => {
     const r = await admin.query<{ sessions: string; xacts: string }>(
@@ -92,15 +133,16 @@ async function main() {
     );
     return { sessions: Number(r.rows[0]!.sessions), xacts: Number(r.rows[0]!.xacts) };
   };
-  const bouncerStats = async () => {
-    const r = await bouncerAdmin.query<{ database: string; total_xact_count: string; total_query_count: string }>("SHOW STATS");
+  const bouncerStats = async (chain: Chain) => {
+    const r = await chain.admin.query<{ database: string; total_xact_count: string; total_query_count: string }>("SHOW STATS");
     const row = r.rows.find((x) => x.database === database.name);
     return { xacts: Number(row?.total_xact_count ?? 0), queries: Number(row?.total_query_count ?? 0) };
   };
   const say = (s: string) => console.log(s);
-  const vars = (url: string) => ({
+  const vars = (url: string, pipelineConnect = false) => ({
     DATABASE_URL: url,
     NEON_WS_PROXY: wsProxy.address,
+    ...(pipelineConnect ? { NEON_PIPELINE_CONNECT: "password" } : {}),
     DEV_JWT_SECRET: SECRET,
     JWT_ISSUER: DEV_ISSUER,
     LOG_LEVEL: "silent",
@@ -110,14 +152,16 @@ async function main() {
   });
   let poll: Record<string, string> = {};
 
-  async function measure(dev: WranglerDev, via: "pgbouncer" | "direct", path: string, connections: number, seconds = SECONDS): Promise<Result> {
+  async function measure(dev: WranglerDev, via: Chain | "direct", path: string, connections: number, seconds = SECONDS): Promise<Result> {
     const headers = path === POLL ? poll : {};
     const before = {
       ws: wsProxy.connections(),
       msgs: wsProxy.clientMessages(),
       pg: await pgStats(),
-      b: via === "pgbouncer" ? await bouncerStats() : undefined,
+      b: via === "direct" ? undefined : await bouncerStats(via),
       cpu: cpuSeconds(dev.workerdPid()),
+      self: process.cpuUsage(),
+      bouncer: via === "direct" ? 0 : cpuSeconds(via.bouncer.pid),
     };
     const r = await autocannon(`${dev.base}${path}`, connections, seconds, headers);
     // Connections are ended by ctx.waitUntil after each response, and a backend's statistics reach
@@ -127,8 +171,10 @@ async function main() {
       ws: wsProxy.connections(),
       msgs: wsProxy.clientMessages(),
       pg: await pgStats(),
-      b: via === "pgbouncer" ? await bouncerStats() : undefined,
+      b: via === "direct" ? undefined : await bouncerStats(via),
       cpu: cpuSeconds(dev.workerdPid()),
+      self: process.cpuUsage(before.self),
+      bouncer: via === "direct" ? 0 : cpuSeconds(via.bouncer.pid),
     };
     const count = (pred: (code: number) => boolean) =>
       Object.entries(r.statusCodeStats)
@@ -156,6 +202,8 @@ async function main() {
         queries: after.b && before.b ? per(after.b.queries - before.b.queries) : Number.NaN,
       },
       cpuUs: ((after.cpu - before.cpu) * 1e6) / sent,
+      proxyCpuUs: (after.self.user + after.self.system) / sent,
+      bouncerCpuUs: ((after.bouncer - before.bouncer) * 1e6) / sent,
     };
   }
 
@@ -180,6 +228,8 @@ async function main() {
         queries: m((r) => r.perReq.queries),
       },
       cpuUs: m((r) => r.cpuUs),
+      proxyCpuUs: m((r) => r.proxyCpuUs),
+      bouncerCpuUs: m((r) => r.bouncerCpuUs),
     };
   };
   const row = (name: string, rs: Result[]) => {
@@ -188,7 +238,7 @@ async function main() {
     say(
       `  ${name.padEnd(40)} ${s.rps.toFixed(0).padStart(5)} req/s  p50 ${String(s.p50).padStart(4)} ms  p99 ${String(s.p99).padStart(5)} ms  ` +
         `ok ${s.ok}, 503 ${s.s503}, other 5xx ${s.s5xx}, other ${s.other}, socket errors ${s.errors}  ` +
-        `per request: ${s.perReq.connections.toFixed(2)} new connections, ${s.perReq.messages.toFixed(1)} driver messages, ${s.perReq.xacts.toFixed(2)} transactions${q}, workerd CPU ${s.cpuUs.toFixed(0)} µs  ` +
+        `per request: ${s.perReq.connections.toFixed(2)} new connections, ${s.perReq.messages.toFixed(1)} driver messages, ${s.perReq.xacts.toFixed(2)} transactions${q}, workerd CPU ${s.cpuUs.toFixed(0)} µs, WebSocket proxy ${s.proxyCpuUs.toFixed(0)} µs${s.bouncerCpuUs ? `, PgBouncer ${s.bouncerCpuUs.toFixed(0)} µs` : ""}  ` +
         `[${rs.map((r) => r.rps.toFixed(0)).join(", ")} req/s]`,
     );
     return s;
@@ -199,9 +249,15 @@ async function main() {
     await capTo(DB_CAP);
     const sessionsAtStart = (await pgStats()).sessions;
     // ── Through PgBouncer (transaction mode): the documented production setup. ──
-    const viaBouncer = database.url.replace(`@${pg.server.host}:${pg.server.port}/`, `@127.0.0.1:${bouncer.port}/`);
-    let dev = await startWranglerDev(vars(viaBouncer), { readyPath: NO_DB });
+    // One workerd per chain, on the same database; the cleartext one pipelines its connect.
+    for (const chain of chains) {
+      const url = database.url.replace(`@${pg.server.host}:${pg.server.port}/`, `@127.0.0.1:${chain.bouncer.port}/`);
+      chain.dev = await startWranglerDev(vars(url, chain.auth === "plain"), { readyPath: NO_DB });
+      pin(chain.dev.workerdPid(), 0);
+    }
+    const [primary, other] = chains as [Chain, Chain];
     try {
+      const dev = primary.dev!;
       // Seeded as bench/api does: an environment with the restricted preset and one agent credential.
       const auth = { authorization: `Bearer ${await devToken("bench", "admin")}`, "content-type": "application/json" };
       const env = (await (
@@ -215,48 +271,63 @@ async function main() {
       const first = await fetch(`${dev.base}${POLL}`, { headers: { authorization: `Bearer ${cred.secret}` } });
       if (first.status !== 200) throw new Error(`desired-state: ${first.status} ${await first.text()}`);
       poll = { authorization: `Bearer ${cred.secret}`, "if-none-match": first.headers.get("etag")! };
+      const check = await fetch(`${other.dev!.base}${POLL}`, { headers: poll });
+      if (check.status !== 304) throw new Error(`desired-state via ${other.label}: ${check.status} ${await check.text()}`);
 
       say(
-        `workerd (wrangler dev) → Neon driver → WebSocket proxy → PgBouncer (transaction mode, ${POOL} server connections) → PostgreSQL 17 (database CONNECTION LIMIT ${DB_CAP}); ${SECONDS} s per run, ${REPEATS} alternating runs (medians; statuses summed)`,
+        `workerd (wrangler dev) → Neon driver → WebSocket proxy → PgBouncer (transaction mode, ${POOL} server connections) → PostgreSQL 17 (database CONNECTION LIMIT ${DB_CAP}); ${SECONDS} s per run, ${REPEATS} alternating runs (medians; statuses summed)${PIN ? "; workerd pinned to CPU 0, the rest to CPU 1" : ""}; load average at start ${load()}`,
       );
-      await measure(dev, "pgbouncer", NO_DB, 64, 2); // warm-up
-      await measure(dev, "pgbouncer", POLL, 64, 2);
+      say(
+        `  ${primary.label}: PgBouncer auth_type = ${primary.auth}, driver pipelineConnect = "password" (Neon's proxy asks WebSocket clients for a cleartext password) · ${other.label}: auth_type = ${other.auth}, pipelineConnect = false`,
+      );
+      for (const chain of chains) {
+        await measure(chain.dev!, chain, NO_DB, 64, 2); // warm-up
+        await measure(chain.dev!, chain, POLL, 64, 2);
+      }
       const runs = new Map<string, Result[]>();
       for (let i = 0; i < REPEATS; i++) {
         for (const c of [8, 64]) {
-          for (const [name, path] of [
-            [`no-database route ${NO_DB}, ${c} conn`, NO_DB],
-            [`agent poll 304, ${c} conn`, POLL],
+          for (const [name, chain, path] of [
+            [`no-database route ${NO_DB}, ${c} conn`, primary, NO_DB],
+            [`agent poll 304, ${primary.label}, ${c} conn`, primary, POLL],
+            [`agent poll 304, ${other.label}, ${c} conn`, other, POLL],
           ] as const) {
-            runs.set(name, [...(runs.get(name) ?? []), await measure(dev, "pgbouncer", path, c)]);
+            runs.set(name, [...(runs.get(name) ?? []), await measure(chain.dev!, chain, path, c)]);
           }
         }
       }
       const s = new Map([...runs].map(([k, v]) => [k, row(k, v)]));
       for (const c of [8, 64]) {
-        const [p, bare] = [s.get(`agent poll 304, ${c} conn`)!, s.get(`no-database route ${NO_DB}, ${c} conn`)!];
-        const ratio = p.rps / bare.rps;
-        say(
-          `  ${c} connections: poll / no-database route throughput ${ratio.toFixed(2)} (target ≥ 0.5: ${met(ratio >= 0.5)}); by workerd CPU per request ${(bare.cpuUs / p.cpuUs).toFixed(2)}`,
-        );
+        const bare = s.get(`no-database route ${NO_DB}, ${c} conn`)!;
+        for (const chain of chains) {
+          const p = s.get(`agent poll 304, ${chain.label}, ${c} conn`)!;
+          const ratio = p.rps / bare.rps;
+          say(
+            `  ${c} connections, ${chain.label}: poll / no-database route throughput ${ratio.toFixed(2)}${chain === primary ? ` (target ≥ 0.5: ${met(ratio >= 0.5)})` : ""}; by workerd CPU per request ${(bare.cpuUs / p.cpuUs).toFixed(2)}`,
+          );
+        }
       }
-      const p64 = s.get("agent poll 304, 64 conn")!;
-      const p8 = s.get("agent poll 304, 8 conn")!;
+      const p64 = s.get(`agent poll 304, ${primary.label}, 64 conn`)!;
+      const p8 = s.get(`agent poll 304, ${primary.label}, 8 conn`)!;
       const conns = Math.max(p8.perReq.connections, p64.perReq.connections);
       say(`  new connections per poll ${conns.toFixed(2)} (target ≤ 1: ${met(conns <= 1)})`);
       say(
         `  errors at 64 connections, database capped at ${DB_CAP}: 500-class ${p64.s5xx}, 503 ${p64.s503}, socket errors ${p64.errors} of ${p64.total} (target 0: ${met(p64.s5xx + p64.s503 + p64.errors === 0)})`,
       );
+      say(`  load average at the end ${load()}`);
     } finally {
-      await dev.stop();
+      for (const chain of chains) await chain.dev?.stop();
     }
-    await bouncerAdmin.end();
-    await bouncer.stop();
+    for (const chain of chains) {
+      await chain.admin.end();
+      await chain.bouncer.stop();
+    }
     await new Promise((r) => setTimeout(r, 1000));
     say(`  PostgreSQL backends started over all the PgBouncer runs: ${(await pgStats()).sessions - sessionsAtStart} (pg_stat_database.sessions)`);
 
     // ── Direct, no pooler: every request's connection is a PostgreSQL backend. ──
-    dev = await startWranglerDev(vars(database.url), { readyPath: NO_DB });
+    const dev = await startWranglerDev(vars(database.url), { readyPath: NO_DB });
+    pin(dev.workerdPid(), 0);
     try {
       say(
         "workerd → Neon driver → WebSocket proxy → PostgreSQL 17 directly (no pooler), for comparison (transactions from pg_stat_database: each new backend's start-up transaction included)",
@@ -294,8 +365,10 @@ async function main() {
     }
   } finally {
     await admin.end().catch(() => {});
-    await bouncerAdmin.end().catch(() => {});
-    await bouncer.stop().catch(() => {});
+    for (const chain of chains) {
+      await chain.admin.end().catch(() => {});
+      await chain.bouncer.stop().catch(() => {});
+    }
     await wsProxy.close();
     await database.drop();
     await pg.release();
