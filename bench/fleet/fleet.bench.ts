@@ -102,6 +102,17 @@ try {
   try {
     // PostgreSQL's view of the server's connections (pg_stat_activity, this database, not ours).
     let maxConnections = 0;
+    // The server's pool, sampled every 100 ms: connections in use and requests waiting for one.
+    const poolSamples: { busy: number; waiting: number }[] = [];
+    const poolSampler = setInterval(() => {
+      if (!startedAt) return;
+      fetch(`${server.base}/bench/pool`)
+        .then((r) => r.json() as Promise<{ total: number; idle: number; waiting: number } | null>)
+        .then(
+          (p) => p && poolSamples.push({ busy: p.total - p.idle, waiting: p.waiting }),
+          () => {},
+        );
+    }, 100);
     const sampler = setInterval(() => {
       admin.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()").then(
         (r) => (maxConnections = Math.max(maxConnections, r.rows[0].n as number)),
@@ -131,6 +142,7 @@ try {
     const cores = (cpuSeconds(server.pid) - cpuAtStart) / measuredSeconds;
     const serverLoop = (await (await fetch(`${server.base}/bench/loop`)).json()) as LoopStats;
     clearInterval(sampler);
+    clearInterval(poolSampler);
     const warmupSeconds = (startedAt - warmupStarted) / 1000;
     stdout = stdout.slice("measuring\n".length);
     const { loop: generatorLoop, ...result } = JSON.parse(stdout) as { loop: LoopStats } & Record<
@@ -171,6 +183,12 @@ try {
         `${who} event-loop delay p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms; GC ${l.gc.count} pauses, ${l.gc.totalMs} ms in all, longest ${l.gc.maxMs} ms (measured window)`,
       );
     }
+    const q = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
+    const busy = poolSamples.map((x) => x.busy);
+    const waiting = poolSamples.map((x) => x.waiting);
+    console.log(
+      `server pool (${POOL}), every 100 ms: in use p50 ${q(busy, 0.5)}, p99 ${q(busy, 0.99)}; requests waiting for a connection p50 ${q(waiting, 0.5)}, p99 ${q(waiting, 0.99)}, max ${q(waiting, 1)}`,
+    );
     console.log(`server memory at the end: heap in use ${serverLoop.heapMiB} MiB, RSS ${serverLoop.rssMiB} MiB`);
     console.log(`most agents per core at a ${INTERVAL} s interval: ${(AGENTS / cores).toFixed(0)}`);
     console.log(

@@ -73,6 +73,9 @@ export const Env = z.object({
   // Violations per transaction of an audit report's ingest (src/services/audit-ingest.ts);
   // unset: DEFAULT_INGEST_CONFIG on PostgreSQL, DEFAULT_PGLITE_CHUNK_SIZE on PGlite.
   AUDIT_INGEST_CHUNK_SIZE: z.coerce.number().int().min(100).max(100_000).optional(),
+  // Audit-report ingests running at once per process, each holding one pooled connection while it
+  // runs (src/services/audit-ingest.ts inIngestSlot); unset: a quarter of DATABASE_POOL_SIZE, at least 1.
+  AUDIT_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(1000).optional(),
   // The bounds are the protocol's (DesiredState.agent.pollIntervalSeconds).
   AGENT_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_POLL_INTERVAL_SECONDS),
   // Webhooks (src/services/webhook-dispatcher.ts). Private/loopback/link-local targets and plain
@@ -308,7 +311,10 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
       agentCredentials: e.TENANT_MAX_AGENT_CREDENTIALS,
       drafts: e.TENANT_MAX_DRAFTS,
     },
-    ingest: { chunkSize: e.AUDIT_INGEST_CHUNK_SIZE ?? (e.DATABASE_URL ? DEFAULT_INGEST_CONFIG.chunkSize : DEFAULT_PGLITE_CHUNK_SIZE) },
+    ingest: {
+      chunkSize: e.AUDIT_INGEST_CHUNK_SIZE ?? (e.DATABASE_URL ? DEFAULT_INGEST_CONFIG.chunkSize : DEFAULT_PGLITE_CHUNK_SIZE),
+      concurrency: e.AUDIT_INGEST_CONCURRENCY ?? Math.max(1, Math.floor(e.DATABASE_POOL_SIZE / 4)),
+    },
     rateLimits: {
       api: { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST },
       agent: { perSecond: e.AGENT_RATE_LIMIT_PER_SECOND, burst: e.AGENT_RATE_LIMIT_BURST },

@@ -7,7 +7,7 @@ import { problemResponses, ProblemError, validationHook } from "../app/problem.t
 import { PG, pgErrorCode } from "../db/client.ts";
 import { validateAuditReport } from "../services/audit-validate.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
-import { ingestInChunks } from "../services/audit-ingest.ts";
+import { inIngestSlot, ingestInChunks } from "../services/audit-ingest.ts";
 import { splitShadows } from "../services/draft-preview.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
@@ -61,10 +61,13 @@ export function register(app: OpenAPIHono<AgentEnv>): void {
     const config = c.get("config");
     let outcome: Awaited<ReturnType<typeof ingestInChunks>>;
     try {
-      outcome = await ingestInChunks(
-        c.get("db"),
-        { tenantId: a.tenantId, environmentId: a.environmentId, report, shadows, receivedAt, linkBase: config.publicUrl ?? new URL(c.req.url).origin },
-        config.ingest,
+      const db = c.get("db");
+      outcome = await inIngestSlot(db, config.ingest?.concurrency, () =>
+        ingestInChunks(
+          db,
+          { tenantId: a.tenantId, environmentId: a.environmentId, report, shadows, receivedAt, linkBase: config.publicUrl ?? new URL(c.req.url).origin },
+          config.ingest,
+        ),
       );
     } catch (err) {
       // The environment was deleted between the check and the insert.

@@ -104,6 +104,27 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
     expect(await state(s.env.id)).toEqual({ open: 500, events: 500, digests: 1, perViolation: 500, ingested: 1 });
   });
 
+  it("ingests beyond AUDIT_INGEST_CONCURRENCY wait for a slot: with 1, a second report starts only after the first ends", { timeout: 60_000 }, async () => {
+    const a = await setup("ai-slot-a");
+    const b = await setup("ai-slot-b");
+    const order: string[] = [];
+    // 500 violations: 6 chunks; 200: 3. Unlimited, the two interleave at the first pause.
+    api.config.ingest = { chunkSize: 100, concurrency: 1, afterChunk: (done, total) => void order.push(`${done}/${total}`) };
+    const [ra, rb] = await Promise.all([a.post(report(ago(60_000), range(500))), b.post(report(ago(60_000), range(200)))]);
+    expect([ra.status, rb.status]).toEqual([204, 204]);
+    // Whichever got the slot first (the smaller body is read sooner), one ran whole, then the other.
+    const six = ["1/6", "2/6", "3/6", "4/6", "5/6", "6/6"];
+    const three = ["1/3", "2/3", "3/3"];
+    expect([[...six, ...three], [...three, ...six]]).toContainEqual(order);
+    expect(await state(b.env.id)).toMatchObject({ open: 200, ingested: 1 });
+    // And the check can fail: without the limit the same two interleave.
+    order.length = 0;
+    api.config.ingest = { chunkSize: 100, afterChunk: (done, total) => void order.push(`${done}/${total}`) };
+    await Promise.all([a.post(report(ago(30_000), range(500, 1000))), b.post(report(ago(30_000), range(200, 1000)))]);
+    expect(order.indexOf("1/3")).toBeLessThan(order.indexOf("6/6"));
+    expect(order.indexOf("1/6")).toBeLessThan(order.indexOf("3/3"));
+  });
+
   it("the event loop gets its turn between chunks: a callback queued after one chunk runs before the next", { timeout: 60_000 }, async () => {
     // On PGlite a chain of transactions resolves in microtasks: without a pause between chunks no
     // request that arrives over a socket would even be read until the whole ingest ended.

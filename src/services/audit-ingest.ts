@@ -29,6 +29,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { Buffer } from "node:buffer";
 import { createGzip } from "node:zlib";
+import pLimit, { type LimitFunction } from "p-limit";
 import { slicer, yieldToEventLoop } from "../app/json-slices.ts";
 import type { Database, Db } from "../db/client.ts";
 import { environments } from "../db/schema.ts";
@@ -51,6 +52,8 @@ import {
 export interface IngestConfig {
   /** Violations (listed or open) per chunk transaction. */
   chunkSize: number;
+  /** Ingests running at once in this process (inIngestSlot); unset: no limit. */
+  concurrency?: number;
   /**
    * Awaited after each chunk's transaction commits, while the ingest holds nothing (tests use it
    * to prove other requests are served between chunks). `done` of `total` chunks.
@@ -59,6 +62,22 @@ export interface IngestConfig {
 }
 
 export const DEFAULT_INGEST_CONFIG: IngestConfig = { chunkSize: 2000 };
+
+// A bulkhead per database: audit reports arrive in bursts (a fleet's Gatekeeper audits, a rollout)
+// and each ingest holds a pooled connection for its transactions. Unbounded, they took every
+// connection of the pool under bench:fleet (20 in use, ~400 requests waiting for one) and the
+// agents' one-statement status posts queued behind them for seconds. Ingests beyond the limit
+// wait here, holding no connection; everything else keeps the rest of the pool.
+const slots = new WeakMap<Database, LimitFunction>();
+
+/** `ingest()` once fewer than `concurrency` ingests of this process run on `db` (at once without a limit). */
+export function inIngestSlot<T>(db: Database, concurrency: number | undefined, ingest: () => Promise<T>): Promise<T> {
+  if (!concurrency) return ingest();
+  let limit = slots.get(db);
+  if (!limit) slots.set(db, (limit = pLimit(concurrency)));
+  limit.concurrency = concurrency;
+  return limit(ingest);
+}
 /**
  * The default on PGlite, where a chunk's statements hold this thread while they run (on
  * PostgreSQL they run in the server, and the API only waits): 2,000 violations took ~0.3 s there.
