@@ -115,7 +115,10 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
     // Whichever got the slot first (the smaller body is read sooner), one ran whole, then the other.
     const six = ["1/6", "2/6", "3/6", "4/6", "5/6", "6/6"];
     const three = ["1/3", "2/3", "3/3"];
-    expect([[...six, ...three], [...three, ...six]]).toContainEqual(order);
+    expect([
+      [...six, ...three],
+      [...three, ...six],
+    ]).toContainEqual(order);
     expect(await state(b.env.id)).toMatchObject({ open: 200, ingested: 1 });
     // And the check can fail: without the limit the same two interleave.
     order.length = 0;

@@ -74,7 +74,10 @@ const slots = new WeakMap<Database, LimitFunction>();
 export function inIngestSlot<T>(db: Database, concurrency: number | undefined, ingest: () => Promise<T>): Promise<T> {
   if (!concurrency) return ingest();
   let limit = slots.get(db);
-  if (!limit) slots.set(db, (limit = pLimit(concurrency)));
+  if (!limit) {
+    limit = pLimit(concurrency);
+    slots.set(db, limit);
+  }
   limit.concurrency = concurrency;
   return limit(ingest);
 }
