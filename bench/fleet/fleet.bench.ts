@@ -97,6 +97,8 @@ try {
     DATABASE_POOL_SIZE: POOL,
     // e.g. FLEET_SERVER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where its CPU went.
     ...(process.env.FLEET_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.FLEET_SERVER_NODE_OPTIONS } : {}),
+    // The ingest bulkhead's size (default a quarter of the pool), to compare.
+    ...(process.env.AUDIT_INGEST_CONCURRENCY ? { AUDIT_INGEST_CONCURRENCY: process.env.AUDIT_INGEST_CONCURRENCY } : {}),
   });
   const admin = new Pool({ connectionString: database.url, max: 1 });
   try {
