@@ -5,19 +5,11 @@
 // sends everything again duplicates nothing.
 import { LRUCache } from "lru-cache";
 import { ADMISSION_REASONS, EVENT_ANNOTATIONS as A, MAX_ADMISSION_EVENTS, type AdmissionEvent, type AdmissionReason } from "../src/protocol/admission.ts";
-import type { Kube, LiveObject } from "./kube.ts";
+import type { Kube, KubeEvent, LiveObject } from "./kube.ts";
 
 type Owner = { kind: string; name: string } | null;
 
-interface EventObject extends LiveObject {
-  reason?: string;
-  count?: number;
-  firstTimestamp?: string | null;
-  lastTimestamp?: string | null;
-  eventTime?: string | null;
-  series?: { count?: number; lastObservedTime?: string };
-  message?: string;
-}
+type EventObject = KubeEvent;
 
 /** Gatekeeper's message for the constraint: the text after "Message: " in the Event's message. */
 function policyMessage(e: EventObject): string {

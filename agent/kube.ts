@@ -37,6 +37,18 @@ export interface LiveObject {
   [field: string]: unknown;
 }
 
+/** A core/v1 Event, as far as the admission readers use it (admission-events.ts, vap-denials.ts). */
+export interface KubeEvent extends LiveObject {
+  reason?: string;
+  count?: number;
+  firstTimestamp?: string | null;
+  lastTimestamp?: string | null;
+  eventTime?: string | null;
+  series?: { count?: number; lastObservedTime?: string };
+  message?: string;
+  involvedObject?: { apiVersion?: string; kind?: string; namespace?: string; name?: string };
+}
+
 /** Gatekeeper's controller Deployment, as far as the agent needs it. */
 export interface GatekeeperController {
   /** Its image tag. */

@@ -11,21 +11,12 @@
 import { LRUCache } from "lru-cache";
 import type { AdmissionEvent } from "../src/protocol/admission.ts";
 import type { KubeObject } from "../src/protocol/agent.ts";
-import type { Kube, LiveObject } from "./kube.ts";
+import type { Kube, KubeEvent } from "./kube.ts";
 import { wantsPolicy } from "./vap-status.ts";
 
 type Owner = { kind: string; name: string };
 
-interface FailedCreateEvent extends LiveObject {
-  reason?: string;
-  count?: number;
-  firstTimestamp?: string | null;
-  lastTimestamp?: string | null;
-  eventTime?: string | null;
-  series?: { count?: number; lastObservedTime?: string };
-  message?: string;
-  involvedObject?: { apiVersion?: string; kind?: string; namespace?: string; name?: string };
-}
+type FailedCreateEvent = KubeEvent;
 
 /** The field selector of the one LIST: every namespace's FailedCreate Events. */
 export const FAILED_CREATE_SELECTOR = "reason=FailedCreate";
