@@ -10,7 +10,8 @@ import { Pool } from "@neondatabase/serverless";
 import { openDatabase } from "../../src/db/client.ts";
 import { environments, tenants, webhookEndpoints } from "../../src/db/schema.ts";
 import type { AuditReport } from "../../src/protocol/agent.ts";
-import { ingestAuditReport, storeAuditReport, violationFingerprint, type IngestResult } from "../../src/services/violations.ts";
+import { violationFingerprint } from "../../src/services/violation-fingerprints.ts";
+import { ingestAuditReport, storeAuditReport, type IngestResult } from "../../src/services/violations.ts";
 import { acquirePostgres } from "../../test/harness/postgres.ts";
 import { syntheticReport } from "./report.ts";
 

@@ -16,7 +16,8 @@ import { backends } from "../../test/harness/backends.ts";
 import { createEnvironment } from "../../test/harness/environments.ts";
 import type { AuditReport } from "../protocol/agent.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
-import { fingerprintRanges, inRange, listedViolations, matchRange, storeReport } from "./violations.ts";
+import { fingerprintRanges, inRange, listedViolations } from "./violation-fingerprints.ts";
+import { matchRange, storeReport } from "./violations.ts";
 import * as routes from "../../test/harness/routes.ts";
 
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();

@@ -35,19 +35,8 @@ import type { Database, Db } from "../db/client.ts";
 import { environments } from "../db/schema.ts";
 import type { AuditReport, ConstraintAudit } from "../protocol/agent.ts";
 import { recordPreviews } from "./draft-preview.ts";
-import {
-  diffRange,
-  type FingerprintRange,
-  fingerprintRanges,
-  finishReport,
-  inRange,
-  type IngestResult,
-  listedViolations,
-  type ListedViolation,
-  matchRange,
-  openFresh,
-  storeReport,
-} from "./violations.ts";
+import { type FingerprintRange, fingerprintRanges, inRange, listedViolations, type ListedViolation } from "./violation-fingerprints.ts";
+import { diffRange, finishReport, type IngestResult, matchRange, openFresh, storeReport } from "./violations.ts";
 
 export interface IngestConfig {
   /** Violations (listed or open) per chunk transaction. */

@@ -7,7 +7,8 @@ import { auditReport } from "../../test/harness/agent-api.ts";
 import { backends } from "../../test/harness/backends.ts";
 import type { Database } from "../db/client.ts";
 import { environments, tenants } from "../db/schema.ts";
-import { ingestAuditReport, storeAuditReport, violationFingerprint } from "./violations.ts";
+import { violationFingerprint } from "./violation-fingerprints.ts";
+import { ingestAuditReport, storeAuditReport } from "./violations.ts";
 
 const TRICKY = [
   'quote " and backslash \\',

@@ -23,7 +23,6 @@
 // The same report twice changes nothing, and nothing seen after a report's collectedAt is
 // resolved by it; the route also ingests only reports it stored, so a late retry changes nothing.
 import { Buffer } from "node:buffer";
-import * as nodeCrypto from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { gzipJson } from "../db/gzip-json.ts";
@@ -31,6 +30,7 @@ import { auditReports } from "../db/schema.ts";
 import type { AuditReport, AuditViolation } from "../protocol/agent.ts";
 import { isoJson } from "./webhook-outbox.ts";
 import { queueDigests, queuePerViolation } from "./violation-webhooks.ts";
+import { type FingerprintRange, type ListedViolation, listedViolations, WHOLE_RANGE } from "./violation-fingerprints.ts";
 
 export interface IngestResult {
   /** Violations listed in the report (distinct identities). */
@@ -121,37 +121,6 @@ export async function storeReport(
  */
 const byteaParam = (bytes: Uint8Array) => sql`decode(${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")}, 'base64')`;
 
-/**
- * A violation's identity, as stored in `fingerprint`: sha256 (hex) of the compact JSON array of
- * environment, constraint kind and name, resource group, kind, namespace and name, and message.
- * PostgreSQL computes the same from a row (migrations/0006):
- * encode(sha256(convert_to(array_to_json(array[...])::text, 'UTF8')), 'hex').
- */
-export function violationFingerprint(
-  environmentId: string,
-  constraintKind: string,
-  constraintName: string,
-  v: Pick<AuditViolation, "group" | "kind" | "namespace" | "name" | "message">,
-): string {
-  return sha256Hex(JSON.stringify([environmentId.toLowerCase(), constraintKind, constraintName, v.group, v.kind, v.namespace, v.name, v.message]));
-}
-
-// crypto.hash (Node >= 21.7) is the one-shot form, twice as fast on short inputs; Workers'
-// node:crypto may only have createHash.
-const sha256Hex: (s: string) => string =
-  typeof nodeCrypto.hash === "function" ? (s) => nodeCrypto.hash("sha256", s, "hex") : (s) => nodeCrypto.createHash("sha256").update(s).digest("hex");
-
-/** The report's listed violations, one per identity, with their fingerprints (see ListedViolation). */
-export function listedViolations(environmentId: string, report: AuditReport, from = 0, to = report.constraints.length): ListedViolation[] {
-  const out: ListedViolation[] = [];
-  for (let i = from; i < to; i++) {
-    const c = report.constraints[i]!;
-    for (const v of c.violations)
-      out.push({ fp: violationFingerprint(environmentId, c.kind, c.name, v), c: i + 1, ea: v.enforcementAction || c.enforcementAction, v });
-  }
-  return out;
-}
-
 /** What one diff statement pair needs of its report: ids, the report's time and its constraints. */
 export interface DiffContext {
   tenantId: string;
@@ -159,28 +128,6 @@ export interface DiffContext {
   report: AuditReport;
   now: Date;
 }
-
-/**
- * A slice of the fingerprint space: [lo, hi), null for unbounded. Fingerprints are sha256 hex, so
- * evenly spaced bounds split both the listed and the open violations into even parts. The bounds
- * are compared as text by PostgreSQL and as strings here: for strings of [0-9a-f] every collation
- * PostgreSQL ships orders like bytes (digits before letters), so both sides agree on the slice.
- */
-export interface FingerprintRange {
-  lo: string | null;
-  hi: string | null;
-}
-export const WHOLE_RANGE: FingerprintRange = { lo: null, hi: null };
-
-/** `n` even slices of the fingerprint space (n >= 1). */
-export function fingerprintRanges(n: number): FingerprintRange[] {
-  const bound = (i: number) =>
-    Math.floor((i * 0x1_0000_0000) / n)
-      .toString(16)
-      .padStart(8, "0");
-  return Array.from({ length: n }, (_, i) => ({ lo: i === 0 ? null : bound(i), hi: i === n - 1 ? null : bound(i + 1) }));
-}
-export const inRange = (fp: string, r: FingerprintRange) => (r.lo === null || fp >= r.lo) && (r.hi === null || fp < r.hi);
 
 /**
  * Diff the listed violations of one fingerprint range into the history (`listed`: those of the
@@ -397,14 +344,6 @@ export async function ingestAuditReport(tx: Db, args: DiffContext & { linkBase?:
   const r = await diffRange(tx, args, listedViolations(args.environmentId, args.report));
   const digests = await finishReport(tx, { ...args, linkBase: args.linkBase ?? "" });
   return { ...r, queued: r.queued + (digests ?? 0) };
-}
-
-/** One listed violation: its fingerprint, its constraint's 1-based index, its enforcement action. */
-export interface ListedViolation {
-  fp: string;
-  c: number;
-  ea: string;
-  v: AuditViolation;
 }
 
 /**
