@@ -295,8 +295,9 @@ export function createKube(conn: KubeConnection | KubeClient, opts: KubeOptions 
       // A LIST each pass, not a watch: Kubernetes folds repeated Events into new aggregate Events
       // and bumps counts in bursts, and the denial history must count exactly what the API
       // server holds at the moment of the pass (test/cluster/denials.cluster.test.ts restarts the
-      // agent and checks it). Two reads per pass: Gatekeeper's namespace, and every namespace's
-      // FailedCreate Events (the field selector keeps the answer to those).
+      // agent and checks it). One read per pass in Gatekeeper's namespace, and, while some control
+      // is at the API server, one of every namespace's FailedCreate Events (vap-denials.ts; the
+      // field selector keeps the answer to those).
       try {
         const query = fieldSelector ? { fieldSelector } : undefined;
         return (await client.request<{ items: LiveObject[] }>("GET", resourcePath("v1", "Event", namespace), { query })).items.map((o) =>
