@@ -10,7 +10,8 @@ import { sql, type SQL } from "drizzle-orm";
 import type { z } from "zod";
 import { ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
-import { invalidCursor } from "../lib/cursor.ts";
+import { denials } from "../db/schema.ts";
+import { invalidCursor, olderThanCursor } from "../lib/cursor.ts";
 import { catalogue } from "../policies/catalogue.ts";
 import { SEVERITY_BY_CONTROL_ID } from "../policies/severity.ts";
 import type { AdmissionEvent } from "../protocol/admission.ts";
@@ -244,8 +245,7 @@ export async function listDenials(tx: Db, tenantId: string, where: SQL[], page: 
   if (page.after) {
     const { rows } = await tx.execute(sql`select 1 from denials where id = ${page.after.id}::uuid and tenant_id = ${tenantId}::uuid`);
     if (!rows.length) throw invalidCursor();
-    // Compared in SQL: timestamps have microseconds a JS Date would round away.
-    where = [...where, sql`(d.last_seen_at, d.id) < (select x.last_seen_at, x.id from denials x where x.id = ${page.after.id}::uuid)`];
+    where = [...where, olderThanCursor(denials, page.after, tenantId, { sortBy: denials.lastSeenAt, as: "d" })];
   }
   const { rows } = await tx.execute<{ j: DenialJson }>(
     sql`select ${denialJson} as j from denials d where ${sql.join(where, sql` and `)} order by d.last_seen_at desc, d.id desc limit ${page.limit + 1}`,

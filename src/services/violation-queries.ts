@@ -6,8 +6,8 @@ import { sql, type SQL } from "drizzle-orm";
 import type { z } from "zod";
 import { ProblemError } from "../app/problem.ts";
 import type { Db } from "../db/client.ts";
-import type { ViolationState } from "../db/schema.ts";
-import { invalidCursor } from "../lib/cursor.ts";
+import { violations, type ViolationState } from "../db/schema.ts";
+import { invalidCursor, olderThanCursor } from "../lib/cursor.ts";
 import type { ViolationSchema } from "../routes/violations.ts";
 import { requireEnvironment } from "./environments.ts";
 import { violationJson } from "./violations.ts";
@@ -118,8 +118,7 @@ export async function listViolations(
   if (page.after) {
     const { rows } = await tx.execute(sql`select 1 from violations where id = ${page.after.id}::uuid and tenant_id = ${tenantId}::uuid`);
     if (!rows.length) throw invalidCursor();
-    // Compared in SQL: timestamps have microseconds a JS Date would round away.
-    where.push(sql`(v.opened_at, v.id) < (select w.opened_at, w.id from violations w where w.id = ${page.after.id}::uuid)`);
+    where.push(olderThanCursor(violations, page.after, tenantId, { sortBy: violations.openedAt, as: "v" }));
   }
   const { rows } = await tx.execute<{ j: ViolationJson }>(
     sql`select ${violationJson} as j from violations v where ${sql.join(where, sql` and `)} order by v.opened_at desc, v.id desc limit ${page.limit + 1}`,
