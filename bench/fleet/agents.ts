@@ -1,29 +1,40 @@
 // bench/fleet's load generator, in a process of its own: N simulated agents, each with its own
-// credential, looping every INTERVAL seconds with ±20 % jitter (first loops spread over the first
-// interval; then, once every agent has done its first loop, SECONDS of steady loops, printing a
-// line "measuring" between the two) as the real agent does (agent/reconcile.ts): GET the desired state with the last
-// ETag, POST a status report, and POST an audit report when it changed — the first loop, then
-// with probability CHURN per loop (a few violations opened and resolved). Status reports carry a
-// fresh lastSuccessfulSyncAt every loop, like the agent's. Sizes follow the real agent: one
-// result per desired object, the constraints of the desired state with 0–40 violations each.
-// Prints one JSON line when done: per route and phase (warm-up = every agent's first loop), latencies
-// and statuses. Usage: node bench/fleet/agents.ts CREDENTIALS.json BASE INTERVAL SECONDS
+// credential, looping every INTERVAL seconds with ±20 % jitter as the real agent does
+// (agent/reconcile.ts): GET the desired state with the last ETag, POST a status report, and POST
+// an audit report when it changed or when the last one is AUDIT_RESEND seconds old (the agent's
+// GATEHOUSE_AUDIT_RESEND_SECONDS, default 600). Status reports carry a fresh lastSuccessfulSyncAt
+// every loop, like the agent's. Sizes follow the real agent: one result per desired object, the
+// constraints of the desired state with 0–40 violations each (~340 a cluster), of which
+// Gatekeeper lists at most 20 (its default --constraint-violations-limit; ~250 listed a cluster).
+// A cluster's violations are its violating workloads' pods: 40 workloads, each in the lists of
+// the constraints it breaks, its pod named after its current rollout. Churn is a rollout: with
+// probability CHURN per loop one workload's pods are replaced (new names), so under each
+// constraint that lists it one violation resolves and one opens — what a deploy does to a real
+// audit. (Under a truncated list nothing resolves; what is listed has its sighting recorded.)
+// Warm-up: every agent's first loop (the full desired state and its first audit report, which
+// builds the history the steady state diffs against), spread over WARMUP seconds. Then, printing
+// a line "measuring" between the two, SECONDS of steady loops, each agent's last report dated at
+// a random point of the resend period (a fleet that has been running for a while).
+// Prints one JSON line when done: per route and phase, latencies and statuses.
+// Usage: node bench/fleet/agents.ts CREDENTIALS.json BASE INTERVAL SECONDS [WARMUP]
 import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { Pool } from "undici";
 
-const [file, base, intervalArg, secondsArg] = process.argv.slice(2);
-if (!file || !base || !intervalArg || !secondsArg) throw new Error("usage: agents.ts CREDENTIALS.json BASE INTERVAL SECONDS");
+const [file, base, intervalArg, secondsArg, warmupArg] = process.argv.slice(2);
+if (!file || !base || !intervalArg || !secondsArg) throw new Error("usage: agents.ts CREDENTIALS.json BASE INTERVAL SECONDS [WARMUP]");
 const secrets = JSON.parse(readFileSync(file, "utf8")) as string[];
 const INTERVAL_MS = Number(intervalArg) * 1000;
 const SECONDS = Number(secondsArg);
+const WARMUP_MS = Number(warmupArg ?? intervalArg) * 1000;
 let END = Infinity;
 let warming = true;
 const CHURN = Number(process.env.FLEET_CHURN ?? 0.05);
+const AUDIT_RESEND_MS = Number(process.env.FLEET_AUDIT_RESEND ?? 600) * 1000;
 const AUDIT = process.env.FLEET_AUDIT !== "0"; // FLEET_AUDIT=0: polls and status only
-// FLEET_FIRST_AUDIT=0: the fleet is in its steady state (each agent reported its audit before
-// the run), so only churn sends audit reports; 1: every agent's first loop sends one too.
-const FIRST_AUDIT = process.env.FLEET_FIRST_AUDIT !== "0";
+const WORKLOADS = 40;
+// Gatekeeper's --constraint-violations-limit, default 20: what a constraint's status lists.
+const LISTED = 20;
 // Each real agent has a connection of its own, so a request never waits here for another agent's
 // to finish: enough connections that this pool is not where a queue forms (256 made a stall on the
 // server snowball here: once requests took over ~0.4 s, every later one queued for a connection).
@@ -84,21 +95,28 @@ interface Desired {
   objects: { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: { enforcementAction?: string } }[];
 }
 
-function auditReport(desired: Desired, seed: number) {
+/**
+ * Under constraint i of agent `seed`, the workloads j < (seed·7 + i·13) mod 41 violate it; as in
+ * Gatekeeper's status, at most LISTED of them are listed (the rest counted, the list `truncated`).
+ */
+function auditReport(desired: Desired, seed: number, rollouts: number[]) {
   const now = new Date().toISOString();
   const constraints = desired.objects
     .filter((o) => o.apiVersion.startsWith("constraints.gatekeeper.sh/"))
     .map((o, i) => {
-      const n = (seed * 7 + i * 13) % 41;
-      const violations = Array.from({ length: n }, (_, j) => ({
-        group: "",
-        version: "v1",
-        kind: "Pod",
-        namespace: `team-${(seed + j) % 9}`,
-        name: `web-${seed % 97}-${j}`,
-        message: `pod team-${(seed + j) % 9}/web-${seed % 97}-${j}: container "app" (containers[0], image nginx:1.27): ${o.metadata.name} finding ${j}; not allowed.`,
-        enforcementAction: o.spec?.enforcementAction ?? "deny",
-      }));
+      const n = (seed * 7 + i * 13) % (WORKLOADS + 1);
+      const violations = Array.from({ length: Math.min(n, LISTED) }, (_, j) => {
+        const pod = `web-${j}-${rollouts[j]!.toString(36)}`;
+        return {
+          group: "",
+          version: "v1",
+          kind: "Pod",
+          namespace: `team-${j % 9}`,
+          name: pod,
+          message: `pod team-${j % 9}/${pod}: container "app" (containers[0], image nginx:1.27): ${o.metadata.name} finding ${j}; not allowed.`,
+          enforcementAction: o.spec?.enforcementAction ?? "deny",
+        };
+      });
       return {
         kind: o.kind,
         name: o.metadata.name,
@@ -106,7 +124,7 @@ function auditReport(desired: Desired, seed: number) {
         enforcementAction: o.spec?.enforcementAction ?? "deny",
         auditTimestamp: now,
         totalViolations: n,
-        truncated: false,
+        truncated: n > LISTED,
         violations,
       };
     });
@@ -134,7 +152,12 @@ interface Agent {
   etag?: string;
   desired?: Desired;
   seed: number;
-  first: boolean;
+  /** Each workload's current rollout (its pods' names). */
+  rollouts: number[];
+  /** When the last audit report was sent (performance.now()); null before the first. */
+  sentAt: number | null;
+  /** A rollout since the last audit report was sent. */
+  changed: boolean;
 }
 
 async function loop(a: Agent) {
@@ -156,10 +179,18 @@ async function loop(a: Agent) {
   }
   if (!a.desired) return;
   await call("status", "POST", "/agent/v1/status", a.secret, {}, statusReport(a.desired));
-  if (AUDIT && ((a.first && FIRST_AUDIT) || Math.random() < CHURN)) {
-    if (!a.first) a.seed += 1;
-    a.first = false;
-    await call("audit-report", "POST", "/agent/v1/audit-report", a.secret, {}, auditReport(a.desired, a.seed));
+  if (!AUDIT) return;
+  if (a.sentAt !== null && Math.random() < CHURN) {
+    a.rollouts[Math.floor(Math.random() * WORKLOADS)]! += 1;
+    a.changed = true;
+  }
+  if (a.sentAt === null || a.changed || performance.now() - a.sentAt >= AUDIT_RESEND_MS) {
+    const sent = await call("audit-report", "POST", "/agent/v1/audit-report", a.secret, {}, auditReport(a.desired, a.seed, a.rollouts));
+    // As the agent: what was not accepted is sent again on the next loop.
+    if (sent.status === 204) {
+      a.sentAt = performance.now();
+      a.changed = false;
+    }
   }
 }
 
@@ -175,10 +206,12 @@ async function steady(a: Agent) {
   }
 }
 
-const agents: Agent[] = secrets.map((secret, i) => ({ secret, seed: i, first: true }));
-// Warm-up: every agent's first loop (the full desired state, the first audit report), spread over one interval.
-await Promise.all(agents.map(async (a) => (await sleep(Math.random() * INTERVAL_MS), loop(a))));
+const agents: Agent[] = secrets.map((secret, i) => ({ secret, seed: i, rollouts: Array(WORKLOADS).fill(0), sentAt: null, changed: false }));
+// Warm-up: every agent's first loop (the full desired state, the first audit report), spread over WARMUP.
+await Promise.all(agents.map(async (a) => (await sleep(Math.random() * WARMUP_MS), loop(a))));
 warming = false;
+// Steady state: the last reports were sent at random points of the resend period, not all in the warm-up.
+for (const a of agents) if (a.sentAt !== null) a.sentAt = performance.now() - Math.random() * AUDIT_RESEND_MS;
 loopDelay.enable();
 END = performance.now() + SECONDS * 1000;
 console.log("measuring");

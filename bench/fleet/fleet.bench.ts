@@ -7,7 +7,8 @@
 // p99 per route, PostgreSQL connections, errors and the most agents one core would hold at this
 // rate; every agent's first loop (the full desired state and its first audit report) is printed
 // apart as warm-up. The server's pool is DATABASE_POOL_SIZE (default here 20) connections.
-// Run: npm run bench:fleet [-- --smoke]  (FLEET_AGENTS, FLEET_TENANTS, FLEET_INTERVAL, FLEET_SECONDS)
+// Run: npm run bench:fleet [-- --smoke]  (FLEET_AGENTS, FLEET_TENANTS, FLEET_INTERVAL, FLEET_SECONDS,
+// FLEET_WARMUP; the load generator's FLEET_CHURN, FLEET_AUDIT_RESEND, FLEET_AUDIT, FLEET_CONNECTIONS)
 import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -36,6 +37,9 @@ const AGENTS = Number(process.env.FLEET_AGENTS ?? (smoke ? 300 : 10_000));
 const TENANTS = Number(process.env.FLEET_TENANTS ?? (smoke ? 3 : 20));
 const INTERVAL = Number(process.env.FLEET_INTERVAL ?? (smoke ? 5 : 30));
 const SECONDS = Number(process.env.FLEET_SECONDS ?? (smoke ? 20 : 120));
+// Every agent's first audit report opens all of its violations (~340): the warm-up spreads the
+// fleet's first loops over this long so the database builds the history without a backlog.
+const WARMUP = Number(process.env.FLEET_WARMUP ?? Math.max(INTERVAL, Math.ceil(AGENTS / 25)));
 const POOL = process.env.DATABASE_POOL_SIZE ?? "20";
 
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
@@ -88,7 +92,7 @@ try {
   await db.close();
   writeFileSync(credentialsFile, JSON.stringify(secrets));
   console.log(
-    `${AGENTS} agents in ${TENANTS} tenants set up in ${((performance.now() - t0) / 1000).toFixed(1)} s; polling every ${INTERVAL} s ±20 % for ${SECONDS} s after every agent's first loop; server pool ${POOL} connections`,
+    `${AGENTS} agents in ${TENANTS} tenants set up in ${((performance.now() - t0) / 1000).toFixed(1)} s; first loops over ${WARMUP} s, then polling every ${INTERVAL} s ±20 % for ${SECONDS} s; server pool ${POOL} connections`,
   );
 
   const server = await startServer({
@@ -125,7 +129,7 @@ try {
     let cpuAtStart = 0;
     let startedAt = 0;
     const warmupStarted = performance.now();
-    const gen = spawn(process.execPath, ["bench/fleet/agents.ts", credentialsFile, server.base, String(INTERVAL), String(SECONDS)], {
+    const gen = spawn(process.execPath, ["bench/fleet/agents.ts", credentialsFile, server.base, String(INTERVAL), String(SECONDS), String(WARMUP)], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let stdout = "";
