@@ -60,10 +60,10 @@ export function register(app: OpenAPIHono<AgentEnv>): void {
       });
     }
     const config = c.get("config");
-    let outcome: Awaited<ReturnType<typeof ingestInChunks>>;
     try {
       const db = c.get("db");
-      outcome = await inIngestSlot(db, config.ingest?.concurrency, () =>
+      // Superseded (a late retry, or a newer report arrived mid-way) is accepted too: nothing to redo.
+      await inIngestSlot(db, config.ingest?.concurrency, () =>
         ingestInChunks(
           db,
           { tenantId: a.tenantId, environmentId: a.environmentId, report, shadows, receivedAt, linkBase: config.publicUrl ?? new URL(c.req.url).origin },
@@ -71,11 +71,10 @@ export function register(app: OpenAPIHono<AgentEnv>): void {
         ),
       );
     } catch (err) {
-      // The environment was deleted between the check and the insert.
+      // The environment was deleted after the credential was checked: the report's foreign key.
       if (pgErrorCode(err) === PG.foreignKeyViolation) throw environmentGone();
       throw err;
     }
-    if (outcome.kind === "environment-gone") throw environmentGone();
     return c.body(null, 204);
   });
 }

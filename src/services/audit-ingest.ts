@@ -26,13 +26,12 @@
 // in microtasks: without a pause between chunks no other request was even read until the whole
 // ingest ended. So every step here hands the event loop its turn (json-slices.ts): between the
 // chunks, and every few milliseconds while the report is serialised and its fingerprints hashed.
-import { and, eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { Buffer } from "node:buffer";
 import { createGzip } from "node:zlib";
 import pLimit, { type LimitFunction } from "p-limit";
 import { slicer, yieldToEventLoop } from "../app/json-slices.ts";
 import type { Database, Db } from "../db/client.ts";
-import { environments } from "../db/schema.ts";
 import type { AuditReport, ConstraintAudit } from "../protocol/agent.ts";
 import { recordPreviews } from "./draft-preview.ts";
 import { type FingerprintRange, fingerprintRanges, inRange, listedViolations, type ListedViolation } from "./violation-fingerprints.ts";
@@ -79,8 +78,7 @@ export const DEFAULT_PGLITE_CHUNK_SIZE = 250;
 export type IngestOutcome =
   | { kind: "ingested"; result: IngestResult; chunks: number }
   /** A late retry of an older report, or a newer report replaced this one mid-way: not applied. */
-  | { kind: "superseded" }
-  | { kind: "environment-gone" };
+  | { kind: "superseded" };
 
 /**
  * The report as JSON, gzipped (level 1, in zlib's thread pool), serialised a few hundred
@@ -144,19 +142,13 @@ export async function ingestInChunks(
   const listedCount = report.constraints.reduce((n, c) => n + c.violations.length, 0);
 
   const first = await db.withTenant(tenantId, async (tx) => {
-    const [env] = await tx
-      .select({ id: environments.id })
-      .from(environments)
-      .where(and(eq(environments.id, environmentId), eq(environments.tenantId, tenantId)));
-    if (!env) return { kind: "environment-gone" as const };
     // Violation history moves only with a report that was stored: a late retry of an older one
-    // must not resolve what a newer one saw.
+    // must not resolve what a newer one saw. An environment deleted meanwhile fails the insert's
+    // foreign key (the route's 404).
     const s = await storeReport(tx, { tenantId, environmentId, report, receivedAt, gzipped });
     if (!s.stored) return { kind: "superseded" as const };
     if (s.ingested) return { kind: "done" as const };
-    const { rows } = await tx.execute<{ n: number }>(sql`
-      select count(*)::int as n from violations where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid and state = 'open'`);
-    const chunks = Math.max(1, Math.ceil(Math.max(listedCount, rows[0]?.n ?? 0) / config.chunkSize));
+    const chunks = Math.max(1, Math.ceil(Math.max(listedCount, s.open) / config.chunkSize));
     if (chunks > 1) return { kind: "chunked" as const, chunks };
     const r = await diffRange(tx, ctx, listedViolations(environmentId, report));
     return { kind: "ingested" as const, result: await finish(tx, r), chunks: 1 };

@@ -81,7 +81,7 @@ export async function storeAuditReport(
 export async function storeReport(
   tx: Db,
   args: { tenantId: string; environmentId: string; report: AuditReport; receivedAt: Date; gzipped?: Uint8Array },
-): Promise<{ stored: boolean; ingested: boolean }> {
+): Promise<{ stored: boolean; ingested: boolean; open: number }> {
   const { tenantId, environmentId, report, receivedAt } = args;
   const totalViolations = report.constraints.reduce((n, k) => n + k.totalViolations, 0);
   const stored = await tx
@@ -109,8 +109,13 @@ export async function storeReport(
       // an API before AUDIT_REPORT_MAX_AHEAD_SECONDS) then ranks at its receipt, not above all.
       setWhere: sql`least(excluded.collected_at, excluded.received_at) >= least(${auditReports.collectedAt}, ${auditReports.receivedAt})`,
     })
-    .returning({ ingestedAt: auditReports.ingestedAt });
-  return { stored: stored.length > 0, ingested: stored[0]?.ingestedAt != null };
+    // With the environment's open violations, which size the ingest's chunks (audit-ingest.ts):
+    // one round trip fewer on every report.
+    .returning({
+      ingestedAt: auditReports.ingestedAt,
+      open: sql<number>`(select count(*)::int from violations where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid and state = 'open')`,
+    });
+  return { stored: stored.length > 0, ingested: stored[0]?.ingestedAt != null, open: stored[0]?.open ?? 0 };
 }
 
 /**
@@ -313,23 +318,27 @@ export async function openFresh(tx: Db, ctx: DiffContext, fresh: ListedViolation
 export async function finishReport(tx: Db, ctx: DiffContext & { linkBase: string }): Promise<number | null> {
   const { tenantId, environmentId, report, now } = ctx;
   const at = sql`${new Date(report.collectedAt).toISOString()}::timestamptz`;
-  const { rows } = await tx.execute(sql`
-    update audit_reports set ingested_at = ${now.toISOString()}::timestamptz
-    where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid and collected_at = ${at} and ingested_at is null
-    returning 1`);
-  if (!rows.length) return null;
   const complete = report.constraints.filter((c) => !c.truncated && c.auditTimestamp !== null);
-  if (complete.length) {
-    await tx.execute(sql`
+  // The completion and the audit times in one statement (one round trip): the audit times are
+  // written only when this transaction is the one that finishes the report.
+  const { rows } = await tx.execute(sql`
+    with done as (
+      update audit_reports set ingested_at = ${now.toISOString()}::timestamptz
+      where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid and collected_at = ${at} and ingested_at is null
+      returning 1
+    ), audits as (
       insert into constraint_audits as a (environment_id, tenant_id, constraint_kind, constraint_name, complete_at)
       select distinct on (k.ck, k.cn) ${environmentId}::uuid, ${tenantId}::uuid, k.ck, k.cn, ${at}
       from unnest(${columnsOf(complete, [
         [(c) => c.kind, "text[]"],
         [(c) => c.name, "text[]"],
       ])}) as k(ck, cn)
+      where exists (select 1 from done)
       on conflict (environment_id, constraint_kind, constraint_name) do update set complete_at = excluded.complete_at
-      where a.complete_at < excluded.complete_at`);
-  }
+      where a.complete_at < excluded.complete_at
+    )
+    select 1 from done`);
+  if (!rows.length) return null;
   return queueDigests(tx, { ...ctx, at });
 }
 
