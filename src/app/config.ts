@@ -76,6 +76,9 @@ export const Env = z.object({
   // Audit-report ingests running at once per process, each holding one pooled connection while it
   // runs (src/services/audit-ingest.ts inIngestSlot); unset: a quarter of DATABASE_POOL_SIZE, at least 1.
   AUDIT_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(1000).optional(),
+  // Audit-report ingests that may wait for one of those slots (each holds its parsed report); one
+  // more is answered 503 with Retry-After. 0: none wait.
+  AUDIT_INGEST_QUEUE: z.coerce.number().int().min(0).max(100_000).default(100),
   // The bounds are the protocol's (DesiredState.agent.pollIntervalSeconds).
   AGENT_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(DEFAULT_POLL_INTERVAL_SECONDS),
   // Webhooks (src/services/webhook-dispatcher.ts). Private/loopback/link-local targets and plain
@@ -314,6 +317,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     ingest: {
       chunkSize: e.AUDIT_INGEST_CHUNK_SIZE ?? (e.DATABASE_URL ? DEFAULT_INGEST_CONFIG.chunkSize : DEFAULT_PGLITE_CHUNK_SIZE),
       concurrency: e.AUDIT_INGEST_CONCURRENCY ?? Math.max(1, Math.floor(e.DATABASE_POOL_SIZE / 4)),
+      queue: e.AUDIT_INGEST_QUEUE,
     },
     rateLimits: {
       api: { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST },

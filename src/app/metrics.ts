@@ -1,5 +1,5 @@
 // Prometheus metrics for the Node API (`GET /metrics`): requests by route and status, latency
-// histograms, the database pool, and the webhook outbox's depth and age. Node only: prom-client
+// histograms, the database pool, audit ingests running and waiting, and the webhook outbox's depth and age. Node only: prom-client
 // needs Node's APIs, so the Workers entry never imports this file (createApp takes it as a dep).
 // Route labels are Hono's route patterns (`/v1/environments/:id`), never raw paths, so a scan of
 // random URLs cannot blow up the label set.
@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Database } from "../db/client.ts";
+import { ingestSlots } from "../services/audit-ingest.ts";
 
 export interface ApiMetrics {
   registry: Registry;
@@ -63,6 +64,18 @@ export function createMetrics(db: Database, opts: { defaultMetrics?: boolean } =
       },
     });
   }
+
+  new Gauge({
+    name: "gatehouse_audit_ingests",
+    help: "Audit-report ingests of this process running and waiting for a slot (AUDIT_INGEST_CONCURRENCY, AUDIT_INGEST_QUEUE).",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    collect() {
+      const s = ingestSlots(db);
+      this.set({ state: "running" }, s.running);
+      this.set({ state: "waiting" }, s.waiting);
+    },
+  });
 
   // Read at scrape time (one indexed query), so a stuck dispatcher shows as a growing age.
   const outbox = async () => {

@@ -164,4 +164,5 @@ const DESCRIPTIONS = {
   413: "The request body is larger than the configured limit.",
   415: "The request body must be application/json.",
   428: "This request must carry If-Match with the revision it is based on.",
+  503: "Busy for the moment: `Retry-After` says when to send it again.",
 } as const;

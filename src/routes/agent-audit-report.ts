@@ -23,7 +23,7 @@ export const route = createRoute({
     query: z.strictObject({}),
     body: { required: true, content: { "application/json": { schema: z.strictObject(AuditReport.shape).openapi("AuditReport") } } },
   },
-  responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415) },
+  responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415, 503) },
 });
 
 const MAX_TOTAL = 2_147_483_647;
@@ -63,7 +63,7 @@ export function register(app: OpenAPIHono<AgentEnv>): void {
     try {
       const db = c.get("db");
       // Superseded (a late retry, or a newer report arrived mid-way) is accepted too: nothing to redo.
-      await inIngestSlot(db, config.ingest?.concurrency, () =>
+      await inIngestSlot(db, config.ingest, () =>
         ingestInChunks(
           db,
           { tenantId: a.tenantId, environmentId: a.environmentId, report, shadows, receivedAt, linkBase: config.publicUrl ?? new URL(c.req.url).origin },

@@ -18,6 +18,7 @@ import type { AuditReport } from "../protocol/agent.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
 import { fingerprintRanges, inRange, listedViolations } from "./violation-fingerprints.ts";
 import { matchRange, storeReport } from "./violations.ts";
+import { INGEST_RETRY_AFTER_SECONDS, ingestSlots } from "./audit-ingest.ts";
 import * as routes from "../../test/harness/routes.ts";
 
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -121,12 +122,60 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
       [...three, ...six],
     ]).toContainEqual(order);
     expect(await state(b.env.id)).toMatchObject({ open: 200, ingested: 1 });
-    // And the check can fail: without the limit the same two interleave.
+    // And the check can fail: without the limit the same two run at once. Each holds after its
+    // first chunk until the other has done one too (with the limit that would never happen).
     order.length = 0;
-    api.config.ingest = { chunkSize: 100, afterChunk: (done, total) => void order.push(`${done}/${total}`) };
+    let firsts = 0;
+    let bothStarted!: () => void;
+    const both = new Promise<void>((r) => (bothStarted = r));
+    api.config.ingest = {
+      chunkSize: 100,
+      afterChunk: async (done, total) => {
+        order.push(`${done}/${total}`);
+        if (done !== 1) return;
+        if (++firsts === 2) bothStarted();
+        await both;
+      },
+    };
     await Promise.all([a.post(report(ago(30_000), range(500, 1000))), b.post(report(ago(30_000), range(200, 1000)))]);
-    expect(order.indexOf("1/3")).toBeLessThan(order.indexOf("6/6"));
-    expect(order.indexOf("1/6")).toBeLessThan(order.indexOf("3/3"));
+    expect(order.slice(0, 2).sort()).toEqual(["1/3", "1/6"]);
+    expect(order).toHaveLength(9);
+  });
+
+  it("beyond AUDIT_INGEST_QUEUE waiting, a report is refused 503 with Retry-After, writes nothing, and is taken when sent again", { timeout: 60_000 }, async () => {
+    const [a, b, c] = [await setup("ai-queue-a"), await setup("ai-queue-b"), await setup("ai-queue-c")];
+    // One slot, one place in the queue: a holds the slot (paused after its first chunk), b waits.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let running!: () => void;
+    const started = new Promise<void>((r) => (running = r));
+    api.config.ingest = {
+      chunkSize: 100,
+      concurrency: 1,
+      queue: 1,
+      afterChunk: async (done) => {
+        if (done !== 1) return;
+        running();
+        await held;
+      },
+    };
+    const ra = a.post(report(ago(60_000), range(200)));
+    await started;
+    const rb = b.post(report(ago(60_000), range(50)));
+    // b is read, parsed and queued for the slot before c is refused.
+    while (ingestSlots(api.db).waiting < 1) await new Promise((r) => setTimeout(r, 5));
+    expect(ingestSlots(api.db)).toEqual({ running: 1, waiting: 1 });
+    const refused = await c.post(report(ago(60_000), range(50)));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe(String(INGEST_RETRY_AFTER_SECONDS));
+    expect(refused.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    expect(await state(c.env.id)).toMatchObject({ open: 0, ingested: 0 });
+    release();
+    expect([(await ra).status, (await rb).status]).toEqual([204, 204]);
+    expect(ingestSlots(api.db)).toEqual({ running: 0, waiting: 0 });
+    // Sent again, with the slot free, it is applied.
+    expect((await c.post(report(ago(60_000), range(50)))).status).toBe(204);
+    expect(await state(c.env.id)).toMatchObject({ open: 50, ingested: 1 });
   });
 
   it("the event loop gets its turn between chunks: a callback queued after one chunk runs before the next", { timeout: 60_000 }, async () => {

@@ -31,6 +31,7 @@ import { Buffer } from "node:buffer";
 import { createGzip } from "node:zlib";
 import pLimit, { type LimitFunction } from "p-limit";
 import { slicer, yieldToEventLoop } from "../app/json-slices.ts";
+import { ProblemError } from "../app/problem.ts";
 import type { Database, Db } from "../db/client.ts";
 import type { AuditReport, ConstraintAudit } from "../protocol/agent.ts";
 import { recordPreviews } from "./draft-preview.ts";
@@ -42,6 +43,11 @@ export interface IngestConfig {
   chunkSize: number;
   /** Ingests running at once in this process (inIngestSlot); unset: no limit. */
   concurrency?: number;
+  /**
+   * Ingests that may wait for one of those slots; one more is refused, 503 with Retry-After (the
+   * agent sends it again after that). Unset: no limit.
+   */
+  queue?: number;
   /**
    * Awaited after each chunk's transaction commits, while the ingest holds nothing (tests use it
    * to prove other requests are served between chunks). `done` of `total` chunks.
@@ -58,8 +64,22 @@ export const DEFAULT_INGEST_CONFIG: IngestConfig = { chunkSize: 2000 };
 // wait here, holding no connection; everything else keeps the rest of the pool.
 const slots = new WeakMap<Database, LimitFunction>();
 
-/** `ingest()` once fewer than `concurrency` ingests of this process run on `db` (at once without a limit). */
-export function inIngestSlot<T>(db: Database, concurrency: number | undefined, ingest: () => Promise<T>): Promise<T> {
+/** Ingests of this process on `db` running and waiting for a slot (both 0 without a limit). */
+export function ingestSlots(db: Database): { running: number; waiting: number } {
+  const limit = slots.get(db);
+  return { running: limit?.activeCount ?? 0, waiting: limit?.pendingCount ?? 0 };
+}
+
+// Each waiting ingest holds its parsed report: unbounded, a burst of first reports (a fleet's
+// agents starting at once) grew the server past 4 GB of RSS under bench:fleet while they queued.
+export const INGEST_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * `ingest()` once fewer than `concurrency` ingests of this process run on `db` (at once without a
+ * limit); a ProblemError 503 when `queue` of them wait already.
+ */
+export function inIngestSlot<T>(db: Database, config: Pick<IngestConfig, "concurrency" | "queue"> | undefined, ingest: () => Promise<T>): Promise<T> {
+  const concurrency = config?.concurrency;
   if (!concurrency) return ingest();
   let limit = slots.get(db);
   if (!limit) {
@@ -67,6 +87,13 @@ export function inIngestSlot<T>(db: Database, concurrency: number | undefined, i
     slots.set(db, limit);
   }
   limit.concurrency = concurrency;
+  if (config.queue !== undefined && limit.activeCount >= concurrency && limit.pendingCount >= config.queue) {
+    return Promise.reject(
+      new ProblemError(503, `Too many audit reports are waiting to be applied; send it again after the time in Retry-After.`, {
+        headers: { "retry-after": String(INGEST_RETRY_AFTER_SECONDS) },
+      }),
+    );
+  }
   return limit(ingest);
 }
 /**
