@@ -27,7 +27,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { gzipJson } from "../db/gzip-json.ts";
 import { auditReports } from "../db/schema.ts";
-import type { AuditReport, AuditViolation } from "../protocol/agent.ts";
+import type { AuditReport } from "../protocol/agent.ts";
 import { isoJson } from "./webhook-outbox.ts";
 import { queueDigests, queuePerViolation } from "./violation-webhooks.ts";
 import { type FingerprintRange, type ListedViolation, listedViolations, WHOLE_RANGE } from "./violation-fingerprints.ts";
