@@ -142,7 +142,7 @@ describe.each(backends())("audit report ingest in chunks ($name)", (backend) => 
     expect(order).toHaveLength(9);
   });
 
-  it("beyond AUDIT_INGEST_QUEUE waiting, a report is refused 503 with Retry-After, writes nothing, and is taken when sent again", { timeout: 60_000 }, async () => {
+  it("beyond AUDIT_INGEST_QUEUE waiting, a report is refused 503 with Retry-After and taken when sent again", { timeout: 60_000 }, async () => {
     const [a, b, c] = [await setup("ai-queue-a"), await setup("ai-queue-b"), await setup("ai-queue-c")];
     // One slot, one place in the queue: a holds the slot (paused after its first chunk), b waits.
     let release!: () => void;
