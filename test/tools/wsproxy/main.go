@@ -153,6 +153,10 @@ func main() {
 		runtime.GOMAXPROCS(1)
 	}
 
+	// Loopback only, like the targets: nothing beyond this machine may reach a relay to its ports.
+	if host, _, err := net.SplitHostPort(*listen); err != nil || !loopback[host] {
+		log.Fatalf("-listen %q: must be a loopback host:port", *listen)
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatal(err)
