@@ -1,8 +1,10 @@
 // bench/workers: the agent's poll on Cloudflare Workers' runtime. workerd (`wrangler dev`, local,
 // offline) runs the real Worker (src/worker.ts, infra/wrangler.toml) against PostgreSQL 17 (the
-// harness's embedded server) through the Neon driver and a WebSocket→TCP proxy, with PgBouncer in
-// transaction mode between them — the local stand-in for Neon's pooled endpoint — and, for
-// comparison, without it. The database is capped below the load (CONNECTION LIMIT 20 < 64).
+// harness's embedded server) through the Neon driver and a WebSocket→TCP proxy (by default the Go
+// one of test/tools/wsproxy, a process of its own: the local stand-in for Neon's proxy, whose CPU
+// in production is on Neon's machines, not the Worker's; BENCH_PROXY=node: the test suites' Node
+// proxy in this process, for comparison), with PgBouncer in transaction mode between them — the
+// local stand-in for Neon's pooled endpoint — and, for comparison, without it. The database is capped below the load (CONNECTION LIMIT 20 < 64).
 // Two poolers are measured alternately: one asking for a cleartext password, which is what Neon's
 // proxy asks WebSocket clients for, so the Worker keeps the driver's pipelined connect
 // (NEON_PIPELINE_CONNECT=password: startup, password and query in one flight); and one asking for
@@ -14,22 +16,22 @@
 // JSON body, no connection opened). Printed per run: req/s, p50/p99, statuses (503 apart from other
 // 5xx), new database connections per request (the WebSocket proxy counts them: one WebSocket is one
 // connection the Worker opened), transactions and statements per request (PgBouncer's SHOW STATS, or
-// pg_stat_database without it) and workerd's CPU per request. Targets (issue 17, item 1b):
+// pg_stat_database without it) and the CPU per request of workerd, of the proxy and of PgBouncer.
+// Targets (issue 17, item 1b):
 //   poll ≥ 0.5 × the no-database route · ≤ 1 new connection per request · 0 errors at 64 connections
 //   with the database capped below 64.
-// Run: npm run bench:workers  (BENCH_SECONDS, default 5; BENCH_REPEATS, default 3; needs pgbouncer:
-// apt-get install -y pgbouncer)
+// Run: npm run bench:workers  (BENCH_SECONDS, default 5; BENCH_REPEATS, default 3;
+// BENCH_PROXY=go|node, default go; needs pgbouncer: apt-get install -y pgbouncer)
 import { execFile, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { promisify } from "node:util";
 import { Pool } from "@neondatabase/serverless";
 import { acquirePostgres } from "../../test/harness/postgres.ts";
 import { DEV_ISSUER } from "../../test/harness/tokens.ts";
 import { startWranglerDev, type WranglerDev } from "../../test/harness/wrangler-dev.ts";
-import { startWsProxy } from "../../test/harness/wsproxy.ts";
 import { devToken, SECRET } from "../api/api.bench.ts";
 import { type Bouncer, findPgbouncer, startPgbouncer } from "./pgbouncer.ts";
+import { cpuSeconds, startProxy } from "./proxy.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -37,9 +39,13 @@ const DB_CAP = 20; // the database's CONNECTION LIMIT: below the 64 connections 
 // Server connections per PgBouncer: two poolers share the database, 2 × 10 = its cap, so neither
 // waits for a backend the other holds idle (PgBouncer would retry only after server_login_retry).
 const POOL = 10;
-// BENCH_PIN=1: workerd on CPU 0, everything else this bench starts (the WebSocket proxy in this
-// process, PostgreSQL, PgBouncer, autocannon) on CPU 1 — so the chain's CPU is not taken from
-// workerd's core, as on Neon, where it runs on Neon's machines. Other work on the machine is not moved.
+const PROXY = ((p) => {
+  if (p !== "go" && p !== "node") throw new Error(`BENCH_PROXY must be go or node, not ${JSON.stringify(p)}`);
+  return p;
+})(process.env.BENCH_PROXY ?? "go");
+// BENCH_PIN=1: workerd on CPU 0, everything else this bench starts (the WebSocket proxy,
+// PostgreSQL, PgBouncer, autocannon) on CPU 1 — so the chain's CPU is not taken from workerd's
+// core, as on Neon, where it runs on Neon's machines. Other work on the machine is not moved.
 const PIN = process.env.BENCH_PIN === "1";
 const pin = (pid: number | undefined, cpu: number) => {
   if (!PIN || !pid) return;
@@ -53,13 +59,6 @@ const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(" ");
-
-const CLK_TCK = 100; // Linux's USER_HZ
-const cpuSeconds = (pid: number | undefined) => {
-  if (!pid) return Number.NaN;
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-};
 
 interface Chain {
   label: string;
@@ -86,7 +85,7 @@ interface Result {
   errors: number;
   perReq: Counters;
   cpuUs: number;
-  /** This process's CPU per request: the WebSocket proxy (autocannon is a process of its own). */
+  /** The WebSocket proxy's CPU per request. */
   proxyCpuUs: number;
   bouncerCpuUs: number;
 }
@@ -112,7 +111,7 @@ async function main() {
   const admin = new Pool({ connectionString: pg.urlFor("postgres"), max: 1 });
   admin.on("error", () => {});
   // The Worker's own proxy: its count is the connections the Worker opened, nobody else's.
-  const wsProxy = await startWsProxy();
+  const wsProxy = await startProxy(PROXY);
   // Two poolers on the same database, measured alternately: cleartext password with the driver's
   // pipelined connect (what Neon's proxy asks WebSocket clients for), and SCRAM without it.
   const chains: Chain[] = [];
@@ -155,12 +154,11 @@ async function main() {
   async function measure(dev: WranglerDev, via: Chain | "direct", path: string, connections: number, seconds = SECONDS): Promise<Result> {
     const headers = path === POLL ? poll : {};
     const before = {
-      ws: wsProxy.connections(),
-      msgs: wsProxy.clientMessages(),
+      proxy: await wsProxy.stats(),
       pg: await pgStats(),
       b: via === "direct" ? undefined : await bouncerStats(via),
       cpu: cpuSeconds(dev.workerdPid()),
-      self: process.cpuUsage(),
+      proxyCpu: wsProxy.cpuSeconds(),
       bouncer: via === "direct" ? 0 : cpuSeconds(via.bouncer.pid),
     };
     const r = await autocannon(`${dev.base}${path}`, connections, seconds, headers);
@@ -168,12 +166,11 @@ async function main() {
     // pg_stat_database when it exits: give both a moment.
     await new Promise((res) => setTimeout(res, 1500));
     const after = {
-      ws: wsProxy.connections(),
-      msgs: wsProxy.clientMessages(),
+      proxy: await wsProxy.stats(),
       pg: await pgStats(),
       b: via === "direct" ? undefined : await bouncerStats(via),
       cpu: cpuSeconds(dev.workerdPid()),
-      self: process.cpuUsage(before.self),
+      proxyCpu: wsProxy.cpuSeconds(),
       bouncer: via === "direct" ? 0 : cpuSeconds(via.bouncer.pid),
     };
     const count = (pred: (code: number) => boolean) =>
@@ -196,13 +193,13 @@ async function main() {
       other: count((c) => c < 500 && c !== (path === POLL ? 304 : 200)),
       errors: r.errors + r.timeouts,
       perReq: {
-        connections: per(after.ws - before.ws),
-        messages: per(after.msgs - before.msgs),
+        connections: per(after.proxy.connections - before.proxy.connections),
+        messages: per(after.proxy.clientMessages - before.proxy.clientMessages),
         xacts: per(after.b && before.b ? after.b.xacts - before.b.xacts : after.pg.xacts - before.pg.xacts),
         queries: after.b && before.b ? per(after.b.queries - before.b.queries) : Number.NaN,
       },
       cpuUs: ((after.cpu - before.cpu) * 1e6) / sent,
-      proxyCpuUs: (after.self.user + after.self.system) / sent,
+      proxyCpuUs: ((after.proxyCpu - before.proxyCpu) * 1e6) / sent,
       bouncerCpuUs: ((after.bouncer - before.bouncer) * 1e6) / sent,
     };
   }
@@ -275,7 +272,7 @@ async function main() {
       if (check.status !== 304) throw new Error(`desired-state via ${other.label}: ${check.status} ${await check.text()}`);
 
       say(
-        `workerd (wrangler dev) → Neon driver → WebSocket proxy → PgBouncer (transaction mode, ${POOL} server connections) → PostgreSQL 17 (database CONNECTION LIMIT ${DB_CAP}); ${SECONDS} s per run, ${REPEATS} alternating runs (medians; statuses summed)${PIN ? "; workerd pinned to CPU 0, the rest to CPU 1" : ""}; load average at start ${load()}`,
+        `workerd (wrangler dev) → Neon driver → WebSocket proxy (${wsProxy.name}) → PgBouncer (transaction mode, ${POOL} server connections) → PostgreSQL 17 (database CONNECTION LIMIT ${DB_CAP}); ${SECONDS} s per run, ${REPEATS} alternating runs (medians; statuses summed)${PIN ? "; workerd pinned to CPU 0, the rest to CPU 1" : ""}; load average at start ${load()}`,
       );
       say(
         `  ${primary.label}: PgBouncer auth_type = ${primary.auth}, driver pipelineConnect = "password" (Neon's proxy asks WebSocket clients for a cleartext password) · ${other.label}: auth_type = ${other.auth}, pipelineConnect = false`,

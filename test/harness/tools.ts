@@ -12,9 +12,10 @@ const cache = new Map<string, string>();
  * - `kube`: the directory holding `kube-apiserver` and `kubectl`;
  * - `crds`: the directory of Gatekeeper's CRD manifests;
  * - `policyreport-crds`: the directory of the wgpolicyk8s.io PolicyReport CRD manifests;
- * - `psa-fixtures`: k8s.io/pod-security-admission's test/testdata directory.
+ * - `psa-fixtures`: k8s.io/pod-security-admission's test/testdata directory;
+ * - `wsproxy`: the Go WebSocket→TCP proxy of test/tools/wsproxy (bench:workers; test/harness/go-wsproxy.ts).
  */
-export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds" | "opa" | "helm" | "policyreport-crds" | "psa" | "psa-fixtures";
+export type Tool = "gator" | "gatekeeper" | "etcd" | "kube" | "crds" | "opa" | "helm" | "policyreport-crds" | "psa" | "psa-fixtures" | "wsproxy";
 
 export function toolPath(tool: Tool): string {
   let path = cache.get(tool);

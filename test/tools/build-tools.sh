@@ -12,6 +12,7 @@
 #   test/tools/build-tools.sh helm         # -> $GATEHOUSE_TOOLS/helm-v3.22.0/helm (lint/template of deploy/helm)
 #   test/tools/build-tools.sh policyreport-crds  # -> directory of the wgpolicyk8s.io v1alpha2 CRDs
 #   test/tools/build-tools.sh psa          # -> $GATEHOUSE_TOOLS/psa-v0.36.3-<src hash>/psa-verdict (test/pss)
+#   test/tools/build-tools.sh wsproxy      # -> $GATEHOUSE_TOOLS/wsproxy-<src hash>/wsproxy (bench:workers' WebSocket proxy)
 #   test/tools/build-tools.sh psa-fixtures # -> the module's test/testdata directory (module cache)
 #   test/tools/build-tools.sh all          # all of the above
 set -euo pipefail
@@ -143,6 +144,22 @@ build_psa() {
   echo "$dir/psa-verdict"
 }
 
+# The WebSocket→TCP proxy bench:workers puts between workerd and PgBouncer (test/tools/wsproxy,
+# over github.com/gorilla/websocket, which has no dependencies: a build of seconds). Keyed by a hash
+# of its source, like psa-verdict.
+build_wsproxy() {
+  local src; src="$(cd "$(dirname "${BASH_SOURCE[0]}")/wsproxy" && pwd)"
+  local hash; hash=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)
+  local dir="$TOOLS/wsproxy-$hash"
+  if [ ! -x "$dir/wsproxy" ]; then
+    log "building wsproxy (first run only, seconds)"
+    mkdir -p "$dir"
+    (cd "$src" && go build -trimpath -o "$dir/.wsproxy.tmp" . >&2)
+    mv "$dir/.wsproxy.tmp" "$dir/wsproxy"
+  fi
+  echo "$dir/wsproxy"
+}
+
 # The module's own fixtures (test/testdata/<level>/<version>/{pass,fail}), from the module cache.
 build_psa_fixtures() {
   local src; src="$(cd "$(dirname "${BASH_SOURCE[0]}")/psa-verdict" && pwd)"
@@ -204,6 +221,7 @@ case "${1:-}" in
   policyreport-crds) with_lock policyreport-crds build_policyreport_crds ;;
   psa) with_lock psa build_psa ;;
   psa-fixtures) with_lock psa build_psa_fixtures ;;
+  wsproxy) with_lock wsproxy build_wsproxy ;;
   all)
     with_lock gator build_gator
     with_lock gatekeeper build_gatekeeper
@@ -215,6 +233,7 @@ case "${1:-}" in
     with_lock policyreport-crds build_policyreport_crds
     with_lock psa build_psa
     with_lock psa build_psa_fixtures >/dev/null
+    with_lock wsproxy build_wsproxy
     ;;
-  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|opa|helm|policyreport-crds|psa|psa-fixtures|all" >&2; exit 2 ;;
+  *) echo "usage: $0 gator|gatekeeper|crds|etcd|kube|opa|helm|policyreport-crds|psa|psa-fixtures|wsproxy|all" >&2; exit 2 ;;
 esac
