@@ -6,7 +6,7 @@ import { backends, prepareTestDatabases } from "./backends.ts";
 import { startRunPostgres } from "./postgres.ts";
 import { toolPath, type Tool } from "./tools.ts";
 
-const TOOLS: readonly Tool[] = ["gator", "gatekeeper", "crds", "etcd", "kube", "helm", "policyreport-crds", "psa", "psa-fixtures"];
+const TOOLS: readonly Tool[] = ["gator", "gatekeeper", "crds", "etcd", "kube", "helm", "policyreport-crds", "psa", "psa-fixtures", "wsproxy"];
 
 export default async function setup(): Promise<() => Promise<void>> {
   for (const tool of TOOLS) toolPath(tool);
