@@ -10,7 +10,7 @@ import { agentStatus } from "../db/schema.ts";
 import { reportHash } from "../services/agent-status.ts";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
 import { presets } from "../policies/index.ts";
-import { AGENT_PATHS, type AgentStatusReport } from "../protocol/agent.ts";
+import { AGENT_PATHS, AgentStatusReport } from "../protocol/agent.ts";
 import * as routes from "../../test/harness/routes.ts";
 import * as routeDefs from "../../test/harness/routes.ts";
 
@@ -50,7 +50,7 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
       lastSeenAt: clock,
       lastSyncAt: new Date("2030-01-01T00:00:00.000Z"),
       credentialId: cred.id,
-      reportHash: reportHash(report),
+      reportHash: reportHash(AgentStatusReport.parse(report)),
     });
     expect(await agentView(t, env.id)).toEqual({
       state: "online",
@@ -215,12 +215,12 @@ describe.each(backends())("POST /agent/v1/status ($name)", (backend) => {
       clock = at(interval + 1);
       const changed = statusReport({ lastSuccessfulSyncAt: clock.toISOString(), error: "apply failed" });
       await post(secret, changed);
-      expect(await status()).toMatchObject({ lastSeenAt: at(interval + 1), report: changed, reportHash: reportHash(changed) });
+      expect(await status()).toMatchObject({ lastSeenAt: at(interval + 1), report: changed, reportHash: reportHash(AgentStatusReport.parse(changed)) });
       // A row written before report hashes existed (null) compares as changed: written, hash stored.
       await api.db.asSystem((tx) => tx.update(agentStatus).set({ reportHash: null }).where(eq(agentStatus.environmentId, env.id)));
       clock = at(interval + 2);
       await post(secret, statusReport({ lastSuccessfulSyncAt: clock.toISOString(), error: "apply failed" }));
-      expect(await status()).toMatchObject({ lastSeenAt: at(interval + 2), reportHash: reportHash(changed) });
+      expect(await status()).toMatchObject({ lastSeenAt: at(interval + 2), reportHash: reportHash(AgentStatusReport.parse(changed)) });
     } finally {
       clock = start;
     }

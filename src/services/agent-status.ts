@@ -2,7 +2,6 @@
 // needs writing at all, the heartbeat that only moves its times, and the report's transaction —
 // the status row, the audit of what an operator must trace (the applied revision, Gatekeeper's
 // installation), and the webhook events of a change in Gatekeeper's health or the applied revision.
-import canonicalize from "canonicalize";
 import { and, eq, sql } from "drizzle-orm";
 import type { AgentPrincipal } from "../app/env.ts";
 import { ProblemError } from "../app/problem.ts";
@@ -49,9 +48,12 @@ export async function checkStatus(
  * The hash two reports are compared by. The revisions were checked when the stored report came,
  * and revisions only grow. The time of the last successful sync moves on every loop, like
  * lastSeenAt: it is heartbeat, not news (whether there has been one at all is).
+ * `report` is AgentStatusReport's output, whose keys come in the schema's order whatever order
+ * they were sent in (the schema has no records), so its JSON is canonical already: RFC 8785's
+ * canonicalize took 9 % of the API's CPU under bench:fleet, JSON.stringify is native.
  */
 export function reportHash(report: AgentStatusReport): string {
-  return sha256Hex(canonicalize({ ...report, lastSuccessfulSyncAt: report.lastSuccessfulSyncAt !== null }) ?? "");
+  return sha256Hex(JSON.stringify({ ...report, lastSuccessfulSyncAt: report.lastSuccessfulSyncAt !== null }));
 }
 
 /** The report as the environment's status, with its audit row and webhook events, in the caller's transaction. */
