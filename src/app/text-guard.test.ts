@@ -8,6 +8,7 @@ import { backends } from "../../test/harness/backends.ts";
 import type { EnvJson } from "../../test/harness/environments.ts";
 import { openGuardBed, tenantRows } from "../../test/harness/guard-bed.ts";
 import { AGENT_PATHS } from "../protocol/agent.ts";
+import { maxNesting } from "./text-guard.ts";
 
 const T = "text-guard";
 const NUL = "a\u0000b";
@@ -104,5 +105,38 @@ describe.each(backends())("unstorable text ($name)", (backend) => {
   it("checks only after authentication: a missing credential is still a 401", async () => {
     await expectProblem(await api.request("PATCH", `/v1/environments/${env.id}`, { body: { description: NUL } }), 401);
     await expectProblem(await api.request("POST", AGENT_PATHS.status, { body: { ...statusReport(), error: NUL } }), 401);
+  });
+});
+
+describe("maxNesting (the guard's scan that lets a body without \\u escapes skip the walk)", () => {
+  const nest = (n: number) => "[".repeat(n) + "]".repeat(n);
+  it("is the depth of the deepest object or array, the outermost being 1", () => {
+    expect(maxNesting("1")).toBe(0);
+    expect(maxNesting("{}")).toBe(1);
+    expect(maxNesting('{"a":[{"b":[]}],"c":{}}')).toBe(4);
+    expect(maxNesting(nest(65))).toBe(65);
+    expect(maxNesting(JSON.stringify({ a: [1, [2, [3]]], b: [[[[[]]]]] }))).toBe(6);
+  });
+  it("does not count brackets or quotes inside strings, escaped ones included", () => {
+    expect(maxNesting(JSON.stringify({ s: "[[[{{{" }))).toBe(1);
+    expect(maxNesting(JSON.stringify({ s: 'a"[[["b', t: "\\", u: ["]]]"] }))).toBe(2);
+    expect(maxNesting(JSON.stringify(["\\\\[", "\\\"{"]))).toBe(1);
+  });
+  it("agrees with a walk of the parsed value on random documents", () => {
+    const depthOf = (v: unknown): number => (v && typeof v === "object" ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0);
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const gen = (d: number): unknown => {
+      const k = rnd(d > 6 ? 3 : 6);
+      if (k === 0) return rnd(100);
+      if (k === 1) return ["[", "]", "{", "}", '"', "\\", "\\u0000"][rnd(7)]!.repeat(rnd(3) + 1);
+      if (k === 2) return null;
+      if (k === 3 || k === 4) return Array.from({ length: rnd(4) }, () => gen(d + 1));
+      return Object.fromEntries(Array.from({ length: rnd(4) }, (_, i) => [`k${i}]"{`, gen(d + 1)]));
+    };
+    for (let i = 0; i < 300; i++) {
+      const v = gen(0);
+      expect(maxNesting(JSON.stringify(v))).toBe(depthOf(v));
+    }
   });
 });
