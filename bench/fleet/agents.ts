@@ -12,8 +12,8 @@
 // constraint that lists it one violation resolves and one opens — what a deploy does to a real
 // audit. (Under a truncated list nothing resolves; what is listed has its sighting recorded.)
 // Warm-up: every agent's first loop (the full desired state and its first audit report, which
-// builds the history the steady state diffs against), spread over WARMUP seconds. Then, printing
-// a line "measuring" between the two, SECONDS of steady loops, each agent's last report dated at
+// builds the history the steady state diffs against), spread over WARMUP seconds; then a line
+// "warmed", and a wait for a line on stdin. Then, printing a line "measuring", SECONDS of steady loops, each agent's last report dated at
 // a random point of the resend period (a fleet that has been running for a while).
 // Prints one JSON line when done: per route and phase, latencies and statuses.
 // Usage: node bench/fleet/agents.ts CREDENTIALS.json BASE INTERVAL SECONDS [WARMUP]
@@ -210,9 +210,15 @@ const agents: Agent[] = secrets.map((secret, i) => ({ secret, seed: i, rollouts:
 // Warm-up: every agent's first loop (the full desired state, the first audit report), spread over WARMUP.
 await Promise.all(agents.map(async (a) => (await sleep(Math.random() * WARMUP_MS), loop(a))));
 warming = false;
+// The bench settles the database (what autovacuum would have done with the warm-up's rows) and
+// says when to go on.
+console.log("warmed");
+await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
+process.stdin.pause();
 // Steady state: the last reports were sent at random points of the resend period, not all in the warm-up.
 for (const a of agents) if (a.sentAt !== null) a.sentAt = performance.now() - Math.random() * AUDIT_RESEND_MS;
 loopDelay.enable();
+const cpuAtStart = process.cpuUsage();
 END = performance.now() + SECONDS * 1000;
 console.log("measuring");
 await Promise.all(agents.map(steady));
@@ -227,5 +233,6 @@ const summary = (m: typeof stats.measured) =>
   );
 // The histogram counts the sampling timer's own 10 ms: what is left is the delay.
 const ms = (ns: number) => Math.max(0, Number((ns / 1e6 - 10).toFixed(1)));
-const loopStats = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max), gc };
+const cpu = process.cpuUsage(cpuAtStart);
+const loopStats = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max), gc, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 console.log(JSON.stringify({ warmup: summary(stats.warmup), measured: summary(stats.measured), loop: loopStats }));

@@ -11,7 +11,7 @@
 // FLEET_WARMUP; the load generator's FLEET_CHURN, FLEET_AUDIT_RESEND, FLEET_AUDIT, FLEET_CONNECTIONS)
 import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "@neondatabase/serverless";
@@ -20,6 +20,7 @@ import { ensureTenant } from "../../src/app/auth.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { agentCredentials, environments, settingsRevisions } from "../../src/db/schema.ts";
 import { applyPreset, EnvironmentSettings } from "../../src/policies/index.ts";
+import { startGoWsProxy } from "../../test/harness/go-wsproxy.ts";
 import { acquirePostgres } from "../../test/harness/postgres.ts";
 import { startServer } from "../api/api.bench.ts";
 
@@ -30,6 +31,8 @@ interface LoopStats {
   gc: { count: number; totalMs: number; maxMs: number };
   heapMiB?: number;
   rssMiB?: number;
+  /** The load generator's own CPU in the measured window. */
+  cpuSeconds?: number;
 }
 
 const smoke = process.argv.includes("--smoke");
@@ -46,6 +49,13 @@ const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }
 const cpuSeconds = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+};
+const tryCpu = (pid: number) => {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return undefined; // exited
+  }
 };
 
 const pg = await acquirePostgres();
@@ -95,9 +105,13 @@ try {
     `${AGENTS} agents in ${TENANTS} tenants set up in ${((performance.now() - t0) / 1000).toFixed(1)} s; first loops over ${WARMUP} s, then polling every ${INTERVAL} s ±20 % for ${SECONDS} s; server pool ${POOL} connections`,
   );
 
+  // The server reaches PostgreSQL through the Go WebSocket proxy (test/tools/wsproxy), a process
+  // of its own standing in for Neon's proxy, whose CPU is not the API's; FLEET_PROXY=node: the
+  // harness's in-process Node one (in this process, beside the samplers).
+  const goProxy = process.env.FLEET_PROXY === "node" ? null : await startGoWsProxy();
   const server = await startServer({
     DATABASE_URL: database.url,
-    NEON_WS_PROXY: pg.proxy,
+    NEON_WS_PROXY: goProxy?.address ?? pg.proxy,
     DATABASE_POOL_SIZE: POOL,
     // e.g. FLEET_SERVER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where its CPU went.
     ...(process.env.FLEET_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.FLEET_SERVER_NODE_OPTIONS } : {}),
@@ -119,25 +133,82 @@ try {
           () => {},
         );
     }, 100);
+    // What PostgreSQL's backends were doing, sampled every second in the measured window: active
+    // ones by wait event and statement (its first words), and any (auto)vacuum running.
+    const activity = new Map<string, number>();
+    let activitySamples = 0;
     const sampler = setInterval(() => {
-      admin.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()").then(
-        (r) => (maxConnections = Math.max(maxConnections, r.rows[0].n as number)),
-        () => {},
-      );
+      admin
+        .query(
+          `select a.state, coalesce(a.wait_event_type || ':' || a.wait_event, 'cpu') as wait, left(regexp_replace(a.query, '\\s+', ' ', 'g'), 48) as q, a.backend_type
+           from pg_stat_activity a where (a.datname = current_database() or a.backend_type like 'autovacuum%') and a.pid <> pg_backend_pid()`,
+        )
+        .then(
+          (r) => {
+            const rows = r.rows as { state: string | null; wait: string; q: string; backend_type: string }[];
+            maxConnections = Math.max(maxConnections, rows.filter((x) => x.backend_type === "client backend").length);
+            if (!startedAt) return;
+            activitySamples += 1;
+            for (const x of rows) {
+              if (x.backend_type === "client backend" && x.state !== "active") continue;
+              const key = x.backend_type === "client backend" ? `${x.wait.padEnd(24)} ${x.q.trim()}` : `${x.backend_type}: ${x.q.trim()}`;
+              activity.set(key, (activity.get(key) ?? 0) + 1);
+            }
+          },
+          () => {},
+        );
     }, 1000);
     // The measured window starts when the load generator says every agent has done its first loop.
     let cpuAtStart = 0;
+    // Everything else on the machine's cores in the window: the load generator, this process (the
+    // samplers; the Node proxy with FLEET_PROXY=node), the Go proxy, PostgreSQL's processes.
+    const postgresPids = () =>
+      readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/comm`, "utf8").trim() === "postgres";
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    const postgresCpu = () => new Map(postgresPids().map((pid) => [pid, tryCpu(pid) ?? 0]));
+    const otherCpu = () => ({ bench: cpuSeconds(process.pid), proxy: goProxy ? (tryCpu(goProxy.pid) ?? 0) : 0, postgres: postgresCpu() });
+    let othersAtStart: ReturnType<typeof otherCpu> = { bench: 0, proxy: 0, postgres: new Map() };
     let startedAt = 0;
     const warmupStarted = performance.now();
     const gen = spawn(process.execPath, ["bench/fleet/agents.ts", credentialsFile, server.base, String(INTERVAL), String(SECONDS), String(WARMUP)], {
-      stdio: ["ignore", "pipe", "inherit"],
+      stdio: ["pipe", "pipe", "inherit"],
     });
     let stdout = "";
+    let settled = false;
+    let settleSeconds = 0;
     gen.stdout!.on("data", (d: Buffer) => {
       stdout += d.toString();
-      if (!startedAt && stdout.startsWith("measuring\n")) {
+      if (!settled && stdout.startsWith("warmed\n")) {
+        settled = true;
+        // The warm-up inserted every agent's first report (~2.5 million violations). The harness's
+        // PostgreSQL runs without autovacuum (its test databases live for one file), so the
+        // planner would judge the steady state's statements on statistics of empty tables and
+        // scan pages no vacuum has marked visible: done here, as autovacuum and its analyze would
+        // have done on a database that has been running.
+        const t = performance.now();
+        void admin
+          .query("vacuum (analyze)")
+          .then(() => {
+            settleSeconds = (performance.now() - t) / 1000;
+            gen.stdin!.end("go\n");
+          })
+          .catch((err) => {
+            console.error(err);
+            gen.kill();
+          });
+      }
+      if (!startedAt && stdout.startsWith("warmed\nmeasuring\n")) {
         startedAt = performance.now();
         cpuAtStart = cpuSeconds(server.pid);
+        othersAtStart = otherCpu();
         maxConnections = 0;
         void fetch(`${server.base}/bench/loop?reset`).then((r) => r.body?.cancel());
       }
@@ -146,11 +217,12 @@ try {
     if (code !== 0) throw new Error(`the load generator exited with ${code}`);
     const measuredSeconds = (performance.now() - startedAt) / 1000;
     const cores = (cpuSeconds(server.pid) - cpuAtStart) / measuredSeconds;
+    const othersAtEnd = otherCpu();
     const serverLoop = (await (await fetch(`${server.base}/bench/loop`)).json()) as LoopStats;
     clearInterval(sampler);
     clearInterval(poolSampler);
-    const warmupSeconds = (startedAt - warmupStarted) / 1000;
-    stdout = stdout.slice("measuring\n".length);
+    const warmupSeconds = (startedAt - warmupStarted) / 1000 - settleSeconds;
+    stdout = stdout.slice("warmed\nmeasuring\n".length);
     const { loop: generatorLoop, ...result } = JSON.parse(stdout) as { loop: LoopStats } & Record<
       "warmup" | "measured",
       Record<string, { count: number; p50: number; p99: number; max: number; statuses: Record<string, number> }>
@@ -160,7 +232,7 @@ try {
     for (const phase of ["warmup", "measured"] as const) {
       console.log(
         phase === "warmup"
-          ? `warm-up (every agent's first loop; ${warmupSeconds.toFixed(0)} s):`
+          ? `warm-up (every agent's first loop; ${warmupSeconds.toFixed(0)} s; then vacuum and analyze, ${settleSeconds.toFixed(0)} s):`
           : `measured (${measuredSeconds.toFixed(0)} s after the warm-up):`,
       );
       for (const [route, r] of Object.entries(result[phase])) {
@@ -180,6 +252,12 @@ try {
     console.log(
       `server CPU ${cores.toFixed(3)} cores (measured window); PostgreSQL connections at most ${maxConnections} (pool now ${pool?.total ?? "-"}); errors ${errors}`,
     );
+    const share = (k: "bench" | "proxy") => ((othersAtEnd[k] - othersAtStart[k]) / measuredSeconds).toFixed(2);
+    let postgresSeconds = 0;
+    for (const [pid, end] of othersAtEnd.postgres) postgresSeconds += end - (othersAtStart.postgres.get(pid) ?? 0);
+    console.log(
+      `other CPU in the window (cores): load generator ${(generatorLoop.cpuSeconds! / measuredSeconds).toFixed(2)}, PostgreSQL ${(postgresSeconds / measuredSeconds).toFixed(2)} (its processes at the end), ${goProxy ? `Go proxy ${share("proxy")}, ` : ""}bench process ${share("bench")}${goProxy ? "" : " (with the Node proxy)"}`,
+    );
     // Where a queue was: the server's thread (its event-loop delay, its GC) or the load generator's own.
     for (const [who, l] of [
       ["server", serverLoop],
@@ -195,6 +273,8 @@ try {
     console.log(
       `server pool (${POOL}), every 100 ms: in use p50 ${q(busy, 0.5)}, p99 ${q(busy, 0.99)}; requests waiting for a connection p50 ${q(waiting, 0.5)}, p99 ${q(waiting, 0.99)}, max ${q(waiting, 1)}`,
     );
+    console.log(`PostgreSQL backends at work, mean per 1 s sample of the measured window (${activitySamples} samples):`);
+    for (const [key, n] of [...activity].sort((x, y) => y[1] - x[1]).slice(0, 12)) console.log(`  ${(n / Math.max(1, activitySamples)).toFixed(2).padStart(6)}  ${key}`);
     console.log(`server memory at the end: heap in use ${serverLoop.heapMiB} MiB, RSS ${serverLoop.rssMiB} MiB`);
     console.log(`most agents per core at a ${INTERVAL} s interval: ${(AGENTS / cores).toFixed(0)}`);
     console.log(
@@ -203,6 +283,7 @@ try {
   } finally {
     server.stop();
     await admin.end();
+    await goProxy?.close();
     await new Promise((r) => setTimeout(r, 500));
   }
 } finally {
