@@ -234,5 +234,11 @@ const summary = (m: typeof stats.measured) =>
 // The histogram counts the sampling timer's own 10 ms: what is left is the delay.
 const ms = (ns: number) => Math.max(0, Number((ns / 1e6 - 10).toFixed(1)));
 const cpu = process.cpuUsage(cpuAtStart);
-const loopStats = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max), gc, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+const loopStats = {
+  p50: ms(loopDelay.percentile(50)),
+  p99: ms(loopDelay.percentile(99)),
+  max: ms(loopDelay.max),
+  gc,
+  cpuSeconds: (cpu.user + cpu.system) / 1e6,
+};
 console.log(JSON.stringify({ warmup: summary(stats.warmup), measured: summary(stats.measured), loop: loopStats }));

@@ -274,7 +274,8 @@ try {
       `server pool (${POOL}), every 100 ms: in use p50 ${q(busy, 0.5)}, p99 ${q(busy, 0.99)}; requests waiting for a connection p50 ${q(waiting, 0.5)}, p99 ${q(waiting, 0.99)}, max ${q(waiting, 1)}`,
     );
     console.log(`PostgreSQL backends at work, mean per 1 s sample of the measured window (${activitySamples} samples):`);
-    for (const [key, n] of [...activity].sort((x, y) => y[1] - x[1]).slice(0, 12)) console.log(`  ${(n / Math.max(1, activitySamples)).toFixed(2).padStart(6)}  ${key}`);
+    for (const [key, n] of [...activity].sort((x, y) => y[1] - x[1]).slice(0, 12))
+      console.log(`  ${(n / Math.max(1, activitySamples)).toFixed(2).padStart(6)}  ${key}`);
     console.log(`server memory at the end: heap in use ${serverLoop.heapMiB} MiB, RSS ${serverLoop.rssMiB} MiB`);
     console.log(`most agents per core at a ${INTERVAL} s interval: ${(AGENTS / cores).toFixed(0)}`);
     console.log(
