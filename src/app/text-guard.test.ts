@@ -120,7 +120,7 @@ describe("maxNesting (the guard's scan that lets a body without \\u escapes skip
   it("does not count brackets or quotes inside strings, escaped ones included", () => {
     expect(maxNesting(JSON.stringify({ s: "[[[{{{" }))).toBe(1);
     expect(maxNesting(JSON.stringify({ s: 'a"[[["b', t: "\\", u: ["]]]"] }))).toBe(2);
-    expect(maxNesting(JSON.stringify(["\\\\[", "\\\"{"]))).toBe(1);
+    expect(maxNesting(JSON.stringify(["\\\\[", '\\"{']))).toBe(1);
   });
   it("agrees with a walk of the parsed value on random documents", () => {
     const depthOf = (v: unknown): number => (v && typeof v === "object" ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0);

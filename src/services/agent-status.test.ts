@@ -18,7 +18,15 @@ const report = {
 };
 /** The same object with every object's keys in reverse order, at every level. */
 const reversed = (v: unknown): unknown =>
-  Array.isArray(v) ? v.map(reversed) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)])) : v;
+  Array.isArray(v)
+    ? v.map(reversed)
+    : v && typeof v === "object"
+      ? Object.fromEntries(
+          Object.entries(v)
+            .reverse()
+            .map(([k, x]) => [k, reversed(x)]),
+        )
+      : v;
 const hash = (r: unknown) => reportHash(AgentStatusReport.parse(r));
 
 describe("reportHash", () => {
