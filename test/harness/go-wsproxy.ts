@@ -1,7 +1,7 @@
 // The Go WebSocket→TCP proxy (test/tools/wsproxy, built by build-tools.sh) as a child process:
 // the same protocol as wsproxy.ts (Node's `ws`, in-process), at a fraction of its CPU. For
-// bench:workers, where the proxy stands in for Neon's, whose CPU in production is not on the
-// Worker's machines: as a process of its own, its CPU is measured apart from the bench's.
+// bench:workers and bench:fleet, where the proxy stands in for Neon's, whose CPU in production
+// is not on the API's machines: as a process of its own, its CPU is measured apart.
 import { spawn } from "node:child_process";
 import { toolPath } from "./tools.ts";
 
