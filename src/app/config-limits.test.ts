@@ -14,8 +14,8 @@ describe("quota, rate-limit and metrics variables", () => {
     expect(cfg.metricsToken).toBeUndefined();
     // PGlite's statements run on the API's thread: smaller chunks there (audit-ingest.ts).
     // Ingests at once: a quarter of the pool (DATABASE_POOL_SIZE, default 10), at least 1.
-    expect(cfg.ingest).toEqual({ chunkSize: 250, concurrency: 2 });
-    expect((await loadConfig({ ...base, DATABASE_URL: "postgres://u:p@db.example.com/g" })).ingest).toEqual({ chunkSize: 2000, concurrency: 2 });
+    expect(cfg.ingest).toEqual({ chunkSize: 250, concurrency: 2, queue: 100 });
+    expect((await loadConfig({ ...base, DATABASE_URL: "postgres://u:p@db.example.com/g" })).ingest).toEqual({ chunkSize: 2000, concurrency: 2, queue: 100 });
     expect((await loadConfig({ ...base, DATABASE_POOL_SIZE: "40" })).ingest?.concurrency).toBe(10);
     expect((await loadConfig({ ...base, DATABASE_POOL_SIZE: "3" })).ingest?.concurrency).toBe(1);
   });
@@ -30,6 +30,7 @@ describe("quota, rate-limit and metrics variables", () => {
       TENANT_MAX_DRAFTS: "6",
       AUDIT_INGEST_CHUNK_SIZE: "500",
       AUDIT_INGEST_CONCURRENCY: "3",
+      AUDIT_INGEST_QUEUE: "0",
       RATE_LIMIT_PER_SECOND: "0.5",
       RATE_LIMIT_BURST: "10",
       AGENT_RATE_LIMIT_PER_SECOND: "0",
@@ -37,7 +38,7 @@ describe("quota, rate-limit and metrics variables", () => {
       METRICS_TOKEN: "a-long-metrics-token",
     });
     expect(cfg.quotas).toEqual({ environments: 7, webhooks: 3, apiKeys: 4, agentCredentials: 9, drafts: 6 });
-    expect(cfg.ingest).toEqual({ chunkSize: 500, concurrency: 3 });
+    expect(cfg.ingest).toEqual({ chunkSize: 500, concurrency: 3, queue: 0 });
     expect(cfg.rateLimits).toEqual({ api: { perSecond: 0.5, burst: 10 }, agent: { perSecond: 0, burst: 2 } });
     expect(cfg.metricsToken).toBe("a-long-metrics-token");
   });
@@ -50,6 +51,7 @@ describe("quota, rate-limit and metrics variables", () => {
       TENANT_MAX_DRAFTS: "0",
       AUDIT_INGEST_CHUNK_SIZE: "10",
       AUDIT_INGEST_CONCURRENCY: "0",
+      AUDIT_INGEST_QUEUE: "-1",
       RATE_LIMIT_PER_SECOND: "-1",
       RATE_LIMIT_BURST: "0",
       METRICS_TOKEN: "short",
