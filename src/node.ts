@@ -19,7 +19,13 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: config.logLevel });
-const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, wsProxy: config.neonWsProxy, poolSize: config.databasePoolSize });
+const db = await openDatabase({
+  url: config.databaseUrl,
+  dataDir: config.dataDir,
+  wsProxy: config.neonWsProxy,
+  poolSize: config.databasePoolSize,
+  preparedStatements: config.databasePreparedStatements,
+});
 let stopping = false;
 const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping, consoleAssets: nodeConsoleAssets });
 // Webhooks: the dispatcher sends the outbox every WEBHOOK_DISPATCH_INTERVAL_MS (0: off), connecting

@@ -10,7 +10,13 @@ import { serveApp } from "../../src/node-server.ts";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 
 const config = await loadConfig(process.env);
-const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, wsProxy: config.neonWsProxy, poolSize: config.databasePoolSize });
+const db = await openDatabase({
+  url: config.databaseUrl,
+  dataDir: config.dataDir,
+  wsProxy: config.neonWsProxy,
+  poolSize: config.databasePoolSize,
+  preparedStatements: config.databasePreparedStatements,
+});
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
 let gc = { count: 0, totalMs: 0, maxMs: 0 };

@@ -24,6 +24,14 @@ export const Env = z.object({
   GATEHOUSE_DATA_DIR: optionalString,
   // Connections in the Neon driver's Pool (Node; Workers open one Pool per transaction).
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  // The audit ingest's statements as named prepared statements on the Node pool (src/db/client.ts
+  // executePrepared): planned once per connection, not on every report. Behind a transaction-mode
+  // pooler they need protocol-level prepared statement support (PgBouncer >= 1.21 with
+  // max_prepared_statements > 0; Neon's pooled endpoint has it); "false" where it is missing.
+  DATABASE_PREPARED_STATEMENTS: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
   // host:port of a WebSocket→TCP proxy in front of a plain (non-Neon) PostgreSQL.
   NEON_WS_PROXY: optionalString.pipe(
     z
@@ -153,10 +161,12 @@ export interface JwtConfig {
 export interface AppConfig {
   port: number;
   databaseUrl?: string;
-  // The next three are for whoever opens the database and starts the process (node.ts); the app
+  // The next four are for whoever opens the database and starts the process (node.ts); the app
   // itself never reads them, so a config built in code may leave them out.
   /** Neon driver Pool size (Node). */
   databasePoolSize?: number;
+  /** Named prepared statements on the Neon driver Pool (Node). */
+  databasePreparedStatements?: boolean;
   /** WebSocket→TCP proxy (host:port) for a plain PostgreSQL behind the Neon driver. */
   neonWsProxy?: string;
   dataDir: string;
@@ -274,7 +284,7 @@ export function parseEnv(env: Record<string, string | undefined> = process.env):
 }
 
 /** What loadConfig returns: every setting read from the environment is there. */
-export type LoadedConfig = AppConfig & Required<Pick<AppConfig, "databasePoolSize">>;
+export type LoadedConfig = AppConfig & Required<Pick<AppConfig, "databasePoolSize" | "databasePreparedStatements">>;
 
 export async function loadConfig(env: Record<string, string | undefined> = process.env): Promise<LoadedConfig> {
   const e = parseEnv(env);
@@ -285,6 +295,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databasePreparedStatements: e.DATABASE_PREPARED_STATEMENTS,
     neonWsProxy: e.NEON_WS_PROXY,
     dataDir,
     publicUrl: e.PUBLIC_URL,

@@ -5,6 +5,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PGlite } from "@electric-sql/pglite";
+import { sha256Hex } from "../lib/sha256.ts";
 import * as schema from "./schema.ts";
 
 export type Schema = typeof schema;
@@ -53,6 +54,8 @@ export interface OpenOptions {
   wsProxy?: string;
   /** Neon Pool size (config DATABASE_POOL_SIZE; default 10). */
   poolSize?: number;
+  /** Named prepared statements on the Neon Pool (config DATABASE_PREPARED_STATEMENTS; default true). */
+  preparedStatements?: boolean;
 }
 
 export const DEFAULT_DATA_DIR = "./.gatehouse/data";
@@ -98,7 +101,7 @@ export async function openDatabase(cfg: OpenOptions = {}): Promise<Database> {
     const pool = new Pool({ connectionString: cfg.url, max });
     // An idle client dropped by the server must not crash the process; the pool replaces it.
     pool.on("error", () => {});
-    const db = await fromNeonPool(pool);
+    const db = await fromNeonPool(pool, { preparedStatements: cfg.preparedStatements ?? true });
     try {
       await migrate(db);
     } catch (err) {
@@ -156,11 +159,15 @@ export async function fromPglite(client: PGlite): Promise<Database> {
 
 type NeonPool = import("@neondatabase/serverless").Pool;
 
-/** Wrap a Neon driver Pool. Does not migrate. */
-export async function fromNeonPool(pool: NeonPool): Promise<Database> {
+/**
+ * Wrap a Neon driver Pool. Does not migrate. `preparedStatements`: its transactions run
+ * executePrepared's statements as named prepared statements (for a pool whose connections outlive
+ * the request; Workers open one per request, where they would only add a round trip's worth of state).
+ */
+export async function fromNeonPool(pool: NeonPool, opts: { preparedStatements?: boolean } = {}): Promise<Database> {
   const { drizzle } = await import("drizzle-orm/neon-serverless");
   const d = drizzle({ client: pool, schema });
-  const db = wrap(d as unknown as Db, () => pool.end());
+  const db = wrap(d as unknown as Db, () => pool.end(), opts.preparedStatements ?? false);
   db.poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   const listener = neonListener(pool);
   db.listen = listener.listen;
@@ -304,11 +311,48 @@ export function onCommit(tx: Db, fn: () => void): void {
   else fn();
 }
 
-async function inTransaction<T>(d: Db, setup: (tx: Db) => Promise<unknown>, fn: (tx: Db) => Promise<T>): Promise<T> {
+/** Transactions whose connection keeps named prepared statements (see executePrepared). */
+const preparing = new WeakSet<object>();
+
+/** Drizzle's own path from a query to its driver (internal to drizzle, typed here once). */
+interface DrizzleInternals {
+  dialect: { sqlToQuery(q: SQL): { sql: string; params: unknown[] } };
+  session: {
+    prepareQuery(q: { sql: string; params: unknown[] }, fields: undefined, name: string, arrayMode: false): { execute(): Promise<unknown> };
+  };
+}
+
+/**
+ * tx.execute(query), as a named prepared statement where the transaction's connection keeps them
+ * (the Node pool with DATABASE_PREPARED_STATEMENTS): named by a hash of its text, so each shape is
+ * parsed once per connection, and after five executions PostgreSQL may keep a generic plan instead
+ * of planning the statement again on every call. For the large statements sent on every audit
+ * report, whose planning cost about as much as their execution. Elsewhere (PGlite, Workers) it is
+ * tx.execute.
+ */
+export async function executePrepared<R extends Record<string, unknown>>(tx: Db, query: SQL): Promise<{ rows: R[] }> {
+  if (!preparing.has(tx)) return tx.execute<R>(query);
+  const { dialect, session } = tx as unknown as DrizzleInternals;
+  const q = dialect.sqlToQuery(query);
+  const name = `gh_${sha256Hex(q.sql).slice(0, 40)}`;
+  return (await session.prepareQuery(q, undefined, name, false).execute()) as { rows: R[] };
+}
+
+/** executePrepared for a drizzle query builder (an insert with returning, say): its own `prepare`. */
+export async function runPrepared<T>(
+  tx: Db,
+  query: PromiseLike<T> & { toSQL(): { sql: string }; prepare(name: string): { execute(): Promise<T> } },
+): Promise<T> {
+  if (!preparing.has(tx)) return query;
+  return query.prepare(`gh_${sha256Hex(query.toSQL().sql).slice(0, 40)}`).execute();
+}
+
+async function inTransaction<T>(d: Db, setup: (tx: Db) => Promise<unknown>, fn: (tx: Db) => Promise<T>, prepared = false): Promise<T> {
   const hooks: (() => void)[] = [];
   const result = await d.transaction(async (t) => {
     const tx = t as unknown as Db;
     commitHooks.set(tx, hooks);
+    if (prepared) preparing.add(tx);
     await setup(tx);
     return fn(tx);
   });
@@ -316,20 +360,20 @@ async function inTransaction<T>(d: Db, setup: (tx: Db) => Promise<unknown>, fn: 
   return result;
 }
 
-function wrap(d: Db, closeClient: () => Promise<void>): Database {
+function wrap(d: Db, closeClient: () => Promise<void>, prepared = false): Database {
   let closing: Promise<void> | undefined;
   return {
     withTenant(tenantId, fn) {
       // Checked here so a bad id fails loudly instead of as a cast error inside a policy.
       if (!UUID.test(tenantId)) return Promise.reject(new Error(`withTenant: not a UUID: ${tenantId}`));
       // One round trip: set_config('role', …, true) is SET LOCAL ROLE; both end with the transaction.
-      const setup = (tx: Db) => tx.execute(sql`select set_config('role', 'gatehouse_app', true), set_config('app.tenant_id', ${tenantId}, true)`);
-      return inTransaction(d, setup, fn);
+      const setup = (tx: Db) => executePrepared(tx, sql`select set_config('role', 'gatehouse_app', true), set_config('app.tenant_id', ${tenantId}, true)`);
+      return inTransaction(d, setup, fn, prepared);
     },
     asSystem(fn) {
       // Lets the owning role past FORCE ROW LEVEL SECURITY (policy system_access), this
       // transaction only. Superusers (PGlite's default user) bypass RLS anyway.
-      return inTransaction(d, (tx) => tx.execute(sql`select set_config('app.system', 'on', true)`), fn);
+      return inTransaction(d, (tx) => tx.execute(sql`select set_config('app.system', 'on', true)`), fn, prepared);
     },
     async statement<R extends Record<string, unknown>>(query: SQL) {
       return ((await d.execute(query)) as unknown as { rows: R[] }).rows;

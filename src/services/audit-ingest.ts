@@ -32,7 +32,7 @@ import { createGzip } from "node:zlib";
 import pLimit, { type LimitFunction } from "p-limit";
 import { slicer, yieldToEventLoop } from "../app/json-slices.ts";
 import { ProblemError } from "../app/problem.ts";
-import type { Database, Db } from "../db/client.ts";
+import { type Database, type Db, executePrepared } from "../db/client.ts";
 import type { AuditReport, ConstraintAudit } from "../protocol/agent.ts";
 import { recordPreviews } from "./draft-preview.ts";
 import { type FingerprintRange, fingerprintRanges, inRange, listedViolations, type ListedViolation } from "./violation-fingerprints.ts";
@@ -145,11 +145,14 @@ async function gzipReport(report: AuditReport): Promise<Uint8Array> {
 
 /** Locks the report's row; true when it is still `collectedAt`'s report and unfinished. */
 async function lockUnfinished(tx: Db, tenantId: string, environmentId: string, collectedAt: string): Promise<boolean> {
-  const { rows } = await tx.execute(sql`
+  const { rows } = await executePrepared(
+    tx,
+    sql`
     select 1 from audit_reports
     where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid
       and collected_at = ${new Date(collectedAt).toISOString()}::timestamptz and ingested_at is null
-    for update`);
+    for update`,
+  );
   return rows.length > 0;
 }
 

@@ -9,7 +9,7 @@
 //     DIGEST_LIMIT violations of each kind and links to the list route for the rest.
 // Both honour the endpoint's filters (controls, enforcement actions) and its subscribed events.
 import { type SQL, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import { type Db, executePrepared } from "../db/client.ts";
 import { endpointMatches, isoJson, PAYLOAD_VERSION } from "./webhook-outbox.ts";
 import { violationJson } from "./violations.ts";
 
@@ -74,7 +74,9 @@ export async function queueDigests(
       where v.kind = ${kind} and ${wants(kind)} and ${filtersMatch(sql`v.control`, sql`v.enforcement_action`)}
       order by v.opened_at desc, v.id desc limit ${DIGEST_LIMIT}) x)`;
   const count = (kind: string) => sql`(count(*) filter (where v.kind = ${kind} and ${wants(kind)}))::int`;
-  const { rows } = await tx.execute<{ n: number }>(sql`
+  const { rows } = await executePrepared<{ n: number }>(
+    tx,
+    sql`
     with ch as (
       select v.*, case when v.state = 'resolved' then 'resolved' when v.opened_at = ${at} then 'opened' else 'updated' end as kind
       from violations v
@@ -107,6 +109,7 @@ export async function queueDigests(
              ${ctx.now.toISOString()}::timestamptz, ${ctx.now.toISOString()}::timestamptz
       from per_endpoint p join environments env on env.id = ${environmentId}::uuid and env.tenant_id = ${tenantId}::uuid
       returning 1)
-    select count(*)::int as n from q`);
+    select count(*)::int as n from q`,
+  );
   return rows[0]?.n ?? 0;
 }

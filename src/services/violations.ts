@@ -24,7 +24,7 @@
 // resolved by it; the route also ingests only reports it stored, so a late retry changes nothing.
 import { Buffer } from "node:buffer";
 import { sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import { type Db, executePrepared, runPrepared } from "../db/client.ts";
 import { gzipJson } from "../db/gzip-json.ts";
 import { auditReports } from "../db/schema.ts";
 import type { AuditReport } from "../protocol/agent.ts";
@@ -84,37 +84,40 @@ export async function storeReport(
 ): Promise<{ stored: boolean; ingested: boolean; open: number }> {
   const { tenantId, environmentId, report, receivedAt } = args;
   const totalViolations = report.constraints.reduce((n, k) => n + k.totalViolations, 0);
-  const stored = await tx
-    .insert(auditReports)
-    .values({
-      environmentId,
-      tenantId,
-      report: byteaParam(args.gzipped ?? gzipJson(report)),
-      totalViolations,
-      receivedAt,
-      collectedAt: new Date(report.collectedAt),
-    })
-    .onConflictDoUpdate({
-      target: auditReports.environmentId,
-      // excluded.*, so the report crosses the wire once, not twice.
-      set: {
-        report: sql`excluded.report`,
-        totalViolations: sql`excluded.total_violations`,
-        receivedAt: sql`excluded.received_at`,
-        collectedAt: sql`excluded.collected_at`,
-        ingestedAt: sql`case when ${auditReports.collectedAt} = excluded.collected_at then ${auditReports.ingestedAt} end`,
-      },
-      // Ordered by the agent's clock (a late retry of an older report must not win), but never
-      // later than when the server received it: a stored report dated in the future (accepted by
-      // an API before AUDIT_REPORT_MAX_AHEAD_SECONDS) then ranks at its receipt, not above all.
-      setWhere: sql`least(excluded.collected_at, excluded.received_at) >= least(${auditReports.collectedAt}, ${auditReports.receivedAt})`,
-    })
-    // With the environment's open violations, which size the ingest's chunks (audit-ingest.ts):
-    // one round trip fewer on every report.
-    .returning({
-      ingestedAt: auditReports.ingestedAt,
-      open: sql<number>`(select count(*)::int from violations where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid and state = 'open')`,
-    });
+  const stored = await runPrepared(
+    tx,
+    tx
+      .insert(auditReports)
+      .values({
+        environmentId,
+        tenantId,
+        report: byteaParam(args.gzipped ?? gzipJson(report)),
+        totalViolations,
+        receivedAt,
+        collectedAt: new Date(report.collectedAt),
+      })
+      .onConflictDoUpdate({
+        target: auditReports.environmentId,
+        // excluded.*, so the report crosses the wire once, not twice.
+        set: {
+          report: sql`excluded.report`,
+          totalViolations: sql`excluded.total_violations`,
+          receivedAt: sql`excluded.received_at`,
+          collectedAt: sql`excluded.collected_at`,
+          ingestedAt: sql`case when ${auditReports.collectedAt} = excluded.collected_at then ${auditReports.ingestedAt} end`,
+        },
+        // Ordered by the agent's clock (a late retry of an older report must not win), but never
+        // later than when the server received it: a stored report dated in the future (accepted by
+        // an API before AUDIT_REPORT_MAX_AHEAD_SECONDS) then ranks at its receipt, not above all.
+        setWhere: sql`least(excluded.collected_at, excluded.received_at) >= least(${auditReports.collectedAt}, ${auditReports.receivedAt})`,
+      })
+      // With the environment's open violations, which size the ingest's chunks (audit-ingest.ts):
+      // one round trip fewer on every report.
+      .returning({
+        ingestedAt: auditReports.ingestedAt,
+        open: sql<number>`(select count(*)::int from violations where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid and state = 'open')`,
+      }),
+  );
   return { stored: stored.length > 0, ingested: stored[0]?.ingestedAt != null, open: stored[0]?.open ?? 0 };
 }
 
@@ -173,7 +176,9 @@ export async function matchRange(
   const inRangeSql = sql`${range.lo === null ? sql`true` : sql`v.fingerprint >= ${range.lo}`} and ${range.hi === null ? sql`true` : sql`v.fingerprint < ${range.hi}`}`;
 
   const a = (
-    await tx.execute<{ stored: number; seen: number; resolved: number; queued: number; fresh: number[] | null }>(sql`
+    await executePrepared<{ stored: number; seen: number; resolved: number; queued: number; fresh: number[] | null }>(
+      tx,
+      sql`
     with stored as (
       select 1 from audit_reports ar
       where ar.environment_id = ${env} and ar.tenant_id = ${tenant} and ar.collected_at = ${at} and ar.ingested_at is null
@@ -250,7 +255,8 @@ export async function matchRange(
     )} returning 1)
     select (select count(*)::int from stored) as stored, (select count(*)::int from input) as seen,
            (select count(*)::int from resolved) as resolved, (select count(*)::int from wh) + (select count(*)::int from wu) as queued,
-           (select array_agg(ord) from diff where listed and id is null) as fresh`)
+           (select array_agg(ord) from diff where listed and id is null) as fresh`,
+    )
   ).rows[0]!;
   if (a.stored !== 1) throw new Error(`diffRange: no stored report (unfinished) of environment ${environmentId} collected at ${report.collectedAt}`);
 
@@ -271,7 +277,9 @@ export async function openFresh(tx: Db, ctx: DiffContext, fresh: ListedViolation
   const { tenant, env } = ids;
   const k = report.constraints;
   return (
-    await tx.execute<{ opened: number; queued: number }>(sql`
+    await executePrepared<{ opened: number; queued: number }>(
+      tx,
+      sql`
       with input as (
         select x.*, k.ck, k.cn, k.ctl
         from unnest(${columnsOf(fresh, [
@@ -305,7 +313,8 @@ export async function openFresh(tx: Db, ctx: DiffContext, fresh: ListedViolation
       ),
       ev as (insert into violation_events (tenant_id, environment_id, violation_id, type, at) select ${tenant}, ${env}, id, 'opened', ${at} from opened returning 1),
       wh as (${queuePerViolation(ids, "violation.opened", "opened")} returning 1)
-      select (select count(*)::int from opened) as opened, (select count(*)::int from wh) as queued`)
+      select (select count(*)::int from opened) as opened, (select count(*)::int from wh) as queued`,
+    )
   ).rows[0]!;
 }
 
@@ -323,7 +332,9 @@ export async function finishReport(tx: Db, ctx: DiffContext & { linkBase: string
   const complete = report.constraints.filter((c) => !c.truncated && c.auditTimestamp !== null);
   // The completion and the audit times in one statement (one round trip): the audit times are
   // written only when this transaction is the one that finishes the report.
-  const { rows } = await tx.execute<{ digests: boolean }>(sql`
+  const { rows } = await executePrepared<{ digests: boolean }>(
+    tx,
+    sql`
     with done as (
       update audit_reports set ingested_at = ${now.toISOString()}::timestamptz
       where environment_id = ${environmentId}::uuid and tenant_id = ${tenantId}::uuid and collected_at = ${at} and ingested_at is null
@@ -340,7 +351,8 @@ export async function finishReport(tx: Db, ctx: DiffContext & { linkBase: string
       where a.complete_at < excluded.complete_at
     )
     select exists (select 1 from webhook_endpoints e where e.tenant_id = ${tenantId}::uuid and e.delivery_mode = 'digest') as digests
-    from done`);
+    from done`,
+  );
   if (!rows.length) return null;
   // Most tenants have no digest endpoint: then the digest query (its planning alone ~2 ms) is not sent.
   return rows[0]!.digests ? queueDigests(tx, { ...ctx, at }) : 0;
