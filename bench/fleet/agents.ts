@@ -12,8 +12,8 @@
 // constraint that lists it one violation resolves and one opens — what a deploy does to a real
 // audit. (Under a truncated list nothing resolves; what is listed has its sighting recorded.)
 // Warm-up: every agent's first loop (the full desired state and its first audit report, which
-// builds the history the steady state diffs against), spread over WARMUP seconds; then a line
-// "warmed", and a wait for a line on stdin. Then, printing a line "measuring", SECONDS of steady loops, each agent's last report dated at
+// builds the history the steady state diffs against), spread over WARMUP seconds, each agent
+// looping on after its first; then a line "warmed", and a wait for a line on stdin. Then, printing a line "measuring", SECONDS of steady loops, each agent's last report dated at
 // a random point of the resend period (a fleet that has been running for a while).
 // Prints one JSON line when done: per route and phase, latencies and statuses.
 // Usage: node bench/fleet/agents.ts CREDENTIALS.json BASE INTERVAL SECONDS [WARMUP]
@@ -62,12 +62,25 @@ const stats = {
   warmup: new Map<Route, { ms: number[]; statuses: Record<string, number> }>(),
   measured: new Map<Route, { ms: number[]; statuses: Record<string, number> }>(),
 };
+// The measured window in 10 s buckets (by when a request ended), all routes: whether a queue
+// is a steady overload or a stall that the system does not recover from.
+const BUCKET_MS = 10_000;
+const timeline: { requests: number; over50: number; maxMs: number; failed: number }[] = [];
+let measuredFrom = 0;
 function record(route: Route, started: number, status: number | string) {
   const phase = warming ? stats.warmup : stats.measured;
   let s = phase.get(route);
   if (!s) phase.set(route, (s = { ms: [], statuses: {} }));
-  s.ms.push(performance.now() - started);
+  const now = performance.now();
+  const took = now - started;
+  s.ms.push(took);
   s.statuses[status] = (s.statuses[status] ?? 0) + 1;
+  if (warming || !measuredFrom) return;
+  const b = (timeline[Math.floor((now - measuredFrom) / BUCKET_MS)] ??= { requests: 0, over50: 0, maxMs: 0, failed: 0 });
+  b.requests += 1;
+  if (took > 50) b.over50 += 1;
+  b.maxMs = Math.max(b.maxMs, Math.round(took));
+  if (!/^(200|204|304)$/.test(String(status))) b.failed += 1;
 }
 
 async function call(route: Route, method: "GET" | "POST", path: string, secret: string, headers: Record<string, string>, body?: unknown) {
@@ -196,32 +209,45 @@ async function loop(a: Agent) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-async function steady(a: Agent) {
-  await sleep(Math.random() * INTERVAL_MS);
+// Each agent, as a real one: its first loop at a random point of the warm-up, then a loop every
+// interval until the end. (Agents that did one loop and then waited for the warm-up to end came
+// back after up to WARMUP seconds of silence, past the offline threshold: the measured window then
+// began with every agent's return, a full status write each, and not with a steady state.)
+let firstLoops = 0;
+let allFirstLoops: () => void;
+const warmedUp = new Promise<void>((r) => (allFirstLoops = r));
+async function run(a: Agent) {
+  await sleep(Math.random() * WARMUP_MS);
+  let first = true;
   while (performance.now() < END) {
     const next = performance.now() + INTERVAL_MS * (0.8 + Math.random() * 0.4);
     await loop(a);
+    if (first && ++firstLoops === agents.length) allFirstLoops();
+    first = false;
     if (next >= END) break;
     await sleep(next - performance.now());
   }
 }
 
 const agents: Agent[] = secrets.map((secret, i) => ({ secret, seed: i, rollouts: Array(WORKLOADS).fill(0), sentAt: null, changed: false }));
-// Warm-up: every agent's first loop (the full desired state, the first audit report), spread over WARMUP.
-await Promise.all(agents.map(async (a) => (await sleep(Math.random() * WARMUP_MS), loop(a))));
-warming = false;
-// The bench settles the database (what autovacuum would have done with the warm-up's rows) and
-// says when to go on.
+// Warm-up: every agent's first loop (the full desired state, the first audit report), spread over
+// WARMUP, the agents already looping keeping on.
+const running = Promise.all(agents.map(run));
+await warmedUp;
+// The bench settles the database (what autovacuum would have done with the warm-up's rows; the
+// agents keep looping) and says when to go on.
 console.log("warmed");
 await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
 process.stdin.pause();
+warming = false;
 // Steady state: the last reports were sent at random points of the resend period, not all in the warm-up.
 for (const a of agents) if (a.sentAt !== null) a.sentAt = performance.now() - Math.random() * AUDIT_RESEND_MS;
 loopDelay.enable();
 const cpuAtStart = process.cpuUsage();
 END = performance.now() + SECONDS * 1000;
+measuredFrom = performance.now();
 console.log("measuring");
-await Promise.all(agents.map(steady));
+await running;
 await pool.close();
 const summary = (m: typeof stats.measured) =>
   Object.fromEntries(
@@ -241,4 +267,6 @@ const loopStats = {
   gc,
   cpuSeconds: (cpu.user + cpu.system) / 1e6,
 };
-console.log(JSON.stringify({ warmup: summary(stats.warmup), measured: summary(stats.measured), loop: loopStats }));
+console.log(
+  JSON.stringify({ warmup: summary(stats.warmup), measured: summary(stats.measured), loop: loopStats, timeline: Array.from(timeline, (b) => b ?? null) }),
+);

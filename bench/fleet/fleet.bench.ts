@@ -5,8 +5,8 @@
 // a settings revision (baseline or restricted, deny or warn), are inserted directly (setting up
 // 10,000 through the API would take longer than the run). Prints the server's CPU (cores), p50 /
 // p99 per route, PostgreSQL connections, errors and the most agents one core would hold at this
-// rate; every agent's first loop (the full desired state and its first audit report) is printed
-// apart as warm-up. The server's pool is DATABASE_POOL_SIZE (default here 20) connections.
+// rate; the warm-up (every agent's first loop, the full desired state and its first audit report,
+// spread over FLEET_WARMUP, the agents that had theirs looping on) is printed apart. The server's pool is DATABASE_POOL_SIZE (default here 20) connections.
 // Run: npm run bench:fleet [-- --smoke]  (FLEET_AGENTS, FLEET_TENANTS, FLEET_INTERVAL, FLEET_SECONDS,
 // FLEET_WARMUP; the load generator's FLEET_CHURN, FLEET_AUDIT_RESEND, FLEET_AUDIT, FLEET_CONNECTIONS)
 import { execFileSync, spawn } from "node:child_process";
@@ -123,13 +123,13 @@ try {
     // PostgreSQL's view of the server's connections (pg_stat_activity, this database, not ours).
     let maxConnections = 0;
     // The server's pool, sampled every 100 ms: connections in use and requests waiting for one.
-    const poolSamples: { busy: number; waiting: number }[] = [];
+    const poolSamples: { at: number; busy: number; waiting: number }[] = [];
     const poolSampler = setInterval(() => {
       if (!startedAt) return;
       fetch(`${server.base}/bench/pool`)
         .then((r) => r.json() as Promise<{ total: number; idle: number; waiting: number } | null>)
         .then(
-          (p) => p && poolSamples.push({ busy: p.total - p.idle, waiting: p.waiting }),
+          (p) => p && poolSamples.push({ at: performance.now(), busy: p.total - p.idle, waiting: p.waiting }),
           () => {},
         );
     }, 100);
@@ -150,7 +150,9 @@ try {
             if (!startedAt) return;
             activitySamples += 1;
             for (const x of rows) {
-              if (x.backend_type === "client backend" && x.state !== "active") continue;
+              // Idle in a transaction: the server holds the connection between two statements.
+              if (x.backend_type === "client backend" && x.state === "idle in transaction") x.wait = "idle in transaction";
+              else if (x.backend_type === "client backend" && x.state !== "active") continue;
               const key = x.backend_type === "client backend" ? `${x.wait.padEnd(24)} ${x.q.trim()}` : `${x.backend_type}: ${x.q.trim()}`;
               activity.set(key, (activity.get(key) ?? 0) + 1);
             }
@@ -223,16 +225,20 @@ try {
     clearInterval(poolSampler);
     const warmupSeconds = (startedAt - warmupStarted) / 1000 - settleSeconds;
     stdout = stdout.slice("warmed\nmeasuring\n".length);
-    const { loop: generatorLoop, ...result } = JSON.parse(stdout) as { loop: LoopStats } & Record<
-      "warmup" | "measured",
-      Record<string, { count: number; p50: number; p99: number; max: number; statuses: Record<string, number> }>
-    >;
+    const {
+      loop: generatorLoop,
+      timeline,
+      ...result
+    } = JSON.parse(stdout) as {
+      loop: LoopStats;
+      timeline: ({ requests: number; over50: number; maxMs: number; failed: number } | null)[];
+    } & Record<"warmup" | "measured", Record<string, { count: number; p50: number; p99: number; max: number; statuses: Record<string, number> }>>;
     let errors = 0;
     let worstP99 = 0;
     for (const phase of ["warmup", "measured"] as const) {
       console.log(
         phase === "warmup"
-          ? `warm-up (every agent's first loop; ${warmupSeconds.toFixed(0)} s; then vacuum and analyze, ${settleSeconds.toFixed(0)} s):`
+          ? `warm-up (every agent's first loop, those that had one looping on; ${warmupSeconds.toFixed(0)} s; then vacuum and analyze under that load, ${settleSeconds.toFixed(0)} s):`
           : `measured (${measuredSeconds.toFixed(0)} s after the warm-up):`,
       );
       for (const [route, r] of Object.entries(result[phase])) {
@@ -244,7 +250,7 @@ try {
           worstP99 = Math.max(worstP99, r.p99);
         }
         console.log(
-          `  ${route.padEnd(14)} ${String(r.count).padStart(7)} requests (${(r.count / (phase === "warmup" ? warmupSeconds : measuredSeconds)).toFixed(0)}/s)   p50 ${r.p50} ms   p99 ${r.p99} ms   max ${r.max} ms   ${JSON.stringify(r.statuses)}`,
+          `  ${route.padEnd(14)} ${String(r.count).padStart(7)} requests (${(r.count / (phase === "warmup" ? warmupSeconds + settleSeconds : measuredSeconds)).toFixed(0)}/s)   p50 ${r.p50} ms   p99 ${r.p99} ms   max ${r.max} ms   ${JSON.stringify(r.statuses)}`,
         );
       }
     }
@@ -273,6 +279,14 @@ try {
     console.log(
       `server pool (${POOL}), every 100 ms: in use p50 ${q(busy, 0.5)}, p99 ${q(busy, 0.99)}; requests waiting for a connection p50 ${q(waiting, 0.5)}, p99 ${q(waiting, 0.99)}, max ${q(waiting, 1)}`,
     );
+    console.log("timeline, 10 s buckets (all routes; the server pool's most waiting requests in each):");
+    for (const [i, b] of timeline.entries()) {
+      const inBucket = poolSamples.filter((x) => x.at >= startedAt + i * 10_000 && x.at < startedAt + (i + 1) * 10_000);
+      const most = Math.max(0, ...inBucket.map((x) => x.waiting));
+      console.log(
+        `  ${String(i * 10).padStart(4)} s  ${String(b?.requests ?? 0).padStart(6)} requests, ${String(b?.over50 ?? 0).padStart(5)} over 50 ms, max ${b?.maxMs ?? 0} ms, ${b?.failed ?? 0} failed; pool waiting up to ${most}`,
+      );
+    }
     console.log(`PostgreSQL backends at work, mean per 1 s sample of the measured window (${activitySamples} samples):`);
     for (const [key, n] of [...activity].sort((x, y) => y[1] - x[1]).slice(0, 12))
       console.log(`  ${(n / Math.max(1, activitySamples)).toFixed(2).padStart(6)}  ${key}`);
