@@ -6,6 +6,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PGlite } from "@electric-sql/pglite";
 import { sha256Hex } from "../lib/sha256.ts";
+import { type Begin, neonBegin } from "./neon-begin.ts";
 import * as schema from "./schema.ts";
 
 export type Schema = typeof schema;
@@ -167,7 +168,7 @@ type NeonPool = import("@neondatabase/serverless").Pool;
 export async function fromNeonPool(pool: NeonPool, opts: { preparedStatements?: boolean } = {}): Promise<Database> {
   const { drizzle } = await import("drizzle-orm/neon-serverless");
   const d = drizzle({ client: pool, schema });
-  const db = wrap(d as unknown as Db, () => pool.end(), opts.preparedStatements ?? false);
+  const db = wrap(d as unknown as Db, () => pool.end(), { prepared: opts.preparedStatements ?? false, begin: await neonBegin(pool, d as unknown as Db) });
   db.poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   const listener = neonListener(pool);
   db.listen = listener.listen;
@@ -347,33 +348,43 @@ export async function runPrepared<T>(
   return query.prepare(`gh_${sha256Hex(query.toSQL().sql).slice(0, 40)}`).execute();
 }
 
-async function inTransaction<T>(d: Db, setup: (tx: Db) => Promise<unknown>, fn: (tx: Db) => Promise<T>, prepared = false): Promise<T> {
+/** drizzle's transaction(), then the setup: two round trips (PGlite's are in-process). */
+const drizzleBegin =
+  (d: Db): Begin =>
+  (setup, fn) =>
+    d.transaction(async (t) => {
+      const tx = t as unknown as Db;
+      await tx.execute(sql.raw(setup));
+      return fn(tx);
+    });
+
+async function inTransaction<T>(begin: Begin, setup: string, fn: (tx: Db) => Promise<T>, prepared: boolean): Promise<T> {
   const hooks: (() => void)[] = [];
-  const result = await d.transaction(async (t) => {
-    const tx = t as unknown as Db;
+  const result = await begin(setup, (tx) => {
     commitHooks.set(tx, hooks);
     if (prepared) preparing.add(tx);
-    await setup(tx);
     return fn(tx);
   });
   for (const hook of hooks) hook();
   return result;
 }
 
-function wrap(d: Db, closeClient: () => Promise<void>, prepared = false): Database {
+function wrap(d: Db, closeClient: () => Promise<void>, opts: { prepared?: boolean; begin?: Begin } = {}): Database {
   let closing: Promise<void> | undefined;
+  const begin = opts.begin ?? drizzleBegin(d);
+  const prepared = opts.prepared ?? false;
   return {
     withTenant(tenantId, fn) {
-      // Checked here so a bad id fails loudly instead of as a cast error inside a policy.
+      // Checked here so a bad id fails loudly instead of as a cast error inside a policy — and
+      // because the setup is sent as text, without parameters (neon-begin.ts).
       if (!UUID.test(tenantId)) return Promise.reject(new Error(`withTenant: not a UUID: ${tenantId}`));
-      // One round trip: set_config('role', …, true) is SET LOCAL ROLE; both end with the transaction.
-      const setup = (tx: Db) => executePrepared(tx, sql`select set_config('role', 'gatehouse_app', true), set_config('app.tenant_id', ${tenantId}, true)`);
-      return inTransaction(d, setup, fn, prepared);
+      // set_config('role', …, true) is SET LOCAL ROLE; both end with the transaction.
+      return inTransaction(begin, `select set_config('role', 'gatehouse_app', true), set_config('app.tenant_id', '${tenantId}', true)`, fn, prepared);
     },
     asSystem(fn) {
       // Lets the owning role past FORCE ROW LEVEL SECURITY (policy system_access), this
       // transaction only. Superusers (PGlite's default user) bypass RLS anyway.
-      return inTransaction(d, (tx) => tx.execute(sql`select set_config('app.system', 'on', true)`), fn, prepared);
+      return inTransaction(begin, "select set_config('app.system', 'on', true)", fn, prepared);
     },
     async statement<R extends Record<string, unknown>>(query: SQL) {
       return ((await d.execute(query)) as unknown as { rows: R[] }).rows;
