@@ -163,7 +163,7 @@ type NeonPool = import("@neondatabase/serverless").Pool;
 /**
  * Wrap a Neon driver Pool. Does not migrate. `preparedStatements`: its transactions run
  * executePrepared's statements as named prepared statements (for a pool whose connections outlive
- * the request; Workers open one per request, where they would only add a round trip's worth of state).
+ * the request; Workers open one per request, where a statement would be prepared for one use).
  */
 export async function fromNeonPool(pool: NeonPool, opts: { preparedStatements?: boolean } = {}): Promise<Database> {
   const { drizzle } = await import("drizzle-orm/neon-serverless");
@@ -328,7 +328,7 @@ interface DrizzleInternals {
  * (the Node pool with DATABASE_PREPARED_STATEMENTS): named by a hash of its text, so each shape is
  * parsed once per connection, and after five executions PostgreSQL may keep a generic plan instead
  * of planning the statement again on every call. For the large statements sent on every audit
- * report, whose planning cost about as much as their execution. Elsewhere (PGlite, Workers) it is
+ * report, whose planning cost more than their execution. Elsewhere (PGlite, Workers) it is
  * tx.execute.
  */
 export async function executePrepared<R extends Record<string, unknown>>(tx: Db, query: SQL): Promise<{ rows: R[] }> {
