@@ -5,8 +5,8 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { PGlite } from "@electric-sql/pglite";
-import { sha256Hex } from "../lib/sha256.ts";
 import { type Begin, neonBegin } from "./neon-begin.ts";
+import { preparing } from "./prepared.ts";
 import * as schema from "./schema.ts";
 
 export type Schema = typeof schema;
@@ -162,7 +162,7 @@ type NeonPool = import("@neondatabase/serverless").Pool;
 
 /**
  * Wrap a Neon driver Pool. Does not migrate. `preparedStatements`: its transactions run
- * executePrepared's statements as named prepared statements (for a pool whose connections outlive
+ * executePrepared's statements (prepared.ts) as named prepared statements (for a pool whose connections outlive
  * the request; Workers open one per request, where a statement would be prepared for one use).
  */
 export async function fromNeonPool(pool: NeonPool, opts: { preparedStatements?: boolean } = {}): Promise<Database> {
@@ -310,42 +310,6 @@ export function onCommit(tx: Db, fn: () => void): void {
   const hooks = commitHooks.get(tx);
   if (hooks) hooks.push(fn);
   else fn();
-}
-
-/** Transactions whose connection keeps named prepared statements (see executePrepared). */
-const preparing = new WeakSet<object>();
-
-/** Drizzle's own path from a query to its driver (internal to drizzle, typed here once). */
-interface DrizzleInternals {
-  dialect: { sqlToQuery(q: SQL): { sql: string; params: unknown[] } };
-  session: {
-    prepareQuery(q: { sql: string; params: unknown[] }, fields: undefined, name: string, arrayMode: false): { execute(): Promise<unknown> };
-  };
-}
-
-/**
- * tx.execute(query), as a named prepared statement where the transaction's connection keeps them
- * (the Node pool with DATABASE_PREPARED_STATEMENTS): named by a hash of its text, so each shape is
- * parsed once per connection, and after five executions PostgreSQL may keep a generic plan instead
- * of planning the statement again on every call. For the large statements sent on every audit
- * report, whose planning cost more than their execution. Elsewhere (PGlite, Workers) it is
- * tx.execute.
- */
-export async function executePrepared<R extends Record<string, unknown>>(tx: Db, query: SQL): Promise<{ rows: R[] }> {
-  if (!preparing.has(tx)) return tx.execute<R>(query);
-  const { dialect, session } = tx as unknown as DrizzleInternals;
-  const q = dialect.sqlToQuery(query);
-  const name = `gh_${sha256Hex(q.sql).slice(0, 40)}`;
-  return (await session.prepareQuery(q, undefined, name, false).execute()) as { rows: R[] };
-}
-
-/** executePrepared for a drizzle query builder (an insert with returning, say): its own `prepare`. */
-export async function runPrepared<T>(
-  tx: Db,
-  query: PromiseLike<T> & { toSQL(): { sql: string }; prepare(name: string): { execute(): Promise<T> } },
-): Promise<T> {
-  if (!preparing.has(tx)) return query;
-  return query.prepare(`gh_${sha256Hex(query.toSQL().sql).slice(0, 40)}`).execute();
 }
 
 /** drizzle's transaction(), then the setup: two round trips (PGlite's are in-process). */

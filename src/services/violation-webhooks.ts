@@ -9,7 +9,8 @@
 //     DIGEST_LIMIT violations of each kind and links to the list route for the rest.
 // Both honour the endpoint's filters (controls, enforcement actions) and its subscribed events.
 import { type SQL, sql } from "drizzle-orm";
-import { type Db, executePrepared } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
+import { executePrepared } from "../db/prepared.ts";
 import { endpointMatches, isoJson, PAYLOAD_VERSION } from "./webhook-outbox.ts";
 import { violationJson } from "./violations.ts";
 

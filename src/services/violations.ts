@@ -24,7 +24,8 @@
 // resolved by it; the route also ingests only reports it stored, so a late retry changes nothing.
 import { Buffer } from "node:buffer";
 import { sql } from "drizzle-orm";
-import { type Db, executePrepared, runPrepared } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
+import { executePrepared, runPrepared } from "../db/prepared.ts";
 import { gzipJson } from "../db/gzip-json.ts";
 import { auditReports } from "../db/schema.ts";
 import type { AuditReport } from "../protocol/agent.ts";
