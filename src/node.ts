@@ -1,7 +1,7 @@
 // npm start: open (and migrate) the database, serve the API on PORT, drain on SIGTERM/SIGINT.
 import { pino } from "pino";
 import { createApp } from "./app/app.ts";
-import { ConfigError, loadConfig } from "./app/config.ts";
+import { ConfigError, databaseOptions, loadConfig } from "./app/config.ts";
 import { createMetrics } from "./app/metrics.ts";
 import { nodeConsoleAssets } from "./console/serve.ts";
 import { openDatabase } from "./db/client.ts";
@@ -19,13 +19,7 @@ try {
   process.exit(2);
 }
 const logger = pino({ level: config.logLevel });
-const db = await openDatabase({
-  url: config.databaseUrl,
-  dataDir: config.dataDir,
-  wsProxy: config.neonWsProxy,
-  poolSize: config.databasePoolSize,
-  preparedStatements: config.databasePreparedStatements,
-});
+const db = await openDatabase(databaseOptions(config));
 let stopping = false;
 const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping, consoleAssets: nodeConsoleAssets });
 // Webhooks: the dispatcher sends the outbox every WEBHOOK_DISPATCH_INTERVAL_MS (0: off), connecting

@@ -3,20 +3,14 @@
 // webhook dispatcher, plus one bare route beside the app's own (GET /bench/bare → 304 through the
 // app's middleware, no auth, no database) to compare with. Prints its port on stdout when ready.
 import { createApp } from "../../src/app/app.ts";
-import { loadConfig } from "../../src/app/config.ts";
+import { databaseOptions, loadConfig } from "../../src/app/config.ts";
 import { createMetrics } from "../../src/app/metrics.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { serveApp } from "../../src/node-server.ts";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 
 const config = await loadConfig(process.env);
-const db = await openDatabase({
-  url: config.databaseUrl,
-  dataDir: config.dataDir,
-  wsProxy: config.neonWsProxy,
-  poolSize: config.databasePoolSize,
-  preparedStatements: config.databasePreparedStatements,
-});
+const db = await openDatabase(databaseOptions(config));
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
 let gc = { count: 0, totalMs: 0, maxMs: 0 };

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
-import { ConfigError, DEFAULT_WEBHOOK_CONFIG, loadConfig, parseEnv, webhookConfig } from "./config.ts";
+import { ConfigError, DEFAULT_WEBHOOK_CONFIG, databaseOptions, loadConfig, parseEnv, webhookConfig } from "./config.ts";
 import { DEV_KEY_FILE, loadOrCreateDevKey, mintDevToken } from "./dev-key.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "gatehouse-config-"));
@@ -96,6 +96,7 @@ describe("database settings", () => {
     expect(await loadConfig(base())).toMatchObject({ databasePoolSize: 10, databasePreparedStatements: true, neonWsProxy: undefined });
     const cfg = await loadConfig({ ...base(), DATABASE_POOL_SIZE: "25", NEON_WS_PROXY: "127.0.0.1:5480", DATABASE_PREPARED_STATEMENTS: "false" });
     expect(cfg).toMatchObject({ databasePoolSize: 25, databasePreparedStatements: false, neonWsProxy: "127.0.0.1:5480" });
+    expect(databaseOptions(cfg)).toEqual({ url: undefined, dataDir: cfg.dataDir, wsProxy: "127.0.0.1:5480", poolSize: 25, preparedStatements: false });
     expect(parseEnv({ NEON_WS_PROXY: "[::1]:5480" }).NEON_WS_PROXY).toBe("[::1]:5480");
     expect(parseEnv({ NEON_WS_PROXY: "wsproxy.internal:80" }).NEON_WS_PROXY).toBe("wsproxy.internal:80");
     expect(parseEnv({ NEON_WS_PROXY: " " }).NEON_WS_PROXY).toBeUndefined();

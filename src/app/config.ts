@@ -336,3 +336,14 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     },
   };
 }
+
+/** What npm start opens the database with (openDatabase's options), from the loaded config. */
+export function databaseOptions(config: LoadedConfig) {
+  return {
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    wsProxy: config.neonWsProxy,
+    poolSize: config.databasePoolSize,
+    preparedStatements: config.databasePreparedStatements,
+  };
+}
