@@ -93,10 +93,28 @@ describe("database settings", () => {
   const base = () => ({ GATEHOUSE_DATA_DIR: tmp(), DEV_JWT_SECRET: "x".repeat(32) });
 
   it("default, and each variable reaches the config npm start opens the database with", async () => {
-    expect(await loadConfig(base())).toMatchObject({ databasePoolSize: 10, databasePreparedStatements: true, neonWsProxy: undefined });
-    const cfg = await loadConfig({ ...base(), DATABASE_POOL_SIZE: "25", NEON_WS_PROXY: "127.0.0.1:5480", DATABASE_PREPARED_STATEMENTS: "false" });
-    expect(cfg).toMatchObject({ databasePoolSize: 25, databasePreparedStatements: false, neonWsProxy: "127.0.0.1:5480" });
-    expect(databaseOptions(cfg)).toEqual({ url: undefined, dataDir: cfg.dataDir, wsProxy: "127.0.0.1:5480", poolSize: 25, preparedStatements: false });
+    expect(await loadConfig(base())).toMatchObject({
+      databasePoolSize: 10,
+      databasePoolWaitMs: 10_000,
+      databasePreparedStatements: true,
+      neonWsProxy: undefined,
+    });
+    const cfg = await loadConfig({
+      ...base(),
+      DATABASE_POOL_SIZE: "25",
+      DATABASE_POOL_WAIT_MS: "0",
+      NEON_WS_PROXY: "127.0.0.1:5480",
+      DATABASE_PREPARED_STATEMENTS: "false",
+    });
+    expect(cfg).toMatchObject({ databasePoolSize: 25, databasePoolWaitMs: 0, databasePreparedStatements: false, neonWsProxy: "127.0.0.1:5480" });
+    expect(databaseOptions(cfg)).toEqual({
+      url: undefined,
+      dataDir: cfg.dataDir,
+      wsProxy: "127.0.0.1:5480",
+      poolSize: 25,
+      poolWaitMs: 0,
+      preparedStatements: false,
+    });
     expect(parseEnv({ NEON_WS_PROXY: "[::1]:5480" }).NEON_WS_PROXY).toBe("[::1]:5480");
     expect(parseEnv({ NEON_WS_PROXY: "wsproxy.internal:80" }).NEON_WS_PROXY).toBe("wsproxy.internal:80");
     expect(parseEnv({ NEON_WS_PROXY: " " }).NEON_WS_PROXY).toBeUndefined();
@@ -110,6 +128,10 @@ describe("database settings", () => {
     ["DATABASE_POOL_SIZE", "2.5"],
     ["DATABASE_POOL_SIZE", "ten"],
     ["DATABASE_POOL_SIZE", "1001"],
+    ["DATABASE_POOL_WAIT_MS", "-1"],
+    ["DATABASE_POOL_WAIT_MS", "1.5"],
+    ["DATABASE_POOL_WAIT_MS", "soon"],
+    ["DATABASE_POOL_WAIT_MS", "600001"],
     ["DATABASE_PREPARED_STATEMENTS", "off"],
     ["DATABASE_PREPARED_STATEMENTS", "1"],
     ["NEON_WS_PROXY", "127.0.0.1"],

@@ -24,6 +24,9 @@ export const Env = z.object({
   GATEHOUSE_DATA_DIR: optionalString,
   // Connections in the Neon driver's Pool (Node; Workers open one Pool per transaction).
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  // How long a request waits for one of them (or for a new connection to open) before it is
+  // answered 503 with Retry-After; 0: no limit.
+  DATABASE_POOL_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   // The audit ingest's statements as named prepared statements on the Node pool (src/db/client.ts
   // executePrepared): planned once per connection, not on every report. Behind a transaction-mode
   // pooler they need protocol-level prepared statement support (PgBouncer >= 1.21 with
@@ -161,10 +164,12 @@ export interface JwtConfig {
 export interface AppConfig {
   port: number;
   databaseUrl?: string;
-  // The next four are for whoever opens the database and starts the process (node.ts); the app
+  // The next five are for whoever opens the database and starts the process (node.ts); the app
   // itself never reads them, so a config built in code may leave them out.
   /** Neon driver Pool size (Node). */
   databasePoolSize?: number;
+  /** How long a request waits for a pooled connection before a 503 (Node; 0: no limit). */
+  databasePoolWaitMs?: number;
   /** Named prepared statements on the Neon driver Pool (Node). */
   databasePreparedStatements?: boolean;
   /** WebSocket→TCP proxy (host:port) for a plain PostgreSQL behind the Neon driver. */
@@ -284,7 +289,7 @@ export function parseEnv(env: Record<string, string | undefined> = process.env):
 }
 
 /** What loadConfig returns: every setting read from the environment is there. */
-export type LoadedConfig = AppConfig & Required<Pick<AppConfig, "databasePoolSize" | "databasePreparedStatements">>;
+export type LoadedConfig = AppConfig & Required<Pick<AppConfig, "databasePoolSize" | "databasePreparedStatements" | "databasePoolWaitMs">>;
 
 export async function loadConfig(env: Record<string, string | undefined> = process.env): Promise<LoadedConfig> {
   const e = parseEnv(env);
@@ -296,6 +301,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     databasePreparedStatements: e.DATABASE_PREPARED_STATEMENTS,
+    databasePoolWaitMs: e.DATABASE_POOL_WAIT_MS,
     neonWsProxy: e.NEON_WS_PROXY,
     dataDir,
     publicUrl: e.PUBLIC_URL,
@@ -345,5 +351,6 @@ export function databaseOptions(config: LoadedConfig) {
     wsProxy: config.neonWsProxy,
     poolSize: config.databasePoolSize,
     preparedStatements: config.databasePreparedStatements,
+    poolWaitMs: config.databasePoolWaitMs,
   };
 }

@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { pgErrorCode } from "../db/client.ts";
+import { databaseBusy } from "../db/client.ts";
 import { fieldIssues, type FieldIssue } from "../policies/index.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -123,8 +123,7 @@ export function errorToProblem(err: Error, c: Context, log?: (err: Error) => voi
   log?.(err);
   // The database out of connections (or not taking any now) is a moment's overload, not a fault
   // of the request: 503 with Retry-After, which agents and clients back off on.
-  const code = pgErrorCode(err);
-  if (code && DATABASE_UNAVAILABLE.test(code)) {
+  if (databaseBusy(err)) {
     return problem(c, 503, "The database is out of connections for the moment; retry after the time in Retry-After.", {
       headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
     });
@@ -132,10 +131,6 @@ export function errorToProblem(err: Error, c: Context, log?: (err: Error) => voi
   return problem(c, 500, "The server failed to handle this request; it has been logged.");
 }
 
-// 53300 too_many_connections, 53400 configuration_limit_exceeded, 53000 insufficient_resources,
-// 57P03 cannot_connect_now, class 08 connection exceptions (also what pgbouncer sends when its
-// own limits are reached, 08P01).
-const DATABASE_UNAVAILABLE = /^(53000|53300|53400|57P03|08...)$/;
 const RETRY_AFTER_SECONDS = 2;
 
 /** OpenAPI `responses` entries for the problems a route can return. */

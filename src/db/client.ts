@@ -57,6 +57,8 @@ export interface OpenOptions {
   poolSize?: number;
   /** Named prepared statements on the Neon Pool (config DATABASE_PREPARED_STATEMENTS; default true). */
   preparedStatements?: boolean;
+  /** How long a request waits for a pooled connection, or for a new one to open (config DATABASE_POOL_WAIT_MS); 0: no limit. */
+  poolWaitMs?: number;
 }
 
 export const DEFAULT_DATA_DIR = "./.gatehouse/data";
@@ -81,6 +83,29 @@ export function pgErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+// SQLSTATEs of a database that takes no more connections for the moment: 53300
+// too_many_connections, 53400 configuration_limit_exceeded, 53000 insufficient_resources, 57P03
+// cannot_connect_now, class 08 connection exceptions (also what pgbouncer sends when its own limits
+// are reached, 08P01).
+const UNAVAILABLE_CODES = /^(53000|53300|53400|57P03|08...)$/;
+// What the driver's pool (pg-pool, bundled by @neondatabase/serverless) rejects with once
+// connectionTimeoutMillis has passed: waiting in its queue, and opening a new connection.
+const POOL_TIMEOUTS = new Set(["timeout exceeded when trying to connect", "Connection terminated due to connection timeout"]);
+
+/**
+ * A moment's overload of the database, not a fault of the request: PostgreSQL (or a pooler)
+ * refusing connections, or no pooled connection free within DATABASE_POOL_WAIT_MS.
+ */
+export function databaseBusy(err: unknown): boolean {
+  const code = pgErrorCode(err);
+  if (code) return UNAVAILABLE_CODES.test(code);
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; depth++) {
+    if (POOL_TIMEOUTS.has(e.message)) return true;
+    e = e.cause;
+  }
+  return false;
+}
+
 type Migrator = () => Promise<void>;
 const migrators = new WeakMap<Database, Migrator>();
 
@@ -99,7 +124,10 @@ export async function openDatabase(cfg: OpenOptions = {}): Promise<Database> {
     if (cfg.wsProxy) (await import("./neon-local.ts")).useLocalWsProxy(cfg.wsProxy);
     const { Pool } = await import("@neondatabase/serverless");
     const max = cfg.poolSize ?? 10;
-    const pool = new Pool({ connectionString: cfg.url, max });
+    // connectionTimeoutMillis bounds both the wait in the pool's queue and a new connection's
+    // opening: past it, the request fails with databaseBusy's error (503 + Retry-After) instead of
+    // queueing without end behind a burst.
+    const pool = new Pool({ connectionString: cfg.url, max, connectionTimeoutMillis: cfg.poolWaitMs ?? 10_000 });
     // An idle client dropped by the server must not crash the process; the pool replaces it.
     pool.on("error", () => {});
     const db = await fromNeonPool(pool, { preparedStatements: cfg.preparedStatements ?? true });
