@@ -165,9 +165,10 @@ export async function ingestInChunks(
   const { tenantId, environmentId, report, receivedAt } = args;
   const ctx = { tenantId, environmentId, report, now: receivedAt, linkBase: args.linkBase };
   const finish = async (tx: Db, r: IngestResult): Promise<IngestResult> => {
-    const digests = await finishReport(tx, ctx);
-    await recordPreviews(tx, { tenantId, environmentId, shadows: args.shadows, collectedAt: new Date(report.collectedAt), now: receivedAt });
-    return { ...r, queued: r.queued + (digests ?? 0) };
+    const done = await finishReport(tx, ctx);
+    // Only the report that finished (the stored one) moves the drafts' previews, and only where there are drafts.
+    if (done?.drafts) await recordPreviews(tx, { tenantId, environmentId, shadows: args.shadows, collectedAt: new Date(report.collectedAt), now: receivedAt });
+    return { ...r, queued: r.queued + (done?.digests ?? 0) };
   };
   const gzipped = await gzipReport(report);
   const listedCount = report.constraints.reduce((n, c) => n + c.violations.length, 0);

@@ -324,16 +324,17 @@ export async function openFresh(tx: Db, ctx: DiffContext, fresh: ListedViolation
  * records its audit time (constraint_audits: the "last seen" of what is still open under it;
  * only now, so the ranges' resolutions all compared against the previous audit), the digest
  * endpoints get their one violations.changed, and the report is marked ingested. Returns the
- * digests queued, or null when the report is no longer the unfinished stored one (a newer one
- * replaced it, or a concurrent retry finished it): then nothing is written.
+ * digests queued and whether the environment has an open draft (whose preview the report may
+ * update: draft-preview.ts), or null when the report is no longer the unfinished stored one (a
+ * newer one replaced it, or a concurrent retry finished it): then nothing is written.
  */
-export async function finishReport(tx: Db, ctx: DiffContext & { linkBase: string }): Promise<number | null> {
+export async function finishReport(tx: Db, ctx: DiffContext & { linkBase: string }): Promise<{ digests: number; drafts: boolean } | null> {
   const { tenantId, environmentId, report, now } = ctx;
   const at = sql`${new Date(report.collectedAt).toISOString()}::timestamptz`;
   const complete = report.constraints.filter((c) => !c.truncated && c.auditTimestamp !== null);
   // The completion and the audit times in one statement (one round trip): the audit times are
   // written only when this transaction is the one that finishes the report.
-  const { rows } = await executePrepared<{ digests: boolean }>(
+  const { rows } = await executePrepared<{ digests: boolean; drafts: boolean }>(
     tx,
     sql`
     with done as (
@@ -351,12 +352,14 @@ export async function finishReport(tx: Db, ctx: DiffContext & { linkBase: string
       on conflict (environment_id, constraint_kind, constraint_name) do update set complete_at = excluded.complete_at
       where a.complete_at < excluded.complete_at
     )
-    select exists (select 1 from webhook_endpoints e where e.tenant_id = ${tenantId}::uuid and e.delivery_mode = 'digest') as digests
+    select exists (select 1 from webhook_endpoints e where e.tenant_id = ${tenantId}::uuid and e.delivery_mode = 'digest') as digests,
+      exists (select 1 from drafts d where d.tenant_id = ${tenantId}::uuid and d.environment_id = ${environmentId}::uuid and d.expires_at > ${now.toISOString()}::timestamptz) as drafts
     from done`,
   );
   if (!rows.length) return null;
-  // Most tenants have no digest endpoint: then the digest query (its planning alone ~2 ms) is not sent.
-  return rows[0]!.digests ? queueDigests(tx, { ...ctx, at }) : 0;
+  // Most tenants have no digest endpoint, and most environments no open draft: then neither the
+  // digest query (its planning alone ~2 ms) nor the drafts' is sent.
+  return { digests: rows[0]!.digests ? await queueDigests(tx, { ...ctx, at }) : 0, drafts: rows[0]!.drafts };
 }
 
 /**
@@ -371,8 +374,8 @@ export async function ingestAuditReport(tx: Db, args: DiffContext & { linkBase?:
     where environment_id = ${args.environmentId}::uuid and tenant_id = ${args.tenantId}::uuid and collected_at = ${new Date(args.report.collectedAt).toISOString()}::timestamptz`);
   if (rows[0]?.ingested) return { seen: 0, opened: 0, resolved: 0, queued: 0 };
   const r = await diffRange(tx, args, listedViolations(args.environmentId, args.report));
-  const digests = await finishReport(tx, { ...args, linkBase: args.linkBase ?? "" });
-  return { ...r, queued: r.queued + (digests ?? 0) };
+  const done = await finishReport(tx, { ...args, linkBase: args.linkBase ?? "" });
+  return { ...r, queued: r.queued + (done?.digests ?? 0) };
 }
 
 /**
