@@ -136,12 +136,13 @@ try {
     // What PostgreSQL's backends were doing, sampled every second in the measured window: active
     // ones by wait event and statement (its first words), and any (auto)vacuum running.
     const activity = new Map<string, number>();
+    const checkpointing: number[] = [];
     let activitySamples = 0;
     const sampler = setInterval(() => {
       admin
         .query(
           `select a.state, coalesce(a.wait_event_type || ':' || a.wait_event, 'cpu') as wait, left(regexp_replace(a.query, '\\s+', ' ', 'g'), 48) as q, a.backend_type
-           from pg_stat_activity a where (a.datname = current_database() or a.backend_type like 'autovacuum%') and a.pid <> pg_backend_pid()`,
+           from pg_stat_activity a where (a.datname = current_database() or a.backend_type like 'autovacuum%' or a.backend_type = 'checkpointer') and a.pid <> pg_backend_pid()`,
         )
         .then(
           (r) => {
@@ -149,7 +150,10 @@ try {
             maxConnections = Math.max(maxConnections, rows.filter((x) => x.backend_type === "client backend").length);
             if (!startedAt) return;
             activitySamples += 1;
+            // The checkpointer writing (not waiting for its next checkpoint), for the timeline.
+            if (rows.some((x) => x.backend_type === "checkpointer" && x.wait !== "Activity:CheckpointerMain")) checkpointing.push(performance.now());
             for (const x of rows) {
+              if (x.backend_type === "checkpointer") continue;
               // Idle in a transaction: the server holds the connection between two statements.
               if (x.backend_type === "client backend" && x.state === "idle in transaction") x.wait = "idle in transaction";
               else if (x.backend_type === "client backend" && x.state !== "active") continue;
@@ -223,7 +227,8 @@ try {
     const serverLoop = (await (await fetch(`${server.base}/bench/loop`)).json()) as LoopStats;
     clearInterval(sampler);
     clearInterval(poolSampler);
-    const warmupSeconds = (startedAt - warmupStarted) / 1000 - settleSeconds;
+    // The load generator loops one interval more after the vacuum before it measures (agents.ts).
+    const warmupSeconds = (startedAt - warmupStarted) / 1000 - settleSeconds - INTERVAL;
     stdout = stdout.slice("warmed\nmeasuring\n".length);
     const {
       loop: generatorLoop,
@@ -238,7 +243,7 @@ try {
     for (const phase of ["warmup", "measured"] as const) {
       console.log(
         phase === "warmup"
-          ? `warm-up (every agent's first loop, those that had one looping on; ${warmupSeconds.toFixed(0)} s; then vacuum and analyze under that load, ${settleSeconds.toFixed(0)} s):`
+          ? `warm-up (every agent's first loop, those that had one looping on; ${warmupSeconds.toFixed(0)} s; then vacuum and analyze under that load, ${settleSeconds.toFixed(0)} s, and ${INTERVAL} s to settle):`
           : `measured (${measuredSeconds.toFixed(0)} s after the warm-up):`,
       );
       for (const [route, r] of Object.entries(result[phase])) {
@@ -250,7 +255,7 @@ try {
           worstP99 = Math.max(worstP99, r.p99);
         }
         console.log(
-          `  ${route.padEnd(14)} ${String(r.count).padStart(7)} requests (${(r.count / (phase === "warmup" ? warmupSeconds + settleSeconds : measuredSeconds)).toFixed(0)}/s)   p50 ${r.p50} ms   p99 ${r.p99} ms   max ${r.max} ms   ${JSON.stringify(r.statuses)}`,
+          `  ${route.padEnd(14)} ${String(r.count).padStart(7)} requests (${(r.count / (phase === "warmup" ? warmupSeconds + settleSeconds + INTERVAL : measuredSeconds)).toFixed(0)}/s)   p50 ${r.p50} ms   p99 ${r.p99} ms   max ${r.max} ms   ${JSON.stringify(r.statuses)}`,
         );
       }
     }
@@ -279,12 +284,13 @@ try {
     console.log(
       `server pool (${POOL}), every 100 ms: in use p50 ${q(busy, 0.5)}, p99 ${q(busy, 0.99)}; requests waiting for a connection p50 ${q(waiting, 0.5)}, p99 ${q(waiting, 0.99)}, max ${q(waiting, 1)}`,
     );
-    console.log("timeline, 10 s buckets (all routes; the server pool's most waiting requests in each):");
+    console.log("timeline, 10 s buckets (all routes; the server pool's most waiting requests in each; PostgreSQL's checkpoints):");
     for (const [i, b] of timeline.entries()) {
       const inBucket = poolSamples.filter((x) => x.at >= startedAt + i * 10_000 && x.at < startedAt + (i + 1) * 10_000);
       const most = Math.max(0, ...inBucket.map((x) => x.waiting));
+      const checkpoint = checkpointing.filter((at) => at >= startedAt + i * 10_000 && at < startedAt + (i + 1) * 10_000).length;
       console.log(
-        `  ${String(i * 10).padStart(4)} s  ${String(b?.requests ?? 0).padStart(6)} requests, ${String(b?.over50 ?? 0).padStart(5)} over 50 ms, max ${b?.maxMs ?? 0} ms, ${b?.failed ?? 0} failed; pool waiting up to ${most}`,
+        `  ${String(i * 10).padStart(4)} s  ${String(b?.requests ?? 0).padStart(6)} requests, ${String(b?.over50 ?? 0).padStart(5)} over 50 ms, max ${b?.maxMs ?? 0} ms, ${b?.failed ?? 0} failed; pool waiting up to ${most}${checkpoint ? `; checkpointer writing in ${checkpoint} of its 1 s samples` : ""}`,
       );
     }
     console.log(`PostgreSQL backends at work, mean per 1 s sample of the measured window (${activitySamples} samples):`);
