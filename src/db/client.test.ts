@@ -1,17 +1,20 @@
 // The database client's lifecycle: a persisted PGlite data dir survives close/reopen, migrations
 // are recorded and never re-applied, the RLS migration works for a non-superuser owner, and
-// onCommit hooks run only after a commit.
+// onCommit hooks run only after a commit; and which failures count as the database being busy.
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { neonConfig } from "@neondatabase/serverless";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "../../test/harness/backends.ts";
 import { pgliteTemplate } from "../../test/harness/pglite.ts";
 import { EnvironmentSettings } from "../policies/index.ts";
 import { appendRevision } from "../services/revisions.ts";
-import { fromPglite, migrate, onCommit, openDatabase, type Database } from "./client.ts";
+import { databaseBusy, fromPglite, migrate, onCommit, openDatabase, type Database } from "./client.ts";
 import { environments, tenants } from "./schema.ts";
 
 const journal = JSON.parse(readFileSync(new URL("../../migrations/meta/_journal.json", import.meta.url), "utf8")) as { entries: unknown[] };
@@ -145,5 +148,32 @@ describe.each(backends())("onCommit on $name", (backend) => {
       expect(committed).toBe(false);
     });
     expect(committed).toBe(true);
+  });
+});
+
+describe("databaseBusy: what the API answers 503 + Retry-After instead of 500", () => {
+  it("a new connection that does not open within poolWaitMs (an endpoint that accepts and never answers)", async () => {
+    const server = net.createServer(() => {}).listen(0, "127.0.0.1");
+    await once(server, "listening");
+    // openDatabase points the driver at that proxy process-wide: this file's PostgreSQL pools get theirs back after.
+    const { webSocketConstructor, wsProxy, useSecureWebSocket, pipelineConnect, pipelineTLS } = neonConfig;
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const err = await openDatabase({ url: "postgres://u:p@db.invalid:5432/x", wsProxy: `127.0.0.1:${port}`, poolWaitMs: 300 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect((err as Error).message).toBe("Connection terminated due to connection timeout");
+      expect(databaseBusy(err)).toBe(true);
+    } finally {
+      Object.assign(neonConfig, { webSocketConstructor, wsProxy, useSecureWebSocket, pipelineConnect, pipelineTLS });
+      server.close();
+    }
+  });
+
+  it("not an ordinary failure: a constraint violation, an unknown error", () => {
+    expect(databaseBusy(Object.assign(new Error("duplicate key"), { code: "23505" }))).toBe(false);
+    expect(databaseBusy(new Error("timeout exceeded"))).toBe(false);
+    expect(databaseBusy(new Error("wrapped", { cause: Object.assign(new Error("too many clients"), { code: "53300" }) }))).toBe(true);
   });
 });
