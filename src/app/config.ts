@@ -27,7 +27,7 @@ export const Env = z.object({
   // How long a request waits for one of them (or for a new connection to open) before it is
   // answered 503 with Retry-After; 0: no limit.
   DATABASE_POOL_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
-  // The audit ingest's statements as named prepared statements on the Node pool (src/db/client.ts
+  // The audit ingest's statements as named prepared statements on the Node pool (src/db/prepared.ts
   // executePrepared): planned once per connection, not on every report. Behind a transaction-mode
   // pooler they need protocol-level prepared statement support (PgBouncer >= 1.21 with
   // max_prepared_statements > 0; Neon's pooled endpoint has it); "false" where it is missing.
