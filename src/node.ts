@@ -2,10 +2,13 @@
 import { pino } from "pino";
 import { createApp } from "./app/app.ts";
 import { ConfigError, databaseOptions, loadConfig } from "./app/config.ts";
+import { inProcessDeferred } from "./app/deferred.ts";
 import { createMetrics } from "./app/metrics.ts";
 import { nodeConsoleAssets } from "./console/serve.ts";
 import { openDatabase } from "./db/client.ts";
+import { intervalLoop } from "./lib/interval-loop.ts";
 import { serveApp } from "./node-server.ts";
+import { RESUME_INTERVAL_MS, resumeUnfinished } from "./services/audit-background.ts";
 import { createRolloutScheduler } from "./services/rollout-scheduler.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 import { publicOnlyFetch } from "./services/webhook-fetch.ts";
@@ -21,7 +24,16 @@ try {
 const logger = pino({ level: config.logLevel });
 const db = await openDatabase(databaseOptions(config));
 let stopping = false;
-const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping, consoleAssets: nodeConsoleAssets });
+// Audit reports sent with Prefer: respond-async are applied after their 202, in this process;
+// those cut short (a restart, a full ingest queue) are resumed from their stored copies.
+const deferred = inProcessDeferred(db);
+const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping, consoleAssets: nodeConsoleAssets, deferred });
+const ingestLog = logger.child({ component: "audit-ingest" });
+const resume = intervalLoop(
+  () => resumeUnfinished(db, { config: config.ingest, linkBase: config.publicUrl ?? "", log: ingestLog }),
+  (err) => ingestLog.error({ err }, "resuming unfinished audit reports failed"),
+);
+resume.start(RESUME_INTERVAL_MS);
 // Webhooks: the dispatcher sends the outbox every WEBHOOK_DISPATCH_INTERVAL_MS (0: off), connecting
 // only to the public addresses it checked (webhook-fetch.ts: no DNS rebinding).
 const dispatcher = createDispatcher({
@@ -62,8 +74,8 @@ function shutdown(signal: string) {
   }, 10_000);
   force.unref();
   server.close(() => {
-    // A pass in flight finishes (its attempts are recorded) before the database closes.
-    Promise.all([dispatcher.stop(), rollouts.stop()])
+    // A pass in flight finishes (its attempts are recorded), and so do reports being applied, before the database closes.
+    Promise.all([dispatcher.stop(), rollouts.stop(), resume.stop(), deferred.idle()])
       .then(() => db.close())
       .then(
         () => process.exit(0),

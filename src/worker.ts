@@ -3,10 +3,13 @@
 // its transaction and closes it after (Neon's guidance for serverless). Migrations are not run
 // here (no filesystem): run `npm run db:migrate` against DATABASE_URL before deploying.
 import { neonConfig, Pool } from "@neondatabase/serverless";
+import { pino } from "pino";
 import { createApp } from "./app/app.ts";
 import { agentConfig, ConfigError, consoleConfig, parseEnv, webhookConfig, type AppConfig } from "./app/config.ts";
+import type { Deferred } from "./app/deferred.ts";
 import { devKeyFromSecret } from "./app/dev-key.ts";
 import { fromNeonPool, type Database, type Db } from "./db/client.ts";
+import { resumeUnfinished } from "./services/audit-background.ts";
 import { runRolloutPass } from "./services/rollouts.ts";
 import { createDispatcher } from "./services/webhook-dispatcher.ts";
 
@@ -113,7 +116,14 @@ function appFor(env: Bindings) {
       neonConfig.pipelineConnect = pipeline === "password" ? "password" : false;
     }
     // `db` serves what runs outside a request; requests get their own (requestDatabase).
-    app = createApp({ db: perCallDatabase(config.databaseUrl!), config, requestDatabase: (c) => databases.get(c.req.raw) });
+    // Work after the response (an audit report's diff) outlives the request's Pool: it runs on
+    // Pools of its own, kept alive by waitUntil; the cron resumes what it did not finish.
+    const background = perCallDatabase(config.databaseUrl!);
+    const deferred: Deferred = {
+      run: (c, task) => c.executionCtx.waitUntil(task(background).catch((err: unknown) => console.error("deferred work failed", err))),
+      idle: async () => {},
+    };
+    app = createApp({ db: background, config, requestDatabase: (c) => databases.get(c.req.raw), deferred });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     configError = e.message;
@@ -140,7 +150,8 @@ export default {
     }
   },
   // Cron Trigger (infra/wrangler.toml [triggers] crons): one webhook dispatcher pass — the
-  // offline sweep, then every due delivery — and one rollout pass (due steps become revisions).
+  // offline sweep, then every due delivery —, one rollout pass (due steps become revisions) and
+  // one pass resuming audit reports whose update after the response was cut short.
   async scheduled(_event: unknown, env: Bindings, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
     const config = configFrom(env);
     if (config.neonWsProxy) appFor(env);
@@ -160,6 +171,13 @@ export default {
         pollIntervalSeconds: config.agent.pollIntervalSeconds,
         onError: (err, plan) => console.error(`rollout plan ${plan}: step failed`, err),
       }).catch((err: unknown) => console.error("rollout pass failed", err)),
+    );
+    ctx.waitUntil(
+      resumeUnfinished(perCallDatabase(config.databaseUrl!), {
+        config: config.ingest,
+        linkBase: config.publicUrl ?? "",
+        log: pino({ level: config.logLevel }),
+      }).catch((err: unknown) => console.error("resuming audit reports failed", err)),
     );
   },
 };

@@ -18,6 +18,7 @@ import { agentRoutes as defaultAgentRoutes, routes as defaultRoutes, type RouteM
 import { authenticateAgent } from "./agent-auth.ts";
 import { authenticate, createTokenVerifier, type TokenVerifier } from "./auth.ts";
 import type { AppConfig } from "./config.ts";
+import { type Deferred, inProcessDeferred } from "./deferred.ts";
 import type { AgentEnv, AppEnv, V1Env } from "./env.ts";
 import type { ApiMetrics } from "./metrics.ts";
 import { errorToProblem, problem, validationHook } from "./problem.ts";
@@ -47,6 +48,8 @@ export interface AppDeps {
    * per request, src/worker.ts); absent, every request uses `db`.
    */
   requestDatabase?: (c: Context<AppEnv>) => Database | undefined;
+  /** Work after the response (deferred.ts); defaults to running it in this process on `db`. */
+  deferred?: Deferred;
 }
 
 export const API_VERSION = "0.1.0";
@@ -56,6 +59,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? pino({ level: config.logLevel });
   const verifier = deps.verifier ?? createTokenVerifier(config.jwt);
+  const deferred = deps.deferred ?? inProcessDeferred(db);
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -65,6 +69,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     const log = logger.child({ reqId: c.get("requestId") });
     c.set("db", deps.requestDatabase?.(c) ?? db);
     c.set("config", config);
+    c.set("deferred", deferred);
     c.set("now", now);
     c.set("log", log);
     const start = performance.now();

@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Database } from "../db/client.ts";
 import type { AgentState } from "../services/agent-state.ts";
 import type { AppConfig } from "./config.ts";
+import type { Deferred } from "./deferred.ts";
 
 import type { Role } from "../db/schema-tenancy.ts";
 
@@ -39,6 +40,8 @@ export interface AgentPrincipal {
 export interface BaseVariables {
   config: AppConfig;
   db: Database;
+  /** Work after the response (deferred.ts). */
+  deferred: Deferred;
   /** The app's clock; use it instead of new Date() so tests can pin time. */
   now: () => Date;
   requestId: string;

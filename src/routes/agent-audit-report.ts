@@ -7,7 +7,8 @@ import { problemResponses, ProblemError, validationHook } from "../app/problem.t
 import { PG, pgErrorCode } from "../db/client.ts";
 import { validateAuditReport } from "../services/audit-validate.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
-import { inIngestSlot, ingestInChunks } from "../services/audit-ingest.ts";
+import { applyLater, RESUME_AFTER_MS } from "../services/audit-background.ts";
+import { inIngestSlot, ingestInChunks, storeForLater } from "../services/audit-ingest.ts";
 import { splitShadows } from "../services/draft-preview.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
@@ -17,14 +18,29 @@ export const route = createRoute({
   tags: agentTags,
   security: agentSecurity,
   summary: "Report Gatekeeper's audit results",
-  description: `Replaces the latest audit report of the calling credential's environment and updates its violation history (violations opened, seen, resolved; webhook events queued). A large report is applied in several short transactions, so it does not hold the database; the 204 comes once all of it is applied, and a retry of the same report (same collectedAt) resumes or, when it was applied, changes nothing. A report collected before the stored one (a late retry) is accepted but does not replace it; one collected more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} s ahead of the server's clock is refused (400). Unknown fields are refused. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). While more reports wait to be applied than this server queues (AUDIT_INGEST_QUEUE), a report is refused 503 with Retry-After; send it again then. Agent credentials only.`,
+  description: `Replaces the latest audit report of the calling credential's environment and updates its violation history (violations opened, seen, resolved; webhook events queued). A large report is applied in several short transactions, so it does not hold the database; the 204 comes once all of it is applied, and a retry of the same report (same collectedAt) resumes or, when it was applied, changes nothing. A report collected before the stored one (a late retry) is accepted but does not replace it; one collected more than ${AUDIT_REPORT_MAX_AHEAD_SECONDS} s ahead of the server's clock is refused (400). Unknown fields are refused. With \`Prefer: respond-async\` (RFC 7240; what the agent sends) the answer is 202 once the report is stored, with \`Preference-Applied: respond-async\`, and the history is updated after the response; a report whose update is cut short (a restart, a full queue) is resumed from the stored copy within about ${RESUME_AFTER_MS / 1000} s, so nothing needs to be sent again. The body limit is AGENT_BODY_LIMIT_BYTES (default 16 MiB). While more reports wait to be applied than this server queues (AUDIT_INGEST_QUEUE), a report is refused 503 with Retry-After; send it again then. Agent credentials only.`,
   // No parameters: the credential alone names the environment.
   request: {
     query: z.strictObject({}),
+    headers: z.object({
+      prefer: z.string().optional().openapi({ description: "respond-async: answer 202 once stored; apply after the response.", example: "respond-async" }),
+    }),
     body: { required: true, content: { "application/json": { schema: z.strictObject(AuditReport.shape).openapi("AuditReport") } } },
   },
-  responses: { 204: { description: "Recorded" }, ...problemResponses(400, 401, 404, 413, 415, 503) },
+  responses: {
+    204: { description: "Recorded: stored and applied to the violation history" },
+    202: {
+      description: "Stored; applied to the violation history after the response (Prefer: respond-async)",
+      headers: { "Preference-Applied": { schema: { type: "string" } } },
+    },
+    ...problemResponses(400, 401, 404, 413, 415, 503),
+  },
 });
+
+/** Whether a Prefer header (RFC 7240: comma-separated preferences, each maybe with parameters) asks for respond-async. */
+export function prefersAsync(header: string | undefined): boolean {
+  return !!header && header.split(",").some((p) => p.split(/[;=]/, 1)[0]!.trim().toLowerCase() === "respond-async");
+}
 
 const MAX_TOTAL = 2_147_483_647;
 
@@ -60,20 +76,28 @@ export function register(app: OpenAPIHono<AgentEnv>): void {
       });
     }
     const config = c.get("config");
+    const args = { tenantId: a.tenantId, environmentId: a.environmentId, report, shadows, receivedAt, linkBase: config.publicUrl ?? new URL(c.req.url).origin };
+    const later = prefersAsync(c.req.header("prefer"));
     try {
       const db = c.get("db");
-      // Superseded (a late retry, or a newer report arrived mid-way) is accepted too: nothing to redo.
-      await inIngestSlot(db, config.ingest, () =>
-        ingestInChunks(
-          db,
-          { tenantId: a.tenantId, environmentId: a.environmentId, report, shadows, receivedAt, linkBase: config.publicUrl ?? new URL(c.req.url).origin },
-          config.ingest,
-        ),
-      );
+      if (later) {
+        // Superseded or already applied: nothing to do after the response either.
+        if ((await storeForLater(db, args)) === "pending") {
+          const log = c.get("log");
+          c.get("deferred").run(c, (bg) => applyLater(bg, args, config.ingest, log));
+        }
+      } else {
+        // Superseded (a late retry, or a newer report arrived mid-way) is accepted too: nothing to redo.
+        await inIngestSlot(db, config.ingest, () => ingestInChunks(db, args, config.ingest));
+      }
     } catch (err) {
       // The environment was deleted after the credential was checked: the report's foreign key.
       if (pgErrorCode(err) === PG.foreignKeyViolation) throw environmentGone();
       throw err;
+    }
+    if (later) {
+      c.header("preference-applied", "respond-async");
+      return c.body(null, 202);
     }
     return c.body(null, 204);
   });

@@ -18,6 +18,7 @@ import { createApp, type AppDeps } from "../../src/app/app.ts";
 import { ensureTenant } from "../../src/app/auth.ts";
 import { DEFAULT_DRAFT_CONFIG, DEFAULT_WEBHOOK_CONFIG, type AppConfig, type JwtConfig } from "../../src/app/config.ts";
 import { generateCredential } from "../../src/app/credentials.ts";
+import { type Deferred, inProcessDeferred } from "../../src/app/deferred.ts";
 import type { Role } from "../../src/app/env.ts";
 import { PROBLEM_CONTENT_TYPE, type Problem } from "../../src/app/problem.ts";
 import type { Database } from "../../src/db/client.ts";
@@ -77,6 +78,8 @@ export interface TestApi {
   app: ReturnType<typeof createApp>;
   db: Database;
   config: AppConfig;
+  /** The app's work after the response: `await api.deferred.idle()` waits for it (audit reports sent with Prefer: respond-async). */
+  deferred: Deferred;
   /** A valid user JWT. `sub` defaults to `<role>@<tenant>`. */
   token(tenant: string, role: Role, overrides?: { sub?: string; claims?: Record<string, unknown>; sign?: SignOptions }): Promise<string>;
   /** Creates an API key row directly (the tenant is provisioned if new) and returns its ghk_ token. */
@@ -109,7 +112,8 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
     logLevel: "silent",
   };
   opts.configure?.(config);
-  const app = createApp({ db, config, now: opts.now, routes: opts.routes, logger: opts.logger, metrics: opts.metrics?.(db), accepting: opts.accepting });
+  const deferred = inProcessDeferred(db);
+  const app = createApp({ db, config, deferred, now: opts.now, routes: opts.routes, logger: opts.logger, metrics: opts.metrics?.(db), accepting: opts.accepting });
   const request: TestApi["request"] = (method, path, o = {}) => {
     const headers: Record<string, string> = {};
     let body: string | undefined;
@@ -124,6 +128,7 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
     app,
     db,
     config,
+    deferred,
     token: (tenant, role, o = {}) => signToken({ sub: o.sub ?? `${role}@${tenant}`, tenant, role, ...o.claims }, o.sign),
     async apiKey(tenant, role, o = {}) {
       const tenantId = await ensureTenant(db, tenant);
@@ -150,6 +155,7 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
       return request(route.method.toUpperCase(), path, o);
     },
     async close() {
+      await deferred.idle();
       await db.close();
       if (typeof backend !== "function") await backend.cleanup?.();
     },
