@@ -149,7 +149,9 @@ export function createApiClient(apiUrl: string, token: () => string, userAgent: 
       await call("POST", AGENT_PATHS.status, { body: report });
     },
     async postAuditReport(report) {
-      await call("POST", AGENT_PATHS.auditReport, { body: report });
+      // 202 once the API stored it (it applies it after the response, and resumes that itself if
+      // cut short); an API that does not know the preference answers 204 after applying it.
+      await call("POST", AGENT_PATHS.auditReport, { body: report, headers: { prefer: "respond-async" } });
     },
     async postAdmissionEvents(events) {
       await call("POST", AGENT_PATHS.admissionEvents, { body: { events } });

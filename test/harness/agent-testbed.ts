@@ -137,7 +137,8 @@ export async function startAgentTestbed(
     metrics,
     state,
     deps,
-    pass: () => passUntilSettled(deps, state),
+    // After it, what the pass's audit report changes (applied after the API's 202) is applied too.
+    pass: () => passUntilSettled(deps, state).finally(() => api.deferred.idle()),
     call,
     callRoute,
     stopApi,

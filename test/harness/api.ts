@@ -113,7 +113,16 @@ export async function createTestApi(from?: BackendLike, opts: TestApiOptions = {
   };
   opts.configure?.(config);
   const deferred = inProcessDeferred(db);
-  const app = createApp({ db, config, deferred, now: opts.now, routes: opts.routes, logger: opts.logger, metrics: opts.metrics?.(db), accepting: opts.accepting });
+  const app = createApp({
+    db,
+    config,
+    deferred,
+    now: opts.now,
+    routes: opts.routes,
+    logger: opts.logger,
+    metrics: opts.metrics?.(db),
+    accepting: opts.accepting,
+  });
   const request: TestApi["request"] = (method, path, o = {}) => {
     const headers: Record<string, string> = {};
     let body: string | undefined;

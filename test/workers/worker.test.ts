@@ -2,6 +2,7 @@
 // through the Neon driver and the WebSocket proxy: the Workers entry really serves the same app.
 import { Pool } from "@neondatabase/serverless";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gzipJson } from "../../src/db/gzip-json.ts";
 import { constraintAudit, violation as agentViolation } from "../harness/agent-api.ts";
 import { acquirePostgres, type TestPostgres } from "../harness/postgres.ts";
 import { DEV_ISSUER, devSecretToken } from "../harness/tokens.ts";
@@ -190,6 +191,72 @@ describe("the API in workerd (wrangler dev) on PostgreSQL through the Neon drive
     };
     expect(page.items).toMatchObject([{ state: "open", resource: { name: "web-1" }, lastSeenAt: at }]);
   });
+
+  it("an audit report sent with Prefer: respond-async is 202 at once and applied after the response (waitUntil)", async () => {
+    const { admin, env, secret } = await auditedEnvironment("workers-async");
+    const at = new Date().toISOString();
+    const v = agentViolation(0, { namespace: "team-a", name: "web-2" });
+    const report = { collectedAt: at, constraints: [constraintAudit({ auditTimestamp: at, totalViolations: 1, violations: [v] }, 0)] };
+    const posted = await fetch(`${base}/agent/v1/audit-report`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/json", prefer: "respond-async" },
+      body: JSON.stringify(report),
+    });
+    expect(posted.status, await posted.text()).toBe(202);
+    expect(posted.headers.get("preference-applied")).toBe("respond-async");
+    expect(await openViolations(admin, env.id), output()).toEqual(["web-2"]);
+  });
+
+  it("the Cron Trigger's scheduled handler resumes an audit report left unfinished after its 202", async () => {
+    const { admin, env } = await auditedEnvironment("workers-resume");
+    const at = new Date(Date.now() - 120_000).toISOString();
+    const v = agentViolation(0, { namespace: "team-a", name: "web-3" });
+    const report = { collectedAt: at, constraints: [constraintAudit({ auditTimestamp: at, totalViolations: 1, violations: [v] }, 0)] };
+    // What a Worker that stopped right after storing it leaves: the report, unfinished, two minutes old.
+    const pool = new Pool({ connectionString: db.url, max: 1 });
+    try {
+      const c = await pool.connect();
+      try {
+        await c.query("select set_config('app.system', 'on', false)");
+        await c.query(
+          `insert into audit_reports (environment_id, tenant_id, report, total_violations, received_at, collected_at)
+           select id, tenant_id, $2, 1, $3, $3 from environments where id = $1`,
+          [env.id, gzipJson(report), at],
+        );
+      } finally {
+        c.release();
+      }
+    } finally {
+      await pool.end();
+    }
+    expect((await fetch(`${base}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
+    expect(await openViolations(admin, env.id), output()).toEqual(["web-3"]);
+  });
+
+  /** A new environment of `tenant` and its agent's secret. */
+  async function auditedEnvironment(tenant: string) {
+    const admin = { authorization: `Bearer ${await token(tenant, "admin")}`, "content-type": "application/json" };
+    const env = (await (await fetch(`${base}/v1/environments`, { method: "POST", headers: admin, body: JSON.stringify({ name: "audited" }) })).json()) as {
+      id: string;
+    };
+    const cred = (await (await fetch(`${base}/v1/environments/${env.id}/agent-credentials`, { method: "POST", headers: admin, body: "{}" })).json()) as {
+      secret: string;
+    };
+    return { admin, env, secret: cred.secret };
+  }
+
+  /** The names of the environment's open violations, once there are any (up to 15 s). */
+  async function openViolations(admin: Record<string, string>, environmentId: string): Promise<string[]> {
+    let names: string[] = [];
+    for (let i = 0; i < 60 && names.length === 0; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 250));
+      const page = (await (await fetch(`${base}/v1/violations?environment=${environmentId}&state=open`, { headers: admin })).json()) as {
+        items: { resource: { name: string } }[];
+      };
+      names = page.items.map((x) => x.resource.name);
+    }
+    return names;
+  }
 
   it("the Cron Trigger's scheduled handler runs the webhook dispatcher: a queued ping reaches a real receiver, signed", async () => {
     const receiver = await startReceiver();
