@@ -81,7 +81,7 @@ function record(route: Route, started: number, status: number | string) {
   b.requests += 1;
   if (took > 50) b.over50 += 1;
   b.maxMs = Math.max(b.maxMs, Math.round(took));
-  if (!/^(200|204|304)$/.test(String(status))) b.failed += 1;
+  if (!/^(200|202|204|304)$/.test(String(status))) b.failed += 1;
 }
 
 async function call(route: Route, method: "GET" | "POST", path: string, secret: string, headers: Record<string, string>, body?: unknown) {
@@ -199,9 +199,12 @@ async function loop(a: Agent) {
     a.changed = true;
   }
   if (a.sentAt === null || a.changed || performance.now() - a.sentAt >= AUDIT_RESEND_MS) {
-    const sent = await call("audit-report", "POST", "/agent/v1/audit-report", a.secret, {}, auditReport(a.desired, a.seed, a.rollouts));
+    // As the agent (agent/api-client.ts): 202 once stored, the history applied after the response;
+    // FLEET_AUDIT_SYNC=1 waits for it (the 204), as an agent before that preference did.
+    const prefer: Record<string, string> = process.env.FLEET_AUDIT_SYNC === "1" ? {} : { prefer: "respond-async" };
+    const sent = await call("audit-report", "POST", "/agent/v1/audit-report", a.secret, prefer, auditReport(a.desired, a.seed, a.rollouts));
     // As the agent: what was not accepted is sent again on the next loop.
-    if (sent.status === 204) {
+    if (sent.status === 202 || sent.status === 204) {
       a.sentAt = performance.now();
       a.changed = false;
     }

@@ -248,7 +248,7 @@ try {
       );
       for (const [route, r] of Object.entries(result[phase])) {
         const bad = Object.entries(r.statuses)
-          .filter(([s]) => !/^(200|204|304)$/.test(s))
+          .filter(([s]) => !/^(200|202|204|304)$/.test(s))
           .reduce((n, [, c]) => n + c, 0);
         if (phase === "measured") {
           errors += bad;
@@ -296,6 +296,22 @@ try {
     console.log(`PostgreSQL backends at work, mean per 1 s sample of the measured window (${activitySamples} samples):`);
     for (const [key, n] of [...activity].sort((x, y) => y[1] - x[1]).slice(0, 12))
       console.log(`  ${(n / Math.max(1, activitySamples)).toFixed(2).padStart(6)}  ${key}`);
+    // With Prefer: respond-async the 202 comes before the diff: whether the diffs kept up.
+    const client = await admin.connect();
+    await client.query("begin");
+    await client.query("select set_config('app.system', 'on', true)"); // past the tables' row-level security
+    const backlog = (
+      await client.query(
+        `select count(*) filter (where ingested_at is null)::int as unfinished, count(*)::int as reports,
+                coalesce(extract(epoch from max(now() - received_at) filter (where ingested_at is null)), 0)::float as oldest
+         from audit_reports`,
+      )
+    ).rows[0] as { unfinished: number; reports: number; oldest: number };
+    await client.query("commit");
+    client.release();
+    console.log(
+      `audit reports applied after their 202: ${backlog.reports - backlog.unfinished} of ${backlog.reports} environments' latest finished at the end, ${backlog.unfinished} unfinished (oldest received ${backlog.oldest.toFixed(1)} s before)`,
+    );
     console.log(`server memory at the end: heap in use ${serverLoop.heapMiB} MiB, RSS ${serverLoop.rssMiB} MiB`);
     console.log(`most agents per core at a ${INTERVAL} s interval: ${(AGENTS / cores).toFixed(0)}`);
     console.log(
