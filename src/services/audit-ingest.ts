@@ -15,6 +15,8 @@
 //      open when the retry matches it again, and opens them then.
 //   3. A last transaction finishes it (finishReport): constraint audit times, the digests, and
 //      ingested_at — the report's completion.
+// With Prefer: respond-async the route runs step 1 without the diff (storeForLater) and the rest
+// after its 202 (ingestStored, from audit-background.ts), which also resumes reports cut short.
 // Every chunk first locks the report's row and checks that it is still this report and unfinished,
 // so ingests of one environment never interleave: a newer report arriving mid-way replaces the row
 // and the older one's remaining chunks do nothing (the newer one diffs everything anyway); a retry
@@ -177,8 +179,8 @@ export interface IngestArgs {
 }
 
 // Up to this many listed violations a report is serialised and gzipped in one go: ~1 ms for a
-// fleet-sized report (~250), where the sliced stream below cost ~7 ms in thread-pool hops alone.
-const SYNC_GZIP_MAX = 2000;
+// fleet-sized report (~250), where the sliced stream cost ~7 ms in thread-pool hops alone.
+const SYNC_GZIP_MAX = 500;
 
 const gzipped = (report: AuditReport, listed: number) => (listed <= SYNC_GZIP_MAX ? Promise.resolve(gzipJson(report)) : gzipReport(report));
 const listedCountOf = (report: AuditReport) => report.constraints.reduce((n, c) => n + c.violations.length, 0);
