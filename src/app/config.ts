@@ -2,6 +2,7 @@
 // dev signing key, which may create <dataDir>/dev-jwt-key.json on first use.
 import { resolve } from "node:path";
 import { z } from "zod";
+import { DEFAULT_POOL_WAIT_MS } from "../db/client.ts";
 import { fieldIssues } from "../policies/issues.ts";
 import { DEFAULT_POLL_INTERVAL_SECONDS } from "../protocol/agent.ts";
 import { DEFAULT_INGEST_CONFIG, DEFAULT_PGLITE_CHUNK_SIZE, type IngestConfig } from "../services/audit-ingest.ts";
@@ -26,7 +27,7 @@ export const Env = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   // How long a request waits for one of them (or for a new connection to open) before it is
   // answered 503 with Retry-After; 0: no limit.
-  DATABASE_POOL_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  DATABASE_POOL_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(DEFAULT_POOL_WAIT_MS),
   // The audit ingest's statements as named prepared statements on the Node pool (src/db/prepared.ts
   // executePrepared): planned once per connection, not on every report. Behind a transaction-mode
   // pooler they need protocol-level prepared statement support (PgBouncer >= 1.21 with

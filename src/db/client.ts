@@ -62,6 +62,8 @@ export interface OpenOptions {
 }
 
 export const DEFAULT_DATA_DIR = "./.gatehouse/data";
+/** DATABASE_POOL_WAIT_MS's default: past it a request is answered 503 (databaseBusy), not kept waiting. */
+export const DEFAULT_POOL_WAIT_MS = 10_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -127,7 +129,7 @@ export async function openDatabase(cfg: OpenOptions = {}): Promise<Database> {
     // connectionTimeoutMillis bounds both the wait in the pool's queue and a new connection's
     // opening: past it, the request fails with databaseBusy's error (503 + Retry-After) instead of
     // queueing without end behind a burst.
-    const pool = new Pool({ connectionString: cfg.url, max, connectionTimeoutMillis: cfg.poolWaitMs ?? 10_000 });
+    const pool = new Pool({ connectionString: cfg.url, max, connectionTimeoutMillis: cfg.poolWaitMs ?? DEFAULT_POOL_WAIT_MS });
     // An idle client dropped by the server must not crash the process; the pool replaces it.
     pool.on("error", () => {});
     const db = await fromNeonPool(pool, { preparedStatements: cfg.preparedStatements ?? true });

@@ -27,8 +27,7 @@ export async function executePrepared<R extends Record<string, unknown>>(tx: Db,
   if (!preparing.has(tx)) return tx.execute<R>(query);
   const { dialect, session } = tx as unknown as DrizzleInternals;
   const q = dialect.sqlToQuery(query);
-  const name = `gh_${sha256Hex(q.sql).slice(0, 40)}`;
-  return (await session.prepareQuery(q, undefined, name, false).execute()) as { rows: R[] };
+  return (await session.prepareQuery(q, undefined, statementName(q.sql), false).execute()) as { rows: R[] };
 }
 
 /** executePrepared for a drizzle query builder (an insert with returning, say): its own `prepare`. */
@@ -37,5 +36,8 @@ export async function runPrepared<T>(
   query: PromiseLike<T> & { toSQL(): { sql: string }; prepare(name: string): { execute(): Promise<T> } },
 ): Promise<T> {
   if (!preparing.has(tx)) return query;
-  return query.prepare(`gh_${sha256Hex(query.toSQL().sql).slice(0, 40)}`).execute();
+  return query.prepare(statementName(query.toSQL().sql)).execute();
 }
+
+/** A statement's name: a hash of its text, so one shape has one name on every connection. */
+const statementName = (text: string) => `gh_${sha256Hex(text).slice(0, 40)}`;
