@@ -1,7 +1,8 @@
 // POST /agent/v1/audit-report with Prefer: respond-async (what the agent sends): 202 once the
 // report is stored, the violation history updated after the response, to the same end state as
-// the synchronous 204; and nothing lost when that later work does not happen — a report left
-// unfinished (the queue full, the process gone) is applied by the resume pass from its stored copy.
+// the synchronous 204; turned away (503) before it is stored when the ingest queue is full; and
+// nothing lost when the work after the 202 does not happen — a report left unfinished (the
+// process gone) is applied by the resume pass from its stored copy.
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { agentRows, auditReport, constraintAudit, createAgentCredential, violation } from "../../test/harness/agent-api.ts";
@@ -117,30 +118,42 @@ describe.each(backends())("POST /agent/v1/audit-report, Prefer: respond-async ($
     expect(await history(a.env.id)).toEqual({ open: 3, resolved: 0, events: 3 });
   });
 
-  it("a report the queue had no room for stays stored, unfinished, and the resume pass applies it once", async () => {
+  it("a report arriving while the ingest queue is full is refused 503 with Retry-After before anything is stored; sent again, it is applied", async () => {
     const a = await agent("async-full-a");
     const b = await agent("async-full-b");
-    // a's report takes the one slot (held after its first chunk); b's, meanwhile, finds no room to
-    // wait: left for the resume pass.
+    // a's report takes the one slot (held after its first chunk); b's, meanwhile, finds no room.
     let open = () => {};
     const reached = new Promise<void>((r) => (hold = { reached: r, gate: new Promise<void>((g) => (open = g)) }));
     expect((await api.request("POST", URL, { token: a.secret, body: report(ago(1000), range(250)), headers: ASYNC })).status).toBe(202);
     await reached;
-    expect((await api.request("POST", URL, { token: b.secret, body: report(ago(1000), range(30)), headers: ASYNC })).status).toBe(202);
+    const rb = report(ago(1000), range(30));
+    const refused = await expectProblem(await api.request("POST", URL, { token: b.secret, body: rb, headers: ASYNC }), 503);
+    expect(refused.detail).toMatch(/Retry-After/);
+    expect((await agentRows(api, b.env.id)).report).toBeUndefined();
     open();
     await api.deferred.idle();
     expect(await history(a.env.id)).toMatchObject({ open: 250 });
-    expect(await ingested(b.env.id)).toBeNull();
-    expect(await history(b.env.id)).toEqual({ open: 0, resolved: 0, events: 0 });
 
+    expect((await api.request("POST", URL, { token: b.secret, body: rb, headers: ASYNC })).status).toBe(202);
+    await api.deferred.idle();
+    expect(await history(b.env.id)).toEqual({ open: 30, resolved: 0, events: 30 });
+  });
+
+  it("the resume pass applies a report left unfinished once it is RESUME_AFTER_MS old, once", async () => {
+    const { env } = await agent("async-left");
+    const r = report(ago(1000), range(30));
+    const args = { tenantId: await api.tenantId("async-left"), environmentId: env.id, report: r, shadows: [], receivedAt: new Date(), linkBase: "" };
+    // As a process that stopped right after the 202: stored, nothing applied.
+    expect(await storeForLater(api.db, args)).toBe("pending");
     // Received just now: not yet the resume pass's (an ingest may still be running elsewhere).
     expect(await resumeUnfinished(api.db, { config: api.config.ingest, linkBase: "", log })).toBe(0);
+    expect(await ingested(env.id)).toBeNull();
     const later = () => new Date(Date.now() + RESUME_AFTER_MS + 1000);
     expect(await resumeUnfinished(api.db, { config: api.config.ingest, linkBase: "", log, now: later })).toBe(1);
-    expect(await ingested(b.env.id)).not.toBeNull();
-    expect(await history(b.env.id)).toEqual({ open: 30, resolved: 0, events: 30 });
+    expect(await ingested(env.id)).not.toBeNull();
+    expect(await history(env.id)).toEqual({ open: 30, resolved: 0, events: 30 });
     expect(await resumeUnfinished(api.db, { config: api.config.ingest, linkBase: "", log, now: later })).toBe(0);
-    expect(await history(b.env.id)).toEqual({ open: 30, resolved: 0, events: 30 });
+    expect(await history(env.id)).toEqual({ open: 30, resolved: 0, events: 30 });
   });
 
   it("resumes every tenant's unfinished reports, each into its own tenant's history, from the stored copy", async () => {

@@ -8,7 +8,7 @@ import { PG, pgErrorCode } from "../db/client.ts";
 import { validateAuditReport } from "../services/audit-validate.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
 import { applyLater, RESUME_AFTER_MS } from "../services/audit-background.ts";
-import { inIngestSlot, ingestInChunks, storeForLater } from "../services/audit-ingest.ts";
+import { assertIngestRoom, inIngestSlot, ingestInChunks, storeForLater } from "../services/audit-ingest.ts";
 import { splitShadows } from "../services/draft-preview.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
@@ -81,6 +81,8 @@ export function register(app: OpenAPIHono<AgentEnv>): void {
     try {
       const db = c.get("db");
       if (later) {
+        // Turned away as the synchronous path would be, before anything is stored.
+        assertIngestRoom(db, config.ingest);
         // Superseded or already applied: nothing to do after the response either.
         if ((await storeForLater(db, args)) === "pending") {
           const log = c.get("log");

@@ -201,6 +201,36 @@ describe.each(backends())("draft shadows and preview ($name)", (backend) => {
     ).toBe(false);
   });
 
+  it("with Prefer: respond-async the shadows become the preview after the 202; a late, older report moves it not at all", async () => {
+    const t = "dp-async";
+    const env = await createEnvironment(api, t, { name: "prod", settings: CURRENT });
+    const { secret } = await createAgentCredential(api, t, env.id);
+    const d = await createDraft(t, env.id, { controls: { privilegedContainers: { enforcementAction: "deny" } } });
+    const viewer = await tokenAt(t, "viewer");
+    const preview = async () => json(await api.call(routes.draftsPreview.route, `/v1/environments/${env.id}/drafts/${d.id}/preview`, { token: viewer }));
+    const shadowed = (at: Date, total: number) => ({
+      collectedAt: at.toISOString(),
+      constraints: [
+        constraintAudit({ auditTimestamp: at.toISOString() }, 1),
+        constraintAudit(
+          { name: `${d.shadowPrefix}privileged-containers`, enforcementAction: "dryrun", auditTimestamp: at.toISOString(), totalViolations: total },
+          total,
+        ),
+      ],
+    });
+    // Collected before the server received it (reports rank by collectedAt, never later than their receipt).
+    const at = new Date(clock.getTime() - 60_000);
+    const res = await api.request("POST", AGENT_PATHS.auditReport, { token: secret, body: shadowed(at, 3), headers: { prefer: "respond-async" } });
+    expect(res.status, await res.clone().text()).toBe(202);
+    await api.deferred.idle();
+    expect((await preview()).controls[0]).toMatchObject({ evaluated: true, auditTimestamp: at.toISOString(), totalViolations: 3 });
+
+    // Collected before the stored one (a late retry): not stored, so it moves no preview either.
+    const older = await api.request("POST", AGENT_PATHS.auditReport, { token: secret, body: shadowed(new Date(at.getTime() - 30_000), 1) });
+    expect(older.status).toBe(204);
+    expect((await preview()).controls[0]).toMatchObject({ evaluated: true, auditTimestamp: at.toISOString(), totalViolations: 3 });
+  });
+
   it("GET rendered?draft= renders the draft as it would apply once promoted (JSON and YAML)", async () => {
     const t = "dp-rendered";
     const env = await createEnvironment(api, t, { name: "prod", settings: CURRENT });

@@ -91,15 +91,28 @@ export function inIngestSlot<T>(db: Database, config: Pick<IngestConfig, "concur
     slots.set(db, limit);
   }
   limit.concurrency = concurrency;
-  if (config.queue !== undefined && limit.activeCount >= concurrency && limit.pendingCount >= config.queue) {
-    return Promise.reject(
-      new ProblemError(503, `Too many audit reports are waiting to be applied; send it again after the time in Retry-After.`, {
-        headers: { "retry-after": String(INGEST_RETRY_AFTER_SECONDS) },
-      }),
-    );
-  }
+  if (queueFull(limit, config)) return Promise.reject(queueFullProblem());
   return limit(ingest);
 }
+
+/**
+ * Throws inIngestSlot's 503 if it would refuse an ingest now: the respond-async route asks before
+ * it stores a report, so a burst is turned away (the agent retries after Retry-After) instead of
+ * piling up stored reports faster than they are applied.
+ */
+export function assertIngestRoom(db: Database, config: Pick<IngestConfig, "concurrency" | "queue"> | undefined): void {
+  const limit = slots.get(db);
+  if (limit && config?.concurrency && queueFull(limit, config)) throw queueFullProblem();
+}
+
+const queueFull = (limit: LimitFunction, config: Pick<IngestConfig, "concurrency" | "queue">) =>
+  config.queue !== undefined && limit.activeCount >= config.concurrency! && limit.pendingCount >= config.queue;
+
+const queueFullProblem = () =>
+  new ProblemError(503, `Too many audit reports are waiting to be applied; send it again after the time in Retry-After.`, {
+    headers: { "retry-after": String(INGEST_RETRY_AFTER_SECONDS) },
+  });
+
 /**
  * The default on PGlite, where a chunk's statements hold this thread while they run (on
  * PostgreSQL they run in the server, and the API only waits): 2,000 violations took ~0.3 s there.
