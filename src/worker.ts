@@ -120,7 +120,8 @@ function appFor(env: Bindings) {
     // Pools of its own, kept alive by waitUntil; the cron resumes what it did not finish.
     const background = perCallDatabase(config.databaseUrl!);
     const deferred: Deferred = {
-      run: (c, task) => c.executionCtx.waitUntil(task(background).catch((err: unknown) => console.error("deferred work failed", err))),
+      db: background,
+      run: (c, work) => c.executionCtx.waitUntil(work.catch((err: unknown) => console.error("deferred work failed", err))),
       idle: async () => {},
     };
     app = createApp({ db: background, config, requestDatabase: (c) => databases.get(c.req.raw), deferred });

@@ -5,8 +5,10 @@ import type { Context } from "hono";
 import type { Database } from "../db/client.ts";
 
 export interface Deferred {
-  /** Runs `task` after the response, on a database that outlives the request. */
-  run(c: Context, task: (db: Database) => Promise<void>): void;
+  /** A database that outlives the request (on Workers, the request's own Pool ends with its response). */
+  db: Database;
+  /** Keeps `work` going after the response. */
+  run(c: Context, work: Promise<void>): void;
   /** Resolves once every task started so far has ended (shutdown; tests). */
   idle(): Promise<void>;
 }
@@ -15,10 +17,9 @@ export interface Deferred {
 export function inProcessDeferred(db: Database): Deferred {
   const running = new Set<Promise<void>>();
   return {
-    run(_c, task) {
-      const p: Promise<void> = task(db)
-        .catch(() => {})
-        .finally(() => running.delete(p));
+    db,
+    run(_c, work) {
+      const p: Promise<void> = work.catch(() => {}).finally(() => running.delete(p));
       running.add(p);
     },
     async idle() {

@@ -7,8 +7,8 @@ import { problemResponses, ProblemError, validationHook } from "../app/problem.t
 import { PG, pgErrorCode } from "../db/client.ts";
 import { validateAuditReport } from "../services/audit-validate.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
-import { applyLater, RESUME_AFTER_MS } from "../services/audit-background.ts";
-import { assertIngestRoom, inIngestSlot, ingestInChunks, storeForLater } from "../services/audit-ingest.ts";
+import { RESUME_AFTER_MS, storeThenApply } from "../services/audit-background.ts";
+import { inIngestSlot, ingestInChunks } from "../services/audit-ingest.ts";
 import { splitShadows } from "../services/draft-preview.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
 
@@ -81,13 +81,12 @@ export function register(app: OpenAPIHono<AgentEnv>): void {
     try {
       const db = c.get("db");
       if (later) {
-        // Turned away as the synchronous path would be, before anything is stored.
-        assertIngestRoom(db, config.ingest);
-        // Superseded or already applied: nothing to do after the response either.
-        if ((await storeForLater(db, args)) === "pending") {
-          const log = c.get("log");
-          c.get("deferred").run(c, (bg) => applyLater(bg, args, config.ingest, log));
-        }
+        // Answered once stored; the apply goes on after the response, in the same ingest slot, on
+        // a database that outlives the request (on Workers a Pool per transaction: two connections).
+        const deferred = c.get("deferred");
+        const { stored, done } = storeThenApply(deferred.db, args, config.ingest, c.get("log"));
+        deferred.run(c, done);
+        await stored;
       } else {
         // Superseded (a late retry, or a newer report arrived mid-way) is accepted too: nothing to redo.
         await inIngestSlot(db, config.ingest, () => ingestInChunks(db, args, config.ingest));

@@ -17,7 +17,7 @@ import type { Database } from "../db/client.ts";
 import { gunzipJson } from "../db/gzip-json.ts";
 import { auditReports } from "../db/schema.ts";
 import type { AuditReport } from "../protocol/agent.ts";
-import { inIngestSlot, type IngestArgs, type IngestConfig, ingestStored } from "./audit-ingest.ts";
+import { inIngestSlot, type IngestArgs, type IngestConfig, ingestStored, storeForLater } from "./audit-ingest.ts";
 
 /** How often Node looks for unfinished reports to resume. */
 export const RESUME_INTERVAL_MS = 30_000;
@@ -31,26 +31,55 @@ export const RESUME_AFTER_MS = 60_000;
 const RESUME_BATCH = 50;
 
 // The reports this process is applying (per database: tests run many), skipped by its own sweep.
-const applying = new WeakMap<Database, Set<string>>();
+const inFlight = new WeakMap<Database, Set<string>>();
 const keyOf = (a: Pick<IngestArgs, "environmentId" | "report">) => `${a.environmentId}@${a.report.collectedAt}`;
 
 /**
- * Applies a stored report (storeForLater's) in an ingest slot. Never throws: what fails is
- * logged and left for resumeUnfinished, as is a report for which AUDIT_INGEST_QUEUE reports wait
- * already (so waiting reports never hold more memory than that queue).
+ * The respond-async route's ingest: in one ingest slot, as the synchronous route's, it stores the
+ * report and then applies it. The returned promise settles once the report is stored (or was
+ * refused: a full queue's 503, the store's own error), while the slot stays held for the apply;
+ * the caller answers then and hands `done` to work after the response. Holding the slot from the
+ * store on keeps the synchronous path's back-pressure: under bench:fleet, stores outside the slots
+ * let a burst store reports far faster than they could be applied (6,452 of 10,000 left unfinished).
+ */
+export function storeThenApply(
+  db: Database,
+  args: IngestArgs,
+  config: IngestConfig | undefined,
+  log: Logger,
+): { stored: Promise<"pending" | "superseded" | "ingested">; done: Promise<void> } {
+  let settle!: { resolve: (s: "pending" | "superseded" | "ingested") => void; reject: (e: unknown) => void };
+  const stored = new Promise<"pending" | "superseded" | "ingested">((resolve, reject) => (settle = { resolve, reject }));
+  const done = inIngestSlot(db, config, async () => {
+    const s = await storeForLater(db, args);
+    settle.resolve(s);
+    if (s === "pending") await applying(db, args, () => ingestStored(db, args, config), log);
+  }).catch(settle.reject); // after the store settled, a no-op (applying logs its own failures)
+  return { stored, done };
+}
+
+/**
+ * Applies a stored report (resumeUnfinished's) in an ingest slot. Never throws: what fails is
+ * logged and left for the next pass, as is a report for which AUDIT_INGEST_QUEUE reports wait
+ * already.
  */
 export async function applyLater(db: Database, args: IngestArgs, config: IngestConfig | undefined, log: Logger): Promise<void> {
-  const set = applying.get(db) ?? new Set<string>();
-  applying.set(db, set);
+  await applying(db, args, () => inIngestSlot(db, config, () => ingestStored(db, args, config)), log);
+}
+
+/** Runs `apply`, the report marked as this process's own meanwhile (resumeUnfinished skips it); logs what it did or why it failed. */
+async function applying(db: Database, args: IngestArgs, apply: () => Promise<{ kind: string }>, log: Logger): Promise<void> {
+  const set = inFlight.get(db) ?? new Set<string>();
+  inFlight.set(db, set);
   const key = keyOf(args);
   set.add(key);
+  const at = { environmentId: args.environmentId, collectedAt: args.report.collectedAt };
   try {
-    const outcome = await inIngestSlot(db, config, () => ingestStored(db, args, config));
-    log.debug({ environmentId: args.environmentId, collectedAt: args.report.collectedAt, outcome: outcome.kind }, "audit report applied");
+    log.debug({ ...at, outcome: (await apply()).kind }, "audit report applied");
   } catch (err) {
     const queued = err instanceof ProblemError && err.status === 503;
     log[queued ? "info" : "error"](
-      { err: queued ? undefined : err, environmentId: args.environmentId, collectedAt: args.report.collectedAt },
+      { err: queued ? undefined : err, ...at },
       queued ? "audit report left for the resume pass: too many ingests wait" : "applying an audit report failed; the resume pass retries it",
     );
   } finally {
@@ -75,7 +104,7 @@ export async function resumeUnfinished(
       where ingested_at is null and received_at < ${before}::timestamptz
       order by received_at limit ${RESUME_BATCH}`),
   );
-  const skip = applying.get(db);
+  const skip = inFlight.get(db);
   let done = 0;
   for (const r of rows as { tenant_id: string; environment_id: string; collected_at: string | Date; received_at: string | Date }[]) {
     const collectedAt = new Date(r.collected_at).toISOString();

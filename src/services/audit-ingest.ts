@@ -95,16 +95,6 @@ export function inIngestSlot<T>(db: Database, config: Pick<IngestConfig, "concur
   return limit(ingest);
 }
 
-/**
- * Throws inIngestSlot's 503 if it would refuse an ingest now: the respond-async route asks before
- * it stores a report, so a burst is turned away (the agent retries after Retry-After) instead of
- * piling up stored reports faster than they are applied.
- */
-export function assertIngestRoom(db: Database, config: Pick<IngestConfig, "concurrency" | "queue"> | undefined): void {
-  const limit = slots.get(db);
-  if (limit && config?.concurrency && queueFull(limit, config)) throw queueFullProblem();
-}
-
 const queueFull = (limit: LimitFunction, config: Pick<IngestConfig, "concurrency" | "queue">) =>
   config.queue !== undefined && limit.activeCount >= config.concurrency! && limit.pendingCount >= config.queue;
 
