@@ -4,8 +4,8 @@
 // ~0.25 s (its transactions queue for the ingest slots and the pool); the agent does not need
 // to wait for it, only for the report to be safe.
 //
-// Nothing is lost when the work after the 202 does not happen (the process stops, more reports
-// wait than AUDIT_INGEST_QUEUE, a database error): the report stays stored and unfinished
+// Nothing is lost when the work after the 202 does not happen (the process stops, a database
+// error): the report stays stored and unfinished
 // (audit_reports.ingested_at null), and resumeUnfinished, run every RESUME_INTERVAL_MS on Node
 // and by the Workers cron, applies it from the stored copy. That copy has no drafts' shadow
 // constraints (they are never stored), so a resumed report leaves the drafts' previews as they
