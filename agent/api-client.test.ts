@@ -84,21 +84,13 @@ describe("agent API client", () => {
     expect(JSON.parse(post?.body ?? "")).toEqual({ events: [] });
   });
 
-  it("sends audit reports with Prefer: respond-async and takes the 202 (stored, applied later) or a 204 as sent", async () => {
+  it("sends audit reports without Prefer: respond-async, so the loop waits for the 204 (applied)", async () => {
     const client = createApiClient(base, () => "gha_secret", "test");
     requests.length = 0;
-    answers.push(202, 204);
+    answers.push(204);
     const report = { collectedAt: "2026-01-01T00:00:00.000Z", constraints: [] };
     await client.postAuditReport(report);
-    await client.postAuditReport(report);
-    expect(requests.map((r) => [r.url, r.headers.prefer, JSON.parse(r.body)])).toEqual([
-      ["/agent/v1/audit-report", "respond-async", report],
-      ["/agent/v1/audit-report", "respond-async", report],
-    ]);
-    // Other posts wait for the answer as before: no preference.
-    answers.push(204);
-    await client.postStatus({} as never);
-    expect(requests.at(-1)?.headers.prefer).toBeUndefined();
+    expect(requests.map((r) => [r.method, r.url, r.headers.prefer, JSON.parse(r.body)])).toEqual([["POST", "/agent/v1/audit-report", undefined, report]]);
   });
 
   it("a 200 that is not a desired state, a problem, and an unreachable API are ApiErrors", async () => {

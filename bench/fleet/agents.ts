@@ -199,9 +199,10 @@ async function loop(a: Agent) {
     a.changed = true;
   }
   if (a.sentAt === null || a.changed || performance.now() - a.sentAt >= AUDIT_RESEND_MS) {
-    // As the agent (agent/api-client.ts): 202 once stored, the history applied after the response;
-    // FLEET_AUDIT_SYNC=1 waits for it (the 204), as an agent before that preference did.
-    const prefer: Record<string, string> = process.env.FLEET_AUDIT_SYNC === "1" ? {} : { prefer: "respond-async" };
+    // As the agent (agent/api-client.ts): the 204 once applied. FLEET_AUDIT_ASYNC=1 sends Prefer:
+    // respond-async (202 once stored, applied after the response), which the agent does not: the runs
+    // with it were far worse (README, Benchmarks).
+    const prefer: Record<string, string> = process.env.FLEET_AUDIT_ASYNC === "1" ? { prefer: "respond-async" } : {};
     const sent = await call("audit-report", "POST", "/agent/v1/audit-report", a.secret, prefer, auditReport(a.desired, a.seed, a.rollouts));
     // As the agent: what was not accepted is sent again on the next loop.
     if (sent.status === 202 || sent.status === 204) {

@@ -137,8 +137,7 @@ export async function startAgentTestbed(
     metrics,
     state,
     deps,
-    // After it, what the pass's audit report changes (applied after the API's 202) is applied too.
-    pass: () => passUntilSettled(deps, state).finally(() => api.deferred.idle()),
+    pass: () => passUntilSettled(deps, state),
     call,
     callRoute,
     stopApi,
