@@ -149,8 +149,8 @@ export function createApiClient(apiUrl: string, token: () => string, userAgent: 
       await call("POST", AGENT_PATHS.status, { body: report });
     },
     async postAuditReport(report) {
-      // Without Prefer: respond-async, so the loop waits for the 204 (applied): bench:fleet runs with
-      // the 202 were far worse, most reports refused 503 and p99s in seconds (README, Benchmarks).
+      // Without Prefer: respond-async, so the loop waits for the 204 (applied), until bench:fleet
+      // shows the 202 holds a fleet better (README, Benchmarks: not decided yet).
       await call("POST", AGENT_PATHS.auditReport, { body: report });
     },
     async postAdmissionEvents(events) {

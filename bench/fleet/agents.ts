@@ -200,8 +200,7 @@ async function loop(a: Agent) {
   }
   if (a.sentAt === null || a.changed || performance.now() - a.sentAt >= AUDIT_RESEND_MS) {
     // As the agent (agent/api-client.ts): the 204 once applied. FLEET_AUDIT_ASYNC=1 sends Prefer:
-    // respond-async (202 once stored, applied after the response), which the agent does not: the runs
-    // with it were far worse (README, Benchmarks).
+    // respond-async (202 once stored, applied after the response), which the agent does not yet.
     const prefer: Record<string, string> = process.env.FLEET_AUDIT_ASYNC === "1" ? { prefer: "respond-async" } : {};
     const sent = await call("audit-report", "POST", "/agent/v1/audit-report", a.secret, prefer, auditReport(a.desired, a.seed, a.rollouts));
     // As the agent: what was not accepted is sent again on the next loop.
