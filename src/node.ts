@@ -25,7 +25,7 @@ const logger = pino({ level: config.logLevel });
 const db = await openDatabase(databaseOptions(config));
 let stopping = false;
 // Audit reports sent with Prefer: respond-async are applied after their 202, in this process;
-// those cut short (a restart, a full ingest queue) are resumed from their stored copies.
+// those cut short (a restart, an error) are resumed from their stored copies.
 const deferred = inProcessDeferred(db);
 const app = createApp({ db, config, logger, metrics: createMetrics(db), accepting: () => !stopping, consoleAssets: nodeConsoleAssets, deferred });
 const ingestLog = logger.child({ component: "audit-ingest" });

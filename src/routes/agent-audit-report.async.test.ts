@@ -156,6 +156,21 @@ describe.each(backends())("POST /agent/v1/audit-report, Prefer: respond-async ($
     expect(await history(env.id)).toEqual({ open: 30, resolved: 0, events: 30 });
   });
 
+  it("the resume pass leaves alone a report this process is still applying, as a long synchronous ingest", async () => {
+    const { env, secret } = await agent("async-busy");
+    let open = () => {};
+    const reached = new Promise<void>((r) => (hold = { reached: r, gate: new Promise<void>((g) => (open = g)) }));
+    // Without the preference: the 204 waits for the whole ingest, held here after its first chunk.
+    const posting = api.request("POST", URL, { token: secret, body: report(ago(1000), range(250)) });
+    await reached;
+    expect(await ingested(env.id)).toBeNull();
+    const later = () => new Date(Date.now() + RESUME_AFTER_MS + 1000);
+    expect(await resumeUnfinished(api.db, { config: api.config.ingest, linkBase: "", log, now: later })).toBe(0);
+    open();
+    expect((await posting).status).toBe(204);
+    expect(await history(env.id)).toEqual({ open: 250, resolved: 0, events: 250 });
+  });
+
   it("resumes every tenant's unfinished reports, each into its own tenant's history, from the stored copy", async () => {
     const tenants = ["resume-x", "resume-y"];
     const envs = [];

@@ -7,7 +7,7 @@ import { problemResponses, ProblemError, validationHook } from "../app/problem.t
 import { PG, pgErrorCode } from "../db/client.ts";
 import { validateAuditReport } from "../services/audit-validate.ts";
 import { AGENT_PATHS, AUDIT_REPORT_MAX_AHEAD_SECONDS, AuditReport } from "../protocol/agent.ts";
-import { RESUME_AFTER_MS, storeThenApply } from "../services/audit-background.ts";
+import { RESUME_AFTER_MS, storeThenApply, whileApplying } from "../services/audit-background.ts";
 import { inIngestSlot, ingestInChunks } from "../services/audit-ingest.ts";
 import { splitShadows } from "../services/draft-preview.ts";
 import { agentSecurity, agentTags, environmentGone } from "./agent-common.ts";
@@ -89,7 +89,7 @@ export function register(app: OpenAPIHono<AgentEnv>): void {
         await stored;
       } else {
         // Superseded (a late retry, or a newer report arrived mid-way) is accepted too: nothing to redo.
-        await inIngestSlot(db, config.ingest, () => ingestInChunks(db, args, config.ingest));
+        await inIngestSlot(db, config.ingest, () => whileApplying(db, args, () => ingestInChunks(db, args, config.ingest)));
       }
     } catch (err) {
       // The environment was deleted after the credential was checked: the report's foreign key.

@@ -30,9 +30,28 @@ export const RESUME_AFTER_MS = 60_000;
 /** Reports resumed per pass, so a backlog is worked off over passes, not all at once. */
 const RESUME_BATCH = 50;
 
-// The reports this process is applying (per database: tests run many), skipped by its own sweep.
-const inFlight = new WeakMap<Database, Set<string>>();
-const keyOf = (a: Pick<IngestArgs, "environmentId" | "report">) => `${a.environmentId}@${a.report.collectedAt}`;
+// The reports this process is applying (per database: tests run many), with how many ingests of
+// each run (a retry may overlap the first attempt), skipped by its own resume pass.
+const inFlight = new WeakMap<Database, Map<string, number>>();
+const keyOf = (environmentId: string, collectedAt: string) => `${environmentId}@${new Date(collectedAt).toISOString()}`;
+
+/**
+ * Runs `ingest` with the report marked as this process's own, so its resume pass leaves it alone:
+ * a large report's synchronous ingest can outlast RESUME_AFTER_MS, and two at once only double the work.
+ */
+export async function whileApplying<T>(db: Database, args: Pick<IngestArgs, "environmentId" | "report">, ingest: () => Promise<T>): Promise<T> {
+  const running = inFlight.get(db) ?? new Map<string, number>();
+  inFlight.set(db, running);
+  const key = keyOf(args.environmentId, args.report.collectedAt);
+  running.set(key, (running.get(key) ?? 0) + 1);
+  try {
+    return await ingest();
+  } finally {
+    const n = running.get(key)! - 1;
+    if (n) running.set(key, n);
+    else running.delete(key);
+  }
+}
 
 /**
  * The respond-async route's ingest: in one ingest slot, as the synchronous route's, it stores the
@@ -67,23 +86,17 @@ export async function applyLater(db: Database, args: IngestArgs, config: IngestC
   await applying(db, args, () => inIngestSlot(db, config, () => ingestStored(db, args, config)), log);
 }
 
-/** Runs `apply`, the report marked as this process's own meanwhile (resumeUnfinished skips it); logs what it did or why it failed. */
+/** Runs `apply` (whileApplying) and logs what it did or why it failed; never throws. */
 async function applying(db: Database, args: IngestArgs, apply: () => Promise<{ kind: string }>, log: Logger): Promise<void> {
-  const set = inFlight.get(db) ?? new Set<string>();
-  inFlight.set(db, set);
-  const key = keyOf(args);
-  set.add(key);
   const at = { environmentId: args.environmentId, collectedAt: args.report.collectedAt };
   try {
-    log.debug({ ...at, outcome: (await apply()).kind }, "audit report applied");
+    log.debug({ ...at, outcome: (await whileApplying(db, args, apply)).kind }, "audit report applied");
   } catch (err) {
     const queued = err instanceof ProblemError && err.status === 503;
     log[queued ? "info" : "error"](
       { err: queued ? undefined : err, ...at },
       queued ? "audit report left for the resume pass: too many ingests wait" : "applying an audit report failed; the resume pass retries it",
     );
-  } finally {
-    set.delete(key);
   }
 }
 
@@ -108,7 +121,7 @@ export async function resumeUnfinished(
   let done = 0;
   for (const r of rows as { tenant_id: string; environment_id: string; collected_at: string | Date; received_at: string | Date }[]) {
     const collectedAt = new Date(r.collected_at).toISOString();
-    if (skip?.has(`${r.environment_id}@${collectedAt}`)) continue;
+    if (skip?.has(keyOf(r.environment_id, collectedAt))) continue;
     const [stored] = await db.withTenant(r.tenant_id, (tx) =>
       tx
         .select({ report: auditReports.report })
